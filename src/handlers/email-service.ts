@@ -1,0 +1,277 @@
+// email.v1.EmailService: thin handlers that validate, call the outbox, and map the results.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  EmailService,
+  OutboxEventKind,
+  ReplyRequestSchema,
+  SendRequestSchema,
+  WatchOutboxResponseSchema,
+  type CancelOutboxRequest,
+  type GetOutboxRequest,
+  type ListOutboxRequest,
+  type ReplyRequest,
+  type RetryOutboxRequest,
+  type SendRequest,
+  type WatchOutboxRequest,
+  type WatchOutboxResponse,
+} from "../../gen/email/v1/email_service_pb.js";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Config } from "../config.js";
+import type { Clock } from "../clock.js";
+import type { Pool } from "../outbox/db.js";
+import { cancelOutbox, enqueue, getOutbox, listOutbox } from "../outbox/store.js";
+import { findSentParent } from "../outbox/parents.js";
+import type { NewMessage, OutboxRow } from "../outbox/types.js";
+import type { Sender } from "../sender/sender.js";
+import { SenderStoppedError } from "../sender/sender.js";
+import type { EventTailer } from "../watch/tailer.js";
+import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError } from "../watch/stream.js";
+import { normalizeMessageId, parseReferences, replyReferences, replySubject } from "../message/threading.js";
+import { apiError, fromOutboxError, invalidArgument } from "./errors.js";
+import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import {
+  addressList,
+  address,
+  checkBodies,
+  checkIdempotencyKey,
+  checkRecipientCount,
+  checkSubject,
+  failureMode,
+  requestHash,
+  requireAccount,
+  sendAt,
+  Violations,
+} from "./validate.js";
+
+export interface HandlerDeps {
+  config(): Config;
+  pool: Pool;
+  clock: Clock;
+  sender: Sender;
+  tailer: EventTailer;
+}
+
+/** How long wait_for_attempt waits at most when the client set no deadline. */
+const MAX_WAIT_MS = 60_000;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 500;
+
+export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
+  constructor(private readonly deps: HandlerDeps) {}
+
+  async send(req: SendRequest, ctx: HandlerContext) {
+    const config = this.deps.config();
+    const now = this.deps.clock.now();
+    requireNonEmpty([["to", req.to.some((t) => t.trim() !== "")], ["subject", req.subject.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
+      "to/subject/body_text cannot be empty");
+    const account = requireAccount(config, req.accountId);
+    const mode = failureMode(config, req.failureMode);
+    const v = new Violations();
+    const to = addressList(v, "to", req.to);
+    const cc = addressList(v, "cc", req.cc);
+    const bcc = addressList(v, "bcc", req.bcc);
+    const replyTo = req.replyTo ? address(v, "reply_to", req.replyTo) : undefined;
+    checkRecipientCount(v, req.to.length + req.cc.length + req.bcc.length);
+    checkSubject(v, req.subject);
+    checkBodies(v, req.bodyText, req.bodyHtml);
+    checkIdempotencyKey(v, req.idempotencyKey);
+    const due = sendAt(v, req.sendAt, now);
+    rejectAttachments(v, req.attachments.length);
+    v.check();
+
+    const msg: NewMessage = {
+      accountId: account.id, kind: "send", from: account.from, to, cc, bcc, replyTo, subject: req.subject,
+      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, sendAt: due, failureMode: mode,
+      idempotencyKey: req.idempotencyKey || undefined,
+      requestHash: req.idempotencyKey ? requestHash(toBinary(SendRequestSchema, { ...req, waitForAttempt: false })) : undefined,
+    };
+    const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
+    return { outbox: toProtoOutbox(row), idempotentReplay: replay };
+  }
+
+  async reply(req: ReplyRequest, ctx: HandlerContext) {
+    const config = this.deps.config();
+    const now = this.deps.clock.now();
+    requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
+      "in_reply_to_message_id/body_text cannot be empty");
+    const account = requireAccount(config, req.accountId);
+    const mode = failureMode(config, req.failureMode);
+    const parentId = normalizeMessageId(req.inReplyToMessageId);
+    if (!parentId) {
+      throw invalidArgument([{ field: "in_reply_to_message_id", reason: "MESSAGE_ID_INVALID", description: "in_reply_to_message_id is not a Message-ID" }]);
+    }
+    const v = new Violations();
+    checkBodies(v, req.bodyText, req.bodyHtml);
+    checkIdempotencyKey(v, req.idempotencyKey);
+    const due = sendAt(v, req.sendAt, now);
+    rejectAttachments(v, req.attachments.length);
+    v.check();
+
+    const parent = await findSentParent(this.deps.pool, account.id, parentId);
+    if (!parent) {
+      throw apiError(Code.NotFound, "PARENT_NOT_FOUND", "in_reply_to_message_id does not exist for this account");
+    }
+    // A reply to our own message goes to that message's recipients, not back to ourselves.
+    const to = req.replyAll ? parent.to : parent.to.slice(0, 1);
+    const cc = req.replyAll ? parent.cc : [];
+    if (to.length === 0) throw apiError(Code.FailedPrecondition, "REPLY_RECIPIENT_UNKNOWN", "cannot infer reply recipient from parent sender");
+
+    const msg: NewMessage = {
+      accountId: account.id, kind: "reply", from: account.from, to, cc, bcc: [], subject: replySubject(parent.subject),
+      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, inReplyTo: parentId,
+      references: replyReferences(parseReferences(parent.references), parentId).join(" "),
+      sendAt: due, failureMode: mode, idempotencyKey: req.idempotencyKey || undefined,
+      requestHash: req.idempotencyKey ? requestHash(toBinary(ReplyRequestSchema, { ...req, waitForAttempt: false })) : undefined,
+    };
+    const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
+    return { outbox: toProtoOutbox(row), idempotentReplay: replay };
+  }
+
+  async retryOutbox(req: RetryOutboxRequest) {
+    const mode = failureMode(this.deps.config(), req.failureMode);
+    const id = outboxId(req.outboxId);
+    try {
+      await this.deps.sender.retryNow(id, req.force, mode);
+    } catch (err) {
+      if (err instanceof SenderStoppedError) throw apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; retry on another instance");
+      fromOutboxError(err);
+    }
+    return { outbox: toProtoOutbox(await this.mustGet(id)) };
+  }
+
+  async cancelOutbox(req: CancelOutboxRequest) {
+    const id = outboxId(req.outboxId);
+    const row = await cancelOutbox(this.deps.pool, id, this.deps.clock.now()).catch(fromOutboxError);
+    this.deps.tailer.notify();
+    return { outbox: toProtoOutbox(row) };
+  }
+
+  async getOutbox(req: GetOutboxRequest) {
+    return { outbox: toProtoOutbox(await this.mustGet(outboxId(req.outboxId))) };
+  }
+
+  async listOutbox(req: ListOutboxRequest) {
+    const pageSize = req.pageSize === 0 ? DEFAULT_PAGE_SIZE : req.pageSize;
+    if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw invalidArgument([{ field: "page_size", reason: "LIMIT_OUT_OF_RANGE", description: "limit_out_of_range" }]);
+    }
+    const beforeId = req.pageToken ? decodePageToken(req.pageToken) : undefined;
+    const rows = await listOutbox(this.deps.pool, {
+      accountIds: req.accountId ? [req.accountId] : undefined,
+      statuses: statuses(req.statuses),
+      limit: pageSize + 1,
+      beforeId,
+    });
+    const page = rows.slice(0, pageSize);
+    const more = rows.length > pageSize;
+    return { outboxes: page.map(toProtoOutbox), nextPageToken: more ? encodePageToken(page[page.length - 1]!.id) : "" };
+  }
+
+  async *watchOutbox(req: WatchOutboxRequest, ctx: HandlerContext): AsyncGenerator<WatchOutboxResponse> {
+    const { pool, tailer } = this.deps;
+    const stream = watchOutbox(
+      { pool, tailer, heartbeatMs: this.deps.config().watch.heartbeatMs },
+      {
+        outboxIds: req.outboxIds.map(outboxId),
+        accountIds: req.accountId ? [req.accountId] : undefined,
+        statuses: statuses(req.statuses),
+        afterEventId: Number(req.afterEventId),
+        includeCurrent: req.includeCurrent,
+      },
+      ctx.signal,
+    );
+    try {
+      for await (const item of stream) {
+        if (item.kind === "event") {
+          yield create(WatchOutboxResponseSchema, { message: { case: "event", value: toProtoEvent(item.event) } });
+        } else if (item.kind === "snapshot") {
+          yield create(WatchOutboxResponseSchema, { message: { case: "event", value: snapshotEvent(item.row) } });
+        } else {
+          yield create(WatchOutboxResponseSchema, {
+            message: { case: "heartbeat", value: { lastEventId: BigInt(item.lastEventId), time: timestampFromMs(this.deps.clock.now()) } },
+          });
+        }
+      }
+    } catch (err) {
+      if (err instanceof WatchOverflowError) {
+        throw apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", "the stream fell too far behind; resume with after_event_id",
+          { last_event_id: String(err.lastEventId) });
+      }
+      if (err instanceof WatchShutdownError) {
+        throw apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; resume with after_event_id", { last_event_id: String(err.lastEventId) });
+      }
+      if (err instanceof WatchOutOfRangeError) throw apiError(Code.OutOfRange, "EVENT_OUT_OF_RANGE", err.message);
+      throw err;
+    }
+  }
+
+  /** Commits, wakes the local sender and watchers, and optionally waits for the first attempt. */
+  private async commit(msg: NewMessage, wait: boolean, ctx: HandlerContext): Promise<{ row: OutboxRow; replay: boolean }> {
+    const result = await enqueue(this.deps.pool, msg, this.deps.clock.now()).catch(fromOutboxError);
+    this.deps.tailer.notify();
+    this.deps.sender.wake();
+    if (!wait) return result;
+    return { row: await this.waitForAttempt(result.row, ctx.signal), replay: result.replay };
+  }
+
+  /** Resolves with the row once an attempt finished (or it is scheduled later, or time is up). */
+  private async waitForAttempt(row: OutboxRow, signal: AbortSignal): Promise<OutboxRow> {
+    const settled = (r: OutboxRow) =>
+      (r.status !== "pending" && r.status !== "sending") || (r.status === "pending" && r.sendAt > this.deps.clock.now());
+    if (settled(row)) return row;
+    const { sub } = this.deps.tailer.subscribe({ outboxIds: new Set([row.id]) });
+    const deadline = Date.now() + MAX_WAIT_MS;
+    try {
+      for (;;) {
+        // Read after subscribing: a change between commit and subscribe is in the row.
+        const current = await this.mustGet(row.id);
+        if (settled(current) || signal.aborted || sub.ended || Date.now() >= deadline) return current;
+        await sub.take(deadline - Date.now(), signal);
+      }
+    } finally {
+      sub.close();
+    }
+  }
+
+  private async mustGet(id: number): Promise<OutboxRow> {
+    const row = await getOutbox(this.deps.pool, id);
+    if (!row) throw apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
+    return row;
+  }
+}
+
+/** Throws the reference's message naming the first empty field. */
+function requireNonEmpty(checks: [string, boolean][], message: string): void {
+  const empty = checks.find(([, ok]) => !ok);
+  if (empty) throw invalidArgument([{ field: empty[0], reason: "REQUIRED_FIELD_EMPTY", description: message }]);
+}
+
+function rejectAttachments(v: Violations, count: number): void {
+  if (count > 0) v.add("attachments", "ATTACHMENTS_NOT_SUPPORTED", "attachments are not supported by this server yet");
+}
+
+function outboxId(id: bigint): number {
+  if (id < 1n || id > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw invalidArgument([{ field: "outbox_id", reason: "OUTBOX_ID_INVALID", description: "outbox_id must be a positive id" }]);
+  }
+  return Number(id);
+}
+
+function statuses(values: readonly number[]) {
+  return values.map((s) => {
+    const status = STATUS_FROM_PROTO.get(s);
+    if (!status) throw invalidArgument([{ field: "statuses", reason: "STATUS_INVALID", description: "unknown status in filter" }]);
+    return status;
+  });
+}
+
+function snapshotEvent(row: OutboxRow) {
+  const o = toProtoOutbox(row);
+  return {
+    eventId: 0n, kind: OutboxEventKind.SNAPSHOT, outboxId: o.outboxId, accountId: o.accountId, status: o.status, retries: o.retries,
+    nextAttemptAt: o.nextAttemptAt, providerMessageId: o.providerMessageId, error: o.lastError, time: o.updateTime,
+    messageId: o.messageId,
+  };
+}

@@ -1,0 +1,63 @@
+// Domain rows and events -> proto messages.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { OutboxEventSchema, type OutboxEvent } from "../../gen/email/v1/email_service_pb.js";
+import { OutboxSchema, OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
+import type { EventRow, OutboxRow, OutboxStatus as Status } from "../outbox/types.js";
+
+export const STATUS_TO_PROTO: Record<Status, OutboxStatus> = {
+  pending: OutboxStatus.PENDING,
+  sending: OutboxStatus.SENDING,
+  sent: OutboxStatus.SENT,
+  failed: OutboxStatus.FAILED,
+  dead: OutboxStatus.DEAD,
+  cancelled: OutboxStatus.CANCELLED,
+};
+
+export const STATUS_FROM_PROTO = new Map<OutboxStatus, Status>(
+  Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as Status]),
+);
+
+function time(ms: number | null): Timestamp | undefined {
+  return ms === null ? undefined : timestampFromMs(ms);
+}
+
+export function toProtoOutbox(row: OutboxRow): Outbox {
+  return create(OutboxSchema, {
+    outboxId: BigInt(row.id),
+    accountId: row.accountId,
+    status: STATUS_TO_PROTO[row.status],
+    retries: row.retries,
+    providerMessageId: row.providerMessageId ?? "",
+    nextAttemptAt: row.status === "pending" || row.status === "failed" ? time(row.nextAttemptAt) : undefined,
+    messageId: row.messageId ?? "",
+    lastError: row.lastError ?? "",
+    lastErrorClass: row.lastErrorClass ?? "",
+    createTime: time(row.createdAt),
+    updateTime: time(row.updatedAt),
+    to: row.to,
+    cc: row.cc,
+    bcc: row.bcc,
+    subject: row.subject,
+    idempotencyKey: row.idempotencyKey ?? "",
+    inReplyToMessageId: row.inReplyTo ?? "",
+    sendAt: time(row.sendAt),
+    sentTime: time(row.sentAt),
+  });
+}
+
+export function toProtoEvent(e: EventRow): OutboxEvent {
+  return create(OutboxEventSchema, {
+    eventId: BigInt(e.id),
+    kind: e.kind,
+    outboxId: BigInt(e.outboxId),
+    accountId: e.accountId,
+    status: STATUS_TO_PROTO[e.status],
+    retries: e.retries,
+    nextAttemptAt: time(e.nextAttemptAt),
+    providerMessageId: e.providerMessageId ?? "",
+    error: e.error ?? "",
+    time: time(e.createdAt),
+    messageId: e.messageId ?? "",
+  });
+}

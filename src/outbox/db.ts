@@ -1,0 +1,79 @@
+// The MySQL connection pool, and creating the database when it does not exist yet.
+import mysql from "mysql2/promise";
+import type { Pool, PoolConnection } from "mysql2/promise";
+
+export type { Pool, PoolConnection };
+
+/** Anything queries can run on: the pool, or one connection inside a transaction. */
+export type Queryable = Pool | PoolConnection;
+
+export interface DbTarget {
+  /** The URL without the database name, for CREATE DATABASE. */
+  serverUrl: string;
+  database: string;
+}
+
+/** Splits mysql://user:pass@host:port/db into the server and the database name. */
+export function parseDatabaseUrl(url: string): DbTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error("DATABASE_URL is not a valid URL");
+  }
+  if (parsed.protocol !== "mysql:" && parsed.protocol !== "mariadb:") throw new Error("DATABASE_URL must start with mysql://");
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+  if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) throw new Error("DATABASE_URL must name a database (letters, digits, _ $ -)");
+  parsed.protocol = "mysql:";
+  parsed.pathname = "/";
+  return { serverUrl: parsed.toString(), database };
+}
+
+/** CREATE DATABASE IF NOT EXISTS, on a short-lived connection. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const { serverUrl, database } = parseDatabaseUrl(url);
+  const conn = await mysql.createConnection({ uri: serverUrl });
+  try {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await conn.end();
+  }
+}
+
+export function createPool(url: string, connectionLimit = 10): Pool {
+  const { serverUrl, database } = parseDatabaseUrl(url);
+  return mysql.createPool({
+    uri: serverUrl,
+    database,
+    connectionLimit,
+    // Timestamps are BIGINT milliseconds and ids stay below 2^53: plain numbers are exact.
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    charset: "utf8mb4_bin",
+    connectTimeout: 5_000,
+    enableKeepAlive: true,
+  });
+}
+
+const ER_LOCK_DEADLOCK = 1213;
+
+/**
+ * Runs fn in a transaction on one pooled connection; rolls back on any error. A deadlock rolls
+ * the whole transaction back, so it is simply run again (fn must only touch the database).
+ */
+export async function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const conn = await pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const result = await fn(conn);
+      await conn.commit();
+      return result;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      if ((err as { errno?: number }).errno !== ER_LOCK_DEADLOCK || attempt >= 5) throw err;
+    } finally {
+      conn.release();
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// Appending events inside a state change's transaction, and reading them back in order.
+import type { PoolConnection, Pool } from "./db.js";
+import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
+
+/**
+ * Appends events as the LAST step of a transaction, just before COMMIT. Taking the ids from the
+ * counter row locks it until COMMIT, so a later transaction gets later ids only after this one is
+ * visible: readers never see id N+1 before id N, and a rollback returns its ids (no gaps).
+ */
+export async function appendEvents(conn: PoolConnection, events: NewEvent[], now: number): Promise<void> {
+  if (events.length === 0) return;
+  const [res] = (await conn.query(
+    "UPDATE outbox_event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1",
+    [events.length],
+  )) as unknown as [{ insertId: number }];
+  const first = res.insertId - events.length + 1;
+  await conn.query(
+    `INSERT INTO outbox_event
+       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, created_at)
+     VALUES ?`,
+    [
+      events.map((e, i) => [
+        first + i, e.outboxId, e.accountId, e.kind, e.status, e.retries, e.nextAttemptAt,
+        e.providerMessageId, e.messageId, e.error, now,
+      ]),
+    ],
+  );
+}
+
+interface EventDbRow {
+  id: number;
+  outbox_id: number;
+  account_id: number;
+  kind: number;
+  status: OutboxStatus;
+  retries: number;
+  next_attempt_at: number | null;
+  provider_message_id: string | null;
+  message_id: string | null;
+  error: string | null;
+  created_at: number;
+}
+
+/** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
+export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
+  const [rows] = (await pool.query(
+    `SELECT id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, created_at
+       FROM outbox_event WHERE id > ? ORDER BY id LIMIT ?`,
+    [afterId, limit],
+  )) as unknown as [EventDbRow[]];
+  return rows.map((r) => ({
+    id: r.id,
+    outboxId: r.outbox_id,
+    accountId: r.account_id,
+    kind: r.kind as EventKind,
+    status: r.status,
+    retries: r.retries,
+    nextAttemptAt: r.next_attempt_at,
+    providerMessageId: r.provider_message_id,
+    messageId: r.message_id,
+    error: r.error,
+    createdAt: r.created_at,
+  }));
+}
+
+/** The newest event id (0 when there is none): where a live tail starts. */
+export async function lastEventId(pool: Pool): Promise<number> {
+  const [rows] = (await pool.query("SELECT last_id FROM outbox_event_seq WHERE id = 1")) as unknown as [{ last_id: number }[]];
+  return Number(rows[0]?.last_id ?? 0);
+}
+
+/** The oldest event still kept (0 when there is none), to detect a resume past retention. */
+export async function firstEventId(pool: Pool): Promise<number> {
+  const [rows] = (await pool.query("SELECT MIN(id) AS id FROM outbox_event")) as unknown as [{ id: number | null }[]];
+  return Number(rows[0]?.id ?? 0);
+}

@@ -1,0 +1,93 @@
+// Mapping outbox rows between SQL and the domain types.
+import type { ClaimedMessage, FailureMode, OutboxRow, OutboxStatus } from "./types.js";
+
+/** The columns of an OutboxRow: everything but the bodies. */
+export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_at, send_at, message_id, provider_message_id,
+  last_error, last_error_class, failure_mode, idempotency_key, to_json, cc_json, bcc_json, subject, in_reply_to,
+  created_at, updated_at, sent_at`;
+
+/** The extra columns a sender needs to build the message. */
+export const CLAIM_COLUMNS = `${ROW_COLUMNS}, lease_token, from_header, reply_to, body_text, body_html, references_header`;
+
+export interface OutboxDbRow {
+  id: number;
+  account_id: number;
+  kind: "send" | "reply";
+  status: OutboxStatus;
+  retries: number;
+  next_attempt_at: number | null;
+  send_at: number;
+  message_id: string | null;
+  provider_message_id: string | null;
+  last_error: string | null;
+  last_error_class: string | null;
+  failure_mode: number;
+  idempotency_key: string | null;
+  to_json: unknown;
+  cc_json: unknown;
+  bcc_json: unknown;
+  subject: string;
+  in_reply_to: string | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+
+interface ClaimDbRow extends OutboxDbRow {
+  lease_token: number;
+  from_header: string;
+  reply_to: string | null;
+  body_text: string;
+  body_html: string | null;
+  references_header: string | null;
+}
+
+/** mysql2 returns JSON columns parsed on MySQL and as text on MariaDB. */
+export function jsonList(value: unknown): string[] {
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed.map(String) : [];
+}
+
+export function toRow(r: OutboxDbRow): OutboxRow {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    kind: r.kind,
+    status: r.status,
+    retries: r.retries,
+    nextAttemptAt: r.next_attempt_at,
+    sendAt: r.send_at,
+    messageId: r.message_id,
+    providerMessageId: r.provider_message_id,
+    lastError: r.last_error,
+    lastErrorClass: r.last_error_class,
+    failureMode: r.failure_mode as FailureMode,
+    idempotencyKey: r.idempotency_key,
+    to: jsonList(r.to_json),
+    cc: jsonList(r.cc_json),
+    bcc: jsonList(r.bcc_json),
+    subject: r.subject,
+    inReplyTo: r.in_reply_to,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    sentAt: r.sent_at,
+  };
+}
+
+export function toClaimed(r: ClaimDbRow): ClaimedMessage {
+  return {
+    ...toRow(r),
+    messageId: r.message_id ?? "",
+    leaseToken: r.lease_token,
+    from: r.from_header,
+    replyTo: r.reply_to,
+    bodyText: r.body_text,
+    bodyHtml: r.body_html,
+    references: r.references_header,
+  };
+}
+
+/** The RFC 5322 Message-ID of an attempt: stable for a row and its retry count. */
+export function attemptMessageId(id: number, retries: number, domain: string): string {
+  return `<outbox-${id}-${retries}@${domain}>`;
+}

@@ -1,0 +1,152 @@
+// Enqueue, read, list and cancel: the request side of the outbox.
+import { appendEvents } from "./events.js";
+import { inTransaction, type Pool, type Queryable } from "./db.js";
+import { OutboxError } from "./errors.js";
+import { ROW_COLUMNS, toRow, type OutboxDbRow } from "./rows.js";
+import { EventKind, type NewMessage, type OutboxRow, type OutboxStatus } from "./types.js";
+
+const ER_DUP_ENTRY = 1062;
+
+export interface EnqueueResult {
+  row: OutboxRow;
+  /** An earlier request with the same idempotency key made the row. */
+  replay: boolean;
+}
+
+export interface ListQuery {
+  /** Accounts to include; undefined means all. */
+  accountIds?: readonly number[];
+  statuses: readonly OutboxStatus[];
+  limit: number;
+  /** Keyset cursor: only ids below it. */
+  beforeId?: number;
+}
+
+/** Commits a validated message and its first event in one transaction. */
+export async function enqueue(pool: Pool, msg: NewMessage, now: number): Promise<EnqueueResult> {
+  const due = Math.max(msg.sendAt, now);
+  try {
+    const id = await inTransaction(pool, async (conn) => {
+      const [res] = (await conn.query(
+        `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
+           idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject,
+           body_text, body_html, in_reply_to, references_header, created_at, updated_at)
+         VALUES (?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          msg.accountId, msg.kind, due, due, msg.failureMode, msg.idempotencyKey ?? null, msg.requestHash ?? null,
+          msg.from, JSON.stringify(msg.to), JSON.stringify(msg.cc), JSON.stringify(msg.bcc), msg.replyTo ?? null,
+          msg.subject, msg.bodyText, msg.bodyHtml ?? null, msg.inReplyTo ?? null, msg.references ?? null, now, now,
+        ],
+      )) as unknown as [{ insertId: number }];
+      const outboxId = res.insertId;
+      await appendEvents(conn, [{
+        outboxId, accountId: msg.accountId, kind: due > now ? EventKind.scheduled : EventKind.created,
+        status: "pending", retries: 0, nextAttemptAt: due, providerMessageId: null, messageId: null, error: null,
+      }], now);
+      return outboxId;
+    });
+    return { row: (await getOutbox(pool, id))!, replay: false };
+  } catch (err) {
+    if ((err as { errno?: number }).errno !== ER_DUP_ENTRY || !msg.idempotencyKey) throw err;
+    return replayIdempotent(pool, msg);
+  }
+}
+
+/** The key was used before: the same request gets the same row, another request is refused. */
+async function replayIdempotent(pool: Pool, msg: NewMessage): Promise<EnqueueResult> {
+  const [rows] = (await pool.query(
+    `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE account_id = ? AND idempotency_key = ?`,
+    [msg.accountId, msg.idempotencyKey],
+  )) as unknown as [(OutboxDbRow & { request_hash: Buffer | null })[]];
+  const existing = rows[0];
+  if (!existing) throw new Error("idempotency key conflict, but no row holds the key");
+  if (!msg.requestHash || !existing.request_hash || !msg.requestHash.equals(existing.request_hash)) {
+    throw new OutboxError("IDEMPOTENCY_KEY_REUSED", "idempotency_key was already used with a different request", {
+      outbox_id: String(existing.id),
+    });
+  }
+  return { row: toRow(existing), replay: true };
+}
+
+export async function getOutbox(pool: Pool, id: number): Promise<OutboxRow | undefined> {
+  const [rows] = (await pool.query(`SELECT ${ROW_COLUMNS} FROM outbox WHERE id = ?`, [id])) as unknown as [OutboxDbRow[]];
+  return rows[0] ? toRow(rows[0]) : undefined;
+}
+
+/** Newest first, by keyset on id. Extra conditions may be passed in by callers in this folder. */
+export async function listOutbox(pool: Queryable, q: ListQuery, where: string[] = [], args: unknown[] = []): Promise<OutboxRow[]> {
+  if (q.accountIds) {
+    if (q.accountIds.length === 0) return [];
+    where.push("account_id IN (?)");
+    args.push(q.accountIds);
+  }
+  if (q.statuses.length > 0) {
+    where.push("status IN (?)");
+    args.push(q.statuses);
+  }
+  if (q.beforeId !== undefined) {
+    where.push("id < ?");
+    args.push(q.beforeId);
+  }
+  args.push(q.limit);
+  const [rows] = (await pool.query(
+    `SELECT ${ROW_COLUMNS} FROM outbox ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
+    args,
+  )) as unknown as [OutboxDbRow[]];
+  return rows.map(toRow);
+}
+
+/** PENDING (also scheduled) or FAILED -> CANCELLED. */
+export async function cancelOutbox(pool: Pool, id: number, now: number): Promise<OutboxRow> {
+  await inTransaction(pool, async (conn) => {
+    const [rows] = (await conn.query("SELECT account_id, status, retries FROM outbox WHERE id = ? FOR UPDATE", [id])) as unknown as [
+      { account_id: number; status: OutboxStatus; retries: number }[],
+    ];
+    const row = rows[0];
+    if (!row) throw new OutboxError("OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
+    if (row.status !== "pending" && row.status !== "failed") {
+      throw new OutboxError("CANCEL_NOT_ALLOWED_FOR_STATUS", "cancel_not_allowed_for_status", { status: row.status });
+    }
+    await conn.query(
+      "UPDATE outbox SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE id = ?",
+      [now, id],
+    );
+    await appendEvents(conn, [{
+      outboxId: id, accountId: row.account_id, kind: EventKind.cancelled, status: "cancelled", retries: row.retries,
+      nextAttemptAt: null, providerMessageId: null, messageId: null, error: null,
+    }], now);
+  });
+  return (await getOutbox(pool, id))!;
+}
+
+export interface Snapshot {
+  rows: OutboxRow[];
+  /** The newest event already reflected in `rows`: later events are changes after the snapshot. */
+  lastEventId: number;
+}
+
+/**
+ * The current state of matching rows (newest first, at most `limit`) and the event id it
+ * corresponds to, read from one consistent snapshot: tailing from that id has no gap and no
+ * duplicate.
+ */
+export async function snapshotOutbox(pool: Pool, q: ListQuery & { outboxIds?: readonly number[] }): Promise<Snapshot> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+    const [seq] = (await conn.query("SELECT last_id FROM outbox_event_seq WHERE id = 1")) as unknown as [{ last_id: number }[]];
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.outboxIds) {
+      if (q.outboxIds.length === 0) return { rows: [], lastEventId: Number(seq[0]?.last_id ?? 0) };
+      where.push("id IN (?)");
+      args.push(q.outboxIds);
+    }
+    const rows = await listOutbox(conn, q, where, args);
+    await conn.commit();
+    return { rows, lastEventId: Number(seq[0]?.last_id ?? 0) };
+  } finally {
+    await conn.rollback().catch(() => undefined);
+    conn.release();
+  }
+}

@@ -1,0 +1,100 @@
+// The outbox's domain types, shared by the store, the sender, the handlers and the watch tailer.
+
+export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled";
+
+/** What happened to a row. Numbers are stored, and equal the proto's OutboxEventKind values. */
+export const EventKind = {
+  created: 1,
+  scheduled: 2,
+  sending: 3,
+  sent: 4,
+  failed: 5,
+  dead: 6,
+  cancelled: 7,
+  leaseRescued: 8,
+  retried: 9,
+  released: 10,
+} as const;
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+/** Numbers equal the proto's FailureMode values. */
+export const FailureMode = { none: 0, network: 1, provider: 2 } as const;
+export type FailureMode = (typeof FailureMode)[keyof typeof FailureMode];
+
+/** A validated message, ready to be committed. */
+export interface NewMessage {
+  accountId: number;
+  kind: "send" | "reply";
+  from: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  replyTo?: string;
+  subject: string;
+  bodyText: string;
+  bodyHtml?: string;
+  inReplyTo?: string;
+  references?: string;
+  sendAt: number;
+  failureMode: FailureMode;
+  idempotencyKey?: string;
+  /** sha256 of the request, to tell a replay from a reused key. */
+  requestHash?: Buffer;
+}
+
+/** A row's delivery state and headers (everything but the bodies). */
+export interface OutboxRow {
+  id: number;
+  accountId: number;
+  kind: "send" | "reply";
+  status: OutboxStatus;
+  retries: number;
+  nextAttemptAt: number | null;
+  sendAt: number;
+  messageId: string | null;
+  providerMessageId: string | null;
+  lastError: string | null;
+  lastErrorClass: string | null;
+  failureMode: FailureMode;
+  idempotencyKey: string | null;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+  inReplyTo: string | null;
+  createdAt: number;
+  updatedAt: number;
+  sentAt: number | null;
+}
+
+/** A row a sender holds a lease on, with everything needed to send it. */
+export interface ClaimedMessage extends OutboxRow {
+  messageId: string;
+  leaseToken: number;
+  from: string;
+  replyTo: string | null;
+  bodyText: string;
+  bodyHtml: string | null;
+  references: string | null;
+}
+
+/** The outcome of one attempt, to be written only if the lease is still ours. */
+export type AttemptOutcome =
+  | { kind: "sent"; providerMessageId: string }
+  | { kind: "failed"; error: string; errorClass: string; permanent: boolean };
+
+export interface EventRow {
+  id: number;
+  outboxId: number;
+  accountId: number;
+  kind: EventKind;
+  status: OutboxStatus;
+  retries: number;
+  nextAttemptAt: number | null;
+  providerMessageId: string | null;
+  messageId: string | null;
+  error: string | null;
+  createdAt: number;
+}
+
+export type NewEvent = Omit<EventRow, "id" | "createdAt">;

@@ -1,0 +1,24 @@
+// A claimed row -> the nodemailer message. Everything comes from the row as stored at enqueue,
+// so every attempt sends the same content; only the Message-ID names the attempt.
+import type Mail from "nodemailer/lib/mailer/index.js";
+import type { ClaimedMessage } from "../outbox/types.js";
+
+export function composeMessage(m: ClaimedMessage): Mail.Options {
+  return {
+    from: m.from,
+    to: m.to,
+    cc: m.cc.length ? m.cc : undefined,
+    bcc: m.bcc.length ? m.bcc : undefined,
+    replyTo: m.replyTo ?? undefined,
+    subject: m.subject,
+    text: m.bodyText,
+    html: m.bodyHtml ?? undefined,
+    messageId: m.messageId,
+    date: new Date(m.createdAt),
+    inReplyTo: m.inReplyTo ?? undefined,
+    references: m.references ?? undefined,
+    headers: { "X-Outbox-Id": String(m.id) },
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}

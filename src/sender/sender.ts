@@ -1,0 +1,258 @@
+// The background sender: claims due rows in batches, sends each through its account's pooled
+// transport (at most that account's connection count at once), and hands outcomes to the
+// completer. A claimed row that never started is handed back on stop without costing an attempt.
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import type { Config } from "../config.js";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../log.js";
+import { claimDue, claimForRetry, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
+import type { Pool } from "../outbox/db.js";
+import { FailureMode, type AttemptOutcome, type ClaimedMessage } from "../outbox/types.js";
+import { backoffMs } from "./backoff.js";
+import { classifySmtpError } from "./classify.js";
+import { Completer } from "./completer.js";
+import { composeMessage } from "./compose.js";
+import { createTransport, type AccountTransport } from "./transports.js";
+
+interface Job {
+  claim: ClaimedMessage;
+  failureMode: FailureMode;
+  done: (written: boolean) => void;
+}
+
+/** Claimed rows of one account waiting for one of its connections. */
+interface Lane {
+  transport: AccountTransport;
+  waiting: Job[];
+  active: number;
+}
+
+export class SenderStoppedError extends Error {
+  override name = "SenderStoppedError";
+}
+
+export class Sender {
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly lanes = new Map<number, Lane>();
+  private readonly completer: Completer;
+  /** Rows claimed and not yet finalized. */
+  private held = 0;
+  private filling?: Promise<void>;
+  private refill = false;
+  /** The last claim came back full: more rows are probably due. */
+  private backlog = false;
+  private timer?: NodeJS.Timeout;
+  private stopping = false;
+  private allDone?: () => void;
+
+  constructor(
+    private config: Config,
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly onCommit: () => void,
+  ) {
+    this.completer = new Completer(pool, clock, log, onCommit);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.config.sender.pollIntervalMs);
+    this.wake();
+  }
+
+  /** Look for due rows now (a row was just enqueued here, or a slot freed up). */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.filling) {
+      this.refill = true;
+      return;
+    }
+    this.filling = this.fill().finally(() => {
+      this.filling = undefined;
+      if (this.refill) {
+        this.refill = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Number of rows this sender holds a lease on (claimed, not yet finalized). */
+  get heldCount(): number {
+    return this.held;
+  }
+
+  private lease(): Lease {
+    return {
+      owner: this.owner,
+      now: this.clock.now(),
+      leaseMs: this.config.sender.leaseMs,
+      messageIdDomain: this.config.messageIdDomain,
+    };
+  }
+
+  private async fill(): Promise<void> {
+    const { batchSize, maxInFlight } = this.config.sender;
+    try {
+      while (!this.stopping && this.held < maxInFlight) {
+        const want = Math.min(batchSize, maxInFlight - this.held);
+        const claims = await claimDue(this.pool, want, this.lease());
+        this.backlog = claims.length === want;
+        if (claims.length > 0) this.onCommit();
+        for (const claim of claims) void this.dispatch(claim, claim.failureMode);
+        if (!this.backlog) break;
+      }
+    } catch (err) {
+      // The database is unreachable or overloaded: the next poll tries again.
+      this.log.error({ err: (err as Error).message }, "claim failed");
+    }
+  }
+
+  /** Queues a claimed row on its account's lane; resolves when its outcome is written. */
+  private dispatch(claim: ClaimedMessage, failureMode: FailureMode, first = false): Promise<boolean> {
+    this.held++;
+    return new Promise<boolean>((done) => {
+      const job: Job = { claim, failureMode, done };
+      const lane = this.lane(claim.accountId);
+      if (!lane) {
+        void this.finish(job, { kind: "failed", error: `account ${claim.accountId} is not configured`, errorClass: "CONFIG", permanent: false });
+        return;
+      }
+      if (first) lane.waiting.unshift(job);
+      else lane.waiting.push(job);
+      this.pump(lane);
+    });
+  }
+
+  private lane(accountId: number): Lane | undefined {
+    let lane = this.lanes.get(accountId);
+    if (!lane) {
+      const account = this.config.accounts.get(accountId);
+      if (!account) return undefined;
+      lane = { transport: createTransport(account), waiting: [], active: 0 };
+      this.lanes.set(accountId, lane);
+    }
+    return lane;
+  }
+
+  private pump(lane: Lane): void {
+    while (lane.active < lane.transport.concurrency && lane.waiting.length > 0) {
+      const job = lane.waiting.shift()!;
+      lane.active++;
+      void this.attempt(lane.transport, job).then((outcome) => {
+        lane.active--;
+        this.pump(lane);
+        return this.finish(job, outcome);
+      });
+    }
+  }
+
+  private async attempt(transport: AccountTransport, job: Job): Promise<AttemptOutcome> {
+    const { claim } = job;
+    if (this.config.allowFailureMode && job.failureMode === FailureMode.network) {
+      return { kind: "failed", error: "simulated network timeout", errorClass: "NETWORK", permanent: false };
+    }
+    if (this.config.allowFailureMode && job.failureMode === FailureMode.provider) {
+      return { kind: "failed", error: "simulated provider rejection", errorClass: "SMTP_PERMANENT", permanent: true };
+    }
+    const started = Date.now();
+    try {
+      const providerMessageId = await transport.send(composeMessage(claim));
+      this.log.info({ outbox_id: claim.id, account_id: claim.accountId, attempt: claim.retries + 1, message_id: claim.messageId, ms: Date.now() - started }, "sent");
+      return { kind: "sent", providerMessageId };
+    } catch (err) {
+      const outcome = classifySmtpError(err);
+      this.log.warn({ outbox_id: claim.id, account_id: claim.accountId, attempt: claim.retries + 1, message_id: claim.messageId, error_class: outcome.errorClass, error: outcome.error }, "attempt failed");
+      return outcome;
+    }
+  }
+
+  private async finish(job: Job, outcome: AttemptOutcome): Promise<void> {
+    const written = await this.completer.submit(this.decide(job.claim, outcome));
+    this.held--;
+    job.done(written);
+    if (this.stopping) {
+      if (this.held === 0) this.allDone?.();
+    } else if (this.backlog) {
+      this.wake();
+    }
+  }
+
+  /** The row's next state: sent, failed with backoff, or dead (permanent or out of attempts). */
+  private decide(claim: ClaimedMessage, outcome: AttemptOutcome): Finalization {
+    const base = { id: claim.id, accountId: claim.accountId, leaseToken: claim.leaseToken, messageId: claim.messageId };
+    if (outcome.kind === "sent") {
+      return { ...base, status: "sent", retries: claim.retries, nextAttemptAt: null, providerMessageId: outcome.providerMessageId, error: null, errorClass: null };
+    }
+    const retries = claim.retries + 1;
+    const dead = outcome.permanent || retries >= this.config.sender.maxAttempts;
+    return {
+      ...base,
+      status: dead ? "dead" : "failed",
+      retries,
+      nextAttemptAt: dead ? null : this.clock.now() + backoffMs(retries),
+      providerMessageId: null,
+      error: outcome.error,
+      errorClass: outcome.errorClass,
+    };
+  }
+
+  /**
+   * RetryOutbox: claims the row now (refusals come from the outbox), attempts it ahead of queued
+   * work, and resolves once the outcome is written.
+   */
+  async retryNow(id: number, force: boolean, failureMode: FailureMode): Promise<void> {
+    if (this.stopping) throw new SenderStoppedError("the server is stopping");
+    const claim = await claimForRetry(this.pool, id, force, this.lease());
+    this.onCommit();
+    await this.dispatch(claim, failureMode, true);
+  }
+
+  /** Applies a reloaded config: new accounts and limits are used by the next claims. */
+  reconfigure(config: Config): void {
+    this.config = config;
+    for (const [id, lane] of this.lanes) {
+      if (lane.active === 0 && lane.waiting.length === 0) {
+        lane.transport.close();
+        this.lanes.delete(id);
+      }
+    }
+  }
+
+  /**
+   * Graceful stop: claim nothing more, hand back unstarted claims, let attempts under way finish
+   * (up to timeoutMs), then close the transports. Leases left behind by a timeout are rescued.
+   */
+  async stop(timeoutMs = this.config.sender.shutdownTimeoutMs): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.filling;
+    const unstarted: Job[] = [];
+    for (const lane of this.lanes.values()) unstarted.push(...lane.waiting.splice(0));
+    if (unstarted.length > 0) {
+      try {
+        const n = await releaseClaims(this.pool, unstarted.map((j) => j.claim), this.clock.now());
+        this.onCommit();
+        this.log.info({ released: n }, "handed back unstarted claims");
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, "could not hand back claims; their leases will expire");
+      }
+      this.held -= unstarted.length;
+      for (const job of unstarted) job.done(false);
+    }
+    if (this.held > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const finished = new Promise<void>((resolve) => (this.allDone = resolve));
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([finished, timedOut]);
+      clearTimeout(timer);
+      if (this.held > 0) {
+        this.log.warn({ in_flight: this.held }, "stop timed out; leases will be rescued");
+        this.completer.abandon();
+      }
+    }
+    await this.completer.idle();
+    for (const lane of this.lanes.values()) lane.transport.close();
+    this.lanes.clear();
+  }
+}

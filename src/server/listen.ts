@@ -1,0 +1,97 @@
+// One port for every protocol. Cleartext: each connection's first bytes decide — the HTTP/2
+// preface goes to the h2c server (gRPC, and Connect/gRPC-Web over HTTP/2), anything else to the
+// HTTP/1.1 server (Connect, gRPC-Web, plain HTTP). With TLS, ALPN makes the same choice.
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { readFileSync } from "node:fs";
+import { PrefixedSocket } from "./prefixed-socket.js";
+
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+
+/** What connectNodeAdapter returns: a handler for http and http2 requests alike. */
+export type RequestHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface Listener {
+  port: number;
+  /** Stops accepting, then ends open connections (after `graceMs`, forcibly). */
+  close(graceMs?: number): Promise<void>;
+}
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export async function listen(handler: RequestHandler, host: string, port: number, tls?: TlsFiles): Promise<Listener> {
+  const sockets = new Set<net.Socket>();
+  const track = (s: net.Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  };
+  const h2Sessions = new Set<http2.ServerHttp2Session>();
+  const trackSession = (s: http2.ServerHttp2Session) => {
+    h2Sessions.add(s);
+    s.once("close", () => h2Sessions.delete(s));
+  };
+
+  let server: net.Server;
+  if (tls) {
+    const secure = http2.createSecureServer(
+      { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), allowHTTP1: true },
+      handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    );
+    secure.on("session", trackSession);
+    secure.on("connection", track);
+    server = secure;
+  } else {
+    const h1 = http.createServer(handler as http.RequestListener);
+    const h2 = http2.createServer(handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+    h2.on("session", trackSession);
+    server = net.createServer((socket) => {
+      track(socket);
+      sniff(socket, (isH2, head) => (isH2 ? h2 : h1).emit("connection", new PrefixedSocket(socket, head)));
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async close(graceMs = 2_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of h2Sessions) session.close();
+      const timer = setTimeout(() => sockets.forEach((s) => s.destroy()), graceMs);
+      // Idle HTTP/1.1 keep-alive connections would hold close() forever.
+      for (const s of sockets) if (!(s as { _httpMessage?: unknown })._httpMessage) s.end();
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Reads until the bytes match or leave the HTTP/2 preface, then hands over what was read. */
+function sniff(socket: net.Socket, route: (isH2: boolean, head: Buffer) => void): void {
+  let head = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    const n = Math.min(head.length, PREFACE.length);
+    const prefixMatches = head.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (prefixMatches && head.length < PREFACE.length) return;
+    socket.off("data", onData);
+    socket.off("error", onEarlyError);
+    socket.pause();
+    route(prefixMatches, head);
+  };
+  const onEarlyError = () => socket.destroy();
+  socket.on("data", onData);
+  socket.on("error", onEarlyError);
+}

@@ -1,0 +1,86 @@
+// One consumer of live events: a bounded buffer the tailer pushes into and a stream pulls from.
+// A consumer that falls more than `capacity` events behind is cut off instead of growing memory.
+import type { EventRow } from "../outbox/types.js";
+
+export interface EventFilter {
+  outboxIds?: ReadonlySet<number>;
+  /** Accounts to include; undefined means all. */
+  accountIds?: ReadonlySet<number>;
+  statuses?: ReadonlySet<string>;
+}
+
+export function matches(filter: EventFilter, e: Pick<EventRow, "outboxId" | "accountId" | "status">): boolean {
+  return (
+    (!filter.outboxIds || filter.outboxIds.has(e.outboxId)) &&
+    (!filter.accountIds || filter.accountIds.has(e.accountId)) &&
+    (!filter.statuses || filter.statuses.has(e.status))
+  );
+}
+
+export type EndReason = "overflow" | "shutdown";
+
+export class Subscription {
+  private buffer: EventRow[] = [];
+  private wakeup?: () => void;
+  ended?: EndReason;
+
+  constructor(
+    readonly filter: EventFilter,
+    private readonly capacity: number,
+    private readonly onClose: (sub: Subscription) => void,
+  ) {}
+
+  /** Called by the tailer for every new event, in id order. */
+  offer(event: EventRow): void {
+    if (this.ended || !matches(this.filter, event)) return;
+    if (this.buffer.length >= this.capacity) {
+      this.buffer = [];
+      this.end("overflow");
+      return;
+    }
+    this.buffer.push(event);
+    this.wake();
+  }
+
+  end(reason: EndReason): void {
+    if (this.ended) return;
+    this.ended = reason;
+    this.wake();
+  }
+
+  /** Takes every buffered event; waits (until `signal` or timeoutMs) when there is none. */
+  async take(timeoutMs: number, signal?: AbortSignal): Promise<EventRow[]> {
+    if (this.buffer.length === 0 && !this.ended && !signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, timeoutMs);
+        const onAbort = () => done();
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.wakeup = done;
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        }
+      });
+      this.wakeup = undefined;
+    }
+    const events = this.buffer;
+    this.buffer = [];
+    return events;
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  close(): void {
+    this.end("shutdown");
+    this.onClose(this);
+  }
+
+  private wake(): void {
+    const w = this.wakeup;
+    this.wakeup = undefined;
+    w?.();
+  }
+}

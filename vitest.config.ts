@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+// Test files share one MariaDB server and two cores: run files in parallel forks, but few.
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
