@@ -7,6 +7,7 @@ import { createLogger, type Logger } from "./log.js";
 import { createPool, ensureDatabase, type Pool } from "./outbox/db.js";
 import { migrate } from "./outbox/migrate.js";
 import { EmailServiceHandlers } from "./handlers/email-service.js";
+import { errorInterceptor } from "./handlers/interceptors.js";
 import { Sender } from "./sender/sender.js";
 import { Rescuer } from "./sender/rescuer.js";
 import { listen, type Listener } from "./server/listen.js";
@@ -72,6 +73,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const adapter = connectNodeAdapter({
       routes: routes(handlers, health),
       readMaxBytes: READ_MAX_BYTES,
+      interceptors: [errorInterceptor(log)],
       fallback: httpFallback({ pool }),
     });
     listener = await listen(adapter, config.host, config.port);

@@ -45,11 +45,21 @@ export async function enqueue(pool: Pool, msg: NewMessage, now: number): Promise
       }], now);
       return outboxId;
     });
-    return { row: (await getOutbox(pool, id))!, replay: false };
+    return { row: newRow(id, msg, due, now), replay: false };
   } catch (err) {
     if ((err as { errno?: number }).errno !== ER_DUP_ENTRY || !msg.idempotencyKey) throw err;
     return replayIdempotent(pool, msg);
   }
+}
+
+/** The row as just committed, without reading it back. */
+function newRow(id: number, msg: NewMessage, due: number, now: number): OutboxRow {
+  return {
+    id, accountId: msg.accountId, kind: msg.kind, status: "pending", retries: 0, nextAttemptAt: due, sendAt: due,
+    messageId: null, providerMessageId: null, lastError: null, lastErrorClass: null, failureMode: msg.failureMode,
+    idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
+    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null,
+  };
 }
 
 /** The key was used before: the same request gets the same row, another request is refused. */
