@@ -13,6 +13,7 @@ export class PrefixedSocket extends Duplex {
     socket.on("end", () => this.push(null));
     socket.on("error", (err) => this.destroy(err));
     socket.on("close", () => this.destroy());
+    socket.on("timeout", () => this.emit("timeout"));
   }
 
   override _read(): void {
@@ -39,9 +40,14 @@ export class PrefixedSocket extends Duplex {
   get localAddress() { return this.socket.localAddress; }
   get localPort() { return this.socket.localPort; }
   get encrypted() { return false; }
+  // Called on every request of a keep-alive connection: the callback goes on this stream (as
+  // net.Socket does), so listeners do not pile up on the socket.
   setTimeout(ms: number, cb?: () => void): this {
-    this.socket.setTimeout(ms, cb);
-    if (ms > 0) this.socket.once("timeout", () => this.emit("timeout"));
+    this.socket.setTimeout(ms);
+    if (cb) {
+      if (ms > 0) this.once("timeout", cb);
+      else this.off("timeout", cb);
+    }
     return this;
   }
   setNoDelay(noDelay?: boolean): this {

@@ -1,0 +1,126 @@
+// parseConfig: the reference's error messages naming the account, TLS defaults by port,
+// secrets from the environment, and the dev account when no accounts are configured.
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config.js";
+
+const BASE = "/srv/outbox";
+const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0" };
+
+function account(smtp: Record<string, unknown>, id = 7) {
+  return { id, from: "Ops <ops@example.com>", smtp: { host: "smtp.example.com", user: "ops@example.com", ...smtp } };
+}
+
+const parse = (json: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV) => parseConfig(json, env, BASE);
+
+/** The ConfigError parse throws (fails if it does not throw one). */
+function configError(json: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV): string {
+  try {
+    parse(json, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("smtp host", () => {
+  test.each([["missing", undefined], ["empty", ""], ["blank", "   "]])("%s → `smtp host is required`, naming the account", (_, host) => {
+    expect(configError({ accounts: [account({ host, auth: { password: "pw" } })] })).toBe("account 7: smtp host is required");
+  });
+
+  test("is trimmed", () => {
+    expect(parse({ accounts: [account({ host: " smtp.example.com " })] }).accounts.get(7)!.smtp!.host).toBe("smtp.example.com");
+  });
+});
+
+describe("smtp.auth must set exactly one of password/oauth_token", () => {
+  const EXACTLY_ONE = "account 7: smtp.auth must set exactly one of password/oauth_token";
+  test.each([
+    ["both set", { password: "pw", oauth_token: "tok" }],
+    ["neither set", {}],
+    ["password and password_env", { password: "pw", password_env: "SMTP_PW" }],
+    ["password_env and oauth_token", { password_env: "SMTP_PW", oauth_token: "tok" }],
+  ])("%s → refused, naming the account", (_, auth) => {
+    expect(configError({ accounts: [account({ auth })] }, { ...ENV, SMTP_PW: "from-env" })).toBe(EXACTLY_ONE);
+  });
+
+  test("the message names the right account among several", () => {
+    const json = { accounts: [account({ auth: { password: "pw" } }, 1), account({ auth: {} }, 2)] };
+    expect(configError(json)).toBe("account 2: smtp.auth must set exactly one of password/oauth_token");
+  });
+
+  test("a password or an oauth_token alone is accepted", () => {
+    const accounts = parse({ accounts: [account({ auth: { password: "pw" } }, 1), account({ auth: { oauth_token: "tok" } }, 2)] }).accounts;
+    expect(accounts.get(1)!.smtp!.auth).toEqual({ kind: "password", user: "ops@example.com", password: "pw" });
+    expect(accounts.get(2)!.smtp!.auth).toEqual({ kind: "oauth2", user: "ops@example.com", accessToken: "tok" });
+  });
+});
+
+describe("tls", () => {
+  test.each([
+    [465, "implicit"],
+    [587, "starttls"],
+    [25, "starttls"],
+    [2525, "starttls"],
+  ])("port %i without tls defaults to %s", (port, tls) => {
+    expect(parse({ accounts: [account({ port })] }).accounts.get(7)!.smtp!.tls).toBe(tls);
+  });
+
+  test("no port means 587 and STARTTLS", () => {
+    expect(parse({ accounts: [account({})] }).accounts.get(7)!.smtp).toMatchObject({ port: 587, tls: "starttls" });
+  });
+
+  test.each(["implicit", "starttls", "none"])("an explicit tls %s overrides the port", (tls) => {
+    expect(parse({ accounts: [account({ port: 465, tls })] }).accounts.get(7)!.smtp!.tls).toBe(tls);
+  });
+
+  test("an unknown tls mode is refused", () => {
+    expect(configError({ accounts: [account({ tls: "ssl" })] })).toBe("account 7: smtp tls must be implicit, starttls or none");
+  });
+});
+
+describe("secrets from the environment", () => {
+  test("password_env and oauth_token_env are read from the environment", () => {
+    const env = { ...ENV, SMTP_PW: "pw-from-env", SMTP_TOKEN: "token-from-env" };
+    const accounts = parse({ accounts: [account({ auth: { password_env: "SMTP_PW" } }, 1), account({ auth: { oauth_token_env: "SMTP_TOKEN" } }, 2)] }, env).accounts;
+    expect(accounts.get(1)!.smtp!.auth).toMatchObject({ kind: "password", password: "pw-from-env" });
+    expect(accounts.get(2)!.smtp!.auth).toMatchObject({ kind: "oauth2", accessToken: "token-from-env" });
+  });
+
+  test.each([["unset", undefined], ["empty", ""]])("a variable that is %s is an error naming the account and the variable", (_, value) => {
+    const message = configError({ accounts: [account({ auth: { password_env: "SMTP_PW" } })] }, { ...ENV, SMTP_PW: value });
+    expect(message).toBe("account 7: environment variable SMTP_PW (smtp.auth.password_env) is not set");
+  });
+
+  test("no error message carries the secret", () => {
+    const message = configError({ accounts: [account({ auth: { password: "hunter2-secret", oauth_token: "tok-secret" } })] });
+    expect(message).not.toMatch(/hunter2|tok-secret/);
+  });
+});
+
+describe("no accounts key", () => {
+  test("runs with one dev account (id 1) writing .eml files to a folder under the base dir", () => {
+    const config = parse({});
+    expect([...config.accounts.keys()]).toEqual([1]);
+    const dev = config.accounts.get(1)!;
+    expect(dev.smtp).toBeUndefined();
+    expect(dev.fileDir).toBe(path.join(BASE, "mail-out"));
+  });
+
+  test("an explicit empty list means no accounts, not the dev account", () => {
+    expect(parse({ accounts: [] }).accounts.size).toBe(0);
+  });
+});
+
+test("the environment's defaults: database, host and port", () => {
+  const config = parseConfig({}, {}, BASE);
+  expect(config).toMatchObject({ databaseUrl: "mysql://root@127.0.0.1:3306/email_outbox", host: "127.0.0.1", port: 8080 });
+});
+
+test("the config is frozen", () => {
+  const config = parse({ accounts: [account({})] });
+  expect(Object.isFrozen(config)).toBe(true);
+  expect(Object.isFrozen(config.accounts.get(7))).toBe(true);
+  expect(Object.isFrozen(config.accounts.get(7)!.smtp)).toBe(true);
+});
