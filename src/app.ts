@@ -7,15 +7,21 @@ import { createLogger, type Logger } from "./log.js";
 import { createPool, ensureDatabase, type Pool } from "./outbox/db.js";
 import { migrate } from "./outbox/migrate.js";
 import { EmailServiceHandlers } from "./handlers/email-service.js";
+import { MailboxServiceHandlers } from "./handlers/mailbox-service.js";
 import { errorInterceptor } from "./handlers/interceptors.js";
+import { authInterceptor } from "./auth/interceptor.js";
+import { logSecurityPosture } from "./auth/warnings.js";
 import { Sender } from "./sender/sender.js";
 import { Rescuer } from "./sender/rescuer.js";
 import { listen, type Listener } from "./server/listen.js";
+import { withCors } from "./server/cors.js";
+import { deadlineInterceptor } from "./server/deadline.js";
 import { routes } from "./server/routes.js";
 import { httpFallback } from "./server/http-routes.js";
 import { createHealth, type HealthService } from "./standard/health.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 import { EventTailer } from "./watch/tailer.js";
+import { EventPruner } from "./watch/event-pruner.js";
 
 export interface AppOptions {
   config: Config;
@@ -33,6 +39,8 @@ export interface App {
   readonly sender: Sender;
   readonly rescuer: Rescuer;
   readonly tailer: EventTailer;
+  /** Deletes events past watch.event_retention_ms (runs with the background roles). */
+  readonly pruner: EventPruner;
   readonly health: HealthService;
   readonly config: Config;
   /** Applies a new config (accounts, limits) without dropping streams or in-flight sends. */
@@ -41,7 +49,10 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Most RPCs are small; this bound leaves room for attachments and keeps abuse cheap. */
+/**
+ * Room for attachments on every protocol: the default 32 MiB of attachments is 42.7 MiB as base64
+ * in Connect JSON. Anything larger is refused with RESOURCE_EXHAUSTED before it is buffered.
+ */
 const READ_MAX_BYTES = 48 * 1024 * 1024;
 
 export async function startApp(opts: AppOptions): Promise<App> {
@@ -69,17 +80,23 @@ export async function startApp(opts: AppOptions): Promise<App> {
       sender.wake();
     });
     const health = createHealth(Serving.SERVING);
+    const pruner = new EventPruner(pool, clock, log, config.watch.eventRetentionMs);
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer });
     const adapter = connectNodeAdapter({
-      routes: routes(handlers, health),
+      routes: routes(handlers, health, new MailboxServiceHandlers({ config: () => config, pool, clock })),
       readMaxBytes: READ_MAX_BYTES,
-      interceptors: [errorInterceptor(log)],
+      // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
+      // silently dropped (which could turn "bcc" into no bcc at all).
+      jsonOptions: { ignoreUnknownFields: false },
+      interceptors: [errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log)],
       fallback: httpFallback({ pool }),
     });
-    listener = await listen(adapter, config.host, config.port);
+    logSecurityPosture(config, log);
+    listener = await listen(withCors(adapter, config.cors.allowedOrigins), config.host, config.port, config.tls);
     if (opts.background !== false) {
       sender.start();
       rescuer.start();
+      pruner.start();
     }
     const port = listener.port;
     const l = listener;
@@ -88,11 +105,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
     let stopping: Promise<void> | undefined;
     return {
       port,
-      url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
+      url: `${config.tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
       pool,
       sender,
       rescuer,
       tailer,
+      pruner,
       health,
       get config() {
         return config;
@@ -106,6 +124,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
           health.shutdown();
           await sender.stop();
           await rescuer.stop();
+          await pruner.stop();
           await tailer.stop();
           await l.close();
           dbClock?.stop();

@@ -1,7 +1,11 @@
 // Environment + JSON config file -> one typed, validated, frozen Config.
 // Every error names the account (or key) it is about and never echoes a secret.
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
+import { DEFAULT_ATTACHMENT_POLICY, mediaType, type AttachmentPolicy } from "./attachments/policy.js";
+import type { ApiKey } from "./auth/keys.js";
+import { isLoopbackHost } from "./auth/loopback.js";
+import { isScope, type Scope } from "./auth/scopes.js";
 
 export type TlsMode = "implicit" | "starttls" | "none";
 
@@ -50,6 +54,8 @@ export interface WatchConfig {
   heartbeatMs: number;
   /** Events buffered per stream before a slow consumer is cut off. */
   bufferSize: number;
+  /** Events older than this are deleted; resuming from one is refused with OUT_OF_RANGE. */
+  eventRetentionMs: number;
 }
 
 export interface Config {
@@ -61,6 +67,16 @@ export interface Config {
   allowFailureMode: boolean;
   sender: SenderConfig;
   watch: WatchConfig;
+  attachmentPolicy: AttachmentPolicy;
+  /** The folder path attachments are read from; without it, path attachments are refused. */
+  attachmentStore?: { dir: string };
+  /** Empty: authentication is off (allowed only on loopback or with allowUnauthenticated). */
+  apiKeys: readonly ApiKey[];
+  allowUnauthenticated: boolean;
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) instead of cleartext. */
+  tls?: { certFile: string; keyFile: string };
+  /** Browser origins allowed to call the API; none by default. */
+  cors: { allowedOrigins: readonly string[] };
   /** The file it was read from, if any (for reload and messages). */
   configFile?: string;
 }
@@ -87,6 +103,7 @@ export const DEFAULT_WATCH: WatchConfig = Object.freeze({
   pollIntervalMs: 200,
   heartbeatMs: 15_000,
   bufferSize: 1000,
+  eventRetentionMs: 7 * 24 * 3_600_000,
 });
 
 type Json = Record<string, unknown>;
@@ -131,15 +148,28 @@ export function parseConfig(json: Json, env: NodeJS.ProcessEnv, baseDir: string,
     throw new ConfigError("message_id_domain must be a host name");
   }
 
+  const host = env.HOST || "127.0.0.1";
+  const apiKeys = parseApiKeys(json.api_keys);
+  const allowUnauthenticated = optBool(json.allow_unauthenticated, "allow_unauthenticated") ?? false;
+  if (apiKeys.length === 0 && !allowUnauthenticated && !isLoopbackHost(host)) {
+    throw new ConfigError(`HOST ${host} is not loopback: configure api_keys, or set allow_unauthenticated: true`);
+  }
+
   return Object.freeze({
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
-    host: env.HOST || "127.0.0.1",
+    host,
     port,
     accounts,
     messageIdDomain: domain,
     allowFailureMode: optBool(json.allow_failure_mode, "allow_failure_mode") ?? false,
     sender: Object.freeze(parseNumbers(json.sender, "sender", DEFAULT_SENDER)),
     watch: Object.freeze(parseNumbers(json.watch, "watch", DEFAULT_WATCH)),
+    attachmentPolicy: parseAttachmentPolicy(json.attachment_policy),
+    attachmentStore: parseAttachmentStore(json.attachment_store, baseDir),
+    apiKeys,
+    allowUnauthenticated,
+    tls: parseTls(json.tls, baseDir),
+    cors: Object.freeze({ allowedOrigins: parseOrigins(json.cors) }),
     configFile,
   });
 }
@@ -220,6 +250,93 @@ function secret(auth: Json, key: string, env: NodeJS.ProcessEnv, where: string):
   const value = env[envName];
   if (!value) throw new ConfigError(`${where}: environment variable ${envName} (smtp.auth.${key}_env) is not set`);
   return value;
+}
+
+/** `api_keys`: [{ id, sha256, accounts: [ids] | "*", scopes: [...] }]; the key itself is never here. */
+function parseApiKeys(raw: unknown): ApiKey[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError("api_keys must be an array");
+  const keys = raw.map((item, i): ApiKey => {
+    const obj = asObject(item, `api_keys[${i}]`);
+    const id = optString(obj.id, `api_keys[${i}]: id`);
+    if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(`api_keys[${i}]: id must be 1-64 letters, digits, '.', '_' or '-'`);
+    const where = `api key ${id}`;
+    const sha256 = optString(obj.sha256, `${where}: sha256`);
+    if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) throw new ConfigError(`${where}: sha256 must be 64 lower-case hex digits`);
+    const accounts = obj.accounts;
+    const accountIds = Array.isArray(accounts) && accounts.every((a) => Number.isInteger(a) && (a as number) >= 1 && (a as number) <= 0xffffffff);
+    if (accounts !== "*" && !(accountIds && accounts.length > 0)) {
+      throw new ConfigError(`${where}: accounts must be "*" or a non-empty list of account ids`);
+    }
+    const scopes = obj.scopes;
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(isScope)) {
+      throw new ConfigError(`${where}: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest`);
+    }
+    return Object.freeze({
+      id,
+      sha256,
+      accounts: accounts === "*" ? "all" : new Set(accounts as number[]),
+      scopes: new Set<Scope>(scopes),
+    });
+  });
+  const ids = new Set(keys.map((k) => k.id));
+  if (ids.size !== keys.length) throw new ConfigError("api_keys: ids must be unique");
+  if (new Set(keys.map((k) => k.sha256)).size !== keys.length) throw new ConfigError("api_keys: two entries have the same sha256");
+  return keys;
+}
+
+/** `tls`: { cert_file, key_file }, both readable; relative paths are against the config file. */
+function parseTls(raw: unknown, baseDir: string): Config["tls"] {
+  if (raw === undefined) return undefined;
+  const obj = asObject(raw, "tls");
+  const file = (key: string) => {
+    const value = optString(obj[key], `tls.${key}`);
+    if (!value) throw new ConfigError(`tls.${key} is required`);
+    const resolved = path.resolve(baseDir, value);
+    try {
+      accessSync(resolved, constants.R_OK);
+    } catch {
+      throw new ConfigError(`tls.${key} ${resolved} cannot be read`);
+    }
+    return resolved;
+  };
+  return Object.freeze({ certFile: file("cert_file"), keyFile: file("key_file") });
+}
+
+/** `cors.allowed_origins`: exact origins such as "https://app.example.com" (no paths, no "*"). */
+function parseOrigins(raw: unknown): string[] {
+  if (raw === undefined) return [];
+  const origins = asObject(raw, "cors").allowed_origins ?? [];
+  if (!Array.isArray(origins)) throw new ConfigError("cors.allowed_origins must be an array");
+  for (const origin of origins) {
+    if (typeof origin !== "string" || !/^https?:\/\/[A-Za-z0-9.\-]+(:\d{1,5})?$/.test(origin)) {
+      throw new ConfigError(`cors.allowed_origins: ${JSON.stringify(origin)} is not an origin like https://app.example.com`);
+    }
+  }
+  return origins.map((o: string) => o.toLowerCase());
+}
+
+/** `attachment_policy`: { max_size_bytes, max_total_bytes, allowed_content_types: ["type/subtype", …] }. */
+function parseAttachmentPolicy(raw: unknown): AttachmentPolicy {
+  if (raw === undefined) return DEFAULT_ATTACHMENT_POLICY;
+  const { allowed_content_types: types, ...sizes } = asObject(raw, "attachment_policy");
+  const { allowedContentTypes: defaultTypes, ...defaultSizes } = DEFAULT_ATTACHMENT_POLICY;
+  let allowed = defaultTypes;
+  if (types !== undefined) {
+    if (!Array.isArray(types) || !types.every((t) => typeof t === "string" && mediaType(t) === t.trim().toLowerCase())) {
+      throw new ConfigError("attachment_policy: allowed_content_types must be a list of type/subtype values");
+    }
+    allowed = Object.freeze(types.map((t: string) => t.trim().toLowerCase()));
+  }
+  return Object.freeze({ ...parseNumbers(sizes, "attachment_policy", defaultSizes), allowedContentTypes: allowed });
+}
+
+/** `attachment_store`: { dir }; a relative dir is against the config file. */
+function parseAttachmentStore(raw: unknown, baseDir: string): Config["attachmentStore"] {
+  if (raw === undefined) return undefined;
+  const dir = optString(asObject(raw, "attachment_store").dir, "attachment_store.dir");
+  if (!dir) throw new ConfigError("attachment_store.dir is required");
+  return Object.freeze({ dir: path.resolve(baseDir, dir) });
 }
 
 /** Reads snake_case positive integers over camelCase defaults. */

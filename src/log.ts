@@ -25,3 +25,8 @@ export function redactAddress(address: string): string {
   if (at < 1) return "***";
   return `${bare[0]}***@${bare.slice(at + 1)}`;
 }
+
+/** Free text (an SMTP reply, say) with every address in it redacted as by redactAddress. */
+export function redactAddressesIn(text: string): string {
+  return text.replace(/[^\s<>"'(),;:[\]]+@[A-Za-z0-9.-]+/g, redactAddress);
+}

@@ -16,24 +16,28 @@ import {
   type WatchOutboxRequest,
   type WatchOutboxResponse,
 } from "../../gen/email/v1/email_service_pb.js";
+import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Config } from "../config.js";
 import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
 import { cancelOutbox, enqueue, getOutbox, listOutbox } from "../outbox/store.js";
-import { findSentParent } from "../outbox/parents.js";
+import { findMessage } from "../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../outbox/types.js";
 import type { Sender } from "../sender/sender.js";
 import { SenderStoppedError } from "../sender/sender.js";
 import type { EventTailer } from "../watch/tailer.js";
-import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError } from "../watch/stream.js";
-import { normalizeMessageId, parseReferences, replyReferences, replySubject } from "../message/threading.js";
+import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError } from "../watch/stream.js";
+import { replyHeaders } from "../mailbox/reply.js";
 import { apiError, fromOutboxError, invalidArgument } from "./errors.js";
+import { accountFilter, authorize, mayAccess } from "../auth/authorize.js";
 import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
-import { decodePageToken, encodePageToken } from "./page-token.js";
+import { requestMessageId } from "./message-id.js";
+import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import {
   addressList,
   address,
+  attachments,
   checkBodies,
   checkIdempotencyKey,
   checkRecipientCount,
@@ -55,13 +59,12 @@ export interface HandlerDeps {
 
 /** How long wait_for_attempt waits at most when the client set no deadline. */
 const MAX_WAIT_MS = 60_000;
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 500;
 
 export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   constructor(private readonly deps: HandlerDeps) {}
 
   async send(req: SendRequest, ctx: HandlerContext) {
+    authorize(ctx, req.accountId);
     const config = this.deps.config();
     const now = this.deps.clock.now();
     requireNonEmpty([["to", req.to.some((t) => t.trim() !== "")], ["subject", req.subject.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
@@ -78,12 +81,12 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     checkBodies(v, req.bodyText, req.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
-    rejectAttachments(v, req.attachments.length);
+    const files = await attachments(v, config, req.attachments);
     v.check();
 
     const msg: NewMessage = {
       accountId: account.id, kind: "send", from: account.from, to, cc, bcc, replyTo, subject: req.subject,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, sendAt: due, failureMode: mode,
+      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, sendAt: due, failureMode: mode,
       idempotencyKey: req.idempotencyKey || undefined,
       requestHash: req.idempotencyKey ? requestHash(toBinary(SendRequestSchema, { ...req, waitForAttempt: false })) : undefined,
     };
@@ -92,36 +95,37 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 
   async reply(req: ReplyRequest, ctx: HandlerContext) {
+    authorize(ctx, req.accountId);
     const config = this.deps.config();
     const now = this.deps.clock.now();
     requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
       "in_reply_to_message_id/body_text cannot be empty");
     const account = requireAccount(config, req.accountId);
     const mode = failureMode(config, req.failureMode);
-    const parentId = normalizeMessageId(req.inReplyToMessageId);
-    if (!parentId) {
-      throw invalidArgument([{ field: "in_reply_to_message_id", reason: "MESSAGE_ID_INVALID", description: "in_reply_to_message_id is not a Message-ID" }]);
-    }
+    const parentId = requestMessageId("in_reply_to_message_id", req.inReplyToMessageId);
     const v = new Violations();
     checkBodies(v, req.bodyText, req.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
-    rejectAttachments(v, req.attachments.length);
+    const files = await attachments(v, config, req.attachments);
     v.check();
 
-    const parent = await findSentParent(this.deps.pool, account.id, parentId);
+    // The parent is a message this account received or sent; the headers are fixed now, so
+    // retries keep them even if the parent is deleted.
+    const parent = await findMessage(this.deps.pool, account.id, parentId);
     if (!parent) {
       throw apiError(Code.NotFound, "PARENT_NOT_FOUND", "in_reply_to_message_id does not exist for this account");
     }
-    // A reply to our own message goes to that message's recipients, not back to ourselves.
-    const to = req.replyAll ? parent.to : parent.to.slice(0, 1);
-    const cc = req.replyAll ? parent.cc : [];
-    if (to.length === 0) throw apiError(Code.FailedPrecondition, "REPLY_RECIPIENT_UNKNOWN", "cannot infer reply recipient from parent sender");
+    const reply = replyHeaders(parent, account.from, req.replyAll);
+    if (!reply) throw apiError(Code.FailedPrecondition, "REPLY_RECIPIENT_UNKNOWN", "cannot infer reply recipient from parent sender");
+    const recipients = new Violations();
+    checkRecipientCount(recipients, reply.to.length + reply.cc.length);
+    recipients.check();
 
     const msg: NewMessage = {
-      accountId: account.id, kind: "reply", from: account.from, to, cc, bcc: [], subject: replySubject(parent.subject),
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, inReplyTo: parentId,
-      references: replyReferences(parseReferences(parent.references), parentId).join(" "),
+      accountId: account.id, kind: "reply", from: account.from, to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject,
+      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, inReplyTo: reply.inReplyTo,
+      references: reply.references.join(" "),
       sendAt: due, failureMode: mode, idempotencyKey: req.idempotencyKey || undefined,
       requestHash: req.idempotencyKey ? requestHash(toBinary(ReplyRequestSchema, { ...req, waitForAttempt: false })) : undefined,
     };
@@ -129,43 +133,42 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     return { outbox: toProtoOutbox(row), idempotentReplay: replay };
   }
 
-  async retryOutbox(req: RetryOutboxRequest) {
+  async retryOutbox(req: RetryOutboxRequest, ctx: HandlerContext) {
     const mode = failureMode(this.deps.config(), req.failureMode);
     const id = outboxId(req.outboxId);
+    await this.mustGet(id, ctx);
     try {
       await this.deps.sender.retryNow(id, req.force, mode);
     } catch (err) {
       if (err instanceof SenderStoppedError) throw apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; retry on another instance");
       fromOutboxError(err);
     }
-    return { outbox: toProtoOutbox(await this.mustGet(id)) };
+    return { outbox: toProtoOutbox(await this.mustGet(id, ctx)) };
   }
 
-  async cancelOutbox(req: CancelOutboxRequest) {
+  async cancelOutbox(req: CancelOutboxRequest, ctx: HandlerContext) {
     const id = outboxId(req.outboxId);
+    await this.mustGet(id, ctx);
     const row = await cancelOutbox(this.deps.pool, id, this.deps.clock.now()).catch(fromOutboxError);
     this.deps.tailer.notify();
     return { outbox: toProtoOutbox(row) };
   }
 
-  async getOutbox(req: GetOutboxRequest) {
-    return { outbox: toProtoOutbox(await this.mustGet(outboxId(req.outboxId))) };
+  async getOutbox(req: GetOutboxRequest, ctx: HandlerContext) {
+    return { outbox: toProtoOutbox(await this.mustGet(outboxId(req.outboxId), ctx)) };
   }
 
-  async listOutbox(req: ListOutboxRequest) {
-    const pageSize = req.pageSize === 0 ? DEFAULT_PAGE_SIZE : req.pageSize;
-    if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-      throw invalidArgument([{ field: "page_size", reason: "LIMIT_OUT_OF_RANGE", description: "limit_out_of_range" }]);
-    }
+  async listOutbox(req: ListOutboxRequest, ctx: HandlerContext) {
+    const size = pageSize(req.pageSize);
     const beforeId = req.pageToken ? decodePageToken(req.pageToken) : undefined;
     const rows = await listOutbox(this.deps.pool, {
-      accountIds: req.accountId ? [req.accountId] : undefined,
+      accountIds: accountFilter(ctx, req.accountId),
       statuses: statuses(req.statuses),
-      limit: pageSize + 1,
+      limit: size + 1,
       beforeId,
     });
-    const page = rows.slice(0, pageSize);
-    const more = rows.length > pageSize;
+    const page = rows.slice(0, size);
+    const more = rows.length > size;
     return { outboxes: page.map(toProtoOutbox), nextPageToken: more ? encodePageToken(page[page.length - 1]!.id) : "" };
   }
 
@@ -175,7 +178,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
       { pool, tailer, heartbeatMs: this.deps.config().watch.heartbeatMs },
       {
         outboxIds: req.outboxIds.map(outboxId),
-        accountIds: req.accountId ? [req.accountId] : undefined,
+        accountIds: accountFilter(ctx, req.accountId),
         statuses: statuses(req.statuses),
         afterEventId: Number(req.afterEventId),
         includeCurrent: req.includeCurrent,
@@ -203,6 +206,9 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
         throw apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; resume with after_event_id", { last_event_id: String(err.lastEventId) });
       }
       if (err instanceof WatchOutOfRangeError) throw apiError(Code.OutOfRange, "EVENT_OUT_OF_RANGE", err.message);
+      if (err instanceof WatchSnapshotTooLargeError) {
+        throw apiError(Code.FailedPrecondition, "WATCH_SNAPSHOT_TOO_LARGE", err.message, { limit: String(err.limit) });
+      }
       throw err;
     }
   }
@@ -213,11 +219,12 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     this.deps.tailer.notify();
     this.deps.sender.wake();
     if (!wait) return result;
-    return { row: await this.waitForAttempt(result.row, ctx.signal), replay: result.replay };
+    return { row: await this.waitForAttempt(result.row, ctx), replay: result.replay };
   }
 
   /** Resolves with the row once an attempt finished (or it is scheduled later, or time is up). */
-  private async waitForAttempt(row: OutboxRow, signal: AbortSignal): Promise<OutboxRow> {
+  private async waitForAttempt(row: OutboxRow, ctx: HandlerContext): Promise<OutboxRow> {
+    const { signal } = ctx;
     const settled = (r: OutboxRow) =>
       (r.status !== "pending" && r.status !== "sending") || (r.status === "pending" && r.sendAt > this.deps.clock.now());
     if (settled(row)) return row;
@@ -226,7 +233,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     try {
       for (;;) {
         // Read after subscribing: a change between commit and subscribe is in the row.
-        const current = await this.mustGet(row.id);
+        const current = await this.mustGet(row.id, ctx);
         if (settled(current) || signal.aborted || sub.ended || Date.now() >= deadline) return current;
         await sub.take(deadline - Date.now(), signal);
       }
@@ -235,9 +242,10 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     }
   }
 
-  private async mustGet(id: number): Promise<OutboxRow> {
+  /** Another account's row is refused exactly like a missing one: its existence is not shared. */
+  private async mustGet(id: number, ctx: HandlerContext): Promise<OutboxRow> {
     const row = await getOutbox(this.deps.pool, id);
-    if (!row) throw apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
+    if (!row || !mayAccess(ctx, row.accountId)) throw apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
     return row;
   }
 }
@@ -248,10 +256,6 @@ function requireNonEmpty(checks: [string, boolean][], message: string): void {
   if (empty) throw invalidArgument([{ field: empty[0], reason: "REQUIRED_FIELD_EMPTY", description: message }]);
 }
 
-function rejectAttachments(v: Violations, count: number): void {
-  if (count > 0) v.add("attachments", "ATTACHMENTS_NOT_SUPPORTED", "attachments are not supported by this server yet");
-}
-
 function outboxId(id: bigint): number {
   if (id < 1n || id > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw invalidArgument([{ field: "outbox_id", reason: "OUTBOX_ID_INVALID", description: "outbox_id must be a positive id" }]);
@@ -259,7 +263,9 @@ function outboxId(id: bigint): number {
   return Number(id);
 }
 
+/** The status filter; OUTBOX_STATUS_UNSPECIFIED means "any", as the enum documents. */
 function statuses(values: readonly number[]) {
+  if (values.includes(OutboxStatus.UNSPECIFIED)) return [];
   return values.map((s) => {
     const status = STATUS_FROM_PROTO.get(s);
     if (!status) throw invalidArgument([{ field: "statuses", reason: "STATUS_INVALID", description: "unknown status in filter" }]);

@@ -1,7 +1,19 @@
-// Opaque page tokens for ListOutbox: a keyset cursor (the last id of the page), base64url.
+// Paging for the List RPCs: the page size rule, and opaque page tokens (a keyset cursor, the
+// last id of the page, base64url).
 import { invalidArgument } from "./errors.js";
 
 const PREFIX = "o1:";
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 500;
+
+/** 0 means the default; anything outside 1..500 is refused with the reference's message. */
+export function pageSize(requested: number): number {
+  const size = requested === 0 ? DEFAULT_PAGE_SIZE : requested;
+  if (size < 1 || size > MAX_PAGE_SIZE) {
+    throw invalidArgument([{ field: "page_size", reason: "LIMIT_OUT_OF_RANGE", description: "limit_out_of_range" }]);
+  }
+  return size;
+}
 
 export function encodePageToken(lastId: number): string {
   return Buffer.from(`${PREFIX}${lastId}`).toString("base64url");

@@ -3,10 +3,11 @@
 import { createHash } from "node:crypto";
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import type { FailureMode as ProtoFailureMode } from "../../gen/email/v1/outbox_pb.js";
+import type { Attachment, FailureMode as ProtoFailureMode } from "../../gen/email/v1/outbox_pb.js";
+import { checkAttachments, resolveAttachments } from "../attachments/prepare.js";
 import type { AccountConfig, Config } from "../config.js";
 import { AddressError, assertHeaderSafe, formatMailbox, parseMailbox } from "../message/address.js";
-import { FailureMode } from "../outbox/types.js";
+import { FailureMode, type MessageAttachment } from "../outbox/types.js";
 import { apiError, invalidArgument, type FieldViolation } from "./errors.js";
 
 export const MAX_RECIPIENTS = 50;
@@ -107,6 +108,19 @@ export function sendAt(v: Violations, value: Timestamp | undefined, now: number)
     return now;
   }
   return Math.max(ms, now);
+}
+
+/**
+ * Attachments, checked like every other field; path attachments are read from the store only
+ * when nothing else in the request is wrong, and their bytes are what gets committed.
+ */
+export async function attachments(v: Violations, config: Config, inputs: readonly Attachment[]): Promise<MessageAttachment[]> {
+  if (inputs.length === 0) return [];
+  for (const p of checkAttachments(inputs, config)) v.add(p.field, p.reason, p.description);
+  if (v.list.length > 0) return [];
+  const resolved = await resolveAttachments(inputs, config);
+  for (const p of resolved.problems) v.add(p.field, p.reason, p.description);
+  return resolved.attachments;
 }
 
 /** failure_mode is a test hook: refused unless the server's config allows it. */

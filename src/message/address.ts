@@ -199,7 +199,11 @@ function checkLocalPart(local: string): void {
 function normaliseDomain(domain: string): string {
   if (domain === "") throw invalid("address is missing the domain");
   if (domain.startsWith("[")) throw invalid("IP-literal domains are not accepted");
-  if (DOMAIN_BAD_CHAR.test(domain)) throw invalid("domain contains an invalid character");
+  // NFKD too: a character such as U+2260 (≠) decomposes to "=" plus a combining mark, which
+  // domainToASCII (non-STD3) would otherwise encode into a punycode label.
+  if (DOMAIN_BAD_CHAR.test(domain) || DOMAIN_BAD_CHAR.test(domain.normalize("NFKD"))) {
+    throw invalid("domain contains an invalid character");
+  }
 
   // Lower-cases and applies IDNA (UTS #46); returns "" when conversion fails.
   const ascii = domainToASCII(domain);

@@ -4,6 +4,8 @@ import { randomInt } from "node:crypto";
 import { appendEvents } from "./events.js";
 import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
+import { loadAttachments } from "./attachments.js";
+import { recordSent } from "./messages.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
 import { EventKind, type ClaimedMessage, type NewEvent, type OutboxStatus } from "./types.js";
 
@@ -92,7 +94,9 @@ async function loadClaimed(pool: Pool, ids: number[]): Promise<ClaimedMessage[]>
   const [rows] = (await pool.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id IN (?) ORDER BY id`, [ids])) as unknown as [
     Parameters<typeof toClaimed>[0][],
   ];
-  return rows.map(toClaimed);
+  // Attachments join the claim here, so every attempt (and every retry) sends the stored bytes.
+  const files = await loadAttachments(pool, ids);
+  return rows.map((r) => ({ ...toClaimed(r), attachments: files.get(r.id) ?? [] }));
 }
 
 /**
@@ -120,6 +124,8 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
         nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
       });
     }
+    // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
+    await recordSent(conn, results.filter((r) => r.status === "sent" && written.has(r.id)).map((r) => r.id), now);
     await appendEvents(conn, events, now);
     return written;
   });

@@ -60,11 +60,15 @@ const ER_LOCK_DEADLOCK = 1213;
 /**
  * Runs fn in a transaction on one pooled connection; rolls back on any error. A deadlock rolls
  * the whole transaction back, so it is simply run again (fn must only touch the database).
+ * READ COMMITTED: every write here locks the rows it names (by id, or skipping locked ones), and
+ * REPEATABLE READ's gap locks would make concurrent claims, enqueues and finalizes on several
+ * instances block and deadlock on each other's index ranges.
  */
 export async function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const conn = await pool.getConnection();
     try {
+      await conn.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       await conn.beginTransaction();
       const result = await fn(conn);
       await conn.commit();

@@ -74,7 +74,8 @@ export function toRow(r: OutboxDbRow): OutboxRow {
   };
 }
 
-export function toClaimed(r: ClaimDbRow): ClaimedMessage {
+/** Without its attachments, which live in their own tables. */
+export function toClaimed(r: ClaimDbRow): Omit<ClaimedMessage, "attachments"> {
   return {
     ...toRow(r),
     messageId: r.message_id ?? "",

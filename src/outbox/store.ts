@@ -1,5 +1,6 @@
 // Enqueue, read, list and cancel: the request side of the outbox.
 import { appendEvents } from "./events.js";
+import { insertAttachments } from "./attachments.js";
 import { inTransaction, type Pool, type Queryable } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, toRow, type OutboxDbRow } from "./rows.js";
@@ -39,6 +40,7 @@ export async function enqueue(pool: Pool, msg: NewMessage, now: number): Promise
         ],
       )) as unknown as [{ insertId: number }];
       const outboxId = res.insertId;
+      await insertAttachments(conn, outboxId, msg.attachments ?? []);
       await appendEvents(conn, [{
         outboxId, accountId: msg.accountId, kind: due > now ? EventKind.scheduled : EventKind.created,
         status: "pending", retries: 0, nextAttemptAt: due, providerMessageId: null, messageId: null, error: null,

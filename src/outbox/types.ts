@@ -40,6 +40,17 @@ export interface NewMessage {
   idempotencyKey?: string;
   /** sha256 of the request, to tell a replay from a reused key. */
   requestHash?: Buffer;
+  /** Stored with the row, so every attempt sends these exact bytes. */
+  attachments?: MessageAttachment[];
+}
+
+/** An attached file as committed with its row. */
+export interface MessageAttachment {
+  filename: string;
+  contentType: string;
+  /** Set for an inline part that body_html refers to as "cid:…". */
+  contentId: string | null;
+  content: Buffer;
 }
 
 /** A row's delivery state and headers (everything but the bodies). */
@@ -76,6 +87,7 @@ export interface ClaimedMessage extends OutboxRow {
   bodyText: string;
   bodyHtml: string | null;
   references: string | null;
+  attachments: MessageAttachment[];
 }
 
 /** The outcome of one attempt, to be written only if the lease is still ours. */

@@ -18,6 +18,15 @@ export function composeMessage(m: ClaimedMessage): Mail.Options {
     inReplyTo: m.inReplyTo ?? undefined,
     references: m.references ?? undefined,
     headers: { "X-Outbox-Id": String(m.id) },
+    // base64 for every type, text included: decoding gives back exactly the stored bytes.
+    attachments: m.attachments.map((a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      content: a.content,
+      cid: a.contentId ?? undefined,
+      contentDisposition: a.contentId ? "inline" : "attachment",
+      contentTransferEncoding: "base64",
+    })),
     disableFileAccess: true,
     disableUrlAccess: true,
   };

@@ -4,6 +4,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import type { TLSSocket } from "node:tls";
 import { readFileSync } from "node:fs";
 import { PrefixedSocket } from "./prefixed-socket.js";
 
@@ -31,6 +32,12 @@ export async function listen(handler: RequestHandler, host: string, port: number
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   };
+  // HTTP/1.1 connections as their server sees them (it marks the one busy with a response).
+  const h1Conns = new Set<net.Socket | PrefixedSocket>();
+  const trackH1 = (c: net.Socket | PrefixedSocket) => {
+    h1Conns.add(c);
+    c.once("close", () => h1Conns.delete(c));
+  };
   const h2Sessions = new Set<http2.ServerHttp2Session>();
   const trackSession = (s: http2.ServerHttp2Session) => {
     h2Sessions.add(s);
@@ -45,6 +52,7 @@ export async function listen(handler: RequestHandler, host: string, port: number
     );
     secure.on("session", trackSession);
     secure.on("connection", track);
+    secure.on("secureConnection", (s: TLSSocket) => s.alpnProtocol !== "h2" && trackH1(s));
     server = secure;
   } else {
     const h1 = http.createServer(handler as http.RequestListener);
@@ -52,7 +60,11 @@ export async function listen(handler: RequestHandler, host: string, port: number
     h2.on("session", trackSession);
     server = net.createServer((socket) => {
       track(socket);
-      sniff(socket, (isH2, head) => (isH2 ? h2 : h1).emit("connection", new PrefixedSocket(socket, head)));
+      sniff(socket, (isH2, head) => {
+        const conn = new PrefixedSocket(socket, head);
+        if (!isH2) trackH1(conn);
+        (isH2 ? h2 : h1).emit("connection", conn);
+      });
     });
   }
 
@@ -70,8 +82,9 @@ export async function listen(handler: RequestHandler, host: string, port: number
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of h2Sessions) session.close();
       const timer = setTimeout(() => sockets.forEach((s) => s.destroy()), graceMs);
-      // Idle HTTP/1.1 keep-alive connections would hold close() forever.
-      for (const s of sockets) if (!(s as { _httpMessage?: unknown })._httpMessage) s.end();
+      // Idle HTTP/1.1 keep-alive connections would hold close() forever; busy ones (a stream
+      // ending with UNAVAILABLE, say) finish first, as HTTP/2 sessions do after session.close().
+      for (const c of h1Conns) if (!(c as { _httpMessage?: unknown })._httpMessage) c.end();
       await closed;
       clearTimeout(timer);
     },

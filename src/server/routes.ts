@@ -1,14 +1,16 @@
-// The RPC surface: EmailService, plus reflection and health for tools and load balancers.
+// The RPC surface: EmailService and MailboxService, plus reflection and health for tools and load balancers.
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { EmailService, file_email_v1_email_service } from "../../gen/email/v1/email_service_pb.js";
+import { MailboxService, file_email_v1_mailbox_service } from "../../gen/email/v1/mailbox_service_pb.js";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { HealthService } from "../standard/health.js";
 import { registerReflection } from "../standard/reflection.js";
 
-export function routes(email: ServiceImpl<typeof EmailService>, health: HealthService) {
+export function routes(email: ServiceImpl<typeof EmailService>, health: HealthService, mailbox: ServiceImpl<typeof MailboxService>) {
   return (router: ConnectRouter) => {
     router.service(EmailService, email);
+    router.service(MailboxService, mailbox);
     health.register(router);
-    registerReflection(router, [file_email_v1_email_service, file_grpc_health_v1_health]);
+    registerReflection(router, [file_email_v1_email_service, file_email_v1_mailbox_service, file_grpc_health_v1_health]);
   };
 }

@@ -14,6 +14,8 @@ export interface TestAppOptions {
   /** Reuse a database (e.g. a second instance); otherwise a fresh one is made and dropped. */
   db?: TestDatabase;
   label?: string;
+  /** Listen address; 127.0.0.1 unless given. */
+  host?: string;
 }
 
 export interface TestApp {
@@ -34,7 +36,7 @@ export function sinkAccount(id: number, port: number, extra: Record<string, unkn
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = opts.db ?? (await createTestDatabase(opts.label));
-  const config = parseConfig(opts.json ?? {}, { DATABASE_URL: db.url, PORT: "0", HOST: "127.0.0.1" }, process.cwd());
+  const config = parseConfig(opts.json ?? {}, { DATABASE_URL: db.url, PORT: "0", HOST: opts.host ?? "127.0.0.1" }, process.cwd());
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -1,0 +1,36 @@
+// What each RPC needs: one table, so a new method is denied until it is listed here.
+
+export const SCOPES = ["send", "reply", "retry", "cancel", "read", "watch", "ingest"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** "package.Service/Method" -> the scope a key needs to call it. */
+const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
+  ["email.v1.EmailService/Send", "send"],
+  ["email.v1.EmailService/Reply", "reply"],
+  ["email.v1.EmailService/RetryOutbox", "retry"],
+  ["email.v1.EmailService/CancelOutbox", "cancel"],
+  ["email.v1.EmailService/GetOutbox", "read"],
+  ["email.v1.EmailService/ListOutbox", "read"],
+  ["email.v1.EmailService/WatchOutbox", "watch"],
+  ["email.v1.MailboxService/IngestMessage", "ingest"],
+  ["email.v1.MailboxService/GetMessage", "read"],
+  ["email.v1.MailboxService/ListMessages", "read"],
+]);
+
+/** Services any caller may use: tools and load balancers must not need a key. */
+const OPEN_SERVICES: ReadonlySet<string> = new Set([
+  "grpc.health.v1.Health",
+  "grpc.reflection.v1.ServerReflection",
+  "grpc.reflection.v1alpha.ServerReflection",
+]);
+
+export type MethodRule = { open: true } | { open: false; scope: Scope | undefined };
+
+export function methodRule(service: string, method: string): MethodRule {
+  if (OPEN_SERVICES.has(service)) return { open: true };
+  return { open: false, scope: METHOD_SCOPES.get(`${service}/${method}`) };
+}
+
+export function isScope(value: unknown): value is Scope {
+  return typeof value === "string" && (SCOPES as readonly string[]).includes(value);
+}

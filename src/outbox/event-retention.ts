@@ -1,0 +1,22 @@
+// Deleting old events. Only a prefix of the id sequence is ever deleted, so every event from the
+// oldest kept one to the newest is still there and a resume point is either whole or refused.
+import type { Pool } from "./db.js";
+
+/**
+ * Deletes the oldest events created before `cutoff`, at most `limit` in one short statement.
+ * Stops at the first event that is still young, even if later ones are older (the clocks of
+ * several instances may differ slightly). Returns the number deleted.
+ */
+export async function deleteEventsBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
+  const [head] = (await pool.query("SELECT id, created_at FROM outbox_event ORDER BY id LIMIT ?", [limit])) as unknown as [
+    { id: number; created_at: number }[],
+  ];
+  let upTo = 0;
+  for (const e of head) {
+    if (Number(e.created_at) >= cutoff) break;
+    upTo = Number(e.id);
+  }
+  if (upTo === 0) return 0;
+  const [res] = (await pool.query("DELETE FROM outbox_event WHERE id <= ?", [upTo])) as unknown as [{ affectedRows: number }];
+  return res.affectedRows;
+}
