@@ -28,7 +28,15 @@ export class Completer {
   submit(fin: Finalization): Promise<boolean> {
     return new Promise((resolve) => {
       this.queue.push({ fin, resolve });
-      this.running ??= this.drain().finally(() => (this.running = undefined));
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+      // Submitted after the writer saw an empty queue but before it ended: start another.
+      if (this.queue.length > 0) this.kick();
     });
   }
 
@@ -47,10 +55,11 @@ export class Completer {
     await new Promise((r) => setImmediate(r));
     let delay = 100;
     while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, MAX_BATCH);
+      const batch = onePerRow(this.queue);
       try {
         const written = await finalize(this.pool, batch.map((w) => w.fin), this.clock.now());
-        this.queue.splice(0, batch.length);
+        const taken = new Set(batch);
+        this.queue = this.queue.filter((w) => !taken.has(w));
         this.onCommit();
         for (const w of batch) {
           if (!written.has(w.fin.id)) this.log.warn({ outbox_id: w.fin.id }, "lease lost before finalize; outcome discarded");
@@ -68,6 +77,23 @@ export class Completer {
       }
     }
   }
+}
+
+/**
+ * Up to MAX_BATCH outcomes, at most one per row: finalize reports rows by id, so a stale attempt's
+ * outcome (its lease was rescued and the row claimed again) must not share a batch with the
+ * current attempt's and pass for written.
+ */
+function onePerRow(queue: Waiting[]): Waiting[] {
+  const ids = new Set<number>();
+  const batch: Waiting[] = [];
+  for (const w of queue) {
+    if (batch.length === MAX_BATCH) break;
+    if (ids.has(w.fin.id)) continue;
+    ids.add(w.fin.id);
+    batch.push(w);
+  }
+  return batch;
 }
 
 function errorText(err: unknown): string {

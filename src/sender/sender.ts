@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config.js";
 import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
+import { redactAddressesIn, type Logger } from "../log.js";
 import { claimDue, claimForRetry, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
 import type { Pool } from "../outbox/db.js";
 import { FailureMode, type AttemptOutcome, type ClaimedMessage } from "../outbox/types.js";
@@ -18,6 +18,8 @@ import { createTransport, type AccountTransport } from "./transports.js";
 interface Job {
   claim: ClaimedMessage;
   failureMode: FailureMode;
+  /** When the claim's lease runs out; a job still waiting then is not attempted. */
+  leaseExpiresAt: number;
   done: (written: boolean) => void;
 }
 
@@ -43,6 +45,8 @@ export class Sender {
   /** The last claim came back full: more rows are probably due. */
   private backlog = false;
   private timer?: NodeJS.Timeout;
+  /** Claims nothing until started: an app run without background work only enqueues. */
+  private started = false;
   private stopping = false;
   private allDone?: () => void;
 
@@ -57,13 +61,14 @@ export class Sender {
   }
 
   start(): void {
+    this.started = true;
     this.timer = setInterval(() => this.wake(), this.config.sender.pollIntervalMs);
     this.wake();
   }
 
   /** Look for due rows now (a row was just enqueued here, or a slot freed up). */
   wake(): void {
-    if (this.stopping) return;
+    if (this.stopping || !this.started) return;
     if (this.filling) {
       this.refill = true;
       return;
@@ -96,10 +101,11 @@ export class Sender {
     try {
       while (!this.stopping && this.held < maxInFlight) {
         const want = Math.min(batchSize, maxInFlight - this.held);
-        const claims = await claimDue(this.pool, want, this.lease());
+        const lease = this.lease();
+        const claims = await claimDue(this.pool, want, lease);
         this.backlog = claims.length === want;
         if (claims.length > 0) this.onCommit();
-        for (const claim of claims) void this.dispatch(claim, claim.failureMode);
+        for (const claim of claims) void this.dispatch(claim, claim.failureMode, lease);
         if (!this.backlog) break;
       }
     } catch (err) {
@@ -109,10 +115,10 @@ export class Sender {
   }
 
   /** Queues a claimed row on its account's lane; resolves when its outcome is written. */
-  private dispatch(claim: ClaimedMessage, failureMode: FailureMode, first = false): Promise<boolean> {
+  private dispatch(claim: ClaimedMessage, failureMode: FailureMode, lease: Lease, first = false): Promise<boolean> {
     this.held++;
     return new Promise<boolean>((done) => {
-      const job: Job = { claim, failureMode, done };
+      const job: Job = { claim, failureMode, leaseExpiresAt: lease.now + lease.leaseMs, done };
       const lane = this.lane(claim.accountId);
       if (!lane) {
         void this.finish(job, { kind: "failed", error: `account ${claim.accountId} is not configured`, errorClass: "CONFIG", permanent: false });
@@ -138,6 +144,13 @@ export class Sender {
   private pump(lane: Lane): void {
     while (lane.active < lane.transport.concurrency && lane.waiting.length > 0) {
       const job = lane.waiting.shift()!;
+      if (this.clock.now() >= job.leaseExpiresAt) {
+        // The rescuer may already have handed the row to a new claim: sending now would deliver
+        // it twice. The row stays with whoever holds the lease, or goes back when it is rescued.
+        this.log.warn({ outbox_id: job.claim.id }, "lease expired before the attempt started; not attempted");
+        this.settle(job, false);
+        continue;
+      }
       lane.active++;
       void this.attempt(lane.transport, job).then((outcome) => {
         lane.active--;
@@ -162,13 +175,17 @@ export class Sender {
       return { kind: "sent", providerMessageId };
     } catch (err) {
       const outcome = classifySmtpError(err);
-      this.log.warn({ outbox_id: claim.id, account_id: claim.accountId, attempt: claim.retries + 1, message_id: claim.messageId, error_class: outcome.errorClass, error: outcome.error }, "attempt failed");
+      this.log.warn({ outbox_id: claim.id, account_id: claim.accountId, attempt: claim.retries + 1, message_id: claim.messageId, error_class: outcome.errorClass, error: redactAddressesIn(outcome.error) }, "attempt failed");
       return outcome;
     }
   }
 
   private async finish(job: Job, outcome: AttemptOutcome): Promise<void> {
-    const written = await this.completer.submit(this.decide(job.claim, outcome));
+    this.settle(job, await this.completer.submit(this.decide(job.claim, outcome)));
+  }
+
+  /** The job no longer holds a lease here: count it out and tell whoever waits for it. */
+  private settle(job: Job, written: boolean): void {
     this.held--;
     job.done(written);
     if (this.stopping) {
@@ -203,9 +220,28 @@ export class Sender {
    */
   async retryNow(id: number, force: boolean, failureMode: FailureMode): Promise<void> {
     if (this.stopping) throw new SenderStoppedError("the server is stopping");
-    const claim = await claimForRetry(this.pool, id, force, this.lease());
+    const lease = this.lease();
+    const claim = await claimForRetry(this.pool, id, force, lease);
     this.onCommit();
-    await this.dispatch(claim, failureMode, true);
+    // stop() may have run while the claim was committing: its transports are closed, so hand
+    // the row back rather than start an attempt nothing would wait for.
+    if (this.stopping) {
+      await this.release([claim]);
+      throw new SenderStoppedError("the server is stopping");
+    }
+    const written = await this.dispatch(claim, failureMode, lease, true);
+    if (!written && this.stopping) throw new SenderStoppedError("the server is stopping");
+  }
+
+  /** Hands claims back to the queue without spending an attempt; if that fails, their leases expire. */
+  private async release(claims: ClaimedMessage[]): Promise<void> {
+    try {
+      const n = await releaseClaims(this.pool, claims, this.clock.now());
+      this.onCommit();
+      this.log.info({ released: n }, "handed back unstarted claims");
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "could not hand back claims; their leases will expire");
+    }
   }
 
   /** Applies a reloaded config: new accounts and limits are used by the next claims. */
@@ -230,13 +266,7 @@ export class Sender {
     const unstarted: Job[] = [];
     for (const lane of this.lanes.values()) unstarted.push(...lane.waiting.splice(0));
     if (unstarted.length > 0) {
-      try {
-        const n = await releaseClaims(this.pool, unstarted.map((j) => j.claim), this.clock.now());
-        this.onCommit();
-        this.log.info({ released: n }, "handed back unstarted claims");
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, "could not hand back claims; their leases will expire");
-      }
+      await this.release(unstarted.map((j) => j.claim));
       this.held -= unstarted.length;
       for (const job of unstarted) job.done(false);
     }
