@@ -4,7 +4,6 @@ import { randomInt } from "node:crypto";
 import { appendEvents } from "./events.js";
 import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
-import { loadAttachments } from "./attachments.js";
 import { recordSent } from "./messages.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
 import { EventKind, type ClaimedMessage, type NewEvent, type OutboxStatus } from "./types.js";
@@ -94,9 +93,7 @@ async function loadClaimed(pool: Pool, ids: number[]): Promise<ClaimedMessage[]>
   const [rows] = (await pool.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id IN (?) ORDER BY id`, [ids])) as unknown as [
     Parameters<typeof toClaimed>[0][],
   ];
-  // Attachments join the claim here, so every attempt (and every retry) sends the stored bytes.
-  const files = await loadAttachments(pool, ids);
-  return rows.map((r) => ({ ...toClaimed(r), attachments: files.get(r.id) ?? [] }));
+  return rows.map(toClaimed);
 }
 
 /**

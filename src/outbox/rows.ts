@@ -7,7 +7,8 @@ export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_
   created_at, updated_at, sent_at`;
 
 /** The extra columns a sender needs to build the message. */
-export const CLAIM_COLUMNS = `${ROW_COLUMNS}, lease_token, from_header, reply_to, body_text, body_html, references_header`;
+export const CLAIM_COLUMNS = `${ROW_COLUMNS}, lease_token, from_header, reply_to, body_text, body_html, references_header,
+  EXISTS (SELECT 1 FROM outbox_attachment a WHERE a.outbox_id = outbox.id) AS has_attachments`;
 
 export interface OutboxDbRow {
   id: number;
@@ -40,6 +41,7 @@ interface ClaimDbRow extends OutboxDbRow {
   body_text: string;
   body_html: string | null;
   references_header: string | null;
+  has_attachments: number;
 }
 
 /** mysql2 returns JSON columns parsed on MySQL and as text on MariaDB. */
@@ -74,8 +76,7 @@ export function toRow(r: OutboxDbRow): OutboxRow {
   };
 }
 
-/** Without its attachments, which live in their own tables. */
-export function toClaimed(r: ClaimDbRow): Omit<ClaimedMessage, "attachments"> {
+export function toClaimed(r: ClaimDbRow): ClaimedMessage {
   return {
     ...toRow(r),
     messageId: r.message_id ?? "",
@@ -85,6 +86,7 @@ export function toClaimed(r: ClaimDbRow): Omit<ClaimedMessage, "attachments"> {
     bodyText: r.body_text,
     bodyHtml: r.body_html,
     references: r.references_header,
+    hasAttachments: r.has_attachments === 1,
   };
 }
 

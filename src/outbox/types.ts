@@ -87,7 +87,8 @@ export interface ClaimedMessage extends OutboxRow {
   bodyText: string;
   bodyHtml: string | null;
   references: string | null;
-  attachments: MessageAttachment[];
+  /** The bytes are loaded only when the attempt starts, so claimed rows waiting for a connection hold none. */
+  hasAttachments: boolean;
 }
 
 /** The outcome of one attempt, to be written only if the lease is still ours. */

@@ -1,9 +1,9 @@
 // A claimed row -> the nodemailer message. Everything comes from the row as stored at enqueue,
 // so every attempt sends the same content; only the Message-ID names the attempt.
 import type Mail from "nodemailer/lib/mailer/index.js";
-import type { ClaimedMessage } from "../outbox/types.js";
+import type { ClaimedMessage, MessageAttachment } from "../outbox/types.js";
 
-export function composeMessage(m: ClaimedMessage): Mail.Options {
+export function composeMessage(m: ClaimedMessage, attachments: readonly MessageAttachment[]): Mail.Options {
   return {
     from: m.from,
     to: m.to,
@@ -19,7 +19,7 @@ export function composeMessage(m: ClaimedMessage): Mail.Options {
     references: m.references ?? undefined,
     headers: { "X-Outbox-Id": String(m.id) },
     // base64 for every type, text included: decoding gives back exactly the stored bytes.
-    attachments: m.attachments.map((a) => ({
+    attachments: attachments.map((a) => ({
       filename: a.filename,
       contentType: a.contentType,
       content: a.content,

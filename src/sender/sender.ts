@@ -3,9 +3,11 @@
 // completer. A claimed row that never started is handed back on stop without costing an attempt.
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import type { Config } from "../config.js";
+import type { AccountConfig, Config } from "../config.js";
 import type { Clock } from "../clock.js";
+import type { SenderMetrics } from "../metrics/metrics.js";
 import { redactAddressesIn, type Logger } from "../log.js";
+import { loadAttachments } from "../outbox/attachments.js";
 import { claimDue, claimForRetry, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
 import type { Pool } from "../outbox/db.js";
 import { FailureMode, type AttemptOutcome, type ClaimedMessage } from "../outbox/types.js";
@@ -14,20 +16,37 @@ import { classifySmtpError } from "./classify.js";
 import { Completer } from "./completer.js";
 import { composeMessage } from "./compose.js";
 import { createTransport, type AccountTransport } from "./transports.js";
+import { AccountPace, isSlowDownReply } from "./rate-limit.js";
 
 interface Job {
   claim: ClaimedMessage;
   failureMode: FailureMode;
   /** When the claim's lease runs out; a job still waiting then is not attempted. */
   leaseExpiresAt: number;
+  /** A RetryOutbox call waits for this one: it is never handed back to wait for its turn. */
+  urgent: boolean;
   done: (written: boolean) => void;
 }
 
-/** Claimed rows of one account waiting for one of its connections. */
+/**
+ * Claimed rows of one account waiting for one of its connections and for its pace (rate limit,
+ * slow-down pause). A lane holds only what can start soon; claims whose turn is further off are
+ * handed back with that turn as their due time, so a slow account never fills the sender's
+ * in-flight slots and holds up the others.
+ */
 interface Lane {
+  account: AccountConfig;
   transport: AccountTransport;
+  pace: AccountPace;
   waiting: Job[];
   active: number;
+  /** Set while the lane waits for a token or for a pause to end. */
+  timer?: NodeJS.Timeout;
+}
+
+/** The log fields of every line about one attempt. */
+function attemptFields(claim: ClaimedMessage) {
+  return { outbox_id: claim.id, account_id: claim.accountId, attempt: claim.retries + 1, message_id: claim.messageId };
 }
 
 export class SenderStoppedError extends Error {
@@ -49,6 +68,11 @@ export class Sender {
   private started = false;
   private stopping = false;
   private allDone?: () => void;
+  /** Claims to hand back at the end of this tick, each due at its turn. */
+  private deferring: { job: Job; dueAt: number }[] = [];
+  /** Attempts under way per transport, so one replaced by a reload closes once they end. */
+  private readonly attemptsOn = new Map<AccountTransport, number>();
+  private readonly retired = new Set<AccountTransport>();
 
   constructor(
     private config: Config,
@@ -56,6 +80,7 @@ export class Sender {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly onCommit: () => void,
+    private readonly metrics?: SenderMetrics,
   ) {
     this.completer = new Completer(pool, clock, log, onCommit);
   }
@@ -104,6 +129,7 @@ export class Sender {
         const lease = this.lease();
         const claims = await claimDue(this.pool, want, lease);
         this.backlog = claims.length === want;
+        this.metrics?.claimed(claims.length);
         if (claims.length > 0) this.onCommit();
         for (const claim of claims) void this.dispatch(claim, claim.failureMode, lease);
         if (!this.backlog) break;
@@ -118,16 +144,23 @@ export class Sender {
   private dispatch(claim: ClaimedMessage, failureMode: FailureMode, lease: Lease, first = false): Promise<boolean> {
     this.held++;
     return new Promise<boolean>((done) => {
-      const job: Job = { claim, failureMode, leaseExpiresAt: lease.now + lease.leaseMs, done };
+      const job: Job = { claim, failureMode, leaseExpiresAt: lease.now + lease.leaseMs, urgent: first, done };
       const lane = this.lane(claim.accountId);
       if (!lane) {
         void this.finish(job, { kind: "failed", error: `account ${claim.accountId} is not configured`, errorClass: "CONFIG", permanent: false });
         return;
       }
+      const turnMs = lane.pace.estimateMs(lane.waiting.length);
+      if (!first && turnMs > this.holdMs()) return this.defer(lane, job, lane.pace.bookMs(lane.waiting.length));
       if (first) lane.waiting.unshift(job);
       else lane.waiting.push(job);
       this.pump(lane);
     });
+  }
+
+  /** The longest a lane keeps a claim waiting for its pace: far inside the lease. */
+  private holdMs(): number {
+    return Math.min(5_000, this.config.sender.leaseMs / 4);
   }
 
   private lane(accountId: number): Lane | undefined {
@@ -135,7 +168,7 @@ export class Sender {
     if (!lane) {
       const account = this.config.accounts.get(accountId);
       if (!account) return undefined;
-      lane = { transport: createTransport(account), waiting: [], active: 0 };
+      lane = { account, transport: createTransport(account), pace: new AccountPace(account.rateLimit), waiting: [], active: 0 };
       this.lanes.set(accountId, lane);
     }
     return lane;
@@ -143,17 +176,29 @@ export class Sender {
 
   private pump(lane: Lane): void {
     while (lane.active < lane.transport.concurrency && lane.waiting.length > 0) {
+      const waitMs = lane.pace.waitMs();
+      if (waitMs > 0) {
+        lane.timer ??= setTimeout(() => {
+          lane.timer = undefined;
+          this.pump(lane);
+        }, Math.ceil(waitMs));
+        return;
+      }
       const job = lane.waiting.shift()!;
       if (this.clock.now() >= job.leaseExpiresAt) {
         // The rescuer may already have handed the row to a new claim: sending now would deliver
         // it twice. The row stays with whoever holds the lease, or goes back when it is rescued.
-        this.log.warn({ outbox_id: job.claim.id }, "lease expired before the attempt started; not attempted");
+        this.log.warn(attemptFields(job.claim), "lease expired before the attempt started; not attempted");
         this.settle(job, false);
         continue;
       }
+      lane.pace.take();
       lane.active++;
-      void this.attempt(lane.transport, job).then((outcome) => {
+      const transport = lane.transport;
+      this.attemptsOn.set(transport, (this.attemptsOn.get(transport) ?? 0) + 1);
+      void this.attempt(transport, job).then((outcome) => {
         lane.active--;
+        this.attemptEnded(transport);
         this.pump(lane);
         return this.finish(job, outcome);
       });
@@ -170,18 +215,65 @@ export class Sender {
     }
     const started = Date.now();
     try {
-      const providerMessageId = await transport.send(composeMessage(claim));
-      this.log.info({ outbox_id: claim.id, account_id: claim.accountId, attempt: claim.retries + 1, message_id: claim.messageId, ms: Date.now() - started }, "sent");
+      // Attachment bytes are read from the outbox now, not at claim time: only attempts under way
+      // hold them in memory.
+      const files = claim.hasAttachments ? ((await loadAttachments(this.pool, [claim.id])).get(claim.id) ?? []) : [];
+      const providerMessageId = await transport.send(composeMessage(claim, files));
+      this.metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
+      this.log.info({ ...attemptFields(claim), ms: Date.now() - started }, "sent");
       return { kind: "sent", providerMessageId };
     } catch (err) {
       const outcome = classifySmtpError(err);
-      this.log.warn({ outbox_id: claim.id, account_id: claim.accountId, attempt: claim.retries + 1, message_id: claim.messageId, error_class: outcome.errorClass, error: redactAddressesIn(outcome.error) }, "attempt failed");
+      this.metrics?.attempted(claim.accountId, "failed", (Date.now() - started) / 1000);
+      this.log.warn({ ...attemptFields(claim), error_class: outcome.errorClass, error: redactAddressesIn(outcome.error) }, "attempt failed");
+      if (isSlowDownReply(err)) this.slowDown(claim, outcome.errorClass);
       return outcome;
     }
   }
 
+  /**
+   * The server asked this account to slow down: start nothing on it for a while and hand back
+   * what waits in its lane, due when the pause ends (one token apart under a rate limit).
+   */
+  private slowDown(claim: ClaimedMessage, errorClass: string): void {
+    const lane = this.lanes.get(claim.accountId);
+    if (!lane) return;
+    const pauseMs = lane.pace.pause();
+    this.metrics?.slowedDown(claim.accountId);
+    this.log.warn({ ...attemptFields(claim), error_class: errorClass, pause_ms: pauseMs }, "slow-down reply: account paused");
+    const waiting = lane.waiting.splice(0);
+    for (const job of waiting) {
+      if (job.urgent) lane.waiting.push(job);
+      else this.defer(lane, job, lane.pace.bookMs(0));
+    }
+  }
+
+  /** Hands a claim back (at the end of this tick, with the others), due in `delayMs`. */
+  private defer(lane: Lane, job: Job, delayMs: number): void {
+    if (this.deferring.length === 0) setImmediate(() => void this.flushDeferred());
+    this.deferring.push({ job, dueAt: this.clock.now() + Math.ceil(delayMs) });
+    this.metrics?.deferred(lane.account.id, 1);
+  }
+
+  private async flushDeferred(): Promise<void> {
+    const batch = this.deferring.splice(0);
+    try {
+      await releaseClaims(this.pool, batch.map(({ job, dueAt }) => ({ id: job.claim.id, leaseToken: job.claim.leaseToken, dueAt })), this.clock.now());
+      this.onCommit();
+      const last = batch[batch.length - 1]!;
+      this.log.debug({ account_ids: [...new Set(batch.map((d) => d.job.claim.accountId))], deferred: batch.length, last_due_at: new Date(last.dueAt).toISOString() },
+        "handed back claims to wait for their account's turn");
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "could not hand back claims; their leases will expire");
+    }
+    for (const { job } of batch) this.settle(job, false);
+  }
+
   private async finish(job: Job, outcome: AttemptOutcome): Promise<void> {
-    this.settle(job, await this.completer.submit(this.decide(job.claim, outcome)));
+    const fin = this.decide(job.claim, outcome);
+    const written = await this.completer.submit(fin);
+    if (written) this.metrics?.finalized(fin.accountId, fin.status, fin.errorClass);
+    this.settle(job, written);
   }
 
   /** The job no longer holds a lease here: count it out and tell whoever waits for it. */
