@@ -1,7 +1,8 @@
-// Plain HTTP endpoints beside the RPCs: liveness and readiness probes.
+// Plain HTTP endpoints beside the RPCs: the dashboard page, liveness and readiness probes.
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Pool } from "../outbox/db.js";
 import { isMigrated } from "../outbox/migrate.js";
+import { isDashboardPath, serveDashboard } from "./dashboard.js";
 
 type Handler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type Res = Parameters<Handler>[1];
@@ -9,6 +10,7 @@ type Res = Parameters<Handler>[1];
 export function httpFallback(deps: { pool: Pool }): Handler {
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && isDashboardPath(path)) return serveDashboard(path, res);
     if (req.method === "GET" && path === "/healthz") return reply(res, 200, { status: "ok" });
     if (req.method === "GET" && path === "/readyz") {
       isMigrated(deps.pool).then(

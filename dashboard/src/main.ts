@@ -1,0 +1,205 @@
+// The outbox dashboard: the live table, its filters, the Retry and Cancel buttons and the API
+// key field, wired to one WatchOutbox stream and the unary RPCs.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
+import { errorReason } from "../../src/client-errors.js";
+import { apiKey, createApi } from "./api.js";
+import { statusName } from "./format.js";
+import { OutboxModel, type RowView } from "./model.js";
+import { OutboxTable, renderStatusChips, toast, type Action } from "./view.js";
+import { watchOutbox, type WatchState } from "./watch.js";
+
+/** Rows in the table; the counts above it cover every row the stream described. */
+const MAX_ROWS = 200;
+/** GetOutbox calls in flight for rows whose subject is not known yet. */
+const DETAIL_CONCURRENCY = 4;
+
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  connection: byId<HTMLSpanElement>("connection"),
+  keyForm: byId<HTMLFormElement>("key-form"),
+  key: byId<HTMLInputElement>("api-key"),
+  forgetKey: byId<HTMLButtonElement>("forget-key"),
+  account: byId<HTMLInputElement>("account"),
+  chips: byId<HTMLDivElement>("status-filters"),
+  notice: byId<HTMLParagraphElement>("notice"),
+  tbody: document.querySelector<HTMLTableSectionElement>("#outbox tbody")!,
+  empty: byId<HTMLParagraphElement>("empty"),
+  footer: byId<HTMLParagraphElement>("footer"),
+  toasts: byId<HTMLDivElement>("toasts"),
+};
+
+const api = createApi(location.origin);
+const model = new OutboxModel();
+const table = new OutboxTable(ui.tbody);
+const statusFilter = new Set<OutboxStatus>();
+/** Bumped per stream, so answers meant for an earlier filter are dropped. */
+let generation = 0;
+let stopWatch: (() => void) | undefined;
+let frameRequested = false;
+const detailsWanted = new Set<bigint>();
+/** The first ListOutbox answered: only rows it did not cover need a GetOutbox. */
+let listed = false;
+let detailsInFlight = 0;
+
+function accountFilter(): number {
+  const n = Number(ui.account.value);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+function restart(): void {
+  stopWatch?.();
+  const gen = ++generation;
+  const accountId = accountFilter();
+  model.clear();
+  loadNewest(gen, accountId);
+  stopWatch = watchOutbox(api, accountId, {
+    start(snapshot, first) {
+      notice(snapshot ? "" : "Too many messages for a full snapshot: showing the newest ones and every change from now on. Filter by account to see all.");
+      if (first) return;
+      model.clear();
+      loadNewest(gen, accountId);
+    },
+    event(e) {
+      model.applyEvent(e);
+      invalidate();
+    },
+    state: showState,
+  });
+}
+
+/** The newest rows: their subjects and recipients and, for rows no event described, their state. */
+function loadNewest(gen: number, accountId: number): void {
+  listed = false;
+  detailsWanted.clear();
+  invalidate();
+  api.listOutbox({ accountId, pageSize: MAX_ROWS }).then(
+    (res) => {
+      if (gen !== generation) return;
+      for (const o of res.outboxes) model.applyRow(o);
+      // The stream holds its headers until it has news; this answer proves the key and server.
+      if (ui.connection.dataset.state === "connecting") showState({ kind: "live", snapshot: true });
+    },
+    () => undefined,
+  ).finally(() => {
+    if (gen !== generation) return;
+    listed = true;
+    invalidate();
+  });
+}
+
+function showState(s: WatchState): void {
+  const [state, text] =
+    s.kind === "live" ? ["live", s.snapshot ? "live" : "live (changes only)"]
+    : s.kind === "connecting" ? ["connecting", "connecting…"]
+    : s.kind === "retrying" ? ["retrying", `reconnecting in ${Math.ceil(s.inMs / 1000)} s`]
+    : ["refused", "refused"];
+  ui.connection.dataset.state = state;
+  ui.connection.textContent = text;
+  ui.connection.title = "message" in s ? s.message : "";
+  if (s.kind === "refused") {
+    notice(`The server refused the stream: ${s.message}. Enter an API key with the read, watch, retry and cancel scopes.`);
+    ui.key.focus();
+  }
+}
+
+function notice(text: string): void {
+  ui.notice.textContent = text;
+  ui.notice.hidden = text === "";
+}
+
+/** Schedules one render for the next frame, however many changes come before it. */
+function invalidate(): void {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => {
+    frameRequested = false;
+    render();
+  });
+}
+
+function render(): void {
+  const { rows, matching } = model.visible(statusFilter, MAX_ROWS);
+  table.render(rows, Date.now());
+  renderStatusChips(ui.chips, model.counts(), statusFilter);
+  ui.empty.hidden = rows.length > 0;
+  ui.footer.textContent = matching > rows.length ? `Showing the newest ${rows.length} of ${matching} messages.` : "";
+  fetchDetails(rows);
+}
+
+/** Subjects of visible rows that appeared after the first ListOutbox page. */
+function fetchDetails(rows: readonly RowView[]): void {
+  if (!listed) return;
+  const gen = generation;
+  for (const row of rows) {
+    if (detailsInFlight >= DETAIL_CONCURRENCY) return;
+    if (row.details || detailsWanted.has(row.id)) continue;
+    detailsWanted.add(row.id);
+    detailsInFlight++;
+    api.getOutbox({ outboxId: row.id }).then(
+      (res) => {
+        if (gen === generation && res.outbox) model.applyRow(res.outbox);
+      },
+      () => undefined,
+    ).finally(() => {
+      detailsInFlight--;
+      invalidate();
+    });
+  }
+}
+
+async function act(action: Action, id: bigint, button: HTMLButtonElement): Promise<void> {
+  const label = action === "retry" ? "Retry" : "Cancel";
+  if (action === "cancel" && !confirm(`Cancel message ${id}? It will not be sent.`)) return;
+  button.disabled = true;
+  try {
+    // An operator's retry is meant for now, due or not.
+    const res = action === "retry" ? await api.retryOutbox({ outboxId: id, force: true }) : await api.cancelOutbox({ outboxId: id });
+    toast(ui.toasts, `${label} #${id}: ${statusName(res.outbox?.status ?? OutboxStatus.UNSPECIFIED)}`, "ok");
+  } catch (err) {
+    const e = ConnectError.from(err);
+    toast(ui.toasts, `${label} #${id} refused (${errorReason(e) ?? Code[e.code]}): ${e.rawMessage}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+ui.tbody.addEventListener("click", (ev) => {
+  const button = (ev.target as Element).closest<HTMLButtonElement>("button[data-action]");
+  const id = button?.closest<HTMLTableRowElement>("tr")?.dataset.outboxId;
+  if (button && id) void act(button.dataset.action as Action, BigInt(id), button);
+});
+
+ui.chips.addEventListener("click", (ev) => {
+  const name = (ev.target as Element).closest<HTMLButtonElement>("button[data-status-filter]")?.dataset.statusFilter;
+  if (!name) return;
+  const s = OutboxStatus[name as keyof typeof OutboxStatus];
+  if (!statusFilter.delete(s)) statusFilter.add(s);
+  invalidate();
+});
+
+ui.account.addEventListener("change", restart);
+
+function showKeyState(): void {
+  ui.key.value = "";
+  ui.key.placeholder = apiKey.get() ? "a key is set for this tab" : "only when the server has keys";
+}
+
+ui.keyForm.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  apiKey.set(ui.key.value.trim());
+  showKeyState();
+  notice("");
+  restart();
+});
+
+ui.forgetKey.addEventListener("click", () => {
+  apiKey.set("");
+  showKeyState();
+  restart();
+});
+
+// Relative times ("in 9 s") move on even when nothing else changes.
+setInterval(invalidate, 1000);
+showKeyState();
+restart();

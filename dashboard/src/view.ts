@@ -1,0 +1,132 @@
+// DOM rendering. Rows are keyed by outbox id and updated in place, so a button under the
+// pointer is never replaced while the stream updates the table. Text is only ever set with
+// textContent: subjects, addresses and errors are data, never markup.
+import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
+import { absolute, clock, relative, statusName } from "./format.js";
+import { canCancel, canRetry, STATUSES, type RowView } from "./model.js";
+
+export type Action = "retry" | "cancel";
+
+const COLUMNS = ["id", "account", "status", "subject", "retries", "next", "error", "message-id", "updated", "actions"] as const;
+type Column = (typeof COLUMNS)[number];
+
+interface RowElements {
+  tr: HTMLTableRowElement;
+  cells: Record<Column, HTMLTableCellElement>;
+  badge: HTMLSpanElement;
+  subject: HTMLDivElement;
+  to: HTMLDivElement;
+  retry: HTMLButtonElement;
+  cancel: HTMLButtonElement;
+  version: number;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Sets text and tooltip only when they differ, so unchanged cells cost nothing. */
+function setText(node: HTMLElement, text: string, title = ""): void {
+  if (node.textContent !== text) node.textContent = text;
+  if (node.title !== title) node.title = title;
+}
+
+export class OutboxTable {
+  private readonly rows = new Map<bigint, RowElements>();
+
+  constructor(private readonly tbody: HTMLTableSectionElement) {}
+
+  render(views: readonly RowView[], now: number): void {
+    const keep = new Set<bigint>();
+    let before: ChildNode | null = this.tbody.firstChild;
+    for (const view of views) {
+      keep.add(view.id);
+      const row = this.rows.get(view.id) ?? this.create(view);
+      this.update(row, view, now);
+      if (row.tr !== before) this.tbody.insertBefore(row.tr, before);
+      before = row.tr.nextSibling;
+    }
+    for (const [id, row] of this.rows) {
+      if (!keep.has(id)) {
+        row.tr.remove();
+        this.rows.delete(id);
+      }
+    }
+  }
+
+  private create(view: RowView): RowElements {
+    const tr = el("tr");
+    tr.dataset.outboxId = String(view.id);
+    const cells = Object.fromEntries(COLUMNS.map((c) => [c, el("td", c)])) as Record<Column, HTMLTableCellElement>;
+    for (const c of COLUMNS) tr.append(cells[c]);
+    const badge = el("span", "badge");
+    cells.status.append(badge);
+    const subject = el("div", "subject-text");
+    const to = el("div", "to");
+    cells.subject.append(subject, to);
+    const retry = el("button", "retry", "Retry");
+    retry.dataset.action = "retry";
+    retry.title = "Attempt now, even if not yet due";
+    const cancel = el("button", "cancel quiet", "Cancel");
+    cancel.dataset.action = "cancel";
+    cells.actions.append(retry, cancel);
+    const row = { tr, cells, badge, subject, to, retry, cancel, version: view.version };
+    this.rows.set(view.id, row);
+    return row;
+  }
+
+  private update(row: RowElements, v: RowView, now: number): void {
+    const status = statusName(v.status);
+    row.tr.dataset.status = status;
+    setText(row.cells.id, String(v.id));
+    setText(row.cells.account, String(v.accountId));
+    setText(row.badge, status);
+    row.badge.className = `badge s-${status.toLowerCase()}`;
+    setText(row.subject, v.details?.subject ?? "", v.details?.subject ?? "");
+    setText(row.to, v.details?.to.join(", ") ?? "", v.details?.to.join(", ") ?? "");
+    setText(row.cells.retries, String(v.retries));
+    const due = v.nextAttemptAt && (v.status === OutboxStatus.PENDING || v.status === OutboxStatus.FAILED) ? v.nextAttemptAt : undefined;
+    setText(row.cells.next, due ? relative(due, now) : "", due ? absolute(due) : "");
+    setText(row.cells.error, v.lastError, v.lastError);
+    setText(row.cells["message-id"], v.messageId, v.providerMessageId ? `accepted as ${v.providerMessageId}` : "");
+    setText(row.cells.updated, v.updated ? clock(v.updated) : "", v.updated ? absolute(v.updated) : "");
+    row.retry.hidden = !canRetry(v.status);
+    row.cancel.hidden = !canCancel(v.status);
+    if (v.version !== row.version) {
+      row.version = v.version;
+      // Restart the highlight animation on every change.
+      row.tr.classList.remove("changed");
+      void row.tr.offsetWidth;
+      row.tr.classList.add("changed");
+    }
+  }
+}
+
+/** The status chips: counts per status, each a toggle of the status filter. */
+export function renderStatusChips(host: HTMLElement, counts: ReadonlyMap<OutboxStatus, number>, selected: ReadonlySet<OutboxStatus>): void {
+  if (host.childElementCount === 0) {
+    for (const s of STATUSES) {
+      const chip = el("button", `chip s-${statusName(s).toLowerCase()}`);
+      chip.type = "button";
+      chip.dataset.statusFilter = statusName(s);
+      chip.append(el("span", "chip-name", statusName(s)), el("span", "chip-count", "0"));
+      host.append(chip);
+    }
+  }
+  for (const chip of host.querySelectorAll<HTMLButtonElement>("button[data-status-filter]")) {
+    const s = OutboxStatus[chip.dataset.statusFilter as keyof typeof OutboxStatus];
+    chip.setAttribute("aria-pressed", String(selected.has(s)));
+    setText(chip.querySelector(".chip-count")!, String(counts.get(s) ?? 0));
+  }
+}
+
+/** A message in the corner that goes away by itself. */
+export function toast(host: HTMLElement, text: string, kind: "ok" | "error"): void {
+  const node = el("div", `toast ${kind}`, text);
+  node.setAttribute("role", kind === "error" ? "alert" : "status");
+  host.append(node);
+  setTimeout(() => node.remove(), kind === "error" ? 8000 : 4000);
+}

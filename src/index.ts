@@ -1,0 +1,18 @@
+// The package's entry point: the typed client, its helpers, and the generated messages and
+// enums a caller builds requests from and reads responses with.
+export {
+  createEmailClient,
+  createEmailTransport,
+  errorInfo,
+  errorReason,
+  fieldViolations,
+  waitForOutcome,
+  type EmailClient,
+  type EmailClientOptions,
+  type Protocol,
+} from "./client.js";
+export * from "../gen/email/v1/email_service_pb.js";
+export * from "../gen/email/v1/outbox_pb.js";
+export * from "../gen/email/v1/mailbox_service_pb.js";
+export { BadRequestSchema, ErrorInfoSchema, type BadRequest, type ErrorInfo } from "../gen/google/rpc/error_details_pb.js";
+export { Code, ConnectError } from "@connectrpc/connect";

@@ -1,0 +1,71 @@
+// The package's own client, imported by the package name as a user would (package.json
+// "exports" -> src/index.ts), against the real service over every protocol it
+// offers: it sends the API key, waits for the outcome with WatchOutbox, and reads error reasons.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  Code,
+  ConnectError,
+  createEmailClient,
+  errorReason,
+  fieldViolations,
+  FailureMode,
+  OutboxStatus,
+  waitForOutcome,
+  type EmailClientOptions,
+} from "email-outbox";
+import { DOMAIN, startClientFixture, type ClientFixture } from "./fixture.js";
+
+let f: ClientFixture;
+beforeAll(async () => {
+  f = await startClientFixture("ts_client");
+});
+afterAll(() => f?.close());
+
+const VARIANTS: Pick<EmailClientOptions, "protocol" | "httpVersion">[] = [
+  { protocol: "grpc", httpVersion: "2" },
+  { protocol: "grpc-web", httpVersion: "1.1" },
+  { protocol: "grpc-web", httpVersion: "2" },
+  { protocol: "connect", httpVersion: "1.1" },
+  { protocol: "connect", httpVersion: "2" },
+];
+
+describe.each(VARIANTS)("$protocol over HTTP/$httpVersion", (variant) => {
+  const client = () => createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey, ...variant });
+
+  test("Send, then waitForOutcome follows the row to SENT and the SMTP server has it", async () => {
+    const subject = `typed client ${variant.protocol} ${variant.httpVersion ?? "2"}`;
+    const res = await client().send({ accountId: 1, to: ["Bob <bob@example.com>"], subject, bodyText: "hello" });
+    const id = res.outbox!.outboxId;
+    const outcome = await waitForOutcome(client(), id, { signal: AbortSignal.timeout(20_000) });
+    expect(outcome).toMatchObject({ outboxId: id, status: OutboxStatus.SENT, messageId: `<outbox-${id}-0@${DOMAIN}>` });
+    expect(f.received(outcome.messageId)?.parsed.subject).toBe(subject);
+  });
+
+  test("errorReason reads the ErrorInfo of an INVALID_ARGUMENT, fieldViolations its BadRequest", async () => {
+    const err = await client().send({ accountId: 1, to: ["not an address"], subject: "x", bodyText: "y" }).catch((e: unknown) => e);
+    expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
+    expect(errorReason(err)).toBe("ADDRESS_INVALID");
+    expect(fieldViolations(err).map((v) => v.field)).toEqual(["to[0]"]);
+  });
+});
+
+test("without the API key the call is refused with reason API_KEY_MISSING", async () => {
+  const err = await createEmailClient({ baseUrl: f.t.url }).listOutbox({}).catch((e: unknown) => e);
+  expect(ConnectError.from(err).code).toBe(Code.Unauthenticated);
+  expect(errorReason(err)).toBe("API_KEY_MISSING");
+});
+
+test("waitForOutcome with until FAILED sees a failed attempt; RetryOutbox then re-drives it to SENT", async () => {
+  const client = createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey });
+  const { outbox } = await client.send({ accountId: 1, to: ["bob@example.com"], subject: "fails first", bodyText: "x", failureMode: FailureMode.NETWORK });
+  const failed = await waitForOutcome(client, outbox!.outboxId, { until: [OutboxStatus.FAILED], signal: AbortSignal.timeout(20_000) });
+  expect(failed).toMatchObject({ status: OutboxStatus.FAILED, retries: 1, error: "simulated network timeout" });
+  const early = await client.retryOutbox({ outboxId: outbox!.outboxId }).catch((e: unknown) => e);
+  expect(errorReason(early)).toBe("RETRY_NOT_DUE");
+  const retried = await client.retryOutbox({ outboxId: outbox!.outboxId, force: true });
+  expect(retried.outbox).toMatchObject({ status: OutboxStatus.SENT, messageId: `<outbox-${outbox!.outboxId}-1@${DOMAIN}>` });
+});
+
+test("gRPC over HTTP/1.1 is refused when the client is made, not at the first call", () => {
+  expect(() => createEmailClient({ baseUrl: f.t.url, protocol: "grpc", httpVersion: "1.1" })).toThrow(/HTTP\/2/);
+});

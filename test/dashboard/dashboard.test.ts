@@ -1,0 +1,164 @@
+// The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against the
+// real service (API keys on) and a real SMTP sink. The page streams the outbox with
+// WatchOutbox over connect-web; the test sends with the typed client and watches the page.
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildDashboard } from "../../dashboard/build.js";
+import { createEmailClient, FailureMode, OutboxStatus, type EmailClient } from "../../src/index.js";
+import { sinkAccount } from "../helpers/app.js";
+import { DOMAIN, startClientFixture, type ClientFixture } from "../clients/fixture.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+/** design.md: headless Chromium as root, nothing fetched in the background. */
+const FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+const SCREENSHOT = "test-results/dashboard.png";
+const WAIT_MS = 15_000;
+
+// .ci/run installs chromium; only a local machine may lack it.
+const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing: apt-get install chromium (as .ci/run does)`;
+if (missing) console.warn(`skipping the dashboard browser test: ${missing}`);
+
+let f: ClientFixture;
+let browser: Browser;
+let page: Page;
+let client: EmailClient;
+const requested: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (missing) return;
+  await buildDashboard();
+  // Two accounts, so the account filter has something to tell apart.
+  f = await startClientFixture("dashboard", 2);
+  client = createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey });
+  // Playwright gives the browser a fresh, temporary profile.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  page = await browser.newPage({ viewport: { width: 1400, height: 760 } });
+  page.on("request", (r) => requested.push(r.url()));
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await f?.close();
+});
+
+const row = (id: bigint, status?: string) => page.locator(`tr[data-outbox-id="${id}"]${status ? `[data-status="${status}"]` : ""}`);
+const waitRow = (id: bigint, status: string) => row(id, status).waitFor({ timeout: WAIT_MS });
+
+describe.skipIf(missing)("dashboard in Chromium", () => {
+  test("the service serves the page with a same-origin-only content security policy", async () => {
+    const res = await fetch(`${f.t.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(await res.text()).toContain('src="dashboard/app.js"');
+  });
+
+  test("the page loads, is refused without a key, and streams live once a key is given", async () => {
+    await page.goto(`${f.t.url}/`);
+    await page.locator('#connection[data-state="refused"]').waitFor({ timeout: WAIT_MS });
+    expect(await page.locator("#notice").textContent()).toContain("API key");
+
+    await page.fill("#api-key", f.apiKey);
+    await page.click('#key-form button[type="submit"]');
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: WAIT_MS });
+    // The key lives in this tab's sessionStorage only, and is not left in the field.
+    const stored = await page.evaluate(() => ({ session: sessionStorage.getItem("email-outbox.api-key"), local: localStorage.length }));
+    expect(stored).toEqual({ session: f.apiKey, local: 0 });
+    expect(await page.inputValue("#api-key")).toBe("");
+  });
+
+  test("a Send made by the test appears, shows SENDING while the SMTP server holds it, then turns SENT", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    f.sink.script = async (stage, ctx) => {
+      if (stage === "data" && ctx.raw?.toString().includes("Subject: Held at the SMTP server")) await held;
+      return undefined;
+    };
+    try {
+      const { outbox } = await client.send({ accountId: 1, to: ["Bob <bob@example.com>"], subject: "Held at the SMTP server", bodyText: "hi" });
+      const id = outbox!.outboxId;
+      await waitRow(id, "SENDING");
+      expect(await row(id).locator(".subject-text").textContent()).toBe("Held at the SMTP server");
+      release();
+      await waitRow(id, "SENT");
+      expect(await row(id).locator(".message-id").textContent()).toBe(`<outbox-${id}-0@${DOMAIN}>`);
+    } finally {
+      release();
+      f.sink.script = undefined;
+    }
+  });
+
+  test("a failing message shows its error; the Retry button re-drives it to SENT", async () => {
+    const { outbox } = await client.send({
+      accountId: 1, to: ["carol@example.com"], subject: "Fails once", bodyText: "x", failureMode: FailureMode.NETWORK, waitForAttempt: true,
+    });
+    const id = outbox!.outboxId;
+    expect(outbox!.status).toBe(OutboxStatus.FAILED);
+    await waitRow(id, "FAILED");
+    expect(await row(id).locator(".error").textContent()).toBe("simulated network timeout");
+    expect(await row(id).locator(".retries").textContent()).toBe("1");
+    expect(await row(id).locator(".next").textContent()).toMatch(/^in \d+ s$/);
+
+    await row(id).locator('button[data-action="retry"]').click();
+    await waitRow(id, "SENT");
+    expect(await row(id).locator(".error").textContent()).toBe("");
+    expect(await row(id).locator('button[data-action="retry"]').isHidden()).toBe(true);
+    await page.locator(".toast", { hasText: `Retry #${id}: SENT` }).waitFor({ timeout: WAIT_MS });
+    expect(f.received(`<outbox-${id}-1@${DOMAIN}>`)?.parsed.subject).toBe("Fails once");
+  });
+
+  test("the Cancel button cancels a failed message after confirmation", async () => {
+    const { outbox } = await client.send({
+      accountId: 1, to: ["dave@example.com"], subject: "Cancelled by the operator", bodyText: "x", failureMode: FailureMode.NETWORK, waitForAttempt: true,
+    });
+    const id = outbox!.outboxId;
+    await waitRow(id, "FAILED");
+    page.once("dialog", (d) => void d.accept());
+    await row(id).locator('button[data-action="cancel"]').click();
+    await waitRow(id, "CANCELLED");
+    expect((await client.getOutbox({ outboxId: id })).outbox?.status).toBe(OutboxStatus.CANCELLED);
+  });
+
+  test("filters by status and by account", async () => {
+    const dead = await client.send({
+      accountId: 2, to: ["erin@example.com"], subject: "Rejected for account 2", bodyText: "x", failureMode: FailureMode.PROVIDER, waitForAttempt: true,
+    });
+    const deadId = dead.outbox!.outboxId;
+    await waitRow(deadId, "DEAD");
+
+    await page.click('button[data-status-filter="SENT"]');
+    const shown = await page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.status));
+    expect(shown.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(shown)).toEqual(new Set(["SENT"]));
+    await page.click('button[data-status-filter="SENT"]');
+
+    await page.fill("#account", "2");
+    await page.press("#account", "Enter");
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: WAIT_MS });
+    await expect.poll(() => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId)), { timeout: WAIT_MS })
+      .toEqual([String(deadId)]);
+    await page.fill("#account", "");
+    await page.press("#account", "Enter");
+    await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(3);
+  });
+
+  test("screenshot, and the page never asked anything of another origin", async () => {
+    // One message left failing, so the picture shows every kind of row.
+    const { outbox } = await client.send({
+      accountId: 2, to: ["frank@example.com"], subject: "Still failing", bodyText: "x", failureMode: FailureMode.NETWORK, waitForAttempt: true,
+    });
+    await waitRow(outbox!.outboxId, "FAILED");
+    await mkdir("test-results", { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const origin = new URL(f.t.url).origin;
+    expect(requested.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith("data:"))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
