@@ -5,7 +5,8 @@ import type { Pool } from "../outbox/db.js";
 import { firstEventId, lastEventId, readEventsAfter } from "../outbox/events.js";
 import { snapshotOutbox } from "../outbox/store.js";
 import type { EventRow, OutboxRow, OutboxStatus } from "../outbox/types.js";
-import { matches, type EventFilter } from "./subscription.js";
+import type { EventFilter, Subscription } from "./subscription.js";
+import { matches } from "./subscription.js";
 import type { EventTailer } from "./tailer.js";
 
 export interface WatchQuery {
@@ -42,7 +43,16 @@ export class WatchOutOfRangeError extends Error {
   override name = "WatchOutOfRangeError";
 }
 
-const SNAPSHOT_LIMIT = 1000;
+/** More rows match than one snapshot may hold; a narrower filter is needed. */
+export class WatchSnapshotTooLargeError extends Error {
+  override name = "WatchSnapshotTooLargeError";
+  constructor(readonly limit: number) {
+    super(`more than ${limit} rows match include_current; narrow the filter`);
+  }
+}
+
+/** The snapshot is read whole in one consistent read, so it is bounded rather than truncated. */
+export const SNAPSHOT_LIMIT = 10_000;
 const CATCH_UP_PAGE = 500;
 
 export interface WatchDeps {
@@ -57,6 +67,7 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
     accountIds: q.accountIds ? new Set(q.accountIds) : undefined,
     statuses: q.statuses?.length ? new Set(q.statuses) : undefined,
   };
+  // Subscribe first: every event after `live` is buffered while the snapshot or catch-up runs.
   let { sub, from: live } = deps.tailer.subscribe(filter);
   try {
     let cursor: number;
@@ -65,9 +76,11 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
         outboxIds: q.outboxIds?.length ? q.outboxIds : undefined,
         accountIds: q.accountIds,
         statuses: q.statuses ?? [],
-        limit: SNAPSHOT_LIMIT,
+        limit: SNAPSHOT_LIMIT + 1,
       });
+      if (snap.rows.length > SNAPSHOT_LIMIT) throw new WatchSnapshotTooLargeError(SNAPSHOT_LIMIT);
       for (const row of snap.rows.reverse()) yield { kind: "snapshot", row };
+      // The snapshot was read after subscribing, so it is at or past `live`: no gap.
       cursor = snap.lastEventId;
     } else if (q.afterEventId > 0) {
       await checkResumable(deps.pool, q.afterEventId);
@@ -76,19 +89,19 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
       cursor = live;
     }
 
-    // Catch up from the table until live delivery covers the rest. If the live buffer overflowed
-    // meanwhile, subscribe again: the table still has everything.
-    while (cursor < live) {
-      const page = await readEventsAfter(deps.pool, cursor, CATCH_UP_PAGE);
+    // Catch up from the table until live delivery covers the rest. A live buffer that overflowed
+    // meanwhile (a long snapshot or catch-up) is replaced: the table still has every event.
+    for (;;) {
+      if (sub.ended === "shutdown") throw new WatchShutdownError(cursor);
+      if (sub.ended === "overflow") ({ sub, from: live } = resubscribe(deps.tailer, sub));
+      if (cursor >= live) break;
+      const page = await readEventsAfter(deps.pool, cursor, Math.min(CATCH_UP_PAGE, live - cursor));
+      // Ids are gapless, so a page not starting right after the cursor means retention deleted
+      // events this stream still needs (a race with checkResumable): refuse, never skip.
+      if (page[0]?.id !== cursor + 1) throw outOfRange(cursor, page[0]?.id);
       for (const event of page) {
-        if (event.id > live) break;
         if (matches(filter, event)) yield { kind: "event", event };
         cursor = event.id;
-      }
-      if (page.length === 0) break;
-      if (sub.ended === "overflow") {
-        sub.close();
-        ({ sub, from: live } = deps.tailer.subscribe(filter));
       }
     }
 
@@ -102,8 +115,8 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
       }
       if (sub.ended === "overflow") throw new WatchOverflowError(cursor);
       if (sub.ended === "shutdown") throw new WatchShutdownError(cursor);
-      // Idle with nothing buffered: every event up to the tailer's position was seen (or did not
-      // match), so the heartbeat can carry that position as a safe resume point.
+      // Idle with nothing buffered: every event up to the tailer's position was offered to this
+      // subscription and, if it matched, delivered, so that position is a safe resume point.
       if (events.length === 0 && sub.buffered === 0) {
         cursor = Math.max(cursor, deps.tailer.lastId);
         yield { kind: "heartbeat", lastEventId: cursor };
@@ -114,12 +127,21 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
   }
 }
 
+function resubscribe(tailer: EventTailer, old: Subscription): { sub: Subscription; from: number } {
+  old.close();
+  return tailer.subscribe(old.filter);
+}
+
+/** Refuses a resume point ahead of every event or behind what retention kept. */
 async function checkResumable(pool: Pool, after: number): Promise<void> {
   const newest = await lastEventId(pool);
   if (after > newest) throw new WatchOutOfRangeError(`after_event_id ${after} is ahead of the newest event ${newest}`);
   const first = await firstEventId(pool);
-  const oldestKept = first === 0 ? newest + 1 : first;
-  if (after + 1 < oldestKept) {
-    throw new WatchOutOfRangeError(`events after ${after} were deleted by retention; the oldest kept is ${oldestKept}`);
-  }
+  // With no event kept, everything up to the newest was deleted.
+  if (after + 1 < (first || newest + 1)) throw outOfRange(after, first || undefined);
+}
+
+function outOfRange(after: number, oldestKept: number | undefined): WatchOutOfRangeError {
+  const kept = oldestKept === undefined ? "" : `; the oldest kept is ${oldestKept}`;
+  return new WatchOutOfRangeError(`events after ${after} were deleted by retention${kept}`);
 }

@@ -27,14 +27,13 @@ export class Subscription {
   constructor(
     readonly filter: EventFilter,
     private readonly capacity: number,
-    private readonly onClose: (sub: Subscription) => void,
+    private readonly detach: (sub: Subscription) => void,
   ) {}
 
   /** Called by the tailer for every new event, in id order. */
   offer(event: EventRow): void {
     if (this.ended || !matches(this.filter, event)) return;
     if (this.buffer.length >= this.capacity) {
-      this.buffer = [];
       this.end("overflow");
       return;
     }
@@ -42,9 +41,15 @@ export class Subscription {
     this.wake();
   }
 
+  /**
+   * Stops delivery and detaches from the tailer at once. An overflow drops the buffer (the stream
+   * resumes from the table); a shutdown keeps it, so the stream can still hand it out.
+   */
   end(reason: EndReason): void {
     if (this.ended) return;
     this.ended = reason;
+    if (reason === "overflow") this.buffer = [];
+    this.detach(this);
     this.wake();
   }
 
@@ -73,9 +78,9 @@ export class Subscription {
     return this.buffer.length;
   }
 
+  /** The consumer is done; frees everything. */
   close(): void {
     this.end("shutdown");
-    this.onClose(this);
   }
 
   private wake(): void {

@@ -59,7 +59,9 @@ export class EventTailer {
    */
   subscribe(filter: EventFilter): { sub: Subscription; from: number } {
     const sub = new Subscription(filter, this.capacity, (s) => this.subs.delete(s));
-    this.subs.add(sub);
+    // A stream arriving while the server stops ends at once (UNAVAILABLE) instead of hanging.
+    if (this.stopped) sub.end("shutdown");
+    else this.subs.add(sub);
     return { sub, from: this.position };
   }
 

@@ -1,0 +1,34 @@
+// The start/stop shape of a background role: run a task at start and then every interval, never
+// two runs at once; stop() waits for the run under way.
+export class Periodic<T> {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<T>;
+  private stopped_ = false;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly task: () => Promise<T>,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
+    void this.runOnce();
+  }
+
+  /** Runs the task now, or joins the run under way. */
+  runOnce(): Promise<T> {
+    this.running ??= this.task().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** True once stop() was called: a long run should end at its next step. */
+  get stopped(): boolean {
+    return this.stopped_;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped_ = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
