@@ -105,6 +105,10 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
       }
     }
 
+    // A heartbeat right away: clients (and proxies) see the stream is up, and learn a resume
+    // point, without waiting for the first event or heartbeat interval.
+    yield { kind: "heartbeat", lastEventId: cursor };
+
     for (;;) {
       const events = await sub.take(deps.heartbeatMs, signal);
       if (signal.aborted) return;
