@@ -26,13 +26,15 @@ export interface ServiceOptions {
   /** Fixed port (e.g. to restart on the same address); default 0. */
   port?: number;
   startTimeoutMs?: number;
+  /** Extra node options after the tsx loader, e.g. ["--cpu-prof"] or ["--import", "./hook.ts"]. */
+  nodeArgs?: string[];
 }
 
 export async function startServiceProcess(opts: ServiceOptions): Promise<ServiceProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), "email-outbox-"));
   const configFile = path.join(dir, "config.json");
   writeFileSync(configFile, JSON.stringify(opts.config));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", ...(opts.nodeArgs ?? []), "src/main.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
