@@ -1,5 +1,6 @@
 // The composition root shared by main.ts and the tests: config -> pool -> migrate -> clock ->
-// tailer -> sender + rescuer -> handlers -> one listening port. stop() undoes it in reverse.
+// tailer -> sender + rescuer + retention -> handlers -> one listening port. stop() undoes it in
+// reverse.
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Config } from "./config.js";
 import { DatabaseClock, type Clock } from "./clock.js";
@@ -21,7 +22,14 @@ import { httpFallback } from "./server/http-routes.js";
 import { createHealth, type HealthService } from "./standard/health.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 import { EventTailer } from "./watch/tailer.js";
-import { EventPruner } from "./watch/event-pruner.js";
+import { createEventPruner, type EventPruner } from "./watch/event-pruner.js";
+import { Metrics } from "./metrics/metrics.js";
+import { cachedOutboxStats } from "./metrics/outbox-stats-cache.js";
+import { rpcMetricsInterceptor } from "./metrics/rpc-interceptor.js";
+import { DatabasePing } from "./outbox/ping.js";
+import { DatabaseProbe } from "./health/database-probe.js";
+import { OutboxRetention } from "./retention/outbox-retention.js";
+import { mergeReload } from "./reload.js";
 
 export interface AppOptions {
   config: Config;
@@ -30,6 +38,8 @@ export interface AppOptions {
   log?: Logger;
   /** Run the sender and rescuer (tests of the request path alone may turn them off). */
   background?: boolean;
+  /** Also export process metrics (CPU, memory, event loop); once per process, so main.ts only. */
+  processMetrics?: boolean;
 }
 
 export interface App {
@@ -41,10 +51,18 @@ export interface App {
   readonly tailer: EventTailer;
   /** Deletes events past watch.event_retention_ms (runs with the background roles). */
   readonly pruner: EventPruner;
+  /** Deletes finished rows past retention.outbox_ms (runs with the background roles). */
+  readonly retention: OutboxRetention;
+  /** Pings the database; health is NOT_SERVING while it fails. */
+  readonly probe: DatabaseProbe;
   readonly health: HealthService;
+  readonly metrics: Metrics;
   readonly config: Config;
-  /** Applies a new config (accounts, limits) without dropping streams or in-flight sends. */
-  reload(config: Config): void;
+  /**
+   * Applies a new config (accounts, limits, keys, CORS) without dropping streams or in-flight
+   * sends. Returns the changed settings that wait for a restart (listen address, database, …).
+   */
+  reload(config: Config): string[];
   /** Graceful stop; resolves when everything is closed. */
   stop(): Promise<void>;
 }
@@ -73,14 +91,19 @@ export async function startApp(opts: AppOptions): Promise<App> {
     }
     const tailer = new EventTailer(pool, log, config.watch.pollIntervalMs, config.watch.bufferSize);
     await tailer.start();
-    const sender = new Sender(config, pool, clock, log, () => tailer.notify());
+    const metrics = new Metrics({ processMetrics: opts.processMetrics });
+    const sender = new Sender(config, pool, clock, log, () => tailer.notify(), metrics);
     const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
     const rescuer = new Rescuer(pool, clock, log, rescueEvery, () => {
       tailer.notify();
       sender.wake();
     });
     const health = createHealth(Serving.SERVING);
-    const pruner = new EventPruner(pool, clock, log, config.watch.eventRetentionMs);
+    const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);
+    const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs);
+    const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));
+    metrics.observe({ outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable });
+    let stopping: Promise<void> | undefined;
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer });
     const adapter = connectNodeAdapter({
       routes: routes(handlers, health, new MailboxServiceHandlers({ config: () => config, pool, clock })),
@@ -88,21 +111,22 @@ export async function startApp(opts: AppOptions): Promise<App> {
       // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
       // silently dropped (which could turn "bcc" into no bcc at all).
       jsonOptions: { ignoreUnknownFields: false },
-      interceptors: [errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log)],
-      fallback: httpFallback({ pool }),
+      interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log)],
+      fallback: httpFallback({ pool, metrics, stopping: () => stopping !== undefined }),
     });
     logSecurityPosture(config, log);
-    listener = await listen(withCors(adapter, config.cors.allowedOrigins), config.host, config.port, config.tls);
+    listener = await listen(withCors(adapter, () => config.cors.allowedOrigins), config.host, config.port, config.tls);
+    probe.start();
     if (opts.background !== false) {
       sender.start();
       rescuer.start();
       pruner.start();
+      retention.start();
     }
     const port = listener.port;
     const l = listener;
     log.info({ host: config.host, port }, "listening");
 
-    let stopping: Promise<void> | undefined;
     return {
       port,
       url: `${config.tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
@@ -111,13 +135,18 @@ export async function startApp(opts: AppOptions): Promise<App> {
       rescuer,
       tailer,
       pruner,
+      retention,
+      probe,
       health,
+      metrics,
       get config() {
         return config;
       },
       reload(next) {
-        config = next;
-        sender.reconfigure(next);
+        const merged = mergeReload(config, next);
+        config = merged.config;
+        sender.reconfigure(config);
+        return merged.restartOnly;
       },
       stop() {
         stopping ??= (async () => {
@@ -125,6 +154,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
           await sender.stop();
           await rescuer.stop();
           await pruner.stop();
+          await retention.stop();
+          await probe.stop();
           await tailer.stop();
           await l.close();
           dbClock?.stop();

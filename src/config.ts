@@ -32,6 +32,17 @@ export interface AccountConfig {
   /** Exactly one of smtp (real delivery) and fileDir (dev: .eml files in a folder). */
   smtp?: SmtpConfig;
   fileDir?: string;
+  /** Pace limits; each instance applies them on its own (N instances send up to N × the rate). */
+  rateLimit?: RateLimitConfig;
+}
+
+export interface RateLimitConfig {
+  /** Attempts started per second (a token bucket); undefined: no limit. */
+  maxPerSecond?: number;
+  /** Attempts that may start back to back after a quiet spell: the bucket's size. */
+  burst: number;
+  /** After a 421 or 4.7.x ("slow down") reply the account starts nothing for this long. */
+  slowDownPauseMs: number;
 }
 
 export interface SenderConfig {
@@ -58,6 +69,13 @@ export interface WatchConfig {
   eventRetentionMs: number;
 }
 
+export interface RetentionConfig {
+  /** Sent, cancelled and dead rows are deleted this long after their last change. */
+  outboxMs: number;
+  /** Rows deleted per short transaction. */
+  batchSize: number;
+}
+
 export interface Config {
   databaseUrl: string;
   host: string;
@@ -67,6 +85,7 @@ export interface Config {
   allowFailureMode: boolean;
   sender: SenderConfig;
   watch: WatchConfig;
+  retention: RetentionConfig;
   attachmentPolicy: AttachmentPolicy;
   /** The folder path attachments are read from; without it, path attachments are refused. */
   attachmentStore?: { dir: string };
@@ -85,7 +104,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-const DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/email_outbox";
+export const DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/email_outbox";
 const DEFAULT_MESSAGE_ID_DOMAIN = "prx-email.local";
 
 export const DEFAULT_SENDER: SenderConfig = Object.freeze({
@@ -105,6 +124,18 @@ export const DEFAULT_WATCH: WatchConfig = Object.freeze({
   bufferSize: 1000,
   eventRetentionMs: 7 * 24 * 3_600_000,
 });
+
+export const DEFAULT_RETENTION: RetentionConfig = Object.freeze({
+  outboxMs: 30 * 24 * 3_600_000,
+  batchSize: 500,
+});
+
+export const DEFAULT_SLOW_DOWN_PAUSE_MS = 30_000;
+
+/** Node's timers cannot wait longer (2^31 - 1 ms, about 24.8 days): a longer value fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Settings in ms that are ages, not timer delays, and may exceed MAX_TIMER_MS. */
+const AGES = new Set(["eventRetentionMs", "outboxMs"]);
 
 type Json = Record<string, unknown>;
 
@@ -164,6 +195,7 @@ export function parseConfig(json: Json, env: NodeJS.ProcessEnv, baseDir: string,
     allowFailureMode: optBool(json.allow_failure_mode, "allow_failure_mode") ?? false,
     sender: Object.freeze(parseNumbers(json.sender, "sender", DEFAULT_SENDER)),
     watch: Object.freeze(parseNumbers(json.watch, "watch", DEFAULT_WATCH)),
+    retention: Object.freeze(parseNumbers(json.retention, "retention", DEFAULT_RETENTION)),
     attachmentPolicy: parseAttachmentPolicy(json.attachment_policy),
     attachmentStore: parseAttachmentStore(json.attachment_store, baseDir),
     apiKeys,
@@ -189,10 +221,22 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   const from = optString(obj.from, `${where}: from`);
   if (!from || /[\r\n\0]/.test(from)) throw new ConfigError(`${where}: from is required (one address, no line breaks)`);
   const fileDir = optString(obj.file_dir, `${where}: file_dir`);
+  const rateLimit = parseRateLimit(obj.rate_limit, where);
   if (obj.smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir) });
+  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit });
   if (obj.smtp === undefined) throw new ConfigError(`${where}: smtp is required`);
-  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where) });
+  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit });
+}
+
+/** `rate_limit`: { max_per_second (may be fractional), burst, slow_down_pause_ms }. */
+function parseRateLimit(raw: unknown, where: string): RateLimitConfig | undefined {
+  if (raw === undefined) return undefined;
+  const { max_per_second: rate, ...rest } = asObject(raw, `${where}: rate_limit`);
+  if (rate !== undefined && (typeof rate !== "number" || !Number.isFinite(rate) || rate <= 0 || rate > 1e6)) {
+    throw new ConfigError(`${where}: rate_limit.max_per_second must be a number above 0`);
+  }
+  const defaults = { burst: Math.max(1, Math.ceil(rate ?? 1)), slowDownPauseMs: DEFAULT_SLOW_DOWN_PAUSE_MS };
+  return Object.freeze({ maxPerSecond: rate, ...parseNumbers(rest, `${where}: rate_limit`, defaults) });
 }
 
 function parseSmtp(smtp: Json, env: NodeJS.ProcessEnv, where: string): SmtpConfig {
@@ -350,6 +394,9 @@ function parseNumbers<T extends object>(raw: unknown, where: string, defaults: T
     if (!(camel in out)) throw new ConfigError(`${where}: unknown setting ${key}`);
     if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
       throw new ConfigError(`${where}: ${key} must be a positive integer`);
+    }
+    if (camel.endsWith("Ms") && !AGES.has(camel) && value > MAX_TIMER_MS) {
+      throw new ConfigError(`${where}: ${key} must be at most ${MAX_TIMER_MS} (about 24.8 days; Node timers cannot wait longer)`);
     }
     out[camel] = value;
   }

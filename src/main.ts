@@ -1,8 +1,11 @@
-// The service's entry point: load the config, start, and stop gracefully on SIGTERM/SIGINT
-// (a second signal forces the exit).
+// The service's entry point: load the config, start, reload the config on SIGHUP, and stop
+// gracefully on SIGTERM/SIGINT (a second signal forces the exit). `--check-config` only validates
+// the config and exits (0 valid, 2 invalid).
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
-import { startApp } from "./app.js";
+import { startApp, type App } from "./app.js";
+import { checkConfig } from "./check-config.js";
+import { reloadFromFile } from "./reload.js";
 
 const log = createLogger();
 
@@ -19,7 +22,14 @@ async function main(): Promise<void> {
     throw err;
   }
   if (!config.configFile) log.warn("no EMAIL_OUTBOX_CONFIG: dev mode, account 1 writes .eml files to ./mail-out");
-  const app = await startApp({ config, log });
+  // Handled from the start: SIGHUP's default action would end the process.
+  let started: App | undefined;
+  process.on("SIGHUP", () => {
+    if (started) reloadFromFile(started, log);
+    else log.warn("SIGHUP while starting: config reload ignored");
+  });
+  const app = await startApp({ config, log, processMetrics: true });
+  started = app;
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -45,7 +55,11 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSignal);
 }
 
-main().catch((err: unknown) => {
-  log.fatal({ err: (err as Error).message }, "failed to start");
-  process.exitCode = 1;
-});
+if (process.argv.includes("--check-config")) {
+  process.exitCode = checkConfig();
+} else {
+  main().catch((err: unknown) => {
+    log.fatal({ err: (err as Error).message }, "failed to start");
+    process.exitCode = 1;
+  });
+}

@@ -6,7 +6,7 @@ import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
-import { EventKind, type ClaimedMessage, type NewEvent, type OutboxStatus } from "./types.js";
+import { EventKind, type ClaimedMessage, type OutboxStatus } from "./types.js";
 
 export interface Lease {
   owner: string;
@@ -97,34 +97,50 @@ async function loadClaimed(pool: Pool, ids: number[]): Promise<ClaimedMessage[]>
 }
 
 /**
- * Writes attempt outcomes in one transaction. Each UPDATE is fenced by the lease token, so a
- * sender whose lease expired (and whose row another sender now owns) changes nothing.
- * Returns the ids that were written.
+ * Writes attempt outcomes in one transaction, fenced by the lease token: a sender whose lease
+ * expired (and whose row another sender now owns) changes nothing. The rows are locked first and
+ * only those still under the outcome's lease are written, all by one UPDATE (a statement per row
+ * would cost a round trip each). Returns the ids that were written.
  */
 export async function finalize(pool: Pool, results: Finalization[], now: number): Promise<Set<number>> {
   if (results.length === 0) return new Set();
   return inTransaction(pool, async (conn) => {
-    const written = new Set<number>();
-    const events: NewEvent[] = [];
-    for (const r of results) {
-      const [res] = (await conn.query(
-        `UPDATE outbox SET status = ?, retries = ?, next_attempt_at = ?, provider_message_id = ?, last_error = ?,
-           last_error_class = ?, sent_at = IF(? = 'sent', ?, sent_at), updated_at = ?,
-           lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
-         WHERE id = ? AND status = 'sending' AND lease_token = ?`,
-        [r.status, r.retries, r.nextAttemptAt, r.providerMessageId, r.error, r.errorClass, r.status, now, now, r.id, r.leaseToken],
-      )) as unknown as [{ affectedRows: number }];
-      if (res.affectedRows !== 1) continue;
-      written.add(r.id);
-      events.push({
-        outboxId: r.id, accountId: r.accountId, kind: EventKind[r.status], status: r.status, retries: r.retries,
-        nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
-      });
-    }
+    const [held] = (await conn.query(
+      "SELECT id, lease_token FROM outbox WHERE id IN (?) AND status = 'sending' FOR UPDATE",
+      [results.map((r) => r.id)],
+    )) as unknown as [{ id: number; lease_token: number | null }[]];
+    const leases = new Map(held.map((h) => [Number(h.id), Number(h.lease_token)]));
+    // A row's first outcome in the batch wins, as a second UPDATE of it would find it finalized.
+    const mine = results.filter((r) => leases.get(r.id) === r.leaseToken && leases.delete(r.id));
+    if (mine.length === 0) return new Set<number>();
+    // Each column takes its row's value, chosen by id; sent_at changes only for rows now sent.
+    const byId = (rows: Finalization[], value: (r: Finalization) => unknown, otherwise = "NULL") => ({
+      sql: `CASE id ${rows.map(() => "WHEN ? THEN ?").join(" ")} ELSE ${otherwise} END`,
+      args: rows.flatMap((r) => [r.id, value(r)]),
+    });
+    const sent = mine.filter((r) => r.status === "sent");
+    const columns = {
+      status: byId(mine, (r) => r.status),
+      retries: byId(mine, (r) => r.retries),
+      next_attempt_at: byId(mine, (r) => r.nextAttemptAt),
+      provider_message_id: byId(mine, (r) => r.providerMessageId),
+      last_error: byId(mine, (r) => r.error),
+      last_error_class: byId(mine, (r) => r.errorClass),
+      sent_at: sent.length ? byId(sent, () => now, "sent_at") : { sql: "sent_at", args: [] },
+    };
+    await conn.query(
+      `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
+         lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+       WHERE id IN (?)`,
+      [...Object.values(columns).flatMap((c) => c.args), now, mine.map((r) => r.id)],
+    );
     // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
-    await recordSent(conn, results.filter((r) => r.status === "sent" && written.has(r.id)).map((r) => r.id), now);
-    await appendEvents(conn, events, now);
-    return written;
+    await recordSent(conn, sent.map((r) => r.id), now);
+    await appendEvents(conn, mine.map((r) => ({
+      outboxId: r.id, accountId: r.accountId, kind: EventKind[r.status], status: r.status, retries: r.retries,
+      nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
+    })), now);
+    return new Set(mine.map((r) => r.id));
   });
 }
 
@@ -140,30 +156,42 @@ export async function rescueExpired(pool: Pool, now: number, limit: number): Pro
   });
 }
 
-/** A stopping sender hands back claims it never started, fenced by its lease token. */
-export async function releaseClaims(pool: Pool, claims: Pick<ClaimedMessage, "id" | "leaseToken">[], now: number): Promise<number> {
+/**
+ * A sender hands back claims it never started, fenced by its lease token: due now, or at `dueAt`
+ * (a rate-limited or paused account's turn).
+ */
+export async function releaseClaims(
+  pool: Pool,
+  claims: (Pick<ClaimedMessage, "id" | "leaseToken"> & { dueAt?: number })[],
+  now: number,
+): Promise<number> {
   if (claims.length === 0) return 0;
   return inTransaction(pool, async (conn) => {
     const [keys] = (await conn.query(
       `SELECT id, account_id, retries FROM outbox WHERE status = 'sending' AND (id, lease_token) IN (?) FOR UPDATE`,
       [claims.map((c) => [c.id, c.leaseToken])],
     )) as unknown as [ClaimKey[]];
-    await requeue(conn, keys, now, EventKind.released);
+    const dueAt = new Map(claims.map((c) => [c.id, c.dueAt ?? now]));
+    await requeue(conn, keys, now, EventKind.released, (id) => dueAt.get(id) ?? now);
     return keys.length;
   });
 }
 
-async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, kind: EventKind): Promise<void> {
+async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, kind: EventKind, dueOf: (id: number) => number = () => now): Promise<void> {
   if (keys.length === 0) return;
-  await conn.query(
-    `UPDATE outbox SET status = IF(retries = 0, 'pending', 'failed'), next_attempt_at = ?, updated_at = ?,
-       lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
-     WHERE id IN (?)`,
-    [now, now, keys.map((k) => k.id)],
-  );
+  const byDue = new Map<number, number[]>();
+  for (const k of keys) byDue.set(dueOf(k.id), [...(byDue.get(dueOf(k.id)) ?? []), k.id]);
+  for (const [due, ids] of byDue) {
+    await conn.query(
+      `UPDATE outbox SET status = IF(retries = 0, 'pending', 'failed'), next_attempt_at = ?, updated_at = ?,
+         lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+       WHERE id IN (?)`,
+      [due, now, ids],
+    );
+  }
   await appendEvents(conn, keys.map((k) => ({
     outboxId: k.id, accountId: k.account_id, kind, status: k.retries === 0 ? "pending" : "failed", retries: k.retries,
-    nextAttemptAt: now, providerMessageId: null, messageId: null, error: null,
+    nextAttemptAt: dueOf(k.id), providerMessageId: null, messageId: null, error: null,
   })), now);
 }
 

@@ -62,7 +62,10 @@ export class Completer {
         this.queue = this.queue.filter((w) => !taken.has(w));
         this.onCommit();
         for (const w of batch) {
-          if (!written.has(w.fin.id)) this.log.warn({ outbox_id: w.fin.id }, "lease lost before finalize; outcome discarded");
+          if (!written.has(w.fin.id)) {
+            const { id, accountId, messageId, errorClass } = w.fin;
+            this.log.warn({ outbox_id: id, account_id: accountId, message_id: messageId, error_class: errorClass }, "lease lost before finalize; outcome discarded");
+          }
           w.resolve(written.has(w.fin.id));
         }
         delay = 100;

@@ -1,6 +1,7 @@
 // The background sender: claims due rows in batches, sends each through its account's pooled
-// transport (at most that account's connection count at once), and hands outcomes to the
-// completer. A claimed row that never started is handed back on stop without costing an attempt.
+// transport (at most that account's connection count at once, paced by its rate limit), and hands
+// outcomes to the completer. A claimed row that never started is handed back (on stop, or to wait
+// for its account's turn) without costing an attempt.
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { AccountConfig, Config } from "../config.js";
@@ -132,6 +133,8 @@ export class Sender {
         this.metrics?.claimed(claims.length);
         if (claims.length > 0) this.onCommit();
         for (const claim of claims) void this.dispatch(claim, claim.failureMode, lease);
+        // Claims handed back free their slots before the next claim, not a tick later.
+        if (this.deferring.length > 0) await this.flushDeferred();
         if (!this.backlog) break;
       }
     } catch (err) {
@@ -150,17 +153,24 @@ export class Sender {
         void this.finish(job, { kind: "failed", error: `account ${claim.accountId} is not configured`, errorClass: "CONFIG", permanent: false });
         return;
       }
-      const turnMs = lane.pace.estimateMs(lane.waiting.length);
-      if (!first && turnMs > this.holdMs()) return this.defer(lane, job, lane.pace.bookMs(lane.waiting.length));
+      if (!first && this.mustWaitOutside(lane)) return this.defer(lane, job, lane.pace.bookMs(lane.waiting.length));
       if (first) lane.waiting.unshift(job);
       else lane.waiting.push(job);
       this.pump(lane);
     });
   }
 
-  /** The longest a lane keeps a claim waiting for its pace: far inside the lease. */
-  private holdMs(): number {
-    return Math.min(5_000, this.config.sender.leaseMs / 4);
+  /**
+   * A claim that would wait for its account's pace goes back to the queue when its turn is further
+   * off than a couple of poll intervals (always far inside the lease), or when the account already
+   * holds half the in-flight slots. Claims that can start now always stay.
+   */
+  private mustWaitOutside(lane: Lane): boolean {
+    const turnMs = lane.pace.estimateMs(lane.waiting.length);
+    if (turnMs <= 0) return false;
+    const { pollIntervalMs, leaseMs, maxInFlight } = this.config.sender;
+    const holdMs = Math.min(Math.max(2_000, 2 * pollIntervalMs), leaseMs / 4);
+    return turnMs > holdMs || lane.waiting.length + lane.active >= Math.max(1, Math.floor(maxInFlight / 2));
   }
 
   private lane(accountId: number): Lane | undefined {
@@ -257,6 +267,7 @@ export class Sender {
 
   private async flushDeferred(): Promise<void> {
     const batch = this.deferring.splice(0);
+    if (batch.length === 0) return;
     try {
       await releaseClaims(this.pool, batch.map(({ job, dueAt }) => ({ id: job.claim.id, leaseToken: job.claim.leaseToken, dueAt })), this.clock.now());
       this.onCommit();
@@ -336,15 +347,44 @@ export class Sender {
     }
   }
 
-  /** Applies a reloaded config: new accounts and limits are used by the next claims. */
+  /**
+   * Applies a reloaded config. Limits apply at once; an account whose delivery settings changed
+   * gets a new transport for its next attempts; a removed account starts nothing more (what
+   * waits in its lane is handed back). Attempts under way finish on the transport they started on.
+   */
   reconfigure(config: Config): void {
     this.config = config;
     for (const [id, lane] of this.lanes) {
-      if (lane.active === 0 && lane.waiting.length === 0) {
-        lane.transport.close();
+      const account = config.accounts.get(id);
+      clearTimeout(lane.timer);
+      lane.timer = undefined;
+      if (!account) {
         this.lanes.delete(id);
+        this.retire(lane.transport);
+        for (const job of lane.waiting.splice(0)) this.defer(lane, job, 0);
+        continue;
       }
+      if (!sameDelivery(account, lane.account)) {
+        this.retire(lane.transport);
+        lane.transport = createTransport(account);
+      }
+      lane.account = account;
+      lane.pace.setLimits(account.rateLimit);
+      this.pump(lane);
     }
+  }
+
+  /** Closes a replaced transport once the attempts under way on it have ended. */
+  private retire(transport: AccountTransport): void {
+    if (this.attemptsOn.has(transport)) this.retired.add(transport);
+    else transport.close();
+  }
+
+  private attemptEnded(transport: AccountTransport): void {
+    const n = this.attemptsOn.get(transport)! - 1;
+    if (n > 0) return void this.attemptsOn.set(transport, n);
+    this.attemptsOn.delete(transport);
+    if (this.retired.delete(transport)) transport.close();
   }
 
   /**
@@ -356,7 +396,10 @@ export class Sender {
     clearInterval(this.timer);
     await this.filling;
     const unstarted: Job[] = [];
-    for (const lane of this.lanes.values()) unstarted.push(...lane.waiting.splice(0));
+    for (const lane of this.lanes.values()) {
+      clearTimeout(lane.timer);
+      unstarted.push(...lane.waiting.splice(0));
+    }
     if (unstarted.length > 0) {
       await this.release(unstarted.map((j) => j.claim));
       this.held -= unstarted.length;
@@ -375,6 +418,13 @@ export class Sender {
     }
     await this.completer.idle();
     for (const lane of this.lanes.values()) lane.transport.close();
+    for (const transport of this.retired) transport.close();
     this.lanes.clear();
+    this.retired.clear();
   }
+}
+
+/** Same server, credentials and connection limits (or the same folder): the transport can stay. */
+function sameDelivery(a: AccountConfig, b: AccountConfig): boolean {
+  return JSON.stringify([a.smtp, a.fileDir]) === JSON.stringify([b.smtp, b.fileDir]);
 }

@@ -9,9 +9,15 @@ const EXPOSE_HEADERS = cors.exposedHeaders.join(", ");
 /** Browsers cap this anyway (Chromium: 2 h). */
 const MAX_AGE_S = "7200";
 
-export function withCors(handler: RequestHandler, allowedOrigins: readonly string[]): RequestHandler {
-  const allowed = new Set(allowedOrigins);
+/** `allowedOrigins()` is read per request so a reloaded config applies at once. */
+export function withCors(handler: RequestHandler, allowedOrigins: () => readonly string[]): RequestHandler {
+  let origins: readonly string[] | undefined;
+  let allowed = new Set<string>();
   return (req, res) => {
+    if (allowedOrigins() !== origins) {
+      origins = allowedOrigins();
+      allowed = new Set(origins);
+    }
     const origin = req.headers.origin;
     const ok = typeof origin === "string" && allowed.has(origin.toLowerCase());
     if (ok) {

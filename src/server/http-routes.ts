@@ -1,5 +1,7 @@
-// Plain HTTP endpoints beside the RPCs: the dashboard page, liveness and readiness probes.
+// Plain HTTP endpoints beside the RPCs: the dashboard page, liveness and readiness probes, and
+// Prometheus metrics.
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Pool } from "../outbox/db.js";
 import { isMigrated } from "../outbox/migrate.js";
 import { isDashboardPath, serveDashboard } from "./dashboard.js";
@@ -7,12 +9,21 @@ import { isDashboardPath, serveDashboard } from "./dashboard.js";
 type Handler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type Res = Parameters<Handler>[1];
 
-export function httpFallback(deps: { pool: Pool }): Handler {
+export interface HttpDeps {
+  pool: Pool;
+  metrics?: Metrics;
+  /** True once the server is stopping: not ready for new work. */
+  stopping?: () => boolean;
+}
+
+export function httpFallback(deps: HttpDeps): Handler {
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && isDashboardPath(path)) return serveDashboard(path, res);
     if (req.method === "GET" && path === "/healthz") return reply(res, 200, { status: "ok" });
+    if (req.method === "GET" && path === "/metrics" && deps.metrics) return serveMetrics(deps.metrics, res);
     if (req.method === "GET" && path === "/readyz") {
+      if (deps.stopping?.()) return reply(res, 503, { status: "stopping" });
       isMigrated(deps.pool).then(
         (ok) => reply(res, ok ? 200 : 503, { status: ok ? "ready" : "migrations pending" }),
         () => reply(res, 503, { status: "database unreachable" }),
@@ -21,6 +32,17 @@ export function httpFallback(deps: { pool: Pool }): Handler {
     }
     reply(res, 404, { error: "not found" });
   };
+}
+
+/** Prometheus text format; gauges read from the database are computed now (cached briefly). */
+function serveMetrics(metrics: Metrics, res: Res): void {
+  metrics.registry.metrics().then(
+    (text) => {
+      res.writeHead(200, { "content-type": metrics.registry.contentType, "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    },
+    () => reply(res, 500, { error: "metrics unavailable" }),
+  );
 }
 
 function reply(res: Res, status: number, body: unknown): void {

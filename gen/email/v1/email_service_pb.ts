@@ -754,7 +754,8 @@ export enum OutboxEventKind {
   RETRIED = 9,
 
   /**
-   * A claimed row was handed back unstarted (graceful stop); no attempt counted.
+   * A claimed row was handed back unstarted, no attempt counted: on graceful stop, or to wait for
+   * its account's rate limit or slow-down pause (next_attempt_at is then its turn).
    *
    * @generated from enum value: OUTBOX_EVENT_KIND_RELEASED = 10;
    */

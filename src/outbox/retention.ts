@@ -1,0 +1,35 @@
+// Deleting finished rows (sent, cancelled, dead) past retention, in short transactions. They touch
+// only finished rows, which claims never read (claims walk the due index, where finished rows
+// have no entry), and skip rows someone holds (a RetryOutbox of a dead row), so claims never wait.
+import { inTransaction, type Pool } from "./db.js";
+
+/** Finished rows changed before a cutoff, through idx_outbox_finished, with their attachment bytes. */
+export const FINISHED_BEFORE_SQL = `SELECT o.id, (SELECT COALESCE(SUM(a.size_bytes), 0) FROM outbox_attachment a WHERE a.outbox_id = o.id) AS bytes
+  FROM outbox o WHERE o.status IN ('sent', 'cancelled', 'dead') AND o.updated_at < ?
+  LIMIT ? FOR UPDATE SKIP LOCKED`;
+
+/** A batch stops early at this many attachment bytes, so one transaction stays small. */
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Deletes up to `limit` finished rows whose last change is before `cutoff`, with their
+ * attachments (by cascade) and their events created before `eventCutoff`. Later events are left
+ * to the event pruner, which deletes only a prefix of the event ids, so a stream never finds a
+ * hole in events that are still within watch retention. Returns the number of rows deleted.
+ */
+export async function deleteFinishedBefore(pool: Pool, cutoff: number, eventCutoff: number, limit: number): Promise<number> {
+  return inTransaction(pool, async (conn) => {
+    const [rows] = (await conn.query(FINISHED_BEFORE_SQL, [cutoff, limit])) as unknown as [{ id: number; bytes: number | string }[]];
+    const ids: number[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      bytes += Number(r.bytes);
+      if (ids.length > 0 && bytes > MAX_BATCH_BYTES) break;
+      ids.push(Number(r.id));
+    }
+    if (ids.length === 0) return 0;
+    await conn.query("DELETE FROM outbox_event WHERE outbox_id IN (?) AND created_at < ?", [ids, eventCutoff]);
+    const [res] = (await conn.query("DELETE FROM outbox WHERE id IN (?)", [ids])) as unknown as [{ affectedRows: number }];
+    return res.affectedRows;
+  });
+}

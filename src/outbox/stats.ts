@@ -1,0 +1,27 @@
+// What the metrics endpoint reads from the outbox: rows per status and the oldest due time.
+import type { Pool } from "./db.js";
+import type { OutboxStatus } from "./types.js";
+
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled"];
+
+export interface OutboxStats {
+  byStatus: Record<OutboxStatus, number>;
+  /** The earliest due_at of a row waiting in the queue (due or not yet), or null. */
+  earliestDueAt: number | null;
+}
+
+/**
+ * One GROUP BY over the (status, …) index, and MIN(due_at), which reads one end of the claim
+ * index. Both are plain reads: they take no locks and never wait for a claim.
+ */
+export async function readOutboxStats(pool: Pool, timeoutMs: number): Promise<OutboxStats> {
+  const [counts] = (await pool.query({ sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status", timeout: timeoutMs })) as unknown as [
+    { status: OutboxStatus; n: number }[],
+  ];
+  const [[due]] = (await pool.query({ sql: "SELECT MIN(due_at) AS due FROM outbox", timeout: timeoutMs })) as unknown as [
+    [{ due: number | null }],
+  ];
+  const byStatus = Object.fromEntries(OUTBOX_STATUSES.map((s) => [s, 0])) as Record<OutboxStatus, number>;
+  for (const c of counts) byStatus[c.status] = Number(c.n);
+  return { byStatus, earliestDueAt: due?.due === null || due?.due === undefined ? null : Number(due.due) };
+}

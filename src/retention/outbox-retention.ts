@@ -1,0 +1,57 @@
+// Deletes finished rows (sent, cancelled, dead) older than retention.outbox_ms, with their
+// attachments and old events, in small batches: each batch is its own short transaction.
+import { Periodic } from "../background/periodic.js";
+import type { Clock } from "../clock.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import type { Pool } from "../outbox/db.js";
+import { deleteFinishedBefore } from "../outbox/retention.js";
+
+const INTERVAL_MS = 60_000;
+
+export class OutboxRetention {
+  private readonly loop: Periodic<number>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    /** Read on every pass, so a reloaded config applies at the next one. */
+    private readonly config: () => Config,
+    private readonly onDeleted: (n: number) => void = () => undefined,
+    intervalMs = INTERVAL_MS,
+  ) {
+    this.loop = new Periodic(intervalMs, () => this.deleteAll());
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** One pass; deletes batch after batch until nothing old is left. Returns the rows deleted. */
+  runOnce(): Promise<number> {
+    return this.loop.runOnce();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  private async deleteAll(): Promise<number> {
+    let total = 0;
+    try {
+      while (!this.loop.stopped) {
+        const { retention, watch } = this.config();
+        const now = this.clock.now();
+        const n = await deleteFinishedBefore(this.pool, now - retention.outboxMs, now - watch.eventRetentionMs, retention.batchSize);
+        if (n === 0) break;
+        total += n;
+        this.onDeleted(n);
+      }
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "outbox retention failed");
+    }
+    if (total > 0) this.log.info({ deleted: total }, "deleted finished outbox rows past retention");
+    return total;
+  }
+}

@@ -1,0 +1,136 @@
+// Retention deletes exactly the finished rows (sent, cancelled, dead) whose last change is older
+// than retention.outbox_ms, with their attachments and events, in small batches, and skips a row
+// someone holds instead of waiting for it. Time is a ManualClock.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { FailureMode, OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
+import { getOutbox } from "../../src/outbox/store.js";
+import { claimDue, finalize } from "../../src/outbox/claims.js";
+import { FINISHED_BEFORE_SQL } from "../../src/outbox/retention.js";
+import { enqueueMany, lease, openOutboxDb } from "../outbox/outbox-db.js";
+import { emailClient, type EmailClient } from "../helpers/clients.js";
+import { ManualClock } from "../helpers/clock.js";
+import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
+import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
+import { scrape, total } from "./scrape.js";
+
+const DAY = 24 * 3_600_000;
+const clock = new ManualClock(Date.parse("2030-03-01T00:00:00Z"));
+let sink: SmtpSink;
+let t: TestApp;
+let client: EmailClient;
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  t = await startTestApp({
+    label: "ops_retention",
+    clock,
+    json: {
+      accounts: [sinkAccount(1, sink.port)],
+      allow_failure_mode: true,
+      retention: { outbox_ms: DAY, batch_size: 2 },
+      watch: { event_retention_ms: DAY },
+    },
+  });
+  client = emailClient(t.url);
+});
+afterAll(async () => {
+  await t?.close();
+  await sink?.close();
+});
+
+async function send(opts: { failureMode?: FailureMode; sendAt?: number; attachment?: boolean } = {}): Promise<number> {
+  const res = await client.send({
+    accountId: 1, to: ["rcpt@example.com"], subject: "s", bodyText: "b", waitForAttempt: true,
+    failureMode: opts.failureMode ?? FailureMode.UNSPECIFIED,
+    sendAt: opts.sendAt === undefined ? undefined : timestampFromMs(opts.sendAt),
+    attachments: opts.attachment ? [{ filename: "a.txt", contentType: "text/plain", content: Buffer.from("attached") }] : [],
+  });
+  return Number(res.outbox!.outboxId);
+}
+
+async function cancelled(): Promise<number> {
+  const id = await send({ sendAt: clock.now() + 10 * DAY });
+  expect((await client.cancelOutbox({ outboxId: BigInt(id) })).outbox?.status).toBe(OutboxStatus.CANCELLED);
+  return id;
+}
+
+async function count(sql: string, ids: number[]): Promise<number> {
+  const [rows] = (await t.app.pool.query(sql, [ids])) as unknown as [{ n: number }[]];
+  return Number(rows[0]!.n);
+}
+
+test("only finished rows past retention go, with their attachments and events", async () => {
+  const sentOld = [await send(), await send({ attachment: true }), await send()];
+  const deadOld = await send({ failureMode: FailureMode.PROVIDER });
+  const cancelledOld = await cancelled();
+  const failedOld = await send({ failureMode: FailureMode.NETWORK });
+  const scheduledOld = await send({ sendAt: clock.now() + 100 * DAY });
+  const gone = [...sentOld, deadOld, cancelledOld];
+  expect(await getOutbox(t.app.pool, deadOld)).toMatchObject({ status: "dead" });
+  expect(await getOutbox(t.app.pool, failedOld)).toMatchObject({ status: "failed" });
+  expect(await count("SELECT COUNT(*) AS n FROM outbox_attachment_chunk WHERE outbox_id IN (?)", sentOld)).toBeGreaterThan(0);
+
+  clock.advance(DAY + 60_000);
+  const sentYoung = await send();
+  const cancelledYoung = await cancelled();
+  // A row that was old when it was created but changed just now is young.
+  await client.cancelOutbox({ outboxId: BigInt(scheduledOld) });
+  const kept = [failedOld, scheduledOld, sentYoung, cancelledYoung];
+
+  expect(await t.app.retention.runOnce()).toBe(gone.length);
+  for (const id of gone) expect(await getOutbox(t.app.pool, id), `row ${id}`).toBeUndefined();
+  for (const id of kept) expect(await getOutbox(t.app.pool, id), `row ${id}`).toBeDefined();
+  expect(await count("SELECT COUNT(*) AS n FROM outbox_attachment WHERE outbox_id IN (?)", gone)).toBe(0);
+  expect(await count("SELECT COUNT(*) AS n FROM outbox_attachment_chunk WHERE outbox_id IN (?)", gone)).toBe(0);
+  expect(await count("SELECT COUNT(*) AS n FROM outbox_event WHERE outbox_id IN (?)", gone)).toBe(0);
+  // Events of the rows that stay are the event pruner's business, not this one's.
+  expect(await count("SELECT COUNT(*) AS n FROM outbox_event WHERE outbox_id IN (?)", kept)).toBeGreaterThan(0);
+
+  expect(await t.app.retention.runOnce()).toBe(0);
+  expect(total(await scrape(t.url), "email_outbox_retention_deleted_total")).toBe(gone.length);
+  expect(t.logs.filter((l) => l.msg === "deleted finished outbox rows past retention").map((l) => l.deleted)).toEqual([gone.length]);
+});
+
+test("a finished row someone holds is skipped, not waited for, and goes on a later pass", async () => {
+  const held = await send({ failureMode: FailureMode.PROVIDER });
+  const other = await send();
+  clock.advance(DAY + 60_000);
+
+  // As RetryOutbox does for a dead row: lock it in an open transaction.
+  const conn = await t.app.pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    await conn.query("SELECT id FROM outbox WHERE id = ? FOR UPDATE", [held]);
+    // Waiting for the lock would take innodb_lock_wait_timeout (50 s), beyond this test's timeout.
+    const deleted = await t.app.retention.runOnce();
+    expect(deleted).toBeGreaterThanOrEqual(1);
+    expect(await getOutbox(t.app.pool, other)).toBeUndefined();
+    expect(await getOutbox(t.app.pool, held)).toBeDefined();
+    await conn.commit();
+  } finally {
+    conn.release();
+  }
+  expect(await t.app.retention.runOnce()).toBeGreaterThanOrEqual(1);
+  expect(await getOutbox(t.app.pool, held)).toBeUndefined();
+}, 20_000);
+
+test("the retention query reads idx_outbox_finished, not the whole table", async () => {
+  const o = await openOutboxDb("ops_retention_explain");
+  try {
+    const NOW = 1_700_000_000_000;
+    await enqueueMany(o.pool, 600, NOW - DAY, () => NOW - DAY, 10);
+    const claimed = await claimDue(o.pool, 200, lease("explain", NOW - DAY));
+    await finalize(o.pool, claimed.map((c) => ({
+      id: c.id, accountId: c.accountId, leaseToken: c.leaseToken, messageId: c.messageId, status: "sent" as const, retries: 0,
+      nextAttemptAt: null, providerMessageId: null, error: null, errorClass: null,
+    })), NOW - DAY);
+    await o.pool.query("ANALYZE TABLE outbox");
+    const [plan] = (await o.pool.query(`EXPLAIN ${FINISHED_BEFORE_SQL}`, [NOW - DAY / 2, 500])) as unknown as [Record<string, unknown>[]];
+    const outer = plan.find((r) => r.table === "o")!;
+    expect(outer.key).toBe("idx_outbox_finished");
+    expect(outer.type).toBe("range");
+  } finally {
+    await o.close();
+  }
+}, 60_000);
