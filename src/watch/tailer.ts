@@ -25,7 +25,7 @@ export class EventTailer {
 
   async start(): Promise<void> {
     this.position = await lastEventId(this.pool);
-    this.timer = setInterval(() => this.notify(), this.pollIntervalMs);
+    this.timer = setInterval(() => this.read(), this.pollIntervalMs);
   }
 
   /** The id of the newest event handed to subscribers; every later event will be. */
@@ -37,8 +37,13 @@ export class EventTailer {
     return this.subs.size;
   }
 
-  /** Something was committed: read new events now (coalesced with a read under way). */
+  /** Something was committed: read new events now, if anyone is listening. */
   notify(): void {
+    if (this.subs.size > 0) this.read();
+  }
+
+  /** Reads new events (coalesced with a read under way). */
+  private read(): void {
     if (this.stopped) return;
     if (this.polling) {
       this.again = true;
@@ -48,7 +53,7 @@ export class EventTailer {
       this.polling = undefined;
       if (this.again) {
         this.again = false;
-        this.notify();
+        this.read();
       }
     });
   }
@@ -67,6 +72,15 @@ export class EventTailer {
 
   private async poll(): Promise<void> {
     try {
+      if (this.subs.size === 0) {
+        // Nobody to deliver to: keep the position current with one primary-key read instead of
+        // reading every event. Jump only if still nobody subscribed meanwhile (from the old position).
+        const newest = await lastEventId(this.pool);
+        if (this.subs.size === 0) {
+          this.position = Math.max(this.position, newest);
+          return;
+        }
+      }
       for (;;) {
         const events = await readEventsAfter(this.pool, this.position, PAGE);
         for (const event of events) for (const sub of this.subs) sub.offer(event);
