@@ -58,7 +58,9 @@ export async function listen(handler: RequestHandler, host: string, port: number
     const h1 = http.createServer(handler as http.RequestListener);
     const h2 = http2.createServer(handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     h2.on("session", trackSession);
-    server = net.createServer((socket) => {
+    // The HTTP servers set TCP_NODELAY on sockets they accept themselves; these reach them
+    // wrapped, so it is set here (without it, Nagle holds small responses ~40 ms for an ACK).
+    server = net.createServer({ noDelay: true }, (socket) => {
       track(socket);
       sniff(socket, (isH2, head) => {
         const conn = new PrefixedSocket(socket, head);

@@ -1,0 +1,68 @@
+// The service under test: a child process on a fresh database, one account pointing at the sink.
+import { fileURLToPath } from "node:url";
+import { createTestDatabase, type TestDatabase } from "../test/helpers/db.js";
+import { startServiceProcess, type ServiceProcess } from "../test/helpers/service-process.js";
+import { benchAccountJson } from "./mail.js";
+import { processStats, type ProcessStats } from "./proc.js";
+import { progress } from "./progress.js";
+
+export interface ServiceProfile {
+  /** Folder for a --cpu-prof profile, written when the service exits. */
+  cpuProfileDir: string;
+  /** File the SQL statement counts are written to when the service exits. */
+  queryCountsFile: string;
+}
+
+export interface BenchService {
+  proc: ServiceProcess;
+  db: TestDatabase;
+  pid: number;
+  stats(): ProcessStats;
+  stop(): Promise<void>;
+}
+
+/** A graceful stop waits for attempts under way; past this the process is killed. */
+const STOP_TIMEOUT_MS = 30_000;
+const COUNTER = fileURLToPath(new URL("./query-counter.ts", import.meta.url));
+
+/** Starts the service; a start that fails (on a busy machine, say) is tried once more. */
+export async function startService(label: string, sinkPort: number, profile?: ServiceProfile): Promise<BenchService> {
+  try {
+    return await startOnce(label, sinkPort, profile);
+  } catch (err) {
+    progress(`the service did not start (${(err as Error).message.split("\n")[0]}); trying once more`);
+    return startOnce(label, sinkPort, profile);
+  }
+}
+
+async function startOnce(label: string, sinkPort: number, profile?: ServiceProfile): Promise<BenchService> {
+  const db = await createTestDatabase(`bench_${label}`);
+  const proc = await startServiceProcess({
+    databaseUrl: db.url,
+    config: { accounts: [benchAccountJson(sinkPort)] },
+    nodeArgs: profile ? ["--cpu-prof", `--cpu-prof-dir=${profile.cpuProfileDir}`, "--import", COUNTER] : [],
+    env: profile ? { BENCH_QUERY_COUNTS: profile.queryCountsFile } : {},
+    startTimeoutMs: 60_000,
+  }).catch(async (err: unknown) => {
+    await db.drop();
+    throw err;
+  });
+  // The service logs every delivery; keep draining its output but stop parsing it here, so the
+  // benchmark process spends no CPU on it.
+  proc.child.stdout!.removeAllListeners("data");
+  proc.child.stdout!.resume();
+  const pid = proc.child.pid!;
+  return {
+    proc,
+    db,
+    pid,
+    stats: () => processStats(pid),
+    async stop() {
+      proc.kill("SIGTERM");
+      const forced = setTimeout(() => proc.kill("SIGKILL"), STOP_TIMEOUT_MS);
+      await proc.exited;
+      clearTimeout(forced);
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// How big each measurement is: the default run (under five minutes here) and --quick (under one).
+
+export interface Settings {
+  /** The whole run's time budget; repetitions that would overrun it are left out (and noted). */
+  budgetS: number;
+  /** Repetitions of every measurement; figures are their median, min and max. */
+  reps: number;
+  /** Rows 1, 2: messages per run, calls in flight, and an unmeasured warm-up first. */
+  messages: number;
+  inFlight: number;
+  warmUp: number;
+  /** Row 3: Sends at a fixed rate. */
+  idleMessages: number;
+  idlePerSecond: number;
+  /** Row 4: due rows loaded, and rows claimed and finalized per run. */
+  backlogSizes: [number, number];
+  backlogClaims: number;
+  backlogBatch: number;
+  /** Row 5: calls per run. */
+  rpcCalls: number;
+  /** Row 6: WatchOutbox streams, and messages sent (at watchPerSecond) while they watch. */
+  watchStreams: number;
+  watchMessages: number;
+  watchPerSecond: number;
+  /** Row 6: concurrent Sends, each with one attachment of this size. */
+  attachmentSends: number;
+  attachmentBytes: number;
+  /** Longest wait for the sink to accept a run's messages. */
+  deliveryTimeoutMs: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  budgetS: 285,
+  reps: 3,
+  messages: 5_000,
+  inFlight: 32,
+  warmUp: 100,
+  idleMessages: 200,
+  idlePerSecond: 20,
+  backlogSizes: [10_000, 1_000_000],
+  backlogClaims: 5_000,
+  backlogBatch: 32,
+  rpcCalls: 1_000,
+  watchStreams: 1_000,
+  // 2 messages/s reach 1,000 streams as 2,000 stream messages/s, which this service sustains on
+  // two cores; at 5/s the streams fall behind and the delay measures the queue, not the path.
+  watchMessages: 20,
+  watchPerSecond: 2,
+  attachmentSends: 10,
+  attachmentBytes: 25 * 1024 * 1024,
+  deliveryTimeoutMs: 120_000,
+};
+
+export const QUICK_SETTINGS: Settings = {
+  ...DEFAULT_SETTINGS,
+  budgetS: 55,
+  messages: 1_000,
+  warmUp: 50,
+  idleMessages: 40,
+  backlogSizes: [10_000, 100_000],
+  backlogClaims: 2_000,
+  rpcCalls: 300,
+  watchStreams: 200,
+  watchMessages: 10,
+  attachmentSends: 3,
+  deliveryTimeoutMs: 60_000,
+};
