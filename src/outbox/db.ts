@@ -42,7 +42,7 @@ export async function ensureDatabase(url: string): Promise<void> {
 
 export function createPool(url: string, connectionLimit = 10): Pool {
   const { serverUrl, database } = parseDatabaseUrl(url);
-  return mysql.createPool({
+  const pool = mysql.createPool({
     uri: serverUrl,
     database,
     connectionLimit,
@@ -53,6 +53,12 @@ export function createPool(url: string, connectionLimit = 10): Pool {
     connectTimeout: 5_000,
     enableKeepAlive: true,
   });
+  // READ COMMITTED for every transaction: claims under REPEATABLE READ take gap locks that made
+  // several instances deadlock. Set once per connection rather than before each transaction.
+  pool.pool.on("connection", (conn) => {
+    conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+  });
+  return pool;
 }
 
 const ER_LOCK_DEADLOCK = 1213;
@@ -68,7 +74,6 @@ export async function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) =>
   for (let attempt = 1; ; attempt++) {
     const conn = await pool.getConnection();
     try {
-      await conn.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       await conn.beginTransaction();
       const result = await fn(conn);
       await conn.commit();

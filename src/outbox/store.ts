@@ -145,6 +145,8 @@ export interface Snapshot {
 export async function snapshotOutbox(pool: Pool, q: ListQuery & { outboxIds?: readonly number[] }): Promise<Snapshot> {
   const conn = await pool.getConnection();
   try {
+    // A consistent snapshot needs REPEATABLE READ (sessions default to READ COMMITTED, see db.ts).
+    await conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     await conn.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
     const [seq] = (await conn.query("SELECT last_id FROM outbox_event_seq WHERE id = 1")) as unknown as [{ last_id: number }[]];
     const where: string[] = [];
