@@ -13,7 +13,7 @@ import { errorInterceptor } from "./handlers/interceptors.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { logSecurityPosture } from "./auth/warnings.js";
 import { Sender } from "./sender/sender.js";
-import { Rescuer } from "./sender/rescuer.js";
+import { createRescuer, type Rescuer } from "./sender/rescuer.js";
 import { listen, type Listener } from "./server/listen.js";
 import { withCors } from "./server/cors.js";
 import { deadlineInterceptor } from "./server/deadline.js";
@@ -94,7 +94,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const metrics = new Metrics({ processMetrics: opts.processMetrics });
     const sender = new Sender(config, pool, clock, log, () => tailer.notify(), metrics);
     const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
-    const rescuer = new Rescuer(pool, clock, log, rescueEvery, () => {
+    const rescuer = createRescuer(pool, clock, log, rescueEvery, () => {
       tailer.notify();
       sender.wake();
     });

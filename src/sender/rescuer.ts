@@ -1,5 +1,6 @@
 // Returns rows whose lease expired (their sender crashed or stalled) to the queue. No attempt is
 // counted, so the re-send carries the same Message-ID and receivers can de-duplicate it.
+import { Periodic } from "../background/periodic.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
 import { rescueExpired } from "../outbox/claims.js";
@@ -7,50 +8,26 @@ import type { Pool } from "../outbox/db.js";
 
 const BATCH = 500;
 
-export class Rescuer {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<number>;
+/** start() / runOnce() / stop(); a pass rescues in batches until none is left and resolves with the count. */
+export type Rescuer = Periodic<number>;
 
-  constructor(
-    private readonly pool: Pool,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly intervalMs: number,
-    /** Called after rows were rescued, so the sender and watchers look at once. */
-    private readonly onRescued: () => void,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
-    void this.runOnce();
-  }
-
-  /** One pass; rescues in batches until none is left. Returns the number rescued. */
-  runOnce(): Promise<number> {
-    this.running ??= this.rescueAll().finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  private async rescueAll(): Promise<number> {
+/** `onRescued` runs after rows were rescued, so the sender and watchers look at once. */
+export function createRescuer(pool: Pool, clock: Clock, log: Logger, intervalMs: number, onRescued: () => void): Rescuer {
+  return new Periodic(intervalMs, async () => {
     let total = 0;
     try {
       for (;;) {
-        const n = await rescueExpired(this.pool, this.clock.now(), BATCH);
+        const n = await rescueExpired(pool, clock.now(), BATCH);
         total += n;
         if (n < BATCH) break;
       }
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, "lease rescue failed");
+      log.error({ err: (err as Error).message }, "lease rescue failed");
     }
     if (total > 0) {
-      this.log.warn({ rescued: total }, "rescued rows whose lease expired");
-      this.onRescued();
+      log.warn({ rescued: total }, "rescued rows whose lease expired");
+      onRescued();
     }
     return total;
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-  }
+  });
 }
