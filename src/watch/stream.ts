@@ -86,7 +86,9 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
       await checkResumable(deps.pool, q.afterEventId);
       cursor = q.afterEventId;
     } else {
-      cursor = live;
+      // The live tail starts at the newest committed event. The tailer's position can trail it
+      // by a poll interval while nobody watches, and older events must not reach this stream.
+      cursor = Math.max(live, await lastEventId(deps.pool));
     }
 
     // Catch up from the table until live delivery covers the rest. A live buffer that overflowed
