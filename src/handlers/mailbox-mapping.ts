@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { MailMessageSchema, MessageDirection, type MailMessage } from "../../gen/email/v1/mailbox_service_pb.js";
 import type { Direction, MailMessage as StoredMessage } from "../outbox/messages.js";
+import { time } from "./mapping.js";
 
 const DIRECTION_TO_PROTO: Record<Direction, MessageDirection> = {
   inbound: MessageDirection.INBOUND,
@@ -20,7 +21,7 @@ export function toProtoMessage(m: StoredMessage): MailMessage {
     to: m.to,
     cc: m.cc,
     subject: m.subject ?? "",
-    date: m.date === null ? undefined : timestampFromMs(m.date),
+    date: time(m.date),
     inReplyTo: m.inReplyTo ?? "",
     references: m.references,
     bodyText: m.bodyText ?? "",

@@ -18,7 +18,7 @@ export const STATUS_FROM_PROTO = new Map<OutboxStatus, Status>(
   Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as Status]),
 );
 
-function time(ms: number | null): Timestamp | undefined {
+export function time(ms: number | null): Timestamp | undefined {
   return ms === null ? undefined : timestampFromMs(ms);
 }
 

@@ -1,7 +1,7 @@
 // The messages an account holds (table mail_message): mail it received, stored by ingest, and
 // mail it sent, recorded when finalize writes a row as sent. Reply finds its parent here.
 import type { PoolConnection, Queryable } from "./db.js";
-import { jsonList } from "./rows.js";
+import { jsonArray, jsonList } from "./rows.js";
 
 export type Direction = "inbound" | "outbound";
 
@@ -175,6 +175,5 @@ function toMessage(r: MessageDbRow): MailMessage {
 }
 
 function attachmentList(value: unknown): AttachmentMeta[] {
-  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
-  return Array.isArray(parsed) ? (parsed as AttachmentMeta[]) : [];
+  return jsonArray(value) as AttachmentMeta[];
 }

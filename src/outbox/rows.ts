@@ -44,10 +44,14 @@ interface ClaimDbRow extends OutboxDbRow {
   has_attachments: number;
 }
 
-/** mysql2 returns JSON columns parsed on MySQL and as text on MariaDB. */
-export function jsonList(value: unknown): string[] {
+/** A JSON array column: mysql2 returns JSON columns parsed on MySQL and as text on MariaDB. */
+export function jsonArray(value: unknown): unknown[] {
   const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
-  return Array.isArray(parsed) ? parsed.map(String) : [];
+  return Array.isArray(parsed) ? parsed : [];
+}
+
+export function jsonList(value: unknown): string[] {
+  return jsonArray(value).map(String);
 }
 
 export function toRow(r: OutboxDbRow): OutboxRow {
