@@ -5,7 +5,8 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Config } from "./config.js";
 import { DatabaseClock, type Clock } from "./clock.js";
 import { createLogger, type Logger } from "./log.js";
-import { createPool, ensureDatabase, type Pool } from "./outbox/db.js";
+import { consecutiveAutoIncrement, createPool, ensureDatabase, type Pool } from "./outbox/db.js";
+import { GroupCommit } from "./outbox/group-commit.js";
 import { migrate } from "./outbox/migrate.js";
 import { EmailServiceHandlers } from "./handlers/email-service.js";
 import { MailboxServiceHandlers } from "./handlers/mailbox-service.js";
@@ -104,7 +105,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));
     metrics.observe({ outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable });
     let stopping: Promise<void> | undefined;
-    const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer });
+    const commits = new GroupCommit(pool, clock, {
+      consecutiveIds: await consecutiveAutoIncrement(pool),
+      handoff: sender.handoff,
+      onCommit: (dueLeft) => {
+        tailer.notify();
+        if (dueLeft) sender.wake();
+      },
+    });
+    const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log });
     const adapter = connectNodeAdapter({
       routes: routes(handlers, health, new MailboxServiceHandlers({ config: () => config, pool, clock })),
       readMaxBytes: READ_MAX_BYTES,

@@ -1,18 +1,9 @@
-// Enqueue, read, list and cancel: the request side of the outbox.
+// Read, list and cancel: the request side of the outbox (enqueue.ts commits new messages).
 import { appendEvents } from "./events.js";
-import { insertAttachments } from "./attachments.js";
 import { inTransaction, type Pool, type Queryable } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, toRow, type OutboxDbRow } from "./rows.js";
-import { EventKind, type NewMessage, type OutboxRow, type OutboxStatus } from "./types.js";
-
-const ER_DUP_ENTRY = 1062;
-
-export interface EnqueueResult {
-  row: OutboxRow;
-  /** An earlier request with the same idempotency key made the row. */
-  replay: boolean;
-}
+import { EventKind, type OutboxRow, type OutboxStatus } from "./types.js";
 
 export interface ListQuery {
   /** Accounts to include; undefined means all. */
@@ -21,63 +12,6 @@ export interface ListQuery {
   limit: number;
   /** Keyset cursor: only ids below it. */
   beforeId?: number;
-}
-
-/** Commits a validated message and its first event in one transaction. */
-export async function enqueue(pool: Pool, msg: NewMessage, now: number): Promise<EnqueueResult> {
-  const due = Math.max(msg.sendAt, now);
-  try {
-    const id = await inTransaction(pool, async (conn) => {
-      const [res] = (await conn.query(
-        `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
-           idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject,
-           body_text, body_html, in_reply_to, references_header, created_at, updated_at)
-         VALUES (?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
-          msg.accountId, msg.kind, due, due, msg.failureMode, msg.idempotencyKey ?? null, msg.requestHash ?? null,
-          msg.from, JSON.stringify(msg.to), JSON.stringify(msg.cc), JSON.stringify(msg.bcc), msg.replyTo ?? null,
-          msg.subject, msg.bodyText, msg.bodyHtml ?? null, msg.inReplyTo ?? null, msg.references ?? null, now, now,
-        ],
-      )) as unknown as [{ insertId: number }];
-      const outboxId = res.insertId;
-      await insertAttachments(conn, outboxId, msg.attachments ?? []);
-      await appendEvents(conn, [{
-        outboxId, accountId: msg.accountId, kind: due > now ? EventKind.scheduled : EventKind.created,
-        status: "pending", retries: 0, nextAttemptAt: due, providerMessageId: null, messageId: null, error: null,
-      }], now);
-      return outboxId;
-    });
-    return { row: newRow(id, msg, due, now), replay: false };
-  } catch (err) {
-    if ((err as { errno?: number }).errno !== ER_DUP_ENTRY || !msg.idempotencyKey) throw err;
-    return replayIdempotent(pool, msg);
-  }
-}
-
-/** The row as just committed, without reading it back. */
-function newRow(id: number, msg: NewMessage, due: number, now: number): OutboxRow {
-  return {
-    id, accountId: msg.accountId, kind: msg.kind, status: "pending", retries: 0, nextAttemptAt: due, sendAt: due,
-    messageId: null, providerMessageId: null, lastError: null, lastErrorClass: null, failureMode: msg.failureMode,
-    idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
-    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null,
-  };
-}
-
-/** The key was used before: the same request gets the same row, another request is refused. */
-async function replayIdempotent(pool: Pool, msg: NewMessage): Promise<EnqueueResult> {
-  const [rows] = (await pool.query(
-    `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE account_id = ? AND idempotency_key = ?`,
-    [msg.accountId, msg.idempotencyKey],
-  )) as unknown as [(OutboxDbRow & { request_hash: Buffer | null })[]];
-  const existing = rows[0];
-  if (!existing) throw new Error("idempotency key conflict, but no row holds the key");
-  if (!msg.requestHash || !existing.request_hash || !msg.requestHash.equals(existing.request_hash)) {
-    throw new OutboxError("IDEMPOTENCY_KEY_REUSED", "idempotency_key was already used with a different request", {
-      outbox_id: String(existing.id),
-    });
-  }
-  return { row: toRow(existing), replay: true };
 }
 
 export async function getOutbox(pool: Pool, id: number): Promise<OutboxRow | undefined> {

@@ -3,7 +3,7 @@
 import { expect, vi } from "vitest";
 import { createPool, ensureDatabase, type Pool } from "../../src/outbox/db.js";
 import { migrate } from "../../src/outbox/migrate.js";
-import { enqueue } from "../../src/outbox/store.js";
+import { enqueue } from "../../src/outbox/enqueue.js";
 import type { Lease } from "../../src/outbox/claims.js";
 import { FailureMode, type NewMessage } from "../../src/outbox/types.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";

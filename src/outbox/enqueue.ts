@@ -1,0 +1,168 @@
+// Committing validated messages: many in one transaction (group commit), each with its first
+// event, and those the local sender takes at once committed already leased to it, with their
+// SENDING event, so no separate claim transaction stands between the commit and the first SMTP byte.
+import { appendEvents } from "./events.js";
+import { insertAttachments } from "./attachments.js";
+import { inTransaction, type Pool, type PoolConnection } from "./db.js";
+import { OutboxError } from "./errors.js";
+import { ROW_COLUMNS, attemptMessageId, toRow, type OutboxDbRow } from "./rows.js";
+import { EventKind, type ClaimedMessage, type NewEvent, type NewMessage, type OutboxRow } from "./types.js";
+
+export const ER_DUP_ENTRY = 1062;
+
+export interface EnqueueResult {
+  row: OutboxRow;
+  /** An earlier request with the same idempotency key made the row. */
+  replay: boolean;
+}
+
+/** The lease that rows handed straight to the local sender are committed under. */
+export interface HandoffLease {
+  token: number;
+  owner: string;
+  now: number;
+  leaseMs: number;
+  messageIdDomain: string;
+}
+
+export interface Committed {
+  id: number;
+  due: number;
+  /** Set for a row committed leased to the local sender: what it needs to send it. */
+  claim?: ClaimedMessage;
+}
+
+/**
+ * Inserts `msgs` in this transaction: one multi-row INSERT, attachments, and the events, which go
+ * last (they lock the event counter until COMMIT). `take[i]` commits message i leased under
+ * `lease` instead of pending. Multi-row ids are consecutive only when the server hands out a
+ * statement's AUTO_INCREMENT values together (innodb_autoinc_lock_mode 0 or 1, MariaDB's
+ * default); otherwise pass `consecutiveIds: false` and each row is inserted on its own.
+ */
+export async function insertMessages(
+  conn: PoolConnection,
+  msgs: readonly NewMessage[],
+  now: number,
+  opts: { take?: readonly boolean[]; lease?: HandoffLease; consecutiveIds: boolean },
+): Promise<Committed[]> {
+  const taken = (i: number) => opts.lease !== undefined && opts.take?.[i] === true;
+  const values = msgs.map((m, i) => rowValues(m, now, taken(i) ? opts.lease : undefined));
+  const ids: number[] = [];
+  if (opts.consecutiveIds || msgs.length === 1) {
+    const [res] = (await conn.query(`${INSERT_OUTBOX} VALUES ?`, [values])) as unknown as [{ insertId: number }];
+    for (let i = 0; i < msgs.length; i++) ids.push(res.insertId + i);
+  } else {
+    for (const v of values) {
+      const [res] = (await conn.query(`${INSERT_OUTBOX} VALUES ?`, [[v]])) as unknown as [{ insertId: number }];
+      ids.push(res.insertId);
+    }
+  }
+  const lease = opts.lease;
+  const takenIds = ids.filter((_, i) => taken(i));
+  if (lease && takenIds.length > 0) {
+    await conn.query("UPDATE outbox SET message_id = CONCAT('<outbox-', id, '-0@', ?, '>') WHERE id IN (?)", [lease.messageIdDomain, takenIds]);
+  }
+  for (const [i, m] of msgs.entries()) await insertAttachments(conn, ids[i]!, m.attachments ?? []);
+
+  const events: NewEvent[] = [];
+  const committed = msgs.map((m, i): Committed => {
+    const id = ids[i]!;
+    const due = dueAt(m, now);
+    events.push({
+      outboxId: id, accountId: m.accountId, kind: due > now ? EventKind.scheduled : EventKind.created, status: "pending",
+      retries: 0, nextAttemptAt: due, providerMessageId: null, messageId: null, error: null,
+    });
+    if (!lease || !taken(i)) return { id, due };
+    const claim = claimedRow(id, m, due, now, lease);
+    events.push({
+      outboxId: id, accountId: m.accountId, kind: EventKind.sending, status: "sending", retries: 0, nextAttemptAt: null,
+      providerMessageId: null, messageId: claim.messageId, error: null,
+    });
+    return { id, due, claim };
+  });
+  await appendEvents(conn, events, now);
+  return committed;
+}
+
+/** One message in a transaction of its own; a reused idempotency key is answered from its row. */
+export async function enqueue(pool: Pool, msg: NewMessage, now: number): Promise<EnqueueResult> {
+  try {
+    const [c] = await inTransaction(pool, (conn) => insertMessages(conn, [msg], now, { consecutiveIds: true }));
+    return { row: newRow(c!.id, msg, c!.due, now), replay: false };
+  } catch (err) {
+    if (!isDuplicateKey(err) || !msg.idempotencyKey) throw err;
+    const [existing] = await rowsWithKeys(pool, [msg]);
+    if (!existing) throw new Error("idempotency key conflict, but no row holds the key");
+    return replayOf(msg, existing);
+  }
+}
+
+export function isDuplicateKey(err: unknown): boolean {
+  return (err as { errno?: number }).errno === ER_DUP_ENTRY;
+}
+
+export type KeyedRow = OutboxDbRow & { request_hash: Buffer | null };
+
+/** The rows that already hold these messages' idempotency keys. */
+export async function rowsWithKeys(pool: Pool, msgs: readonly NewMessage[]): Promise<KeyedRow[]> {
+  const keyed = msgs.filter((m) => m.idempotencyKey);
+  if (keyed.length === 0) return [];
+  const [rows] = (await pool.query(
+    `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE (account_id, idempotency_key) IN (?)`,
+    [keyed.map((m) => [m.accountId, m.idempotencyKey])],
+  )) as unknown as [KeyedRow[]];
+  return rows;
+}
+
+/** The key was used before: the same request gets the same row, another request is refused. */
+export function replayOf(msg: NewMessage, existing: KeyedRow): EnqueueResult {
+  if (!msg.requestHash || !existing.request_hash || !msg.requestHash.equals(existing.request_hash)) {
+    throw new OutboxError("IDEMPOTENCY_KEY_REUSED", "idempotency_key was already used with a different request", {
+      outbox_id: String(existing.id),
+    });
+  }
+  return { row: toRow(existing), replay: true };
+}
+
+/** The row as just committed, without reading it back. */
+export function newRow(id: number, msg: NewMessage, due: number, now: number): OutboxRow {
+  return {
+    id, accountId: msg.accountId, kind: msg.kind, status: "pending", retries: 0, nextAttemptAt: due, sendAt: due,
+    messageId: null, providerMessageId: null, lastError: null, lastErrorClass: null, failureMode: msg.failureMode,
+    idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
+    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null,
+  };
+}
+
+export function dueAt(msg: NewMessage, now: number): number {
+  return Math.max(msg.sendAt, now);
+}
+
+const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
+  idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject, body_text, body_html,
+  in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at)`;
+
+function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
+  const due = dueAt(m, now);
+  return [
+    m.accountId, m.kind, lease ? "sending" : "pending", 0, due, due, m.failureMode, m.idempotencyKey ?? null,
+    m.requestHash ?? null, m.from, JSON.stringify(m.to), JSON.stringify(m.cc), JSON.stringify(m.bcc), m.replyTo ?? null,
+    m.subject, m.bodyText, m.bodyHtml ?? null, m.inReplyTo ?? null, m.references ?? null,
+    lease?.token ?? null, lease?.owner ?? null, lease ? lease.now + lease.leaseMs : null, now, now,
+  ];
+}
+
+function claimedRow(id: number, m: NewMessage, due: number, now: number, lease: HandoffLease): ClaimedMessage {
+  return {
+    ...newRow(id, m, due, now),
+    status: "sending",
+    messageId: attemptMessageId(id, 0, lease.messageIdDomain),
+    leaseToken: lease.token,
+    from: m.from,
+    replyTo: m.replyTo ?? null,
+    bodyText: m.bodyText,
+    bodyHtml: m.bodyHtml ?? null,
+    references: m.references ?? null,
+    hasAttachments: (m.attachments?.length ?? 0) > 0,
+  };
+}

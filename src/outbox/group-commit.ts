@@ -1,0 +1,171 @@
+// Group commit: Send, Reply and SendBatch calls on this instance share transactions. A call that
+// arrives while a commit is under way joins the next one; each call is answered only once its own
+// transaction committed. One bad row (a reused idempotency key) fails only its own call.
+import type { Clock } from "../clock.js";
+import { inTransaction, type Pool } from "./db.js";
+import {
+  enqueue, insertMessages, isDuplicateKey, newRow, replayOf, rowsWithKeys, type EnqueueResult, type HandoffLease,
+} from "./enqueue.js";
+import type { ClaimedMessage, NewMessage } from "./types.js";
+
+/** The local sender's side of the hand-off: rows it takes are committed already leased to it. */
+export interface Handoff {
+  /** Which of these messages the sender takes now (`take[i]`), under which lease; undefined: none. */
+  reserve(msgs: readonly NewMessage[], now: number): { lease: HandoffLease; take: boolean[] } | undefined;
+  /** The rows are committed leased to the sender: start them. */
+  start(lease: HandoffLease, claims: ClaimedMessage[]): void;
+  /** The transaction did not commit: the reserved slots are free again. */
+  cancel(lease: HandoffLease, count: number): void;
+}
+
+export interface GroupCommitOptions {
+  /** Multi-row INSERTs get consecutive ids (innodb_autoinc_lock_mode 0 or 1). */
+  consecutiveIds: boolean;
+  /**
+   * Called after every commit (to wake the event tailer), and told whether rows due now were
+   * left in the queue (to wake the sender: rows it took already started).
+   */
+  onCommit: (dueLeft: boolean) => void;
+  handoff?: Handoff;
+}
+
+interface Waiting {
+  msg: NewMessage;
+  resolve: (r: EnqueueResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Rows per transaction; a SendBatch of the maximum size commits at once. */
+export const MAX_BATCH_ROWS = 500;
+/**
+ * Characters of content per transaction. A character is at most 3 bytes of utf8mb4 in the BMP
+ * and escaping can double it, so a batch stays well inside MariaDB's default 16 MiB packet; a
+ * larger message commits alone.
+ */
+const MAX_BATCH_CHARS = 2 * 1024 * 1024;
+
+export class GroupCommit {
+  private queue: Waiting[] = [];
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+    private readonly opts: GroupCommitOptions,
+  ) {}
+
+  /** Resolves once the message is committed (or an earlier row holds its idempotency key). */
+  submit(msg: NewMessage): Promise<EnqueueResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ msg, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+      // Submitted after the loop saw an empty queue but before it ended: start again.
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // Calls made in the same tick (a SendBatch, say) join the first transaction.
+    await new Promise((r) => setImmediate(r));
+    while (this.queue.length > 0) await this.commit(this.nextBatch());
+  }
+
+  /**
+   * The oldest waiting calls, up to the size limits; a later call with an idempotency key already
+   * in the batch waits for the next one (where it is answered as a replay).
+   */
+  private nextBatch(): Waiting[] {
+    const batch: Waiting[] = [];
+    const rest: Waiting[] = [];
+    const keys = new Set<string>();
+    let chars = 0;
+    for (const w of this.queue) {
+      const size = contentChars(w.msg);
+      const key = w.msg.idempotencyKey === undefined ? undefined : `${w.msg.accountId}\u0000${w.msg.idempotencyKey}`;
+      const full = batch.length >= MAX_BATCH_ROWS || (batch.length > 0 && chars + size > MAX_BATCH_CHARS);
+      if (full || (key !== undefined && keys.has(key))) {
+        rest.push(w);
+        continue;
+      }
+      if (key !== undefined) keys.add(key);
+      chars += size;
+      batch.push(w);
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  private async commit(batch: Waiting[]): Promise<void> {
+    const now = this.clock.now();
+    const msgs = batch.map((w) => w.msg);
+    const handoff = this.opts.handoff;
+    const reserved = handoff?.reserve(msgs, now);
+    try {
+      const committed = await inTransaction(this.pool, (conn) =>
+        insertMessages(conn, msgs, now, { take: reserved?.take, lease: reserved?.lease, consecutiveIds: this.opts.consecutiveIds }),
+      );
+      const claims = committed.flatMap((c) => (c.claim ? [c.claim] : []));
+      if (reserved) handoff!.start(reserved.lease, claims);
+      this.opts.onCommit(committed.some((c) => !c.claim && c.due <= now));
+      for (const [i, w] of batch.entries()) {
+        const c = committed[i]!;
+        w.resolve({ row: c.claim ?? newRow(c.id, w.msg, c.due, now), replay: false });
+      }
+    } catch (err) {
+      if (reserved) handoff!.cancel(reserved.lease, reserved.take.filter(Boolean).length);
+      await this.recover(batch, err);
+    }
+  }
+
+  /**
+   * A batch that failed as a whole. Calls whose idempotency key a committed row already holds
+   * are answered from that row and the rest try again in the next batch; any other failure is
+   * tried once more call by call, so it fails only the call it belongs to.
+   */
+  private async recover(batch: Waiting[], err: unknown): Promise<void> {
+    if (isDuplicateKey(err)) {
+      const existing = await rowsWithKeys(this.pool, batch.map((w) => w.msg)).catch(() => []);
+      const byKey = new Map(existing.map((r) => [`${r.account_id}\u0000${r.idempotency_key}`, r]));
+      const again: Waiting[] = [];
+      for (const w of batch) {
+        const row = byKey.get(`${w.msg.accountId}\u0000${w.msg.idempotencyKey}`);
+        if (!row) again.push(w);
+        else settle(w, () => replayOf(w.msg, row));
+      }
+      if (again.length < batch.length) {
+        this.queue.unshift(...again);
+        return;
+      }
+    }
+    if (batch.length === 1) return batch[0]!.reject(err);
+    await Promise.all(batch.map(async (w) => {
+      try {
+        w.resolve(await enqueue(this.pool, w.msg, this.clock.now()));
+        this.opts.onCommit(true);
+      } catch (e) {
+        w.reject(e);
+      }
+    }));
+  }
+}
+
+function settle(w: Waiting, result: () => EnqueueResult): void {
+  try {
+    w.resolve(result());
+  } catch (err) {
+    w.reject(err);
+  }
+}
+
+function contentChars(m: NewMessage): number {
+  let n = m.subject.length + m.bodyText.length + (m.bodyHtml?.length ?? 0) + (m.references?.length ?? 0) + 1_000;
+  for (const a of [...m.to, ...m.cc, ...m.bcc]) n += a.length;
+  for (const f of m.attachments ?? []) n += f.content.length;
+  return n;
+}
