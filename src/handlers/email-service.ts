@@ -1,6 +1,6 @@
 // email.v1.EmailService: thin handlers that validate, call the outbox, and map the results.
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   EmailService,
   OutboxEventKind,
@@ -12,6 +12,7 @@ import {
   type ListOutboxRequest,
   type ReplyRequest,
   type RetryOutboxRequest,
+  type SendBatchRequest,
   type SendRequest,
   type WatchOutboxRequest,
   type WatchOutboxResponse,
@@ -21,7 +22,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Config } from "../config.js";
 import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
-import { cancelOutbox, enqueue, getOutbox, listOutbox } from "../outbox/store.js";
+import { cancelOutbox, getOutbox, listOutbox } from "../outbox/store.js";
 import { findMessage } from "../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../outbox/types.js";
 import type { Sender } from "../sender/sender.js";
@@ -29,7 +30,10 @@ import { SenderStoppedError } from "../sender/sender.js";
 import type { EventTailer } from "../watch/tailer.js";
 import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError } from "../watch/stream.js";
 import { replyHeaders } from "../mailbox/reply.js";
-import { apiError, fromOutboxError, invalidArgument } from "./errors.js";
+import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
+import { clientError } from "./interceptors.js";
+import type { Logger } from "../log.js";
+import { MAX_BATCH_ROWS, type GroupCommit } from "../outbox/group-commit.js";
 import { accountFilter, authorize, mayAccess } from "../auth/authorize.js";
 import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
 import { requestMessageId } from "./message-id.js";
@@ -55,7 +59,13 @@ export interface HandlerDeps {
   clock: Clock;
   sender: Sender;
   tailer: EventTailer;
+  /** Commits new messages; it wakes the sender and the tailer after each commit. */
+  commits: GroupCommit;
+  log: Logger;
 }
+
+/** A SendBatch commits in one transaction when it is the only caller. */
+const MAX_BATCH_MESSAGES = MAX_BATCH_ROWS;
 
 /** How long wait_for_attempt waits at most when the client set no deadline. */
 const MAX_WAIT_MS = 60_000;
@@ -64,6 +74,38 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   constructor(private readonly deps: HandlerDeps) {}
 
   async send(req: SendRequest, ctx: HandlerContext) {
+    const msg = await this.prepareSend(req, ctx);
+    const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
+    return { outbox: toProtoOutbox(row), idempotentReplay: replay };
+  }
+
+  /**
+   * Each message is checked and committed as Send would, and answered on its own: the row, or
+   * the error Send would have returned. Only a request of the wrong size fails as a whole.
+   */
+  async sendBatch(req: SendBatchRequest, ctx: HandlerContext) {
+    if (req.messages.length < 1 || req.messages.length > MAX_BATCH_MESSAGES) {
+      throw invalidArgument([{ field: "messages", reason: "BATCH_SIZE_INVALID", description: `a batch holds 1 to ${MAX_BATCH_MESSAGES} messages` }]);
+    }
+    const outcomes = await Promise.all(req.messages.map(async (m, i) => {
+      try {
+        if (m.waitForAttempt) {
+          throw invalidArgument([{ field: `messages[${i}].wait_for_attempt`, reason: "WAIT_NOT_ALLOWED_IN_BATCH", description: "a batch never waits for attempts; watch the rows instead" }]);
+        }
+        return await this.deps.commits.submit(await this.prepareSend(m, ctx)).catch(fromOutboxError);
+      } catch (err) {
+        return clientError(this.deps.log, err, "SendBatch");
+      }
+    }));
+    return {
+      results: outcomes.map((o) => o instanceof ConnectError
+        ? { result: { case: "error" as const, value: toStatus(o) } }
+        : { result: { case: "outbox" as const, value: toProtoOutbox(o.row) }, idempotentReplay: o.replay }),
+    };
+  }
+
+  /** Validates a Send (the account check first) into the message to commit. */
+  private async prepareSend(req: SendRequest, ctx: HandlerContext): Promise<NewMessage> {
     authorize(ctx, req.accountId);
     const config = this.deps.config();
     const now = this.deps.clock.now();
@@ -84,14 +126,12 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     const files = await attachments(v, config, req.attachments);
     v.check();
 
-    const msg: NewMessage = {
+    return {
       accountId: account.id, kind: "send", from: account.from, to, cc, bcc, replyTo, subject: req.subject,
       bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, sendAt: due, failureMode: mode,
       idempotencyKey: req.idempotencyKey || undefined,
       requestHash: req.idempotencyKey ? requestHash(toBinary(SendRequestSchema, { ...req, waitForAttempt: false })) : undefined,
     };
-    const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
-    return { outbox: toProtoOutbox(row), idempotentReplay: replay };
   }
 
   async reply(req: ReplyRequest, ctx: HandlerContext) {
@@ -215,9 +255,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
 
   /** Commits, wakes the local sender and watchers, and optionally waits for the first attempt. */
   private async commit(msg: NewMessage, wait: boolean, ctx: HandlerContext): Promise<{ row: OutboxRow; replay: boolean }> {
-    const result = await enqueue(this.deps.pool, msg, this.deps.clock.now()).catch(fromOutboxError);
-    this.deps.tailer.notify();
-    this.deps.sender.wake();
+    const result = await this.deps.commits.submit(msg).catch(fromOutboxError);
     if (!wait) return result;
     return { row: await this.waitForAttempt(result.row, ctx), replay: result.replay };
   }

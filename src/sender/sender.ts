@@ -9,9 +9,11 @@ import type { Clock } from "../clock.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
 import { redactAddressesIn, type Logger } from "../log.js";
 import { loadAttachments } from "../outbox/attachments.js";
-import { claimDue, claimForRetry, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
+import { claimDue, claimForRetry, newLeaseToken, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
 import type { Pool } from "../outbox/db.js";
-import { FailureMode, type AttemptOutcome, type ClaimedMessage } from "../outbox/types.js";
+import type { HandoffLease } from "../outbox/enqueue.js";
+import type { Handoff } from "../outbox/group-commit.js";
+import { FailureMode, type AttemptOutcome, type ClaimedMessage, type NewMessage } from "../outbox/types.js";
 import { backoffMs } from "./backoff.js";
 import { classifySmtpError } from "./classify.js";
 import { Completer } from "./completer.js";
@@ -108,6 +110,55 @@ export class Sender {
     });
   }
 
+  /**
+   * The hand-off from the group commit: messages due now, of accounts that can start at once,
+   * are committed already leased to this sender while it has free slots, and start as soon as
+   * their transaction commits. Everything else waits in the queue for a claim.
+   */
+  readonly handoff: Handoff = {
+    reserve: (msgs, now) => this.reserve(msgs, now),
+    start: (lease, claims) => this.startHandedOff(lease, claims),
+    cancel: (_lease, count) => this.settleReserved(count),
+  };
+
+  private reserve(msgs: readonly NewMessage[], now: number): { lease: HandoffLease; take: boolean[] } | undefined {
+    if (!this.started || this.stopping) return undefined;
+    let room = this.config.sender.maxInFlight - this.held;
+    if (room <= 0) return undefined;
+    const queued = new Map<number, number>();
+    const take = msgs.map((m) => {
+      if (room <= 0 || m.sendAt > now) return false;
+      const lane = this.lane(m.accountId);
+      const ahead = queued.get(m.accountId) ?? 0;
+      if (!lane || lane.pace.estimateMs(lane.waiting.length + ahead) > 0) return false;
+      queued.set(m.accountId, ahead + 1);
+      room--;
+      return true;
+    });
+    const count = take.filter(Boolean).length;
+    if (count === 0) return undefined;
+    this.held += count;
+    return { lease: { ...this.lease(), now, token: newLeaseToken() }, take };
+  }
+
+  private startHandedOff(lease: HandoffLease, claims: ClaimedMessage[]): void {
+    this.metrics?.claimed(claims.length);
+    if (this.stopping) {
+      // stop() began while the rows were committing: hand them back instead of starting them.
+      void this.release(claims).finally(() => this.settleReserved(claims.length));
+      return;
+    }
+    // dispatch() counts each row in again.
+    this.held -= claims.length;
+    for (const claim of claims) void this.dispatch(claim, claim.failureMode, lease);
+  }
+
+  /** Reserved slots that hold no row (any more). */
+  private settleReserved(count: number): void {
+    this.held -= count;
+    if (this.stopping && this.held === 0) this.allDone?.();
+  }
+
   /** Number of rows this sender holds a lease on (claimed, not yet finalized). */
   get heldCount(): number {
     return this.held;
@@ -124,9 +175,13 @@ export class Sender {
 
   private async fill(): Promise<void> {
     const { batchSize, maxInFlight } = this.config.sender;
+    // Woken for due rows with no slot free: claim as soon as slots free up.
+    if (this.held >= maxInFlight) this.backlog = true;
     try {
       while (!this.stopping && this.held < maxInFlight) {
         const want = Math.min(batchSize, maxInFlight - this.held);
+        // Under a backlog a claim per freed slot would cost a transaction per message.
+        if (this.backlog && want < this.refillAt()) break;
         const lease = this.lease();
         const claims = await claimDue(this.pool, want, lease);
         this.backlog = claims.length === want;
@@ -230,7 +285,9 @@ export class Sender {
       const files = claim.hasAttachments ? ((await loadAttachments(this.pool, [claim.id])).get(claim.id) ?? []) : [];
       const providerMessageId = await transport.send(composeMessage(claim, files));
       this.metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
-      this.log.info({ ...attemptFields(claim), ms: Date.now() - started }, "sent");
+      // Per-attempt success is debug: at volume an info line per message costs more than it tells;
+      // the outcome is in the row, its events and the metrics.
+      this.log.debug({ ...attemptFields(claim), ms: Date.now() - started }, "sent");
       return { kind: "sent", providerMessageId };
     } catch (err) {
       const outcome = classifySmtpError(err);
@@ -293,9 +350,15 @@ export class Sender {
     job.done(written);
     if (this.stopping) {
       if (this.held === 0) this.allDone?.();
-    } else if (this.backlog) {
+    } else if (this.backlog && this.config.sender.maxInFlight - this.held >= this.refillAt()) {
       this.wake();
     }
+  }
+
+  /** Free slots worth a claim while rows are waiting: a batch, or a quarter of the slots if fewer. */
+  private refillAt(): number {
+    const { batchSize, maxInFlight } = this.config.sender;
+    return Math.max(1, Math.min(batchSize, Math.floor(maxInFlight / 4)));
   }
 
   /** The row's next state: sent, failed with backoff, or dead (permanent or out of attempts). */
