@@ -41,13 +41,13 @@ export const CLAIM_SQL = "SELECT id, account_id, retries FROM outbox WHERE due_a
 /** Claims up to `limit` due rows for this sender. */
 export async function claimDue(pool: Pool, limit: number, lease: Lease): Promise<ClaimedMessage[]> {
   const token = newLeaseToken();
-  const ids = await inTransaction(pool, async (conn) => {
+  return inTransaction(pool, async (conn) => {
     const [keys] = (await conn.query(CLAIM_SQL, [lease.now, limit])) as unknown as [ClaimKey[]];
     if (keys.length === 0) return [];
     await takeLease(conn, keys, token, lease, EventKind.sending);
-    return keys.map((k) => k.id);
+    // Read inside the claim's transaction: rows it claimed are never left leased but unread.
+    return loadClaimed(conn, keys.map((k) => k.id));
   });
-  return loadClaimed(pool, ids);
 }
 
 /**
@@ -56,7 +56,7 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease): Promise
  */
 export async function claimForRetry(pool: Pool, id: number, force: boolean, lease: Lease): Promise<ClaimedMessage> {
   const token = newLeaseToken();
-  await inTransaction(pool, async (conn) => {
+  return inTransaction(pool, async (conn) => {
     const [rows] = (await conn.query(
       "SELECT id, account_id, retries, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
       [id],
@@ -70,9 +70,9 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
       throw new OutboxError("RETRY_NOT_DUE", "retry_not_due", { next_attempt_at: new Date(row.next_attempt_at).toISOString() });
     }
     await takeLease(conn, [row], token, lease, EventKind.retried);
+    const [claimed] = await loadClaimed(conn, [id]);
+    return claimed!;
   });
-  const [claimed] = await loadClaimed(pool, [id]);
-  return claimed!;
 }
 
 async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, lease: Lease, kind: EventKind): Promise<void> {
@@ -88,9 +88,9 @@ async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, 
   })), lease.now);
 }
 
-async function loadClaimed(pool: Pool, ids: number[]): Promise<ClaimedMessage[]> {
+async function loadClaimed(conn: PoolConnection, ids: number[]): Promise<ClaimedMessage[]> {
   if (ids.length === 0) return [];
-  const [rows] = (await pool.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id IN (?) ORDER BY id`, [ids])) as unknown as [
+  const [rows] = (await conn.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id IN (?) ORDER BY id`, [ids])) as unknown as [
     Parameters<typeof toClaimed>[0][],
   ];
   return rows.map(toClaimed);
@@ -98,50 +98,78 @@ async function loadClaimed(pool: Pool, ids: number[]): Promise<ClaimedMessage[]>
 
 /**
  * Writes attempt outcomes in one transaction, fenced by the lease token: a sender whose lease
- * expired (and whose row another sender now owns) changes nothing. The rows are locked first and
- * only those still under the outcome's lease are written, all by one UPDATE (a statement per row
- * would cost a round trip each). Returns the ids that were written.
+ * expired (and whose row another sender now owns) changes nothing. All rows are written by one
+ * UPDATE whose WHERE holds the fence; when it matches every row (the usual case) that is the
+ * whole check. When a lease was lost the transaction is rolled back and run again with the rows
+ * locked first, to learn which outcomes still hold their lease. Returns the ids that were written.
  */
 export async function finalize(pool: Pool, results: Finalization[], now: number): Promise<Set<number>> {
-  if (results.length === 0) return new Set();
+  // A row's first outcome in the batch wins, as a second UPDATE of it would find it finalized.
+  const seen = new Set<number>();
+  const outcomes = results.filter((r) => !seen.has(r.id) && seen.add(r.id));
+  if (outcomes.length === 0) return new Set();
+  try {
+    return await inTransaction(pool, async (conn) => {
+      if ((await writeOutcomes(conn, outcomes, now)) !== outcomes.length) throw new LeaseLost();
+      return finishWrite(conn, outcomes, now);
+    });
+  } catch (err) {
+    if (!(err instanceof LeaseLost)) throw err;
+  }
   return inTransaction(pool, async (conn) => {
     const [held] = (await conn.query(
       "SELECT id, lease_token FROM outbox WHERE id IN (?) AND status = 'sending' FOR UPDATE",
-      [results.map((r) => r.id)],
+      [outcomes.map((r) => r.id)],
     )) as unknown as [{ id: number; lease_token: number | null }[]];
     const leases = new Map(held.map((h) => [Number(h.id), Number(h.lease_token)]));
-    // A row's first outcome in the batch wins, as a second UPDATE of it would find it finalized.
-    const mine = results.filter((r) => leases.get(r.id) === r.leaseToken && leases.delete(r.id));
+    const mine = outcomes.filter((r) => leases.get(r.id) === r.leaseToken);
     if (mine.length === 0) return new Set<number>();
-    // Each column takes its row's value, chosen by id; sent_at changes only for rows now sent.
-    const byId = (rows: Finalization[], value: (r: Finalization) => unknown, otherwise = "NULL") => ({
-      sql: `CASE id ${rows.map(() => "WHEN ? THEN ?").join(" ")} ELSE ${otherwise} END`,
-      args: rows.flatMap((r) => [r.id, value(r)]),
-    });
-    const sent = mine.filter((r) => r.status === "sent");
-    const columns = {
-      status: byId(mine, (r) => r.status),
-      retries: byId(mine, (r) => r.retries),
-      next_attempt_at: byId(mine, (r) => r.nextAttemptAt),
-      provider_message_id: byId(mine, (r) => r.providerMessageId),
-      last_error: byId(mine, (r) => r.error),
-      last_error_class: byId(mine, (r) => r.errorClass),
-      sent_at: sent.length ? byId(sent, () => now, "sent_at") : { sql: "sent_at", args: [] },
-    };
-    await conn.query(
-      `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
-         lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
-       WHERE id IN (?)`,
-      [...Object.values(columns).flatMap((c) => c.args), now, mine.map((r) => r.id)],
-    );
-    // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
-    await recordSent(conn, sent.map((r) => r.id), now);
-    await appendEvents(conn, mine.map((r) => ({
-      outboxId: r.id, accountId: r.accountId, kind: EventKind[r.status], status: r.status, retries: r.retries,
-      nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
-    })), now);
-    return new Set(mine.map((r) => r.id));
+    await writeOutcomes(conn, mine, now);
+    return finishWrite(conn, mine, now);
   });
+}
+
+class LeaseLost extends Error {}
+
+/**
+ * One UPDATE for all outcomes, each column taking its row's value chosen by id, and only where
+ * the row is still under the outcome's lease. Returns the rows it matched.
+ */
+async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: number): Promise<number> {
+  const byId = (list: Finalization[], value: (r: Finalization) => unknown, otherwise = "NULL") => ({
+    sql: `CASE id ${list.map(() => "WHEN ? THEN ?").join(" ")} ELSE ${otherwise} END`,
+    args: list.flatMap((r) => [r.id, value(r)]),
+  });
+  const sent = rows.filter((r) => r.status === "sent");
+  const columns = {
+    status: byId(rows, (r) => r.status),
+    retries: byId(rows, (r) => r.retries),
+    next_attempt_at: byId(rows, (r) => r.nextAttemptAt),
+    provider_message_id: byId(rows, (r) => r.providerMessageId),
+    last_error: byId(rows, (r) => r.error),
+    last_error_class: byId(rows, (r) => r.errorClass),
+    // sent_at changes only for rows now sent.
+    sent_at: sent.length ? byId(sent, () => now, "sent_at") : { sql: "sent_at", args: [] },
+  };
+  const fence = byId(rows, (r) => r.leaseToken);
+  const [res] = (await conn.query(
+    `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
+       lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+     WHERE id IN (?) AND status = 'sending' AND lease_token = ${fence.sql}`,
+    [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
+  )) as unknown as [{ affectedRows: number }];
+  return res.affectedRows;
+}
+
+/** After the outcomes are written: the sent mail as messages the account holds, and the events. */
+async function finishWrite(conn: PoolConnection, mine: Finalization[], now: number): Promise<Set<number>> {
+  // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
+  await recordSent(conn, mine.filter((r) => r.status === "sent").map((r) => r.id), now);
+  await appendEvents(conn, mine.map((r) => ({
+    outboxId: r.id, accountId: r.accountId, kind: EventKind[r.status], status: r.status, retries: r.retries,
+    nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
+  })), now);
+  return new Set(mine.map((r) => r.id));
 }
 
 /** Rows whose lease expired go back to the queue, due now, with retries unchanged. */
@@ -196,6 +224,6 @@ async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, kind
 }
 
 /** Tokens only need to differ between two claims of the same row; 48 random bits suffice. */
-function newLeaseToken(): number {
+export function newLeaseToken(): number {
   return randomInt(1, 2 ** 48);
 }
