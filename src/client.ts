@@ -7,7 +7,7 @@ import { EmailService } from "../gen/email/v1/email_service_pb.js";
 import type { OutboxEvent } from "../gen/email/v1/email_service_pb.js";
 import { OutboxStatus } from "../gen/email/v1/outbox_pb.js";
 
-export { errorInfo, errorReason, fieldViolations } from "./client-errors.js";
+export { batchError, errorInfo, errorReason, fieldViolations } from "./client-errors.js";
 
 export type EmailClient = Client<typeof EmailService>;
 export type Protocol = "grpc" | "grpc-web" | "connect";

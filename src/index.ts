@@ -1,6 +1,7 @@
 // The package's entry point: the typed client, its helpers, and the generated messages and
 // enums a caller builds requests from and reads responses with.
 export {
+  batchError,
   createEmailClient,
   createEmailTransport,
   errorInfo,

@@ -6,6 +6,7 @@ export type Scope = (typeof SCOPES)[number];
 /** "package.Service/Method" -> the scope a key needs to call it. */
 const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
   ["email.v1.EmailService/Send", "send"],
+  ["email.v1.EmailService/SendBatch", "send"],
   ["email.v1.EmailService/Reply", "reply"],
   ["email.v1.EmailService/RetryOutbox", "retry"],
   ["email.v1.EmailService/CancelOutbox", "cancel"],

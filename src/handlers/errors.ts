@@ -1,9 +1,11 @@
 // The one error factory: every refusal is a ConnectError with a google.rpc.ErrorInfo (a stable
 // UPPER_SNAKE reason) and, for bad fields, a google.rpc.BadRequest. Internal causes are logged by
 // the interceptor, never sent.
-import { create } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
 import { OutboxError } from "../outbox/errors.js";
 
 export const ERROR_DOMAIN = "email.v1";
@@ -46,4 +48,12 @@ const REFUSAL_CODES: Record<OutboxError["reason"], Code> = {
 export function fromOutboxError(err: unknown): never {
   if (err instanceof OutboxError) throw apiError(REFUSAL_CODES[err.reason], err.reason, err.message, err.metadata);
   throw err;
+}
+
+/** An API error as a google.rpc.Status message (for results inside a response, as SendBatch has). */
+export function toStatus(err: ConnectError): Status {
+  const details = err.details.flatMap((d) =>
+    "desc" in d ? [anyPack(d.desc as DescMessage, d.value as MessageShape<DescMessage>)] : [],
+  );
+  return create(StatusSchema, { code: err.code, message: err.rawMessage, details });
 }

@@ -10,17 +10,20 @@ const DATABASE_DOWN = new Set([
   "PROTOCOL_SEQUENCE_TIMEOUT", "ER_CON_COUNT_ERROR", "ER_SERVER_SHUTDOWN", "POOL_CLOSED", "ER_LOCK_WAIT_TIMEOUT",
 ]);
 
+/** An error as the client may see it; the cause of one that is not an API error is logged only. */
+export function clientError(log: Logger, err: unknown, method: string): ConnectError {
+  if (err instanceof ConnectError) return err;
+  const code = (err as { code?: string }).code;
+  if (code && DATABASE_DOWN.has(code)) {
+    log.warn({ method, code }, "database unavailable");
+    return apiError(Code.Unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; retry later");
+  }
+  log.error({ method, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, "internal error");
+  return apiError(Code.Internal, "INTERNAL", "internal error");
+}
+
 export function errorInterceptor(log: Logger): Interceptor {
-  const translate = (err: unknown, method: string): ConnectError => {
-    if (err instanceof ConnectError) return err;
-    const code = (err as { code?: string }).code;
-    if (code && DATABASE_DOWN.has(code)) {
-      log.warn({ method, code }, "database unavailable");
-      return apiError(Code.Unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; retry later");
-    }
-    log.error({ method, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, "internal error");
-    return apiError(Code.Internal, "INTERNAL", "internal error");
-  };
+  const translate = (err: unknown, method: string) => clientError(log, err, method);
   return (next) => async (req) => {
     const method = req.method.name;
     try {

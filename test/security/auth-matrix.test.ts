@@ -9,6 +9,7 @@ import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { generateKey } from "../../src/auth/keys.js";
+import { batchError } from "../../src/client-errors.js";
 import { SCOPES, type Scope } from "../../src/auth/scopes.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { refusal } from "../helpers/refusal.js";
@@ -78,6 +79,14 @@ const HIDDEN: [Code, string] = [Code.NotFound, "OUTBOX_NOT_FOUND"];
 const RPCS: Rpc[] = [
   { name: "Send", scope: "send", otherAccount: DENIED,
     call: (c) => c.email.send({ accountId: 1, to: ["bob@example.com"], subject: "s", bodyText: "b" }) },
+  // Per-message refusals come back as results: the first one is thrown as Send would throw it.
+  { name: "SendBatch", scope: "send", otherAccount: DENIED,
+    call: async (c) => {
+      const res = await c.email.sendBatch({ messages: [{ accountId: 1, to: ["bob@example.com"], subject: "s", bodyText: "b" }] });
+      const err = batchError(res.results[0]!);
+      if (err) throw err;
+      return res;
+    } },
   { name: "Reply", scope: "reply", otherAccount: DENIED,
     call: (c) => c.email.reply({ accountId: 1, inReplyToMessageId: parentMessageId, bodyText: "b" }) },
   { name: "RetryOutbox", scope: "retry", otherAccount: HIDDEN,

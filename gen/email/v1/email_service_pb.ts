@@ -8,13 +8,15 @@ import type { Attachment, FailureMode, Outbox, OutboxStatus } from "./outbox_pb.
 import { file_email_v1_outbox } from "./outbox_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Status } from "../../google/rpc/status_pb.js";
+import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file email/v1/email_service.proto.
  */
 export const file_email_v1_email_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxlbWFpbC92MS9lbWFpbF9zZXJ2aWNlLnByb3RvEghlbWFpbC52MSLHAgoLU2VuZFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIKCgJ0bxgCIAMoCRIPCgdzdWJqZWN0GAMgASgJEhEKCWJvZHlfdGV4dBgEIAEoCRIpCgthdHRhY2htZW50cxgFIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAYgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSCgoCY2MYByADKAkSCwoDYmNjGAggAygJEhAKCHJlcGx5X3RvGAkgASgJEhEKCWJvZHlfaHRtbBgKIAEoCRIrCgdzZW5kX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgNIAEoCCJLCgxTZW5kUmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94EhkKEWlkZW1wb3RlbnRfcmVwbGF5GAIgASgIIrMCCgxSZXBseVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIeChZpbl9yZXBseV90b19tZXNzYWdlX2lkGAIgASgJEhEKCWJvZHlfdGV4dBgDIAEoCRIpCgthdHRhY2htZW50cxgEIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAUgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSEQoJYm9keV9odG1sGAYgASgJEhEKCXJlcGx5X2FsbBgHIAEoCBIXCg9pZGVtcG90ZW5jeV9rZXkYCCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgJIAEoCBIrCgdzZW5kX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJMCg1SZXBseVJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveBIZChFpZGVtcG90ZW50X3JlcGxheRgCIAEoCCJjChJSZXRyeU91dGJveFJlcXVlc3QSEQoJb3V0Ym94X2lkGAEgASgEEg0KBWZvcmNlGAIgASgIEisKDGZhaWx1cmVfbW9kZRgDIAEoDjIVLmVtYWlsLnYxLkZhaWx1cmVNb2RlIjcKE1JldHJ5T3V0Ym94UmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94IigKE0NhbmNlbE91dGJveFJlcXVlc3QSEQoJb3V0Ym94X2lkGAEgASgEIjgKFENhbmNlbE91dGJveFJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveCIlChBHZXRPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBCI1ChFHZXRPdXRib3hSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gieAoRTGlzdE91dGJveFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIoCghzdGF0dXNlcxgCIAMoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIRCglwYWdlX3NpemUYAyABKA0SEgoKcGFnZV90b2tlbhgEIAEoCSJRChJMaXN0T3V0Ym94UmVzcG9uc2USIgoIb3V0Ym94ZXMYASADKAsyEC5lbWFpbC52MS5PdXRib3gSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpcBChJXYXRjaE91dGJveFJlcXVlc3QSEgoKb3V0Ym94X2lkcxgBIAMoBBISCgphY2NvdW50X2lkGAIgASgNEigKCHN0YXR1c2VzGAMgAygOMhYuZW1haWwudjEuT3V0Ym94U3RhdHVzEhYKDmFmdGVyX2V2ZW50X2lkGAQgASgEEhcKD2luY2x1ZGVfY3VycmVudBgFIAEoCCLHAgoLT3V0Ym94RXZlbnQSEAoIZXZlbnRfaWQYASABKAQSJwoEa2luZBgCIAEoDjIZLmVtYWlsLnYxLk91dGJveEV2ZW50S2luZBIRCglvdXRib3hfaWQYAyABKAQSEgoKYWNjb3VudF9pZBgEIAEoDRImCgZzdGF0dXMYBSABKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSDwoHcmV0cmllcxgGIAEoDRIzCg9uZXh0X2F0dGVtcHRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3Byb3ZpZGVyX21lc3NhZ2VfaWQYCCABKAkSDQoFZXJyb3IYCSABKAkSKAoEdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWVzc2FnZV9pZBgLIAEoCSJMCglIZWFydGJlYXQSFQoNbGFzdF9ldmVudF9pZBgBIAEoBBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyChNXYXRjaE91dGJveFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhUuZW1haWwudjEuT3V0Ym94RXZlbnRIABIoCgloZWFydGJlYXQYAiABKAsyEy5lbWFpbC52MS5IZWFydGJlYXRIAEIJCgdtZXNzYWdlKo4DCg9PdXRib3hFdmVudEtpbmQSIQodT1VUQk9YX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIdChlPVVRCT1hfRVZFTlRfS0lORF9DUkVBVEVEEAESHwobT1VUQk9YX0VWRU5UX0tJTkRfU0NIRURVTEVEEAISHQoZT1VUQk9YX0VWRU5UX0tJTkRfU0VORElORxADEhoKFk9VVEJPWF9FVkVOVF9LSU5EX1NFTlQQBBIcChhPVVRCT1hfRVZFTlRfS0lORF9GQUlMRUQQBRIaChZPVVRCT1hfRVZFTlRfS0lORF9ERUFEEAYSHwobT1VUQk9YX0VWRU5UX0tJTkRfQ0FOQ0VMTEVEEAcSIwofT1VUQk9YX0VWRU5UX0tJTkRfTEVBU0VfUkVTQ1VFRBAIEh0KGU9VVEJPWF9FVkVOVF9LSU5EX1JFVFJJRUQQCRIeChpPVVRCT1hfRVZFTlRfS0lORF9SRUxFQVNFRBAKEh4KGk9VVEJPWF9FVkVOVF9LSU5EX1NOQVBTSE9UEAsy9wMKDEVtYWlsU2VydmljZRI1CgRTZW5kEhUuZW1haWwudjEuU2VuZFJlcXVlc3QaFi5lbWFpbC52MS5TZW5kUmVzcG9uc2USOAoFUmVwbHkSFi5lbWFpbC52MS5SZXBseVJlcXVlc3QaFy5lbWFpbC52MS5SZXBseVJlc3BvbnNlEkoKC1JldHJ5T3V0Ym94EhwuZW1haWwudjEuUmV0cnlPdXRib3hSZXF1ZXN0Gh0uZW1haWwudjEuUmV0cnlPdXRib3hSZXNwb25zZRJNCgxDYW5jZWxPdXRib3gSHS5lbWFpbC52MS5DYW5jZWxPdXRib3hSZXF1ZXN0Gh4uZW1haWwudjEuQ2FuY2VsT3V0Ym94UmVzcG9uc2USRAoJR2V0T3V0Ym94EhouZW1haWwudjEuR2V0T3V0Ym94UmVxdWVzdBobLmVtYWlsLnYxLkdldE91dGJveFJlc3BvbnNlEkcKCkxpc3RPdXRib3gSGy5lbWFpbC52MS5MaXN0T3V0Ym94UmVxdWVzdBocLmVtYWlsLnYxLkxpc3RPdXRib3hSZXNwb25zZRJMCgtXYXRjaE91dGJveBIcLmVtYWlsLnYxLldhdGNoT3V0Ym94UmVxdWVzdBodLmVtYWlsLnYxLldhdGNoT3V0Ym94UmVzcG9uc2UwAWIGcHJvdG8z", [file_email_v1_outbox, file_google_protobuf_timestamp]);
+  fileDesc("ChxlbWFpbC92MS9lbWFpbF9zZXJ2aWNlLnByb3RvEghlbWFpbC52MSLHAgoLU2VuZFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIKCgJ0bxgCIAMoCRIPCgdzdWJqZWN0GAMgASgJEhEKCWJvZHlfdGV4dBgEIAEoCRIpCgthdHRhY2htZW50cxgFIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAYgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSCgoCY2MYByADKAkSCwoDYmNjGAggAygJEhAKCHJlcGx5X3RvGAkgASgJEhEKCWJvZHlfaHRtbBgKIAEoCRIrCgdzZW5kX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgNIAEoCCJLCgxTZW5kUmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94EhkKEWlkZW1wb3RlbnRfcmVwbGF5GAIgASgIIjsKEFNlbmRCYXRjaFJlcXVlc3QSJwoIbWVzc2FnZXMYASADKAsyFS5lbWFpbC52MS5TZW5kUmVxdWVzdCI/ChFTZW5kQmF0Y2hSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkuZW1haWwudjEuU2VuZEJhdGNoUmVzdWx0In8KD1NlbmRCYXRjaFJlc3VsdBIiCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3hIABIjCgVlcnJvchgCIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSAASGQoRaWRlbXBvdGVudF9yZXBsYXkYAyABKAhCCAoGcmVzdWx0IrMCCgxSZXBseVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIeChZpbl9yZXBseV90b19tZXNzYWdlX2lkGAIgASgJEhEKCWJvZHlfdGV4dBgDIAEoCRIpCgthdHRhY2htZW50cxgEIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAUgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSEQoJYm9keV9odG1sGAYgASgJEhEKCXJlcGx5X2FsbBgHIAEoCBIXCg9pZGVtcG90ZW5jeV9rZXkYCCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgJIAEoCBIrCgdzZW5kX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJMCg1SZXBseVJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveBIZChFpZGVtcG90ZW50X3JlcGxheRgCIAEoCCJjChJSZXRyeU91dGJveFJlcXVlc3QSEQoJb3V0Ym94X2lkGAEgASgEEg0KBWZvcmNlGAIgASgIEisKDGZhaWx1cmVfbW9kZRgDIAEoDjIVLmVtYWlsLnYxLkZhaWx1cmVNb2RlIjcKE1JldHJ5T3V0Ym94UmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94IigKE0NhbmNlbE91dGJveFJlcXVlc3QSEQoJb3V0Ym94X2lkGAEgASgEIjgKFENhbmNlbE91dGJveFJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveCIlChBHZXRPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBCI1ChFHZXRPdXRib3hSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gieAoRTGlzdE91dGJveFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIoCghzdGF0dXNlcxgCIAMoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIRCglwYWdlX3NpemUYAyABKA0SEgoKcGFnZV90b2tlbhgEIAEoCSJRChJMaXN0T3V0Ym94UmVzcG9uc2USIgoIb3V0Ym94ZXMYASADKAsyEC5lbWFpbC52MS5PdXRib3gSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpcBChJXYXRjaE91dGJveFJlcXVlc3QSEgoKb3V0Ym94X2lkcxgBIAMoBBISCgphY2NvdW50X2lkGAIgASgNEigKCHN0YXR1c2VzGAMgAygOMhYuZW1haWwudjEuT3V0Ym94U3RhdHVzEhYKDmFmdGVyX2V2ZW50X2lkGAQgASgEEhcKD2luY2x1ZGVfY3VycmVudBgFIAEoCCLHAgoLT3V0Ym94RXZlbnQSEAoIZXZlbnRfaWQYASABKAQSJwoEa2luZBgCIAEoDjIZLmVtYWlsLnYxLk91dGJveEV2ZW50S2luZBIRCglvdXRib3hfaWQYAyABKAQSEgoKYWNjb3VudF9pZBgEIAEoDRImCgZzdGF0dXMYBSABKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSDwoHcmV0cmllcxgGIAEoDRIzCg9uZXh0X2F0dGVtcHRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3Byb3ZpZGVyX21lc3NhZ2VfaWQYCCABKAkSDQoFZXJyb3IYCSABKAkSKAoEdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWVzc2FnZV9pZBgLIAEoCSJMCglIZWFydGJlYXQSFQoNbGFzdF9ldmVudF9pZBgBIAEoBBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyChNXYXRjaE91dGJveFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhUuZW1haWwudjEuT3V0Ym94RXZlbnRIABIoCgloZWFydGJlYXQYAiABKAsyEy5lbWFpbC52MS5IZWFydGJlYXRIAEIJCgdtZXNzYWdlKo4DCg9PdXRib3hFdmVudEtpbmQSIQodT1VUQk9YX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIdChlPVVRCT1hfRVZFTlRfS0lORF9DUkVBVEVEEAESHwobT1VUQk9YX0VWRU5UX0tJTkRfU0NIRURVTEVEEAISHQoZT1VUQk9YX0VWRU5UX0tJTkRfU0VORElORxADEhoKFk9VVEJPWF9FVkVOVF9LSU5EX1NFTlQQBBIcChhPVVRCT1hfRVZFTlRfS0lORF9GQUlMRUQQBRIaChZPVVRCT1hfRVZFTlRfS0lORF9ERUFEEAYSHwobT1VUQk9YX0VWRU5UX0tJTkRfQ0FOQ0VMTEVEEAcSIwofT1VUQk9YX0VWRU5UX0tJTkRfTEVBU0VfUkVTQ1VFRBAIEh0KGU9VVEJPWF9FVkVOVF9LSU5EX1JFVFJJRUQQCRIeChpPVVRCT1hfRVZFTlRfS0lORF9SRUxFQVNFRBAKEh4KGk9VVEJPWF9FVkVOVF9LSU5EX1NOQVBTSE9UEAsyvQQKDEVtYWlsU2VydmljZRI1CgRTZW5kEhUuZW1haWwudjEuU2VuZFJlcXVlc3QaFi5lbWFpbC52MS5TZW5kUmVzcG9uc2USRAoJU2VuZEJhdGNoEhouZW1haWwudjEuU2VuZEJhdGNoUmVxdWVzdBobLmVtYWlsLnYxLlNlbmRCYXRjaFJlc3BvbnNlEjgKBVJlcGx5EhYuZW1haWwudjEuUmVwbHlSZXF1ZXN0GhcuZW1haWwudjEuUmVwbHlSZXNwb25zZRJKCgtSZXRyeU91dGJveBIcLmVtYWlsLnYxLlJldHJ5T3V0Ym94UmVxdWVzdBodLmVtYWlsLnYxLlJldHJ5T3V0Ym94UmVzcG9uc2USTQoMQ2FuY2VsT3V0Ym94Eh0uZW1haWwudjEuQ2FuY2VsT3V0Ym94UmVxdWVzdBoeLmVtYWlsLnYxLkNhbmNlbE91dGJveFJlc3BvbnNlEkQKCUdldE91dGJveBIaLmVtYWlsLnYxLkdldE91dGJveFJlcXVlc3QaGy5lbWFpbC52MS5HZXRPdXRib3hSZXNwb25zZRJHCgpMaXN0T3V0Ym94EhsuZW1haWwudjEuTGlzdE91dGJveFJlcXVlc3QaHC5lbWFpbC52MS5MaXN0T3V0Ym94UmVzcG9uc2USTAoLV2F0Y2hPdXRib3gSHC5lbWFpbC52MS5XYXRjaE91dGJveFJlcXVlc3QaHS5lbWFpbC52MS5XYXRjaE91dGJveFJlc3BvbnNlMAFiBnByb3RvMw", [file_email_v1_outbox, file_google_protobuf_timestamp, file_google_rpc_status]);
 
 /**
  * SendRequest is a new message. Every field is validated before anything is written.
@@ -151,6 +153,94 @@ export const SendResponseSchema: GenMessage<SendResponse> = /*@__PURE__*/
   messageDesc(file_email_v1_email_service, 1);
 
 /**
+ * SendBatchRequest is a list of new messages.
+ *
+ * @generated from message email.v1.SendBatchRequest
+ */
+export type SendBatchRequest = Message<"email.v1.SendBatchRequest"> & {
+  /**
+   * 1 to 500 messages, each as in Send. wait_for_attempt must be false: a batch never waits for
+   * attempts (watch the rows with WatchOutbox instead).
+   *
+   * @generated from field: repeated email.v1.SendRequest messages = 1;
+   */
+  messages: SendRequest[];
+};
+
+/**
+ * Describes the message email.v1.SendBatchRequest.
+ * Use `create(SendBatchRequestSchema)` to create a new message.
+ */
+export const SendBatchRequestSchema: GenMessage<SendBatchRequest> = /*@__PURE__*/
+  messageDesc(file_email_v1_email_service, 2);
+
+/**
+ * SendBatchResponse has one result per message of the request, in the same order.
+ *
+ * @generated from message email.v1.SendBatchResponse
+ */
+export type SendBatchResponse = Message<"email.v1.SendBatchResponse"> & {
+  /**
+   * results[i] is the outcome of messages[i].
+   *
+   * @generated from field: repeated email.v1.SendBatchResult results = 1;
+   */
+  results: SendBatchResult[];
+};
+
+/**
+ * Describes the message email.v1.SendBatchResponse.
+ * Use `create(SendBatchResponseSchema)` to create a new message.
+ */
+export const SendBatchResponseSchema: GenMessage<SendBatchResponse> = /*@__PURE__*/
+  messageDesc(file_email_v1_email_service, 3);
+
+/**
+ * SendBatchResult is the outcome of one message of a SendBatch.
+ *
+ * @generated from message email.v1.SendBatchResult
+ */
+export type SendBatchResult = Message<"email.v1.SendBatchResult"> & {
+  /**
+   * The committed row, or why the message was refused.
+   *
+   * @generated from oneof email.v1.SendBatchResult.result
+   */
+  result: {
+    /**
+     * The outbox row as committed, as SendResponse.outbox.
+     *
+     * @generated from field: email.v1.Outbox outbox = 1;
+     */
+    value: Outbox;
+    case: "outbox";
+  } | {
+    /**
+     * The error Send would have returned for this message: its gRPC code, message and details
+     * (a google.rpc.ErrorInfo with the reason, and a google.rpc.BadRequest for bad fields).
+     *
+     * @generated from field: google.rpc.Status error = 2;
+     */
+    value: Status;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * True when an earlier request with the same idempotency key created the row.
+   *
+   * @generated from field: bool idempotent_replay = 3;
+   */
+  idempotentReplay: boolean;
+};
+
+/**
+ * Describes the message email.v1.SendBatchResult.
+ * Use `create(SendBatchResultSchema)` to create a new message.
+ */
+export const SendBatchResultSchema: GenMessage<SendBatchResult> = /*@__PURE__*/
+  messageDesc(file_email_v1_email_service, 4);
+
+/**
  * ReplyRequest answers an earlier message (received or sent) of the same account.
  *
  * @generated from message email.v1.ReplyRequest
@@ -232,7 +322,7 @@ export type ReplyRequest = Message<"email.v1.ReplyRequest"> & {
  * Use `create(ReplyRequestSchema)` to create a new message.
  */
 export const ReplyRequestSchema: GenMessage<ReplyRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 2);
+  messageDesc(file_email_v1_email_service, 5);
 
 /**
  * ReplyResponse is the committed outbox row of the reply.
@@ -260,7 +350,7 @@ export type ReplyResponse = Message<"email.v1.ReplyResponse"> & {
  * Use `create(ReplyResponseSchema)` to create a new message.
  */
 export const ReplyResponseSchema: GenMessage<ReplyResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 3);
+  messageDesc(file_email_v1_email_service, 6);
 
 /**
  * RetryOutboxRequest asks for an attempt now.
@@ -295,7 +385,7 @@ export type RetryOutboxRequest = Message<"email.v1.RetryOutboxRequest"> & {
  * Use `create(RetryOutboxRequestSchema)` to create a new message.
  */
 export const RetryOutboxRequestSchema: GenMessage<RetryOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 4);
+  messageDesc(file_email_v1_email_service, 7);
 
 /**
  * RetryOutboxResponse is the row after the attempt.
@@ -316,7 +406,7 @@ export type RetryOutboxResponse = Message<"email.v1.RetryOutboxResponse"> & {
  * Use `create(RetryOutboxResponseSchema)` to create a new message.
  */
 export const RetryOutboxResponseSchema: GenMessage<RetryOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 5);
+  messageDesc(file_email_v1_email_service, 8);
 
 /**
  * CancelOutboxRequest names the row to cancel.
@@ -337,7 +427,7 @@ export type CancelOutboxRequest = Message<"email.v1.CancelOutboxRequest"> & {
  * Use `create(CancelOutboxRequestSchema)` to create a new message.
  */
 export const CancelOutboxRequestSchema: GenMessage<CancelOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 6);
+  messageDesc(file_email_v1_email_service, 9);
 
 /**
  * CancelOutboxResponse is the cancelled row.
@@ -358,7 +448,7 @@ export type CancelOutboxResponse = Message<"email.v1.CancelOutboxResponse"> & {
  * Use `create(CancelOutboxResponseSchema)` to create a new message.
  */
 export const CancelOutboxResponseSchema: GenMessage<CancelOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 7);
+  messageDesc(file_email_v1_email_service, 10);
 
 /**
  * GetOutboxRequest names one row.
@@ -379,7 +469,7 @@ export type GetOutboxRequest = Message<"email.v1.GetOutboxRequest"> & {
  * Use `create(GetOutboxRequestSchema)` to create a new message.
  */
 export const GetOutboxRequestSchema: GenMessage<GetOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 8);
+  messageDesc(file_email_v1_email_service, 11);
 
 /**
  * GetOutboxResponse is the row.
@@ -400,7 +490,7 @@ export type GetOutboxResponse = Message<"email.v1.GetOutboxResponse"> & {
  * Use `create(GetOutboxResponseSchema)` to create a new message.
  */
 export const GetOutboxResponseSchema: GenMessage<GetOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 9);
+  messageDesc(file_email_v1_email_service, 12);
 
 /**
  * ListOutboxRequest filters and pages outbox rows, newest first.
@@ -442,7 +532,7 @@ export type ListOutboxRequest = Message<"email.v1.ListOutboxRequest"> & {
  * Use `create(ListOutboxRequestSchema)` to create a new message.
  */
 export const ListOutboxRequestSchema: GenMessage<ListOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 10);
+  messageDesc(file_email_v1_email_service, 13);
 
 /**
  * ListOutboxResponse is one page.
@@ -470,7 +560,7 @@ export type ListOutboxResponse = Message<"email.v1.ListOutboxResponse"> & {
  * Use `create(ListOutboxResponseSchema)` to create a new message.
  */
 export const ListOutboxResponseSchema: GenMessage<ListOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 11);
+  messageDesc(file_email_v1_email_service, 14);
 
 /**
  * WatchOutboxRequest selects the events to stream. Filters combine with AND.
@@ -519,7 +609,7 @@ export type WatchOutboxRequest = Message<"email.v1.WatchOutboxRequest"> & {
  * Use `create(WatchOutboxRequestSchema)` to create a new message.
  */
 export const WatchOutboxRequestSchema: GenMessage<WatchOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 12);
+  messageDesc(file_email_v1_email_service, 15);
 
 /**
  * OutboxEvent is one state change of one row.
@@ -610,7 +700,7 @@ export type OutboxEvent = Message<"email.v1.OutboxEvent"> & {
  * Use `create(OutboxEventSchema)` to create a new message.
  */
 export const OutboxEventSchema: GenMessage<OutboxEvent> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 13);
+  messageDesc(file_email_v1_email_service, 16);
 
 /**
  * Heartbeat keeps an idle stream open through proxies.
@@ -638,7 +728,7 @@ export type Heartbeat = Message<"email.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 14);
+  messageDesc(file_email_v1_email_service, 17);
 
 /**
  * WatchOutboxResponse is one message of the stream: an event or a heartbeat.
@@ -675,7 +765,7 @@ export type WatchOutboxResponse = Message<"email.v1.WatchOutboxResponse"> & {
  * Use `create(WatchOutboxResponseSchema)` to create a new message.
  */
 export const WatchOutboxResponseSchema: GenMessage<WatchOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 15);
+  messageDesc(file_email_v1_email_service, 18);
 
 /**
  * OutboxEventKind says what happened to the row.
@@ -785,8 +875,9 @@ export const OutboxEventKindSchema: GenEnum<OutboxEventKind> = /*@__PURE__*/
  */
 export const EmailService: GenService<{
   /**
-   * Send validates a message completely, commits it to the outbox and returns it PENDING
-   * (or, with wait_for_attempt, the outcome of its first attempt).
+   * Send validates a message completely, commits it to the outbox and returns it PENDING, or
+   * SENDING when this instance's sender took it at once (or, with wait_for_attempt, the outcome
+   * of its first attempt).
    *
    * @generated from rpc email.v1.EmailService.Send
    */
@@ -794,6 +885,18 @@ export const EmailService: GenService<{
     methodKind: "unary";
     input: typeof SendRequestSchema;
     output: typeof SendResponseSchema;
+  },
+  /**
+   * SendBatch commits up to 500 messages in one call, the fastest way in: each is validated on
+   * its own and gets its own result, the committed row or the error Send would have returned,
+   * in request order. One refused message does not stop the others.
+   *
+   * @generated from rpc email.v1.EmailService.SendBatch
+   */
+  sendBatch: {
+    methodKind: "unary";
+    input: typeof SendBatchRequestSchema;
+    output: typeof SendBatchResponseSchema;
   },
   /**
    * Reply sends a message in the thread of an earlier message of the same account.
