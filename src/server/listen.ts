@@ -6,7 +6,6 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
 import { readFileSync } from "node:fs";
-import { PrefixedSocket } from "./prefixed-socket.js";
 
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 
@@ -33,8 +32,8 @@ export async function listen(handler: RequestHandler, host: string, port: number
     s.once("close", () => sockets.delete(s));
   };
   // HTTP/1.1 connections as their server sees them (it marks the one busy with a response).
-  const h1Conns = new Set<net.Socket | PrefixedSocket>();
-  const trackH1 = (c: net.Socket | PrefixedSocket) => {
+  const h1Conns = new Set<net.Socket>();
+  const trackH1 = (c: net.Socket) => {
     h1Conns.add(c);
     c.once("close", () => h1Conns.delete(c));
   };
@@ -58,14 +57,18 @@ export async function listen(handler: RequestHandler, host: string, port: number
     const h1 = http.createServer(handler as http.RequestListener);
     const h2 = http2.createServer(handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     h2.on("session", trackSession);
-    // The HTTP servers set TCP_NODELAY on sockets they accept themselves; these reach them
-    // wrapped, so it is set here (without it, Nagle holds small responses ~40 ms for an ACK).
+    // The HTTP servers set TCP_NODELAY on sockets they accept themselves; these are handed to
+    // them, so it is set here (without it, Nagle holds small responses ~40 ms for an ACK).
     server = net.createServer({ noDelay: true }, (socket) => {
       track(socket);
       sniff(socket, (isH2, head) => {
-        const conn = new PrefixedSocket(socket, head);
-        if (!isH2) trackH1(conn);
-        (isH2 ? h2 : h1).emit("connection", conn);
+        // The sniffed bytes go back into the socket's buffer, where both servers read them
+        // first; each then works on the native socket itself (no stream in between).
+        socket.unshift(head);
+        if (isH2) return void h2.emit("connection", socket);
+        trackH1(socket);
+        h1.emit("connection", socket);
+        socket.resume();
       });
     });
   }
