@@ -41,7 +41,8 @@ async function startOnce(label: string, sinkPort: number, profile?: ServiceProfi
     databaseUrl: db.url,
     config: { accounts: [benchAccountJson(sinkPort)] },
     nodeArgs: profile ? ["--cpu-prof", `--cpu-prof-dir=${profile.cpuProfileDir}`, "--import", COUNTER] : [],
-    env: profile ? { BENCH_QUERY_COUNTS: profile.queryCountsFile } : {},
+    // The level a production service runs at (the test helper defaults to debug).
+    env: { LOG_LEVEL: "info", ...(profile ? { BENCH_QUERY_COUNTS: profile.queryCountsFile } : {}) },
     startTimeoutMs: 60_000,
   }).catch(async (err: unknown) => {
     await db.drop();

@@ -42,7 +42,8 @@ export async function startServiceProcess(opts: ServiceOptions): Promise<Service
       EMAIL_OUTBOX_CONFIG: configFile,
       HOST: "127.0.0.1",
       PORT: String(opts.port ?? 0),
-      LOG_LEVEL: "info",
+      // debug: the tests read the per-attempt "sent" lines.
+      LOG_LEVEL: "debug",
       ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
