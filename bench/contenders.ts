@@ -2,9 +2,9 @@
 // (gRPC Send), the peer (BullMQ add() + a worker with the same pooled transport), and the ceiling
 // (that transport called directly, no queue).
 import { BenchClient, sendRequest } from "./grpc.js";
-import { deliveryFrom, type Delivery, type Submit } from "./delivery.js";
+import { deliveryFrom, type Delivery, type Submit, type SubmitBatch } from "./delivery.js";
 import { benchMessage, nowMs } from "./mail.js";
-import { PeerProcess, REDIS, openQueue } from "./peer.js";
+import { PeerProcess, REDIS, openQueue, type RedisAddress } from "./peer.js";
 import type { ProcessStats } from "./proc.js";
 import { startService, type BenchService, type ServiceProfile } from "./service.js";
 import type { BenchSink } from "./sink.js";
@@ -14,6 +14,8 @@ export const PEER_CONCURRENCY = 64;
 
 export interface Contender {
   submit: Submit;
+  /** Many messages in one call: SendBatch for the service, addBulk() for the peer. */
+  submitBatch: SubmitBatch;
   /** Memory and CPU of the process that sends. */
   stats(): ProcessStats;
   stop(): Promise<void>;
@@ -31,6 +33,13 @@ export async function startOurs(sink: BenchSink, label: string, profile?: Servic
     service,
     client,
     submit: async (i) => (await client.send(sendRequest(benchMessage(i)))).outbox.outbox_id,
+    async submitBatch(is) {
+      const { results } = await client.sendBatch(is.map((i) => sendRequest(benchMessage(i))));
+      return results.map((r) => {
+        if (!r.outbox) throw new Error(`SendBatch refused a message: ${r.error?.message}`);
+        return r.outbox.outbox_id;
+      });
+    },
     stats: () => service.stats(),
     async stop() {
       client.close();
@@ -39,16 +48,21 @@ export async function startOurs(sink: BenchSink, label: string, profile?: Servic
   };
 }
 
-export async function startPeer(sink: BenchSink, queueName: string): Promise<Contender> {
+export async function startPeer(sink: BenchSink, queueName: string, redis: RedisAddress = REDIS): Promise<Contender> {
   const peer = await PeerProcess.start(sink.port);
-  await peer.request({ type: "worker", queue: queueName, concurrency: PEER_CONCURRENCY, redis: REDIS });
-  const queue = openQueue(queueName);
+  await peer.request({ type: "worker", queue: queueName, concurrency: PEER_CONCURRENCY, redis });
+  const queue = openQueue(queueName, redis);
   let seq = 0;
   return {
     async submit(i) {
       const id = `${queueName}-${seq++}`;
       await queue.add("send", { id, i });
       return id;
+    },
+    async submitBatch(is) {
+      const jobs = is.map((i) => ({ name: "send", data: { id: `${queueName}-${seq++}`, i } }));
+      await queue.addBulk(jobs);
+      return jobs.map((j) => j.data.id);
     },
     stats: () => peer.stats(),
     async stop() {

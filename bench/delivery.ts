@@ -8,6 +8,9 @@ import { percentile } from "./stats.js";
 /** Submits message i; resolves with the id the sink will see in X-Outbox-Id. */
 export type Submit = (i: number) => Promise<string>;
 
+/** Submits messages is[0..]; resolves with their ids, in the same order. */
+export type SubmitBatch = (is: number[]) => Promise<string[]>;
+
 export type Shape = { inFlight: number } | { perSecond: number };
 
 export interface Delivery {
@@ -66,4 +69,22 @@ export async function measureTogether(sink: BenchSink, submits: Submit[], count:
   const runs = await Promise.all(submits.map(async (submit) => ({ starts: await submitAll(submit, count, shape), end: nowMs() })));
   await sink.waitFor(runs.flatMap((r) => [...r.starts.keys()]), timeoutMs);
   return runs.map((r) => deliveryFrom(sink, r.starts, r.end));
+}
+
+/**
+ * `count` messages in calls of `batchSize`, `inFlight` calls at a time; each message's latency
+ * starts when its call starts.
+ */
+export async function measureBatches(sink: BenchSink, submit: SubmitBatch, count: number, batchSize: number, inFlight: number, timeoutMs: number): Promise<Delivery> {
+  sink.reset();
+  const starts = new Map<string, number>();
+  const calls = Math.ceil(count / batchSize);
+  await closedLoop(calls, inFlight, async (c) => {
+    const is = Array.from({ length: Math.min(batchSize, count - c * batchSize) }, (_, k) => c * batchSize + k);
+    const start = nowMs();
+    for (const id of await submit(is)) starts.set(id, start);
+  });
+  const end = nowMs();
+  await sink.waitFor([...starts.keys()], timeoutMs);
+  return deliveryFrom(sink, starts, end);
 }

@@ -48,6 +48,10 @@ export class BenchClient {
     return this.unary(this.email, "Send", req) as Promise<SendReply>;
   }
 
+  sendBatch(messages: Record<string, unknown>[]): Promise<{ results: { outbox?: { outbox_id: string }; error?: { message: string } }[] }> {
+    return this.unary(this.email, "SendBatch", { messages }) as Promise<{ results: { outbox?: { outbox_id: string }; error?: { message: string } }[] }>;
+  }
+
   getOutbox(id: string): Promise<{ outbox: { status: string } }> {
     return this.unary(this.email, "GetOutbox", { outbox_id: id }) as Promise<{ outbox: { status: string } }>;
   }

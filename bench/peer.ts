@@ -6,10 +6,16 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { processStats } from "./proc.js";
 
-export const REDIS = { host: "127.0.0.1", port: 6379 };
+export interface RedisAddress {
+  host: string;
+  port: number;
+}
+
+/** The machine's Redis (no persistence here); the durable peer starts its own (redis-aof.ts). */
+export const REDIS: RedisAddress = { host: "127.0.0.1", port: 6379 };
 
 export type PeerCommand =
-  | { type: "worker"; queue: string; concurrency: number; redis: typeof REDIS }
+  | { type: "worker"; queue: string; concurrency: number; redis: RedisAddress }
   | { type: "direct"; count: number; inFlight: number; prefix: string }
   | { type: "exit" };
 
@@ -73,17 +79,17 @@ export class PeerProcess {
 }
 
 /** A BullMQ queue whose jobs look like what a user of BullMQ + nodemailer would add. */
-export function openQueue(name: string): Queue<PeerJob> {
+export function openQueue(name: string, redis: RedisAddress = REDIS): Queue<PeerJob> {
   return new Queue<PeerJob>(name, {
-    connection: { ...REDIS },
+    connection: { ...redis },
     defaultJobOptions: { attempts: 25, backoff: { type: "exponential", delay: 5_000 }, removeOnComplete: true },
   });
 }
 
-/** The version of the Redis server at REDIS, or undefined if none answers within a second. */
-export function redisVersion(): Promise<string | undefined> {
+/** The version of the Redis server there, or undefined if none answers within a second. */
+export function redisVersion(redis: RedisAddress = REDIS): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const socket = connect(REDIS.port, REDIS.host);
+    const socket = connect(redis.port, redis.host);
     let reply = "";
     const done = (version: string | undefined) => {
       socket.destroy();

@@ -1,5 +1,6 @@
-// Rows 3 and 5 on one service instance (and one peer worker): the service and the peer each
-// submitting at the same fixed low rate, side by side, with their submit → accepted latency;
+// Rows 3 and 5 on one service instance (and one durable peer worker, Redis with AOF): the service
+// and the peer each submitting at the same fixed low rate, side by side, with their submit →
+// accepted latency;
 // then the rate of Send against a trivial RPC (health Check) on the same server and client.
 import { startOurs, startPeer, type Contender, type Ours } from "./contenders.js";
 import { measureDelivery, measureTogether, type Delivery } from "./delivery.js";
@@ -8,6 +9,7 @@ import { closedLoop } from "./load.js";
 import { benchMessage, nowMs } from "./mail.js";
 import type { PhaseContext, PhaseResult } from "./phase.js";
 import { progress } from "./progress.js";
+import { startAofRedis, type AofRedis } from "./redis-aof.js";
 import type { Line } from "./report.js";
 import { figure, ratio } from "./stats.js";
 
@@ -21,17 +23,22 @@ async function callRate(ours: Ours, calls: number, inFlight: number, call: (i: n
 
 const ms = (d: Delivery) => `p50 ${d.p50Ms.toFixed(1)} ms, p99 ${d.p99Ms.toFixed(1)} ms`;
 
-export async function idleAndRpcPhase({ sink, s, redis, slice }: PhaseContext): Promise<PhaseResult> {
-  const notes: string[] = redis ? [] : ["Row 3 peer skipped: no Redis answered PING at 127.0.0.1:6379."];
-  progress(`rows 3, 5: starting the service on a fresh database${redis ? " and a BullMQ worker" : ""}`);
+export async function idleAndRpcPhase({ sink, s, slice }: PhaseContext): Promise<PhaseResult> {
+  const notes: string[] = [];
+  progress("rows 3, 5: starting the service on a fresh database and a BullMQ worker on a Redis with AOF");
   const ours = await startOurs(sink, "idle");
   let peer: Contender | undefined;
+  let aof: AofRedis | undefined;
   const oursIdle: Delivery[] = [];
   const peerIdle: Delivery[] = [];
   const sends: { rate: number; cpuMs: number }[] = [];
   const checks: { rate: number; cpuMs: number }[] = [];
   try {
-    peer = redis ? await startPeer(sink, `bench-${process.pid}-idle`) : undefined;
+    aof = await startAofRedis().catch((err: unknown) => {
+      notes.push(`Row 3 peer skipped: ${(err as Error).message}.`);
+      return undefined;
+    });
+    peer = aof ? await startPeer(sink, `bench-${process.pid}-idle`, { host: aof.host, port: aof.port }) : undefined;
     const contenders = peer ? [ours, peer] : [ours];
     for (const c of contenders) await measureDelivery(sink, c.submit, s.warmUp, { inFlight: s.inFlight }, s.deliveryTimeoutMs);
     // Row 5's Sends are scheduled a day ahead: the sender stays idle and only the RPC is measured.
@@ -48,6 +55,7 @@ export async function idleAndRpcPhase({ sink, s, redis, slice }: PhaseContext): 
     }
   } finally {
     await peer?.stop();
+    await aof?.stop();
     await ours.stop();
   }
   const oursP50 = figure(oursIdle.map((d) => d.p50Ms));
@@ -59,8 +67,8 @@ export async function idleAndRpcPhase({ sink, s, redis, slice }: PhaseContext): 
   if (peer) {
     const peerP50 = figure(peerIdle.map((d) => d.p50Ms));
     lines.push(
-      { row: "3", name: `Peer idle (${rate}, at the same time): add() → accepted p50`, unit: "ms", figure: peerP50 },
-      { row: "3", name: `Peer idle (${rate}): add() → accepted p99`, unit: "ms", figure: figure(peerIdle.map((d) => d.p99Ms)) },
+      { row: "3", name: `Peer AOF idle (${rate}, at the same time): add() → accepted p50`, unit: "ms", figure: peerP50 },
+      { row: "3", name: `Peer AOF idle (${rate}): add() → accepted p99`, unit: "ms", figure: figure(peerIdle.map((d) => d.p99Ms)) },
       { row: "3", name: "Service idle p50 ÷ peer idle p50", unit: "×", figure: ratio(oursP50, peerP50), target: { op: "<=", value: 1.5 } },
     );
   }

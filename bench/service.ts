@@ -8,9 +8,9 @@ import { progress } from "./progress.js";
 
 export interface ServiceProfile {
   /** Folder for a --cpu-prof profile, written when the service exits. */
-  cpuProfileDir: string;
+  cpuProfileDir?: string;
   /** File the SQL statement counts are written to when the service exits. */
-  queryCountsFile: string;
+  queryCountsFile?: string;
 }
 
 export interface BenchService {
@@ -40,9 +40,12 @@ async function startOnce(label: string, sinkPort: number, profile?: ServiceProfi
   const proc = await startServiceProcess({
     databaseUrl: db.url,
     config: { accounts: [benchAccountJson(sinkPort)] },
-    nodeArgs: profile ? ["--cpu-prof", `--cpu-prof-dir=${profile.cpuProfileDir}`, "--import", COUNTER] : [],
+    nodeArgs: [
+      ...(profile?.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${profile.cpuProfileDir}`] : []),
+      ...(profile?.queryCountsFile ? ["--import", COUNTER] : []),
+    ],
     // The level a production service runs at (the test helper defaults to debug).
-    env: { LOG_LEVEL: "info", ...(profile ? { BENCH_QUERY_COUNTS: profile.queryCountsFile } : {}) },
+    env: { LOG_LEVEL: "info", ...(profile?.queryCountsFile ? { BENCH_QUERY_COUNTS: profile.queryCountsFile } : {}) },
     startTimeoutMs: 60_000,
   }).catch(async (err: unknown) => {
     await db.drop();

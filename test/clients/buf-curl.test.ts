@@ -64,7 +64,7 @@ test("describe email.v1.EmailService: reflection answers with the contract's fil
   const res = JSON.parse(out) as { fileDescriptorResponse: { fileDescriptorProto: string[] } };
   const files = res.fileDescriptorResponse.fileDescriptorProto.map((b64) => fromBinary(FileDescriptorProtoSchema, Buffer.from(b64, "base64")));
   const file = files.find((fd) => fd.name === "email/v1/email_service.proto")!;
-  expect(file.dependency).toEqual(["email/v1/outbox.proto", "google/protobuf/timestamp.proto"]);
+  expect(file.dependency).toEqual(["email/v1/outbox.proto", "google/protobuf/timestamp.proto", "google/rpc/status.proto"]);
   expect(describeService(file, "email.v1.EmailService")).toEqual(
     EmailService.methods.map((m) => {
       const stream = m.methodKind === "server_streaming" ? "stream " : "";

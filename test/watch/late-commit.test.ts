@@ -49,9 +49,10 @@ for (const outcome of ["commit", "rollback"] as const) {
         nextAttemptAt: Date.now() + 3_600_000, providerMessageId: null, messageId: null, error: null,
       }], Date.now());
 
-      // These write their rows and then queue behind the open transaction for their event ids.
+      // These write their rows and then queue behind the open transaction for their event ids
+      // (group commit puts them in one transaction, the rest waits its turn behind it).
       sends = [0, 1, 2, 3, 4].map((i) => client.send({ accountId: 1, to: [`n${i}@example.com`], subject: `n${i}`, bodyText: "b" }));
-      await vi.waitFor(async () => expect(await lockWaits(other)).toBe(sends.length), { timeout: 10_000, interval: 200 });
+      await vi.waitFor(async () => expect(await lockWaits(other)).toBeGreaterThanOrEqual(1), { timeout: 10_000, interval: 200 });
       expect(w.events()).toEqual([]);
       if (outcome === "commit") await conn.commit();
     } finally {
