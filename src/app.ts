@@ -15,7 +15,8 @@ import { authInterceptor } from "./auth/interceptor.js";
 import { logSecurityPosture } from "./auth/warnings.js";
 import { Sender } from "./sender/sender.js";
 import { createRescuer, type Rescuer } from "./sender/rescuer.js";
-import { listen, type Listener } from "./server/listen.js";
+import { listen, type Listener, type RequestHandler } from "./server/listen.js";
+import { watchOverGrpc } from "./server/watch-grpc.js";
 import { withCors } from "./server/cors.js";
 import { deadlineInterceptor } from "./server/deadline.js";
 import { routes } from "./server/routes.js";
@@ -123,8 +124,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
       interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log)],
       fallback: httpFallback({ pool, metrics, stopping: () => stopping !== undefined }),
     });
+    const watchGrpc = watchOverGrpc({ handlers, keys: () => config.apiKeys, clock, metrics, log });
+    const serveRpc: RequestHandler = (req, res) => {
+      if (!watchGrpc(req, res)) adapter(req, res);
+    };
     logSecurityPosture(config, log);
-    listener = await listen(withCors(adapter, () => config.cors.allowedOrigins), config.host, config.port, config.tls);
+    listener = await listen(withCors(serveRpc, () => config.cors.allowedOrigins), config.host, config.port, config.tls);
     probe.start();
     if (opts.background !== false) {
       sender.start();

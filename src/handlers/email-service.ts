@@ -28,7 +28,7 @@ import type { NewMessage, OutboxRow } from "../outbox/types.js";
 import type { Sender } from "../sender/sender.js";
 import { SenderStoppedError } from "../sender/sender.js";
 import type { EventTailer } from "../watch/tailer.js";
-import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError } from "../watch/stream.js";
+import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError, type WatchItem } from "../watch/stream.js";
 import { replyHeaders } from "../mailbox/reply.js";
 import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
 import { clientError } from "./interceptors.js";
@@ -213,8 +213,20 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 
   async *watchOutbox(req: WatchOutboxRequest, ctx: HandlerContext): AsyncGenerator<WatchOutboxResponse> {
+    try {
+      for await (const item of this.watchItems(req, ctx)) yield watchResponse(item, this.deps.clock.now());
+    } catch (err) {
+      throw watchError(err);
+    }
+  }
+
+  /**
+   * What a WatchOutbox stream carries, before it is put into messages (watch-grpc.ts frames the
+   * same items itself). Throws what watchError() maps to the stream's status.
+   */
+  watchItems(req: WatchOutboxRequest, ctx: HandlerContext): AsyncGenerator<WatchItem> {
     const { pool, tailer } = this.deps;
-    const stream = watchOutbox(
+    return watchOutbox(
       { pool, tailer, heartbeatMs: this.deps.config().watch.heartbeatMs },
       {
         outboxIds: req.outboxIds.map(outboxId),
@@ -225,32 +237,6 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
       },
       ctx.signal,
     );
-    try {
-      for await (const item of stream) {
-        if (item.kind === "event") {
-          yield create(WatchOutboxResponseSchema, { message: { case: "event", value: toProtoEvent(item.event) } });
-        } else if (item.kind === "snapshot") {
-          yield create(WatchOutboxResponseSchema, { message: { case: "event", value: snapshotEvent(item.row) } });
-        } else {
-          yield create(WatchOutboxResponseSchema, {
-            message: { case: "heartbeat", value: { lastEventId: BigInt(item.lastEventId), time: timestampFromMs(this.deps.clock.now()) } },
-          });
-        }
-      }
-    } catch (err) {
-      if (err instanceof WatchOverflowError) {
-        throw apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", "the stream fell too far behind; resume with after_event_id",
-          { last_event_id: String(err.lastEventId) });
-      }
-      if (err instanceof WatchShutdownError) {
-        throw apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; resume with after_event_id", { last_event_id: String(err.lastEventId) });
-      }
-      if (err instanceof WatchOutOfRangeError) throw apiError(Code.OutOfRange, "EVENT_OUT_OF_RANGE", err.message);
-      if (err instanceof WatchSnapshotTooLargeError) {
-        throw apiError(Code.FailedPrecondition, "WATCH_SNAPSHOT_TOO_LARGE", err.message, { limit: String(err.limit) });
-      }
-      throw err;
-    }
   }
 
   /** Commits, wakes the local sender and watchers, and optionally waits for the first attempt. */
@@ -318,4 +304,29 @@ function snapshotEvent(row: OutboxRow) {
     nextAttemptAt: o.nextAttemptAt, providerMessageId: o.providerMessageId, error: o.lastError, time: o.updateTime,
     messageId: o.messageId,
   };
+}
+
+/** One item of a WatchOutbox stream as its message. */
+export function watchResponse(item: WatchItem, now: number): WatchOutboxResponse {
+  if (item.kind === "event") return create(WatchOutboxResponseSchema, { message: { case: "event", value: toProtoEvent(item.event) } });
+  if (item.kind === "snapshot") return create(WatchOutboxResponseSchema, { message: { case: "event", value: snapshotEvent(item.row) } });
+  return create(WatchOutboxResponseSchema, {
+    message: { case: "heartbeat", value: { lastEventId: BigInt(item.lastEventId), time: timestampFromMs(now) } },
+  });
+}
+
+/** How a WatchOutbox stream that ended early reports it; anything else is returned as it is. */
+export function watchError(err: unknown): unknown {
+  if (err instanceof WatchOverflowError) {
+    return apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", "the stream fell too far behind; resume with after_event_id",
+      { last_event_id: String(err.lastEventId) });
+  }
+  if (err instanceof WatchShutdownError) {
+    return apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; resume with after_event_id", { last_event_id: String(err.lastEventId) });
+  }
+  if (err instanceof WatchOutOfRangeError) return apiError(Code.OutOfRange, "EVENT_OUT_OF_RANGE", err.message);
+  if (err instanceof WatchSnapshotTooLargeError) {
+    return apiError(Code.FailedPrecondition, "WATCH_SNAPSHOT_TOO_LARGE", err.message, { limit: String(err.limit) });
+  }
+  return err;
 }

@@ -42,7 +42,7 @@ export function rpcMetricsInterceptor(metrics: Metrics): Interceptor {
 }
 
 /** The gRPC name of an error's status code, e.g. INVALID_ARGUMENT. */
-function codeName(err: unknown): string {
+export function codeName(err: unknown): string {
   const code = ConnectError.from(err).code;
   if (code === Code.Canceled) return "CANCELLED";
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();

@@ -9,7 +9,7 @@ export const MIN_DEADLINE_MS = 10;
 const GRPC_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /** The time budget the client sent (gRPC, gRPC-Web or Connect header), in ms; undefined if none. */
-function budgetMs(header: Headers): number | undefined {
+export function budgetMs(header: Headers): number | undefined {
   const connect = header.get("connect-timeout-ms");
   if (connect !== null && /^\d{1,10}$/.test(connect)) return Number(connect);
   const grpc = /^(\d{1,8})([HMSmun])$/.exec(header.get("grpc-timeout") ?? "");
