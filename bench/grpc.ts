@@ -22,7 +22,8 @@ export class BenchClient {
   private readonly email: grpc.Client & Record<string, unknown>;
   private readonly health: grpc.Client & Record<string, unknown>;
 
-  constructor(port: number) {
+  /** `ownConnection`: a channel of its own (grpc-js otherwise shares one connection per target). */
+  constructor(port: number, ownConnection = false) {
     const def = protoLoader.loadSync(["email/v1/email_service.proto", "grpc/health/v1/health.proto"], {
       includeDirs: [PROTO_DIR],
       keepCase: true,
@@ -38,6 +39,7 @@ export class BenchClient {
     this.email = new pkg.email.v1.EmailService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
+      ...(ownConnection ? { "grpc.use_local_subchannel_pool": 1 } : {}),
     }) as grpc.Client & Record<string, unknown>;
     this.health = new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
       channelOverride: this.email.getChannel(),

@@ -3,8 +3,8 @@
 // (its `time`, taken by the service on the database clock of this same host) to its arrival at
 // the client; RSS is the service's before the streams open and after each round.
 import type { ClientReadableStream } from "@grpc/grpc-js";
-import { startOurs } from "./contenders.js";
-import type { WatchItem } from "./grpc.js";
+import { startOurs, type Ours } from "./contenders.js";
+import { BenchClient, type WatchItem } from "./grpc.js";
 import { paced } from "./load.js";
 import { nowMs } from "./mail.js";
 import type { PhaseContext, PhaseResult } from "./phase.js";
@@ -95,19 +95,62 @@ export async function watchPhase({ sink, s, slice }: PhaseContext): Promise<Phas
       cpuPerEvent.push(((after.cpuMs - cpuBefore) * 1000) / (s.watchMessages * s.watchStreams));
       progress(`row 6 watch round ${round}/${s.reps}: commit → client p50 ${p50.at(-1)!.toFixed(0)} ms, p99 ${p99.at(-1)!.toFixed(0)} ms`);
     }
+    for (const stream of streams) stream.cancel();
+    streams = [];
+    const idle = await holdIdleStreams(ours, s);
     const label = `${s.watchStreams.toLocaleString("en")} streams, ${s.watchPerSecond} msg/s`;
     return {
       lines: [
         { row: "6", name: `Watch fan-out (${label}): commit → client p50`, unit: "ms", figure: figure(p50) },
-        { row: "6", name: "Watch fan-out: commit → client p99", unit: "ms", figure: figure(p99) },
+        { row: "6", name: "Watch fan-out: commit → client p99", unit: "ms", figure: figure(p99), target: { op: "<=", value: 100 } },
         { row: "6", name: "Watch fan-out: service CPU per event delivered to a stream", unit: "µs", figure: figure(cpuPerEvent) },
         { row: "6", name: "Watch fan-out: service RSS before the streams", unit: "MiB", figure: figure([rssBefore]) },
         { row: "6", name: "Watch fan-out: service RSS with the streams, after sending", unit: "MiB", figure: figure(rssAfter) },
+        { row: "6", name: "Watch fan-out: service RSS growth with the streams open", unit: "MiB", figure: figure(rssAfter.map((r) => r - rssBefore)), target: { op: "<=", value: 100 } },
+        { row: "6", name: `Idle streams: ${s.idleStreams.toLocaleString("en")} held open (${s.streamsPerConnection} a connection), all live`, unit: "streams", figure: figure([idle.live]) },
+        { row: "6", name: "Idle streams: service RSS growth while they are open", unit: "MiB", figure: figure([idle.growthMiB]) },
+        { row: "6", name: "Idle streams: service memory per stream", unit: "KiB", figure: figure([(idle.growthMiB * 1024) / s.idleStreams]) },
       ],
       notes,
     };
   } finally {
     for (const stream of streams) stream.cancel();
     await ours.stop();
+  }
+}
+
+/**
+ * Opens `idleStreams` streams on connections of their own and waits until each has had its first
+ * heartbeat (the stream is live); returns how many were and the service's RSS growth.
+ */
+async function holdIdleStreams(ours: Ours, s: PhaseContext["s"]): Promise<{ live: number; growthMiB: number }> {
+  const before = ours.stats().rssMiB;
+  const clients = Array.from({ length: Math.ceil(s.idleStreams / s.streamsPerConnection) }, () => new BenchClient(ours.service.proc.port, true));
+  const streams: ClientReadableStream<WatchItem>[] = [];
+  let live = 0;
+  const stop = ticker("row 6 idle streams", () => `${live} of ${s.idleStreams} live`);
+  try {
+    const allLive = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`idle streams: ${live} of ${s.idleStreams} went live`)), s.deliveryTimeoutMs);
+      for (let i = 0; i < s.idleStreams; i++) {
+        const stream = clients[Math.floor(i / s.streamsPerConnection)]!.watch({ account_id: 1, statuses: [SENT] });
+        stream.on("error", () => undefined);
+        stream.once("data", () => {
+          if (++live === s.idleStreams) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        streams.push(stream);
+      }
+    });
+    await allLive;
+    const growthMiB = ours.stats().rssMiB - before;
+    progress(`row 6 idle streams: ${live} live, service RSS +${growthMiB.toFixed(0)} MiB`);
+    return { live, growthMiB };
+  } finally {
+    stop();
+    for (const stream of streams) stream.cancel();
+    for (const c of clients) c.close();
   }
 }

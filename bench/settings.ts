@@ -25,6 +25,9 @@ export interface Settings {
   watchStreams: number;
   watchMessages: number;
   watchPerSecond: number;
+  /** Row 6: idle WatchOutbox streams held open at once, and streams per connection. */
+  idleStreams: number;
+  streamsPerConnection: number;
   /** Row 6: concurrent Sends, each with one attachment of this size. */
   attachmentSends: number;
   attachmentBytes: number;
@@ -51,6 +54,8 @@ export const DEFAULT_SETTINGS: Settings = {
   // two cores; at 5/s the streams fall behind and the delay measures the queue, not the path.
   watchMessages: 20,
   watchPerSecond: 2,
+  idleStreams: 10_000,
+  streamsPerConnection: 100,
   attachmentSends: 10,
   attachmentBytes: 25 * 1024 * 1024,
   deliveryTimeoutMs: 120_000,
@@ -67,6 +72,7 @@ export const QUICK_SETTINGS: Settings = {
   rpcCalls: 300,
   watchStreams: 200,
   watchMessages: 10,
+  idleStreams: 2_000,
   attachmentSends: 3,
   deliveryTimeoutMs: 60_000,
 };
