@@ -62,6 +62,7 @@ export async function watchPhase({ sink, s, slice }: PhaseContext): Promise<Phas
   const p99: number[] = [];
   const rssAfter: number[] = [];
   const cpuPerEvent: number[] = [];
+  const clientCpuPerEvent: number[] = [];
   let streams: ClientReadableStream<WatchItem>[] = [];
   try {
     // One message first, fully finalized, so the streams see none of its events.
@@ -81,6 +82,7 @@ export async function watchPhase({ sink, s, slice }: PhaseContext): Promise<Phas
       const round = slice.round;
       fan.delays = [];
       const cpuBefore = ours.stats().cpuMs;
+      const clientBefore = process.cpuUsage();
       const stop = ticker(`row 6 watch round ${round}/${s.reps}`, () => `${fan.delays.length} of ${s.watchMessages * s.watchStreams} events`);
       try {
         await paced(s.watchMessages, s.watchPerSecond, async (i) => void (await ours.submit(i)));
@@ -92,7 +94,10 @@ export async function watchPhase({ sink, s, slice }: PhaseContext): Promise<Phas
       p99.push(percentile(fan.delays, 99));
       const after = ours.stats();
       rssAfter.push(after.rssMiB);
-      cpuPerEvent.push(((after.cpuMs - cpuBefore) * 1000) / (s.watchMessages * s.watchStreams));
+      const events = s.watchMessages * s.watchStreams;
+      cpuPerEvent.push(((after.cpuMs - cpuBefore) * 1000) / events);
+      const client = process.cpuUsage(clientBefore);
+      clientCpuPerEvent.push((client.user + client.system) / events);
       progress(`row 6 watch round ${round}/${s.reps}: commit → client p50 ${p50.at(-1)!.toFixed(0)} ms, p99 ${p99.at(-1)!.toFixed(0)} ms`);
     }
     for (const stream of streams) stream.cancel();
@@ -104,6 +109,7 @@ export async function watchPhase({ sink, s, slice }: PhaseContext): Promise<Phas
         { row: "6", name: `Watch fan-out (${label}): commit → client p50`, unit: "ms", figure: figure(p50) },
         { row: "6", name: "Watch fan-out: commit → client p99", unit: "ms", figure: figure(p99), target: { op: "<=", value: 100 } },
         { row: "6", name: "Watch fan-out: service CPU per event delivered to a stream", unit: "µs", figure: figure(cpuPerEvent) },
+        { row: "6", name: "Watch fan-out: client CPU per event received (one grpc-js process, all streams)", unit: "µs", figure: figure(clientCpuPerEvent) },
         { row: "6", name: "Watch fan-out: service RSS before the streams", unit: "MiB", figure: figure([rssBefore]) },
         { row: "6", name: "Watch fan-out: service RSS with the streams, after sending", unit: "MiB", figure: figure(rssAfter) },
         { row: "6", name: "Watch fan-out: service RSS growth with the streams open", unit: "MiB", figure: figure(rssAfter.map((r) => r - rssBefore)), target: { op: "<=", value: 100 } },
