@@ -23,6 +23,8 @@ export interface Finalization {
   messageId: string;
   status: "sent" | "failed" | "dead";
   retries: number;
+  /** The number the next attempt's Message-ID carries; by default `retries`. */
+  messageSeq?: number;
   nextAttemptAt: number | null;
   providerMessageId: string | null;
   error: string | null;
@@ -33,10 +35,11 @@ interface ClaimKey {
   id: number;
   account_id: number;
   retries: number;
+  message_seq: number;
 }
 
 /** The SQL of the claim: one range scan of idx_outbox_due, oldest first, skipping locked rows. */
-export const CLAIM_SQL = "SELECT id, account_id, retries FROM outbox WHERE due_at <= ? ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+export const CLAIM_SQL = "SELECT id, account_id, retries, message_seq FROM outbox WHERE due_at <= ? ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
 /** Claims up to `limit` due rows for this sender. */
 export async function claimDue(pool: Pool, limit: number, lease: Lease): Promise<ClaimedMessage[]> {
@@ -58,7 +61,7 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
   const token = newLeaseToken();
   return inTransaction(pool, async (conn) => {
     const [rows] = (await conn.query(
-      "SELECT id, account_id, retries, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
+      "SELECT id, account_id, retries, message_seq, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
       [id],
     )) as unknown as [(ClaimKey & { status: OutboxStatus; next_attempt_at: number | null })[]];
     const row = rows[0];
@@ -78,13 +81,13 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
 async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, lease: Lease, kind: EventKind): Promise<void> {
   await conn.query(
     `UPDATE outbox SET status = 'sending', lease_token = ?, lease_owner = ?, lease_expires_at = ?, updated_at = ?,
-       message_id = CONCAT('<outbox-', id, '-', retries, '@', ?, '>')
+       message_id = CONCAT('<outbox-', id, '-', message_seq, '@', ?, '>')
      WHERE id IN (?)`,
     [token, lease.owner, lease.now + lease.leaseMs, lease.now, lease.messageIdDomain, keys.map((k) => k.id)],
   );
   await appendEvents(conn, keys.map((k) => ({
     outboxId: k.id, accountId: k.account_id, kind, status: "sending", retries: k.retries, nextAttemptAt: null,
-    providerMessageId: null, messageId: attemptMessageId(k.id, k.retries, lease.messageIdDomain), error: null,
+    providerMessageId: null, messageId: attemptMessageId(k.id, k.message_seq, lease.messageIdDomain), error: null,
   })), lease.now);
 }
 
@@ -144,6 +147,7 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
   const columns = {
     status: byId(rows, (r) => r.status),
     retries: byId(rows, (r) => r.retries),
+    message_seq: byId(rows, (r) => r.messageSeq ?? r.retries),
     next_attempt_at: byId(rows, (r) => r.nextAttemptAt),
     provider_message_id: byId(rows, (r) => r.providerMessageId),
     last_error: byId(rows, (r) => r.error),
@@ -176,7 +180,7 @@ async function finishWrite(conn: PoolConnection, mine: Finalization[], now: numb
 export async function rescueExpired(pool: Pool, now: number, limit: number): Promise<number> {
   return inTransaction(pool, async (conn) => {
     const [keys] = (await conn.query(
-      "SELECT id, account_id, retries FROM outbox WHERE status = 'sending' AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED",
+      "SELECT id, account_id, retries, message_seq FROM outbox WHERE status = 'sending' AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED",
       [now, limit],
     )) as unknown as [ClaimKey[]];
     await requeue(conn, keys, now, EventKind.leaseRescued);
@@ -196,7 +200,7 @@ export async function releaseClaims(
   if (claims.length === 0) return 0;
   return inTransaction(pool, async (conn) => {
     const [keys] = (await conn.query(
-      `SELECT id, account_id, retries FROM outbox WHERE status = 'sending' AND (id, lease_token) IN (?) FOR UPDATE`,
+      `SELECT id, account_id, retries, message_seq FROM outbox WHERE status = 'sending' AND (id, lease_token) IN (?) FOR UPDATE`,
       [claims.map((c) => [c.id, c.leaseToken])],
     )) as unknown as [ClaimKey[]];
     const dueAt = new Map(claims.map((c) => [c.id, c.dueAt ?? now]));

@@ -157,6 +157,7 @@ function claimedRow(id: number, m: NewMessage, due: number, now: number, lease: 
     ...newRow(id, m, due, now),
     status: "sending",
     messageId: attemptMessageId(id, 0, lease.messageIdDomain),
+    messageSeq: 0,
     leaseToken: lease.token,
     from: m.from,
     replyTo: m.replyTo ?? null,

@@ -7,7 +7,7 @@ export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_
   created_at, updated_at, sent_at`;
 
 /** The extra columns a sender needs to build the message. */
-export const CLAIM_COLUMNS = `${ROW_COLUMNS}, lease_token, from_header, reply_to, body_text, body_html, references_header,
+export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, from_header, reply_to, body_text, body_html, references_header,
   EXISTS (SELECT 1 FROM outbox_attachment a WHERE a.outbox_id = outbox.id) AS has_attachments`;
 
 export interface OutboxDbRow {
@@ -35,6 +35,7 @@ export interface OutboxDbRow {
 }
 
 interface ClaimDbRow extends OutboxDbRow {
+  message_seq: number;
   lease_token: number;
   from_header: string;
   reply_to: string | null;
@@ -84,6 +85,7 @@ export function toClaimed(r: ClaimDbRow): ClaimedMessage {
   return {
     ...toRow(r),
     messageId: r.message_id ?? "",
+    messageSeq: r.message_seq,
     leaseToken: r.lease_token,
     from: r.from_header,
     replyTo: r.reply_to,
@@ -94,7 +96,7 @@ export function toClaimed(r: ClaimDbRow): ClaimedMessage {
   };
 }
 
-/** The RFC 5322 Message-ID of an attempt: stable for a row and its retry count. */
-export function attemptMessageId(id: number, retries: number, domain: string): string {
-  return `<outbox-${id}-${retries}@${domain}>`;
+/** The RFC 5322 Message-ID of an attempt: stable for a row and its message_seq. */
+export function attemptMessageId(id: number, seq: number, domain: string): string {
+  return `<outbox-${id}-${seq}@${domain}>`;
 }

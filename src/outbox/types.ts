@@ -81,6 +81,8 @@ export interface OutboxRow {
 /** A row a sender holds a lease on, with everything needed to send it. */
 export interface ClaimedMessage extends OutboxRow {
   messageId: string;
+  /** The number in messageId; the next attempt's unless this one's outcome stays unknown. */
+  messageSeq: number;
   leaseToken: number;
   from: string;
   replyTo: string | null;
@@ -94,7 +96,14 @@ export interface ClaimedMessage extends OutboxRow {
 /** The outcome of one attempt, to be written only if the lease is still ours. */
 export type AttemptOutcome =
   | { kind: "sent"; providerMessageId: string }
-  | { kind: "failed"; error: string; errorClass: string; permanent: boolean };
+  | {
+      kind: "failed";
+      error: string;
+      errorClass: string;
+      permanent: boolean;
+      /** The server may have kept the message (the connection broke after all of it was sent). */
+      ambiguous?: boolean;
+    };
 
 export interface EventRow {
   id: number;

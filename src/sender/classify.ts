@@ -1,7 +1,8 @@
 // Turning an SMTP/nodemailer error into a stable class and a transient/permanent verdict.
 import type { AttemptOutcome } from "../outbox/types.js";
+import type { MessageHandedOver } from "./transports.js";
 
-interface SmtpLikeError {
+interface SmtpLikeError extends MessageHandedOver {
   message?: string;
   code?: string;
   responseCode?: number;
@@ -25,10 +26,13 @@ export function classifySmtpError(err: unknown): Extract<AttemptOutcome, { kind:
   if (typeof e.responseCode === "number" && e.responseCode >= 400) {
     return { kind: "failed", error, errorClass: "SMTP_TRANSIENT", permanent: false };
   }
+  // No reply after the whole message went out: the server may have kept it.
+  const ambiguous = e.messageHandedOver === true;
+  const unknown = ambiguous ? `${error} (after the whole message was sent: the server may have kept it)` : error;
   if (e.code === "ETIMEDOUT" || /timeout/i.test(e.message ?? "")) {
-    return { kind: "failed", error, errorClass: "TIMEOUT", permanent: false };
+    return { kind: "failed", error: unknown, errorClass: "TIMEOUT", permanent: false, ambiguous };
   }
-  if (e.code && NETWORK_CODES.has(e.code)) return { kind: "failed", error, errorClass: "NETWORK", permanent: false };
+  if (e.code && NETWORK_CODES.has(e.code)) return { kind: "failed", error: unknown, errorClass: "NETWORK", permanent: false, ambiguous };
   if (e.code === "EENVELOPE" || e.code === "EMESSAGE") {
     return { kind: "failed", error, errorClass: "MESSAGE_REJECTED", permanent: true };
   }

@@ -365,14 +365,21 @@ export class Sender {
   private decide(claim: ClaimedMessage, outcome: AttemptOutcome): Finalization {
     const base = { id: claim.id, accountId: claim.accountId, leaseToken: claim.leaseToken, messageId: claim.messageId };
     if (outcome.kind === "sent") {
-      return { ...base, status: "sent", retries: claim.retries, nextAttemptAt: null, providerMessageId: outcome.providerMessageId, error: null, errorClass: null };
+      return {
+        ...base, status: "sent", retries: claim.retries, messageSeq: claim.messageSeq, nextAttemptAt: null,
+        providerMessageId: outcome.providerMessageId, error: null, errorClass: null,
+      };
     }
     const retries = claim.retries + 1;
+    // The attempt counts either way; only a clear failure moves the Message-ID on, since after an
+    // unknown outcome the server may hold this copy and the retry must be recognisable as it.
+    const messageSeq = outcome.ambiguous ? claim.messageSeq : retries;
     const dead = outcome.permanent || retries >= this.config.sender.maxAttempts;
     return {
       ...base,
       status: dead ? "dead" : "failed",
       retries,
+      messageSeq,
       nextAttemptAt: dead ? null : this.clock.now() + backoffMs(retries),
       providerMessageId: null,
       error: outcome.error,

@@ -42,14 +42,40 @@ function smtpTransport(smtp: SmtpConfig): AccountTransport {
     logger: false,
     debug: false,
   });
+  // Sends whose whole message went to the connection: a break after that leaves the outcome
+  // unknown (the server may have kept the message before it could answer).
+  const handedOver = new Set<string>();
+  transport.use("stream", (mail, done) => {
+    const id = mail.data.messageId;
+    if (typeof id === "string") {
+      mail.message.processFunc((input) => {
+        input.once("end", () => handedOver.add(id));
+        return input;
+      });
+    }
+    done();
+  });
   return {
     concurrency: smtp.maxConnections,
     async send(mail) {
-      const info = await transport.sendMail(mail);
-      return providerMessageId(info.response);
+      const id = String(mail.messageId);
+      try {
+        const info = await transport.sendMail(mail);
+        return providerMessageId(info.response);
+      } catch (err) {
+        if (handedOver.has(id) && typeof err === "object" && err !== null) (err as MessageHandedOver).messageHandedOver = true;
+        throw err;
+      } finally {
+        handedOver.delete(id);
+      }
     },
     close: () => transport.close(),
   };
+}
+
+/** Set on a send's error when the failure came after the whole message was written out. */
+export interface MessageHandedOver {
+  messageHandedOver?: boolean;
 }
 
 /** Dev mode: the message is rendered exactly as it would be sent and written to a folder. */

@@ -31,8 +31,10 @@ export type SinkTlsMode = "none" | "starttls" | "implicit";
 /**
  * "silent": accept TCP (and the implicit TLS handshake) but never send the 220 greeting.
  * "reset-in-data": destroy the socket as soon as the first DATA bytes arrive (no reply is sent).
+ * "reset-after-data": keep the whole message (it is recorded), then destroy the socket instead of
+ * replying, as a server that crashed after storing it would.
  */
-export type SinkFault = "silent" | "reset-in-data";
+export type SinkFault = "silent" | "reset-in-data" | "reset-after-data";
 
 export type ScriptStage = "connect" | "mailFrom" | "rcptTo" | "data";
 
@@ -490,8 +492,9 @@ class SmtpSinkImpl implements SmtpSink {
       };
       const secure = session.secure;
       const user = typeof session.user === "string" ? session.user : undefined;
+      const resetAfter = this.fault === "reset-after-data";
       this.#finishData(raw, envelope, secure, user, session).then(
-        (reply) => callback(null, reply),
+        (reply) => (resetAfter ? this.#resetSession(session) : callback(null, reply)),
         (err: unknown) => callback(toError(err)),
       );
     });

@@ -112,7 +112,9 @@ export type Outbox = Message<"email.v1.Outbox"> & {
   nextAttemptAt?: Timestamp | undefined;
 
   /**
-   * The RFC 5322 Message-ID of the latest attempt, "<outbox-{id}-{retries}@{domain}>".
+   * The RFC 5322 Message-ID of the latest attempt, "<outbox-{id}-{n}@{domain}>": n is retries
+   * after the last clear failure; a retry after an unknown outcome (the connection broke after
+   * the whole message was written) or after a rescue keeps the same Message-ID.
    *
    * @generated from field: string message_id = 7;
    */
