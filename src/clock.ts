@@ -9,6 +9,13 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/**
+ * The database's time in ms since the epoch. @@timestamp is seconds since the epoch as such;
+ * UNIX_TIMESTAMP(NOW()) would go through the session's time zone, where the hour repeated when
+ * daylight saving time ends maps to two instants and can move the clock by an hour.
+ */
+export const DATABASE_NOW_SQL = "SELECT CAST(@@timestamp * 1000 AS SIGNED) AS ms";
+
 /** The local clock plus the offset to the database's, measured at start and then every minute. */
 export class DatabaseClock implements Clock {
   private offsetMs = 0;
@@ -33,7 +40,7 @@ export class DatabaseClock implements Clock {
   /** Offset = database time - local midpoint of the round trip. */
   async sync(): Promise<void> {
     const before = Date.now();
-    const [rows] = (await this.pool.query("SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED) AS ms")) as unknown as [{ ms: number }[]];
+    const [rows] = (await this.pool.query(DATABASE_NOW_SQL)) as unknown as [{ ms: number }[]];
     const after = Date.now();
     this.offsetMs = Number(rows[0]!.ms) - Math.round((before + after) / 2);
   }

@@ -60,6 +60,8 @@ export function createPool(url: string, connectionLimit = 10): Pool {
   // several instances deadlock. Set once per connection rather than before each transaction.
   pool.pool.on("connection", (conn) => {
     conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    // UTC, whatever the server's zone: no date function here sees an hour that happens twice.
+    conn.query("SET SESSION time_zone = '+00:00'");
   });
   return pool;
 }

@@ -172,7 +172,8 @@ export class OutboxReader {
 
   /** The database's clock, which the service follows. */
   async now(): Promise<number> {
-    const [rows] = await this.pool.query("SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED) AS ms");
+    // From UTC_TIMESTAMP, not the service's own expression: an oracle of its own, free of time zones.
+    const [rows] = await this.pool.query("SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 AS ms");
     return Number((rows as { ms: number }[])[0]!.ms);
   }
 
