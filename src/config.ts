@@ -174,10 +174,13 @@ export function parseConfig(json: Json, env: NodeJS.ProcessEnv, baseDir: string,
     accounts.set(account.id, account);
   }
 
+  const MAX_MESSAGE_ID_DOMAIN = 200;
   const domain = optString(json.message_id_domain, "message_id_domain") ?? DEFAULT_MESSAGE_ID_DOMAIN;
   if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(domain)) {
     throw new ConfigError("message_id_domain must be a host name");
   }
+  // "<outbox-{id}-{n}@domain>" must fit outbox.message_id (VARCHAR(255)) with 20-digit ids.
+  if (domain.length > MAX_MESSAGE_ID_DOMAIN) throw new ConfigError(`message_id_domain must be at most ${MAX_MESSAGE_ID_DOMAIN} characters`);
 
   const host = env.HOST || "127.0.0.1";
   const apiKeys = parseApiKeys(json.api_keys);

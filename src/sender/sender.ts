@@ -2,8 +2,6 @@
 // transport (at most that account's connection count at once, paced by its rate limit), and hands
 // outcomes to the completer. A claimed row that never started is handed back (on stop, or to wait
 // for its account's turn) without costing an attempt.
-import { hostname } from "node:os";
-import { randomUUID } from "node:crypto";
 import type { AccountConfig, Config } from "../config.js";
 import type { Clock } from "../clock.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
@@ -17,6 +15,7 @@ import { FailureMode, type AttemptOutcome, type ClaimedMessage, type NewMessage 
 import { backoffMs } from "./backoff.js";
 import { classifySmtpError } from "./classify.js";
 import { Completer } from "./completer.js";
+import { leaseOwner } from "./lease-owner.js";
 import { composeMessage } from "./compose.js";
 import { createTransport, type AccountTransport } from "./transports.js";
 import { AccountPace, isSlowDownReply } from "./rate-limit.js";
@@ -57,7 +56,7 @@ export class SenderStoppedError extends Error {
 }
 
 export class Sender {
-  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly owner: string;
   private readonly lanes = new Map<number, Lane>();
   private readonly completer: Completer;
   /** Rows claimed and not yet finalized. */
@@ -84,7 +83,9 @@ export class Sender {
     private readonly log: Logger,
     private readonly onCommit: () => void,
     private readonly metrics?: SenderMetrics,
+    owner: string = leaseOwner(),
   ) {
+    this.owner = owner;
     this.completer = new Completer(pool, clock, log, onCommit);
   }
 
