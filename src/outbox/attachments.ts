@@ -41,6 +41,11 @@ interface ChunkDbRow {
   data: Buffer;
 }
 
+/** Stored bytes are missing: no retry can send the message whole. */
+export class AttachmentIncompleteError extends Error {
+  override name = "AttachmentIncompleteError";
+}
+
 /** The attachments of each row, in their order, with their bytes joined again. */
 export async function loadAttachments(pool: Pool, outboxIds: readonly number[]): Promise<Map<number, MessageAttachment[]>> {
   const byRow = new Map<number, MessageAttachment[]>();
@@ -65,7 +70,7 @@ export async function loadAttachments(pool: Pool, outboxIds: readonly number[]):
   for (const f of files) {
     const content = Buffer.concat(parts.get(`${f.outbox_id}/${f.position}`) ?? []);
     // A missing chunk must never turn into a shorter file sent as if it were whole.
-    if (content.length !== f.size_bytes) throw new Error(`attachment ${f.position} of outbox ${f.outbox_id} is incomplete`);
+    if (content.length !== f.size_bytes) throw new AttachmentIncompleteError(`attachment ${f.position} of outbox ${f.outbox_id} is incomplete`);
     const list = byRow.get(f.outbox_id) ?? [];
     list.push({ filename: f.filename, contentType: f.content_type, contentId: f.content_id, content });
     byRow.set(f.outbox_id, list);

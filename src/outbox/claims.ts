@@ -38,14 +38,19 @@ interface ClaimKey {
   message_seq: number;
 }
 
-/** The SQL of the claim: one range scan of idx_outbox_due, oldest first, skipping locked rows. */
-export const CLAIM_SQL = "SELECT id, account_id, retries, message_seq FROM outbox WHERE due_at <= ? ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+/**
+ * The SQL of the claim: one range scan of idx_outbox_due, oldest first, skipping locked rows and
+ * rows of accounts this instance does not have (another instance may; none is charged for it).
+ */
+export const CLAIM_SQL =
+  "SELECT id, account_id, retries, message_seq FROM outbox WHERE due_at <= ? AND account_id IN (?) ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
-/** Claims up to `limit` due rows for this sender. */
-export async function claimDue(pool: Pool, limit: number, lease: Lease): Promise<ClaimedMessage[]> {
+/** Claims up to `limit` due rows of these accounts for this sender. */
+export async function claimDue(pool: Pool, limit: number, lease: Lease, accountIds: readonly number[]): Promise<ClaimedMessage[]> {
+  if (accountIds.length === 0) return [];
   const token = newLeaseToken();
   return inTransaction(pool, async (conn) => {
-    const [keys] = (await conn.query(CLAIM_SQL, [lease.now, limit])) as unknown as [ClaimKey[]];
+    const [keys] = (await conn.query(CLAIM_SQL, [lease.now, accountIds, limit])) as unknown as [ClaimKey[]];
     if (keys.length === 0) return [];
     await takeLease(conn, keys, token, lease, EventKind.sending);
     // Read inside the claim's transaction: rows it claimed are never left leased but unread.

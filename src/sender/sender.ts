@@ -6,12 +6,12 @@ import type { AccountConfig, Config } from "../config.js";
 import type { Clock } from "../clock.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
 import { redactAddressesIn, type Logger } from "../log.js";
-import { loadAttachments } from "../outbox/attachments.js";
+import { AttachmentIncompleteError, loadAttachments } from "../outbox/attachments.js";
 import { claimDue, claimForRetry, newLeaseToken, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
 import type { Pool } from "../outbox/db.js";
 import type { HandoffLease } from "../outbox/enqueue.js";
 import type { Handoff } from "../outbox/group-commit.js";
-import { FailureMode, type AttemptOutcome, type ClaimedMessage, type NewMessage } from "../outbox/types.js";
+import { FailureMode, type AttemptOutcome, type ClaimedMessage, type MessageAttachment, type NewMessage } from "../outbox/types.js";
 import { backoffMs } from "./backoff.js";
 import { classifySmtpError } from "./classify.js";
 import { Completer } from "./completer.js";
@@ -184,7 +184,7 @@ export class Sender {
         // Under a backlog a claim per freed slot would cost a transaction per message.
         if (this.backlog && want < this.refillAt()) break;
         const lease = this.lease();
-        const claims = await claimDue(this.pool, want, lease);
+        const claims = await claimDue(this.pool, want, lease, [...this.config.accounts.keys()]);
         this.backlog = claims.length === want;
         this.metrics?.claimed(claims.length);
         if (claims.length > 0) this.onCommit();
@@ -206,10 +206,12 @@ export class Sender {
       const job: Job = { claim, failureMode, leaseExpiresAt: lease.now + lease.leaseMs, urgent: first, done };
       const lane = this.lane(claim.accountId);
       if (!lane) {
-        void this.finish(job, { kind: "failed", error: `account ${claim.accountId} is not configured`, errorClass: "CONFIG", permanent: false });
-        return;
+        // Claims skip accounts this instance lacks; one can still arrive in a reload's window.
+        // It goes back unspent: another instance (or this one, reloaded) may have the account.
+        this.log.warn(attemptFields(claim), "account not configured here; claim handed back");
+        return this.defer(claim.accountId, job, this.config.sender.pollIntervalMs);
       }
-      if (!first && this.mustWaitOutside(lane)) return this.defer(lane, job, lane.pace.bookMs(lane.waiting.length));
+      if (!first && this.mustWaitOutside(lane)) return this.defer(lane.account.id, job, lane.pace.bookMs(lane.waiting.length));
       if (first) lane.waiting.unshift(job);
       else lane.waiting.push(job);
       this.pump(lane);
@@ -266,12 +268,15 @@ export class Sender {
         lane.active--;
         this.attemptEnded(transport);
         this.pump(lane);
+        // Not attempted (its attachments could not be read): back to the queue, no attempt spent.
+        if (!outcome) return this.defer(lane.account.id, job, this.config.sender.pollIntervalMs);
         return this.finish(job, outcome);
       });
     }
   }
 
-  private async attempt(transport: AccountTransport, job: Job): Promise<AttemptOutcome> {
+  /** The attempt's outcome; undefined when it never reached the SMTP server through no fault of its own. */
+  private async attempt(transport: AccountTransport, job: Job): Promise<AttemptOutcome | undefined> {
     const { claim } = job;
     if (this.config.allowFailureMode && job.failureMode === FailureMode.network) {
       return { kind: "failed", error: "simulated network timeout", errorClass: "NETWORK", permanent: false };
@@ -279,11 +284,19 @@ export class Sender {
     if (this.config.allowFailureMode && job.failureMode === FailureMode.provider) {
       return { kind: "failed", error: "simulated provider rejection", errorClass: "SMTP_PERMANENT", permanent: true };
     }
+    // Attachment bytes are read from the outbox now, not at claim time: only attempts under way
+    // hold them in memory. A database that fails this read is no fault of the SMTP server's, so it
+    // costs no attempt (and does not move the Message-ID on); bytes that are gone make it DEAD.
+    let files: MessageAttachment[] = [];
+    try {
+      if (claim.hasAttachments) files = (await loadAttachments(this.pool, [claim.id])).get(claim.id) ?? [];
+    } catch (err) {
+      if (err instanceof AttachmentIncompleteError) return { kind: "failed", error: err.message, errorClass: "ATTACHMENT_INCOMPLETE", permanent: true };
+      this.log.warn({ ...attemptFields(claim), err: (err as Error).message }, "could not read the attachments; claim handed back");
+      return undefined;
+    }
     const started = Date.now();
     try {
-      // Attachment bytes are read from the outbox now, not at claim time: only attempts under way
-      // hold them in memory.
-      const files = claim.hasAttachments ? ((await loadAttachments(this.pool, [claim.id])).get(claim.id) ?? []) : [];
       const providerMessageId = await transport.send(composeMessage(claim, files));
       this.metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
       // Per-attempt success is debug: at volume an info line per message costs more than it tells;
@@ -312,15 +325,15 @@ export class Sender {
     const waiting = lane.waiting.splice(0);
     for (const job of waiting) {
       if (job.urgent) lane.waiting.push(job);
-      else this.defer(lane, job, lane.pace.bookMs(0));
+      else this.defer(lane.account.id, job, lane.pace.bookMs(0));
     }
   }
 
   /** Hands a claim back (at the end of this tick, with the others), due in `delayMs`. */
-  private defer(lane: Lane, job: Job, delayMs: number): void {
+  private defer(accountId: number, job: Job, delayMs: number): void {
     if (this.deferring.length === 0) setImmediate(() => void this.flushDeferred());
     this.deferring.push({ job, dueAt: this.clock.now() + Math.ceil(delayMs) });
-    this.metrics?.deferred(lane.account.id, 1);
+    this.metrics?.deferred(accountId, 1);
   }
 
   private async flushDeferred(): Promise<void> {
@@ -432,7 +445,7 @@ export class Sender {
       if (!account) {
         this.lanes.delete(id);
         this.retire(lane.transport);
-        for (const job of lane.waiting.splice(0)) this.defer(lane, job, 0);
+        for (const job of lane.waiting.splice(0)) this.defer(id, job, 0);
         continue;
       }
       if (!sameDelivery(account, lane.account)) {

@@ -120,7 +120,7 @@ test("the retention query reads idx_outbox_finished, not the whole table", async
   try {
     const NOW = 1_700_000_000_000;
     await enqueueMany(o.pool, 600, NOW - DAY, () => NOW - DAY, 10);
-    const claimed = await claimDue(o.pool, 200, lease("explain", NOW - DAY));
+    const claimed = await claimDue(o.pool, 200, lease("explain", NOW - DAY), [1]);
     await finalize(o.pool, claimed.map((c) => ({
       id: c.id, accountId: c.accountId, leaseToken: c.leaseToken, messageId: c.messageId, status: "sent" as const, retries: 0,
       nextAttemptAt: null, providerMessageId: null, error: null, errorClass: null,

@@ -14,7 +14,7 @@ beforeAll(async () => {
   // 2000 rows enqueued an hour ago, send_at spread over the next two hours: half are due now.
   await enqueueMany(o.pool, ROWS, NOW - 3_600_000, dueAt, 10);
   // Some are claimed (sending), and some of those finished (sent/failed): due_at NULL or later.
-  const claimed = await claimDue(o.pool, 600, lease("explain", NOW));
+  const claimed = await claimDue(o.pool, 600, lease("explain", NOW), [1]);
   expect(claimed).toHaveLength(600);
   await finalize(
     o.pool,
@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(() => o?.close());
 
 test("EXPLAIN of CLAIM_SQL uses idx_outbox_due without a filesort", async () => {
-  const [plan] = (await o.pool.query(`EXPLAIN ${CLAIM_SQL}`, [NOW, 32])) as unknown as [Record<string, unknown>[]];
+  const [plan] = (await o.pool.query(`EXPLAIN ${CLAIM_SQL}`, [NOW, [1], 32])) as unknown as [Record<string, unknown>[]];
   expect(plan).toHaveLength(1);
   const row = plan[0]!;
   expect(row.table).toBe("outbox");
@@ -41,7 +41,7 @@ test("EXPLAIN of CLAIM_SQL uses idx_outbox_due without a filesort", async () => 
 });
 
 test("the query the plan describes claims the oldest due rows", async () => {
-  const claimed = await claimDue(o.pool, 5, lease("explain-2", NOW));
+  const claimed = await claimDue(o.pool, 5, lease("explain-2", NOW), [1]);
   // the 600 oldest were claimed in beforeAll; these are the next five by due time
   expect(claimed.map((c) => c.nextAttemptAt!).sort((a, b) => a - b)).toEqual([600, 601, 602, 603, 604].map(dueAt));
 });

@@ -24,7 +24,7 @@ function failed(c: ClaimedMessage, leaseToken = c.leaseToken): Finalization {
 
 test("a stale lease token changes nothing; the right one writes", async () => {
   const [id] = await enqueueMany(o.pool, 1, NOW);
-  const [claim] = await claimDue(o.pool, 10, lease("w1", NOW));
+  const [claim] = await claimDue(o.pool, 10, lease("w1", NOW), [1]);
   expect(claim?.id).toBe(id);
   const before = await getOutbox(o.pool, id!);
   const events = await lastEventId(o.pool);
@@ -42,7 +42,7 @@ test("a stale lease token changes nothing; the right one writes", async () => {
 
 test("after a rescue and a re-claim, the first owner's finalize loses to the new owner's", async () => {
   const [id] = await enqueueMany(o.pool, 1, NOW);
-  const [first] = await claimDue(o.pool, 10, lease("w1", NOW, 1_000));
+  const [first] = await claimDue(o.pool, 10, lease("w1", NOW, 1_000), [1]);
   expect(first?.id).toBe(id);
 
   // not expired yet: nothing to rescue
@@ -51,7 +51,7 @@ test("after a rescue and a re-claim, the first owner's finalize loses to the new
   const rescued = await getOutbox(o.pool, id!);
   expect(rescued).toMatchObject({ status: "pending", retries: 0, nextAttemptAt: NOW + 1_000 });
 
-  const [second] = await claimDue(o.pool, 10, lease("w2", NOW + 1_000));
+  const [second] = await claimDue(o.pool, 10, lease("w2", NOW + 1_000), [1]);
   expect(second?.id).toBe(id);
   expect(second!.leaseToken).not.toBe(first!.leaseToken);
   expect(second!.messageId).toBe(first!.messageId);

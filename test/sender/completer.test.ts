@@ -28,7 +28,7 @@ function sent(c: ClaimedMessage): Finalization {
 
 test("an outcome submitted right after the previous one resolved is written too", async () => {
   await enqueueMany(o.pool, 2, NOW);
-  const [a, b] = await claimDue(o.pool, 2, lease("c", NOW));
+  const [a, b] = await claimDue(o.pool, 2, lease("c", NOW), [1]);
   const completer = new Completer(o.pool, new ManualClock(NOW), log, () => undefined);
 
   expect(await completer.submit(sent(a!))).toBe(true);
@@ -41,7 +41,7 @@ test("an outcome submitted right after the previous one resolved is written too"
 
 test("outcomes submitted together are written in one batch, each resolving true", async () => {
   const ids = await enqueueMany(o.pool, 5, NOW);
-  const claims = await claimDue(o.pool, 5, lease("c", NOW));
+  const claims = await claimDue(o.pool, 5, lease("c", NOW), [1]);
   let commits = 0;
   const completer = new Completer(o.pool, new ManualClock(NOW), log, () => commits++);
   expect(await Promise.all(claims.map((c) => completer.submit(sent(c))))).toEqual([true, true, true, true, true]);
