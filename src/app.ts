@@ -96,9 +96,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const metrics = new Metrics({ processMetrics: opts.processMetrics });
     const sender = new Sender(config, pool, clock, log, () => tailer.notify(), metrics);
     const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
-    const rescuer = createRescuer(pool, clock, log, rescueEvery, () => {
+    const rescuer = createRescuer(pool, clock, log, rescueEvery, () => config.sender.maxRescues, () => {
       tailer.notify();
       sender.wake();
+    }, (r) => {
+      metrics.rescued.inc({ outcome: "requeued" }, r.requeued);
+      metrics.rescued.inc({ outcome: "dead" }, r.dead);
     });
     const health = createHealth(Serving.SERVING);
     const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);

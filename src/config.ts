@@ -56,6 +56,8 @@ export interface SenderConfig {
   leaseMs: number;
   /** After this many failed attempts the row goes DEAD. */
   maxAttempts: number;
+  /** After this many lease rescues with no attempt finished in between, the row goes DEAD (RESCUE_LIMIT). */
+  maxRescues: number;
   /** Graceful stop: how long in-flight attempts may take to finish. */
   shutdownTimeoutMs: number;
 }
@@ -115,6 +117,7 @@ export const DEFAULT_SENDER: SenderConfig = Object.freeze({
   // 5 s × 2^min(n,10): the first nine delays add up to 85 min, then 85 min each, so 25 attempts
   // span about a day.
   maxAttempts: 25,
+  maxRescues: 5,
   shutdownTimeoutMs: 30_000,
 });
 

@@ -65,6 +65,10 @@ export class Metrics implements SenderMetrics {
     name: "email_outbox_deferred_total", help: "Claims handed back to wait for their account's rate limit or pause.",
     labelNames: ["account_id"], registers: this.registers,
   });
+  readonly rescued = new Counter({
+    name: "email_outbox_lease_rescues_total", help: "Rows whose lease expired: requeued, or dead at sender.max_rescues.",
+    labelNames: ["outcome"], registers: this.registers,
+  });
   readonly retentionDeleted = new Counter({
     name: "email_outbox_retention_deleted_total", help: "Finished rows deleted by retention.", registers: this.registers,
   });

@@ -6,7 +6,7 @@ import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
-import { EventKind, type ClaimedMessage, type OutboxStatus } from "./types.js";
+import { EventKind, type ClaimedMessage, type NewEvent, type OutboxStatus } from "./types.js";
 
 export interface Lease {
   owner: string;
@@ -163,7 +163,7 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
   const fence = byId(rows, (r) => r.leaseToken);
   const [res] = (await conn.query(
     `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
-       lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+       rescues = 0, lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
      WHERE id IN (?) AND status = 'sending' AND lease_token = ${fence.sql}`,
     [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
   )) as unknown as [{ affectedRows: number }];
@@ -181,15 +181,44 @@ async function finishWrite(conn: PoolConnection, mine: Finalization[], now: numb
   return new Set(mine.map((r) => r.id));
 }
 
-/** Rows whose lease expired go back to the queue, due now, with retries unchanged. */
-export async function rescueExpired(pool: Pool, now: number, limit: number): Promise<number> {
+export interface Rescued {
+  /** Back in the queue, due now, retries unchanged. */
+  requeued: number;
+  /** Past the rescue limit: DEAD with RESCUE_LIMIT. */
+  dead: number;
+}
+
+/**
+ * Rows whose lease expired go back to the queue, due now, with retries unchanged; a row rescued
+ * `maxRescues` times with no attempt finished in between goes DEAD instead (RESCUE_LIMIT).
+ */
+export async function rescueExpired(pool: Pool, now: number, limit: number, maxRescues: number): Promise<Rescued> {
   return inTransaction(pool, async (conn) => {
     const [keys] = (await conn.query(
-      "SELECT id, account_id, retries, message_seq FROM outbox WHERE status = 'sending' AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED",
+      "SELECT id, account_id, retries, message_seq, rescues FROM outbox WHERE status = 'sending' AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED",
       [now, limit],
-    )) as unknown as [ClaimKey[]];
-    await requeue(conn, keys, now, EventKind.leaseRescued);
-    return keys.length;
+    )) as unknown as [(ClaimKey & { rescues: number })[]];
+    const poison = keys.filter((k) => k.rescues + 1 > maxRescues);
+    const again = keys.filter((k) => k.rescues + 1 <= maxRescues);
+    if (again.length > 0) await conn.query("UPDATE outbox SET rescues = rescues + 1 WHERE id IN (?)", [again.map((k) => k.id)]);
+    const events = await requeue(conn, again, now, EventKind.leaseRescued);
+    if (poison.length > 0) {
+      const error = `the lease expired ${maxRescues + 1} times with no attempt finished: the message stalls or crashes its sender`;
+      await conn.query(
+        `UPDATE outbox SET status = 'dead', next_attempt_at = NULL, last_error = ?, last_error_class = 'RESCUE_LIMIT', updated_at = ?,
+           lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id IN (?)`,
+        [error, now, poison.map((k) => k.id)],
+      );
+      for (const k of poison) {
+        events.push({
+          outboxId: k.id, accountId: k.account_id, kind: EventKind.dead, status: "dead", retries: k.retries, nextAttemptAt: null,
+          providerMessageId: null, messageId: null, error,
+        });
+      }
+    }
+    await appendEvents(conn, events, now);
+    return { requeued: again.length, dead: poison.length };
   });
 }
 
@@ -209,13 +238,14 @@ export async function releaseClaims(
       [claims.map((c) => [c.id, c.leaseToken])],
     )) as unknown as [ClaimKey[]];
     const dueAt = new Map(claims.map((c) => [c.id, c.dueAt ?? now]));
-    await requeue(conn, keys, now, EventKind.released, (id) => dueAt.get(id) ?? now);
+    await appendEvents(conn, await requeue(conn, keys, now, EventKind.released, (id) => dueAt.get(id) ?? now), now);
     return keys.length;
   });
 }
 
-async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, kind: EventKind, dueOf: (id: number) => number = () => now): Promise<void> {
-  if (keys.length === 0) return;
+/** Puts rows back in the queue (due at `dueOf`); returns their events, for the caller to append last. */
+async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, kind: EventKind, dueOf: (id: number) => number = () => now): Promise<NewEvent[]> {
+  if (keys.length === 0) return [];
   const byDue = new Map<number, number[]>();
   for (const k of keys) byDue.set(dueOf(k.id), [...(byDue.get(dueOf(k.id)) ?? []), k.id]);
   for (const [due, ids] of byDue) {
@@ -226,10 +256,10 @@ async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, kind
       [due, now, ids],
     );
   }
-  await appendEvents(conn, keys.map((k) => ({
+  return keys.map((k) => ({
     outboxId: k.id, accountId: k.account_id, kind, status: k.retries === 0 ? "pending" : "failed", retries: k.retries,
     nextAttemptAt: dueOf(k.id), providerMessageId: null, messageId: null, error: null,
-  })), now);
+  }));
 }
 
 /** Tokens only need to differ between two claims of the same row; 48 random bits suffice. */

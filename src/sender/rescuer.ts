@@ -1,9 +1,10 @@
 // Returns rows whose lease expired (their sender crashed or stalled) to the queue. No attempt is
-// counted, so the re-send carries the same Message-ID and receivers can de-duplicate it.
+// counted, so the re-send carries the same Message-ID and receivers can de-duplicate it. A row
+// that keeps coming back without an attempt ever finishing goes DEAD at the rescue limit.
 import { Periodic } from "../background/periodic.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
-import { rescueExpired } from "../outbox/claims.js";
+import { rescueExpired, type Rescued } from "../outbox/claims.js";
 import type { Pool } from "../outbox/db.js";
 
 const BATCH = 500;
@@ -11,23 +12,36 @@ const BATCH = 500;
 /** start() / runOnce() / stop(); a pass rescues in batches until none is left and resolves with the count. */
 export type Rescuer = Periodic<number>;
 
-/** `onRescued` runs after rows were rescued, so the sender and watchers look at once. */
-export function createRescuer(pool: Pool, clock: Clock, log: Logger, intervalMs: number, onRescued: () => void): Rescuer {
+/**
+ * `onRescued` runs after rows were rescued, so the sender and watchers look at once; `counted`
+ * gets each pass's figures (for the metrics). `maxRescues()` is read per pass (reloads apply).
+ */
+export function createRescuer(
+  pool: Pool,
+  clock: Clock,
+  log: Logger,
+  intervalMs: number,
+  maxRescues: () => number,
+  onRescued: () => void,
+  counted: (r: Rescued) => void = () => undefined,
+): Rescuer {
   return new Periodic(intervalMs, async () => {
-    let total = 0;
+    const total: Rescued = { requeued: 0, dead: 0 };
     try {
       for (;;) {
-        const n = await rescueExpired(pool, clock.now(), BATCH);
-        total += n;
-        if (n < BATCH) break;
+        const r = await rescueExpired(pool, clock.now(), BATCH, maxRescues());
+        total.requeued += r.requeued;
+        total.dead += r.dead;
+        if (r.requeued + r.dead < BATCH) break;
       }
     } catch (err) {
       log.error({ err: (err as Error).message }, "lease rescue failed");
     }
-    if (total > 0) {
-      log.warn({ rescued: total }, "rescued rows whose lease expired");
+    if (total.requeued + total.dead > 0) {
+      log.warn({ rescued: total.requeued, dead_at_rescue_limit: total.dead }, "rescued rows whose lease expired");
+      counted(total);
       onRescued();
     }
-    return total;
+    return total.requeued + total.dead;
   });
 }

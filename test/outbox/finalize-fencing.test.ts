@@ -46,8 +46,8 @@ test("after a rescue and a re-claim, the first owner's finalize loses to the new
   expect(first?.id).toBe(id);
 
   // not expired yet: nothing to rescue
-  expect(await rescueExpired(o.pool, NOW + 999, 10)).toBe(0);
-  expect(await rescueExpired(o.pool, NOW + 1_000, 10)).toBe(1);
+  expect(await rescueExpired(o.pool, NOW + 999, 10, 5)).toEqual({ requeued: 0, dead: 0 });
+  expect(await rescueExpired(o.pool, NOW + 1_000, 10, 5)).toEqual({ requeued: 1, dead: 0 });
   const rescued = await getOutbox(o.pool, id!);
   expect(rescued).toMatchObject({ status: "pending", retries: 0, nextAttemptAt: NOW + 1_000 });
 

@@ -215,12 +215,13 @@ export const OutboxSchema: GenMessage<Outbox> = /*@__PURE__*/
 /**
  * OutboxStatus is where a message stands in the outbox state machine:
  *
- *   PENDING --claim--> SENDING --accepted--> SENT
+ *   PENDING --claim, or committed leased to the local sender--> SENDING --accepted--> SENT
  *                      SENDING --4xx/network--> FAILED --due--> SENDING
  *                      SENDING --5xx or attempts exhausted--> DEAD
  *   PENDING/FAILED --CancelOutbox--> CANCELLED
- *   FAILED/DEAD --RetryOutbox--> SENDING
- *   SENDING --lease expired--> PENDING/FAILED (no attempt counted)
+ *   PENDING/FAILED/DEAD --RetryOutbox--> SENDING
+ *   SENDING --lease expired, or handed back unstarted--> PENDING/FAILED (no attempt counted)
+ *   SENDING --lease expired sender.max_rescues times in a row--> DEAD (RESCUE_LIMIT)
  *
  * @generated from enum email.v1.OutboxStatus
  */
@@ -261,7 +262,8 @@ export enum OutboxStatus {
   FAILED = 4,
 
   /**
-   * Given up: a permanent (5xx) rejection or max attempts reached. RetryOutbox can re-drive it.
+   * Given up: a permanent (5xx) rejection, max attempts reached, or the lease rescue limit
+   * (last_error_class RESCUE_LIMIT). RetryOutbox can re-drive it.
    *
    * @generated from enum value: OUTBOX_STATUS_DEAD = 5;
    */
