@@ -32,6 +32,7 @@ import { DatabasePing } from "./outbox/ping.js";
 import { DatabaseProbe } from "./health/database-probe.js";
 import { OutboxRetention } from "./retention/outbox-retention.js";
 import { mergeReload } from "./reload.js";
+import { FleetLock } from "./background/fleet-lock.js";
 
 export interface AppOptions {
   config: Config;
@@ -107,7 +108,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);
     const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs);
     const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));
-    metrics.observe({ outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable });
+    const maintenance = new FleetLock(config.databaseUrl, log);
+    for (const role of [rescuer, pruner, retention]) role.gateWith(() => maintenance.held);
+    metrics.observe({
+      outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
+      maintenance: () => maintenance.held,
+    });
     let stopping: Promise<void> | undefined;
     const commits = new GroupCommit(pool, clock, {
       consecutiveIds: await consecutiveAutoIncrement(pool),
@@ -135,6 +141,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     listener = await listen(withCors(serveRpc, () => config.cors.allowedOrigins), config.host, config.port, config.tls);
     probe.start();
     if (opts.background !== false) {
+      await maintenance.start();
       sender.start();
       rescuer.start();
       pruner.start();
@@ -172,6 +179,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
           await rescuer.stop();
           await pruner.stop();
           await retention.stop();
+          await maintenance.stop();
           await probe.stop();
           await tailer.stop();
           await l.close();

@@ -27,6 +27,8 @@ export interface ScrapeSources {
   clock: Clock;
   watchStreams: () => number;
   databaseUp: () => boolean;
+  /** This instance holds the fleet's maintenance lock. */
+  maintenance: () => boolean;
 }
 
 const ATTEMPT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -122,6 +124,12 @@ export class Metrics implements SenderMetrics {
       name: "email_outbox_database_up", help: "1 while the database answers the health probe.", registers,
       collect() {
         this.set(src.databaseUp() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "email_outbox_maintenance_lock_held", help: "1 on the one instance that runs rescue, event pruning and retention.", registers,
+      collect() {
+        this.set(src.maintenance() ? 1 : 0);
       },
     });
   }

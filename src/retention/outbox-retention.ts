@@ -24,6 +24,11 @@ export class OutboxRetention {
     this.loop = new Periodic(intervalMs, () => this.deleteAll());
   }
 
+  /** Scheduled passes run only while `gate()` is true (see FleetLock). */
+  gateWith(gate: () => boolean): void {
+    this.loop.gateWith(gate);
+  }
+
   start(): void {
     this.loop.start();
   }
