@@ -16,6 +16,7 @@ import { Sender } from "./sender/sender.js";
 import { createRescuer, type Rescuer } from "./sender/rescuer.js";
 import { listen, type Listener } from "./server/listen.js";
 import { withCors } from "./server/cors.js";
+import { withSpecGrpcMessage } from "./server/grpc-message.js";
 import { deadlineInterceptor } from "./server/deadline.js";
 import { routes } from "./server/routes.js";
 import { httpFallback } from "./server/http-routes.js";
@@ -115,7 +116,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       fallback: httpFallback({ pool, metrics, stopping: () => stopping !== undefined }),
     });
     logSecurityPosture(config, log);
-    listener = await listen(withCors(adapter, () => config.cors.allowedOrigins), config.host, config.port, config.tls);
+    listener = await listen(withCors(withSpecGrpcMessage(adapter), () => config.cors.allowedOrigins), config.host, config.port, config.tls);
     probe.start();
     if (opts.background !== false) {
       sender.start();
