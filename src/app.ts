@@ -18,7 +18,7 @@ import { listen, type Listener } from "./server/listen.js";
 import { withCors } from "./server/cors.js";
 import { withSpecGrpcMessage } from "./server/grpc-message.js";
 import { deadlineInterceptor } from "./server/deadline.js";
-import { routes } from "./server/routes.js";
+import { APPLICATION_SERVICES, routes } from "./server/routes.js";
 import { httpFallback } from "./server/http-routes.js";
 import { createHealth, type HealthService } from "./standard/health.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
@@ -99,7 +99,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       tailer.notify();
       sender.wake();
     });
-    const health = createHealth(Serving.SERVING);
+    const health = createHealth(Serving.SERVING, APPLICATION_SERVICES);
     const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);
     const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs);
     const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));

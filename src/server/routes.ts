@@ -6,6 +6,9 @@ import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.j
 import type { HealthService } from "../standard/health.js";
 import { registerReflection } from "../standard/reflection.js";
 
+/** The application's own services: health answers for each of them by name, and for "". */
+export const APPLICATION_SERVICES = [EmailService.typeName, MailboxService.typeName];
+
 export function routes(email: ServiceImpl<typeof EmailService>, health: HealthService, mailbox: ServiceImpl<typeof MailboxService>) {
   return (router: ConnectRouter) => {
     router.service(EmailService, email);
