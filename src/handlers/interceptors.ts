@@ -1,6 +1,7 @@
 // Turns errors that are not already API errors into statuses a client can act on, and keeps
-// their causes in the log only: a lost database is UNAVAILABLE (retry later), anything else is
-// INTERNAL with no detail.
+// their causes in the log only: a lost database is UNAVAILABLE (retry later), a client that went
+// away mid-stream is CANCELLED (its business, logged at debug), anything else is INTERNAL with no
+// detail.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../log.js";
 import { apiError } from "./errors.js";
@@ -11,9 +12,15 @@ const DATABASE_DOWN = new Set([
 ]);
 
 export function errorInterceptor(log: Logger): Interceptor {
-  const translate = (err: unknown, method: string): ConnectError => {
+  const translate = (err: unknown, method: string, signal: AbortSignal): ConnectError => {
     if (err instanceof ConnectError) return err;
     const code = (err as { code?: string }).code;
+    // The client reset the call (reading its request stream then fails with "Premature close"):
+    // nothing went wrong here. A deadline that ran out is not that.
+    if (signal.aborted && ConnectError.from(signal.reason).code !== Code.DeadlineExceeded) {
+      log.debug({ method, code }, "client cancelled the call");
+      return new ConnectError("the client cancelled the call", Code.Canceled);
+    }
     if (code && DATABASE_DOWN.has(code)) {
       log.warn({ method, code }, "database unavailable");
       return apiError(Code.Unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; retry later");
@@ -33,12 +40,12 @@ export function errorInterceptor(log: Logger): Interceptor {
           try {
             yield* source;
           } catch (err) {
-            throw translate(err, method);
+            throw translate(err, method, req.signal);
           }
         })(),
       };
     } catch (err) {
-      throw translate(err, method);
+      throw translate(err, method, req.signal);
     }
   };
 }

@@ -3,6 +3,8 @@ import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { EmailService, file_email_v1_email_service } from "../../gen/email/v1/email_service_pb.js";
 import { MailboxService, file_email_v1_mailbox_service } from "../../gen/email/v1/mailbox_service_pb.js";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
+import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "../../gen/google/rpc/status_pb.js";
 import type { HealthService } from "../standard/health.js";
 import { registerReflection } from "../standard/reflection.js";
 
@@ -14,6 +16,13 @@ export function routes(email: ServiceImpl<typeof EmailService>, health: HealthSe
     router.service(EmailService, email);
     router.service(MailboxService, mailbox);
     health.register(router);
-    registerReflection(router, [file_email_v1_email_service, file_email_v1_mailbox_service, file_grpc_health_v1_health]);
+    // The google.rpc files too: clients decode the ErrorInfo and BadRequest of every refusal.
+    registerReflection(router, [
+      file_email_v1_email_service,
+      file_email_v1_mailbox_service,
+      file_grpc_health_v1_health,
+      file_google_rpc_status,
+      file_google_rpc_error_details,
+    ]);
   };
 }
