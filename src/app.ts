@@ -9,6 +9,7 @@ import { createPool, ensureDatabase, type Pool } from "./outbox/db.js";
 import { migrate } from "./outbox/migrate.js";
 import { EmailServiceHandlers } from "./handlers/email-service.js";
 import { MailboxServiceHandlers } from "./handlers/mailbox-service.js";
+import { accountServiceHandlers } from "./handlers/account-service.js";
 import { errorInterceptor } from "./handlers/interceptors.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { logSecurityPosture } from "./auth/warnings.js";
@@ -107,7 +108,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
     let stopping: Promise<void> | undefined;
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer });
     const adapter = connectNodeAdapter({
-      routes: routes(handlers, health, new MailboxServiceHandlers({ config: () => config, pool, clock })),
+      routes: routes(
+        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config) },
+        health,
+      ),
       readMaxBytes: READ_MAX_BYTES,
       // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
       // silently dropped (which could turn "bcc" into no bcc at all).
