@@ -1,11 +1,12 @@
-// The outbox dashboard: the live table, its filters, the Retry and Cancel buttons and the API
-// key field, wired to one WatchOutbox stream and the unary RPCs.
+// The outbox dashboard: the live table, its filters (account picked from ListAccounts), the Retry
+// and Cancel buttons (per row and for the ticked rows) and the API key field, wired to one
+// WatchOutbox stream and the unary RPCs.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { errorReason } from "../../src/client-errors.js";
-import { apiKey, createApi } from "./api.js";
+import { apiKey, createAccountsApi, createApi } from "./api.js";
 import { statusName } from "./format.js";
-import { OutboxModel, type RowView } from "./model.js";
+import { canCancel, canRetry, OutboxModel, type RowView } from "./model.js";
 import { OutboxTable, renderStatusChips, toast, type Action } from "./view.js";
 import { watchOutbox, type WatchState } from "./watch.js";
 
@@ -20,19 +21,25 @@ const ui = {
   keyForm: byId<HTMLFormElement>("key-form"),
   key: byId<HTMLInputElement>("api-key"),
   forgetKey: byId<HTMLButtonElement>("forget-key"),
-  account: byId<HTMLInputElement>("account"),
+  account: byId<HTMLSelectElement>("account"),
   chips: byId<HTMLDivElement>("status-filters"),
   notice: byId<HTMLParagraphElement>("notice"),
   tbody: document.querySelector<HTMLTableSectionElement>("#outbox tbody")!,
   empty: byId<HTMLParagraphElement>("empty"),
   footer: byId<HTMLParagraphElement>("footer"),
   toasts: byId<HTMLDivElement>("toasts"),
+  selectedCount: byId<HTMLSpanElement>("selected-count"),
+  retrySelected: byId<HTMLButtonElement>("retry-selected"),
+  cancelSelected: byId<HTMLButtonElement>("cancel-selected"),
 };
 
 const api = createApi(location.origin);
+const accountsApi = createAccountsApi(location.origin);
 const model = new OutboxModel();
 const table = new OutboxTable(ui.tbody);
 const statusFilter = new Set<OutboxStatus>();
+/** Rows ticked for Retry / Cancel selected; only those still shown count. */
+const selected = new Set<bigint>();
 /** Bumped per stream, so answers meant for an earlier filter are dropped. */
 let generation = 0;
 let stopWatch: (() => void) | undefined;
@@ -45,6 +52,28 @@ let detailsInFlight = 0;
 function accountFilter(): number {
   const n = Number(ui.account.value);
   return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+/** The account picker: the accounts the key covers (ListAccounts), keeping the choice if it still is one. */
+function loadAccounts(): void {
+  accountsApi.listAccounts({}).then(
+    (res) => {
+      const chosen = ui.account.value;
+      const options = res.accounts.map((a) => {
+        const option = document.createElement("option");
+        option.value = String(a.accountId);
+        option.textContent = `${a.accountId} · ${a.fromAddress}`;
+        return option;
+      });
+      const all = document.createElement("option");
+      all.value = "";
+      all.textContent = "all";
+      ui.account.replaceChildren(all, ...options);
+      ui.account.value = options.some((o) => o.value === chosen) ? chosen : "";
+      if (ui.account.value !== chosen) restart();
+    },
+    () => undefined, // the stream shows why (no key, wrong key)
+  );
 }
 
 function restart(): void {
@@ -120,7 +149,13 @@ function invalidate(): void {
 
 function render(): void {
   const { rows, matching } = model.visible(statusFilter, MAX_ROWS);
-  table.render(rows, Date.now());
+  const shown = new Set(rows.map((r) => r.id));
+  for (const id of selected) if (!shown.has(id)) selected.delete(id);
+  table.render(rows, Date.now(), selected);
+  const ticked = rows.filter((r) => selected.has(r.id));
+  ui.selectedCount.textContent = `${ticked.length} selected`;
+  ui.retrySelected.disabled = !ticked.some((r) => canRetry(r.status));
+  ui.cancelSelected.disabled = !ticked.some((r) => canCancel(r.status));
   renderStatusChips(ui.chips, model.counts(), statusFilter);
   ui.empty.hidden = rows.length > 0;
   ui.footer.textContent = matching > rows.length ? `Showing the newest ${rows.length} of ${matching} messages.` : "";
@@ -164,6 +199,35 @@ async function act(action: Action, id: bigint, button: HTMLButtonElement): Promi
   }
 }
 
+/** Retry or cancel every ticked row that allows it, one call each, then one summary. */
+async function actOnSelected(action: Action, button: HTMLButtonElement): Promise<void> {
+  const allowed = action === "retry" ? canRetry : canCancel;
+  const ids = model.visible(statusFilter, MAX_ROWS).rows.filter((r) => selected.has(r.id) && allowed(r.status)).map((r) => r.id);
+  const label = action === "retry" ? "Retry" : "Cancel";
+  if (ids.length === 0) return;
+  if (action === "cancel" && !confirm(`Cancel ${ids.length} message(s)? They will not be sent.`)) return;
+  button.disabled = true;
+  const results = await Promise.allSettled(
+    ids.map((outboxId) => (action === "retry" ? api.retryOutbox({ outboxId, force: true }) : api.cancelOutbox({ outboxId }))),
+  );
+  const refused = results.flatMap((r, i) => (r.status === "rejected" ? [`#${ids[i]} (${errorReason(r.reason) ?? Code[ConnectError.from(r.reason).code]})`] : []));
+  toast(ui.toasts, `${label} selected: ${ids.length - refused.length} done${refused.length ? `, refused ${refused.join(", ")}` : ""}`, refused.length ? "error" : "ok");
+  selected.clear();
+  invalidate();
+}
+
+ui.retrySelected.addEventListener("click", () => void actOnSelected("retry", ui.retrySelected));
+ui.cancelSelected.addEventListener("click", () => void actOnSelected("cancel", ui.cancelSelected));
+
+ui.tbody.addEventListener("change", (ev) => {
+  const box = ev.target as HTMLInputElement;
+  const id = box.matches("input[data-select]") ? box.closest<HTMLTableRowElement>("tr")?.dataset.outboxId : undefined;
+  if (!id) return;
+  if (box.checked) selected.add(BigInt(id));
+  else selected.delete(BigInt(id));
+  invalidate();
+});
+
 ui.tbody.addEventListener("click", (ev) => {
   const button = (ev.target as Element).closest<HTMLButtonElement>("button[data-action]");
   const id = button?.closest<HTMLTableRowElement>("tr")?.dataset.outboxId;
@@ -191,15 +255,18 @@ ui.keyForm.addEventListener("submit", (ev) => {
   showKeyState();
   notice("");
   restart();
+  loadAccounts();
 });
 
 ui.forgetKey.addEventListener("click", () => {
   apiKey.set("");
   showKeyState();
   restart();
+  loadAccounts();
 });
 
 // Relative times ("in 9 s") move on even when nothing else changes.
 setInterval(invalidate, 1000);
 showKeyState();
 restart();
+loadAccounts();
