@@ -178,6 +178,35 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
     await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(3);
   });
 
+  test("search finds rows by subject and by #id, server-side; Older messages pages past the newest", async () => {
+    const shownIds = () => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId));
+    const needles: bigint[] = [];
+    for (const n of [1, 2]) needles.push((await client.send({ accountId: 1, to: ["hay@example.com"], subject: `Needle ${n}`, bodyText: "x" })).outbox!.outboxId);
+    await waitRow(needles[1]!, "SENT");
+
+    await page.fill("#search", "NEEDLE");
+    await page.click('#search-form button[type="submit"]');
+    await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual([String(needles[1]), String(needles[0])]);
+    expect(await page.locator("#footer").textContent()).toContain("2 found for “NEEDLE”");
+    await page.fill("#search", `#${needles[0]}`);
+    await page.press("#search", "Enter");
+    await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual([String(needles[0])]);
+    await page.fill("#search", "");
+    await page.press("#search", "Enter");
+    await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(2);
+
+    // More rows than a page of 25: the table shows 25, and Older messages the next ones.
+    const total = Number((await client.listOutbox({ pageSize: 1 })).outboxes[0]!.outboxId);
+    await Promise.all(Array.from({ length: Math.max(0, 30 - total) }, (_, i) =>
+      client.send({ accountId: 2, to: ["bulk@example.com"], subject: `Page filler ${i}`, bodyText: "x" })));
+    const newest = (await client.listOutbox({ pageSize: 30 })).outboxes.map((o) => String(o.outboxId));
+    await page.selectOption("#page-size", "25");
+    await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual(newest.slice(0, 25));
+    await page.click("#older");
+    await expect.poll(async () => (await shownIds()).slice(0, 30), { timeout: WAIT_MS }).toEqual(newest);
+    await page.selectOption("#page-size", "200");
+  });
+
   test("screenshot, and the page never asked anything of another origin", async () => {
     // One message left failing, so the picture shows every kind of row.
     const { outbox } = await client.send({
