@@ -140,11 +140,13 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
 
     const toRetry = [await failing("Bulk retry 1"), await failing("Bulk retry 2")];
     await tick(toRetry);
-    expect(await page.locator("#selected-count").textContent()).toBe("2 selected");
+    // The count is drawn with the next frame.
+    const count = () => page.locator("#selected-count").textContent();
+    await expect.poll(count, { timeout: WAIT_MS }).toBe("2 selected");
     await page.click("#retry-selected");
     await Promise.all(toRetry.map((id) => waitRow(id, "SENT")));
     await page.locator(".toast", { hasText: "Retry selected: 2 done" }).waitFor({ timeout: WAIT_MS });
-    expect(await page.locator("#selected-count").textContent()).toBe("0 selected");
+    await expect.poll(count, { timeout: WAIT_MS }).toBe("0 selected");
 
     const toCancel = [await failing("Bulk cancel 1"), await failing("Bulk cancel 2")];
     await tick(toCancel);
