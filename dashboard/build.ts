@@ -1,6 +1,6 @@
-// Builds the dashboard into dashboard/dist with esbuild: one browser bundle (connect-web, the
-// generated messages and the page's code), the page and its stylesheet. `npm run
-// build:dashboard` runs it, so do `npm start` (prestart, with --optional) and the dashboard test.
+// Builds the dashboard into dist/dashboard with esbuild: one browser bundle (connect-web, the
+// generated messages and the page's code), the page and its stylesheet. `npm run build` runs it
+// with the service's build, `npm run build:dashboard` alone, and so does the dashboard test.
 import { copyFile, mkdir } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -27,13 +27,6 @@ export async function buildDashboard(outDir = DASHBOARD_DIR): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  try {
-    await buildDashboard();
-    console.log(`dashboard built into ${DASHBOARD_DIR}`);
-  } catch (err) {
-    // `npm start` passes --optional: an install without dev dependencies (no connect-web) still
-    // starts the service, whose / then says the dashboard is not built.
-    if (!process.argv.includes("--optional")) throw err;
-    console.warn(`dashboard not built; the service starts without it:\n${err instanceof Error ? err.message : String(err)}`);
-  }
+  await buildDashboard();
+  console.log(`dashboard built into ${DASHBOARD_DIR}`);
 }

@@ -10,6 +10,7 @@ import { GroupCommit } from "./outbox/group-commit.js";
 import { migrate } from "./outbox/migrate.js";
 import { EmailServiceHandlers } from "./handlers/email-service.js";
 import { MailboxServiceHandlers } from "./handlers/mailbox-service.js";
+import { accountServiceHandlers } from "./handlers/account-service.js";
 import { errorInterceptor } from "./handlers/interceptors.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { logSecurityPosture } from "./auth/warnings.js";
@@ -18,8 +19,9 @@ import { createRescuer, type Rescuer } from "./sender/rescuer.js";
 import { listen, type Listener, type RequestHandler } from "./server/listen.js";
 import { watchOverGrpc } from "./server/watch-grpc.js";
 import { withCors } from "./server/cors.js";
+import { withSpecGrpcMessage } from "./server/grpc-message.js";
 import { deadlineInterceptor } from "./server/deadline.js";
-import { routes } from "./server/routes.js";
+import { APPLICATION_SERVICES, routes } from "./server/routes.js";
 import { httpFallback } from "./server/http-routes.js";
 import { createHealth, type HealthService } from "./standard/health.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
@@ -104,7 +106,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       metrics.rescued.inc({ outcome: "requeued" }, r.requeued);
       metrics.rescued.inc({ outcome: "dead" }, r.dead);
     });
-    const health = createHealth(Serving.SERVING);
+    const health = createHealth(Serving.SERVING, APPLICATION_SERVICES);
     const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);
     const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs);
     const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));
@@ -125,7 +127,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log });
     const adapter = connectNodeAdapter({
-      routes: routes(handlers, health, new MailboxServiceHandlers({ config: () => config, pool, clock })),
+      routes: routes(
+        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config) },
+        health,
+      ),
       readMaxBytes: READ_MAX_BYTES,
       // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
       // silently dropped (which could turn "bcc" into no bcc at all).
@@ -138,7 +143,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (!watchGrpc(req, res)) adapter(req, res);
     };
     logSecurityPosture(config, log);
-    listener = await listen(withCors(serveRpc, () => config.cors.allowedOrigins), config.host, config.port, config.tls);
+    listener = await listen(withCors(withSpecGrpcMessage(serveRpc), () => config.cors.allowedOrigins), config.host, config.port, config.tls);
     probe.start();
     if (opts.background !== false) {
       await maintenance.start();

@@ -62,9 +62,17 @@ export async function waitForOutcome(
   opts: { until?: readonly OutboxStatus[]; signal?: AbortSignal } = {},
 ): Promise<OutboxEvent> {
   const until = opts.until ? new Set(opts.until) : SETTLED;
-  const stream = client.watchOutbox({ outboxIds: [outboxId], includeCurrent: true }, { signal: opts.signal });
-  for await (const res of stream) {
-    if (res.message.case === "event" && until.has(res.message.value.status)) return res.message.value;
+  // Leaving the loop does not end the call: abort it, or its HTTP/2 stream keeps the process
+  // alive until `signal` fires.
+  const done = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, done.signal]) : done.signal;
+  try {
+    const stream = client.watchOutbox({ outboxIds: [outboxId], includeCurrent: true }, { signal });
+    for await (const res of stream) {
+      if (res.message.case === "event" && until.has(res.message.value.status)) return res.message.value;
+    }
+  } finally {
+    done.abort();
   }
   throw new ConnectError("the watch ended before the message settled", Code.Unavailable);
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/python3
-"""Generates the Python stubs of email.v1 (and google.rpc's error details) into ./gen.
+"""Generates the Python stubs of email.v1 (and google.rpc's error details) into the package.
 
-Run with Debian's interpreter, which sees the apt packages python3-grpcio and python3-grpc-tools:
+`pip install ./clients/python` runs it (from setup.py); by hand, with Debian's interpreter, which
+sees the apt packages python3-grpcio and python3-grpc-tools:
 
     /usr/bin/python3 clients/python/generate.py [--out DIR]
 
 Debian's grpc-tools bundles protoc 3.5.1, which cannot parse proto3 `optional` (used by
 email.v1.Attachment). So `buf build` (from the repository's node_modules) compiles the contract
 into a FileDescriptorSet, and grpc-tools' protoc generates Python from that set instead of from
-the .proto text. On the way the files under email/v1/ are renamed email_v1/: a generated package
-named `email` would shadow Python's standard `email` package. The rename touches file names
-only; package and message names (email.v1.*) and so the wire format stay the same.
+the .proto text. On the way the files are moved under the package: email/v1/ becomes
+email_outbox_client/email_v1/ (a generated package named `email` would shadow Python's standard
+`email` package) and google/rpc/ becomes email_outbox_client/google/rpc/, so the stubs import
+each other as email_outbox_client.*. The move touches file names only; package and message names
+(email.v1.*) and so the wire format stay the same.
 """
 import argparse
 import pathlib
@@ -26,14 +29,22 @@ ROOT = HERE.parents[1]
 PROTOS = ["email/v1/email_service.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"]
 
 
+PACKAGE = "email_outbox_client"
+
+
 def python_path(proto_path: str) -> str:
-    """email/v1/x.proto -> email_v1/x.proto (module email_v1.x_pb2); others unchanged."""
-    return "email_v1/" + proto_path[len("email/v1/"):] if proto_path.startswith("email/v1/") else proto_path
+    """email/v1/x.proto -> email_outbox_client/email_v1/x.proto (module email_outbox_client.email_v1.x_pb2),
+    google/rpc/x.proto -> email_outbox_client/google/rpc/x.proto; the well-known types unchanged."""
+    if proto_path.startswith("email/v1/"):
+        return f"{PACKAGE}/email_v1/{proto_path[len('email/v1/'):]}"
+    if proto_path.startswith("google/rpc/"):
+        return f"{PACKAGE}/{proto_path}"
+    return proto_path
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=pathlib.Path, default=HERE / "gen", help="output directory (default: %(default)s)")
+    parser.add_argument("--out", type=pathlib.Path, default=HERE, help="output directory (default: %(default)s)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,10 +1,13 @@
-// The page's EmailService client: Connect over fetch to the origin that served the page, with
-// the API key (if any) from this tab's sessionStorage, so it never outlives the tab.
-import { createClient, type Client } from "@connectrpc/connect";
+// The page's clients (EmailService, and AccountService for the account picker): Connect over
+// fetch to the origin that served the page, with the API key (if any) from this tab's
+// sessionStorage, so it never outlives the tab.
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { AccountService } from "../../gen/email/v1/account_service_pb.js";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
 
 export type Api = Client<typeof EmailService>;
+export type AccountsApi = Client<typeof AccountService>;
 
 const KEY_ITEM = "email-outbox.api-key";
 
@@ -17,7 +20,15 @@ export const apiKey = {
 };
 
 export function createApi(baseUrl: string): Api {
-  const transport = createConnectTransport({
+  return createClient(EmailService, transport(baseUrl));
+}
+
+export function createAccountsApi(baseUrl: string): AccountsApi {
+  return createClient(AccountService, transport(baseUrl));
+}
+
+function transport(baseUrl: string): Transport {
+  return createConnectTransport({
     baseUrl,
     useBinaryFormat: true,
     interceptors: [
@@ -28,5 +39,4 @@ export function createApi(baseUrl: string): Api {
       },
     ],
   });
-  return createClient(EmailService, transport);
 }

@@ -1,4 +1,4 @@
-// Text for the table: status names, relative and absolute times.
+// Text for the table: status names, relative times and dates.
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 
 /** "SENT", "FAILED", …: the enum name without its prefix, also used as a CSS class suffix. */
@@ -23,11 +23,14 @@ export function relative(when: Date, now: number): string {
   return delta > 0 ? `in ${n} ${unit}` : `${n} ${unit} ago`;
 }
 
-/** Local date and time to the second, for tooltips and the updated column. */
-export function absolute(when: Date): string {
-  return when.toLocaleString(undefined, { hour12: false });
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** "2026-12-02 17:31:05": local date and time to the second, in every time column. */
+export function dateTime(when: Date): string {
+  return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ${pad(when.getHours())}:${pad(when.getMinutes())}:${pad(when.getSeconds())}`;
 }
 
-export function clock(when: Date): string {
-  return when.toLocaleTimeString(undefined, { hour12: false });
+/** For tooltips: the same moment in UTC. */
+export function utc(when: Date): string {
+  return `${when.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }

@@ -1,16 +1,17 @@
-// The outbox dashboard: the live table, its filters, the Retry and Cancel buttons and the API
-// key field, wired to one WatchOutbox stream and the unary RPCs.
+// The outbox dashboard: the live table, its filters (account picked from ListAccounts), the Retry
+// and Cancel buttons (per row and for the ticked rows) and the API key field, wired to one
+// WatchOutbox stream and the unary RPCs.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
+import { OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 import { errorReason } from "../../src/client-errors.js";
-import { apiKey, createApi } from "./api.js";
+import { apiKey, createAccountsApi, createApi } from "./api.js";
 import { statusName } from "./format.js";
-import { OutboxModel, type RowView } from "./model.js";
+import { canCancel, canRetry, OutboxModel, type RowView } from "./model.js";
 import { OutboxTable, renderStatusChips, toast, type Action } from "./view.js";
 import { watchOutbox, type WatchState } from "./watch.js";
 
-/** Rows in the table; the counts above it cover every row the stream described. */
-const MAX_ROWS = 200;
+/** Rows in the table per page (the Rows picker); the counts above it cover every row the stream described. */
+const pageRows = () => Number(ui.pageSize.value) || 200;
 /** GetOutbox calls in flight for rows whose subject is not known yet. */
 const DETAIL_CONCURRENCY = 4;
 
@@ -20,19 +21,36 @@ const ui = {
   keyForm: byId<HTMLFormElement>("key-form"),
   key: byId<HTMLInputElement>("api-key"),
   forgetKey: byId<HTMLButtonElement>("forget-key"),
-  account: byId<HTMLInputElement>("account"),
+  account: byId<HTMLSelectElement>("account"),
+  pageSize: byId<HTMLSelectElement>("page-size"),
+  searchForm: byId<HTMLFormElement>("search-form"),
+  search: byId<HTMLInputElement>("search"),
+  older: byId<HTMLButtonElement>("older"),
   chips: byId<HTMLDivElement>("status-filters"),
   notice: byId<HTMLParagraphElement>("notice"),
   tbody: document.querySelector<HTMLTableSectionElement>("#outbox tbody")!,
   empty: byId<HTMLParagraphElement>("empty"),
   footer: byId<HTMLParagraphElement>("footer"),
   toasts: byId<HTMLDivElement>("toasts"),
+  selectedCount: byId<HTMLSpanElement>("selected-count"),
+  retrySelected: byId<HTMLButtonElement>("retry-selected"),
+  cancelSelected: byId<HTMLButtonElement>("cancel-selected"),
 };
 
 const api = createApi(location.origin);
+const accountsApi = createAccountsApi(location.origin);
 const model = new OutboxModel();
 const table = new OutboxTable(ui.tbody);
 const statusFilter = new Set<OutboxStatus>();
+/** How many of the newest rows the table shows: a page, plus one per "Older messages". */
+let limit = 0;
+/** ListOutbox's token for the page after those read so far; "" when there is none. */
+let nextPage = "";
+/** The search's text and the rows ListOutbox found for it (undefined: no search). */
+let query = "";
+let found: Set<bigint> | undefined;
+/** Rows ticked for Retry / Cancel selected; only those still shown count. */
+const selected = new Set<bigint>();
 /** Bumped per stream, so answers meant for an earlier filter are dropped. */
 let generation = 0;
 let stopWatch: (() => void) | undefined;
@@ -47,11 +65,35 @@ function accountFilter(): number {
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
+/** The account picker: the accounts the key covers (ListAccounts), keeping the choice if it still is one. */
+function loadAccounts(): void {
+  accountsApi.listAccounts({}).then(
+    (res) => {
+      const chosen = ui.account.value;
+      const options = res.accounts.map((a) => {
+        const option = document.createElement("option");
+        option.value = String(a.accountId);
+        option.textContent = `${a.accountId} · ${a.fromAddress}`;
+        return option;
+      });
+      const all = document.createElement("option");
+      all.value = "";
+      all.textContent = "all";
+      ui.account.replaceChildren(all, ...options);
+      ui.account.value = options.some((o) => o.value === chosen) ? chosen : "";
+      if (ui.account.value !== chosen) restart();
+    },
+    () => undefined, // the stream shows why (no key, wrong key)
+  );
+}
+
 function restart(): void {
   stopWatch?.();
   const gen = ++generation;
   const accountId = accountFilter();
   model.clear();
+  limit = pageRows();
+  found = query ? new Set() : undefined;
   loadNewest(gen, accountId);
   stopWatch = watchOutbox(api, accountId, {
     start(snapshot, first) {
@@ -73,10 +115,11 @@ function loadNewest(gen: number, accountId: number): void {
   listed = false;
   detailsWanted.clear();
   invalidate();
-  api.listOutbox({ accountId, pageSize: MAX_ROWS }).then(
+  nextPage = "";
+  api.listOutbox({ accountId, pageSize: limit, query }).then(
     (res) => {
       if (gen !== generation) return;
-      for (const o of res.outboxes) model.applyRow(o);
+      addPage(res.outboxes, res.nextPageToken);
       // The stream holds its headers until it has news; this answer proves the key and server.
       if (ui.connection.dataset.state === "connecting") showState({ kind: "live", snapshot: true });
     },
@@ -84,6 +127,37 @@ function loadNewest(gen: number, accountId: number): void {
   ).finally(() => {
     if (gen !== generation) return;
     listed = true;
+    invalidate();
+  });
+}
+
+function addPage(outboxes: readonly Outbox[], token: string): void {
+  for (const o of outboxes) {
+    model.applyRow(o);
+    found?.add(o.outboxId);
+  }
+  nextPage = token;
+}
+
+/** The next page by keyset (ListOutbox's page token), for the same account and search. */
+function loadOlder(): void {
+  const gen = generation;
+  const shown = limit;
+  if (!nextPage) {
+    // The stream already described older rows than the table shows.
+    limit += pageRows();
+    return invalidate();
+  }
+  ui.older.disabled = true;
+  api.listOutbox({ accountId: accountFilter(), pageSize: pageRows(), query, pageToken: nextPage }).then(
+    (res) => {
+      if (gen !== generation) return;
+      addPage(res.outboxes, res.nextPageToken);
+      limit = shown + res.outboxes.length;
+    },
+    (err: unknown) => toast(ui.toasts, `Older messages: ${ConnectError.from(err).rawMessage}`, "error"),
+  ).finally(() => {
+    ui.older.disabled = false;
     invalidate();
   });
 }
@@ -119,11 +193,20 @@ function invalidate(): void {
 }
 
 function render(): void {
-  const { rows, matching } = model.visible(statusFilter, MAX_ROWS);
-  table.render(rows, Date.now());
+  const { rows, matching } = model.visible(statusFilter, limit, found);
+  const shown = new Set(rows.map((r) => r.id));
+  for (const id of selected) if (!shown.has(id)) selected.delete(id);
+  table.render(rows, Date.now(), selected);
+  const ticked = rows.filter((r) => selected.has(r.id));
+  ui.selectedCount.textContent = `${ticked.length} selected`;
+  ui.retrySelected.disabled = !ticked.some((r) => canRetry(r.status));
+  ui.cancelSelected.disabled = !ticked.some((r) => canCancel(r.status));
   renderStatusChips(ui.chips, model.counts(), statusFilter);
   ui.empty.hidden = rows.length > 0;
-  ui.footer.textContent = matching > rows.length ? `Showing the newest ${rows.length} of ${matching} messages.` : "";
+  ui.footer.textContent =
+    (found ? `${found.size} found for “${query}” (a new search includes rows that arrived since). ` : "") +
+    (matching > rows.length ? `Showing the newest ${rows.length} of ${matching} messages.` : "");
+  ui.older.hidden = !(nextPage || matching > rows.length);
   fetchDetails(rows);
 }
 
@@ -164,6 +247,35 @@ async function act(action: Action, id: bigint, button: HTMLButtonElement): Promi
   }
 }
 
+/** Retry or cancel every ticked row that allows it, one call each, then one summary. */
+async function actOnSelected(action: Action, button: HTMLButtonElement): Promise<void> {
+  const allowed = action === "retry" ? canRetry : canCancel;
+  const ids = model.visible(statusFilter, limit, found).rows.filter((r) => selected.has(r.id) && allowed(r.status)).map((r) => r.id);
+  const label = action === "retry" ? "Retry" : "Cancel";
+  if (ids.length === 0) return;
+  if (action === "cancel" && !confirm(`Cancel ${ids.length} message(s)? They will not be sent.`)) return;
+  button.disabled = true;
+  const results = await Promise.allSettled(
+    ids.map((outboxId) => (action === "retry" ? api.retryOutbox({ outboxId, force: true }) : api.cancelOutbox({ outboxId }))),
+  );
+  const refused = results.flatMap((r, i) => (r.status === "rejected" ? [`#${ids[i]} (${errorReason(r.reason) ?? Code[ConnectError.from(r.reason).code]})`] : []));
+  toast(ui.toasts, `${label} selected: ${ids.length - refused.length} done${refused.length ? `, refused ${refused.join(", ")}` : ""}`, refused.length ? "error" : "ok");
+  selected.clear();
+  invalidate();
+}
+
+ui.retrySelected.addEventListener("click", () => void actOnSelected("retry", ui.retrySelected));
+ui.cancelSelected.addEventListener("click", () => void actOnSelected("cancel", ui.cancelSelected));
+
+ui.tbody.addEventListener("change", (ev) => {
+  const box = ev.target as HTMLInputElement;
+  const id = box.matches("input[data-select]") ? box.closest<HTMLTableRowElement>("tr")?.dataset.outboxId : undefined;
+  if (!id) return;
+  if (box.checked) selected.add(BigInt(id));
+  else selected.delete(BigInt(id));
+  invalidate();
+});
+
 ui.tbody.addEventListener("click", (ev) => {
   const button = (ev.target as Element).closest<HTMLButtonElement>("button[data-action]");
   const id = button?.closest<HTMLTableRowElement>("tr")?.dataset.outboxId;
@@ -179,6 +291,13 @@ ui.chips.addEventListener("click", (ev) => {
 });
 
 ui.account.addEventListener("change", restart);
+ui.pageSize.addEventListener("change", restart);
+ui.older.addEventListener("click", loadOlder);
+ui.searchForm.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  query = ui.search.value.trim();
+  restart();
+});
 
 function showKeyState(): void {
   ui.key.value = "";
@@ -191,15 +310,18 @@ ui.keyForm.addEventListener("submit", (ev) => {
   showKeyState();
   notice("");
   restart();
+  loadAccounts();
 });
 
 ui.forgetKey.addEventListener("click", () => {
   apiKey.set("");
   showKeyState();
   restart();
+  loadAccounts();
 });
 
 // Relative times ("in 9 s") move on even when nothing else changes.
 setInterval(invalidate, 1000);
 showKeyState();
 restart();
+loadAccounts();

@@ -92,9 +92,12 @@ export class OutboxModel {
     return counts;
   }
 
-  /** The newest rows (by id) in one of `statuses` (all when empty), at most `limit`. */
-  visible(statuses: ReadonlySet<OutboxStatus>, limit: number): { rows: RowView[]; matching: number } {
-    const matching = [...this.rows.values()].filter((r) => statuses.size === 0 || statuses.has(r.status));
+  /**
+   * The newest rows (by id) in one of `statuses` (all when empty) and, when given, among `only`
+   * (a search's results), at most `limit`.
+   */
+  visible(statuses: ReadonlySet<OutboxStatus>, limit: number, only?: ReadonlySet<bigint>): { rows: RowView[]; matching: number } {
+    const matching = [...this.rows.values()].filter((r) => (statuses.size === 0 || statuses.has(r.status)) && (!only || only.has(r.id)));
     matching.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     return { rows: matching.slice(0, limit), matching: matching.length };
   }

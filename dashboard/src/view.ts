@@ -2,18 +2,19 @@
 // pointer is never replaced while the stream updates the table. Text is only ever set with
 // textContent: subjects, addresses and errors are data, never markup.
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
-import { absolute, clock, relative, statusName } from "./format.js";
+import { dateTime, relative, statusName, utc } from "./format.js";
 import { canCancel, canRetry, STATUSES, type RowView } from "./model.js";
 
 export type Action = "retry" | "cancel";
 
-const COLUMNS = ["id", "account", "status", "subject", "retries", "next", "error", "message-id", "updated", "actions"] as const;
+const COLUMNS = ["select", "id", "account", "status", "subject", "retries", "next", "error", "message-id", "updated", "actions"] as const;
 type Column = (typeof COLUMNS)[number];
 
 interface RowElements {
   tr: HTMLTableRowElement;
   cells: Record<Column, HTMLTableCellElement>;
   badge: HTMLSpanElement;
+  select: HTMLInputElement;
   subject: HTMLDivElement;
   to: HTMLDivElement;
   retry: HTMLButtonElement;
@@ -39,13 +40,15 @@ export class OutboxTable {
 
   constructor(private readonly tbody: HTMLTableSectionElement) {}
 
-  render(views: readonly RowView[], now: number): void {
+  /** `selected`: the rows whose checkbox is ticked (for Retry / Cancel selected). */
+  render(views: readonly RowView[], now: number, selected: ReadonlySet<bigint>): void {
     const keep = new Set<bigint>();
     let before: ChildNode | null = this.tbody.firstChild;
     for (const view of views) {
       keep.add(view.id);
       const row = this.rows.get(view.id) ?? this.create(view);
       this.update(row, view, now);
+      row.select.checked = selected.has(view.id);
       if (row.tr !== before) this.tbody.insertBefore(row.tr, before);
       before = row.tr.nextSibling;
     }
@@ -62,6 +65,11 @@ export class OutboxTable {
     tr.dataset.outboxId = String(view.id);
     const cells = Object.fromEntries(COLUMNS.map((c) => [c, el("td", c)])) as Record<Column, HTMLTableCellElement>;
     for (const c of COLUMNS) tr.append(cells[c]);
+    const select = el("input");
+    select.type = "checkbox";
+    select.dataset.select = "";
+    select.setAttribute("aria-label", `Select message ${view.id}`);
+    cells.select.append(select);
     const badge = el("span", "badge");
     cells.status.append(badge);
     const subject = el("div", "subject-text");
@@ -73,7 +81,7 @@ export class OutboxTable {
     const cancel = el("button", "cancel quiet", "Cancel");
     cancel.dataset.action = "cancel";
     cells.actions.append(retry, cancel);
-    const row = { tr, cells, badge, subject, to, retry, cancel, version: view.version };
+    const row = { tr, cells, badge, select, subject, to, retry, cancel, version: view.version };
     this.rows.set(view.id, row);
     return row;
   }
@@ -89,10 +97,10 @@ export class OutboxTable {
     setText(row.to, v.details?.to.join(", ") ?? "", v.details?.to.join(", ") ?? "");
     setText(row.cells.retries, String(v.retries));
     const due = v.nextAttemptAt && (v.status === OutboxStatus.PENDING || v.status === OutboxStatus.FAILED) ? v.nextAttemptAt : undefined;
-    setText(row.cells.next, due ? relative(due, now) : "", due ? absolute(due) : "");
+    setText(row.cells.next, due ? `${dateTime(due)} (${relative(due, now)})` : "", due ? utc(due) : "");
     setText(row.cells.error, v.lastError, v.lastError);
     setText(row.cells["message-id"], v.messageId, v.providerMessageId ? `accepted as ${v.providerMessageId}` : "");
-    setText(row.cells.updated, v.updated ? clock(v.updated) : "", v.updated ? absolute(v.updated) : "");
+    setText(row.cells.updated, v.updated ? dateTime(v.updated) : "", v.updated ? utc(v.updated) : "");
     row.retry.hidden = !canRetry(v.status);
     row.cancel.hidden = !canCancel(v.status);
     if (v.version !== row.version) {

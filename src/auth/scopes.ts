@@ -16,6 +16,7 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
   ["email.v1.MailboxService/IngestMessage", "ingest"],
   ["email.v1.MailboxService/GetMessage", "read"],
   ["email.v1.MailboxService/ListMessages", "read"],
+  ["email.v1.AccountService/ListAccounts", "read"],
 ]);
 
 /** Services any caller may use: tools and load balancers must not need a key. */

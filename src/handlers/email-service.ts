@@ -23,6 +23,7 @@ import type { Config } from "../config.js";
 import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
 import { cancelOutbox, getOutbox, listOutbox } from "../outbox/store.js";
+import { outboxQuery } from "./outbox-query.js";
 import { findMessage } from "../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../outbox/types.js";
 import type { Sender } from "../sender/sender.js";
@@ -201,12 +202,13 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   async listOutbox(req: ListOutboxRequest, ctx: HandlerContext) {
     const size = pageSize(req.pageSize);
     const beforeId = req.pageToken ? decodePageToken(req.pageToken) : undefined;
+    const search = outboxQuery(req.query);
     const rows = await listOutbox(this.deps.pool, {
       accountIds: accountFilter(ctx, req.accountId),
       statuses: statuses(req.statuses),
       limit: size + 1,
       beforeId,
-    });
+    }, ...search);
     const page = rows.slice(0, size);
     const more = rows.length > size;
     return { outboxes: page.map(toProtoOutbox), nextPageToken: more ? encodePageToken(page[page.length - 1]!.id) : "" };

@@ -1,6 +1,7 @@
 // Turns errors that are not already API errors into statuses a client can act on, and keeps
-// their causes in the log only: a lost database is UNAVAILABLE (retry later), anything else is
-// INTERNAL with no detail.
+// their causes in the log only: a lost database is UNAVAILABLE (retry later), a client that went
+// away mid-stream is CANCELLED (its business, logged at debug), anything else is INTERNAL with no
+// detail.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../log.js";
 import { apiError } from "./errors.js";
@@ -10,10 +11,19 @@ const DATABASE_DOWN = new Set([
   "PROTOCOL_SEQUENCE_TIMEOUT", "ER_CON_COUNT_ERROR", "ER_SERVER_SHUTDOWN", "POOL_CLOSED", "ER_LOCK_WAIT_TIMEOUT",
 ]);
 
-/** An error as the client may see it; the cause of one that is not an API error is logged only. */
-export function clientError(log: Logger, err: unknown, method: string): ConnectError {
+/**
+ * An error as the client may see it; the cause of one that is not an API error is logged only.
+ * With the call's signal, a call the client reset is CANCELED (nothing went wrong here).
+ */
+export function clientError(log: Logger, err: unknown, method: string, signal?: AbortSignal): ConnectError {
   if (err instanceof ConnectError) return err;
   const code = (err as { code?: string }).code;
+  // The client reset the call (reading its request stream then fails with "Premature close"):
+  // nothing went wrong here. A deadline that ran out is not that.
+  if (signal?.aborted && ConnectError.from(signal.reason).code !== Code.DeadlineExceeded) {
+    log.debug({ method, code }, "client cancelled the call");
+    return new ConnectError("the client cancelled the call", Code.Canceled);
+  }
   if (code && DATABASE_DOWN.has(code)) {
     log.warn({ method, code }, "database unavailable");
     return apiError(Code.Unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; retry later");
@@ -23,7 +33,7 @@ export function clientError(log: Logger, err: unknown, method: string): ConnectE
 }
 
 export function errorInterceptor(log: Logger): Interceptor {
-  const translate = (err: unknown, method: string) => clientError(log, err, method);
+  const translate = (err: unknown, method: string, signal: AbortSignal) => clientError(log, err, method, signal);
   return (next) => async (req) => {
     const method = req.method.name;
     try {
@@ -36,12 +46,12 @@ export function errorInterceptor(log: Logger): Interceptor {
           try {
             yield* source;
           } catch (err) {
-            throw translate(err, method);
+            throw translate(err, method, req.signal);
           }
         })(),
       };
     } catch (err) {
-      throw translate(err, method);
+      throw translate(err, method, req.signal);
     }
   };
 }

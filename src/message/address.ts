@@ -9,7 +9,7 @@
 //   "Doe, Jane" <a@example.com>      (quoted display name, \" and \\ escapes)
 // Comments, group syntax, address lists and IP-literal domains are rejected.
 
-import { domainToASCII } from "node:url";
+import { domainToASCII, domainToUnicode } from "node:url";
 
 export type AddressErrorReason =
   | "ADDRESS_EMPTY"
@@ -208,6 +208,11 @@ function normaliseDomain(domain: string): string {
   // Lower-cases and applies IDNA (UTS #46); returns "" when conversion fails.
   const ascii = domainToASCII(domain);
   if (ascii === "") throw invalid("domain is not a valid host name");
+  // Node 20 answers "" for a label of invalid punycode ("xn--zz"); Node 24 passes it through,
+  // and decoding leaves it as it was, where a valid one becomes Unicode.
+  if (domainToUnicode(ascii).split(".").some((label) => label.startsWith("xn--"))) {
+    throw invalid("domain is not a valid host name");
+  }
   if (ascii.length > MAX_DOMAIN_OCTETS) {
     throw tooLong(`domain exceeds ${MAX_DOMAIN_OCTETS} octets`);
   }

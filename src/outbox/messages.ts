@@ -2,6 +2,7 @@
 // mail it sent, recorded when finalize writes a row as sent. Reply finds its parent here.
 import type { PoolConnection, Queryable } from "./db.js";
 import { jsonArray, jsonList } from "./rows.js";
+import { containsAny } from "./search.js";
 
 export type Direction = "inbound" | "outbound";
 
@@ -119,11 +120,9 @@ export async function listMessages(pool: Queryable, q: MessageQuery): Promise<Ma
     args.push(q.beforeId);
   }
   if (q.search) {
-    // '!' escapes the pattern's wildcards, so '%' and '_' in a search match themselves. The
-    // columns are binary; the search compares case-insensitively.
-    const pattern = `%${q.search.replace(/[!%_]/g, "!$&")}%`;
-    where.push(`(${["subject", "from_header", "body_text"].map((c) => `${c} COLLATE utf8mb4_unicode_ci LIKE ? ESCAPE '!'`).join(" OR ")})`);
-    args.push(pattern, pattern, pattern);
+    const search = containsAny(["subject", "from_header", "body_text"], q.search);
+    where.push(search.sql);
+    args.push(...search.args);
   }
   args.push(q.limit);
   const [rows] = (await pool.query(

@@ -2,10 +2,10 @@
 // lock makes them take turns, and each applies only what the ledger lacks.
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Pool } from "./db.js";
+import { packageRoot } from "../package-root.js";
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
+export const MIGRATIONS_DIR = path.join(packageRoot(), "migrations");
 
 interface Migration {
   version: number;

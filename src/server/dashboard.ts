@@ -1,12 +1,13 @@
-// The outbox dashboard: static files built from dashboard/ by `npm run build:dashboard`
-// (esbuild), served at / from the HTTP fallback. The page holds no data: it calls the RPCs with
-// the operator's own API key, so serving it needs none.
+// The outbox dashboard: static files built from dashboard/ by `npm run build` (or
+// `npm run build:dashboard`; esbuild), served at / from the HTTP fallback. The page holds no
+// data: it calls the RPCs with the operator's own API key, so serving it needs none.
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { join, sep } from "node:path";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { packageRoot } from "../package-root.js";
 
 /** Where the build writes the page; read per request, so a rebuild needs no restart. */
-export const DASHBOARD_DIR = fileURLToPath(new URL("../../dashboard/dist/", import.meta.url));
+export const DASHBOARD_DIR = join(packageRoot(), "dist", "dashboard") + sep;
 
 /** URL path -> built file and its type. */
 export const DASHBOARD_FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([
@@ -50,7 +51,7 @@ export function serveDashboard(path: string, res: Res, dir = DASHBOARD_DIR): voi
     },
     (err: NodeJS.ErrnoException) => {
       if (res.headersSent) return void res.destroy();
-      const text = err.code === "ENOENT" ? "The dashboard is not built: run `npm run build:dashboard`.\n" : "The dashboard cannot be read.\n";
+      const text = err.code === "ENOENT" ? "The dashboard is not built: run `npm run build`.\n" : "The dashboard cannot be read.\n";
       res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
       res.end(text);
     },

@@ -18,8 +18,9 @@ export interface HealthService {
   listenerCount(): number;
 }
 
-export function createHealth(initial: Status = Status.SERVING): HealthService {
-  const statuses = new Map<string, Status>([["", initial]]);
+/** `services`: the names answered besides "" (the whole server), all starting at `initial`. */
+export function createHealth(initial: Status = Status.SERVING, services: readonly string[] = []): HealthService {
+  const statuses = new Map<string, Status>(["", ...services].map((name) => [name, initial]));
   const listeners = new Set<() => void>();
   let closed = false;
   const notify = () => listeners.forEach((wake) => wake());

@@ -1,12 +1,15 @@
 // gRPC server reflection (grpc.reflection.v1 and v1alpha) so tools like buf curl, grpcurl and
 // Postman can discover the API without a copy of the protos. One implementation serves both
 // versions: their messages differ only in package name, and handlers may yield plain init objects.
+// Files are served as buf built them, with their comments (source info), so `describe` shows them.
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import type { DescExtension, DescFile } from "@bufbuild/protobuf";
-import { toBinary } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { nestedTypes } from "@bufbuild/protobuf/reflect";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { base64Decode } from "@bufbuild/protobuf/wire";
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { DESCRIPTOR_SET_BASE64 } from "./descriptor-set.gen.js";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 
@@ -25,6 +28,8 @@ interface Index {
   symbols: Map<string, DescFile>;
   messages: Set<string>;
   extensions: Map<string, DescExtension[]>; // keyed by extendee type name
+  /** The descriptors with source info, by file name (the generated code's lack comments). */
+  withComments: Map<string, FileDescriptorProto>;
   encoded: Map<DescFile, Uint8Array>;
 }
 
@@ -75,7 +80,7 @@ function withDependencies(index: Index, file: DescFile | undefined, what: string
   const closure = walk([file]);
   const fileDescriptorProto = closure.map((f) => {
     let bytes = index.encoded.get(f);
-    if (!bytes) index.encoded.set(f, (bytes = toBinary(FileDescriptorProtoSchema, f.proto)));
+    if (!bytes) index.encoded.set(f, (bytes = toBinary(FileDescriptorProtoSchema, index.withComments.get(f.proto.name) ?? f.proto)));
     return bytes;
   });
   return { case: "fileDescriptorResponse", value: { fileDescriptorProto } };
@@ -101,6 +106,7 @@ function buildIndex(roots: DescFile[]): Index {
     symbols: new Map(),
     messages: new Set(),
     extensions: new Map(),
+    withComments: new Map(fromBinary(FileDescriptorSetSchema, base64Decode(DESCRIPTOR_SET_BASE64)).file.map((f) => [f.name, f])),
     encoded: new Map(),
   };
   for (const file of walk(roots)) {

@@ -11,6 +11,8 @@ export interface ClientFixture {
   sink: SmtpSink;
   /** An API key with every scope on every account. */
   apiKey: string;
+  /** A key with only the `send` scope, for refusals. */
+  sendOnlyKey: string;
   /** The message the sink accepted with this Message-ID. */
   received(messageId: string): ReceivedMessage | undefined;
   close(): Promise<void>;
@@ -20,6 +22,7 @@ export interface ClientFixture {
 export async function startClientFixture(label: string, accounts = 1): Promise<ClientFixture> {
   const sink = await startSmtpSink();
   const key = testKey("clients", "*");
+  const sendOnly = testKey("send-only", "*", ["send"]);
   let t: TestApp;
   try {
     t = await startTestApp({
@@ -28,7 +31,7 @@ export async function startClientFixture(label: string, accounts = 1): Promise<C
         accounts: Array.from({ length: accounts }, (_, i) => sinkAccount(i + 1, sink.port)),
         message_id_domain: DOMAIN,
         allow_failure_mode: true,
-        api_keys: [key.entry],
+        api_keys: [key.entry, sendOnly.entry],
       },
     });
   } catch (err) {
@@ -39,6 +42,7 @@ export async function startClientFixture(label: string, accounts = 1): Promise<C
     t,
     sink,
     apiKey: key.key,
+    sendOnlyKey: sendOnly.key,
     received: (messageId) => sink.messages.find((m) => m.messageId === messageId),
     async close() {
       await t.close();

@@ -1,6 +1,6 @@
-// The package's own client, imported by the package name as a user would (package.json
-// "exports" -> src/index.ts), against the real service over every protocol it
-// offers: it sends the API key, waits for the outcome with WatchOutbox, and reads error reasons.
+// The TypeScript client (src/index.ts, the source of clients/typescript), against the real
+// service over every protocol it offers: it sends the API key, waits for the outcome with
+// WatchOutbox, and reads error reasons. package.test.ts installs the packed package.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   Code,
@@ -12,7 +12,7 @@ import {
   OutboxStatus,
   waitForOutcome,
   type EmailClientOptions,
-} from "email-outbox";
+} from "../../src/index.js";
 import { DOMAIN, startClientFixture, type ClientFixture } from "./fixture.js";
 
 let f: ClientFixture;

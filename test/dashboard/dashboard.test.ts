@@ -104,7 +104,9 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
     await waitRow(id, "FAILED");
     expect(await row(id).locator(".error").textContent()).toBe("simulated network timeout");
     expect(await row(id).locator(".retries").textContent()).toBe("1");
-    expect(await row(id).locator(".next").textContent()).toMatch(/^in \d+ s$/);
+    // Every time column carries its date.
+    expect(await row(id).locator(".next").textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \(in \d+ s\)$/);
+    expect(await row(id).locator(".updated").textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
 
     await row(id).locator('button[data-action="retry"]').click();
     await waitRow(id, "SENT");
@@ -126,7 +128,35 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
     expect((await client.getOutbox({ outboxId: id })).outbox?.status).toBe(OutboxStatus.CANCELLED);
   });
 
-  test("filters by status and by account", async () => {
+  test("several ticked rows are retried, then several cancelled, in one click each", async () => {
+    const failing = async (subject: string) => {
+      const { outbox } = await client.send({ accountId: 1, to: ["gina@example.com"], subject, bodyText: "x", failureMode: FailureMode.NETWORK, waitForAttempt: true });
+      await waitRow(outbox!.outboxId, "FAILED");
+      return outbox!.outboxId;
+    };
+    const tick = async (ids: bigint[]) => {
+      for (const id of ids) await row(id).locator("input[data-select]").check();
+    };
+
+    const toRetry = [await failing("Bulk retry 1"), await failing("Bulk retry 2")];
+    await tick(toRetry);
+    // The count is drawn with the next frame.
+    const count = () => page.locator("#selected-count").textContent();
+    await expect.poll(count, { timeout: WAIT_MS }).toBe("2 selected");
+    await page.click("#retry-selected");
+    await Promise.all(toRetry.map((id) => waitRow(id, "SENT")));
+    await page.locator(".toast", { hasText: "Retry selected: 2 done" }).waitFor({ timeout: WAIT_MS });
+    await expect.poll(count, { timeout: WAIT_MS }).toBe("0 selected");
+
+    const toCancel = [await failing("Bulk cancel 1"), await failing("Bulk cancel 2")];
+    await tick(toCancel);
+    page.once("dialog", (d) => void d.accept());
+    await page.click("#cancel-selected");
+    await Promise.all(toCancel.map((id) => waitRow(id, "CANCELLED")));
+    for (const id of toCancel) expect((await client.getOutbox({ outboxId: id })).outbox?.status).toBe(OutboxStatus.CANCELLED);
+  });
+
+  test("filters by status and by account, picked from the accounts the key covers", async () => {
     const dead = await client.send({
       accountId: 2, to: ["erin@example.com"], subject: "Rejected for account 2", bodyText: "x", failureMode: FailureMode.PROVIDER, waitForAttempt: true,
     });
@@ -139,14 +169,44 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
     expect(new Set(shown)).toEqual(new Set(["SENT"]));
     await page.click('button[data-status-filter="SENT"]');
 
-    await page.fill("#account", "2");
-    await page.press("#account", "Enter");
+    // The account picker lists what ListAccounts says the key covers.
+    const options = await page.locator("#account option").evaluateAll((os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
+    expect(options).toEqual([["", "all"], ["1", "1 · Account 1 <sender1@example.com>"], ["2", "2 · Account 2 <sender2@example.com>"]]);
+    await page.selectOption("#account", "2");
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: WAIT_MS });
     await expect.poll(() => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId)), { timeout: WAIT_MS })
       .toEqual([String(deadId)]);
-    await page.fill("#account", "");
-    await page.press("#account", "Enter");
+    await page.selectOption("#account", "");
     await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(3);
+  });
+
+  test("search finds rows by subject and by #id, server-side; Older messages pages past the newest", async () => {
+    const shownIds = () => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId));
+    const needles: bigint[] = [];
+    for (const n of [1, 2]) needles.push((await client.send({ accountId: 1, to: ["hay@example.com"], subject: `Needle ${n}`, bodyText: "x" })).outbox!.outboxId);
+    await waitRow(needles[1]!, "SENT");
+
+    await page.fill("#search", "NEEDLE");
+    await page.click('#search-form button[type="submit"]');
+    await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual([String(needles[1]), String(needles[0])]);
+    expect(await page.locator("#footer").textContent()).toContain("2 found for “NEEDLE”");
+    await page.fill("#search", `#${needles[0]}`);
+    await page.press("#search", "Enter");
+    await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual([String(needles[0])]);
+    await page.fill("#search", "");
+    await page.press("#search", "Enter");
+    await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(2);
+
+    // More rows than a page of 25: the table shows 25, and Older messages the next ones.
+    const total = Number((await client.listOutbox({ pageSize: 1 })).outboxes[0]!.outboxId);
+    await Promise.all(Array.from({ length: Math.max(0, 30 - total) }, (_, i) =>
+      client.send({ accountId: 2, to: ["bulk@example.com"], subject: `Page filler ${i}`, bodyText: "x" })));
+    const newest = (await client.listOutbox({ pageSize: 30 })).outboxes.map((o) => String(o.outboxId));
+    await page.selectOption("#page-size", "25");
+    await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual(newest.slice(0, 25));
+    await page.click("#older");
+    await expect.poll(async () => (await shownIds()).slice(0, 30), { timeout: WAIT_MS }).toEqual(newest);
+    await page.selectOption("#page-size", "200");
   });
 
   test("screenshot, and the page never asked anything of another origin", async () => {

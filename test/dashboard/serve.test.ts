@@ -29,7 +29,7 @@ afterAll(async () => {
 test("an unbuilt dashboard answers 503 with the command that builds it", async () => {
   const res = await fetch(`${url}/`);
   expect(res.status).toBe(503);
-  expect(await res.text()).toContain("npm run build:dashboard");
+  expect(await res.text()).toContain("run `npm run build`");
 });
 
 test("only the page and its two assets are dashboard paths", () => {

@@ -35,11 +35,12 @@ export function emailClient(baseUrl: string, transport: TransportName = "connect
 const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
 
 /**
- * grpc-js on the same .proto the service is generated from. Fields keep their proto names
- * (snake_case); google/protobuf/timestamp.proto comes bundled with protobufjs, under proto-loader.
+ * grpc-js on the same .proto the service is generated from (EmailService unless another file
+ * and service are named). Fields keep their proto names (snake_case);
+ * google/protobuf/timestamp.proto comes bundled with protobufjs, under proto-loader.
  */
-export function grpcJsClient(baseUrl: string) {
-  const def = protoLoader.loadSync("email/v1/email_service.proto", {
+export function grpcJsClient(baseUrl: string, file = "email/v1/email_service.proto", service = "email.v1.EmailService") {
+  const def = protoLoader.loadSync(file, {
     includeDirs: [PROTO_DIR],
     keepCase: true,
     longs: String,
@@ -47,8 +48,8 @@ export function grpcJsClient(baseUrl: string) {
     defaults: true,
     oneofs: true,
   });
-  const Service = grpc.loadPackageDefinition(def).email as { v1: { EmailService: grpc.ServiceClientConstructor } };
-  const client = new Service.v1.EmailService(new URL(baseUrl).host, grpc.credentials.createInsecure());
+  const Service = service.split(".").reduce<unknown>((pkg, name) => (pkg as Record<string, unknown>)[name], grpc.loadPackageDefinition(def)) as grpc.ServiceClientConstructor;
+  const client = new Service(new URL(baseUrl).host, grpc.credentials.createInsecure());
   return {
     /** A unary call; rejects with the grpc-js ServiceError (code, details, metadata). */
     unary<T = Record<string, unknown>>(method: string, req: Record<string, unknown>): Promise<T> {
@@ -57,6 +58,8 @@ export function grpcJsClient(baseUrl: string) {
         fn.call(client, req, (err, res) => (err ? reject(err) : resolve(res)));
       });
     },
+    /** The grpc-js client itself, for streaming calls. */
+    client,
     close: () => client.close(),
   };
 }

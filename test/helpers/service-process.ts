@@ -34,18 +34,26 @@ export async function startServiceProcess(opts: ServiceOptions): Promise<Service
   const dir = mkdtempSync(path.join(tmpdir(), "email-outbox-"));
   const configFile = path.join(dir, "config.json");
   writeFileSync(configFile, JSON.stringify(opts.config));
-  const child = spawn(process.execPath, ["--import", "tsx", ...(opts.nodeArgs ?? []), "src/main.ts"], {
+  return startProcess(process.execPath, ["--import", "tsx", ...(opts.nodeArgs ?? []), "src/main.ts"], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: opts.databaseUrl,
-      EMAIL_OUTBOX_CONFIG: configFile,
-      HOST: "127.0.0.1",
-      PORT: String(opts.port ?? 0),
-      // debug: the tests read the per-attempt "sent" lines.
-      LOG_LEVEL: "debug",
-      ...opts.env,
-    },
+    // debug: the tests read the per-attempt "sent" lines.
+    env: { DATABASE_URL: opts.databaseUrl, EMAIL_OUTBOX_CONFIG: configFile, PORT: String(opts.port ?? 0), LOG_LEVEL: "debug", ...opts.env },
+    startTimeoutMs: opts.startTimeoutMs,
+  });
+}
+
+/**
+ * Any command that ends up running the service (`node dist/main.js`, `npm start`, ...): resolves
+ * once its "listening" log line names the port. HOST defaults to 127.0.0.1 and PORT to 0.
+ */
+export async function startProcess(
+  command: string,
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; startTimeoutMs?: number },
+): Promise<ServiceProcess> {
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];

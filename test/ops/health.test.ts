@@ -1,6 +1,6 @@
-// Health follows the database and the server's life: grpc.health.v1 and GET /readyz flip to
-// NOT_SERVING / 503 when the database is cut (through a TCP proxy) and back when it returns, and
-// while the server stops; GET /healthz (alive) stays 200 throughout.
+// Health follows the database and the server's life: grpc.health.v1 (for "" and for each service
+// by name) and GET /readyz flip to NOT_SERVING / 503 when the database is cut (through a TCP
+// proxy) and back when it returns, and while the server stops; GET /healthz stays 200 throughout.
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -33,18 +33,21 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const status = async () => (await health.check({ service: "" })).status;
+const status = async (service = "") => (await health.check({ service })).status;
+// The whole server and each of its services by name, as probes configured per service ask.
+const SERVICES = ["", "email.v1.EmailService", "email.v1.MailboxService", "email.v1.AccountService"];
+const statuses = () => Promise.all(SERVICES.map(status));
 const httpStatus = async (path: string) => (await fetch(`${t.url}${path}`)).status;
 const waitFor = <T>(check: () => Promise<T>) => vi.waitFor(check, { timeout: 20_000, interval: 100 });
 
 test("a database cut makes health NOT_SERVING and /readyz 503 until the database is back", async () => {
-  expect(await status()).toBe(Status.SERVING);
+  expect(await statuses()).toEqual(SERVICES.map(() => Status.SERVING));
   expect(await httpStatus("/readyz")).toBe(200);
   const watcher = health.watch({ service: "" })[Symbol.asyncIterator]();
   expect((await watcher.next()).value?.status).toBe(Status.SERVING);
 
   await proxy.cut();
-  await waitFor(async () => expect(await status()).toBe(Status.NOT_SERVING));
+  await waitFor(async () => expect(await statuses()).toEqual(SERVICES.map(() => Status.NOT_SERVING)));
   expect((await watcher.next()).value?.status).toBe(Status.NOT_SERVING);
   expect(await httpStatus("/readyz")).toBe(503);
   expect(await httpStatus("/healthz")).toBe(200);
@@ -52,7 +55,7 @@ test("a database cut makes health NOT_SERVING and /readyz 503 until the database
   expect(t.logs.some((l) => l.msg === "database unreachable; health NOT_SERVING" && typeof l.reason === "string")).toBe(true);
 
   await proxy.restore();
-  await waitFor(async () => expect(await status()).toBe(Status.SERVING));
+  await waitFor(async () => expect(await statuses()).toEqual(SERVICES.map(() => Status.SERVING)));
   expect((await watcher.next()).value?.status).toBe(Status.SERVING);
   await waitFor(async () => expect(await httpStatus("/readyz")).toBe(200));
   expect(total(await scrape(t.url), "email_outbox_database_up")).toBe(1);
@@ -79,7 +82,7 @@ test("a stopping server is NOT_SERVING and not ready while its last attempt fini
     await arrived.opened;
 
     const stopped = app.app.stop();
-    expect((await client.check({ service: "" })).status).toBe(Status.NOT_SERVING);
+    for (const service of SERVICES) expect((await client.check({ service })).status).toBe(Status.NOT_SERVING);
     const ready = await fetch(`${app.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: "stopping" });

@@ -1,44 +1,27 @@
-#!/usr/bin/python3
-"""A tour of email.v1.EmailService from Python over gRPC.
+"""A tour of email.v1.EmailService from Python over gRPC: the `email-outbox-example` command.
 
-    /usr/bin/python3 clients/python/generate.py        # once, writes clients/python/gen
-    /usr/bin/python3 clients/python/example.py --url 127.0.0.1:8080 [--api-key KEY] [--account 1]
+    pip install ./clients/python        # see clients/python/README.md
+    email-outbox-example --url 127.0.0.1:8080 [--api-key KEY] [--account 1]
 
 It sends a message and waits for its first attempt, shows the reason of an INVALID_ARGUMENT,
 then (when the server has allow_failure_mode) makes an attempt fail, re-drives the failed row
-with RetryOutbox and watches it to SENT with WatchOutbox. Each step prints one JSON line.
+with RetryOutbox and watches it to SENT with WatchOutbox. Each step prints one JSON line. The
+key needs the scopes send, retry and watch; a refusal it does not expect is printed as one line
+(code, reason, message) on stderr, and the command exits 1.
 """
 import argparse
 import json
 import os
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "gen"))
+import grpc
 
-import grpc  # noqa: E402
-from email_v1 import email_service_pb2 as api  # noqa: E402
-from email_v1 import email_service_pb2_grpc as api_grpc  # noqa: E402
-from email_v1 import outbox_pb2 as outbox  # noqa: E402
-from google.rpc import error_details_pb2, status_pb2  # noqa: E402
+from email_outbox_client.email_v1 import email_service_pb2 as api
+from email_outbox_client.email_v1 import email_service_pb2_grpc as api_grpc
+from email_outbox_client.email_v1 import outbox_pb2 as outbox
+from email_outbox_client.errors import describe, error_details
 
 TIMEOUT_S = 30
-
-
-def error_details(err: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, list[error_details_pb2.BadRequest.FieldViolation]]:
-    """The ErrorInfo and field violations from the `grpc-status-details-bin` trailer."""
-    info = error_details_pb2.ErrorInfo()
-    violations: list[error_details_pb2.BadRequest.FieldViolation] = []
-    for key, value in err.trailing_metadata() or ():
-        if key != "grpc-status-details-bin":
-            continue
-        for detail in status_pb2.Status.FromString(value).details:
-            bad = error_details_pb2.BadRequest()
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                detail.Unpack(info)
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR) and detail.Unpack(bad):
-                violations.extend(bad.field_violations)
-    return info, violations
 
 
 def show(step: str, **fields) -> None:
@@ -56,6 +39,14 @@ def row(o: outbox.Outbox) -> dict:
 
 
 def main() -> int:
+    try:
+        return tour()
+    except grpc.RpcError as err:
+        print(f"email-outbox-example: {describe(err)}", file=sys.stderr)
+        return 1
+
+
+def tour() -> int:
     parser = argparse.ArgumentParser(description="email.v1.EmailService from Python")
     parser.add_argument("--url", default="127.0.0.1:8080", help="host:port of the service (plaintext)")
     parser.add_argument("--api-key", default=os.environ.get("EMAIL_OUTBOX_API_KEY"), help="sent as 'authorization: Bearer KEY'")
