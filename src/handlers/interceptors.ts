@@ -48,6 +48,10 @@ export function errorInterceptor(log: Logger): Interceptor {
           } catch (err) {
             throw translate(err, method, req.signal);
           }
+          // A client's reset can end its request stream cleanly, the abort landing a moment later:
+          // a stream that ended so is the client's cancel, not a success.
+          if (!req.signal.aborted) await new Promise((resolve) => setImmediate(resolve));
+          if (req.signal.aborted) throw translate(new Error("the client closed the stream"), method, req.signal);
         })(),
       };
     } catch (err) {

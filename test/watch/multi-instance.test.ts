@@ -29,6 +29,8 @@ test("a watcher on instance A sees the sends of instance B, and the other way ro
   const onB = watch(b.url, "connect-node Connect (HTTP/1.1)");
   await subscribersReach(a.app, 1);
   await subscribersReach(b.app, 1);
+  // Live once the first heartbeat came: a live tail starts at the newest event committed by then.
+  for (const w of [onA, onB]) await w.until((x) => x.heartbeats().length > 0);
 
   const viaB = await emailClient(b.url).send({ accountId: 1, to: ["x@example.com"], subject: "from B", bodyText: "b", waitForAttempt: true });
   const viaA = await emailClient(a.url).send({ accountId: 1, to: ["y@example.com"], subject: "from A", bodyText: "a", waitForAttempt: true });
