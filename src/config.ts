@@ -74,6 +74,11 @@ export interface WatchConfig {
 export interface RetentionConfig {
   /** Sent, cancelled and dead rows are deleted this long after their last change. */
   outboxMs: number;
+  /**
+   * Received messages (MailboxService) are deleted this long after they were stored. Sent mail
+   * recorded for Reply goes with its outbox row instead.
+   */
+  mailMessageMs: number;
   /** Rows deleted per short transaction. */
   batchSize: number;
 }
@@ -130,6 +135,7 @@ export const DEFAULT_WATCH: WatchConfig = Object.freeze({
 
 export const DEFAULT_RETENTION: RetentionConfig = Object.freeze({
   outboxMs: 30 * 24 * 3_600_000,
+  mailMessageMs: 90 * 24 * 3_600_000,
   batchSize: 500,
 });
 

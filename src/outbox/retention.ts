@@ -13,7 +13,8 @@ const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 
 /**
  * Deletes up to `limit` finished rows whose last change is before `cutoff`, with their
- * attachments (by cascade) and their events created before `eventCutoff`. Later events are left
+ * attachments (by cascade), the sent mail recorded for them, and their events created before
+ * `eventCutoff`. Later events are left
  * to the event pruner, which deletes only a prefix of the event ids, so a stream never finds a
  * hole in events that are still within watch retention. Returns the number of rows deleted.
  */
@@ -29,7 +30,18 @@ export async function deleteFinishedBefore(pool: Pool, cutoff: number, eventCuto
     }
     if (ids.length === 0) return 0;
     await conn.query("DELETE FROM outbox_event WHERE outbox_id IN (?) AND created_at < ?", [ids, eventCutoff]);
+    // The sent copy kept for Reply: a reply's parent stays findable exactly as long as its row.
+    await conn.query("DELETE FROM mail_message WHERE outbox_id IN (?)", [ids]);
     const [res] = (await conn.query("DELETE FROM outbox WHERE id IN (?)", [ids])) as unknown as [{ affectedRows: number }];
     return res.affectedRows;
   });
+}
+
+/** Deletes up to `limit` received messages stored before `cutoff`; returns how many. */
+export async function deleteReceivedBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
+  const [res] = (await pool.query(
+    "DELETE FROM mail_message WHERE direction = 'inbound' AND created_at < ? ORDER BY created_at LIMIT ?",
+    [cutoff, limit],
+  )) as unknown as [{ affectedRows: number }];
+  return res.affectedRows;
 }

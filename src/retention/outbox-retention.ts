@@ -5,7 +5,7 @@ import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Pool } from "../outbox/db.js";
-import { deleteFinishedBefore } from "../outbox/retention.js";
+import { deleteFinishedBefore, deleteReceivedBefore } from "../outbox/retention.js";
 
 const INTERVAL_MS = 60_000;
 
@@ -53,6 +53,14 @@ export class OutboxRetention {
         total += n;
         this.onDeleted(n);
       }
+      let received = 0;
+      while (!this.loop.stopped) {
+        const { retention } = this.config();
+        const n = await deleteReceivedBefore(this.pool, this.clock.now() - retention.mailMessageMs, retention.batchSize);
+        received += n;
+        if (n < retention.batchSize) break;
+      }
+      if (received > 0) this.log.info({ deleted: received }, "deleted received messages past retention");
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "outbox retention failed");
     }

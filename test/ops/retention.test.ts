@@ -13,6 +13,10 @@ import { ManualClock } from "../helpers/clock.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { scrape, total } from "./scrape.js";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { MailboxService } from "../../gen/email/v1/mailbox_service_pb.js";
+import { refusal } from "../helpers/refusal.js";
 
 const DAY = 24 * 3_600_000;
 const clock = new ManualClock(Date.parse("2030-03-01T00:00:00Z"));
@@ -28,7 +32,7 @@ beforeAll(async () => {
     json: {
       accounts: [sinkAccount(1, sink.port)],
       allow_failure_mode: true,
-      retention: { outbox_ms: DAY, batch_size: 2 },
+      retention: { outbox_ms: DAY, mail_message_ms: 2 * DAY, batch_size: 2 },
       watch: { event_retention_ms: DAY },
     },
   });
@@ -134,3 +138,25 @@ test("the retention query reads idx_outbox_finished, not the whole table", async
     await o.close();
   }
 }, 60_000);
+
+test("sent mail kept for Reply goes with its row; received mail goes after retention.mail_message_ms", async () => {
+  const mailbox = createClient(MailboxService, createConnectTransport({ baseUrl: t.url, httpVersion: "1.1" }));
+  const sent = await send();
+  const parent = (await getOutbox(t.app.pool, sent))!.messageId!;
+  const raw = Buffer.from(`From: Carol <carol@example.org>\r\nTo: sender1@example.com\r\nSubject: hi\r\nMessage-ID: <kept-${sent}@example.org>\r\n\r\nhello\r\n`);
+  await mailbox.ingestMessage({ accountId: 1, raw });
+  const stored = (sql: string) => count(sql, [sent]);
+  expect(await stored("SELECT COUNT(*) AS n FROM mail_message WHERE outbox_id IN (?)")).toBe(1);
+
+  clock.advance(DAY + 60_000);
+  await t.app.retention.runOnce();
+  expect(await getOutbox(t.app.pool, sent)).toBeUndefined();
+  expect(await stored("SELECT COUNT(*) AS n FROM mail_message WHERE outbox_id IN (?)")).toBe(0);
+  // Its row is gone, so it is no parent any more; the received message (a day old) still is.
+  expect(await refusal(client.reply({ accountId: 1, inReplyToMessageId: parent, bodyText: "late" }))).toMatchObject({ reason: "PARENT_NOT_FOUND" });
+  expect((await mailbox.getMessage({ accountId: 1, messageId: `<kept-${sent}@example.org>` })).message).toBeDefined();
+
+  clock.advance(DAY);
+  await t.app.retention.runOnce();
+  expect(await refusal(mailbox.getMessage({ accountId: 1, messageId: `<kept-${sent}@example.org>` }))).toMatchObject({ code: 5 });
+});
