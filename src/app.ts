@@ -1,7 +1,6 @@
 // The composition root shared by main.ts and the tests: config -> pool -> migrate -> clock ->
 // tailer -> sender + rescuer + retention -> handlers -> one listening port. stop() undoes it in
 // reverse.
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Config } from "./config.js";
 import { DatabaseClock, type Clock } from "./clock.js";
 import { createLogger, type Logger } from "./log.js";
@@ -15,6 +14,8 @@ import { logSecurityPosture } from "./auth/warnings.js";
 import { Sender } from "./sender/sender.js";
 import { createRescuer, type Rescuer } from "./sender/rescuer.js";
 import { listen, type Listener } from "./server/listen.js";
+import { gatedAdapter } from "./server/rpc-gate.js";
+import { RequestBudget } from "./server/request-budget.js";
 import { withCors } from "./server/cors.js";
 import { deadlineInterceptor } from "./server/deadline.js";
 import { routes } from "./server/routes.js";
@@ -57,6 +58,8 @@ export interface App {
   readonly probe: DatabaseProbe;
   readonly health: HealthService;
   readonly metrics: Metrics;
+  /** Request bytes held by requests in flight (server.request_bytes_in_flight). */
+  readonly requestBudget: RequestBudget;
   readonly config: Config;
   /**
    * Applies a new config (accounts, limits, keys, CORS) without dropping streams or in-flight
@@ -104,8 +107,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));
     metrics.observe({ outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable });
     let stopping: Promise<void> | undefined;
+    const requestBudget = new RequestBudget(config.server.requestBytesInFlight);
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer });
-    const adapter = connectNodeAdapter({
+    const adapter = gatedAdapter({
       routes: routes(handlers, health, new MailboxServiceHandlers({ config: () => config, pool, clock })),
       readMaxBytes: READ_MAX_BYTES,
       // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
@@ -113,7 +117,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       jsonOptions: { ignoreUnknownFields: false },
       interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log)],
       fallback: httpFallback({ pool, metrics, stopping: () => stopping !== undefined }),
-    });
+    }, { keys: () => config.apiKeys, budget: requestBudget, log });
     logSecurityPosture(config, log);
     listener = await listen(withCors(adapter, () => config.cors.allowedOrigins), config.host, config.port, config.tls);
     probe.start();
@@ -139,6 +143,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       probe,
       health,
       metrics,
+      requestBudget,
       get config() {
         return config;
       },
