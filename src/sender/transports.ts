@@ -5,6 +5,7 @@ import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { AccountConfig, SmtpConfig } from "../config.js";
 import { providerMessageId } from "./classify.js";
+import { cleanRemoteText, cleanSmtpError, secretForms } from "./remote-text.js";
 
 export interface AccountTransport {
   /** Resolves with the provider's id of the accepted message; rejects with the SMTP error. */
@@ -45,8 +46,13 @@ function smtpTransport(smtp: SmtpConfig): AccountTransport {
   return {
     concurrency: smtp.maxConnections,
     async send(mail) {
-      const info = await transport.sendMail(mail);
-      return providerMessageId(info.response);
+      const secrets = secretForms(smtp.auth);
+      try {
+        const info = await transport.sendMail(mail);
+        return providerMessageId(cleanRemoteText(String(info.response ?? ""), secrets));
+      } catch (err) {
+        throw cleanSmtpError(err, secrets);
+      }
     },
     close: () => transport.close(),
   };

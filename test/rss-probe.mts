@@ -1,0 +1,43 @@
+// Ad-hoc measurement (not a test): 8 concurrent 47 MiB Send requests, with and without a key.
+import http2 from "node:http2";
+import { readFileSync } from "node:fs";
+import { startServiceProcess } from "./helpers/service-process.js";
+import { createTestDatabase } from "./helpers/db.js";
+import { testKey } from "./security/keys.js";
+
+const key = testKey("k", "*");
+const db = await createTestDatabase("rss_probe");
+const svc = await startServiceProcess({ databaseUrl: db.url, config: { api_keys: [key.entry], accounts: [{ id: 1, from: "a@example.com", file_dir: "/tmp/rss/out" }] } });
+const pid = svc.child.pid!;
+const mem = () => { const s = readFileSync(`/proc/${pid}/status`, "utf8"); return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)![1]) >> 10, hwm: Number(/VmHWM:\s+(\d+)/.exec(s)![1]) >> 10 }; };
+const cpu = () => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
+// A Send whose attachment field (8) holds ~47 MiB: field 9 `attachments` message with content bytes.
+const payload = Buffer.alloc(47 * 1024 * 1024 - 64, 0x41);
+function frame(): Buffer {
+  const msg = Buffer.concat([Buffer.from([0x08, 0x01]), Buffer.from([0x4a]), varint(payload.length + 10), Buffer.from([0x0a, 0x01, 0x61]), Buffer.from([0x22]), varint(payload.length), payload]);
+  const head = Buffer.alloc(5); head.writeUInt32BE(msg.length, 1);
+  return Buffer.concat([head, msg]);
+}
+function varint(n: number): Buffer { const out: number[] = []; while (n > 127) { out.push((n & 127) | 128); n >>>= 7; } out.push(n); return Buffer.from(out); }
+const body = frame();
+async function round(auth: boolean) {
+  const before = mem(); const c0 = cpu();
+  const results = await Promise.all(Array.from({ length: 8 }, () => new Promise<string>((resolve) => {
+    const s = http2.connect(svc.url, { maxSessionMemory: 1000 });
+    s.on("error", (e) => resolve(`session error ${e.message}`));
+    const st = s.request({ ":method": "POST", ":path": "/email.v1.EmailService/Send", "content-type": "application/grpc+proto", te: "trailers", ...(auth ? { authorization: `Bearer ${key.key}` } : {}) });
+    let status = "";
+    // As grpc-js does: the status ends the call, whether or not the body was all sent.
+    const done = (h: http2.IncomingHttpHeaders) => { status = `${h["grpc-status"]} ${decodeURIComponent(String(h["grpc-message"]))}`; s.destroy(); resolve(status); };
+    st.on("response", (h) => { if (h["grpc-status"]) done(h); });
+    st.on("trailers", done);
+    st.on("data", () => undefined); st.on("error", (e) => resolve(`stream error ${e.message}`));
+    st.on("close", () => { s.destroy(); resolve(status); });
+    st.end(body);
+  })));
+  const after = mem();
+  console.log(JSON.stringify({ auth, rssBefore: before.rss, rssAfter: after.rss, peakHWM: after.hwm, cpuSeconds: +(cpu() - c0).toFixed(2), results }));
+}
+if (!process.env.ONLY_AUTH) await round(false);
+await round(true);
+svc.kill("SIGTERM"); await svc.exited; await db.drop();
