@@ -83,6 +83,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const pool = createPool(config.databaseUrl, 20);
   let listener: Listener | undefined;
   let dbClock: DatabaseClock | undefined;
+  let started: EventTailer | undefined;
   try {
     const applied = await migrate(pool);
     if (applied.length) log.info({ applied }, "migrations applied");
@@ -93,6 +94,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       clock = dbClock;
     }
     const tailer = new EventTailer(pool, log, config.watch.pollIntervalMs, config.watch.bufferSize);
+    started = tailer;
     await tailer.start();
     const metrics = new Metrics({ processMetrics: opts.processMetrics });
     const sender = new Sender(config, pool, clock, log, () => tailer.notify(), metrics);
@@ -171,7 +173,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
     };
   } catch (err) {
+    // Undo what started, so a failed start leaves nothing polling a closed pool.
     await listener?.close(0);
+    await started?.stop();
     dbClock?.stop();
     await pool.end().catch(() => undefined);
     throw err;

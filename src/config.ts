@@ -209,7 +209,8 @@ export function parseConfig(json: Json, env: NodeJS.ProcessEnv, baseDir: string,
     throw new ConfigError("message_id_domain must be a host name");
   }
 
-  const host = env.HOST || "127.0.0.1";
+  // "[::1]" as in a URL means the address ::1.
+  const host = (env.HOST || "127.0.0.1").trim().replace(/^\[(.*)\]$/, "$1");
   const apiKeys = parseApiKeys(json.api_keys);
   const allowUnauthenticated = optBool(json.allow_unauthenticated, "allow_unauthenticated") ?? false;
   if (apiKeys.length === 0 && !allowUnauthenticated && !isLoopbackHost(host)) {
