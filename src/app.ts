@@ -23,6 +23,7 @@ import { httpFallback } from "./server/http-routes.js";
 import { createHealth, type HealthService } from "./standard/health.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 import { EventTailer } from "./watch/tailer.js";
+import { watchStreamLimits } from "./watch/stream-limits.js";
 import { createEventPruner, type EventPruner } from "./watch/event-pruner.js";
 import { Metrics } from "./metrics/metrics.js";
 import { cachedOutboxStats } from "./metrics/outbox-stats-cache.js";
@@ -117,11 +118,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
       // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
       // silently dropped (which could turn "bcc" into no bcc at all).
       jsonOptions: { ignoreUnknownFields: false },
-      interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log)],
+      interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log),
+        watchStreamLimits(() => config.watch)],
       fallback: httpFallback({ pool, metrics, stopping: () => stopping !== undefined }),
     }, { keys: () => config.apiKeys, budget: requestBudget, log });
     logSecurityPosture(config, log);
-    listener = await listen(withCors(adapter, () => config.cors.allowedOrigins), config.host, config.port, config.tls);
+    listener = await listen(withCors(adapter, () => config.cors.allowedOrigins), config.host, config.port, config.server, config.tls);
     probe.start();
     if (opts.background !== false) {
       sender.start();

@@ -11,8 +11,13 @@ const DATABASE_DOWN = new Set([
 ]);
 
 export function errorInterceptor(log: Logger): Interceptor {
-  const translate = (err: unknown, method: string): ConnectError => {
+  const translate = (err: unknown, method: string, signal: AbortSignal): ConnectError => {
     if (err instanceof ConnectError) return err;
+    // The client went away (or its deadline passed): nobody hears the answer, nothing is wrong here.
+    if (signal.aborted) {
+      log.debug({ method, err: err instanceof Error ? err.message : String(err) }, "client went away");
+      return ConnectError.from(signal.reason ?? err, Code.Canceled);
+    }
     const code = (err as { code?: string }).code;
     if (code && DATABASE_DOWN.has(code)) {
       log.warn({ method, code }, "database unavailable");
@@ -33,12 +38,12 @@ export function errorInterceptor(log: Logger): Interceptor {
           try {
             yield* source;
           } catch (err) {
-            throw translate(err, method);
+            throw translate(err, method, req.signal);
           }
         })(),
       };
     } catch (err) {
-      throw translate(err, method);
+      throw translate(err, method, req.signal);
     }
   };
 }
