@@ -41,6 +41,7 @@ import {
   checkBodies,
   checkIdempotencyKey,
   checkRecipientCount,
+  checkSizes,
   checkSubject,
   failureMode,
   requestHash,
@@ -65,6 +66,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
 
   async send(req: SendRequest, ctx: HandlerContext) {
     authorize(ctx, req.accountId);
+    checkSizes({ recipients: req.to.length + req.cc.length + req.bcc.length, subject: req.subject, bodyText: req.bodyText,
+      bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
     const config = this.deps.config();
     const now = this.deps.clock.now();
     requireNonEmpty([["to", req.to.some((t) => t.trim() !== "")], ["subject", req.subject.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
@@ -96,6 +99,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
 
   async reply(req: ReplyRequest, ctx: HandlerContext) {
     authorize(ctx, req.accountId);
+    checkSizes({ bodyText: req.bodyText, bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
     const config = this.deps.config();
     const now = this.deps.clock.now();
     requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
