@@ -28,6 +28,7 @@ import { createEventPruner, type EventPruner } from "./watch/event-pruner.js";
 import { Metrics } from "./metrics/metrics.js";
 import { cachedOutboxStats } from "./metrics/outbox-stats-cache.js";
 import { rpcMetricsInterceptor } from "./metrics/rpc-interceptor.js";
+import { listenMetrics, type MetricsListener } from "./metrics/metrics-server.js";
 import { DatabasePing } from "./outbox/ping.js";
 import { DatabaseProbe } from "./health/database-probe.js";
 import { OutboxRetention } from "./retention/outbox-retention.js";
@@ -59,6 +60,8 @@ export interface App {
   readonly probe: DatabaseProbe;
   readonly health: HealthService;
   readonly metrics: Metrics;
+  /** The port of metrics.listen, when configured. */
+  readonly metricsPort?: number;
   /** Request bytes held by requests in flight (server.request_bytes_in_flight). */
   readonly requestBudget: RequestBudget;
   readonly config: Config;
@@ -85,6 +88,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let listener: Listener | undefined;
   let dbClock: DatabaseClock | undefined;
   let started: EventTailer | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     const applied = await migrate(pool);
     if (applied.length) log.info({ applied }, "migrations applied");
@@ -120,10 +124,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
       jsonOptions: { ignoreUnknownFields: false },
       interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log),
         watchStreamLimits(() => config.watch)],
-      fallback: httpFallback({ pool, metrics, stopping: () => stopping !== undefined }),
+      fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined }),
     }, { keys: () => config.apiKeys, budget: requestBudget, log });
     logSecurityPosture(config, log);
     listener = await listen(withCors(adapter, () => config.cors.allowedOrigins), config.host, config.port, config.server, config.tls);
+    if (config.metrics.listen) {
+      metricsListener = await listenMetrics(metrics, config.metrics.listen.host, config.metrics.listen.port);
+      log.info({ host: config.metrics.listen.host, port: metricsListener.port }, "metrics listening");
+    }
     probe.start();
     if (opts.background !== false) {
       sender.start();
@@ -148,6 +156,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       health,
       metrics,
       requestBudget,
+      metricsPort: metricsListener?.port,
       get config() {
         return config;
       },
@@ -167,6 +176,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
           await probe.stop();
           await tailer.stop();
           await l.close();
+          await metricsListener?.close();
           dbClock?.stop();
           await pool.end();
           log.info("stopped");
@@ -177,6 +187,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   } catch (err) {
     // Undo what started, so a failed start leaves nothing polling a closed pool.
     await listener?.close(0);
+    await metricsListener?.close();
     await started?.stop();
     dbClock?.stop();
     await pool.end().catch(() => undefined);

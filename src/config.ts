@@ -5,7 +5,7 @@ import path from "node:path";
 import { DEFAULT_ATTACHMENT_POLICY, mediaType, type AttachmentPolicy } from "./attachments/policy.js";
 import type { ApiKey } from "./auth/keys.js";
 import { isLoopbackHost } from "./auth/loopback.js";
-import { isScope, type Scope } from "./auth/scopes.js";
+import { isScope, SCOPES, type Scope } from "./auth/scopes.js";
 
 export type TlsMode = "implicit" | "starttls" | "none";
 
@@ -347,7 +347,7 @@ function parseApiKeys(raw: unknown): ApiKey[] {
     }
     const scopes = obj.scopes;
     if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(isScope)) {
-      throw new ConfigError(`${where}: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest`);
+      throw new ConfigError(`${where}: scopes must be a non-empty list of ${SCOPES.join(", ")}`);
     }
     return Object.freeze({
       id,

@@ -11,6 +11,12 @@ import { methodRule } from "./scopes.js";
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** The configured key an `authorization: Bearer <key>` header presents, if any. */
+export function presentedKey(keys: readonly ApiKey[], authorization: string | null | undefined): ApiKey | undefined {
+  const presented = BEARER.exec(authorization ?? "")?.[1];
+  return presented === undefined ? undefined : findKey(keys, presented);
+}
+
 /**
  * The caller of `service/method`, or undefined for an open method (health, reflection); throws
  * UNAUTHENTICATED or PERMISSION_DENIED, logged at warn.
@@ -33,8 +39,7 @@ export function authenticate(
   let principal: Principal = ANONYMOUS;
   if (keys.length > 0) {
     if (!authorization) throw refuse(Code.Unauthenticated, "API_KEY_MISSING", "send an API key as 'authorization: Bearer <key>'");
-    const presented = BEARER.exec(authorization)?.[1];
-    const key = presented === undefined ? undefined : findKey(keys, presented);
+    const key = presentedKey(keys, authorization);
     if (!key) throw refuse(Code.Unauthenticated, "API_KEY_INVALID", "the API key is not valid");
     principal = { keyId: key.id, accounts: key.accounts, scopes: key.scopes };
   }
