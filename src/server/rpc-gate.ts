@@ -2,7 +2,8 @@
 // read. The gate authenticates from the headers (a refused request is answered in its own
 // protocol and its connection or stream is closed, so a client without a key can make the
 // server hold no more than what sits in socket and HTTP/2 window buffers), and meters the body
-// against the budget of request bytes in flight (RESOURCE_EXHAUSTED at once past it).
+// against the budget of request bytes in flight (RESOURCE_EXHAUSTED at once past it). Bytes that
+// do not decode are answered INVALID_ARGUMENT, not INTERNAL (malformed-request.ts).
 import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
 import {
   compressionBrotli,
@@ -18,6 +19,7 @@ import { apiError } from "../handlers/errors.js";
 import type { Logger } from "../log.js";
 import type { RequestHandler } from "./listen.js";
 import type { RequestBudget } from "./request-budget.js";
+import { rewriteMalformed } from "./malformed-request.js";
 
 type Req = Parameters<RequestHandler>[0];
 type Res = Parameters<RequestHandler>[1];
@@ -49,7 +51,7 @@ export function gatedAdapter(options: ConnectNodeAdapterOptions & { fallback: Re
     const body = uReq.body as AsyncIterable<Uint8Array>;
     uReq.body = refusal ? refused(refusal) : metered(body, req, res, gate.budget);
     handler(uReq)
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .then((uRes) => universalResponseToNodeResponse(rewriteMalformed(uRes, one(req.headers["content-type"]) ?? ""), res))
       .catch((reason: unknown) => {
         // The client went away mid-response: nothing to answer, nothing wrong with the server.
         const err = ConnectError.from(reason);
