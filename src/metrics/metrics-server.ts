@@ -3,6 +3,7 @@
 import http from "node:http";
 import type net from "node:net";
 import { serveMetrics } from "../server/http-routes.js";
+import { listenOn } from "../server/listen.js";
 import type { Metrics } from "./metrics.js";
 
 export interface MetricsListener {
@@ -16,13 +17,7 @@ export async function listenMetrics(metrics: Metrics, host: string, port: number
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listenOn(server, host, port);
   return {
     port: (server.address() as net.AddressInfo).port,
     close: () => new Promise<void>((resolve) => {

@@ -105,14 +105,7 @@ export async function listen(handler: RequestHandler, host: string, port: number
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-
+  await listenOn(server, host, port);
   return {
     port: (server.address() as net.AddressInfo).port,
     async close(graceMs = 2_000) {
@@ -127,6 +120,17 @@ export async function listen(handler: RequestHandler, host: string, port: number
       clearTimeout(timer);
     },
   };
+}
+
+/** Resolves once `server` listens; rejects with the cause (EADDRINUSE, …) if it cannot. */
+export function listenOn(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
 }
 
 /** Reads until the bytes match or leave the HTTP/2 preface, then hands over what was read. */

@@ -37,22 +37,10 @@ export function watchStreamLimits(caps: () => StreamCaps): Interceptor {
       if (left > 0) byKey.set(keyId, left);
       else byKey.delete(keyId);
     };
-    // The call's signal aborts when it ends in any way, also before the stream was ever read.
+    // The call's signal aborts when the call ends in any way: finished, failed, cancelled.
     req.signal.addEventListener("abort", release, { once: true });
     try {
-      const res = await next(req);
-      if (!res.stream) return res;
-      const source = res.message;
-      return {
-        ...res,
-        message: (async function* () {
-          try {
-            yield* source;
-          } finally {
-            release();
-          }
-        })(),
-      };
+      return await next(req);
     } catch (err) {
       release();
       throw err;
