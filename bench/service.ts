@@ -39,7 +39,8 @@ async function startOnce(label: string, sinkPort: number, profile?: ServiceProfi
   const db = await createTestDatabase(`bench_${label}`);
   const proc = await startServiceProcess({
     databaseUrl: db.url,
-    config: { accounts: [benchAccountJson(sinkPort)] },
+    // Row 6 opens 1,000 watch streams over one connection (the default allows 100 at once).
+    config: { accounts: [benchAccountJson(sinkPort)], server: { max_concurrent_streams: 1_000 } },
     nodeArgs: profile ? ["--cpu-prof", `--cpu-prof-dir=${profile.cpuProfileDir}`, "--import", COUNTER] : [],
     env: profile ? { BENCH_QUERY_COUNTS: profile.queryCountsFile } : {},
     startTimeoutMs: 60_000,
