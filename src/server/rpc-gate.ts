@@ -53,14 +53,13 @@ export function gatedAdapter(options: ConnectNodeAdapterOptions & { fallback: Re
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(rewriteMalformed(uRes, one(req.headers["content-type"]) ?? ""), res))
       .catch((reason: unknown) => {
-        // The client went away mid-response: nothing to answer, nothing wrong with the server.
+        // Writing the answer failed: the client went away. Nothing is wrong with the server.
         const err = ConnectError.from(reason);
         gate.log.debug({ method: handler.method.name, code: Code[err.code], err: err.rawMessage }, "client went away");
       });
   };
 }
 
-// eslint-disable-next-line require-yield
 async function* refused(err: ConnectError): AsyncGenerator<Uint8Array> {
   throw err;
 }
