@@ -77,11 +77,17 @@ async function* afterBody(body: AsyncIterable<Uint8Array>, then: () => void): As
   then();
 }
 
-/** Rewrites the payload of envelopes carrying `flag` (the last frame of a stream). */
+/** Rewrites the payload of envelopes carrying `flag` (the last frame of a stream); a compressed one passes as it is. */
 async function* mapFrames(body: AsyncIterable<Uint8Array>, flag: number, rewrite: (data: Uint8Array) => Uint8Array | undefined): AsyncGenerator<Uint8Array> {
   for await (const chunk of body) {
     const length = chunk.byteLength >= 5 ? new DataView(chunk.buffer, chunk.byteOffset).getUint32(1) : -1;
-    const replaced = (chunk[0]! & flag) === flag && chunk.byteLength === 5 + length ? rewrite(chunk.subarray(5)) : undefined;
-    yield replaced ? encodeEnvelope(chunk[0]!, replaced) : chunk;
+    const final = chunk[0] === flag && chunk.byteLength === 5 + length;
+    let replaced: Uint8Array | undefined;
+    try {
+      replaced = final ? rewrite(chunk.subarray(5)) : undefined;
+    } catch {
+      replaced = undefined; // not a frame this can read: leave it as it is
+    }
+    yield replaced ? encodeEnvelope(flag, replaced) : chunk;
   }
 }
