@@ -5,16 +5,11 @@
 export class RequestBudget {
   private used = 0;
 
-  constructor(private limit: number) {}
+  constructor(private readonly limit: number) {}
 
   /** Bytes taken by requests in flight. */
   get inUse(): number {
     return this.used;
-  }
-
-  /** A reload may change the limit; requests in flight keep what they hold. */
-  setLimit(limit: number): void {
-    this.limit = limit;
   }
 
   /** Takes `bytes` if they fit; false (taking nothing) if not. */
