@@ -39,7 +39,13 @@ async function startOnce(label: string, sinkPort: number, profile?: ServiceProfi
   const db = await createTestDatabase(`bench_${label}`);
   const proc = await startServiceProcess({
     databaseUrl: db.url,
-    config: { accounts: [benchAccountJson(sinkPort)] },
+    // Row 6 opens 1,000 watch streams over one connection (the default allows 100 at once) and
+    // 10,000 idle ones over connections of 100 (the default caps open streams at 1,000 in all).
+    config: {
+      accounts: [benchAccountJson(sinkPort)],
+      server: { max_concurrent_streams: 1_000 },
+      watch: { max_streams: 20_000, max_streams_per_key: 20_000 },
+    },
     nodeArgs: [
       ...(profile?.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${profile.cpuProfileDir}`] : []),
       ...(profile?.queryCountsFile ? ["--import", COUNTER] : []),

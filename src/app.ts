@@ -1,7 +1,6 @@
 // The composition root shared by main.ts and the tests: config -> pool -> migrate -> clock ->
 // tailer -> sender + rescuer + retention -> handlers -> one listening port. stop() undoes it in
 // reverse.
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Config } from "./config.js";
 import { DatabaseClock, type Clock } from "./clock.js";
 import { createLogger, type Logger } from "./log.js";
@@ -18,6 +17,8 @@ import { Sender } from "./sender/sender.js";
 import { createRescuer, type Rescuer } from "./sender/rescuer.js";
 import { listen, type Listener, type RequestHandler } from "./server/listen.js";
 import { watchOverGrpc } from "./server/watch-grpc.js";
+import { gatedAdapter } from "./server/rpc-gate.js";
+import { RequestBudget } from "./server/request-budget.js";
 import { withCors } from "./server/cors.js";
 import { withSpecGrpcMessage } from "./server/grpc-message.js";
 import { deadlineInterceptor } from "./server/deadline.js";
@@ -26,10 +27,12 @@ import { httpFallback } from "./server/http-routes.js";
 import { createHealth, type HealthService } from "./standard/health.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 import { EventTailer } from "./watch/tailer.js";
+import { WatchStreamSlots, watchStreamLimits } from "./watch/stream-limits.js";
 import { createEventPruner, type EventPruner } from "./watch/event-pruner.js";
 import { Metrics } from "./metrics/metrics.js";
 import { cachedOutboxStats } from "./metrics/outbox-stats-cache.js";
 import { rpcMetricsInterceptor } from "./metrics/rpc-interceptor.js";
+import { listenMetrics, type MetricsListener } from "./metrics/metrics-server.js";
 import { DatabasePing } from "./outbox/ping.js";
 import { DatabaseProbe } from "./health/database-probe.js";
 import { OutboxRetention } from "./retention/outbox-retention.js";
@@ -62,6 +65,10 @@ export interface App {
   readonly probe: DatabaseProbe;
   readonly health: HealthService;
   readonly metrics: Metrics;
+  /** The port of metrics.listen, when configured. */
+  readonly metricsPort?: number;
+  /** Request bytes held by requests in flight (server.request_bytes_in_flight). */
+  readonly requestBudget: RequestBudget;
   readonly config: Config;
   /**
    * Applies a new config (accounts, limits, keys, CORS) without dropping streams or in-flight
@@ -85,6 +92,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const pool = createPool(config.databaseUrl, 20);
   let listener: Listener | undefined;
   let dbClock: DatabaseClock | undefined;
+  let started: EventTailer | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     const applied = await migrate(pool);
     if (applied.length) log.info({ applied }, "migrations applied");
@@ -95,6 +104,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       clock = dbClock;
     }
     const tailer = new EventTailer(pool, log, config.watch.pollIntervalMs, config.watch.bufferSize);
+    started = tailer;
     await tailer.start();
     const metrics = new Metrics({ processMetrics: opts.processMetrics });
     const sender = new Sender(config, pool, clock, log, () => tailer.notify(), metrics);
@@ -117,6 +127,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       maintenance: () => maintenance.held,
     });
     let stopping: Promise<void> | undefined;
+    const requestBudget = new RequestBudget(config.server.requestBytesInFlight);
     const commits = new GroupCommit(pool, clock, {
       consecutiveIds: await consecutiveAutoIncrement(pool),
       handoff: sender.handoff,
@@ -126,7 +137,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
     });
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log });
-    const adapter = connectNodeAdapter({
+    const watchSlots = new WatchStreamSlots(() => config.watch);
+    const adapter = gatedAdapter({
       routes: routes(
         { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config) },
         health,
@@ -135,15 +147,20 @@ export async function startApp(opts: AppOptions): Promise<App> {
       // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
       // silently dropped (which could turn "bcc" into no bcc at all).
       jsonOptions: { ignoreUnknownFields: false },
-      interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log)],
-      fallback: httpFallback({ pool, metrics, stopping: () => stopping !== undefined }),
-    });
-    const watchGrpc = watchOverGrpc({ handlers, keys: () => config.apiKeys, clock, metrics, log });
+      interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log),
+        watchStreamLimits(watchSlots)],
+      fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined }),
+    }, { keys: () => config.apiKeys, budget: requestBudget, log });
+    const watchGrpc = watchOverGrpc({ handlers, keys: () => config.apiKeys, slots: watchSlots, clock, metrics, log });
     const serveRpc: RequestHandler = (req, res) => {
       if (!watchGrpc(req, res)) adapter(req, res);
     };
     logSecurityPosture(config, log);
-    listener = await listen(withCors(withSpecGrpcMessage(serveRpc), () => config.cors.allowedOrigins), config.host, config.port, config.tls);
+    listener = await listen(withCors(withSpecGrpcMessage(serveRpc), () => config.cors.allowedOrigins), config.host, config.port, config.server, config.tls);
+    if (config.metrics.listen) {
+      metricsListener = await listenMetrics(metrics, config.metrics.listen.host, config.metrics.listen.port);
+      log.info({ host: config.metrics.listen.host, port: metricsListener.port }, "metrics listening");
+    }
     probe.start();
     if (opts.background !== false) {
       await maintenance.start();
@@ -168,6 +185,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       probe,
       health,
       metrics,
+      requestBudget,
+      metricsPort: metricsListener?.port,
       get config() {
         return config;
       },
@@ -188,6 +207,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
           await probe.stop();
           await tailer.stop();
           await l.close();
+          await metricsListener?.close();
           dbClock?.stop();
           await pool.end();
           log.info("stopped");
@@ -196,7 +216,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
     };
   } catch (err) {
+    // Undo what started, so a failed start leaves nothing polling a closed pool.
     await listener?.close(0);
+    await metricsListener?.close();
+    await started?.stop();
     dbClock?.stop();
     await pool.end().catch(() => undefined);
     throw err;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { DEFAULT_ATTACHMENT_POLICY, mediaType, type AttachmentPolicy } from "./attachments/policy.js";
 import type { ApiKey } from "./auth/keys.js";
 import { isLoopbackHost } from "./auth/loopback.js";
-import { isScope, type Scope } from "./auth/scopes.js";
+import { isScope, SCOPES, type Scope } from "./auth/scopes.js";
 
 export type TlsMode = "implicit" | "starttls" | "none";
 
@@ -69,6 +69,22 @@ export interface WatchConfig {
   bufferSize: number;
   /** Events older than this are deleted; resuming from one is refused with OUT_OF_RANGE. */
   eventRetentionMs: number;
+  /** Open WatchOutbox streams on this instance; past it RESOURCE_EXHAUSTED. */
+  maxStreams: number;
+  /** Open WatchOutbox streams of one API key on this instance. */
+  maxStreamsPerKey: number;
+}
+
+/** Limits on what clients may make the server hold: bytes, connections, streams, time. */
+export interface ServerConfig {
+  /** Request bytes all requests in flight may hold together; past it RESOURCE_EXHAUSTED. */
+  requestBytesInFlight: number;
+  /** A new connection must send its first request (cleartext) or finish TLS within this. */
+  firstBytesTimeoutMs: number;
+  /** A connection or HTTP/2 session with no traffic for this long is closed. */
+  idleTimeoutMs: number;
+  /** HTTP/2 streams one connection may have open at once. */
+  maxConcurrentStreams: number;
 }
 
 export interface RetentionConfig {
@@ -92,6 +108,9 @@ export interface Config {
   allowFailureMode: boolean;
   sender: SenderConfig;
   watch: WatchConfig;
+  server: ServerConfig;
+  /** Where /metrics is served: undefined means on the API port, behind the `metrics` scope. */
+  metrics: { listen?: { host: string; port: number } };
   retention: RetentionConfig;
   attachmentPolicy: AttachmentPolicy;
   /** The folder path attachments are read from; without it, path attachments are refused. */
@@ -131,6 +150,17 @@ export const DEFAULT_WATCH: WatchConfig = Object.freeze({
   heartbeatMs: 15_000,
   bufferSize: 1000,
   eventRetentionMs: 7 * 24 * 3_600_000,
+  maxStreams: 1000,
+  maxStreamsPerKey: 100,
+});
+
+export const DEFAULT_SERVER: ServerConfig = Object.freeze({
+  // Ten 25 MiB attachments in flight at once fit; a 2-core box's spare memory is not at risk.
+  requestBytesInFlight: 256 * 1024 * 1024,
+  firstBytesTimeoutMs: 10_000,
+  // Longer than the longest quiet RPC (a Send with wait_for_attempt waits up to 60 s).
+  idleTimeoutMs: 300_000,
+  maxConcurrentStreams: 100,
 });
 
 export const DEFAULT_RETENTION: RetentionConfig = Object.freeze({
@@ -191,7 +221,8 @@ export function parseConfig(json: Json, env: NodeJS.ProcessEnv, baseDir: string,
   // "<outbox-{id}-{n}@domain>" must fit outbox.message_id (VARCHAR(255)) with 20-digit ids.
   if (domain.length > MAX_MESSAGE_ID_DOMAIN) throw new ConfigError(`message_id_domain must be at most ${MAX_MESSAGE_ID_DOMAIN} characters`);
 
-  const host = env.HOST || "127.0.0.1";
+  // "[::1]" as in a URL means the address ::1.
+  const host = (env.HOST || "127.0.0.1").trim().replace(/^\[(.*)\]$/, "$1");
   const apiKeys = parseApiKeys(json.api_keys);
   const allowUnauthenticated = optBool(json.allow_unauthenticated, "allow_unauthenticated") ?? false;
   if (apiKeys.length === 0 && !allowUnauthenticated && !isLoopbackHost(host)) {
@@ -207,6 +238,8 @@ export function parseConfig(json: Json, env: NodeJS.ProcessEnv, baseDir: string,
     allowFailureMode: optBool(json.allow_failure_mode, "allow_failure_mode") ?? false,
     sender: Object.freeze(parseNumbers(json.sender, "sender", DEFAULT_SENDER)),
     watch: Object.freeze(parseNumbers(json.watch, "watch", DEFAULT_WATCH)),
+    server: Object.freeze(parseNumbers(json.server, "server", DEFAULT_SERVER)),
+    metrics: parseMetrics(json.metrics),
     retention: Object.freeze(parseNumbers(json.retention, "retention", DEFAULT_RETENTION)),
     attachmentPolicy: parseAttachmentPolicy(json.attachment_policy),
     attachmentStore: parseAttachmentStore(json.attachment_store, baseDir),
@@ -326,7 +359,7 @@ function parseApiKeys(raw: unknown): ApiKey[] {
     }
     const scopes = obj.scopes;
     if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(isScope)) {
-      throw new ConfigError(`${where}: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest`);
+      throw new ConfigError(`${where}: scopes must be a non-empty list of ${SCOPES.join(", ")}`);
     }
     return Object.freeze({
       id,
@@ -357,6 +390,19 @@ function parseTls(raw: unknown, baseDir: string): Config["tls"] {
     return resolved;
   };
   return Object.freeze({ certFile: file("cert_file"), keyFile: file("key_file") });
+}
+
+/** `metrics.listen`: "host:port" (IPv6 in brackets) of a separate port for /metrics. */
+function parseMetrics(raw: unknown): Config["metrics"] {
+  if (raw === undefined) return Object.freeze({});
+  const obj = asObject(raw, "metrics");
+  for (const key of Object.keys(obj)) if (key !== "listen") throw new ConfigError(`metrics: unknown setting ${key}`);
+  const listen = optString(obj.listen, "metrics.listen");
+  if (listen === undefined) return Object.freeze({});
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new ConfigError(`metrics.listen must be host:port, e.g. 127.0.0.1:9464`);
+  return Object.freeze({ listen: Object.freeze({ host: m[1] ?? m[2]!, port }) });
 }
 
 /** `cors.allowed_origins`: exact origins such as "https://app.example.com" (no paths, no "*"). */

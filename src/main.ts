@@ -58,8 +58,9 @@ async function main(): Promise<void> {
 if (process.argv.includes("--check-config")) {
   process.exitCode = checkConfig();
 } else {
+  // A start that failed exits at once with its cause: a supervisor must not see a live process.
   main().catch((err: unknown) => {
-    log.fatal({ err: (err as Error).message }, "failed to start");
-    process.exitCode = 1;
+    log.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, "failed to start");
+    process.exit(1);
   });
 }

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import type { Logger } from "./log.js";
 
 /** Settings a running process keeps: the listener, the database and the watch tailer use them. */
-const RESTART_ONLY = ["databaseUrl", "host", "port", "tls", "watch"] as const;
+const RESTART_ONLY = ["databaseUrl", "host", "port", "tls", "watch", "server", "metrics"] as const;
 
 /** The config to run with after a reload, and the settings whose change waits for a restart. */
 export function mergeReload(current: Config, next: Config): { config: Config; restartOnly: string[] } {

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { generateKey, hashKey } from "./keys.js";
-import { isScope, type Scope } from "./scopes.js";
+import { isScope, SCOPES, type Scope } from "./scopes.js";
 
 export interface ApiKeyEntry {
   id: string;
@@ -36,7 +36,7 @@ export function newKey(args: string[]): { key: string; entry: ApiKeyEntry } {
   }
   const scopes = [...new Set(values.scopes.split(",").map((s) => s.trim()))];
   const bad = scopes.filter((s) => !isScope(s));
-  if (bad.length) throw new UsageError(`unknown scope ${bad.join(", ")} (send, reply, retry, cancel, read, watch, ingest)`);
+  if (bad.length) throw new UsageError(`unknown scope ${bad.join(", ")} (${SCOPES.join(", ")})`);
   const id = values.id ?? `key-${randomBytes(4).toString("hex")}`;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new UsageError("--id must be 1-64 letters, digits, '.', '_' or '-'");
   const key = generateKey();

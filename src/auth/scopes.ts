@@ -1,6 +1,7 @@
 // What each RPC needs: one table, so a new method is denied until it is listed here.
 
-export const SCOPES = ["send", "reply", "retry", "cancel", "read", "watch", "ingest"] as const;
+/** `metrics` is for GET /metrics on the API port (no RPC needs it). */
+export const SCOPES = ["send", "reply", "retry", "cancel", "read", "watch", "ingest", "metrics"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** "package.Service/Method" -> the scope a key needs to call it. */

@@ -46,6 +46,7 @@ import {
   checkBodies,
   checkIdempotencyKey,
   checkRecipientCount,
+  checkSizes,
   checkSubject,
   failureMode,
   requestHash,
@@ -108,6 +109,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   /** Validates a Send (the account check first) into the message to commit. */
   private async prepareSend(req: SendRequest, ctx: HandlerContext): Promise<NewMessage> {
     authorize(ctx, req.accountId);
+    checkSizes({ recipients: req.to.length + req.cc.length + req.bcc.length, subject: req.subject, bodyText: req.bodyText,
+      bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
     const config = this.deps.config();
     const now = this.deps.clock.now();
     requireNonEmpty([["to", req.to.some((t) => t.trim() !== "")], ["subject", req.subject.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
@@ -137,6 +140,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
 
   async reply(req: ReplyRequest, ctx: HandlerContext) {
     authorize(ctx, req.accountId);
+    checkSizes({ bodyText: req.bodyText, bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
     const config = this.deps.config();
     const now = this.deps.clock.now();
     requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],

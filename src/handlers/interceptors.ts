@@ -18,11 +18,12 @@ const DATABASE_DOWN = new Set([
 export function clientError(log: Logger, err: unknown, method: string, signal?: AbortSignal): ConnectError {
   if (err instanceof ConnectError) return err;
   const code = (err as { code?: string }).code;
-  // The client reset the call (reading its request stream then fails with "Premature close"):
-  // nothing went wrong here. A deadline that ran out is not that.
-  if (signal?.aborted && ConnectError.from(signal.reason).code !== Code.DeadlineExceeded) {
-    log.debug({ method, code }, "client cancelled the call");
-    return new ConnectError("the client cancelled the call", Code.Canceled);
+  // The client went away or reset the call (reading its request stream then fails with
+  // "Premature close"), or its deadline passed: nobody hears the answer, nothing is wrong here.
+  if (signal?.aborted) {
+    const deadline = ConnectError.from(signal.reason).code === Code.DeadlineExceeded;
+    log.debug({ method, code, err: err instanceof Error ? err.message : String(err) }, "client cancelled the call");
+    return deadline ? ConnectError.from(signal.reason) : new ConnectError("the client cancelled the call", Code.Canceled);
   }
   if (code && DATABASE_DOWN.has(code)) {
     log.warn({ method, code }, "database unavailable");

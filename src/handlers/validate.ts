@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import type { Attachment, FailureMode as ProtoFailureMode } from "../../gen/email/v1/outbox_pb.js";
+import { MAX_ATTACHMENTS } from "../attachments/policy.js";
 import { checkAttachments, resolveAttachments } from "../attachments/prepare.js";
 import type { AccountConfig, Config } from "../config.js";
 import { AddressError, assertHeaderSafe, formatMailbox, parseMailbox } from "../message/address.js";
@@ -29,6 +30,39 @@ export class Violations {
   check(): void {
     if (this.list.length > 0) throw invalidArgument(this.list);
   }
+}
+
+/** The counts and lengths of one message, as the request gives them. */
+export interface MessageSizes {
+  /** to, cc and bcc together (Send); undefined for a Reply, whose recipients come from the parent. */
+  recipients?: number;
+  subject?: string;
+  bodyText: string;
+  bodyHtml: string;
+  idempotencyKey: string;
+  attachments: number;
+}
+
+/**
+ * Counts and lengths first, before any element is parsed: a request over a limit is refused for
+ * the cost of a few comparisons, however many addresses it holds. One message at a time, so a
+ * batch can check each of its messages the same way. Throws INVALID_ARGUMENT.
+ */
+export function checkSizes(m: MessageSizes): void {
+  const v = new Violations();
+  if (m.recipients !== undefined) checkRecipientCount(v, m.recipients);
+  if (m.subject !== undefined && m.subject.length > MAX_SUBJECT_BYTES) {
+    // A UTF-16 length over the limit is over it in UTF-8 bytes too; the exact count is taken later.
+    v.add("subject", "SUBJECT_TOO_LONG", `subject must be at most ${MAX_SUBJECT_BYTES} bytes`);
+  }
+  if (m.bodyText.length + m.bodyHtml.length > MAX_BODY_BYTES) {
+    v.add("body_text", "BODY_TOO_LARGE", `body_text and body_html together must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  if (m.idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
+    v.add("idempotency_key", "IDEMPOTENCY_KEY_INVALID", `idempotency_key must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
+  }
+  if (m.attachments > MAX_ATTACHMENTS) v.add("attachments", "TOO_MANY_ATTACHMENTS", `at most ${MAX_ATTACHMENTS} attachments per message`);
+  v.check();
 }
 
 export function requireAccount(config: Config, accountId: number): AccountConfig {
@@ -77,8 +111,10 @@ export function checkRecipientCount(v: Violations, count: number): void {
 }
 
 export function checkSubject(v: Violations, subject: string): void {
-  if (headerSafe(v, "subject", subject) && Buffer.byteLength(subject, "utf8") > MAX_SUBJECT_BYTES) {
+  if (Buffer.byteLength(subject, "utf8") > MAX_SUBJECT_BYTES) {
     v.add("subject", "SUBJECT_TOO_LONG", `subject must be at most ${MAX_SUBJECT_BYTES} bytes`);
+  } else {
+    headerSafe(v, "subject", subject);
   }
 }
 

@@ -42,10 +42,13 @@ const MAX_LOCAL_OCTETS = 64;
 const MAX_DOMAIN_OCTETS = 255;
 const MAX_LABEL_OCTETS = 63;
 
-// C0, DEL and C1 controls, plus U+2028/U+2029 which JavaScript and some
-// parsers treat as line terminators.
+// The one rule for request text bound for a header: no C0 (TAB included), DEL or C1 control, no
+// U+2028/U+2029 (which JavaScript and some parsers treat as line terminators).
 const CONTROL_CHAR = /[\p{Cc}\u2028\u2029]/u;
-// C0 controls except TAB: what assertHeaderSafe rejects.
+// Text a reader is shown (display names, filenames) may not reorder itself either: bidirectional
+// embeddings, overrides and isolates make "invoice\u202Etxt.exe" display as "invoiceexe.txt".
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
+// C0 controls except TAB: the least a header value built from parsed mail must meet.
 const HEADER_UNSAFE = /[\x00-\x08\x0a-\x1f]/;
 // A lone surrogate cannot be encoded as UTF-8.
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -76,12 +79,16 @@ export function utf8Length(s: string): number {
 }
 
 /**
- * Throws HEADER_INJECTION when `value` contains CR, LF, NUL or any other C0
- * control character except TAB. For subjects, filenames, idempotency keys.
+ * The one control-character rule for request text bound for a header (subjects, filenames,
+ * display names): throws HEADER_INJECTION for C0 (TAB too), DEL, C1, U+2028/U+2029 and lone
+ * surrogates, and, when the text is `shown` to a reader, for bidirectional controls.
  */
-export function assertHeaderSafe(value: string, field: string): void {
-  if (HEADER_UNSAFE.test(value)) {
-    throw new AddressError("HEADER_INJECTION", `${field} must not contain control characters (CR, LF, NUL, ...)`);
+export function assertHeaderSafe(value: string, field: string, shown = false): void {
+  if (CONTROL_CHAR.test(value) || LONE_SURROGATE.test(value)) {
+    throw new AddressError("HEADER_INJECTION", `${field} must not contain control characters (CR, LF, NUL, TAB, DEL, C1, U+2028, ...)`);
+  }
+  if (shown && BIDI_CONTROL.test(value)) {
+    throw new AddressError("HEADER_INJECTION", `${field} must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)`);
   }
 }
 
@@ -102,6 +109,7 @@ export function parseMailbox(input: string): Mailbox {
   if (!s.endsWith(">")) return { name: "", address: parseAddrSpec(s) };
 
   const { name, end } = parseDisplayName(s);
+  assertHeaderSafe(name, "display name", true);
   return { name, address: parseAddrSpec(s.slice(end + 1, -1).trim()) };
 }
 
@@ -111,9 +119,10 @@ export function parseMailbox(input: string): Mailbox {
  * non-ASCII names itself.
  */
 export function formatMailbox(m: Mailbox): string {
-  // Mailbox values may be built by hand rather than by parseMailbox.
-  assertHeaderSafe(m.address, "address");
-  assertHeaderSafe(m.name, "display name");
+  // Mailbox values may be built by hand (from parsed mail) rather than by parseMailbox.
+  for (const [value, what] of [[m.address, "address"], [m.name, "display name"]] as const) {
+    if (HEADER_UNSAFE.test(value)) throw new AddressError("HEADER_INJECTION", `${what} must not contain control characters (CR, LF, NUL, ...)`);
+  }
   if (m.name === "") return m.address;
   return `"${m.name.replace(/["\\]/g, "\\$&")}" <${m.address}>`;
 }

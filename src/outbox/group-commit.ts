@@ -131,7 +131,8 @@ export class GroupCommit {
   private async recover(batch: Waiting[], err: unknown): Promise<void> {
     if (isDuplicateKey(err)) {
       const existing = await rowsWithKeys(this.pool, batch.map((w) => w.msg)).catch(() => []);
-      const byKey = new Map(existing.map((r) => [`${r.account_id}\u0000${r.idempotency_key}`, r]));
+      // The column holds bytes: its value comes back as a Buffer.
+      const byKey = new Map(existing.map((r) => [`${r.account_id}\u0000${r.idempotency_key?.toString()}`, r]));
       const again: Waiting[] = [];
       for (const w of batch) {
         const row = byKey.get(`${w.msg.accountId}\u0000${w.msg.idempotencyKey}`);

@@ -23,7 +23,8 @@ export interface OutboxDbRow {
   last_error: string | null;
   last_error_class: string | null;
   failure_mode: number;
-  idempotency_key: string | null;
+  /** VARBINARY: the key's UTF-8 bytes. */
+  idempotency_key: Buffer | string | null;
   to_json: unknown;
   cc_json: unknown;
   bcc_json: unknown;
@@ -69,7 +70,7 @@ export function toRow(r: OutboxDbRow): OutboxRow {
     lastError: r.last_error,
     lastErrorClass: r.last_error_class,
     failureMode: r.failure_mode as FailureMode,
-    idempotencyKey: r.idempotency_key,
+    idempotencyKey: r.idempotency_key === null ? null : r.idempotency_key.toString(),
     to: jsonList(r.to_json),
     cc: jsonList(r.cc_json),
     bcc: jsonList(r.bcc_json),

@@ -2,22 +2,24 @@
 // so every attempt sends the same content; only the Message-ID names the attempt.
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { ClaimedMessage, MessageAttachment } from "../outbox/types.js";
+import { foldedHeader } from "./header-fold.js";
 
 export function composeMessage(m: ClaimedMessage, attachments: readonly MessageAttachment[]): Mail.Options {
+  const subject = foldedHeader(m.subject);
   return {
     from: m.from,
     to: m.to,
     cc: m.cc.length ? m.cc : undefined,
     bcc: m.bcc.length ? m.bcc : undefined,
     replyTo: m.replyTo ?? undefined,
-    subject: m.subject,
+    subject: subject ? undefined : m.subject,
     text: m.bodyText,
     html: m.bodyHtml ?? undefined,
     messageId: m.messageId,
     date: new Date(m.createdAt),
     inReplyTo: m.inReplyTo ?? undefined,
     references: m.references ?? undefined,
-    headers: { "X-Outbox-Id": String(m.id) },
+    headers: { "X-Outbox-Id": String(m.id), ...(subject ? { Subject: subject } : {}) },
     // base64 for every type, text included: decoding gives back exactly the stored bytes.
     attachments: attachments.map((a) => ({
       filename: a.filename,

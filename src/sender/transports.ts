@@ -5,6 +5,7 @@ import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { AccountConfig, SmtpConfig } from "../config.js";
 import { providerMessageId } from "./classify.js";
+import { cleanRemoteText, cleanSmtpError, secretForms } from "./remote-text.js";
 
 export interface AccountTransport {
   /** Resolves with the provider's id of the accepted message; rejects with the SMTP error. */
@@ -55,16 +56,19 @@ function smtpTransport(smtp: SmtpConfig): AccountTransport {
     }
     done();
   });
+  // The forms a server could echo the account's secret in, worked out once per transport.
+  const secrets = secretForms(smtp.auth);
   return {
     concurrency: smtp.maxConnections,
     async send(mail) {
       const id = String(mail.messageId);
       try {
         const info = await transport.sendMail(mail);
-        return providerMessageId(info.response);
+        return providerMessageId(cleanRemoteText(String(info.response ?? ""), secrets));
       } catch (err) {
-        if (handedOver.has(id) && typeof err === "object" && err !== null) (err as MessageHandedOver).messageHandedOver = true;
-        throw err;
+        const clean = cleanSmtpError(err, secrets);
+        if (handedOver.has(id) && typeof clean === "object" && clean !== null) (clean as MessageHandedOver).messageHandedOver = true;
+        throw clean;
       } finally {
         handedOver.delete(id);
       }

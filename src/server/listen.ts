@@ -17,6 +17,15 @@ export interface TlsFiles {
   keyFile: string;
 }
 
+/** What a connection may cost before it is closed (config `server`). */
+export interface ConnectionLimits {
+  /** From accept to the HTTP/2 preface, a complete HTTP/1.1 request head, or the TLS handshake. */
+  firstBytesTimeoutMs: number;
+  /** No traffic for this long on an HTTP/2 session or an HTTP/1.1 connection: closed. */
+  idleTimeoutMs: number;
+  maxConcurrentStreams: number;
+}
+
 export interface Listener {
   port: number;
   /** Stops accepting, then ends open connections (after `graceMs`, forcibly). */
@@ -25,12 +34,19 @@ export interface Listener {
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-export async function listen(handler: RequestHandler, host: string, port: number, tls?: TlsFiles): Promise<Listener> {
+export async function listen(handler: RequestHandler, host: string, port: number, limits: ConnectionLimits, tls?: TlsFiles): Promise<Listener> {
   const sockets = new Set<net.Socket>();
+  // Until its first bytes have come (see ConnectionLimits), a connection lives on this timer.
+  const firstBytes = new WeakMap<net.Socket, NodeJS.Timeout>();
   const track = (s: net.Socket) => {
     sockets.add(s);
-    s.once("close", () => sockets.delete(s));
+    firstBytes.set(s, setTimeout(() => s.destroy(), limits.firstBytesTimeoutMs).unref());
+    s.once("close", () => {
+      sockets.delete(s);
+      arrived(s);
+    });
   };
+  const arrived = (s: net.Socket) => clearTimeout(firstBytes.get(s));
   // HTTP/1.1 connections as their server sees them (it marks the one busy with a response).
   const h1Conns = new Set<net.Socket>();
   const trackH1 = (c: net.Socket) => {
@@ -41,27 +57,46 @@ export async function listen(handler: RequestHandler, host: string, port: number
   const trackSession = (s: http2.ServerHttp2Session) => {
     h2Sessions.add(s);
     s.once("close", () => h2Sessions.delete(s));
+    // A session with no frames for this long is gone or was never meant to be used.
+    s.setTimeout(limits.idleTimeoutMs, () => s.destroy());
   };
+  const settings = { maxConcurrentStreams: limits.maxConcurrentStreams };
 
   let server: net.Server;
+  let h1Server: http.Server | undefined;
   if (tls) {
     const secure = http2.createSecureServer(
-      { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), allowHTTP1: true },
+      { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), allowHTTP1: true, settings },
       handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
     );
     secure.on("session", trackSession);
     secure.on("connection", track);
-    secure.on("secureConnection", (s: TLSSocket) => s.alpnProtocol !== "h2" && trackH1(s));
+    secure.on("secureConnection", (s: TLSSocket) => {
+      arrived((s as TLSSocket & { _parent: net.Socket })._parent); // the TCP socket under it
+      if (s.alpnProtocol !== "h2") trackH1(s);
+    });
+    secure.on("tlsClientError", (_err, s) => s.destroy());
+    secure.setTimeout(limits.idleTimeoutMs);
     server = secure;
   } else {
-    const h1 = http.createServer(handler as http.RequestListener);
-    const h2 = http2.createServer(handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+    const h1 = http.createServer(
+      { headersTimeout: limits.firstBytesTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, limits.firstBytesTimeoutMs) },
+      handler as http.RequestListener,
+    );
+    h1.timeout = limits.idleTimeoutMs;
+    // The HTTP/1.1 server gets its connections handed over and never listens itself; 'listening'
+    // is what starts its checks of headersTimeout (a request head trickled in is cut off).
+    h1.emit("listening");
+    h1Server = h1;
+    const h2 = http2.createServer({ settings }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     h2.on("session", trackSession);
     // The HTTP servers set TCP_NODELAY on sockets they accept themselves; these are handed to
     // them, so it is set here (without it, Nagle holds small responses ~40 ms for an ACK).
     server = net.createServer({ noDelay: true }, (socket) => {
       track(socket);
       sniff(socket, (isH2, head) => {
+        // HTTP/2: the preface is in. HTTP/1.1: headersTimeout watches the request head from here.
+        arrived(socket);
         // The sniffed bytes go back into the socket's buffer, where both servers read them
         // first; each then works on the native socket itself (no stream in between).
         socket.unshift(head);
@@ -73,17 +108,11 @@ export async function listen(handler: RequestHandler, host: string, port: number
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-
+  await listenOn(server, host, port);
   return {
     port: (server.address() as net.AddressInfo).port,
     async close(graceMs = 2_000) {
+      h1Server?.close(); // stops its header checks
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of h2Sessions) session.close();
       const timer = setTimeout(() => sockets.forEach((s) => s.destroy()), graceMs);
@@ -94,6 +123,17 @@ export async function listen(handler: RequestHandler, host: string, port: number
       clearTimeout(timer);
     },
   };
+}
+
+/** Resolves once `server` listens; rejects with the cause (EADDRINUSE, …) if it cannot. */
+export function listenOn(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
 }
 
 /** Reads until the bytes match or leave the HTTP/2 preface, then hands over what was read. */

@@ -10,8 +10,8 @@ import { Code, ConnectError, createContextValues, createHandlerContext } from "@
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { EmailService, WatchOutboxRequestSchema, WatchOutboxResponseSchema } from "../../gen/email/v1/email_service_pb.js";
 import type { ApiKey } from "../auth/keys.js";
-import { authenticate } from "../auth/interceptor.js";
-import { PRINCIPAL } from "../auth/principal.js";
+import { authenticate } from "../auth/authenticate.js";
+import { ANONYMOUS, PRINCIPAL } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
 import { apiError } from "../handlers/errors.js";
 import { clientError } from "../handlers/interceptors.js";
@@ -21,12 +21,15 @@ import type { Metrics } from "../metrics/metrics.js";
 import { codeName } from "../metrics/rpc-interceptor.js";
 import type { EventRow } from "../outbox/types.js";
 import type { WatchItem } from "../watch/stream.js";
+import type { WatchStreamSlots } from "../watch/stream-limits.js";
 import { budgetMs, MIN_DEADLINE_MS } from "./deadline.js";
 import type { RequestHandler } from "./listen.js";
 
 export interface WatchGrpcDeps {
   handlers: EmailServiceHandlers;
   keys(): readonly ApiKey[];
+  /** The same caps on open streams as through the router. */
+  slots: WatchStreamSlots;
   clock: Clock;
   metrics: Metrics;
   log: Logger;
@@ -67,9 +70,12 @@ async function serve(deps: WatchGrpcDeps, frameOf: (item: WatchItem) => Uint8Arr
   const gone = new AbortController();
   res.once("close", () => gone.abort());
   let status: ConnectError | undefined;
+  let release = () => undefined as void;
   try {
     const header = requestHeaders(req);
-    const principal = authenticate(deps.keys(), header, EmailService.typeName, METHOD.name, deps.log);
+    // From the headers, before any byte of the body is read.
+    const principal = authenticate(deps.log, deps.keys(), EmailService.typeName, METHOD.name, header.get("authorization"));
+    release = deps.slots.take((principal ?? ANONYMOUS).keyId);
     const timeoutMs = budgetMs(header);
     if (timeoutMs !== undefined && timeoutMs < MIN_DEADLINE_MS) {
       throw apiError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `the deadline leaves less than ${MIN_DEADLINE_MS} ms; nothing was done`);
@@ -88,6 +94,7 @@ async function serve(deps: WatchGrpcDeps, frameOf: (item: WatchItem) => Uint8Arr
   } catch (err) {
     status = clientError(deps.log, watchError(err), METHOD.name);
   } finally {
+    release();
     stopTimer();
     deps.metrics.rpcHandled.inc({ ...labels, grpc_code: status ? codeName(status) : gone.signal.aborted ? "CANCELLED" : "OK" });
     if (!gone.signal.aborted) finish(res, status);

@@ -67,3 +67,13 @@ test("20 concurrent duplicate Sends with one key make exactly one row", async ()
   expect(results.filter((r) => !r.idempotentReplay)).toHaveLength(1);
   expect(await countRows(t.db.url)).toEqual({ outbox: before.outbox + 1, events: before.events + 1 });
 });
+
+test("keys compare byte for byte: a trailing space, case or an accent make another key", async () => {
+  const keys = ["k", "k ", "K", "é", "e\u0301"];
+  const rows = await Promise.all(keys.map((key) => client.send({ ...request(key), subject: `for ${JSON.stringify(key)}` })));
+  expect(rows.map((r) => r.idempotentReplay)).toEqual(keys.map(() => false));
+  expect(new Set(rows.map((r) => r.outbox!.outboxId)).size).toBe(keys.length);
+  expect(rows.map((r) => r.outbox!.idempotencyKey)).toEqual(keys);
+  const again = await client.send({ ...request("k "), subject: `for ${JSON.stringify("k ")}` });
+  expect([again.idempotentReplay, again.outbox!.outboxId]).toEqual([true, rows[1]!.outbox!.outboxId]);
+});

@@ -124,3 +124,30 @@ test("the config is frozen", () => {
   expect(Object.isFrozen(config.accounts.get(7))).toBe(true);
   expect(Object.isFrozen(config.accounts.get(7)!.smtp)).toBe(true);
 });
+
+describe("server and metrics settings", () => {
+  test("defaults: a 256 MiB request budget, 10 s to the first bytes, 100 streams, /metrics on the API port", () => {
+    const c = parse({});
+    expect(c.server).toEqual({ requestBytesInFlight: 256 * 1024 * 1024, firstBytesTimeoutMs: 10_000, idleTimeoutMs: 300_000, maxConcurrentStreams: 100 });
+    expect([c.watch.maxStreams, c.watch.maxStreamsPerKey]).toEqual([1000, 100]);
+    expect(c.metrics).toEqual({});
+  });
+
+  test.each([
+    ["IPv4", "127.0.0.1:9464", { host: "127.0.0.1", port: 9464 }],
+    ["IPv6 in brackets", "[::1]:9464", { host: "::1", port: 9464 }],
+    ["a host name", "metrics.internal:9090", { host: "metrics.internal", port: 9090 }],
+  ])("metrics.listen %s", (_, listen, expected) => {
+    expect(parse({ metrics: { listen } }).metrics.listen).toEqual(expected);
+  });
+
+  test.each([
+    [{ metrics: { listen: "9464" } }, "metrics.listen must be host:port, e.g. 127.0.0.1:9464"],
+    [{ metrics: { listen: "127.0.0.1:70000" } }, "metrics.listen must be host:port, e.g. 127.0.0.1:9464"],
+    [{ metrics: { port: 1 } }, "metrics: unknown setting port"],
+    [{ server: { request_bytes_in_flight: 0 } }, "server: request_bytes_in_flight must be a positive integer"],
+    [{ server: { max_streams: 5 } }, "server: unknown setting max_streams"],
+  ])("%j is refused", (json, message) => {
+    expect(() => parse(json)).toThrow(message);
+  });
+});

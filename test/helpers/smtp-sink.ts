@@ -78,6 +78,8 @@ export interface SinkOptions {
   auth?: SinkAuth;
   script?: SmtpScript;
   fault?: SinkFault;
+  /** The text of the 535 that refuses a failed AUTH (a hostile server may echo the credentials). */
+  authFailureText?: (auth: SMTPServerAuthentication) => string;
 }
 
 export interface ReceivedMessage {
@@ -215,6 +217,7 @@ class SmtpSinkImpl implements SmtpSink {
   #port = 0;
   #connections = 0;
   readonly #auth: SinkAuth | undefined;
+  readonly #authFailureText: SinkOptions["authFailureText"];
   readonly #server: SMTPServer;
   readonly #events = new EventEmitter();
   /** Every socket (raw TCP and TLS on top) still open, destroyed by close(). */
@@ -230,6 +233,7 @@ class SmtpSinkImpl implements SmtpSink {
     this.secure = this.tls === "implicit";
     this.cert = pems?.cert;
     this.#auth = options.auth;
+    this.#authFailureText = options.authFailureText;
     this.script = options.script;
     this.fault = options.fault;
     this.#events.setMaxListeners(0);
@@ -439,7 +443,7 @@ class SmtpSinkImpl implements SmtpSink {
     }
     if (!ok) {
       // Direct 535 for every method (for XOAUTH2 too, instead of the 334 error-JSON round trip).
-      callback(replyError(535, "Authentication credentials invalid"));
+      callback(replyError(535, this.#authFailureText?.(auth) ?? "Authentication credentials invalid"));
       return;
     }
     this.authLog.push({ method: auth.method as AuthLogEntry["method"], user: username });

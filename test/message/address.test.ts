@@ -172,7 +172,6 @@ describe("formatMailbox", () => {
 describe("assertHeaderSafe", () => {
   it.each([
     ["plain subject", "Hello, world"],
-    ["TAB allowed", "a\tb"],
     ["unicode", "Grüße 😀"],
     ["empty", ""],
   ])("accepts %s", (_label, value) => {
@@ -186,6 +185,12 @@ describe("assertHeaderSafe", () => {
     ["NUL", "report\0.pdf"],
     ["other C0 (ESC)", "a\x1bb"],
     ["BEL", "\x07"],
+    ["TAB", "a\tb"],
+    ["DEL", "a\x7fb"],
+    ["C1 (NEL)", "a\u0085b"],
+    ["LINE SEPARATOR", "a\u2028b"],
+    ["PARAGRAPH SEPARATOR", "a\u2029b"],
+    ["lone surrogate", "a\ud800b"],
   ])("rejects %s", (_label, value) => {
     expect(reasonOf(() => assertHeaderSafe(value, "subject"))).toBe("HEADER_INJECTION");
   });

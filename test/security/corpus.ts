@@ -197,7 +197,8 @@ const grpcBody = (name: string, method: string, body: Uint8Array, expect: Expect
   ({ name, protocol: "grpc", method, body, expect, headers });
 
 const DECODE_JSON = /^cannot decode (message|field|enum) [\w.]+ from JSON: /;
-const DECODE_BINARY = /^parse binary: /;
+// Undecodable protobuf is the client's error: INVALID_ARGUMENT with a reason, never INTERNAL.
+const MALFORMED: Expected = { code: Code.InvalidArgument, reason: "REQUEST_MALFORMED", message: /^the request is not a valid protobuf message: / };
 const deadline: Expected = { code: Code.DeadlineExceeded, reason: "DEADLINE_EXCEEDED" };
 
 export const RAW: RawCase[] = [
@@ -242,7 +243,7 @@ export const RAW: RawCase[] = [
   connect("application/xml", "EmailService/Send", "<send/>", { http: 415 }, { "content-type": "application/xml" }),
   connect("form encoding", "EmailService/Send", "accountId=1", { http: 415 }, { "content-type": "application/x-www-form-urlencoded" }),
   connect("no content type", "EmailService/Send", json(SEND_JSON), { http: 415 }, { "content-type": undefined }),
-  connect("JSON sent as application/proto", "EmailService/Send", json(SEND_JSON), protocolError(Code.Internal, DECODE_BINARY), { "content-type": "application/proto" }),
+  connect("JSON sent as application/proto", "EmailService/Send", json(SEND_JSON), MALFORMED, { "content-type": "application/proto" }),
   connect("gzip that is not gzip", "EmailService/Send", json(SEND_JSON), protocolError(Code.InvalidArgument, /^decompression failed/), { "content-encoding": "gzip" }),
   connect("an unsupported compression", "EmailService/Send", json(SEND_JSON), protocolError(Code.Unimplemented, /^unknown compression "snappy"/), { "content-encoding": "snappy" }),
   connect("an unknown method", "EmailService/DeleteEverything", "{}", { http: 404 }),
@@ -260,13 +261,13 @@ export const RAW: RawCase[] = [
   connect("an 8 KB key", "EmailService/Send", json(SEND_JSON), { code: Code.Unauthenticated, reason: "API_KEY_INVALID" }, { authorization: `Bearer eo_${"k".repeat(8192)}` }),
 
   // Malformed protobuf in gRPC frames over HTTP/2.
-  grpc("random bytes", "EmailService/Send", bytes([0xff, 0xff, 0xff, 0xff, 0x0f]), protocolError(Code.Internal, DECODE_BINARY)),
-  grpc("a truncated length-delimited field", "EmailService/Send", bytes(tag(2, 2), varint(50n), Buffer.from("bob@")), protocolError(Code.Internal, DECODE_BINARY)),
-  grpc("a varint of 11 bytes", "EmailService/GetOutbox", bytes(tag(1, 0), Array(10).fill(0xff), [0x01]), protocolError(Code.Internal, DECODE_BINARY)),
-  grpc("the wrong wire type for account_id", "EmailService/Send", bytes(tag(1, 2), [1, 0x41], sendBytes.subarray(2)), protocolError(Code.Internal, DECODE_BINARY)),
-  grpc("an end-group tag with no group", "EmailService/Send", bytes(tag(1, 4)), protocolError(Code.Internal, DECODE_BINARY)),
-  grpc("wire type 7", "EmailService/Send", bytes(tag(1, 7), [1]), protocolError(Code.Internal, DECODE_BINARY)),
-  grpc("invalid UTF-8 in the subject", "EmailService/Send", bytes(sendBytes, tag(3, 2), [2, 0xc3, 0x28]), protocolError(Code.Internal, DECODE_BINARY)),
+  grpc("random bytes", "EmailService/Send", bytes([0xff, 0xff, 0xff, 0xff, 0x0f]), MALFORMED),
+  grpc("a truncated length-delimited field", "EmailService/Send", bytes(tag(2, 2), varint(50n), Buffer.from("bob@")), MALFORMED),
+  grpc("a varint of 11 bytes", "EmailService/GetOutbox", bytes(tag(1, 0), Array(10).fill(0xff), [0x01]), MALFORMED),
+  grpc("the wrong wire type for account_id", "EmailService/Send", bytes(tag(1, 2), [1, 0x41], sendBytes.subarray(2)), MALFORMED),
+  grpc("an end-group tag with no group", "EmailService/Send", bytes(tag(1, 4)), MALFORMED),
+  grpc("wire type 7", "EmailService/Send", bytes(tag(1, 7), [1]), MALFORMED),
+  grpc("invalid UTF-8 in the subject", "EmailService/Send", bytes(sendBytes, tag(3, 2), [2, 0xc3, 0x28]), MALFORMED),
   grpc("outbox_id -1 as a 64-bit varint", "EmailService/GetOutbox", bytes(tag(1, 0), varint(U64_MAX)), invalid("OUTBOX_ID_INVALID", "outbox_id")),
   grpc("account_id -1 as a 64-bit varint", "EmailService/Send", bytes(sendBytes, tag(1, 0), varint(U64_MAX)), { code: Code.NotFound, reason: "ACCOUNT_NOT_FOUND" }),
   // A uint32 read from a longer varint keeps its low 32 bits (protobuf semantics): 2^32+600 is 600.

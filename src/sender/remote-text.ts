@@ -1,0 +1,41 @@
+// Text that a remote server wrote (an SMTP reply, later IMAP and webhook answers) is stored as
+// last_error / provider_message_id, returned to read keys and logged. A server can echo whatever
+// it was sent — the account's password or token, the base64 AUTH exchange carrying them — so
+// every such secret is replaced, anything shaped like an API key too, and the text is bounded.
+import type { SmtpAuth } from "../config.js";
+import { KEY_PREFIX } from "../auth/keys.js";
+
+export const MAX_REMOTE_TEXT = 500;
+export const REDACTED = "[redacted]";
+
+const API_KEY = new RegExp(`${KEY_PREFIX}[A-Za-z0-9_-]{43}`, "g");
+
+/** Every form in which `auth`'s secret travels to the server: as given and base64-encoded. */
+export function secretForms(auth: SmtpAuth | undefined): string[] {
+  if (!auth) return [];
+  const secret = auth.kind === "password" ? auth.password : auth.accessToken;
+  const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+  const exchanges = auth.kind === "password"
+    ? [`\0${auth.user}\0${secret}`, secret] // AUTH PLAIN, AUTH LOGIN
+    : [`user=${auth.user}\x01auth=Bearer ${secret}\x01\x01`]; // AUTH XOAUTH2
+  // A base64 run may be cut or echoed in part; its first 16 characters are enough to recognise.
+  const encoded = exchanges.map(b64).flatMap((e) => (e.length > 24 ? [e, e.replace(/=+$/, "")] : [e]));
+  return [secret, ...encoded].filter((s) => s !== "").sort((a, b) => b.length - a.length);
+}
+
+/** Replaces `secrets` and API-key-shaped words, folds whitespace and cuts to MAX_REMOTE_TEXT. */
+export function cleanRemoteText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join(REDACTED);
+  out = out.replace(API_KEY, REDACTED).replace(/[\p{Cc}\u2028\u2029\s]+/gu, " ").trim();
+  return out.length > MAX_REMOTE_TEXT ? `${out.slice(0, MAX_REMOTE_TEXT)}…` : out;
+}
+
+/** The same cleaning on the fields of a nodemailer error that carry the server's words. */
+export function cleanSmtpError(err: unknown, secrets: readonly string[]): unknown {
+  if (typeof err !== "object" || err === null) return err;
+  const e = err as { message?: unknown; response?: unknown };
+  if (typeof e.response === "string") e.response = cleanRemoteText(e.response, secrets);
+  if (typeof e.message === "string") e.message = cleanRemoteText(e.message, secrets);
+  return err;
+}
