@@ -174,7 +174,7 @@ export const DEFAULT_SLOW_DOWN_PAUSE_MS = 30_000;
 /** Node's timers cannot wait longer (2^31 - 1 ms, about 24.8 days): a longer value fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 /** Settings in ms that are ages, not timer delays, and may exceed MAX_TIMER_MS. */
-const AGES = new Set(["eventRetentionMs", "outboxMs"]);
+const AGES = new Set(["mailMessageMs", "eventRetentionMs", "outboxMs"]);
 
 type Json = Record<string, unknown>;
 

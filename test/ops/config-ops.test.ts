@@ -47,8 +47,9 @@ describe("rate_limit", () => {
 });
 
 describe("retention", () => {
-  test("defaults to 30 days in batches of 500; ages may exceed the timer limit", () => {
-    expect(parse({ accounts: [account()] }).retention).toEqual({ outboxMs: 30 * 24 * 3_600_000, batchSize: 500 });
+  test("defaults to 30 days (received mail 90) in batches of 500; ages may exceed the timer limit", () => {
+    expect(parse({ accounts: [account()] }).retention).toEqual({ outboxMs: 30 * 24 * 3_600_000, mailMessageMs: 90 * 24 * 3_600_000, batchSize: 500 });
+    expect(parse({ accounts: [account()], retention: { mail_message_ms: 400 * 24 * 3_600_000 } }).retention.mailMessageMs).toBe(400 * 24 * 3_600_000);
     expect(parse({ accounts: [account()], retention: { outbox_ms: 365 * 24 * 3_600_000 } }).retention.outboxMs).toBe(365 * 24 * 3_600_000);
     expect(parse({ accounts: [account()], watch: { event_retention_ms: 60 * 24 * 3_600_000 } }).watch.eventRetentionMs).toBe(60 * 24 * 3_600_000);
   });
