@@ -39,11 +39,12 @@ async function startOnce(label: string, sinkPort: number, profile?: ServiceProfi
   const db = await createTestDatabase(`bench_${label}`);
   const proc = await startServiceProcess({
     databaseUrl: db.url,
-    // Row 6 opens 1,000 watch streams over one connection (the default allows 100 at once) and
+    // Row 6 opens 1,000 watch streams over one connection, beside the Sends on the same one (the
+    // default allows 100 streams at once), and
     // 10,000 idle ones over connections of 100 (the default caps open streams at 1,000 in all).
     config: {
       accounts: [benchAccountJson(sinkPort)],
-      server: { max_concurrent_streams: 1_000 },
+      server: { max_concurrent_streams: 2_000 },
       watch: { max_streams: 20_000, max_streams_per_key: 20_000 },
     },
     nodeArgs: [
