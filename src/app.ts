@@ -6,6 +6,8 @@ import { DatabaseClock, type Clock } from "./clock.js";
 import { createLogger, type Logger } from "./log.js";
 import { consecutiveAutoIncrement, createPool, ensureDatabase, type Pool } from "./outbox/db.js";
 import { GroupCommit } from "./outbox/group-commit.js";
+import { createRegistry } from "@bufbuild/protobuf";
+import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { migrate } from "./outbox/migrate.js";
 import { EmailServiceHandlers } from "./handlers/email-service.js";
 import { MailboxServiceHandlers } from "./handlers/mailbox-service.js";
@@ -146,7 +148,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       readMaxBytes: READ_MAX_BYTES,
       // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
       // silently dropped (which could turn "bcc" into no bcc at all).
-      jsonOptions: { ignoreUnknownFields: false },
+      // The error details inside SendBatch results are google.protobuf.Any: JSON needs their types.
+      jsonOptions: { ignoreUnknownFields: false, registry: createRegistry(ErrorInfoSchema, BadRequestSchema) },
       interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log),
         watchStreamLimits(watchSlots)],
       fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined }),

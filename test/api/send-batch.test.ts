@@ -89,3 +89,11 @@ test("500 messages commit with one result each, in request order, over grpc-js t
     grpc.close();
   }
 });
+
+test("over Connect JSON a refused message's result carries its ErrorInfo and BadRequest too", async () => {
+  const json = emailClient(t.url, "connect-node Connect (HTTP/1.1)");
+  const res = await json.sendBatch({ messages: [msg("json ok"), msg("json bad", { to: ["nope"] })] });
+  expect(res.results[0]!.result.case).toBe("outbox");
+  expect(errorReason(batchError(res.results[1]!))).toBe("ADDRESS_INVALID");
+  expect(fieldViolations(batchError(res.results[1]!)).map((v) => v.field)).toEqual(["to[0]"]);
+});
