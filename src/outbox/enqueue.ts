@@ -8,7 +8,7 @@ import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, attemptMessageId, toRow, type OutboxDbRow } from "./rows.js";
 import { EventKind, type ClaimedMessage, type NewEvent, type NewMessage, type OutboxRow } from "./types.js";
 
-export const ER_DUP_ENTRY = 1062;
+const ER_DUP_ENTRY = 1062;
 
 export interface EnqueueResult {
   row: OutboxRow;
