@@ -6,6 +6,7 @@ import { DEFAULT_ATTACHMENT_POLICY, mediaType, type AttachmentPolicy } from "./a
 import type { ApiKey } from "./auth/keys.js";
 import { isLoopbackHost } from "./auth/loopback.js";
 import { isScope, SCOPES, type Scope } from "./auth/scopes.js";
+import { unknownKey } from "./config-keys.js";
 
 export type TlsMode = "implicit" | "starttls" | "none";
 
@@ -178,6 +179,19 @@ const AGES = new Set(["mailMessageMs", "eventRetentionMs", "outboxMs"]);
 
 type Json = Record<string, unknown>;
 
+// The settings each object of the config file may hold; anything else is refused by name.
+const TOP_LEVEL_KEYS = [
+  "accounts", "message_id_domain", "allow_failure_mode", "sender", "watch", "server", "metrics", "retention",
+  "attachment_policy", "attachment_store", "api_keys", "allow_unauthenticated", "tls", "cors",
+];
+const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit"];
+const SMTP_KEYS = [
+  "host", "port", "tls", "user", "auth", "tls_reject_unauthorized",
+  "max_connections", "connection_timeout_ms", "greeting_timeout_ms", "socket_timeout_ms",
+];
+const SMTP_AUTH_KEYS = ["password", "password_env", "oauth_token", "oauth_token_env"];
+const API_KEY_KEYS = ["id", "sha256", "accounts", "scopes"];
+
 /** Reads the environment (and the file it names) into a Config; throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const file = env.EMAIL_OUTBOX_CONFIG;
@@ -201,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** Validates a parsed config object. Relative paths resolve against baseDir. */
 export function parseConfig(json: Json, env: NodeJS.ProcessEnv, baseDir: string, configFile?: string): Config {
+  knownKeys(json, "", TOP_LEVEL_KEYS);
   const port = env.PORT === undefined || env.PORT === "" ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be 0..65535`);
 
@@ -263,6 +278,7 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
     throw new ConfigError(`account ${JSON.stringify(id) ?? "?"}: id must be a positive integer`);
   }
   const where = `account ${id}`;
+  knownKeys(obj, `${where}: `, ACCOUNT_KEYS);
   const from = optString(obj.from, `${where}: from`);
   if (!from || /[\r\n\0]/.test(from)) throw new ConfigError(`${where}: from is required (one address, no line breaks)`);
   const fileDir = optString(obj.file_dir, `${where}: file_dir`);
@@ -277,14 +293,16 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
 function parseRateLimit(raw: unknown, where: string): RateLimitConfig | undefined {
   if (raw === undefined) return undefined;
   const { max_per_second: rate, ...rest } = asObject(raw, `${where}: rate_limit`);
+  const defaults = { burst: Math.max(1, Math.ceil(typeof rate === "number" ? rate : 1)), slowDownPauseMs: DEFAULT_SLOW_DOWN_PAUSE_MS };
+  const numbers = parseNumbers(rest, `${where}: rate_limit`, defaults, ["max_per_second"]);
   if (rate !== undefined && (typeof rate !== "number" || !Number.isFinite(rate) || rate <= 0 || rate > 1e6)) {
     throw new ConfigError(`${where}: rate_limit.max_per_second must be a number above 0`);
   }
-  const defaults = { burst: Math.max(1, Math.ceil(rate ?? 1)), slowDownPauseMs: DEFAULT_SLOW_DOWN_PAUSE_MS };
-  return Object.freeze({ maxPerSecond: rate, ...parseNumbers(rest, `${where}: rate_limit`, defaults) });
+  return Object.freeze({ maxPerSecond: rate, ...numbers });
 }
 
 function parseSmtp(smtp: Json, env: NodeJS.ProcessEnv, where: string): SmtpConfig {
+  knownKeys(smtp, `${where}: smtp.`, SMTP_KEYS);
   const host = typeof smtp.host === "string" ? smtp.host.trim() : "";
   if (!host) throw new ConfigError(`${where}: smtp host is required`);
   const port = smtp.port ?? 587;
@@ -314,6 +332,7 @@ function parseSmtp(smtp: Json, env: NodeJS.ProcessEnv, where: string): SmtpConfi
 }
 
 function parseAuth(auth: Json, user: string, env: NodeJS.ProcessEnv, where: string): SmtpAuth {
+  knownKeys(auth, `${where}: smtp.auth.`, SMTP_AUTH_KEYS);
   const password = secret(auth, "password", env, where);
   const token = secret(auth, "oauth_token", env, where);
   if ((password === undefined) === (token === undefined)) {
@@ -347,6 +366,7 @@ function parseApiKeys(raw: unknown): ApiKey[] {
   if (!Array.isArray(raw)) throw new ConfigError("api_keys must be an array");
   const keys = raw.map((item, i): ApiKey => {
     const obj = asObject(item, `api_keys[${i}]`);
+    knownKeys(obj, `api_keys[${i}].`, API_KEY_KEYS);
     const id = optString(obj.id, `api_keys[${i}]: id`);
     if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(`api_keys[${i}]: id must be 1-64 letters, digits, '.', '_' or '-'`);
     const where = `api key ${id}`;
@@ -378,6 +398,7 @@ function parseApiKeys(raw: unknown): ApiKey[] {
 function parseTls(raw: unknown, baseDir: string): Config["tls"] {
   if (raw === undefined) return undefined;
   const obj = asObject(raw, "tls");
+  knownKeys(obj, "tls.", ["cert_file", "key_file"]);
   const file = (key: string) => {
     const value = optString(obj[key], `tls.${key}`);
     if (!value) throw new ConfigError(`tls.${key} is required`);
@@ -396,7 +417,7 @@ function parseTls(raw: unknown, baseDir: string): Config["tls"] {
 function parseMetrics(raw: unknown): Config["metrics"] {
   if (raw === undefined) return Object.freeze({});
   const obj = asObject(raw, "metrics");
-  for (const key of Object.keys(obj)) if (key !== "listen") throw new ConfigError(`metrics: unknown setting ${key}`);
+  knownKeys(obj, "metrics.", ["listen"]);
   const listen = optString(obj.listen, "metrics.listen");
   if (listen === undefined) return Object.freeze({});
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen);
@@ -408,7 +429,9 @@ function parseMetrics(raw: unknown): Config["metrics"] {
 /** `cors.allowed_origins`: exact origins such as "https://app.example.com" (no paths, no "*"). */
 function parseOrigins(raw: unknown): string[] {
   if (raw === undefined) return [];
-  const origins = asObject(raw, "cors").allowed_origins ?? [];
+  const cors = asObject(raw, "cors");
+  knownKeys(cors, "cors.", ["allowed_origins"]);
+  const origins = cors.allowed_origins ?? [];
   if (!Array.isArray(origins)) throw new ConfigError("cors.allowed_origins must be an array");
   for (const origin of origins) {
     if (typeof origin !== "string" || !/^https?:\/\/[A-Za-z0-9.\-]+(:\d{1,5})?$/.test(origin)) {
@@ -430,26 +453,30 @@ function parseAttachmentPolicy(raw: unknown): AttachmentPolicy {
     }
     allowed = Object.freeze(types.map((t: string) => t.trim().toLowerCase()));
   }
-  return Object.freeze({ ...parseNumbers(sizes, "attachment_policy", defaultSizes), allowedContentTypes: allowed });
+  const numbers = parseNumbers(sizes, "attachment_policy", defaultSizes, ["allowed_content_types"]);
+  return Object.freeze({ ...numbers, allowedContentTypes: allowed });
 }
 
 /** `attachment_store`: { dir }; a relative dir is against the config file. */
 function parseAttachmentStore(raw: unknown, baseDir: string): Config["attachmentStore"] {
   if (raw === undefined) return undefined;
-  const dir = optString(asObject(raw, "attachment_store").dir, "attachment_store.dir");
+  const store = asObject(raw, "attachment_store");
+  knownKeys(store, "attachment_store.", ["dir"]);
+  const dir = optString(store.dir, "attachment_store.dir");
   if (!dir) throw new ConfigError("attachment_store.dir is required");
   return Object.freeze({ dir: path.resolve(baseDir, dir) });
 }
 
-/** Reads snake_case positive integers over camelCase defaults. */
-function parseNumbers<T extends object>(raw: unknown, where: string, defaults: T): T {
+/** Reads snake_case positive integers over camelCase defaults; `others` are the object's other keys. */
+function parseNumbers<T extends object>(raw: unknown, where: string, defaults: T, others: readonly string[] = []): T {
   const out: Record<string, number> = { ...(defaults as Record<string, number>) };
   if (raw === undefined) return out as T;
   const obj = asObject(raw, where);
+  const snake = Object.keys(out).map((camel) => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+  knownKeys(obj, `${where}.`, [...snake, ...others]);
   for (const [key, value] of Object.entries(obj)) {
     if (value === undefined) continue;
     const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(camel in out)) throw new ConfigError(`${where}: unknown setting ${key}`);
     if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
       throw new ConfigError(`${where}: ${key} must be a positive integer`);
     }
@@ -459,6 +486,11 @@ function parseNumbers<T extends object>(raw: unknown, where: string, defaults: T
     out[camel] = value;
   }
   return out as T;
+}
+
+function knownKeys(obj: Json, prefix: string, known: readonly string[]): void {
+  const error = unknownKey(obj, prefix, known);
+  if (error) throw new ConfigError(error);
 }
 
 function asObject(value: unknown, where: string): Json {

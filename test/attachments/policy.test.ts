@@ -32,7 +32,7 @@ describe("config", () => {
 
   test.each([
     [{ attachment_policy: { max_size_bytes: 0 } }, "attachment_policy: max_size_bytes must be a positive integer"],
-    [{ attachment_policy: { max_size: 10 } }, "attachment_policy: unknown setting max_size"],
+    [{ attachment_policy: { max_size: 10 } }, "attachment_policy.max_size: unknown setting"],
     [{ attachment_policy: { allowed_content_types: "application/pdf" } }, "allowed_content_types must be a list of type/subtype values"],
     [{ attachment_policy: { allowed_content_types: ["text/plain; charset=utf-8"] } }, "allowed_content_types must be a list of type/subtype values"],
     [{ attachment_store: {} }, "attachment_store.dir is required"],

@@ -144,9 +144,9 @@ describe("server and metrics settings", () => {
   test.each([
     [{ metrics: { listen: "9464" } }, "metrics.listen must be host:port, e.g. 127.0.0.1:9464"],
     [{ metrics: { listen: "127.0.0.1:70000" } }, "metrics.listen must be host:port, e.g. 127.0.0.1:9464"],
-    [{ metrics: { port: 1 } }, "metrics: unknown setting port"],
+    [{ metrics: { port: 1 } }, "metrics.port: unknown setting"],
     [{ server: { request_bytes_in_flight: 0 } }, "server: request_bytes_in_flight must be a positive integer"],
-    [{ server: { max_streams: 5 } }, "server: unknown setting max_streams"],
+    [{ server: { max_streams: 5 } }, "server.max_streams: unknown setting"],
   ])("%j is refused", (json, message) => {
     expect(() => parse(json)).toThrow(message);
   });

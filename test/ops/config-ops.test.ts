@@ -39,7 +39,7 @@ describe("rate_limit", () => {
     [{ max_per_second: 0 }, "account 7: rate_limit.max_per_second must be a number above 0"],
     [{ max_per_second: "5" }, "account 7: rate_limit.max_per_second must be a number above 0"],
     [{ burst: 1.5 }, "account 7: rate_limit: burst must be a positive integer"],
-    [{ per_minute: 5 }, "account 7: rate_limit: unknown setting per_minute"],
+    [{ per_minute: 5 }, "account 7: rate_limit.per_minute: unknown setting"],
     [{ slow_down_pause_ms: 2 ** 31 }, "account 7: rate_limit: slow_down_pause_ms must be at most 2147483647 (about 24.8 days; Node timers cannot wait longer)"],
   ])("%j is refused", (rateLimit, message) => {
     expect(configError({ accounts: [account({ rate_limit: rateLimit })] })).toBe(message);
@@ -55,7 +55,7 @@ describe("retention", () => {
   });
 
   test("unknown settings are refused", () => {
-    expect(configError({ accounts: [account()], retention: { days: 30 } })).toBe("retention: unknown setting days");
+    expect(configError({ accounts: [account()], retention: { days: 30 } })).toBe("retention.days: unknown setting");
   });
 });
 
