@@ -33,7 +33,7 @@ export interface AccountConfig {
   /** Exactly one of smtp (real delivery) and fileDir (dev: .eml files in a folder). */
   smtp?: SmtpConfig;
   fileDir?: string;
-  /** Pace limits; each instance applies them on its own (N instances send up to N × the rate). */
+  /** Pace limits: max_per_second holds across the fleet (src/outbox/pace.ts); a slow-down pause too. */
   rateLimit?: RateLimitConfig;
 }
 

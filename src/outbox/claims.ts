@@ -5,6 +5,7 @@ import { appendEvents } from "./events.js";
 import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
+import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
 import { EventKind, type ClaimedMessage, type NewEvent, type OutboxStatus } from "./types.js";
 
@@ -43,27 +44,85 @@ interface ClaimKey {
  * rows of accounts this instance does not have (another instance may; none is charged for it).
  */
 export const CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox WHERE due_at <= ? AND account_id IN (?) ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_due) WHERE due_at <= ? AND account_id IN (?) ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
-/** Claims up to `limit` due rows of these accounts for this sender. */
-export async function claimDue(pool: Pool, limit: number, lease: Lease, accountIds: readonly number[]): Promise<ClaimedMessage[]> {
-  if (accountIds.length === 0) return [];
+/** The claim of one rate-limited account: its own due rows through idx_outbox_account_due. */
+export const PACED_CLAIM_SQL =
+  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_account_due) WHERE account_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+
+/** Rate-limited accounts to claim for, and how far ahead their start slots may be taken. */
+export interface Pacing {
+  accounts: readonly PacedAccount[];
+  horizonMs: number;
+}
+
+/**
+ * Claims up to `limit` due rows of these accounts for this sender. Rows of rate-limited accounts
+ * are claimed only as far as the account's fleet-wide pace has start slots within the horizon;
+ * each carries its slot as `notBefore`.
+ */
+export async function claimDue(pool: Pool, limit: number, lease: Lease, accountIds: readonly number[], pacing?: Pacing): Promise<ClaimedMessage[]> {
+  const paced = pacing?.accounts.filter((a) => a.max > 0) ?? [];
+  const pacedIds = new Set(pacing?.accounts.map((a) => a.id));
+  const free = accountIds.filter((id) => !pacedIds.has(id));
+  if (free.length === 0 && paced.length === 0) return [];
+  if (paced.length > 0) await ensurePace(pool, paced.map((a) => a.id));
   const token = newLeaseToken();
   return inTransaction(pool, async (conn) => {
-    const [keys] = (await conn.query(CLAIM_SQL, [lease.now, accountIds, limit])) as unknown as [ClaimKey[]];
+    let keys: ClaimKey[] = [];
+    if (free.length > 0) [keys] = (await conn.query(CLAIM_SQL, [lease.now, free, limit])) as unknown as [ClaimKey[]];
+    const notBefore = paced.length > 0 && keys.length < limit
+      ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys)
+      : new Map<number, number>();
     if (keys.length === 0) return [];
     await takeLease(conn, keys, token, lease, EventKind.sending);
     // Read inside the claim's transaction: rows it claimed are never left leased but unread.
-    return loadClaimed(conn, keys.map((k) => k.id));
+    const claimed = await loadClaimed(conn, keys.map((k) => k.id));
+    for (const c of claimed) c.notBefore = notBefore.get(c.id);
+    return claimed;
   });
+}
+
+/**
+ * Adds to `keys` the due rows of rate-limited accounts that have a start slot soon, taking the
+ * slots from their pace rows (locked until the claim commits). Returns each row's slot.
+ */
+async function claimPaced(conn: PoolConnection, accounts: readonly PacedAccount[], limit: number, now: number, horizonMs: number, keys: ClaimKey[]): Promise<Map<number, number>> {
+  const notBefore = new Map<number, number>();
+  const candidates = new Map<number, ClaimKey[]>();
+  for (const a of accounts) {
+    if (keys.length >= limit) break;
+    // At most what the account could start within the horizon, counting its burst.
+    const most = Math.min(a.max, limit - keys.length, a.burst + Math.ceil((horizonMs * a.maxPerSecond) / 1000));
+    const [rows] = (await conn.query(PACED_CLAIM_SQL, [a.id, now, most])) as unknown as [ClaimKey[]];
+    if (rows.length > 0) candidates.set(a.id, rows);
+  }
+  if (candidates.size === 0) return notBefore;
+  const tats = await lockPace(conn, [...candidates.keys()]);
+  const moved = new Map<number, number>();
+  for (const a of accounts) {
+    const rows = candidates.get(a.id);
+    if (!rows) continue;
+    const slots = takeSlots(tats.get(a.id) ?? 0, now, horizonMs, { ...a, max: rows.length });
+    if (slots.starts.length === 0) continue;
+    moved.set(a.id, slots.tat);
+    // Rows beyond the slots stay as they are: locked by this claim until it commits, then due again.
+    slots.starts.forEach((start, i) => {
+      keys.push(rows[i]!);
+      notBefore.set(rows[i]!.id, start);
+    });
+  }
+  await savePace(conn, moved);
+  return notBefore;
 }
 
 /**
  * RetryOutbox: claims one row now, whatever its due time when `force`. Sent, sending and
  * cancelled rows are refused; so is a row not yet due without `force` (due exactly now is due).
  */
-export async function claimForRetry(pool: Pool, id: number, force: boolean, lease: Lease): Promise<ClaimedMessage> {
+export async function claimForRetry(pool: Pool, id: number, force: boolean, lease: Lease, pacedAccounts: readonly PacedAccount[] = []): Promise<ClaimedMessage> {
   const token = newLeaseToken();
+  if (pacedAccounts.length > 0) await ensurePace(pool, pacedAccounts.map((a) => a.id));
   return inTransaction(pool, async (conn) => {
     const [rows] = (await conn.query(
       "SELECT id, account_id, retries, message_seq, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
@@ -79,6 +138,13 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
     }
     await takeLease(conn, [row], token, lease, EventKind.retried);
     const [claimed] = await loadClaimed(conn, [id]);
+    // A retry goes ahead of the queue but not past its account's fleet-wide pace: it takes the next slot.
+    const paced = pacedAccounts.find((a) => a.id === Number(row.account_id));
+    if (paced) {
+      const slots = takeSlots((await lockPace(conn, [paced.id])).get(paced.id) ?? 0, lease.now, Infinity, { ...paced, max: 1 });
+      await savePace(conn, new Map([[paced.id, slots.tat]]));
+      claimed!.notBefore = slots.starts[0];
+    }
     return claimed!;
   });
 }

@@ -91,6 +91,8 @@ export interface ClaimedMessage extends OutboxRow {
   references: string | null;
   /** The bytes are loaded only when the attempt starts, so claimed rows waiting for a connection hold none. */
   hasAttachments: boolean;
+  /** A rate-limited account's start slot (ms): the attempt starts no earlier. */
+  notBefore?: number;
 }
 
 /** The outcome of one attempt, to be written only if the lease is still ours. */

@@ -1,88 +1,23 @@
-// Per-account pacing on this instance: a token bucket for rate_limit.max_per_second, and a pause
-// after a "slow down" reply. Each instance paces on its own, so N instances send up to N × the rate.
-// Times come from a monotonic clock: they pace SMTP traffic, not the outbox's due times.
+// Per-account pauses on this instance after a "slow down" reply. Pacing by max_per_second is
+// fleet-wide and lives in the database (src/outbox/pace.ts). Times come from a monotonic clock:
+// they pace SMTP traffic, not the outbox's due times.
 import { performance } from "node:perf_hooks";
-import { DEFAULT_SLOW_DOWN_PAUSE_MS, type RateLimitConfig } from "../config.js";
 
 const monotonicMs = () => performance.now();
 
-export class AccountPace {
-  private tokens: number;
-  /** When `tokens` was last brought up to date (or, while paused, when refilling resumes). */
-  private at: number;
+export class AccountPause {
   private pausedUntil = -Infinity;
-  /** The last start time promised to a claim handed back to wait for its turn. */
-  private booked = -Infinity;
 
-  constructor(
-    private limits: RateLimitConfig | undefined,
-    private readonly now: () => number = monotonicMs,
-  ) {
-    this.at = now();
-    this.tokens = limits?.burst ?? 1;
+  constructor(private readonly now: () => number = monotonicMs) {}
+
+  /** ms until attempts of the account may start again; 0 when it is not paused. */
+  remainingMs(): number {
+    return Math.max(0, this.pausedUntil - this.now());
   }
 
-  /** A reloaded config: the tokens saved so far are kept, up to the new burst. */
-  setLimits(limits: RateLimitConfig | undefined): void {
-    this.refill();
-    this.limits = limits;
-    this.tokens = Math.min(this.tokens, limits?.burst ?? 1);
-  }
-
-  /** ms until the next attempt may start; 0 means now. */
-  waitMs(): number {
-    return this.estimateMs(0);
-  }
-
-  /** An attempt starts now. Call only when waitMs() is 0. */
-  take(): void {
-    this.refill();
-    if (this.limits?.maxPerSecond !== undefined) this.tokens -= 1;
-  }
-
-  /**
-   * ms until the attempt with `ahead` others queued before it could start, if the only waits were
-   * the pause and the tokens (connections and SMTP time are not counted).
-   */
-  estimateMs(ahead: number): number {
-    this.refill();
-    const now = this.now();
-    const start = Math.max(now, this.pausedUntil);
-    const rate = this.limits?.maxPerSecond;
-    const missing = ahead + 1 - this.tokens;
-    return start - now + (rate === undefined || missing <= 0 ? 0 : (missing * 1000) / rate);
-  }
-
-  /**
-   * A start time for a claim handed back because its turn is too far off: after `ahead` queued
-   * attempts and after every start time promised before, so handed-back claims come back one
-   * token apart instead of all at once. Returns ms from now.
-   */
-  bookMs(ahead: number): number {
-    const now = this.now();
-    const rate = this.limits?.maxPerSecond;
-    const slot = Math.max(now + this.estimateMs(ahead), rate === undefined ? -Infinity : this.booked + 1000 / rate);
-    this.booked = slot;
-    return slot - now;
-  }
-
-  /** A "slow down" reply: nothing starts for slow_down_pause_ms, then pacing starts from empty. */
-  pause(): number {
-    const ms = this.limits?.slowDownPauseMs ?? DEFAULT_SLOW_DOWN_PAUSE_MS;
+  /** A "slow down" reply: nothing starts for `ms` (a later pause extends it, never shortens it). */
+  pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
-    this.tokens = 0;
-    this.at = this.pausedUntil;
-    return ms;
-  }
-
-  private refill(): void {
-    const now = this.now();
-    const rate = this.limits?.maxPerSecond;
-    const burst = this.limits?.burst ?? 1;
-    if (now > this.at) {
-      this.tokens = rate === undefined ? burst : Math.min(burst, this.tokens + ((now - this.at) * rate) / 1000);
-      this.at = now;
-    }
   }
 }
 

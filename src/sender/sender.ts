@@ -2,12 +2,13 @@
 // transport (at most that account's connection count at once, paced by its rate limit), and hands
 // outcomes to the completer. A claimed row that never started is handed back (on stop, or to wait
 // for its account's turn) without costing an attempt.
-import type { AccountConfig, Config } from "../config.js";
+import { DEFAULT_SLOW_DOWN_PAUSE_MS, type AccountConfig, type Config } from "../config.js";
 import type { Clock } from "../clock.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
 import { redactAddressesIn, type Logger } from "../log.js";
 import { AttachmentIncompleteError, loadAttachments } from "../outbox/attachments.js";
 import { claimDue, claimForRetry, newLeaseToken, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
+import { holdPace, type PacedAccount } from "../outbox/pace.js";
 import type { Pool } from "../outbox/db.js";
 import type { HandoffLease } from "../outbox/enqueue.js";
 import type { Handoff } from "../outbox/group-commit.js";
@@ -18,7 +19,7 @@ import { Completer } from "./completer.js";
 import { leaseOwner } from "./lease-owner.js";
 import { composeMessage } from "./compose.js";
 import { createTransport, type AccountTransport } from "./transports.js";
-import { AccountPace, isSlowDownReply } from "./rate-limit.js";
+import { AccountPause, isSlowDownReply } from "./rate-limit.js";
 
 interface Job {
   claim: ClaimedMessage;
@@ -31,18 +32,18 @@ interface Job {
 }
 
 /**
- * Claimed rows of one account waiting for one of its connections and for its pace (rate limit,
- * slow-down pause). A lane holds only what can start soon; claims whose turn is further off are
- * handed back with that turn as their due time, so a slow account never fills the sender's
- * in-flight slots and holds up the others.
+ * Claimed rows of one account waiting for one of its connections, for their start slot (a
+ * rate-limited account's fleet-wide pace) and for a slow-down pause to end. A lane holds only
+ * what can start soon; claims whose turn is further off are handed back with that turn as their
+ * due time, so a slow account never fills the sender's in-flight slots and holds up the others.
  */
 interface Lane {
   account: AccountConfig;
   transport: AccountTransport;
-  pace: AccountPace;
+  pause: AccountPause;
   waiting: Job[];
   active: number;
-  /** Set while the lane waits for a token or for a pause to end. */
+  /** Set while the lane waits for a start slot or for a pause to end. */
   timer?: NodeJS.Timeout;
 }
 
@@ -126,13 +127,11 @@ export class Sender {
     if (!this.started || this.stopping) return undefined;
     let room = this.config.sender.maxInFlight - this.held;
     if (room <= 0) return undefined;
-    const queued = new Map<number, number>();
     const take = msgs.map((m) => {
       if (room <= 0 || m.sendAt > now) return false;
+      // A rate-limited account's rows take their start slots in a claim, from the shared pace.
       const lane = this.lane(m.accountId);
-      const ahead = queued.get(m.accountId) ?? 0;
-      if (!lane || lane.pace.estimateMs(lane.waiting.length + ahead) > 0) return false;
-      queued.set(m.accountId, ahead + 1);
+      if (!lane || paced(lane.account) || lane.pause.remainingMs() > 0) return false;
       room--;
       return true;
     });
@@ -184,7 +183,8 @@ export class Sender {
         // Under a backlog a claim per freed slot would cost a transaction per message.
         if (this.backlog && want < this.refillAt()) break;
         const lease = this.lease();
-        const claims = await claimDue(this.pool, want, lease, [...this.config.accounts.keys()]);
+        const pacing = { accounts: this.pacedAccounts(), horizonMs: this.holdMs() };
+        const claims = await claimDue(this.pool, want, lease, [...this.config.accounts.keys()], pacing);
         this.backlog = claims.length === want;
         this.metrics?.claimed(claims.length);
         if (claims.length > 0) this.onCommit();
@@ -211,7 +211,7 @@ export class Sender {
         this.log.warn(attemptFields(claim), "account not configured here; claim handed back");
         return this.defer(claim.accountId, job, this.config.sender.pollIntervalMs);
       }
-      if (!first && this.mustWaitOutside(lane)) return this.defer(lane.account.id, job, lane.pace.bookMs(lane.waiting.length));
+      if (!first && this.mustWaitOutside(lane, job)) return this.defer(lane.account.id, job, this.waitMs(lane, job));
       if (first) lane.waiting.unshift(job);
       else lane.waiting.push(job);
       this.pump(lane);
@@ -219,16 +219,39 @@ export class Sender {
   }
 
   /**
-   * A claim that would wait for its account's pace goes back to the queue when its turn is further
-   * off than a couple of poll intervals (always far inside the lease), or when the account already
-   * holds half the in-flight slots. Claims that can start now always stay.
+   * A claim that would wait for its turn goes back to the queue when that turn is further off than
+   * holdMs (always far inside the lease), or when the account already holds half the in-flight
+   * slots. Claims that can start now always stay.
    */
-  private mustWaitOutside(lane: Lane): boolean {
-    const turnMs = lane.pace.estimateMs(lane.waiting.length);
+  private mustWaitOutside(lane: Lane, job: Job): boolean {
+    const turnMs = this.waitMs(lane, job);
     if (turnMs <= 0) return false;
-    const { pollIntervalMs, leaseMs, maxInFlight } = this.config.sender;
-    const holdMs = Math.min(Math.max(2_000, 2 * pollIntervalMs), leaseMs / 4);
-    return turnMs > holdMs || lane.waiting.length + lane.active >= Math.max(1, Math.floor(maxInFlight / 2));
+    return turnMs > this.holdMs() || lane.waiting.length + lane.active >= this.laneShare();
+  }
+
+  /** ms until the job may start: its start slot, and its account's pause. */
+  private waitMs(lane: Lane, job: Job): number {
+    return Math.max(lane.pause.remainingMs(), (job.claim.notBefore ?? -Infinity) - this.clock.now());
+  }
+
+  /** How long a claim may wait in a lane: a couple of poll intervals. Start slots are taken this far ahead. */
+  private holdMs(): number {
+    const { pollIntervalMs, leaseMs } = this.config.sender;
+    return Math.min(Math.max(2_000, 2 * pollIntervalMs), leaseMs / 4);
+  }
+
+  /** The in-flight slots one account may hold while its claims wait for their turn. */
+  private laneShare(): number {
+    return Math.max(1, Math.floor(this.config.sender.maxInFlight / 2));
+  }
+
+  /** The rate-limited accounts, each with the rows a claim may take for it now (none while paused). */
+  private pacedAccounts(): PacedAccount[] {
+    return [...this.config.accounts.values()].filter(paced).map((account) => {
+      const lane = this.lane(account.id)!;
+      const room = lane.pause.remainingMs() > 0 ? 0 : this.laneShare() - lane.waiting.length - lane.active;
+      return { id: account.id, maxPerSecond: account.rateLimit!.maxPerSecond!, burst: account.rateLimit!.burst, max: Math.max(0, room) };
+    });
   }
 
   private lane(accountId: number): Lane | undefined {
@@ -236,7 +259,7 @@ export class Sender {
     if (!lane) {
       const account = this.config.accounts.get(accountId);
       if (!account) return undefined;
-      lane = { account, transport: createTransport(account), pace: new AccountPace(account.rateLimit), waiting: [], active: 0 };
+      lane = { account, transport: createTransport(account), pause: new AccountPause(), waiting: [], active: 0 };
       this.lanes.set(accountId, lane);
     }
     return lane;
@@ -244,7 +267,7 @@ export class Sender {
 
   private pump(lane: Lane): void {
     while (lane.active < lane.transport.concurrency && lane.waiting.length > 0) {
-      const waitMs = lane.pace.waitMs();
+      const waitMs = this.waitMs(lane, lane.waiting[0]!);
       if (waitMs > 0) {
         lane.timer ??= setTimeout(() => {
           lane.timer = undefined;
@@ -260,7 +283,6 @@ export class Sender {
         this.settle(job, false);
         continue;
       }
-      lane.pace.take();
       lane.active++;
       const transport = lane.transport;
       this.attemptsOn.set(transport, (this.attemptsOn.get(transport) ?? 0) + 1);
@@ -313,19 +335,27 @@ export class Sender {
   }
 
   /**
-   * The server asked this account to slow down: start nothing on it for a while and hand back
-   * what waits in its lane, due when the pause ends (one token apart under a rate limit).
+   * The server asked this account to slow down: start nothing on it for a while (on every
+   * instance, when the account is rate-limited: the pause moves its shared pace on) and hand back
+   * what waits in its lane, due when the pause ends.
    */
   private slowDown(claim: ClaimedMessage, errorClass: string): void {
     const lane = this.lanes.get(claim.accountId);
     if (!lane) return;
-    const pauseMs = lane.pace.pause();
+    const pauseMs = lane.account.rateLimit?.slowDownPauseMs ?? DEFAULT_SLOW_DOWN_PAUSE_MS;
+    lane.pause.pause(pauseMs);
+    const limit = lane.account.rateLimit;
+    if (limit?.maxPerSecond !== undefined) {
+      const until = this.clock.now() + pauseMs;
+      void holdPace(this.pool, lane.account.id, until, { maxPerSecond: limit.maxPerSecond, burst: limit.burst })
+        .catch((err: Error) => this.log.warn({ account_id: lane.account.id, err: err.message }, "could not pause the account's shared pace"));
+    }
     this.metrics?.slowedDown(claim.accountId);
     this.log.warn({ ...attemptFields(claim), error_class: errorClass, pause_ms: pauseMs }, "slow-down reply: account paused");
     const waiting = lane.waiting.splice(0);
     for (const job of waiting) {
       if (job.urgent) lane.waiting.push(job);
-      else this.defer(lane.account.id, job, lane.pace.bookMs(0));
+      else this.defer(lane.account.id, job, pauseMs);
     }
   }
 
@@ -408,7 +438,7 @@ export class Sender {
   async retryNow(id: number, force: boolean, failureMode: FailureMode): Promise<void> {
     if (this.stopping) throw new SenderStoppedError("the server is stopping");
     const lease = this.lease();
-    const claim = await claimForRetry(this.pool, id, force, lease);
+    const claim = await claimForRetry(this.pool, id, force, lease, this.pacedAccounts());
     this.onCommit();
     // stop() may have run while the claim was committing: its transports are closed, so hand
     // the row back rather than start an attempt nothing would wait for.
@@ -453,7 +483,6 @@ export class Sender {
         lane.transport = createTransport(account);
       }
       lane.account = account;
-      lane.pace.setLimits(account.rateLimit);
       this.pump(lane);
     }
   }
@@ -506,6 +535,11 @@ export class Sender {
     this.lanes.clear();
     this.retired.clear();
   }
+}
+
+/** An account whose starts are paced fleet-wide by rate_limit.max_per_second. */
+function paced(account: AccountConfig): boolean {
+  return account.rateLimit?.maxPerSecond !== undefined;
 }
 
 /** Same server, credentials and connection limits (or the same folder): the transport can stay. */

@@ -1,70 +1,53 @@
-// The per-account pace on its own, on a clock the test moves: token bucket, slow-down pause,
-// booked turns for handed-back claims, and which SMTP replies count as "slow down".
+// Pacing as pure logic: the fleet-wide GCRA start slots (a burst, then one per 1/rate, only
+// within the horizon, and carried on through the TAT), the local slow-down pause on a clock the
+// test moves, and which SMTP replies count as "slow down".
 import { describe, expect, test } from "vitest";
-import { AccountPace, isSlowDownReply } from "../../src/sender/rate-limit.js";
+import { takeSlots } from "../../src/outbox/pace.js";
+import { AccountPause, isSlowDownReply } from "../../src/sender/rate-limit.js";
 
-function paceAt(limits: ConstructorParameters<typeof AccountPace>[0]) {
+describe("takeSlots", () => {
+  const five = { maxPerSecond: 5, burst: 1, max: 100 };
+
+  test("one slot per 1/rate, only as far as the horizon", () => {
+    const { starts, tat } = takeSlots(0, 10_000, 1_000, five);
+    expect(starts).toEqual([10_000, 10_200, 10_400, 10_600, 10_800, 11_000]);
+    expect(tat).toBe(11_200);
+  });
+
+  test("the next claim (on any instance) continues from the TAT, not from its own now", () => {
+    const first = takeSlots(0, 10_000, 1_000, five);
+    const second = takeSlots(first.tat, 10_050, 2_000, five);
+    expect(second.starts[0]).toBe(11_200);
+    expect(second.starts.every((s, i, all) => i === 0 || s - all[i - 1]! === 200)).toBe(true);
+  });
+
+  test("a burst starts at once after a quiet spell, then the rate holds", () => {
+    const { starts } = takeSlots(0, 10_000, 500, { maxPerSecond: 5, burst: 3, max: 100 });
+    expect(starts).toEqual([10_000, 10_000, 10_000, 10_200, 10_400]);
+  });
+
+  test("a quiet spell saves no more than the burst", () => {
+    const { starts } = takeSlots(5_000, 60_000, 0, { maxPerSecond: 5, burst: 2, max: 100 });
+    expect(starts).toEqual([60_000, 60_000]);
+  });
+
+  test("at most max slots, and none when the horizon is already taken", () => {
+    expect(takeSlots(0, 10_000, 10_000, { ...five, max: 3 }).starts).toHaveLength(3);
+    expect(takeSlots(20_000, 10_000, 1_000, five).starts).toEqual([]);
+  });
+});
+
+test("a pause holds starts for its length; a later pause extends it", () => {
   let now = 1_000;
-  const pace = new AccountPace(limits, () => now);
-  return { pace, advance: (ms: number) => (now += ms) };
-}
-
-describe("AccountPace", () => {
-  test("a burst starts at once, then one attempt per 1/rate", () => {
-    const { pace, advance } = paceAt({ maxPerSecond: 10, burst: 2, slowDownPauseMs: 30_000 });
-    for (let i = 0; i < 2; i++) {
-      expect(pace.waitMs()).toBe(0);
-      pace.take();
-    }
-    expect(pace.waitMs()).toBeCloseTo(100);
-    advance(60);
-    expect(pace.waitMs()).toBeCloseTo(40);
-    advance(40);
-    expect(pace.waitMs()).toBe(0);
-    pace.take();
-    // Idle time refills up to the burst, never beyond it.
-    advance(10_000);
-    expect(pace.estimateMs(1)).toBe(0);
-    expect(pace.estimateMs(2)).toBeCloseTo(100);
-  });
-
-  test("without max_per_second only a pause holds attempts back", () => {
-    const { pace, advance } = paceAt({ burst: 1, slowDownPauseMs: 2_000 });
-    for (let i = 0; i < 100; i++) pace.take();
-    expect(pace.waitMs()).toBe(0);
-    expect(pace.estimateMs(50)).toBe(0);
-    expect(pace.pause()).toBe(2_000);
-    expect(pace.waitMs()).toBe(2_000);
-    advance(1_500);
-    expect(pace.estimateMs(10)).toBe(500);
-    advance(500);
-    expect(pace.waitMs()).toBe(0);
-  });
-
-  test("after a pause pacing starts from an empty bucket", () => {
-    const { pace, advance } = paceAt({ maxPerSecond: 4, burst: 4, slowDownPauseMs: 1_000 });
-    pace.pause();
-    expect(pace.waitMs()).toBe(1_000 + 250);
-    advance(1_250);
-    expect(pace.waitMs()).toBe(0);
-  });
-
-  test("handed-back claims are booked one token apart, after those queued", () => {
-    const { pace } = paceAt({ maxPerSecond: 2, burst: 1, slowDownPauseMs: 30_000 });
-    // One token now; three queued ahead take until 1.5 s.
-    expect(pace.bookMs(3)).toBe(1_500);
-    expect(pace.bookMs(3)).toBe(2_000);
-    expect(pace.bookMs(0)).toBe(2_500);
-  });
-
-  test("a reload keeps the saved tokens up to the new burst", () => {
-    const { pace } = paceAt({ maxPerSecond: 1, burst: 5, slowDownPauseMs: 30_000 });
-    pace.setLimits({ maxPerSecond: 1, burst: 2, slowDownPauseMs: 30_000 });
-    expect(pace.estimateMs(1)).toBe(0);
-    expect(pace.estimateMs(2)).toBe(1_000);
-    pace.setLimits(undefined);
-    expect(pace.estimateMs(100)).toBe(0);
-  });
+  const pause = new AccountPause(() => now);
+  expect(pause.remainingMs()).toBe(0);
+  pause.pause(1_500);
+  now += 500;
+  expect(pause.remainingMs()).toBe(1_000);
+  pause.pause(200);
+  expect(pause.remainingMs()).toBe(1_000);
+  now += 1_000;
+  expect(pause.remainingMs()).toBe(0);
 });
 
 test("421 and 4xx replies with an enhanced status 4.7.x are slow-down replies; others are not", () => {
