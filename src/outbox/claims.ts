@@ -7,7 +7,8 @@ import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
-import { EventKind, type ClaimedMessage, type NewEvent, type OutboxStatus } from "./types.js";
+import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql, type TransitionName } from "./lifecycle.js";
+import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
 
 export interface Lease {
   owner: string;
@@ -75,7 +76,7 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
       ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys)
       : new Map<number, number>();
     if (keys.length === 0) return [];
-    await takeLease(conn, keys, token, lease, EventKind.sending);
+    await takeLease(conn, keys, token, lease, "claim");
     // Read inside the claim's transaction: rows it claimed are never left leased but unread.
     const claimed = await loadClaimed(conn, keys.map((k) => k.id));
     for (const c of claimed) c.notBefore = notBefore.get(c.id);
@@ -130,13 +131,13 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
     )) as unknown as [(ClaimKey & { status: OutboxStatus; next_attempt_at: number | null })[]];
     const row = rows[0];
     if (!row) throw new OutboxError("OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
-    if (row.status !== "pending" && row.status !== "failed" && row.status !== "dead") {
+    if (!allows("retry", row.status)) {
       throw new OutboxError("RETRY_NOT_ALLOWED_FOR_STATUS", "retry_not_allowed_for_status", { status: row.status });
     }
     if (!force && row.status !== "dead" && row.next_attempt_at !== null && row.next_attempt_at > lease.now) {
       throw new OutboxError("RETRY_NOT_DUE", "retry_not_due", { next_attempt_at: new Date(row.next_attempt_at).toISOString() });
     }
-    await takeLease(conn, [row], token, lease, EventKind.retried);
+    await takeLease(conn, [row], token, lease, "retry");
     const [claimed] = await loadClaimed(conn, [id]);
     // A retry goes ahead of the queue but not past its account's fleet-wide pace: it takes the next slot.
     const paced = pacedAccounts.find((a) => a.id === Number(row.account_id));
@@ -149,15 +150,15 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
   });
 }
 
-async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, lease: Lease, kind: EventKind): Promise<void> {
+async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, lease: Lease, by: "claim" | "retry"): Promise<void> {
   await conn.query(
-    `UPDATE outbox SET status = 'sending', lease_token = ?, lease_owner = ?, lease_expires_at = ?, updated_at = ?,
+    `UPDATE outbox SET status = ${toSql(by)}, lease_token = ?, lease_owner = ?, lease_expires_at = ?, updated_at = ?,
        message_id = CONCAT('<outbox-', id, '-', message_seq, '@', ?, '>')
      WHERE id IN (?)`,
     [token, lease.owner, lease.now + lease.leaseMs, lease.now, lease.messageIdDomain, keys.map((k) => k.id)],
   );
   await appendEvents(conn, keys.map((k) => ({
-    outboxId: k.id, accountId: k.account_id, kind, status: "sending", retries: k.retries, nextAttemptAt: null,
+    outboxId: k.id, accountId: k.account_id, kind: eventOf(by), status: "sending", retries: k.retries, nextAttemptAt: null,
     providerMessageId: null, messageId: attemptMessageId(k.id, k.message_seq, lease.messageIdDomain), error: null,
   })), lease.now);
 }
@@ -192,7 +193,7 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
   }
   return inTransaction(pool, async (conn) => {
     const [held] = (await conn.query(
-      "SELECT id, lease_token FROM outbox WHERE id IN (?) AND status = 'sending' FOR UPDATE",
+      `SELECT id, lease_token FROM outbox WHERE id IN (?) AND ${fromSql("accepted")} FOR UPDATE`,
       [outcomes.map((r) => r.id)],
     )) as unknown as [{ id: number; lease_token: number | null }[]];
     const leases = new Map(held.map((h) => [Number(h.id), Number(h.lease_token)]));
@@ -204,6 +205,9 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
 }
 
 class LeaseLost extends Error {}
+
+/** The transition each attempt outcome takes (all leave SENDING, fenced by the lease). */
+const OUTCOME = { sent: "accepted", failed: "transient", dead: "permanent" } as const satisfies Record<Finalization["status"], TransitionName>;
 
 /**
  * One UPDATE for all outcomes, each column taking its row's value chosen by id, and only where
@@ -230,7 +234,7 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
   const [res] = (await conn.query(
     `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
        rescues = 0, lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
-     WHERE id IN (?) AND status = 'sending' AND lease_token = ${fence.sql}`,
+     WHERE id IN (?) AND ${fromSql("accepted")} AND lease_token = ${fence.sql}`,
     [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
   )) as unknown as [{ affectedRows: number }];
   return res.affectedRows;
@@ -241,7 +245,7 @@ async function finishWrite(conn: PoolConnection, mine: Finalization[], now: numb
   // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
   await recordSent(conn, mine.filter((r) => r.status === "sent").map((r) => r.id), now);
   await appendEvents(conn, mine.map((r) => ({
-    outboxId: r.id, accountId: r.accountId, kind: EventKind[r.status], status: r.status, retries: r.retries,
+    outboxId: r.id, accountId: r.accountId, kind: eventOf(OUTCOME[r.status]), status: r.status, retries: r.retries,
     nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
   })), now);
   return new Set(mine.map((r) => r.id));
@@ -261,24 +265,24 @@ export interface Rescued {
 export async function rescueExpired(pool: Pool, now: number, limit: number, maxRescues: number): Promise<Rescued> {
   return inTransaction(pool, async (conn) => {
     const [keys] = (await conn.query(
-      "SELECT id, account_id, retries, message_seq, rescues FROM outbox WHERE status = 'sending' AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED",
+      `SELECT id, account_id, retries, message_seq, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
       [now, limit],
     )) as unknown as [(ClaimKey & { rescues: number })[]];
     const poison = keys.filter((k) => k.rescues + 1 > maxRescues);
     const again = keys.filter((k) => k.rescues + 1 <= maxRescues);
     if (again.length > 0) await conn.query("UPDATE outbox SET rescues = rescues + 1 WHERE id IN (?)", [again.map((k) => k.id)]);
-    const events = await requeue(conn, again, now, EventKind.leaseRescued);
+    const events = await requeue(conn, again, now, "rescue");
     if (poison.length > 0) {
       const error = `the lease expired ${maxRescues + 1} times with no attempt finished: the message stalls or crashes its sender`;
       await conn.query(
-        `UPDATE outbox SET status = 'dead', next_attempt_at = NULL, last_error = ?, last_error_class = 'RESCUE_LIMIT', updated_at = ?,
+        `UPDATE outbox SET status = ${toSql("rescueLimit")}, next_attempt_at = NULL, last_error = ?, last_error_class = 'RESCUE_LIMIT', updated_at = ?,
            lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
          WHERE id IN (?)`,
         [error, now, poison.map((k) => k.id)],
       );
       for (const k of poison) {
         events.push({
-          outboxId: k.id, accountId: k.account_id, kind: EventKind.dead, status: "dead", retries: k.retries, nextAttemptAt: null,
+          outboxId: k.id, accountId: k.account_id, kind: eventOf("rescueLimit"), status: "dead", retries: k.retries, nextAttemptAt: null,
           providerMessageId: null, messageId: null, error,
         });
       }
@@ -300,30 +304,30 @@ export async function releaseClaims(
   if (claims.length === 0) return 0;
   return inTransaction(pool, async (conn) => {
     const [keys] = (await conn.query(
-      `SELECT id, account_id, retries, message_seq FROM outbox WHERE status = 'sending' AND (id, lease_token) IN (?) FOR UPDATE`,
+      `SELECT id, account_id, retries, message_seq FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
       [claims.map((c) => [c.id, c.leaseToken])],
     )) as unknown as [ClaimKey[]];
     const dueAt = new Map(claims.map((c) => [c.id, c.dueAt ?? now]));
-    await appendEvents(conn, await requeue(conn, keys, now, EventKind.released, (id) => dueAt.get(id) ?? now), now);
+    await appendEvents(conn, await requeue(conn, keys, now, "release", (id) => dueAt.get(id) ?? now), now);
     return keys.length;
   });
 }
 
 /** Puts rows back in the queue (due at `dueOf`); returns their events, for the caller to append last. */
-async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, kind: EventKind, dueOf: (id: number) => number = () => now): Promise<NewEvent[]> {
+async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, by: "rescue" | "release", dueOf: (id: number) => number = () => now): Promise<NewEvent[]> {
   if (keys.length === 0) return [];
   const byDue = new Map<number, number[]>();
   for (const k of keys) byDue.set(dueOf(k.id), [...(byDue.get(dueOf(k.id)) ?? []), k.id]);
   for (const [due, ids] of byDue) {
     await conn.query(
-      `UPDATE outbox SET status = IF(retries = 0, 'pending', 'failed'), next_attempt_at = ?, updated_at = ?,
+      `UPDATE outbox SET status = ${REQUEUED_STATUS_SQL}, next_attempt_at = ?, updated_at = ?,
          lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
        WHERE id IN (?)`,
       [due, now, ids],
     );
   }
   return keys.map((k) => ({
-    outboxId: k.id, accountId: k.account_id, kind, status: k.retries === 0 ? "pending" : "failed", retries: k.retries,
+    outboxId: k.id, accountId: k.account_id, kind: eventOf(by), status: requeuedStatus(k.retries), retries: k.retries,
     nextAttemptAt: dueOf(k.id), providerMessageId: null, messageId: null, error: null,
   }));
 }

@@ -6,7 +6,8 @@ import { insertAttachments } from "./attachments.js";
 import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, attemptMessageId, toRow, type OutboxDbRow } from "./rows.js";
-import { EventKind, type ClaimedMessage, type NewEvent, type NewMessage, type OutboxRow } from "./types.js";
+import { TRANSITIONS, eventOf } from "./lifecycle.js";
+import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
 
 const ER_DUP_ENTRY = 1062;
 
@@ -69,13 +70,13 @@ export async function insertMessages(
     const id = ids[i]!;
     const due = dueAt(m, now);
     events.push({
-      outboxId: id, accountId: m.accountId, kind: due > now ? EventKind.scheduled : EventKind.created, status: "pending",
+      outboxId: id, accountId: m.accountId, kind: eventOf(due > now ? "schedule" : "send"), status: "pending",
       retries: 0, nextAttemptAt: due, providerMessageId: null, messageId: null, error: null,
     });
     if (!lease || !taken(i)) return { id, due };
     const claim = claimedRow(id, m, due, now, lease);
     events.push({
-      outboxId: id, accountId: m.accountId, kind: EventKind.sending, status: "sending", retries: 0, nextAttemptAt: null,
+      outboxId: id, accountId: m.accountId, kind: eventOf("handOff"), status: "sending", retries: 0, nextAttemptAt: null,
       providerMessageId: null, messageId: claim.messageId, error: null,
     });
     return { id, due, claim };
@@ -145,7 +146,7 @@ const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, ne
 function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
   const due = dueAt(m, now);
   return [
-    m.accountId, m.kind, lease ? "sending" : "pending", 0, due, due, m.failureMode, m.idempotencyKey ?? null,
+    m.accountId, m.kind, TRANSITIONS[lease ? "handOff" : "send"].to[0], 0, due, due, m.failureMode, m.idempotencyKey ?? null,
     m.requestHash ?? null, m.from, JSON.stringify(m.to), JSON.stringify(m.cc), JSON.stringify(m.bcc), m.replyTo ?? null,
     m.subject, m.bodyText, m.bodyHtml ?? null, m.inReplyTo ?? null, m.references ?? null,
     lease?.token ?? null, lease?.owner ?? null, lease ? lease.now + lease.leaseMs : null, now, now,

@@ -3,7 +3,8 @@ import { appendEvents } from "./events.js";
 import { inTransaction, type Pool, type Queryable } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, toRow, type OutboxDbRow } from "./rows.js";
-import { EventKind, type OutboxRow, type OutboxStatus } from "./types.js";
+import { allows, eventOf, toSql } from "./lifecycle.js";
+import type { OutboxRow, OutboxStatus } from "./types.js";
 
 export interface ListQuery {
   /** Accounts to include; undefined means all. */
@@ -50,15 +51,15 @@ export async function cancelOutbox(pool: Pool, id: number, now: number): Promise
     ];
     const row = rows[0];
     if (!row) throw new OutboxError("OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
-    if (row.status !== "pending" && row.status !== "failed") {
+    if (!allows("cancel", row.status)) {
       throw new OutboxError("CANCEL_NOT_ALLOWED_FOR_STATUS", "cancel_not_allowed_for_status", { status: row.status });
     }
     await conn.query(
-      "UPDATE outbox SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE id = ?",
+      `UPDATE outbox SET status = ${toSql("cancel")}, next_attempt_at = NULL, updated_at = ? WHERE id = ?`,
       [now, id],
     );
     await appendEvents(conn, [{
-      outboxId: id, accountId: row.account_id, kind: EventKind.cancelled, status: "cancelled", retries: row.retries,
+      outboxId: id, accountId: row.account_id, kind: eventOf("cancel"), status: "cancelled", retries: row.retries,
       nextAttemptAt: null, providerMessageId: null, messageId: null, error: null,
     }], now);
   });

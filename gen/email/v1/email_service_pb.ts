@@ -853,8 +853,9 @@ export enum OutboxEventKind {
   RETRIED = 9,
 
   /**
-   * A claimed row was handed back unstarted, no attempt counted: on graceful stop, or to wait for
-   * its account's rate limit or slow-down pause (next_attempt_at is then its turn).
+   * A claimed row was handed back unstarted, no attempt counted: on graceful stop, a slow-down
+   * pause, a reload that removed its account, or a failed attachment read (next_attempt_at is
+   * then its turn).
    *
    * @generated from enum value: OUTBOX_EVENT_KIND_RELEASED = 10;
    */

@@ -215,13 +215,20 @@ export const OutboxSchema: GenMessage<Outbox> = /*@__PURE__*/
 /**
  * OutboxStatus is where a message stands in the outbox state machine:
  *
- *   PENDING --claim, or committed leased to the local sender--> SENDING --accepted--> SENT
- *                      SENDING --4xx/network--> FAILED --due--> SENDING
- *                      SENDING --5xx or attempts exhausted--> DEAD
- *   PENDING/FAILED --CancelOutbox--> CANCELLED
- *   PENDING/FAILED/DEAD --RetryOutbox--> SENDING
- *   SENDING --lease expired, or handed back unstarted--> PENDING/FAILED (no attempt counted)
- *   SENDING --lease expired sender.max_rescues times in a row--> DEAD (RESCUE_LIMIT)
+ *   (new) --Send--> PENDING [CREATED]
+ *   (new) --Send with send_at--> PENDING [SCHEDULED]
+ *   PENDING --hand-off: committed leased to the local sender--> SENDING [SENDING]
+ *   PENDING/FAILED --claim when due--> SENDING [SENDING]
+ *   PENDING/FAILED/DEAD --RetryOutbox--> SENDING [RETRIED]
+ *   SENDING --accepted--> SENT [SENT]
+ *   SENDING --4xx, network, timeout--> FAILED [FAILED; attempt counts; next Message-ID unless the outcome is unknown]
+ *   SENDING --5xx, attachment gone, or max_attempts reached--> DEAD [DEAD; attempt counts; next Message-ID unless the outcome is unknown]
+ *   PENDING/FAILED --CancelOutbox--> CANCELLED [CANCELLED]
+ *   SENDING --lease expired--> PENDING/FAILED [LEASE_RESCUED]
+ *   SENDING --handed back unstarted--> PENDING/FAILED [RELEASED]
+ *   SENDING --lease expired sender.max_rescues times in a row (RESCUE_LIMIT)--> DEAD [DEAD]
+ *
+ * (from --what moves it--> to [event; attempt counts; next Message-ID]; README "States".)
  *
  * @generated from enum email.v1.OutboxStatus
  */
