@@ -7,6 +7,7 @@ import type { ApiKey } from "./auth/keys.js";
 import { isLoopbackHost } from "./auth/loopback.js";
 import { isScope, SCOPES, type Scope } from "./auth/scopes.js";
 import { unknownKey } from "./config-keys.js";
+import type { VerpConfig } from "./bounces/verp.js";
 
 export type TlsMode = "implicit" | "starttls" | "none";
 
@@ -35,6 +36,10 @@ export interface AccountConfig {
   fileDir?: string;
   /** Pace limits: max_per_second holds across the fleet (src/outbox/pace.ts); a slow-down pause too. */
   rateLimit?: RateLimitConfig;
+  /** VERP: each message's envelope sender names its row, so bounces match it unforgeably. */
+  verp?: VerpConfig;
+  /** Suppress an address after this many delayed (4.x.x) messages to it within the window. */
+  softBounces?: { limit: number; windowMs: number };
 }
 
 export interface RateLimitConfig {
@@ -175,16 +180,18 @@ export const DEFAULT_SLOW_DOWN_PAUSE_MS = 30_000;
 /** Node's timers cannot wait longer (2^31 - 1 ms, about 24.8 days): a longer value fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 /** Settings in ms that are ages, not timer delays, and may exceed MAX_TIMER_MS. */
-const AGES = new Set(["mailMessageMs", "eventRetentionMs", "outboxMs"]);
+const AGES = new Set(["mailMessageMs", "eventRetentionMs", "outboxMs", "softBounceWindowMs"]);
 
 type Json = Record<string, unknown>;
+
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 // The settings each object of the config file may hold; anything else is refused by name.
 const TOP_LEVEL_KEYS = [
   "accounts", "message_id_domain", "allow_failure_mode", "sender", "watch", "server", "metrics", "retention",
   "attachment_policy", "attachment_store", "api_keys", "allow_unauthenticated", "tls", "cors",
 ];
-const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit"];
+const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit", "verp", "suppression"];
 const SMTP_KEYS = [
   "host", "port", "tls", "user", "auth", "tls_reject_unauthorized",
   "max_connections", "connection_timeout_ms", "greeting_timeout_ms", "socket_timeout_ms",
@@ -230,7 +237,7 @@ export function parseConfig(json: Json, env: NodeJS.ProcessEnv, baseDir: string,
 
   const MAX_MESSAGE_ID_DOMAIN = 200;
   const domain = optString(json.message_id_domain, "message_id_domain") ?? DEFAULT_MESSAGE_ID_DOMAIN;
-  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(domain)) {
+  if (!HOST_NAME.test(domain)) {
     throw new ConfigError("message_id_domain must be a host name");
   }
   // "<outbox-{id}-{n}@domain>" must fit outbox.message_id (VARCHAR(255)) with 20-digit ids.
@@ -283,10 +290,32 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   if (!from || /[\r\n\0]/.test(from)) throw new ConfigError(`${where}: from is required (one address, no line breaks)`);
   const fileDir = optString(obj.file_dir, `${where}: file_dir`);
   const rateLimit = parseRateLimit(obj.rate_limit, where);
+  const reports = { verp: parseVerp(obj.verp, env, where), softBounces: parseSoftBounces(obj.suppression, where) };
   if (obj.smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit });
+  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit, ...reports });
   if (obj.smtp === undefined) throw new ConfigError(`${where}: smtp is required`);
-  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit });
+  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, ...reports });
+}
+
+/** `verp`: { domain, secret_env }: bounces come back to bounce+{outbox_id}-{hmac}@domain. */
+function parseVerp(raw: unknown, env: NodeJS.ProcessEnv, where: string): VerpConfig | undefined {
+  if (raw === undefined) return undefined;
+  const obj = asObject(raw, `${where}: verp`);
+  knownKeys(obj, `${where}: verp.`, ["domain", "secret_env"]);
+  const domain = optString(obj.domain, `${where}: verp.domain`) ?? "";
+  if (!HOST_NAME.test(domain)) throw new ConfigError(`${where}: verp.domain must be a host name`);
+  const name = optString(obj.secret_env, `${where}: verp.secret_env`);
+  if (!name) throw new ConfigError(`${where}: verp.secret_env must name a variable`);
+  const secret = env[name];
+  if (!secret || secret.length < 16) throw new ConfigError(`${where}: environment variable ${name} (verp.secret_env) must hold at least 16 characters`);
+  return Object.freeze({ domain: domain.toLowerCase(), secret });
+}
+
+/** `suppression`: { soft_bounce_limit, soft_bounce_window_ms (default 7 days) }; off without a limit. */
+function parseSoftBounces(raw: unknown, where: string): AccountConfig["softBounces"] {
+  if (raw === undefined) return undefined;
+  const n = parseNumbers(raw, `${where}: suppression`, { softBounceLimit: 0, softBounceWindowMs: 7 * 24 * 3_600_000 });
+  return n.softBounceLimit > 0 ? Object.freeze({ limit: n.softBounceLimit, windowMs: n.softBounceWindowMs }) : undefined;
 }
 
 /** `rate_limit`: { max_per_second (may be fractional), burst, slow_down_pause_ms }. */

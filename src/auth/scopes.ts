@@ -1,7 +1,7 @@
 // What each RPC needs: one table, so a new method is denied until it is listed here.
 
 /** `metrics` is for GET /metrics on the API port (no RPC needs it). */
-export const SCOPES = ["send", "reply", "retry", "cancel", "read", "watch", "ingest", "metrics"] as const;
+export const SCOPES = ["send", "reply", "retry", "cancel", "read", "watch", "ingest", "suppress", "metrics"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** "package.Service/Method" -> the scope a key needs to call it. */
@@ -17,6 +17,9 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
   ["email.v1.MailboxService/IngestMessage", "ingest"],
   ["email.v1.MailboxService/GetMessage", "read"],
   ["email.v1.MailboxService/ListMessages", "read"],
+  ["email.v1.MailboxService/ListSuppressions", "read"],
+  ["email.v1.MailboxService/AddSuppression", "suppress"],
+  ["email.v1.MailboxService/RemoveSuppression", "suppress"],
   ["email.v1.AccountService/ListAccounts", "read"],
 ]);
 

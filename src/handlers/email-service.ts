@@ -1,4 +1,6 @@
 // email.v1.EmailService: thin handlers that validate, call the outbox, and map the results.
+import { recipientReports } from "../bounces/recipients.js";
+import { toProtoRecipient } from "./report-mapping.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
@@ -200,7 +202,10 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 
   async getOutbox(req: GetOutboxRequest, ctx: HandlerContext) {
-    return { outbox: toProtoOutbox(await this.mustGet(outboxId(req.outboxId), ctx)) };
+    const row = await this.mustGet(outboxId(req.outboxId), ctx);
+    const outbox = toProtoOutbox(row);
+    outbox.recipients = (await recipientReports(this.deps.pool, row.id)).map(toProtoRecipient);
+    return { outbox };
   }
 
   async listOutbox(req: ListOutboxRequest, ctx: HandlerContext) {

@@ -4,14 +4,21 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import {
   MessageDirection,
+  type AddSuppressionRequest,
   type GetMessageRequest,
   type IngestMessageRequest,
   type ListMessagesRequest,
+  type ListSuppressionsRequest,
   type MailboxService,
+  type RemoveSuppressionRequest,
 } from "../../gen/email/v1/mailbox_service_pb.js";
 import { authorize } from "../auth/authorize.js";
-import { IngestError, parseInbound } from "../mailbox/ingest.js";
-import { findMessage, insertMessage, listMessages, type Direction } from "../outbox/messages.js";
+import { IngestError } from "../mailbox/ingest.js";
+import { receiveMessage } from "../mailbox/receive.js";
+import { AddressError, parseMailbox } from "../message/address.js";
+import { findMessage, listMessages, type Direction } from "../outbox/messages.js";
+import { addSuppression, listSuppressions, removeSuppression } from "../suppression/store.js";
+import { toProtoReport, toProtoSuppression } from "./report-mapping.js";
 import type { HandlerDeps } from "./email-service.js";
 import { apiError, invalidArgument } from "./errors.js";
 import { toProtoMessage } from "./mailbox-mapping.js";
@@ -29,12 +36,53 @@ export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService
     authorize(ctx, req.accountId);
     const account = requireAccount(this.deps.config(), req.accountId);
     if (req.raw.length === 0) throw invalidArgument([{ field: "raw", reason: "REQUIRED_FIELD_EMPTY", description: "raw cannot be empty" }]);
-    const parsed = await parseInbound(account.id, Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength)).catch((err: unknown) => {
+    const raw = Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength);
+    const { config, pool, clock } = this.deps;
+    const got = await receiveMessage(pool, account, config().messageIdDomain, raw, clock.now()).catch((err: unknown) => {
       if (err instanceof IngestError) throw invalidArgument([{ field: "raw", reason: err.reason, description: err.message }]);
       throw err;
     });
-    const { message, created } = await insertMessage(this.deps.pool, parsed, this.deps.clock.now());
-    return { message: toProtoMessage(message), created };
+    return { message: toProtoMessage(got.message), created: got.created, report: got.report && toProtoReport(got.report) };
+  }
+
+  async listSuppressions(req: ListSuppressionsRequest, ctx: HandlerContext) {
+    authorize(ctx, req.accountId);
+    const account = requireAccount(this.deps.config(), req.accountId);
+    const size = pageSize(req.pageSize);
+    if (req.query.length > MAX_QUERY_CHARS) {
+      throw invalidArgument([{ field: "query", reason: "QUERY_TOO_LONG", description: `query must be at most ${MAX_QUERY_CHARS} characters` }]);
+    }
+    const entries = await listSuppressions(this.deps.pool, {
+      accountId: account.id, search: req.query || undefined, limit: size + 1,
+      afterAddress: req.pageToken ? decodeAddressToken(req.pageToken) : undefined,
+    });
+    const page = entries.slice(0, size);
+    return {
+      suppressions: page.map(toProtoSuppression),
+      nextPageToken: entries.length > size ? Buffer.from(`s:${page[page.length - 1]!.address}`).toString("base64url") : "",
+    };
+  }
+
+  async addSuppression(req: AddSuppressionRequest, ctx: HandlerContext) {
+    authorize(ctx, req.accountId);
+    const account = requireAccount(this.deps.config(), req.accountId);
+    if (req.detail.length > 1000) {
+      throw invalidArgument([{ field: "detail", reason: "DETAIL_TOO_LONG", description: "detail must be at most 1000 characters" }]);
+    }
+    const { entry, created } = await addSuppression(this.deps.pool, {
+      accountId: account.id, address: requestAddress(req.address), reason: "manual", outboxId: null, detail: req.detail,
+      createdAt: this.deps.clock.now(),
+    });
+    return { suppression: toProtoSuppression(entry), created };
+  }
+
+  async removeSuppression(req: RemoveSuppressionRequest, ctx: HandlerContext) {
+    authorize(ctx, req.accountId);
+    const account = requireAccount(this.deps.config(), req.accountId);
+    if (!(await removeSuppression(this.deps.pool, account.id, requestAddress(req.address)))) {
+      throw apiError(Code.NotFound, "SUPPRESSION_NOT_FOUND", "the address is not on the suppression list");
+    }
+    return {};
   }
 
   async getMessage(req: GetMessageRequest, ctx: HandlerContext) {
@@ -68,6 +116,24 @@ export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService
       nextPageToken: messages.length > size ? encodePageToken(page[page.length - 1]!.id) : "",
     };
   }
+}
+
+/** The addr-spec of a request's address ("Name <a@b>" or "a@b"); INVALID_ARGUMENT otherwise. */
+function requestAddress(value: string): string {
+  try {
+    return parseMailbox(value).address;
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
+    throw invalidArgument([{ field: "address", reason: err.reason, description: `address: ${err.message}` }]);
+  }
+}
+
+function decodeAddressToken(token: string): string {
+  const text = token.length <= 600 ? Buffer.from(token, "base64url").toString() : "";
+  if (!text.startsWith("s:") || text.length < 3) {
+    throw invalidArgument([{ field: "page_token", reason: "PAGE_TOKEN_INVALID", description: "page_token is not one this server issued" }]);
+  }
+  return text.slice(2);
 }
 
 function direction(value: MessageDirection): Direction | undefined {

@@ -1,7 +1,7 @@
 // Domain rows and events -> proto messages.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { OutboxEventSchema, type OutboxEvent } from "../../gen/email/v1/email_service_pb.js";
+import { OutboxEventSchema, type OutboxEvent, type OutboxEventKind } from "../../gen/email/v1/email_service_pb.js";
 import { OutboxSchema, OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 import type { EventRow, OutboxRow, OutboxStatus as Status } from "../outbox/types.js";
 
@@ -12,6 +12,7 @@ export const STATUS_TO_PROTO: Record<Status, OutboxStatus> = {
   failed: OutboxStatus.FAILED,
   dead: OutboxStatus.DEAD,
   cancelled: OutboxStatus.CANCELLED,
+  suppressed: OutboxStatus.SUPPRESSED,
 };
 
 export const STATUS_FROM_PROTO = new Map<OutboxStatus, Status>(
@@ -43,13 +44,14 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     inReplyToMessageId: row.inReplyTo ?? "",
     sendAt: time(row.sendAt),
     sentTime: time(row.sentAt),
+    suppressedRecipients: row.suppressed,
   });
 }
 
 export function toProtoEvent(e: EventRow): OutboxEvent {
   return create(OutboxEventSchema, {
     eventId: BigInt(e.id),
-    kind: e.kind,
+    kind: e.kind as number as OutboxEventKind,
     outboxId: BigInt(e.outboxId),
     accountId: e.accountId,
     status: STATUS_TO_PROTO[e.status],
@@ -59,5 +61,6 @@ export function toProtoEvent(e: EventRow): OutboxEvent {
     error: e.error ?? "",
     time: time(e.createdAt),
     messageId: e.messageId ?? "",
+    recipient: e.recipient ?? "",
   });
 }

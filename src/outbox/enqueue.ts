@@ -7,6 +7,7 @@ import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, attemptMessageId, toRow, type OutboxDbRow } from "./rows.js";
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
+import { everyRecipientSuppressed, markSuppressed } from "../suppression/recipients.js";
 import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
 
 const ER_DUP_ENTRY = 1062;
@@ -69,6 +70,13 @@ export async function insertMessages(
   const committed = msgs.map((m, i): Committed => {
     const id = ids[i]!;
     const due = dueAt(m, now);
+    if (everyRecipientSuppressed(m)) {
+      events.push({
+        outboxId: id, accountId: m.accountId, kind: eventOf("suppress"), status: "suppressed",
+        retries: 0, nextAttemptAt: null, providerMessageId: null, messageId: null, error: null,
+      });
+      return { id, due };
+    }
     events.push({
       outboxId: id, accountId: m.accountId, kind: eventOf(due > now ? "schedule" : "send"), status: "pending",
       retries: 0, nextAttemptAt: due, providerMessageId: null, messageId: null, error: null,
@@ -86,7 +94,8 @@ export async function insertMessages(
 }
 
 /** One message in a transaction of its own; a reused idempotency key is answered from its row. */
-export async function enqueue(pool: Pool, msg: NewMessage, now: number): Promise<EnqueueResult> {
+export async function enqueue(pool: Pool, asked: NewMessage, now: number): Promise<EnqueueResult> {
+  const [msg] = (await markSuppressed(pool, [asked])) as [NewMessage];
   try {
     const [c] = await inTransaction(pool, (conn) => insertMessages(conn, [msg], now, { consecutiveIds: true }));
     return { row: newRow(c!.id, msg, c!.due, now), replay: false };
@@ -127,11 +136,13 @@ export function replayOf(msg: NewMessage, existing: KeyedRow): EnqueueResult {
 
 /** The row as just committed, without reading it back. */
 export function newRow(id: number, msg: NewMessage, due: number, now: number): OutboxRow {
+  const suppressed = everyRecipientSuppressed(msg);
   return {
-    id, accountId: msg.accountId, kind: msg.kind, status: "pending", retries: 0, nextAttemptAt: due, sendAt: due,
+    id, accountId: msg.accountId, kind: msg.kind, status: suppressed ? "suppressed" : "pending", retries: 0,
+    nextAttemptAt: suppressed ? null : due, sendAt: due,
     messageId: null, providerMessageId: null, lastError: null, lastErrorClass: null, failureMode: msg.failureMode,
     idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
-    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null,
+    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, suppressed: msg.suppressed ?? [],
   };
 }
 
@@ -141,15 +152,18 @@ export function dueAt(msg: NewMessage, now: number): number {
 
 const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
   idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject, body_text, body_html,
-  in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at)`;
+  in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at, suppressed_json)`;
 
 function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
   const due = dueAt(m, now);
+  const suppressed = everyRecipientSuppressed(m);
+  const status = TRANSITIONS[suppressed ? "suppress" : lease ? "handOff" : "send"].to[0];
   return [
-    m.accountId, m.kind, TRANSITIONS[lease ? "handOff" : "send"].to[0], 0, due, due, m.failureMode, m.idempotencyKey ?? null,
+    m.accountId, m.kind, status, 0, suppressed ? null : due, due, m.failureMode, m.idempotencyKey ?? null,
     m.requestHash ?? null, m.from, JSON.stringify(m.to), JSON.stringify(m.cc), JSON.stringify(m.bcc), m.replyTo ?? null,
     m.subject, m.bodyText, m.bodyHtml ?? null, m.inReplyTo ?? null, m.references ?? null,
     lease?.token ?? null, lease?.owner ?? null, lease ? lease.now + lease.leaseMs : null, now, now,
+    m.suppressed?.length ? JSON.stringify(m.suppressed) : null,
   ];
 }
 

@@ -16,12 +16,12 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
   const first = res.insertId - events.length + 1;
   await conn.query(
     `INSERT INTO outbox_event
-       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, created_at)
+       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, created_at)
      VALUES ?`,
     [
       events.map((e, i) => [
         first + i, e.outboxId, e.accountId, e.kind, e.status, e.retries, e.nextAttemptAt,
-        e.providerMessageId, e.messageId, e.error, now,
+        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, now,
       ]),
     ],
   );
@@ -38,13 +38,14 @@ interface EventDbRow {
   provider_message_id: string | null;
   message_id: string | null;
   error: string | null;
+  recipient: string | null;
   created_at: number;
 }
 
 /** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
 export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
   const [rows] = (await pool.query(
-    `SELECT id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, created_at
+    `SELECT id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, created_at
        FROM outbox_event WHERE id > ? ORDER BY id LIMIT ?`,
     [afterId, limit],
   )) as unknown as [EventDbRow[]];
@@ -59,6 +60,7 @@ export async function readEventsAfter(pool: Pool, afterId: number, limit: number
     providerMessageId: r.provider_message_id,
     messageId: r.message_id,
     error: r.error,
+    recipient: r.recipient,
     createdAt: r.created_at,
   }));
 }

@@ -7,6 +7,7 @@ import {
   enqueue, insertMessages, isDuplicateKey, newRow, replayOf, rowsWithKeys, type EnqueueResult, type HandoffLease,
 } from "./enqueue.js";
 import type { ClaimedMessage, NewMessage } from "./types.js";
+import { markSuppressed } from "../suppression/recipients.js";
 
 /** The local sender's side of the hand-off: rows it takes are committed already leased to it. */
 export interface Handoff {
@@ -102,8 +103,16 @@ export class GroupCommit {
   }
 
   private async commit(batch: Waiting[]): Promise<void> {
+    let msgs: NewMessage[];
+    try {
+      // One query for the whole batch; a recipient suppressed later is still sent to.
+      msgs = await markSuppressed(this.pool, batch.map((w) => w.msg));
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
     const now = this.clock.now();
-    const msgs = batch.map((w) => w.msg);
     const handoff = this.opts.handoff;
     const reserved = handoff?.reserve(msgs, now);
     try {

@@ -23,6 +23,7 @@ const QUEUED: readonly OutboxStatus[] = ["pending", "failed"];
 
 export const TRANSITIONS = {
   send: { by: "Send", from: [], to: ["pending"], event: "created", countsAttempt: false, newMessageId: "no" },
+  suppress: { by: "Send, every recipient suppressed", from: [], to: ["suppressed"], event: "suppressed", countsAttempt: false, newMessageId: "no" },
   schedule: { by: "Send with send_at", from: [], to: ["pending"], event: "scheduled", countsAttempt: false, newMessageId: "no" },
   handOff: { by: "hand-off: committed leased to the local sender", from: ["pending"], to: ["sending"], event: "sending", countsAttempt: false, newMessageId: "no" },
   claim: { by: "claim when due", from: QUEUED, to: ["sending"], event: "sending", countsAttempt: false, newMessageId: "no" },
@@ -37,6 +38,15 @@ export const TRANSITIONS = {
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
+
+/**
+ * Events that change no status: what a bounce or complaint report said about one recipient of
+ * the row (its status stays as it was, SENT as a rule).
+ */
+export const RECIPIENT_EVENTS = { bounced: "recipientBounced", delayed: "recipientDelayed", complained: "recipientComplained" } as const;
+
+/** Rows no sender takes again on its own (DEAD only through RetryOutbox): what retention deletes. */
+export const FINISHED: readonly OutboxStatus[] = ["sent", "cancelled", "dead", "suppressed"];
 
 /** Whether a row in `status` may take this transition (the guard of the RPCs). */
 export function allows(name: TransitionName, status: OutboxStatus): boolean {

@@ -1,11 +1,12 @@
-// Deleting finished rows (sent, cancelled, dead) past retention, in short transactions. They touch
+// Deleting finished rows (sent, cancelled, dead, suppressed) past retention, in short transactions. They touch
 // only finished rows, which claims never read (claims walk the due index, where finished rows
 // have no entry), and skip rows someone holds (a RetryOutbox of a dead row), so claims never wait.
 import { inTransaction, type Pool } from "./db.js";
+import { FINISHED } from "./lifecycle.js";
 
 /** Finished rows changed before a cutoff, through idx_outbox_finished, with their attachment bytes. */
 export const FINISHED_BEFORE_SQL = `SELECT o.id, (SELECT COALESCE(SUM(a.size_bytes), 0) FROM outbox_attachment a WHERE a.outbox_id = o.id) AS bytes
-  FROM outbox o WHERE o.status IN ('sent', 'cancelled', 'dead') AND o.updated_at < ?
+  FROM outbox o WHERE o.status IN (${FINISHED.map((s) => `'${s}'`).join(", ")}) AND o.updated_at < ?
   LIMIT ? FOR UPDATE SKIP LOCKED`;
 
 /** A batch stops early at this many attachment bytes, so one transaction stays small. */

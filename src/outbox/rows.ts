@@ -4,7 +4,7 @@ import type { ClaimedMessage, FailureMode, OutboxRow, OutboxStatus } from "./typ
 /** The columns of an OutboxRow: everything but the bodies. */
 export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_at, send_at, message_id, provider_message_id,
   last_error, last_error_class, failure_mode, idempotency_key, to_json, cc_json, bcc_json, subject, in_reply_to,
-  created_at, updated_at, sent_at`;
+  created_at, updated_at, sent_at, suppressed_json`;
 
 /** The extra columns a sender needs to build the message. */
 export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, from_header, reply_to, body_text, body_html, references_header,
@@ -33,6 +33,7 @@ export interface OutboxDbRow {
   created_at: number;
   updated_at: number;
   sent_at: number | null;
+  suppressed_json: unknown;
 }
 
 interface ClaimDbRow extends OutboxDbRow {
@@ -79,6 +80,7 @@ export function toRow(r: OutboxDbRow): OutboxRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     sentAt: r.sent_at,
+    suppressed: r.suppressed_json === null ? [] : jsonList(r.suppressed_json),
   };
 }
 

@@ -2,7 +2,7 @@
 import type { Pool } from "./db.js";
 import type { OutboxStatus } from "./types.js";
 
-export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled"];
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed"];
 
 export interface OutboxStats {
   byStatus: Record<OutboxStatus, number>;

@@ -1,6 +1,6 @@
 // The outbox's domain types, shared by the store, the sender, the handlers and the watch tailer.
 
-export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled";
+export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled" | "suppressed";
 
 /** What happened to a row. Numbers are stored, and equal the proto's OutboxEventKind values. */
 export const EventKind = {
@@ -14,6 +14,11 @@ export const EventKind = {
   leaseRescued: 8,
   retried: 9,
   released: 10,
+  // 11 is the proto's SNAPSHOT, never stored.
+  suppressed: 12,
+  recipientBounced: 13,
+  recipientDelayed: 14,
+  recipientComplained: 15,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -42,6 +47,8 @@ export interface NewMessage {
   requestHash?: Buffer;
   /** Stored with the row, so every attempt sends these exact bytes. */
   attachments?: MessageAttachment[];
+  /** Recipients (lower-cased addresses) on the account's suppression list at commit: left out. */
+  suppressed?: string[];
 }
 
 /** An attached file as committed with its row. */
@@ -76,6 +83,8 @@ export interface OutboxRow {
   createdAt: number;
   updatedAt: number;
   sentAt: number | null;
+  /** Recipients left out because they were suppressed when the row was committed. */
+  suppressed: string[];
 }
 
 /** A row a sender holds a lease on, with everything needed to send it. */
@@ -119,6 +128,8 @@ export interface EventRow {
   messageId: string | null;
   error: string | null;
   createdAt: number;
+  /** For a recipient event (bounced, delayed, complained): the address it is about. */
+  recipient: string | null;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt">;
+export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient"> & { recipient?: string | null };

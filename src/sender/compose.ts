@@ -3,14 +3,20 @@
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { ClaimedMessage, MessageAttachment } from "../outbox/types.js";
 import { foldedHeader } from "./header-fold.js";
+import { addressOf } from "../suppression/recipients.js";
 
-export function composeMessage(m: ClaimedMessage, attachments: readonly MessageAttachment[]): Mail.Options {
+/** `envelopeFrom`: the MAIL FROM address when it is not the From header's (a VERP bounce address). */
+export function composeMessage(m: ClaimedMessage, attachments: readonly MessageAttachment[], envelopeFrom?: string): Mail.Options {
   const subject = foldedHeader(m.subject);
+  // Recipients suppressed when the row was committed are left out of the headers and the envelope.
+  const left = new Set(m.suppressed);
+  const keep = (list: string[]) => (left.size === 0 ? list : list.filter((r) => !left.has(addressOf(r))));
+  const [to, cc, bcc] = [keep(m.to), keep(m.cc), keep(m.bcc)];
   return {
     from: m.from,
-    to: m.to,
-    cc: m.cc.length ? m.cc : undefined,
-    bcc: m.bcc.length ? m.bcc : undefined,
+    to,
+    cc: cc.length ? cc : undefined,
+    bcc: bcc.length ? bcc : undefined,
     replyTo: m.replyTo ?? undefined,
     subject: subject ? undefined : m.subject,
     text: m.bodyText,
@@ -29,6 +35,7 @@ export function composeMessage(m: ClaimedMessage, attachments: readonly MessageA
       contentDisposition: a.contentId ? "inline" : "attachment",
       contentTransferEncoding: "base64",
     })),
+    envelope: envelopeFrom ? { from: envelopeFrom, to: [...to, ...cc, ...bcc] } : undefined,
     disableFileAccess: true,
     disableUrlAccess: true,
   };

@@ -18,6 +18,8 @@ import { classifySmtpError } from "./classify.js";
 import { Completer } from "./completer.js";
 import { leaseOwner } from "./lease-owner.js";
 import { composeMessage } from "./compose.js";
+import { verpAddress } from "../bounces/verp.js";
+import { everyRecipientSuppressed } from "../suppression/recipients.js";
 import { createTransport, type AccountTransport } from "./transports.js";
 import { AccountPause, isSlowDownReply } from "./rate-limit.js";
 
@@ -128,7 +130,7 @@ export class Sender {
     let room = this.config.sender.maxInFlight - this.held;
     if (room <= 0) return undefined;
     const take = msgs.map((m) => {
-      if (room <= 0 || m.sendAt > now) return false;
+      if (room <= 0 || m.sendAt > now || everyRecipientSuppressed(m)) return false;
       // A rate-limited account's rows take their start slots in a claim, from the shared pace.
       const lane = this.lane(m.accountId);
       if (!lane || paced(lane.account) || lane.pause.remainingMs() > 0) return false;
@@ -319,7 +321,8 @@ export class Sender {
     }
     const started = Date.now();
     try {
-      const providerMessageId = await transport.send(composeMessage(claim, files));
+      const verp = this.config.accounts.get(claim.accountId)?.verp;
+      const providerMessageId = await transport.send(composeMessage(claim, files, verp && verpAddress(claim.accountId, claim.id, verp)));
       this.metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
       // Per-attempt success is debug: at volume an info line per message costs more than it tells;
       // the outcome is in the row, its events and the metrics.

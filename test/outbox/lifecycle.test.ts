@@ -3,11 +3,11 @@
 // with its table. When one fails, the message holds the text to paste.
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
-import { TRANSITIONS, requeuedStatus, stateDiagram } from "../../src/outbox/lifecycle.js";
+import { FINISHED, RECIPIENT_EVENTS, TRANSITIONS, requeuedStatus, stateDiagram } from "../../src/outbox/lifecycle.js";
 import { EventKind, type OutboxStatus } from "../../src/outbox/types.js";
 
 const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
-const STATUSES: OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled"];
+const STATUSES: OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed"];
 
 test("the README's States diagram is the table's", () => {
   const readme = read("README.md");
@@ -26,8 +26,8 @@ test("the proto's OutboxStatus comment is the table's", () => {
   for (const s of STATUSES) expect(proto).toContain(`OUTBOX_STATUS_${s.toUpperCase()} =`);
 });
 
-test("every event kind but SNAPSHOT is some transition's event, and each is in the proto", () => {
-  const used = new Set(Object.values(TRANSITIONS).map((t) => t.event));
+test("every event kind but SNAPSHOT is some transition's event or a recipient event, and each is in the proto", () => {
+  const used = new Set<string>([...Object.values(TRANSITIONS).map((t) => t.event), ...Object.values(RECIPIENT_EVENTS)]);
   const kinds = Object.keys(EventKind).filter((k) => k !== "snapshot");
   expect([...used].sort()).toEqual(kinds.sort());
   const proto = read("proto/email/v1/email_service.proto");
@@ -45,9 +45,11 @@ test("the claim index holds exactly the statuses a claim takes rows from", () =>
 
 test("structural rules of the table", () => {
   const all = Object.values(TRANSITIONS);
-  // SENT and CANCELLED are terminal: nothing leaves them.
-  for (const t of all) expect(t.from).not.toContain("sent");
-  for (const t of all) expect(t.from).not.toContain("cancelled");
+  // SENT, CANCELLED and SUPPRESSED are terminal: nothing leaves them.
+  for (const terminal of ["sent", "cancelled", "suppressed"] as const) for (const t of all) expect(t.from).not.toContain(terminal);
+  // Retention deletes exactly the rows no sender takes again on its own.
+  const queued = new Set<string>([...TRANSITIONS.claim.from, "sending"]);
+  expect([...FINISHED].sort()).toEqual(STATUSES.filter((s) => !queued.has(s)).sort());
   // Every status is reachable.
   for (const s of STATUSES) expect(all.some((t) => (t.to as readonly string[]).includes(s))).toBe(true);
   // Only an attempt's outcome counts an attempt; hand-backs and rescues never do.

@@ -107,6 +107,16 @@ const RPCS: Rpc[] = [
     call: (c) => c.mailbox.getMessage({ accountId: 1, messageId: ingestedMessageId }) },
   { name: "ListMessages", scope: "read", otherAccount: DENIED,
     call: (c) => c.mailbox.listMessages({ accountId: 1 }) },
+  { name: "ListSuppressions", scope: "read", otherAccount: DENIED,
+    call: (c) => c.mailbox.listSuppressions({ accountId: 1 }) },
+  { name: "AddSuppression", scope: "suppress", otherAccount: DENIED,
+    call: (c) => c.mailbox.addSuppression({ accountId: 1, address: "matrix@example.org" }) },
+  { name: "RemoveSuppression", scope: "suppress", otherAccount: DENIED,
+    call: async (c) => {
+      // Listed first, so that each caller that may remove it finds it.
+      await c.mailbox.addSuppression({ accountId: 1, address: "matrix-remove@example.org" }).catch(() => undefined);
+      return c.mailbox.removeSuppression({ accountId: 1, address: "matrix-remove@example.org" });
+    } },
 ];
 
 test("health and reflection answer without a key", async () => {

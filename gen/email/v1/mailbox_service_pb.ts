@@ -4,6 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { RecipientReport } from "./outbox_pb.js";
+import { file_email_v1_outbox } from "./outbox_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/mailbox_service.proto.
  */
 export const file_email_v1_mailbox_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5lbWFpbC92MS9tYWlsYm94X3NlcnZpY2UucHJvdG8SCGVtYWlsLnYxIoIBChFNZXNzYWdlQXR0YWNobWVudBIQCghmaWxlbmFtZRgBIAEoCRIUCgxjb250ZW50X3R5cGUYAiABKAkSDAoEc2l6ZRgDIAEoBBISCgpjb250ZW50X2lkGAQgASgJEhMKC2Rpc3Bvc2l0aW9uGAUgASgJEg4KBnNoYTI1NhgGIAEoCSKoAwoLTWFpbE1lc3NhZ2USCgoCaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRItCglkaXJlY3Rpb24YAyABKA4yGi5lbWFpbC52MS5NZXNzYWdlRGlyZWN0aW9uEhIKCm1lc3NhZ2VfaWQYBCABKAkSDAoEZnJvbRgFIAEoCRIQCghyZXBseV90bxgGIAMoCRIKCgJ0bxgHIAMoCRIKCgJjYxgIIAMoCRIPCgdzdWJqZWN0GAkgASgJEigKBGRhdGUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2luX3JlcGx5X3RvGAsgASgJEhIKCnJlZmVyZW5jZXMYDCADKAkSEQoJYm9keV90ZXh0GA0gASgJEhEKCWJvZHlfaHRtbBgOIAEoCRIwCgthdHRhY2htZW50cxgPIAMoCzIbLmVtYWlsLnYxLk1lc3NhZ2VBdHRhY2htZW50EhEKCW91dGJveF9pZBgQIAEoBBIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoUSW5nZXN0TWVzc2FnZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRILCgNyYXcYAiABKAwiUAoVSW5nZXN0TWVzc2FnZVJlc3BvbnNlEiYKB21lc3NhZ2UYASABKAsyFS5lbWFpbC52MS5NYWlsTWVzc2FnZRIPCgdjcmVhdGVkGAIgASgIIjsKEUdldE1lc3NhZ2VSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SEgoKbWVzc2FnZV9pZBgCIAEoCSI8ChJHZXRNZXNzYWdlUmVzcG9uc2USJgoHbWVzc2FnZRgBIAEoCzIVLmVtYWlsLnYxLk1haWxNZXNzYWdlIo4BChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SDQoFcXVlcnkYAiABKAkSLQoJZGlyZWN0aW9uGAMgASgOMhouZW1haWwudjEuTWVzc2FnZURpcmVjdGlvbhIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJYChRMaXN0TWVzc2FnZXNSZXNwb25zZRInCghtZXNzYWdlcxgBIAMoCzIVLmVtYWlsLnYxLk1haWxNZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSp0ChBNZXNzYWdlRGlyZWN0aW9uEiEKHU1FU1NBR0VfRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASHQoZTUVTU0FHRV9ESVJFQ1RJT05fSU5CT1VORBABEh4KGk1FU1NBR0VfRElSRUNUSU9OX09VVEJPVU5EEAIy+gEKDk1haWxib3hTZXJ2aWNlElAKDUluZ2VzdE1lc3NhZ2USHi5lbWFpbC52MS5Jbmdlc3RNZXNzYWdlUmVxdWVzdBofLmVtYWlsLnYxLkluZ2VzdE1lc3NhZ2VSZXNwb25zZRJHCgpHZXRNZXNzYWdlEhsuZW1haWwudjEuR2V0TWVzc2FnZVJlcXVlc3QaHC5lbWFpbC52MS5HZXRNZXNzYWdlUmVzcG9uc2USTQoMTGlzdE1lc3NhZ2VzEh0uZW1haWwudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBoeLmVtYWlsLnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5lbWFpbC92MS9tYWlsYm94X3NlcnZpY2UucHJvdG8SCGVtYWlsLnYxIoIBChFNZXNzYWdlQXR0YWNobWVudBIQCghmaWxlbmFtZRgBIAEoCRIUCgxjb250ZW50X3R5cGUYAiABKAkSDAoEc2l6ZRgDIAEoBBISCgpjb250ZW50X2lkGAQgASgJEhMKC2Rpc3Bvc2l0aW9uGAUgASgJEg4KBnNoYTI1NhgGIAEoCSKoAwoLTWFpbE1lc3NhZ2USCgoCaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRItCglkaXJlY3Rpb24YAyABKA4yGi5lbWFpbC52MS5NZXNzYWdlRGlyZWN0aW9uEhIKCm1lc3NhZ2VfaWQYBCABKAkSDAoEZnJvbRgFIAEoCRIQCghyZXBseV90bxgGIAMoCRIKCgJ0bxgHIAMoCRIKCgJjYxgIIAMoCRIPCgdzdWJqZWN0GAkgASgJEigKBGRhdGUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2luX3JlcGx5X3RvGAsgASgJEhIKCnJlZmVyZW5jZXMYDCADKAkSEQoJYm9keV90ZXh0GA0gASgJEhEKCWJvZHlfaHRtbBgOIAEoCRIwCgthdHRhY2htZW50cxgPIAMoCzIbLmVtYWlsLnYxLk1lc3NhZ2VBdHRhY2htZW50EhEKCW91dGJveF9pZBgQIAEoBBIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoUSW5nZXN0TWVzc2FnZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRILCgNyYXcYAiABKAwiegoVSW5nZXN0TWVzc2FnZVJlc3BvbnNlEiYKB21lc3NhZ2UYASABKAsyFS5lbWFpbC52MS5NYWlsTWVzc2FnZRIPCgdjcmVhdGVkGAIgASgIEigKBnJlcG9ydBgDIAEoCzIYLmVtYWlsLnYxLkRlbGl2ZXJ5UmVwb3J0ImYKDkRlbGl2ZXJ5UmVwb3J0EhEKCW91dGJveF9pZBgBIAEoBBItCgpyZWNpcGllbnRzGAIgAygLMhkuZW1haWwudjEuUmVjaXBpZW50UmVwb3J0EhIKCnN1cHByZXNzZWQYAyADKAkiswEKC1N1cHByZXNzaW9uEhIKCmFjY291bnRfaWQYASABKA0SDwoHYWRkcmVzcxgCIAEoCRIrCgZyZWFzb24YAyABKA4yGy5lbWFpbC52MS5TdXBwcmVzc2lvblJlYXNvbhIRCglvdXRib3hfaWQYBCABKAQSDgoGZGV0YWlsGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJjChdMaXN0U3VwcHJlc3Npb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEg0KBXF1ZXJ5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImAKGExpc3RTdXBwcmVzc2lvbnNSZXNwb25zZRIrCgxzdXBwcmVzc2lvbnMYASADKAsyFS5lbWFpbC52MS5TdXBwcmVzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoVQWRkU3VwcHJlc3Npb25SZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SDwoHYWRkcmVzcxgCIAEoCRIOCgZkZXRhaWwYAyABKAkiVQoWQWRkU3VwcHJlc3Npb25SZXNwb25zZRIqCgtzdXBwcmVzc2lvbhgBIAEoCzIVLmVtYWlsLnYxLlN1cHByZXNzaW9uEg8KB2NyZWF0ZWQYAiABKAgiPwoYUmVtb3ZlU3VwcHJlc3Npb25SZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SDwoHYWRkcmVzcxgCIAEoCSIbChlSZW1vdmVTdXBwcmVzc2lvblJlc3BvbnNlIjsKEUdldE1lc3NhZ2VSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SEgoKbWVzc2FnZV9pZBgCIAEoCSI8ChJHZXRNZXNzYWdlUmVzcG9uc2USJgoHbWVzc2FnZRgBIAEoCzIVLmVtYWlsLnYxLk1haWxNZXNzYWdlIo4BChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SDQoFcXVlcnkYAiABKAkSLQoJZGlyZWN0aW9uGAMgASgOMhouZW1haWwudjEuTWVzc2FnZURpcmVjdGlvbhIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJYChRMaXN0TWVzc2FnZXNSZXNwb25zZRInCghtZXNzYWdlcxgBIAMoCzIVLmVtYWlsLnYxLk1haWxNZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSp0ChBNZXNzYWdlRGlyZWN0aW9uEiEKHU1FU1NBR0VfRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASHQoZTUVTU0FHRV9ESVJFQ1RJT05fSU5CT1VORBABEh4KGk1FU1NBR0VfRElSRUNUSU9OX09VVEJPVU5EEAIqwQEKEVN1cHByZXNzaW9uUmVhc29uEiIKHlNVUFBSRVNTSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEiIKHlNVUFBSRVNTSU9OX1JFQVNPTl9IQVJEX0JPVU5DRRABEiAKHFNVUFBSRVNTSU9OX1JFQVNPTl9DT01QTEFJTlQQAhIjCh9TVVBQUkVTU0lPTl9SRUFTT05fU09GVF9CT1VOQ0VTEAMSHQoZU1VQUFJFU1NJT05fUkVBU09OX01BTlVBTBAEMogECg5NYWlsYm94U2VydmljZRJQCg1Jbmdlc3RNZXNzYWdlEh4uZW1haWwudjEuSW5nZXN0TWVzc2FnZVJlcXVlc3QaHy5lbWFpbC52MS5Jbmdlc3RNZXNzYWdlUmVzcG9uc2USRwoKR2V0TWVzc2FnZRIbLmVtYWlsLnYxLkdldE1lc3NhZ2VSZXF1ZXN0GhwuZW1haWwudjEuR2V0TWVzc2FnZVJlc3BvbnNlEk0KDExpc3RNZXNzYWdlcxIdLmVtYWlsLnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaHi5lbWFpbC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJZChBMaXN0U3VwcHJlc3Npb25zEiEuZW1haWwudjEuTGlzdFN1cHByZXNzaW9uc1JlcXVlc3QaIi5lbWFpbC52MS5MaXN0U3VwcHJlc3Npb25zUmVzcG9uc2USUwoOQWRkU3VwcHJlc3Npb24SHy5lbWFpbC52MS5BZGRTdXBwcmVzc2lvblJlcXVlc3QaIC5lbWFpbC52MS5BZGRTdXBwcmVzc2lvblJlc3BvbnNlElwKEVJlbW92ZVN1cHByZXNzaW9uEiIuZW1haWwudjEuUmVtb3ZlU3VwcHJlc3Npb25SZXF1ZXN0GiMuZW1haWwudjEuUmVtb3ZlU3VwcHJlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_email_v1_outbox, file_google_protobuf_timestamp]);
 
 /**
  * MessageAttachment describes one attachment of a stored message; its content is not kept.
@@ -251,6 +253,14 @@ export type IngestMessageResponse = Message<"email.v1.IngestMessageResponse"> & 
    * @generated from field: bool created = 2;
    */
   created: boolean;
+
+  /**
+   * Set when the message was a bounce or complaint report matched to one of the account's
+   * outbox rows (and it was new: a report ingested twice is applied once).
+   *
+   * @generated from field: email.v1.DeliveryReport report = 3;
+   */
+  report?: DeliveryReport | undefined;
 };
 
 /**
@@ -259,6 +269,276 @@ export type IngestMessageResponse = Message<"email.v1.IngestMessageResponse"> & 
  */
 export const IngestMessageResponseSchema: GenMessage<IngestMessageResponse> = /*@__PURE__*/
   messageDesc(file_email_v1_mailbox_service, 3);
+
+/**
+ * DeliveryReport is what an ingested bounce (RFC 3464 or a common plain-text shape) or
+ * complaint (RFC 5965 ARF) report changed.
+ *
+ * @generated from message email.v1.DeliveryReport
+ */
+export type DeliveryReport = Message<"email.v1.DeliveryReport"> & {
+  /**
+   * The outbox row it reports on.
+   *
+   * @generated from field: uint64 outbox_id = 1;
+   */
+  outboxId: bigint;
+
+  /**
+   * The recipients it named that are recipients of that row, with their new state.
+   *
+   * @generated from field: repeated email.v1.RecipientReport recipients = 2;
+   */
+  recipients: RecipientReport[];
+
+  /**
+   * Addresses the report put on the suppression list.
+   *
+   * @generated from field: repeated string suppressed = 3;
+   */
+  suppressed: string[];
+};
+
+/**
+ * Describes the message email.v1.DeliveryReport.
+ * Use `create(DeliveryReportSchema)` to create a new message.
+ */
+export const DeliveryReportSchema: GenMessage<DeliveryReport> = /*@__PURE__*/
+  messageDesc(file_email_v1_mailbox_service, 4);
+
+/**
+ * Suppression is one address an account no longer sends to. A message to it leaves it out; a
+ * message whose every recipient is suppressed is committed SUPPRESSED and never attempted.
+ *
+ * @generated from message email.v1.Suppression
+ */
+export type Suppression = Message<"email.v1.Suppression"> & {
+  /**
+   * The account whose list it is on.
+   *
+   * @generated from field: uint32 account_id = 1;
+   */
+  accountId: number;
+
+  /**
+   * The address, lower-cased.
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+
+  /**
+   * Why it is listed.
+   *
+   * @generated from field: email.v1.SuppressionReason reason = 3;
+   */
+  reason: SuppressionReason;
+
+  /**
+   * The outbox row whose report listed it; 0 for a manual entry.
+   *
+   * @generated from field: uint64 outbox_id = 4;
+   */
+  outboxId: bigint;
+
+  /**
+   * The report's status code and diagnostic, or the note given to AddSuppression.
+   *
+   * @generated from field: string detail = 5;
+   */
+  detail: string;
+
+  /**
+   * When it was listed.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message email.v1.Suppression.
+ * Use `create(SuppressionSchema)` to create a new message.
+ */
+export const SuppressionSchema: GenMessage<Suppression> = /*@__PURE__*/
+  messageDesc(file_email_v1_mailbox_service, 5);
+
+/**
+ * ListSuppressionsRequest pages one account's suppression list.
+ *
+ * @generated from message email.v1.ListSuppressionsRequest
+ */
+export type ListSuppressionsRequest = Message<"email.v1.ListSuppressionsRequest"> & {
+  /**
+   * The account whose list is read.
+   *
+   * @generated from field: uint32 account_id = 1;
+   */
+  accountId: number;
+
+  /**
+   * Only addresses containing this text (compared lower-cased); empty means all. At most 200
+   * characters.
+   *
+   * @generated from field: string query = 2;
+   */
+  query: string;
+
+  /**
+   * Entries per page, 1..500; 0 means 50.
+   *
+   * @generated from field: uint32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message email.v1.ListSuppressionsRequest.
+ * Use `create(ListSuppressionsRequestSchema)` to create a new message.
+ */
+export const ListSuppressionsRequestSchema: GenMessage<ListSuppressionsRequest> = /*@__PURE__*/
+  messageDesc(file_email_v1_mailbox_service, 6);
+
+/**
+ * ListSuppressionsResponse is one page in address order.
+ *
+ * @generated from message email.v1.ListSuppressionsResponse
+ */
+export type ListSuppressionsResponse = Message<"email.v1.ListSuppressionsResponse"> & {
+  /**
+   * The entries of this page.
+   *
+   * @generated from field: repeated email.v1.Suppression suppressions = 1;
+   */
+  suppressions: Suppression[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message email.v1.ListSuppressionsResponse.
+ * Use `create(ListSuppressionsResponseSchema)` to create a new message.
+ */
+export const ListSuppressionsResponseSchema: GenMessage<ListSuppressionsResponse> = /*@__PURE__*/
+  messageDesc(file_email_v1_mailbox_service, 7);
+
+/**
+ * AddSuppressionRequest lists one address by hand.
+ *
+ * @generated from message email.v1.AddSuppressionRequest
+ */
+export type AddSuppressionRequest = Message<"email.v1.AddSuppressionRequest"> & {
+  /**
+   * The account whose list it goes on.
+   *
+   * @generated from field: uint32 account_id = 1;
+   */
+  accountId: number;
+
+  /**
+   * The address (an addr-spec, or "Name <addr>").
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+
+  /**
+   * A note kept with the entry, at most 1000 characters.
+   *
+   * @generated from field: string detail = 3;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message email.v1.AddSuppressionRequest.
+ * Use `create(AddSuppressionRequestSchema)` to create a new message.
+ */
+export const AddSuppressionRequestSchema: GenMessage<AddSuppressionRequest> = /*@__PURE__*/
+  messageDesc(file_email_v1_mailbox_service, 8);
+
+/**
+ * AddSuppressionResponse is the entry that holds.
+ *
+ * @generated from message email.v1.AddSuppressionResponse
+ */
+export type AddSuppressionResponse = Message<"email.v1.AddSuppressionResponse"> & {
+  /**
+   * The entry (the earlier one when the address was already listed).
+   *
+   * @generated from field: email.v1.Suppression suppression = 1;
+   */
+  suppression?: Suppression | undefined;
+
+  /**
+   * False when the address was already listed.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message email.v1.AddSuppressionResponse.
+ * Use `create(AddSuppressionResponseSchema)` to create a new message.
+ */
+export const AddSuppressionResponseSchema: GenMessage<AddSuppressionResponse> = /*@__PURE__*/
+  messageDesc(file_email_v1_mailbox_service, 9);
+
+/**
+ * RemoveSuppressionRequest takes one address off an account's list.
+ *
+ * @generated from message email.v1.RemoveSuppressionRequest
+ */
+export type RemoveSuppressionRequest = Message<"email.v1.RemoveSuppressionRequest"> & {
+  /**
+   * The account whose list it is on.
+   *
+   * @generated from field: uint32 account_id = 1;
+   */
+  accountId: number;
+
+  /**
+   * The address, compared without case.
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+};
+
+/**
+ * Describes the message email.v1.RemoveSuppressionRequest.
+ * Use `create(RemoveSuppressionRequestSchema)` to create a new message.
+ */
+export const RemoveSuppressionRequestSchema: GenMessage<RemoveSuppressionRequest> = /*@__PURE__*/
+  messageDesc(file_email_v1_mailbox_service, 10);
+
+/**
+ * RemoveSuppressionResponse is empty: the address is no longer listed.
+ *
+ * @generated from message email.v1.RemoveSuppressionResponse
+ */
+export type RemoveSuppressionResponse = Message<"email.v1.RemoveSuppressionResponse"> & {
+};
+
+/**
+ * Describes the message email.v1.RemoveSuppressionResponse.
+ * Use `create(RemoveSuppressionResponseSchema)` to create a new message.
+ */
+export const RemoveSuppressionResponseSchema: GenMessage<RemoveSuppressionResponse> = /*@__PURE__*/
+  messageDesc(file_email_v1_mailbox_service, 11);
 
 /**
  * GetMessageRequest names one message of an account.
@@ -286,7 +566,7 @@ export type GetMessageRequest = Message<"email.v1.GetMessageRequest"> & {
  * Use `create(GetMessageRequestSchema)` to create a new message.
  */
 export const GetMessageRequestSchema: GenMessage<GetMessageRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_mailbox_service, 4);
+  messageDesc(file_email_v1_mailbox_service, 12);
 
 /**
  * GetMessageResponse is the message, bodies included.
@@ -307,7 +587,7 @@ export type GetMessageResponse = Message<"email.v1.GetMessageResponse"> & {
  * Use `create(GetMessageResponseSchema)` to create a new message.
  */
 export const GetMessageResponseSchema: GenMessage<GetMessageResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_mailbox_service, 5);
+  messageDesc(file_email_v1_mailbox_service, 13);
 
 /**
  * ListMessagesRequest filters and pages one account's messages, newest first.
@@ -357,7 +637,7 @@ export type ListMessagesRequest = Message<"email.v1.ListMessagesRequest"> & {
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_mailbox_service, 6);
+  messageDesc(file_email_v1_mailbox_service, 14);
 
 /**
  * ListMessagesResponse is one page, without bodies.
@@ -385,7 +665,7 @@ export type ListMessagesResponse = Message<"email.v1.ListMessagesResponse"> & {
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_mailbox_service, 7);
+  messageDesc(file_email_v1_mailbox_service, 15);
 
 /**
  * MessageDirection says whether the account received or sent a message.
@@ -420,6 +700,54 @@ export enum MessageDirection {
  */
 export const MessageDirectionSchema: GenEnum<MessageDirection> = /*@__PURE__*/
   enumDesc(file_email_v1_mailbox_service, 0);
+
+/**
+ * SuppressionReason says why an address is on the suppression list.
+ *
+ * @generated from enum email.v1.SuppressionReason
+ */
+export enum SuppressionReason {
+  /**
+   * Not a reason.
+   *
+   * @generated from enum value: SUPPRESSION_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A bounce with a permanent (5.x.x) status.
+   *
+   * @generated from enum value: SUPPRESSION_REASON_HARD_BOUNCE = 1;
+   */
+  HARD_BOUNCE = 1,
+
+  /**
+   * A spam complaint (ARF feedback report).
+   *
+   * @generated from enum value: SUPPRESSION_REASON_COMPLAINT = 2;
+   */
+  COMPLAINT = 2,
+
+  /**
+   * accounts[].suppression.soft_bounce_limit transient bounces within its window.
+   *
+   * @generated from enum value: SUPPRESSION_REASON_SOFT_BOUNCES = 3;
+   */
+  SOFT_BOUNCES = 3,
+
+  /**
+   * Added with AddSuppression.
+   *
+   * @generated from enum value: SUPPRESSION_REASON_MANUAL = 4;
+   */
+  MANUAL = 4,
+}
+
+/**
+ * Describes the enum email.v1.SuppressionReason.
+ */
+export const SuppressionReasonSchema: GenEnum<SuppressionReason> = /*@__PURE__*/
+  enumDesc(file_email_v1_mailbox_service, 1);
 
 /**
  * MailboxService holds the mail each account received and sent, so that EmailService.Reply can
@@ -459,6 +787,38 @@ export const MailboxService: GenService<{
     methodKind: "unary";
     input: typeof ListMessagesRequestSchema;
     output: typeof ListMessagesResponseSchema;
+  },
+  /**
+   * ListSuppressions pages through an account's suppression list, in address order.
+   *
+   * @generated from rpc email.v1.MailboxService.ListSuppressions
+   */
+  listSuppressions: {
+    methodKind: "unary";
+    input: typeof ListSuppressionsRequestSchema;
+    output: typeof ListSuppressionsResponseSchema;
+  },
+  /**
+   * AddSuppression puts an address on an account's suppression list by hand (reason MANUAL).
+   * Idempotent: an address already listed keeps its entry, and created is false.
+   *
+   * @generated from rpc email.v1.MailboxService.AddSuppression
+   */
+  addSuppression: {
+    methodKind: "unary";
+    input: typeof AddSuppressionRequestSchema;
+    output: typeof AddSuppressionResponseSchema;
+  },
+  /**
+   * RemoveSuppression takes an address off the list: later mail to it is sent again. Removing
+   * an address that is not listed is NOT_FOUND.
+   *
+   * @generated from rpc email.v1.MailboxService.RemoveSuppression
+   */
+  removeSuppression: {
+    methodKind: "unary";
+    input: typeof RemoveSuppressionRequestSchema;
+    output: typeof RemoveSuppressionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_email_v1_mailbox_service, 0);

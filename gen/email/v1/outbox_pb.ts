@@ -12,7 +12,58 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/outbox.proto.
  */
 export const file_email_v1_outbox: GenFile = /*@__PURE__*/
-  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgiqQQKBk91dGJveBIRCglvdXRib3hfaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRImCgZzdGF0dXMYAyABKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSDwoHcmV0cmllcxgEIAEoDRIbChNwcm92aWRlcl9tZXNzYWdlX2lkGAUgASgJEjMKD25leHRfYXR0ZW1wdF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWVzc2FnZV9pZBgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJEhgKEGxhc3RfZXJyb3JfY2xhc3MYCSABKAkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIKCgJ0bxgMIAMoCRIKCgJjYxgNIAMoCRILCgNiY2MYDiADKAkSDwoHc3ViamVjdBgPIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYECABKAkSHgoWaW5fcmVwbHlfdG9fbWVzc2FnZV9pZBgRIAEoCRIrCgdzZW5kX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglzZW50X3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKsoBCgxPdXRib3hTdGF0dXMSHQoZT1VUQk9YX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFU9VVEJPWF9TVEFUVVNfUEVORElORxABEhkKFU9VVEJPWF9TVEFUVVNfU0VORElORxACEhYKEk9VVEJPWF9TVEFUVVNfU0VOVBADEhgKFE9VVEJPWF9TVEFUVVNfRkFJTEVEEAQSFgoST1VUQk9YX1NUQVRVU19ERUFEEAUSGwoXT1VUQk9YX1NUQVRVU19DQU5DRUxMRUQQBipgCgtGYWlsdXJlTW9kZRIcChhGQUlMVVJFX01PREVfVU5TUEVDSUZJRUQQABIYChRGQUlMVVJFX01PREVfTkVUV09SSxABEhkKFUZBSUxVUkVfTU9ERV9QUk9WSURFUhACYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIqUBCg9SZWNpcGllbnRSZXBvcnQSDwoHYWRkcmVzcxgBIAEoCRInCgVzdGF0ZRgCIAEoDjIYLmVtYWlsLnYxLlJlY2lwaWVudFN0YXRlEhMKC3N0YXR1c19jb2RlGAMgASgJEhIKCmRpYWdub3N0aWMYBCABKAkSLwoLdXBkYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgi9wQKBk91dGJveBIRCglvdXRib3hfaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRImCgZzdGF0dXMYAyABKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSDwoHcmV0cmllcxgEIAEoDRIbChNwcm92aWRlcl9tZXNzYWdlX2lkGAUgASgJEjMKD25leHRfYXR0ZW1wdF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWVzc2FnZV9pZBgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJEhgKEGxhc3RfZXJyb3JfY2xhc3MYCSABKAkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIKCgJ0bxgMIAMoCRIKCgJjYxgNIAMoCRILCgNiY2MYDiADKAkSDwoHc3ViamVjdBgPIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYECABKAkSHgoWaW5fcmVwbHlfdG9fbWVzc2FnZV9pZBgRIAEoCRIrCgdzZW5kX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglzZW50X3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFXN1cHByZXNzZWRfcmVjaXBpZW50cxgoIAMoCRItCgpyZWNpcGllbnRzGCkgAygLMhkuZW1haWwudjEuUmVjaXBpZW50UmVwb3J0KugBCgxPdXRib3hTdGF0dXMSHQoZT1VUQk9YX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFU9VVEJPWF9TVEFUVVNfUEVORElORxABEhkKFU9VVEJPWF9TVEFUVVNfU0VORElORxACEhYKEk9VVEJPWF9TVEFUVVNfU0VOVBADEhgKFE9VVEJPWF9TVEFUVVNfRkFJTEVEEAQSFgoST1VUQk9YX1NUQVRVU19ERUFEEAUSGwoXT1VUQk9YX1NUQVRVU19DQU5DRUxMRUQQBhIcChhPVVRCT1hfU1RBVFVTX1NVUFBSRVNTRUQQByqLAQoOUmVjaXBpZW50U3RhdGUSHwobUkVDSVBJRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXUkVDSVBJRU5UX1NUQVRFX0JPVU5DRUQQARIbChdSRUNJUElFTlRfU1RBVEVfREVMQVlFRBACEh4KGlJFQ0lQSUVOVF9TVEFURV9DT01QTEFJTkVEEAMqYAoLRmFpbHVyZU1vZGUSHAoYRkFJTFVSRV9NT0RFX1VOU1BFQ0lGSUVEEAASGAoURkFJTFVSRV9NT0RFX05FVFdPUksQARIZChVGQUlMVVJFX01PREVfUFJPVklERVIQAmIGcHJvdG8z", [file_google_protobuf_timestamp]);
+
+/**
+ * RecipientReport is the latest report about one recipient of a sent message. A permanent state
+ * (BOUNCED, COMPLAINED) is never replaced by a DELAYED one.
+ *
+ * @generated from message email.v1.RecipientReport
+ */
+export type RecipientReport = Message<"email.v1.RecipientReport"> & {
+  /**
+   * The recipient's address, lower-cased.
+   *
+   * @generated from field: string address = 1;
+   */
+  address: string;
+
+  /**
+   * What the report said.
+   *
+   * @generated from field: email.v1.RecipientState state = 2;
+   */
+  state: RecipientState;
+
+  /**
+   * The status: an RFC 3463 code such as "5.1.1" for a bounce, the feedback type ("abuse") for a
+   * complaint.
+   *
+   * @generated from field: string status_code = 3;
+   */
+  statusCode: string;
+
+  /**
+   * The receiving server's diagnostic text, as reported (secrets removed, at most 1000 chars).
+   *
+   * @generated from field: string diagnostic = 4;
+   */
+  diagnostic: string;
+
+  /**
+   * When the report was ingested.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 5;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message email.v1.RecipientReport.
+ * Use `create(RecipientReportSchema)` to create a new message.
+ */
+export const RecipientReportSchema: GenMessage<RecipientReport> = /*@__PURE__*/
+  messageDesc(file_email_v1_outbox, 0);
 
 /**
  * Attachment is one file attached to a message. Exactly one of content and path is set.
@@ -61,7 +112,7 @@ export type Attachment = Message<"email.v1.Attachment"> & {
  * Use `create(AttachmentSchema)` to create a new message.
  */
 export const AttachmentSchema: GenMessage<Attachment> = /*@__PURE__*/
-  messageDesc(file_email_v1_outbox, 0);
+  messageDesc(file_email_v1_outbox, 1);
 
 /**
  * Outbox is one message in the outbox, with the state of its delivery.
@@ -203,6 +254,22 @@ export type Outbox = Message<"email.v1.Outbox"> & {
    * @generated from field: google.protobuf.Timestamp sent_time = 19;
    */
   sentTime?: Timestamp | undefined;
+
+  /**
+   * Recipients (lower-cased addresses) left out because they were on the account's suppression
+   * list when the message was committed; they are not in the message as sent.
+   *
+   * @generated from field: repeated string suppressed_recipients = 40;
+   */
+  suppressedRecipients: string[];
+
+  /**
+   * Bounce, delay and complaint reports per recipient. Filled by GetOutbox only (empty in
+   * ListOutbox and SendResult).
+   *
+   * @generated from field: repeated email.v1.RecipientReport recipients = 41;
+   */
+  recipients: RecipientReport[];
 };
 
 /**
@@ -210,12 +277,13 @@ export type Outbox = Message<"email.v1.Outbox"> & {
  * Use `create(OutboxSchema)` to create a new message.
  */
 export const OutboxSchema: GenMessage<Outbox> = /*@__PURE__*/
-  messageDesc(file_email_v1_outbox, 1);
+  messageDesc(file_email_v1_outbox, 2);
 
 /**
  * OutboxStatus is where a message stands in the outbox state machine:
  *
  *   (new) --Send--> PENDING [CREATED]
+ *   (new) --Send, every recipient suppressed--> SUPPRESSED [SUPPRESSED]
  *   (new) --Send with send_at--> PENDING [SCHEDULED]
  *   PENDING --hand-off: committed leased to the local sender--> SENDING [SENDING]
  *   PENDING/FAILED --claim when due--> SENDING [SENDING]
@@ -282,6 +350,14 @@ export enum OutboxStatus {
    * @generated from enum value: OUTBOX_STATUS_CANCELLED = 6;
    */
   CANCELLED = 6,
+
+  /**
+   * Every recipient was on the account's suppression list when it was committed: never
+   * attempted. Terminal.
+   *
+   * @generated from enum value: OUTBOX_STATUS_SUPPRESSED = 7;
+   */
+  SUPPRESSED = 7,
 }
 
 /**
@@ -289,6 +365,48 @@ export enum OutboxStatus {
  */
 export const OutboxStatusSchema: GenEnum<OutboxStatus> = /*@__PURE__*/
   enumDesc(file_email_v1_outbox, 0);
+
+/**
+ * RecipientState is what a bounce or complaint report said about one recipient.
+ *
+ * @generated from enum email.v1.RecipientState
+ */
+export enum RecipientState {
+  /**
+   * No report.
+   *
+   * @generated from enum value: RECIPIENT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A permanent failure (status 5.x.x) came back: the address is suppressed.
+   *
+   * @generated from enum value: RECIPIENT_STATE_BOUNCED = 1;
+   */
+  BOUNCED = 1,
+
+  /**
+   * A transient failure (status 4.x.x): the receiving side is still trying.
+   *
+   * @generated from enum value: RECIPIENT_STATE_DELAYED = 2;
+   */
+  DELAYED = 2,
+
+  /**
+   * The recipient reported the message as spam (an ARF feedback report): the address is
+   * suppressed.
+   *
+   * @generated from enum value: RECIPIENT_STATE_COMPLAINED = 3;
+   */
+  COMPLAINED = 3,
+}
+
+/**
+ * Describes the enum email.v1.RecipientState.
+ */
+export const RecipientStateSchema: GenEnum<RecipientState> = /*@__PURE__*/
+  enumDesc(file_email_v1_outbox, 1);
 
 /**
  * FailureMode makes an attempt fail on purpose without talking to SMTP, so that client
@@ -323,5 +441,5 @@ export enum FailureMode {
  * Describes the enum email.v1.FailureMode.
  */
 export const FailureModeSchema: GenEnum<FailureMode> = /*@__PURE__*/
-  enumDesc(file_email_v1_outbox, 1);
+  enumDesc(file_email_v1_outbox, 2);
 
