@@ -236,7 +236,7 @@ export class Sender {
     if (!lane) {
       const account = this.config.accounts.get(accountId);
       if (!account) return undefined;
-      lane = { account, transport: createTransport(account), pace: new AccountPace(account.rateLimit), waiting: [], active: 0 };
+      lane = { account, transport: createTransport(account, this.log), pace: new AccountPace(account.rateLimit), waiting: [], active: 0 };
       this.lanes.set(accountId, lane);
     }
     return lane;
@@ -450,7 +450,7 @@ export class Sender {
       }
       if (!sameDelivery(account, lane.account)) {
         this.retire(lane.transport);
-        lane.transport = createTransport(account);
+        lane.transport = createTransport(account, this.log);
       }
       lane.account = account;
       lane.pace.setLimits(account.rateLimit);
@@ -508,7 +508,7 @@ export class Sender {
   }
 }
 
-/** Same server, credentials and connection limits (or the same folder): the transport can stay. */
+/** Same server, credentials, connection limits and DKIM key (or the same folder): the transport can stay. */
 function sameDelivery(a: AccountConfig, b: AccountConfig): boolean {
-  return JSON.stringify([a.smtp, a.fileDir]) === JSON.stringify([b.smtp, b.fileDir]);
+  return JSON.stringify([a.smtp, a.fileDir, a.dkim]) === JSON.stringify([b.smtp, b.fileDir, b.dkim]);
 }

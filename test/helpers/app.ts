@@ -16,6 +16,8 @@ export interface TestAppOptions {
   label?: string;
   /** Listen address; 127.0.0.1 unless given. */
   host?: string;
+  /** More environment variables (secrets named by `*_env` settings). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface TestApp {
@@ -36,7 +38,7 @@ export function sinkAccount(id: number, port: number, extra: Record<string, unkn
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = opts.db ?? (await createTestDatabase(opts.label));
-  const config = parseConfig(opts.json ?? {}, { DATABASE_URL: db.url, PORT: "0", HOST: opts.host ?? "127.0.0.1" }, process.cwd());
+  const config = parseConfig(opts.json ?? {}, { ...opts.env, DATABASE_URL: db.url, PORT: "0", HOST: opts.host ?? "127.0.0.1" }, process.cwd());
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
