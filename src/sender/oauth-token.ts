@@ -40,7 +40,7 @@ export interface TokenSourceOptions {
   /** How long one token request may take. */
   timeoutMs?: number;
   /** Told about each refresh's outcome (for a log line and metrics). */
-  onRefresh?: (outcome: { ok: true; expiresInS: number } | { ok: false; error: string }) => void;
+  onRefresh?: (outcome: { ok: true; expiresInS: number; expiresAt: number } | { ok: false; error: string }) => void;
 }
 
 export class OAuthTokenSource {
@@ -103,7 +103,7 @@ export class OAuthTokenSource {
       this.#token = { value, expiresAt: this.#now() + expiresInS * 1000 };
       this.#recent = [value, ...this.#recent.filter((v) => v !== value)].slice(0, RECENT_TOKENS);
       this.#lastError = undefined;
-      this.options.onRefresh?.({ ok: true, expiresInS });
+      this.options.onRefresh?.({ ok: true, expiresInS, expiresAt: this.#token.expiresAt });
       return value;
     } catch (err) {
       const error = err instanceof TokenError ? err : new TokenError(`${this.#where}: ${(err as Error).message}`);

@@ -236,7 +236,7 @@ export class Sender {
     if (!lane) {
       const account = this.config.accounts.get(accountId);
       if (!account) return undefined;
-      lane = { account, transport: createTransport(account, this.log), pace: new AccountPace(account.rateLimit), waiting: [], active: 0 };
+      lane = { account, transport: createTransport(account, { log: this.log, metrics: this.metrics }), pace: new AccountPace(account.rateLimit), waiting: [], active: 0 };
       this.lanes.set(accountId, lane);
     }
     return lane;
@@ -450,7 +450,7 @@ export class Sender {
       }
       if (!sameDelivery(account, lane.account)) {
         this.retire(lane.transport);
-        lane.transport = createTransport(account, this.log);
+        lane.transport = createTransport(account, { log: this.log, metrics: this.metrics });
       }
       lane.account = account;
       lane.pace.setLimits(account.rateLimit);

@@ -5,8 +5,9 @@ import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { AccountConfig, DkimConfig, SmtpConfig } from "../config.js";
 import type { Logger } from "../log.js";
+import type { SenderMetrics } from "../metrics/metrics.js";
 import { providerMessageId } from "./classify.js";
-import { OAuthTokenSource, REFRESH_AHEAD_MS, type TokenState } from "./oauth-token.js";
+import { OAuthTokenSource, REFRESH_AHEAD_MS } from "./oauth-token.js";
 import { cleanRemoteText, cleanSmtpError, secretForms } from "./remote-text.js";
 
 export interface AccountTransport {
@@ -15,13 +16,17 @@ export interface AccountTransport {
   close(): void;
   /** Attempts this account may have under way at once. */
   readonly concurrency: number;
-  /** With an OAuth2 refresh token: the token's state (never the token). */
-  readonly oauthToken?: () => TokenState;
 }
 
-export function createTransport(account: AccountConfig, log?: Logger): AccountTransport {
+/** Where a transport reports what the row does not show (its OAuth2 token requests). */
+export interface TransportReports {
+  log?: Logger;
+  metrics?: SenderMetrics;
+}
+
+export function createTransport(account: AccountConfig, reports: TransportReports = {}): AccountTransport {
   const dkim = account.dkim && dkimOptions(account.dkim);
-  return account.smtp ? smtpTransport(account.smtp, dkim, log?.child({ account_id: account.id })) : fileTransport(account.fileDir!, dkim);
+  return account.smtp ? smtpTransport(account, account.smtp, dkim, reports) : fileTransport(account.fileDir!, dkim);
 }
 
 /** nodemailer signs every message of the transport (rsa-sha256, relaxed/relaxed). */
@@ -30,17 +35,25 @@ function dkimOptions(dkim: DkimConfig) {
 }
 
 /** One token source per account transport, shared by all its pooled connections. */
-function tokenSource(smtp: SmtpConfig, log: Logger | undefined): OAuthTokenSource | undefined {
+function tokenSource(accountId: number, smtp: SmtpConfig, { log, metrics }: TransportReports): OAuthTokenSource | undefined {
   if (smtp.auth?.kind !== "oauth2-refresh") return undefined;
   return new OAuthTokenSource(smtp.auth.client, {
     timeoutMs: smtp.connectionTimeoutMs,
-    onRefresh: (r) =>
-      r.ok ? log?.info({ expires_in_s: r.expiresInS }, "oauth2 access token fetched") : log?.warn({ error: r.error }, "oauth2 token refresh failed"),
+    onRefresh: (r) => {
+      metrics?.tokenRequested(accountId, r.ok ? r.expiresAt : undefined);
+      if (r.ok) log?.info({ account_id: accountId, expires_in_s: r.expiresInS }, "oauth2 access token fetched");
+      else log?.warn({ account_id: accountId, error: r.error }, "oauth2 token refresh failed");
+    },
   });
 }
 
-function smtpTransport(smtp: SmtpConfig, dkim: ReturnType<typeof dkimOptions> | undefined, log: Logger | undefined): AccountTransport {
-  const source = tokenSource(smtp, log);
+function smtpTransport(
+  account: AccountConfig,
+  smtp: SmtpConfig,
+  dkim: ReturnType<typeof dkimOptions> | undefined,
+  reports: TransportReports,
+): AccountTransport {
+  const source = tokenSource(account.id, smtp, reports);
   const auth =
     smtp.auth?.kind === "password"
       ? { user: smtp.auth.user, pass: smtp.auth.password }
@@ -124,7 +137,6 @@ function smtpTransport(smtp: SmtpConfig, dkim: ReturnType<typeof dkimOptions> | 
       }
     },
     close: () => transport.close(),
-    oauthToken: source && (() => source.state),
   };
 }
 

@@ -11,6 +11,7 @@ import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { startTokenEndpoint, type TokenEndpoint } from "../helpers/token-endpoint.js";
 import { until } from "../faults/kit.js";
 import { sql } from "../attachments/helpers.js";
+import { scrape, total } from "../ops/scrape.js";
 import { rowOf } from "./harness.js";
 
 const SECRET = "cs-Client-Secret-pelican";
@@ -145,6 +146,12 @@ test("invalid_grant: a transient AUTH failure with a clear last_error; sending r
   ep.mode = "ok";
   expect((await send(4)).status).toBe(OutboxStatus.SENT);
   await expectNoSecrets(row.outboxId);
+
+  // An operator sees the token requests and when the current token expires in the metrics.
+  const m = await scrape(t.url);
+  const requests = "email_outbox_oauth_token_requests_total";
+  expect([total(m, requests, { account_id: "4", outcome: "failed" }), total(m, requests, { account_id: "4", outcome: "ok" })]).toEqual([1, 1]);
+  expect(total(m, "email_outbox_oauth_token_expiry_timestamp_seconds", { account_id: "4" })).toBeGreaterThan(Date.now() / 1000 + 3000);
 });
 
 test("a token endpoint that is down: a transient AUTH failure, and the service carries on", async () => {
