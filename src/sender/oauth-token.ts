@@ -24,15 +24,13 @@ export class TokenError extends Error {
   readonly code = "EAUTH";
 }
 
-/** What the health detail and logs may say about the token (never the token). */
+/** What may be said about the token (never the token itself). */
 export interface TokenState {
   state: "none" | "valid" | "failing";
   /** Epoch ms the current token expires. */
   expiresAt?: number;
   /** Why the last refresh failed, while it is failing. */
   lastError?: string;
-  /** Token requests made so far, successful or not. */
-  requests: number;
 }
 
 export interface TokenSourceOptions {
@@ -49,7 +47,6 @@ export class OAuthTokenSource {
   #refreshToken: string;
   #recent: string[] = [];
   #lastError: string | undefined;
-  #requests = 0;
   readonly #now: () => number;
   readonly #timeoutMs: number;
   readonly #where: string;
@@ -87,17 +84,17 @@ export class OAuthTokenSource {
 
   get state(): TokenState {
     const t = this.#token;
-    if (this.#lastError !== undefined) return { state: "failing", lastError: this.#lastError, expiresAt: t?.expiresAt, requests: this.#requests };
-    return t ? { state: "valid", expiresAt: t.expiresAt, requests: this.#requests } : { state: "none", requests: this.#requests };
+    if (this.#lastError !== undefined) return { state: "failing", lastError: this.#lastError, expiresAt: t?.expiresAt };
+    return t ? { state: "valid", expiresAt: t.expiresAt } : { state: "none" };
   }
 
-  /** Everything secret this source knows, for redacting a server's reply. */
+  /** Everything secret this source knows, longest first (so no secret is only partly replaced). */
   secrets(): string[] {
-    return [this.client.clientSecret, this.client.refreshToken, this.#refreshToken, ...this.#recent];
+    const all = new Set([this.client.clientSecret, this.client.refreshToken, this.#refreshToken, ...this.#recent]);
+    return [...all].sort((a, b) => b.length - a.length);
   }
 
   async #fetch(): Promise<string> {
-    this.#requests++;
     try {
       const { value, expiresInS } = await this.#request();
       this.#token = { value, expiresAt: this.#now() + expiresInS * 1000 };

@@ -18,6 +18,8 @@ export interface TokenEndpointOptions {
   refreshToken: string;
   /** expires_in of each token, in seconds (default 3600). */
   lifetimeS?: number;
+  /** Answer each refresh with a new refresh token, and accept only the latest one from then on. */
+  rotate?: boolean;
 }
 
 export interface TokenEndpoint {
@@ -46,6 +48,7 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
   const requests: URLSearchParams[] = [];
   const issued: string[] = [];
   let held: (() => void)[] | undefined;
+  let refreshToken = options.refreshToken;
   let waiting = 0;
 
   const answer = (res: ServerResponse, status: number, body: unknown) => {
@@ -65,7 +68,7 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     const grantOk =
       req.method === "POST" &&
       form.get("grant_type") === "refresh_token" &&
-      form.get("refresh_token") === options.refreshToken &&
+      form.get("refresh_token") === refreshToken &&
       form.get("client_secret") === options.clientSecret &&
       form.get("client_id") === (options.clientId ?? "outbox-client");
     if (endpoint.mode === "invalid_grant" || !grantOk) {
@@ -75,7 +78,9 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     const lifetimeS = options.lifetimeS ?? 3600;
     issued.push(token);
     expiry.set(token, Date.now() + lifetimeS * 1000);
-    answer(res, 200, { access_token: token, token_type: "Bearer", expires_in: lifetimeS, scope: form.get("scope") ?? "" });
+    if (options.rotate) refreshToken = `${options.refreshToken}-${issued.length}`;
+    const rotated = options.rotate ? { refresh_token: refreshToken } : {};
+    answer(res, 200, { access_token: token, token_type: "Bearer", expires_in: lifetimeS, scope: form.get("scope") ?? "", ...rotated });
   };
 
   const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));

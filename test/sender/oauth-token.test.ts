@@ -71,3 +71,29 @@ test("an endpoint that cannot be reached is a TokenError naming the cause", asyn
   expect(err).toBeInstanceOf(TokenError);
   expect(err.message).toMatch(/could not be reached \(ECONNREFUSED\)$/);
 });
+
+test("a rotated refresh token is used for the next refresh and redacted like the first", async () => {
+  const rotating = await startTokenEndpoint({ clientSecret: SECRET, refreshToken: REFRESH, rotate: true });
+  try {
+    const source = new OAuthTokenSource({ ...client(), tokenUrl: rotating.url });
+    await source.token();
+    await source.refresh();
+    expect(rotating.requests.map((r) => r.get("refresh_token"))).toEqual([REFRESH, `${REFRESH}-1`]);
+    rotating.mode = "invalid_grant";
+    rotating.refusalText = `${REFRESH}-2 was revoked`;
+    expect((await failure(source.refresh())).message).toMatch(/invalid_grant: \[redacted\] was revoked/);
+  } finally {
+    await rotating.close();
+  }
+});
+
+test("an endpoint that does not answer in time is a TokenError, and the next call asks again", async () => {
+  const source = new OAuthTokenSource(client(), { timeoutMs: 300 });
+  ep.hold();
+  try {
+    expect((await failure(source.token())).message).toMatch(/^OAuth2 token endpoint http:\/\/127\.0\.0\.1:\d+\/oauth2\/token did not answer within 0\.3 s$/);
+  } finally {
+    ep.release();
+  }
+  expect(ep.valid(await source.token())).toBe(true);
+});

@@ -3,13 +3,12 @@
 // One token request serves concurrent attempts; a 535 to a token is answered by one refresh and a
 // retry inside the same attempt; an endpoint that is down or refuses the refresh token makes the
 // attempt fail as AUTH (transient) with a clear last_error; no secret reaches a log or a row.
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { emailClient, type EmailClient } from "../helpers/clients.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { startTokenEndpoint, type TokenEndpoint } from "../helpers/token-endpoint.js";
-import { until } from "../faults/kit.js";
 import { sql } from "../attachments/helpers.js";
 import { scrape, total } from "../ops/scrape.js";
 import { rowOf } from "./harness.js";
@@ -113,7 +112,7 @@ test("concurrent attempts on several connections cause one token request", async
   const sends = Promise.all([1, 2, 3, 4].map((n) => send(2, `parallel ${n}`)));
   // All four attempts are under way and one token request waits: the others wait on the same one.
   const sending = async () => (await sql<{ n: number }[]>(t.db.url, "SELECT COUNT(*) AS n FROM outbox WHERE account_id = 2 AND status = 'sending'"))[0]!.n;
-  await until(async () => expect([await sending(), ep.waiting]).toEqual([4, 1]), 20_000, 20);
+  await vi.waitFor(async () => expect([await sending(), ep.waiting]).toEqual([4, 1]), { timeout: 20_000, interval: 20 });
   ep.release();
   const rows = await sends;
   expect(rows.map((r) => r.status)).toEqual([OutboxStatus.SENT, OutboxStatus.SENT, OutboxStatus.SENT, OutboxStatus.SENT]);
