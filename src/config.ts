@@ -373,7 +373,7 @@ function parseOAuth2(raw: unknown, env: NodeJS.ProcessEnv, where: string): OAuth
     throw new ConfigError(`${at}.token_url must be an https:// URL without credentials (http:// only to a loopback host)`);
   }
   const clientId = optString(obj.client_id, `${at}.client_id`);
-  if (!clientId || /[\p{Cc}]/u.test(clientId)) throw new ConfigError(`${at}.client_id is required`);
+  if (!clientId || /[\p{Cc}]/u.test(clientId)) throw new ConfigError(`${at}.client_id is required (without control characters)`);
   const scope = optString(obj.scope, `${at}.scope`);
   // RFC 6749 §3.3: scope tokens of printable ASCII except '"' and '\', separated by single spaces.
   if (scope !== undefined && !/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(scope)) {

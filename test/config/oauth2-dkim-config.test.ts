@@ -52,7 +52,7 @@ describe("smtp.auth.oauth2", () => {
     ["an inline client_secret", { client_secret: "cs-Inline" }, "account 7: smtp.auth.oauth2: client_secret must be given by environment variable (client_secret_env)"],
     ["an inline refresh_token", { refresh_token: "rt-Inline" }, "account 7: smtp.auth.oauth2: refresh_token must be given by environment variable (refresh_token_env)"],
     ["an unknown setting", { tenant: "contoso" }, "account 7: smtp.auth.oauth2: unknown setting tenant"],
-    ["no client_id", { client_id: undefined }, "account 7: smtp.auth.oauth2.client_id is required"],
+    ["no client_id", { client_id: undefined }, "account 7: smtp.auth.oauth2.client_id is required (without control characters)"],
     ["a scope with a quote", { scope: 'SMTP.Send "x"' }, "account 7: smtp.auth.oauth2.scope must be space-separated scope tokens"],
     ["an unset variable", { refresh_token_env: "NOT_SET" }, "account 7: smtp.auth.oauth2: environment variable NOT_SET (refresh_token_env) is not set"],
     ["no refresh_token_env", { refresh_token_env: undefined }, "account 7: smtp.auth.oauth2.refresh_token_env must name an environment variable"],
