@@ -62,10 +62,10 @@ export class OAuthTokenSource {
     this.#where = `OAuth2 token endpoint ${url.origin}${url.pathname}`; // no query: it could carry a secret
   }
 
-  /** A token with at least REFRESH_AHEAD_MS left, fetched first if there is none. */
-  token(): Promise<string> {
+  /** A token with more than `aheadMs` left (REFRESH_AHEAD_MS unless told), fetched first if there is none. */
+  token(aheadMs = REFRESH_AHEAD_MS): Promise<string> {
     const t = this.#token;
-    if (t && this.#now() < t.expiresAt - REFRESH_AHEAD_MS) return Promise.resolve(t.value);
+    if (t && this.#now() < t.expiresAt - aheadMs) return Promise.resolve(t.value);
     return this.refresh();
   }
 

@@ -7,7 +7,7 @@ import type { AccountConfig, DkimConfig, SmtpConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
 import { providerMessageId } from "./classify.js";
-import { OAuthTokenSource, REFRESH_AHEAD_MS } from "./oauth-token.js";
+import { OAuthTokenSource } from "./oauth-token.js";
 import { cleanRemoteText, cleanSmtpError, secretForms } from "./remote-text.js";
 
 export interface AccountTransport {
@@ -63,10 +63,12 @@ function smtpTransport(
           ? {
               type: "OAuth2" as const,
               user: smtp.auth.user,
-              // nodemailer asks per connection; renew is its retry after a 334 error challenge.
+              // nodemailer asks per connection, right after send() made sure of a token with the
+              // margin left: that one is used while it is valid. renew is nodemailer's retry
+              // after a 334 error challenge.
               provisionCallback: (_user: string, renew: boolean, done: (err: Error | null, token?: string, expires?: number) => void) => {
-                (renew ? source!.refresh() : source!.token()).then(
-                  (token) => done(null, token, (source!.state.expiresAt ?? 0) - REFRESH_AHEAD_MS),
+                (renew ? source!.refresh() : source!.token(0)).then(
+                  (token) => done(null, token, source!.state.expiresAt),
                   (err: Error) => done(err),
                 );
               },

@@ -19,7 +19,7 @@ const USER = "mailer@contoso.test";
 
 /** Per account: how its sink judges tokens (given the endpoint and what the sink has seen). */
 type Judge = (ep: TokenEndpoint, token: string, seen: string[]) => boolean;
-const ACCOUNTS: Record<number, { judge: Judge; maxConnections?: number; echo?: boolean }> = {
+const ACCOUNTS: Record<number, { judge: Judge; maxConnections?: number; echo?: boolean; lifetimeS?: number }> = {
   1: { judge: (ep, token) => ep.valid(token) },
   2: { judge: (ep, token) => ep.valid(token), maxConnections: 4 },
   // The first token is refused as if revoked server-side although the endpoint still vouches for it.
@@ -28,6 +28,8 @@ const ACCOUNTS: Record<number, { judge: Judge; maxConnections?: number; echo?: b
   5: { judge: (ep, token) => ep.valid(token) },
   // Refuses every token and echoes it in the 535 (a hostile server).
   6: { judge: () => false, echo: true },
+  // Tokens that live 60 s: never reused, as each has no more than the 60 s margin left.
+  7: { judge: (ep, token) => ep.valid(token), lifetimeS: 60 },
 };
 
 const endpoints = new Map<number, TokenEndpoint>();
@@ -40,7 +42,7 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { OAUTH_SECRET: SECRET, OAUTH_REFRESH: REFRESH };
   for (const [key, mode] of Object.entries(ACCOUNTS)) {
     const id = Number(key);
-    const ep = await startTokenEndpoint({ clientSecret: SECRET, refreshToken: REFRESH });
+    const ep = await startTokenEndpoint({ clientSecret: SECRET, refreshToken: REFRESH, lifetimeS: mode.lifetimeS });
     const tokens: string[] = [];
     const acceptToken = (token: string) => (tokens.push(token), mode.judge(ep, token, tokens));
     const authFailureText = mode.echo ? (a: { accessToken?: string }) => `5.7.3 token ${a.accessToken} is not accepted` : undefined;
@@ -170,4 +172,13 @@ test("a server that refuses every token: one refresh, then the attempt fails as 
   expect(ep.calls).toBe(2);
   expect(seen.get(6)).toEqual([ep.issued[0], ep.issued[1]]);
   await expectNoSecrets(row.outboxId);
+});
+
+test("a token with 60 s or less left is not used: the next attempt fetches a new one", async () => {
+  const ep = endpoints.get(7)!;
+  expect((await send(7)).status).toBe(OutboxStatus.SENT);
+  expect((await send(7)).status).toBe(OutboxStatus.SENT);
+  expect(ep.calls).toBe(2);
+  expect(seen.get(7)!.length).toBeGreaterThanOrEqual(1);
+  expect(seen.get(7)!.every((token) => ep.issued.includes(token))).toBe(true);
 });
