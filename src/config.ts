@@ -1,5 +1,6 @@
 // Environment + JSON config file -> one typed, validated, frozen Config.
 // Every error names the account (or key) it is about and never echoes a secret.
+import { createPrivateKey } from "node:crypto";
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_ATTACHMENT_POLICY, mediaType, type AttachmentPolicy } from "./attachments/policy.js";
@@ -13,7 +14,25 @@ export type TlsMode = "implicit" | "starttls" | "none";
 
 export type SmtpAuth =
   | { kind: "password"; user: string; password: string }
-  | { kind: "oauth2"; user: string; accessToken: string };
+  | { kind: "oauth2"; user: string; accessToken: string }
+  | { kind: "oauth2-refresh"; user: string; client: OAuth2Client };
+
+/** An OAuth2 client that trades its refresh token for short-lived access tokens (RFC 6749 §6). */
+export interface OAuth2Client {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  scope?: string;
+}
+
+/** DKIM signing for an account's mail (RFC 6376, rsa-sha256, relaxed/relaxed). */
+export interface DkimConfig {
+  domain: string;
+  selector: string;
+  /** PKCS#8 PEM, checked at load to be an RSA key of at least 1024 bits. */
+  privateKey: string;
+}
 
 export interface SmtpConfig {
   host: string;
@@ -40,6 +59,8 @@ export interface AccountConfig {
   verp?: VerpConfig;
   /** Suppress an address after this many delayed (4.x.x) messages to it within the window. */
   softBounces?: { limit: number; windowMs: number };
+  /** undefined: mail goes out unsigned. */
+  dkim?: DkimConfig;
 }
 
 export interface RateLimitConfig {
@@ -191,12 +212,12 @@ const TOP_LEVEL_KEYS = [
   "accounts", "message_id_domain", "allow_failure_mode", "sender", "watch", "server", "metrics", "retention",
   "attachment_policy", "attachment_store", "api_keys", "allow_unauthenticated", "tls", "cors",
 ];
-const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit", "verp", "suppression"];
+const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit", "dkim", "verp", "suppression"];
 const SMTP_KEYS = [
   "host", "port", "tls", "user", "auth", "tls_reject_unauthorized",
   "max_connections", "connection_timeout_ms", "greeting_timeout_ms", "socket_timeout_ms",
 ];
-const SMTP_AUTH_KEYS = ["password", "password_env", "oauth_token", "oauth_token_env"];
+const SMTP_AUTH_KEYS = ["password", "password_env", "oauth_token", "oauth_token_env", "oauth2"];
 const API_KEY_KEYS = ["id", "sha256", "accounts", "scopes"];
 
 /** Reads the environment (and the file it names) into a Config; throws ConfigError. */
@@ -291,10 +312,11 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   const fileDir = optString(obj.file_dir, `${where}: file_dir`);
   const rateLimit = parseRateLimit(obj.rate_limit, where);
   const reports = { verp: parseVerp(obj.verp, env, where), softBounces: parseSoftBounces(obj.suppression, where) };
+  const dkim = parseDkim(obj.dkim, env, baseDir, where);
   if (obj.smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit, ...reports });
+  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit, dkim, ...reports });
   if (obj.smtp === undefined) throw new ConfigError(`${where}: smtp is required`);
-  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, ...reports });
+  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, dkim, ...reports });
 }
 
 /** `verp`: { domain, secret_env }: bounces come back to bounce+{outbox_id}-{hmac}@domain. */
@@ -360,15 +382,121 @@ function parseSmtp(smtp: Json, env: NodeJS.ProcessEnv, where: string): SmtpConfi
   });
 }
 
+const AUTH_CHOICES = "smtp.auth must set exactly one of password/oauth_token/oauth2";
+
 function parseAuth(auth: Json, user: string, env: NodeJS.ProcessEnv, where: string): SmtpAuth {
   knownKeys(auth, `${where}: smtp.auth.`, SMTP_AUTH_KEYS);
   const password = secret(auth, "password", env, where);
   const token = secret(auth, "oauth_token", env, where);
-  if ((password === undefined) === (token === undefined)) {
-    throw new ConfigError(`${where}: smtp.auth must set exactly one of password/oauth_token`);
-  }
+  const client = auth.oauth2 === undefined ? undefined : parseOAuth2(auth.oauth2, env, where);
+  if ([password, token, client].filter((v) => v !== undefined).length !== 1) throw new ConfigError(`${where}: ${AUTH_CHOICES}`);
   if (!user) throw new ConfigError(`${where}: smtp user is required with smtp.auth`);
+  if (client) return Object.freeze({ kind: "oauth2-refresh", user, client });
   return password !== undefined ? { kind: "password", user, password } : { kind: "oauth2", user, accessToken: token! };
+}
+
+const OAUTH2_KEYS = new Set(["token_url", "client_id", "client_secret_env", "refresh_token_env", "scope"]);
+
+/**
+ * `smtp.auth.oauth2`: { token_url, client_id, client_secret_env, refresh_token_env, scope? }.
+ * The two secrets come only from the environment, so a config file never holds them.
+ */
+function parseOAuth2(raw: unknown, env: NodeJS.ProcessEnv, where: string): OAuth2Client {
+  const at = `${where}: smtp.auth.oauth2`;
+  const obj = asObject(raw, at);
+  for (const key of Object.keys(obj)) {
+    if (key === "client_secret" || key === "refresh_token") throw new ConfigError(`${at}: ${key} must be given by environment variable (${key}_env)`);
+  }
+  knownKeys(obj, `${at}.`, [...OAUTH2_KEYS]);
+  const tokenUrl = optString(obj.token_url, `${at}.token_url`) ?? "";
+  let url: URL;
+  try {
+    url = new URL(tokenUrl);
+  } catch {
+    throw new ConfigError(`${at}.token_url must be an https:// URL`);
+  }
+  // The refresh token and client secret travel in the request body: never in clear over a network.
+  const plainOk = url.protocol === "http:" && isLoopbackHost(url.hostname);
+  if ((url.protocol !== "https:" && !plainOk) || url.username || url.password) {
+    throw new ConfigError(`${at}.token_url must be an https:// URL without credentials (http:// only to a loopback host)`);
+  }
+  const clientId = optString(obj.client_id, `${at}.client_id`);
+  if (!clientId || /[\p{Cc}]/u.test(clientId)) throw new ConfigError(`${at}.client_id is required (without control characters)`);
+  const scope = optString(obj.scope, `${at}.scope`);
+  // RFC 6749 §3.3: scope tokens of printable ASCII except '"' and '\', separated by single spaces.
+  if (scope !== undefined && !/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(scope)) {
+    throw new ConfigError(`${at}.scope must be space-separated scope tokens`);
+  }
+  const fromEnv = (key: string): string => {
+    const name = obj[key];
+    if (typeof name !== "string" || name === "") throw new ConfigError(`${at}.${key} must name an environment variable`);
+    const value = env[name];
+    if (!value) throw new ConfigError(`${at}: environment variable ${name} (${key}) is not set`);
+    return value;
+  };
+  return Object.freeze({
+    tokenUrl: url.href,
+    clientId,
+    clientSecret: fromEnv("client_secret_env"),
+    refreshToken: fromEnv("refresh_token_env"),
+    scope,
+  });
+}
+
+const DKIM_KEYS = new Set(["domain", "selector", "private_key_file", "private_key_env"]);
+const DNS_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const DKIM_DOMAIN = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})+$`);
+const DKIM_SELECTOR = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
+
+/**
+ * `dkim`: { domain, selector, private_key_file | private_key_env }. The key is read and checked
+ * here, so a bad key stops the start instead of sending unsigned mail; no error quotes it.
+ */
+function parseDkim(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string, where: string): DkimConfig | undefined {
+  if (raw === undefined) return undefined;
+  const at = `${where}: dkim`;
+  const obj = asObject(raw, at);
+  knownKeys(obj, `${at}.`, [...DKIM_KEYS]);
+  const domain = optString(obj.domain, `${at}.domain`)?.toLowerCase();
+  if (!domain || domain.length > 253 || !DKIM_DOMAIN.test(domain)) throw new ConfigError(`${at}.domain must be a domain name such as example.com`);
+  const selector = optString(obj.selector, `${at}.selector`)?.toLowerCase();
+  if (!selector || !DKIM_SELECTOR.test(selector)) throw new ConfigError(`${at}.selector must be DNS labels such as mail2026`);
+  const file = optString(obj.private_key_file, `${at}.private_key_file`);
+  const envName = optString(obj.private_key_env, `${at}.private_key_env`);
+  if ((file === undefined) === (envName === undefined)) throw new ConfigError(`${at}: set exactly one of private_key_file/private_key_env`);
+  let source: string;
+  let pem: string;
+  if (file !== undefined) {
+    const resolved = path.resolve(baseDir, file);
+    source = `private_key_file ${resolved}`;
+    try {
+      pem = readFileSync(resolved, "utf8");
+    } catch (err) {
+      throw new ConfigError(`${at}: ${source} cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  } else {
+    source = `private_key_env ${envName}`;
+    pem = env[envName!] ?? "";
+    if (!pem) throw new ConfigError(`${at}: environment variable ${envName} (private_key_env) is not set`);
+  }
+  return Object.freeze({ domain, selector, privateKey: dkimKey(pem, `${at}: the key from ${source}`) });
+}
+
+/** An RSA private key of at least 1024 bits (RFC 8301) as PKCS#8 PEM; the message never quotes it. */
+function dkimKey(pem: string, what: string): string {
+  let key;
+  try {
+    key = createPrivateKey({ key: pem, format: "pem" });
+  } catch {
+    throw new ConfigError(`${what} is not an unencrypted PEM private key`);
+  }
+  // nodemailer's signer writes a=rsa-sha256 and signs with RSA only; Ed25519 (RFC 8463) it cannot.
+  if (key.asymmetricKeyType !== "rsa") {
+    throw new ConfigError(`${what} is ${key.asymmetricKeyType ?? "not RSA"}: only RSA keys can sign (nodemailer signs rsa-sha256 only)`);
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < 1024) throw new ConfigError(`${what} has ${bits} bits: DKIM needs at least 1024 (2048 recommended)`);
+  return key.export({ type: "pkcs8", format: "pem" }).toString();
 }
 
 /** A secret given inline (`password`) or by environment variable name (`password_env`). */
@@ -376,7 +504,7 @@ function secret(auth: Json, key: string, env: NodeJS.ProcessEnv, where: string):
   const inline = auth[key];
   const envName = auth[`${key}_env`];
   if (inline !== undefined && envName !== undefined) {
-    throw new ConfigError(`${where}: smtp.auth must set exactly one of password/oauth_token`);
+    throw new ConfigError(`${where}: ${AUTH_CHOICES}`);
   }
   if (inline !== undefined) {
     if (typeof inline !== "string" || inline === "") throw new ConfigError(`${where}: smtp.auth.${key} must be a non-empty string`);

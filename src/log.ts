@@ -10,7 +10,8 @@ export function createLogger(level = process.env.LOG_LEVEL || "info", destinatio
       level,
       base: undefined,
       redact: {
-        paths: ["password", "pass", "accessToken", "oauth_token", "authorization", "apiKey", "*.password", "*.pass", "*.accessToken", "*.authorization", "body", "body_text", "body_html"],
+        paths: ["password", "pass", "accessToken", "oauth_token", "authorization", "apiKey", "*.password", "*.pass", "*.accessToken", "*.authorization",
+          "clientSecret", "refreshToken", "privateKey", "*.clientSecret", "*.refreshToken", "*.privateKey", "body", "body_text", "body_html"],
         censor: "[redacted]",
       },
     },

@@ -18,6 +18,8 @@ export interface SenderMetrics {
   slowedDown(accountId: number): void;
   /** Claims were handed back to wait for the account's turn. */
   deferred(accountId: number, rows: number): void;
+  /** An OAuth2 access token request ended; expiresAt (epoch ms) when it gave a token. */
+  tokenRequested(accountId: number, expiresAt: number | undefined): void;
 }
 
 /** Read when Prometheus scrapes. */
@@ -65,6 +67,14 @@ export class Metrics implements SenderMetrics {
   });
   private readonly deferrals = new Counter({
     name: "email_outbox_deferred_total", help: "Claims handed back to wait for their account's rate limit or pause.",
+    labelNames: ["account_id"], registers: this.registers,
+  });
+  private readonly tokenRequests = new Counter({
+    name: "email_outbox_oauth_token_requests_total", help: "OAuth2 access token requests to the token endpoint, by outcome (ok, failed).",
+    labelNames: ["account_id", "outcome"], registers: this.registers,
+  });
+  private readonly tokenExpiry = new Gauge({
+    name: "email_outbox_oauth_token_expiry_timestamp_seconds", help: "When the account's current OAuth2 access token expires (Unix time).",
     labelNames: ["account_id"], registers: this.registers,
   });
   readonly rescued = new Counter({
@@ -154,5 +164,11 @@ export class Metrics implements SenderMetrics {
 
   deferred(accountId: number, rows: number): void {
     this.deferrals.inc({ account_id: String(accountId) }, rows);
+  }
+
+  tokenRequested(accountId: number, expiresAt: number | undefined): void {
+    const account_id = String(accountId);
+    this.tokenRequests.inc({ account_id, outcome: expiresAt === undefined ? "failed" : "ok" });
+    if (expiresAt !== undefined) this.tokenExpiry.set({ account_id }, Math.round(expiresAt / 1000));
   }
 }

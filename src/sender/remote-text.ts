@@ -10,17 +10,23 @@ export const REDACTED = "[redacted]";
 
 const API_KEY = new RegExp(`${KEY_PREFIX}[A-Za-z0-9_-]{43}`, "g");
 
-/** Every form in which `auth`'s secret travels to the server: as given and base64-encoded. */
-export function secretForms(auth: SmtpAuth | undefined): string[] {
+/**
+ * Every form in which `auth`'s secrets travel to the server: as given and base64-encoded. With a
+ * refresh token, `issued` are the access tokens fetched so far (they change, so ask again later).
+ */
+export function secretForms(auth: SmtpAuth | undefined, issued: readonly string[] = []): string[] {
   if (!auth) return [];
-  const secret = auth.kind === "password" ? auth.password : auth.accessToken;
   const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
-  const exchanges = auth.kind === "password"
-    ? [`\0${auth.user}\0${secret}`, secret] // AUTH PLAIN, AUTH LOGIN
-    : [`user=${auth.user}\x01auth=Bearer ${secret}\x01\x01`]; // AUTH XOAUTH2
+  const xoauth2 = (token: string) => `user=${auth.user}\x01auth=Bearer ${token}\x01\x01`; // AUTH XOAUTH2
+  const [secrets, exchanges] =
+    auth.kind === "password"
+      ? [[auth.password], [`\0${auth.user}\0${auth.password}`, auth.password]] // AUTH PLAIN, AUTH LOGIN
+      : auth.kind === "oauth2"
+        ? [[auth.accessToken], [xoauth2(auth.accessToken)]]
+        : [[auth.client.clientSecret, auth.client.refreshToken, ...issued], issued.map(xoauth2)];
   // A base64 run may be cut or echoed in part; its first 16 characters are enough to recognise.
   const encoded = exchanges.map(b64).flatMap((e) => (e.length > 24 ? [e, e.replace(/=+$/, "")] : [e]));
-  return [secret, ...encoded].filter((s) => s !== "").sort((a, b) => b.length - a.length);
+  return [...new Set([...secrets, ...encoded])].filter((s) => s !== "").sort((a, b) => b.length - a.length);
 }
 
 /** Replaces `secrets` and API-key-shaped words, folds whitespace and cuts to MAX_REMOTE_TEXT. */

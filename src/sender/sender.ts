@@ -261,7 +261,7 @@ export class Sender {
     if (!lane) {
       const account = this.config.accounts.get(accountId);
       if (!account) return undefined;
-      lane = { account, transport: createTransport(account), pause: new AccountPause(), waiting: [], active: 0 };
+      lane = { account, transport: createTransport(account, { log: this.log, metrics: this.metrics }), pause: new AccountPause(), waiting: [], active: 0 };
       this.lanes.set(accountId, lane);
     }
     return lane;
@@ -483,7 +483,7 @@ export class Sender {
       }
       if (!sameDelivery(account, lane.account)) {
         this.retire(lane.transport);
-        lane.transport = createTransport(account);
+        lane.transport = createTransport(account, { log: this.log, metrics: this.metrics });
       }
       lane.account = account;
       this.pump(lane);
@@ -545,7 +545,7 @@ function paced(account: AccountConfig): boolean {
   return account.rateLimit?.maxPerSecond !== undefined;
 }
 
-/** Same server, credentials and connection limits (or the same folder): the transport can stay. */
+/** Same server, credentials, connection limits and DKIM key (or the same folder): the transport can stay. */
 function sameDelivery(a: AccountConfig, b: AccountConfig): boolean {
-  return JSON.stringify([a.smtp, a.fileDir]) === JSON.stringify([b.smtp, b.fileDir]);
+  return JSON.stringify([a.smtp, a.fileDir, a.dkim]) === JSON.stringify([b.smtp, b.fileDir, b.dkim]);
 }

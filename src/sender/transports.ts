@@ -3,8 +3,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer/index.js";
-import type { AccountConfig, SmtpConfig } from "../config.js";
+import type { AccountConfig, DkimConfig, SmtpConfig } from "../config.js";
+import type { Logger } from "../log.js";
+import type { SenderMetrics } from "../metrics/metrics.js";
 import { providerMessageId } from "./classify.js";
+import { OAuthTokenSource } from "./oauth-token.js";
 import { cleanRemoteText, cleanSmtpError, secretForms } from "./remote-text.js";
 
 export interface AccountTransport {
@@ -15,17 +18,62 @@ export interface AccountTransport {
   readonly concurrency: number;
 }
 
-export function createTransport(account: AccountConfig): AccountTransport {
-  return account.smtp ? smtpTransport(account.smtp) : fileTransport(account.fileDir!);
+/** Where a transport reports what the row does not show (its OAuth2 token requests). */
+export interface TransportReports {
+  log?: Logger;
+  metrics?: SenderMetrics;
 }
 
-function smtpTransport(smtp: SmtpConfig): AccountTransport {
+export function createTransport(account: AccountConfig, reports: TransportReports = {}): AccountTransport {
+  const dkim = account.dkim && dkimOptions(account.dkim);
+  return account.smtp ? smtpTransport(account, account.smtp, dkim, reports) : fileTransport(account.fileDir!, dkim);
+}
+
+/** nodemailer signs every message of the transport (rsa-sha256, relaxed/relaxed). */
+function dkimOptions(dkim: DkimConfig) {
+  return { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey };
+}
+
+/** One token source per account transport, shared by all its pooled connections. */
+function tokenSource(accountId: number, smtp: SmtpConfig, { log, metrics }: TransportReports): OAuthTokenSource | undefined {
+  if (smtp.auth?.kind !== "oauth2-refresh") return undefined;
+  return new OAuthTokenSource(smtp.auth.client, {
+    timeoutMs: smtp.connectionTimeoutMs,
+    onRefresh: (r) => {
+      metrics?.tokenRequested(accountId, r.ok ? r.expiresAt : undefined);
+      if (r.ok) log?.info({ account_id: accountId, expires_in_s: r.expiresInS }, "oauth2 access token fetched");
+      else log?.warn({ account_id: accountId, error: r.error }, "oauth2 token refresh failed");
+    },
+  });
+}
+
+function smtpTransport(
+  account: AccountConfig,
+  smtp: SmtpConfig,
+  dkim: ReturnType<typeof dkimOptions> | undefined,
+  reports: TransportReports,
+): AccountTransport {
+  const source = tokenSource(account.id, smtp, reports);
   const auth =
     smtp.auth?.kind === "password"
       ? { user: smtp.auth.user, pass: smtp.auth.password }
       : smtp.auth?.kind === "oauth2"
         ? { type: "OAuth2" as const, user: smtp.auth.user, accessToken: smtp.auth.accessToken }
-        : undefined;
+        : smtp.auth?.kind === "oauth2-refresh"
+          ? {
+              type: "OAuth2" as const,
+              user: smtp.auth.user,
+              // nodemailer asks per connection, right after send() made sure of a token with the
+              // margin left: that one is used while it is valid. renew is nodemailer's retry
+              // after a 334 error challenge.
+              provisionCallback: (_user: string, renew: boolean, done: (err: Error | null, token?: string, expires?: number) => void) => {
+                (renew ? source!.refresh() : source!.token(0)).then(
+                  (token) => done(null, token, source!.state.expiresAt),
+                  (err: Error) => done(err),
+                );
+              },
+            }
+          : undefined;
   const transport = nodemailer.createTransport({
     pool: true,
     host: smtp.host,
@@ -40,6 +88,7 @@ function smtpTransport(smtp: SmtpConfig): AccountTransport {
     connectionTimeout: smtp.connectionTimeoutMs,
     greetingTimeout: smtp.greetingTimeoutMs,
     socketTimeout: smtp.socketTimeoutMs,
+    dkim,
     logger: false,
     debug: false,
   });
@@ -56,25 +105,47 @@ function smtpTransport(smtp: SmtpConfig): AccountTransport {
     }
     done();
   });
-  // The forms a server could echo the account's secret in, worked out once per transport.
-  const secrets = secretForms(smtp.auth);
+  // The forms a server could echo the account's secret in: worked out once per transport, or
+  // per reply while the access tokens change.
+  const fixed = secretForms(smtp.auth);
+  const secrets = () => (source ? secretForms(smtp.auth, source.secrets()) : fixed);
+  const deliver = async (mail: Mail.Options) => {
+    const id = String(mail.messageId);
+    try {
+      const info = await transport.sendMail(mail);
+      return providerMessageId(cleanRemoteText(String(info.response ?? ""), secrets()));
+    } catch (err) {
+      const clean = cleanSmtpError(err, secrets());
+      if (handedOver.has(id) && typeof clean === "object" && clean !== null) (clean as MessageHandedOver).messageHandedOver = true;
+      throw clean;
+    } finally {
+      handedOver.delete(id);
+    }
+  };
   return {
     concurrency: smtp.maxConnections,
     async send(mail) {
-      const id = String(mail.messageId);
+      if (!source) return deliver(mail);
+      // The token a new connection of this attempt signs in with (fetched now if due).
+      const token = await source.token();
       try {
-        const info = await transport.sendMail(mail);
-        return providerMessageId(cleanRemoteText(String(info.response ?? ""), secrets));
+        return await deliver(mail);
       } catch (err) {
-        const clean = cleanSmtpError(err, secrets);
-        if (handedOver.has(id) && typeof clean === "object" && clean !== null) (clean as MessageHandedOver).messageHandedOver = true;
-        throw clean;
-      } finally {
-        handedOver.delete(id);
+        if (!tokenRefused(err)) throw err;
+        // The server refused a token we thought valid (revoked, or its clock is ahead): replace
+        // it unless another attempt already did, and try once more within this same attempt.
+        await source.replace(token);
+        return deliver(mail);
       }
     },
     close: () => transport.close(),
   };
+}
+
+/** A 535 to AUTH XOAUTH2: the server refused the access token itself. */
+function tokenRefused(err: unknown): boolean {
+  const e = err as { code?: string; responseCode?: number };
+  return e?.code === "EAUTH" && e.responseCode === 535;
 }
 
 /** Set on a send's error when the failure came after the whole message was written out. */
@@ -83,8 +154,8 @@ export interface MessageHandedOver {
 }
 
 /** Dev mode: the message is rendered exactly as it would be sent and written to a folder. */
-function fileTransport(dir: string): AccountTransport {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+function fileTransport(dir: string, dkim: ReturnType<typeof dkimOptions> | undefined): AccountTransport {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix", dkim });
   return {
     concurrency: 4,
     async send(mail) {

@@ -34,8 +34,8 @@ describe("smtp host", () => {
   });
 });
 
-describe("smtp.auth must set exactly one of password/oauth_token", () => {
-  const EXACTLY_ONE = "account 7: smtp.auth must set exactly one of password/oauth_token";
+describe("smtp.auth must set exactly one of password/oauth_token/oauth2", () => {
+  const EXACTLY_ONE = "account 7: smtp.auth must set exactly one of password/oauth_token/oauth2";
   test.each([
     ["both set", { password: "pw", oauth_token: "tok" }],
     ["neither set", {}],
@@ -47,7 +47,7 @@ describe("smtp.auth must set exactly one of password/oauth_token", () => {
 
   test("the message names the right account among several", () => {
     const json = { accounts: [account({ auth: { password: "pw" } }, 1), account({ auth: {} }, 2)] };
-    expect(configError(json)).toBe("account 2: smtp.auth must set exactly one of password/oauth_token");
+    expect(configError(json)).toBe("account 2: smtp.auth must set exactly one of password/oauth_token/oauth2");
   });
 
   test("a password or an oauth_token alone is accepted", () => {

@@ -69,6 +69,8 @@ export interface SinkAuth {
   password?: string;
   /** Accepted as the access token for AUTH XOAUTH2. */
   oauthToken?: string;
+  /** Decides each XOAUTH2 access token instead of oauthToken (e.g. asks a test token endpoint). */
+  acceptToken?: (accessToken: string) => boolean;
 }
 
 export interface SinkOptions {
@@ -436,7 +438,9 @@ class SmtpSinkImpl implements SmtpSink {
     let ok = false;
     if (expected && username === expected.user) {
       if (auth.method === "XOAUTH2") {
-        ok = expected.oauthToken !== undefined && auth.accessToken === expected.oauthToken;
+        ok = expected.acceptToken
+          ? expected.acceptToken(auth.accessToken ?? "")
+          : expected.oauthToken !== undefined && auth.accessToken === expected.oauthToken;
       } else if (auth.method === "PLAIN" || auth.method === "LOGIN") {
         ok = expected.password !== undefined && auth.password === expected.password;
       }
