@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/outbox.proto.
  */
 export const file_email_v1_outbox: GenFile = /*@__PURE__*/
-  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgiqQQKBk91dGJveBIRCglvdXRib3hfaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRImCgZzdGF0dXMYAyABKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSDwoHcmV0cmllcxgEIAEoDRIbChNwcm92aWRlcl9tZXNzYWdlX2lkGAUgASgJEjMKD25leHRfYXR0ZW1wdF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWVzc2FnZV9pZBgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJEhgKEGxhc3RfZXJyb3JfY2xhc3MYCSABKAkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIKCgJ0bxgMIAMoCRIKCgJjYxgNIAMoCRILCgNiY2MYDiADKAkSDwoHc3ViamVjdBgPIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYECABKAkSHgoWaW5fcmVwbHlfdG9fbWVzc2FnZV9pZBgRIAEoCRIrCgdzZW5kX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglzZW50X3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKsoBCgxPdXRib3hTdGF0dXMSHQoZT1VUQk9YX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFU9VVEJPWF9TVEFUVVNfUEVORElORxABEhkKFU9VVEJPWF9TVEFUVVNfU0VORElORxACEhYKEk9VVEJPWF9TVEFUVVNfU0VOVBADEhgKFE9VVEJPWF9TVEFUVVNfRkFJTEVEEAQSFgoST1VUQk9YX1NUQVRVU19ERUFEEAUSGwoXT1VUQk9YX1NUQVRVU19DQU5DRUxMRUQQBipgCgtGYWlsdXJlTW9kZRIcChhGQUlMVVJFX01PREVfVU5TUEVDSUZJRUQQABIYChRGQUlMVVJFX01PREVfTkVUV09SSxABEhkKFUZBSUxVUkVfTU9ERV9QUk9WSURFUhACYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgi0QYKBk91dGJveBIRCglvdXRib3hfaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRImCgZzdGF0dXMYAyABKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSDwoHcmV0cmllcxgEIAEoDRIbChNwcm92aWRlcl9tZXNzYWdlX2lkGAUgASgJEjMKD25leHRfYXR0ZW1wdF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWVzc2FnZV9pZBgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJEhgKEGxhc3RfZXJyb3JfY2xhc3MYCSABKAkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIKCgJ0bxgMIAMoCRIKCgJjYxgNIAMoCRILCgNiY2MYDiADKAkSDwoHc3ViamVjdBgPIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYECABKAkSHgoWaW5fcmVwbHlfdG9fbWVzc2FnZV9pZBgRIAEoCRIrCgdzZW5kX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglzZW50X3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGZyb20YFCABKAkSLgoHaGVhZGVycxgVIAMoCzIdLmVtYWlsLnYxLk91dGJveC5IZWFkZXJzRW50cnkSKAoEdGFncxgWIAMoCzIaLmVtYWlsLnYxLk91dGJveC5UYWdzRW50cnkSMAoIbWV0YWRhdGEYFyADKAsyHi5lbWFpbC52MS5PdXRib3guTWV0YWRhdGFFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqygEKDE91dGJveFN0YXR1cxIdChlPVVRCT1hfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVT1VUQk9YX1NUQVRVU19QRU5ESU5HEAESGQoVT1VUQk9YX1NUQVRVU19TRU5ESU5HEAISFgoST1VUQk9YX1NUQVRVU19TRU5UEAMSGAoUT1VUQk9YX1NUQVRVU19GQUlMRUQQBBIWChJPVVRCT1hfU1RBVFVTX0RFQUQQBRIbChdPVVRCT1hfU1RBVFVTX0NBTkNFTExFRBAGKmAKC0ZhaWx1cmVNb2RlEhwKGEZBSUxVUkVfTU9ERV9VTlNQRUNJRklFRBAAEhgKFEZBSUxVUkVfTU9ERV9ORVRXT1JLEAESGQoVRkFJTFVSRV9NT0RFX1BST1ZJREVSEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Attachment is one file attached to a message. Exactly one of content and path is set.
@@ -105,7 +105,7 @@ export type Outbox = Message<"email.v1.Outbox"> & {
   providerMessageId: string;
 
   /**
-   * When the next attempt is due (for PENDING and FAILED rows).
+   * When the next attempt is due (for PENDING and FAILED rows); for a SENT row, when it was sent.
    *
    * @generated from field: google.protobuf.Timestamp next_attempt_at = 6;
    */
@@ -203,6 +203,34 @@ export type Outbox = Message<"email.v1.Outbox"> & {
    * @generated from field: google.protobuf.Timestamp sent_time = 19;
    */
   sentTime?: Timestamp | undefined;
+
+  /**
+   * The From header it is sent with: the request's from, or the account's.
+   *
+   * @generated from field: string from = 20;
+   */
+  from: string;
+
+  /**
+   * The extra header fields it is sent with, as given (SendRequest.headers).
+   *
+   * @generated from field: map<string, string> headers = 21;
+   */
+  headers: { [key: string]: string };
+
+  /**
+   * Its tags (SendRequest.tags).
+   *
+   * @generated from field: map<string, string> tags = 22;
+   */
+  tags: { [key: string]: string };
+
+  /**
+   * Its metadata (SendRequest.metadata); never written into the message.
+   *
+   * @generated from field: map<string, string> metadata = 23;
+   */
+  metadata: { [key: string]: string };
 };
 
 /**
