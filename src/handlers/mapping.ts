@@ -52,6 +52,10 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     inReplyToMessageId: row.inReplyTo ?? "",
     sendAt: time(row.sendAt),
     sentTime: time(row.sentAt),
+    from: row.from,
+    headers: Object.fromEntries(row.headers),
+    tags: row.tags,
+    metadata: row.metadata,
   });
 }
 
@@ -69,5 +73,7 @@ export function toProtoEvent(e: EventRow): OutboxEvent {
     error: e.error ?? "",
     time: time(e.createdAt),
     messageId: e.messageId ?? "",
+    tags: e.tags,
+    metadata: e.metadata,
   });
 }

@@ -5,7 +5,7 @@ import { appendEvents } from "./events.js";
 import { insertAttachments } from "./attachments.js";
 import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
-import { ROW_COLUMNS, attemptMessageId, toRow, type OutboxDbRow } from "./rows.js";
+import { ROW_COLUMNS, attemptMessageId, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
 import { EventKind, type ClaimedMessage, type NewEvent, type NewMessage, type OutboxRow } from "./types.js";
 
 const ER_DUP_ENTRY = 1062;
@@ -130,7 +130,8 @@ export function newRow(id: number, msg: NewMessage, due: number, now: number): O
     id, accountId: msg.accountId, kind: msg.kind, status: "pending", retries: 0, nextAttemptAt: due, sendAt: due,
     messageId: null, providerMessageId: null, lastError: null, lastErrorClass: null, failureMode: msg.failureMode,
     idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
-    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null,
+    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, from: msg.from,
+    headers: msg.headers ?? [], tags: msg.tags ?? {}, metadata: msg.metadata ?? {},
   };
 }
 
@@ -140,7 +141,8 @@ export function dueAt(msg: NewMessage, now: number): number {
 
 const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
   idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject, body_text, body_html,
-  in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at)`;
+  in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at, headers_json, tags_json,
+  metadata_json)`;
 
 function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
   const due = dueAt(m, now);
@@ -149,6 +151,7 @@ function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined):
     m.requestHash ?? null, m.from, JSON.stringify(m.to), JSON.stringify(m.cc), JSON.stringify(m.bcc), m.replyTo ?? null,
     m.subject, m.bodyText, m.bodyHtml ?? null, m.inReplyTo ?? null, m.references ?? null,
     lease?.token ?? null, lease?.owner ?? null, lease ? lease.now + lease.leaseMs : null, now, now,
+    jsonColumn(m.headers), jsonColumn(m.tags), jsonColumn(m.metadata),
   ];
 }
 
@@ -159,7 +162,6 @@ function claimedRow(id: number, m: NewMessage, due: number, now: number, lease: 
     messageId: attemptMessageId(id, 0, lease.messageIdDomain),
     messageSeq: 0,
     leaseToken: lease.token,
-    from: m.from,
     replyTo: m.replyTo ?? null,
     bodyText: m.bodyText,
     bodyHtml: m.bodyHtml ?? null,

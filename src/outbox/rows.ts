@@ -1,13 +1,13 @@
 // Mapping outbox rows between SQL and the domain types.
-import type { ClaimedMessage, FailureMode, OutboxRow, OutboxStatus } from "./types.js";
+import type { ClaimedMessage, FailureMode, HeaderField, OutboxRow, OutboxStatus, StringMap } from "./types.js";
 
 /** The columns of an OutboxRow: everything but the bodies. */
 export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_at, send_at, message_id, provider_message_id,
   last_error, last_error_class, failure_mode, idempotency_key, to_json, cc_json, bcc_json, subject, in_reply_to,
-  created_at, updated_at, sent_at`;
+  created_at, updated_at, sent_at, from_header, headers_json, tags_json, metadata_json`;
 
 /** The extra columns a sender needs to build the message. */
-export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, from_header, reply_to, body_text, body_html, references_header,
+export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, reply_to, body_text, body_html, references_header,
   EXISTS (SELECT 1 FROM outbox_attachment a WHERE a.outbox_id = outbox.id) AS has_attachments`;
 
 export interface OutboxDbRow {
@@ -33,12 +33,15 @@ export interface OutboxDbRow {
   created_at: number;
   updated_at: number;
   sent_at: number | null;
+  from_header: string;
+  headers_json: unknown;
+  tags_json: unknown;
+  metadata_json: unknown;
 }
 
 interface ClaimDbRow extends OutboxDbRow {
   message_seq: number;
   lease_token: number;
-  from_header: string;
   reply_to: string | null;
   body_text: string;
   body_html: string | null;
@@ -54,6 +57,27 @@ export function jsonArray(value: unknown): unknown[] {
 
 export function jsonList(value: unknown): string[] {
   return jsonArray(value).map(String);
+}
+
+/** A JSON object of strings (tags, metadata); NULL is none. */
+export function jsonMap(value: unknown): StringMap {
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {};
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+}
+
+/** A JSON array of [name, value] pairs (header fields); NULL is none. */
+function jsonHeaders(value: unknown): HeaderField[] {
+  return jsonArray(value).map((pair) => {
+    const [name, v] = pair as unknown[];
+    return [String(name), String(v)];
+  });
+}
+
+/** A map or list as its JSON column: NULL when empty. */
+export function jsonColumn(value: StringMap | HeaderField[] | undefined): string | null {
+  if (value === undefined) return null;
+  return (Array.isArray(value) ? value.length : Object.keys(value).length) === 0 ? null : JSON.stringify(value);
 }
 
 export function toRow(r: OutboxDbRow): OutboxRow {
@@ -79,6 +103,10 @@ export function toRow(r: OutboxDbRow): OutboxRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     sentAt: r.sent_at,
+    from: r.from_header,
+    headers: jsonHeaders(r.headers_json),
+    tags: jsonMap(r.tags_json),
+    metadata: jsonMap(r.metadata_json),
   };
 }
 
@@ -88,7 +116,6 @@ export function toClaimed(r: ClaimDbRow): ClaimedMessage {
     messageId: r.message_id ?? "",
     messageSeq: r.message_seq,
     leaseToken: r.lease_token,
-    from: r.from_header,
     replyTo: r.reply_to,
     bodyText: r.body_text,
     bodyHtml: r.body_html,

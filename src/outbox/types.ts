@@ -42,7 +42,17 @@ export interface NewMessage {
   requestHash?: Buffer;
   /** Stored with the row, so every attempt sends these exact bytes. */
   attachments?: MessageAttachment[];
+  /** Extra header fields, validated, in the order given; sent alike on every attempt. */
+  headers?: HeaderField[];
+  /** Name -> value; returned and watched with the row, never written into the message. */
+  tags?: StringMap;
+  /** The caller's own pairs; returned and watched with the row, never written into the message. */
+  metadata?: StringMap;
 }
+
+/** A header field as [name, value]. */
+export type HeaderField = [string, string];
+export type StringMap = Record<string, string>;
 
 /** An attached file as committed with its row. */
 export interface MessageAttachment {
@@ -76,6 +86,11 @@ export interface OutboxRow {
   createdAt: number;
   updatedAt: number;
   sentAt: number | null;
+  /** The From header it is sent with. */
+  from: string;
+  headers: HeaderField[];
+  tags: StringMap;
+  metadata: StringMap;
 }
 
 /** A row a sender holds a lease on, with everything needed to send it. */
@@ -84,7 +99,6 @@ export interface ClaimedMessage extends OutboxRow {
   /** The number in messageId; the next attempt's unless this one's outcome stays unknown. */
   messageSeq: number;
   leaseToken: number;
-  from: string;
   replyTo: string | null;
   bodyText: string;
   bodyHtml: string | null;
@@ -117,6 +131,9 @@ export interface EventRow {
   messageId: string | null;
   error: string | null;
   createdAt: number;
+  /** The row's, read with the event (they never change), so every event of a row carries them. */
+  tags: StringMap;
+  metadata: StringMap;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt">;
+export type NewEvent = Omit<EventRow, "id" | "createdAt" | "tags" | "metadata">;

@@ -1,12 +1,20 @@
 // A claimed row -> the nodemailer message. Everything comes from the row as stored at enqueue,
-// so every attempt sends the same content; only the Message-ID names the attempt.
+// so every attempt sends the same content; only the Message-ID names the attempt. The envelope
+// sender is the account's own address, whatever From the message shows (allowed_from).
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { ClaimedMessage, MessageAttachment } from "../outbox/types.js";
 import { foldedHeader } from "./header-fold.js";
 
-export function composeMessage(m: ClaimedMessage, attachments: readonly MessageAttachment[]): Mail.Options {
+export function composeMessage(m: ClaimedMessage, attachments: readonly MessageAttachment[], envelopeFrom?: string): Mail.Options {
   const subject = foldedHeader(m.subject);
+  // Extra fields first, in their stored order; a value too long to fold goes as encoded words.
+  const headers: { key: string; value: string | { prepared: true; value: string } }[] = m.headers.map(([key, value]) => ({
+    key, value: foldedHeader(value) ?? value,
+  }));
+  headers.push({ key: "X-Outbox-Id", value: String(m.id) });
+  if (subject) headers.push({ key: "Subject", value: subject });
   return {
+    envelope: envelopeFrom ? { from: envelopeFrom, to: [...m.to, ...m.cc, ...m.bcc] } : undefined,
     from: m.from,
     to: m.to,
     cc: m.cc.length ? m.cc : undefined,
@@ -19,7 +27,7 @@ export function composeMessage(m: ClaimedMessage, attachments: readonly MessageA
     date: new Date(m.createdAt),
     inReplyTo: m.inReplyTo ?? undefined,
     references: m.references ?? undefined,
-    headers: { "X-Outbox-Id": String(m.id), ...(subject ? { Subject: subject } : {}) },
+    headers,
     // base64 for every type, text included: decoding gives back exactly the stored bytes.
     attachments: attachments.map((a) => ({
       filename: a.filename,

@@ -17,6 +17,7 @@ import { classifySmtpError } from "./classify.js";
 import { Completer } from "./completer.js";
 import { leaseOwner } from "./lease-owner.js";
 import { composeMessage } from "./compose.js";
+import { ownAddress } from "../message/sender-identity.js";
 import { createTransport, type AccountTransport } from "./transports.js";
 import { AccountPace, isSlowDownReply } from "./rate-limit.js";
 
@@ -264,7 +265,7 @@ export class Sender {
       lane.active++;
       const transport = lane.transport;
       this.attemptsOn.set(transport, (this.attemptsOn.get(transport) ?? 0) + 1);
-      void this.attempt(transport, job).then((outcome) => {
+      void this.attempt(transport, job, lane.account).then((outcome) => {
         lane.active--;
         this.attemptEnded(transport);
         this.pump(lane);
@@ -276,7 +277,7 @@ export class Sender {
   }
 
   /** The attempt's outcome; undefined when it never reached the SMTP server through no fault of its own. */
-  private async attempt(transport: AccountTransport, job: Job): Promise<AttemptOutcome | undefined> {
+  private async attempt(transport: AccountTransport, job: Job, account: AccountConfig): Promise<AttemptOutcome | undefined> {
     const { claim } = job;
     if (this.config.allowFailureMode && job.failureMode === FailureMode.network) {
       return { kind: "failed", error: "simulated network timeout", errorClass: "NETWORK", permanent: false };
@@ -297,7 +298,7 @@ export class Sender {
     }
     const started = Date.now();
     try {
-      const providerMessageId = await transport.send(composeMessage(claim, files));
+      const providerMessageId = await transport.send(composeMessage(claim, files, ownAddress(account.from)));
       this.metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
       // Per-attempt success is debug: at volume an info line per message costs more than it tells;
       // the outcome is in the row, its events and the metrics.
@@ -354,7 +355,7 @@ export class Sender {
   private async finish(job: Job, outcome: AttemptOutcome): Promise<void> {
     const fin = this.decide(job.claim, outcome);
     const written = await this.completer.submit(fin);
-    if (written) this.metrics?.finalized(fin.accountId, fin.status, fin.errorClass);
+    if (written) this.metrics?.finalized(fin.accountId, fin.status, fin.errorClass, job.claim.tags);
     this.settle(job, written);
   }
 
