@@ -131,8 +131,9 @@ export type SendRequest = Message<"email.v1.SendRequest"> & {
    * Extra header fields, name -> value, sent exactly so on every attempt, e.g.
    * {"List-Unsubscribe": "<https://example.com/u/1>, <mailto:u@example.com>",
    *  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"} (RFC 8058). Names are RFC 5322
-   * field names (printable ASCII but ':'), each at most once ignoring case; values have no
-   * control characters. At most 50 headers and 16 KiB of names and values in all. The
+   * field names (1 to 76 printable ASCII characters but ':'), each at most once ignoring case
+   * (written capitalized per word, e.g. X-Campaign-ID); values have no control characters.
+   * At most 50 headers and 16 KiB of names and values in all. The
    * structural headers are set by the service or by other fields and are refused
    * (HEADER_NOT_ALLOWED, naming the header): From, To, Cc, Bcc, Subject, Date, Message-ID,
    * In-Reply-To, References, MIME-Version, Content-*, Reply-To, Sender, Return-Path,
@@ -143,7 +144,7 @@ export type SendRequest = Message<"email.v1.SendRequest"> & {
   headers: { [key: string]: string };
 
   /**
-   * Up to 10 tags, name -> value, each of 1 to 64 ASCII letters, digits, '_' or '-'. Returned
+   * Up to 10 tags, name -> value, each of 1 to 256 ASCII letters, digits, '_' or '-'. Returned
    * with the row and in every WatchOutbox event of it; ListOutbox and WatchOutbox filter by them;
    * the metrics count by the tag names that metrics.tag_labels lists. Never written into the
    * message.
