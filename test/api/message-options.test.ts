@@ -142,8 +142,10 @@ test("headers that are structural, malformed, injected or too many are refused b
 test("tags and metadata: returned, on every watch event, filtered by tag, never in the message", async () => {
   const tags = { campaign: "welcome-2026", tier: "gold" };
   const meta = { "user id": "u-42", note: "first mail ✓" };
+  // Over gRPC (binary, HTTP/2): the service's own framed stream path.
+  const grpcClient = emailClient(t.url, "connect-node gRPC (HTTP/2)");
   const watch = new AbortController();
-  const stream = client.watchOutbox({ tags: { campaign: "welcome-2026" } }, { signal: watch.signal });
+  const stream = grpcClient.watchOutbox({ tags: { campaign: "welcome-2026" } }, { signal: watch.signal });
   const it = stream[Symbol.asyncIterator]();
   expect((await it.next()).value.message.case).toBe("heartbeat"); // the stream is live
 
@@ -159,6 +161,14 @@ test("tags and metadata: returned, on every watch event, filtered by tag, never 
   watch.abort();
   expect(events.map((e) => e.status)).toEqual([OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT]);
   for (const e of events) expect(e).toMatchObject({ outboxId: outbox!.outboxId, tags, metadata: meta });
+
+  // A snapshot (include_current) holds the tagged rows only, with their tags and metadata.
+  const snap = new AbortController();
+  const snapshot = client.watchOutbox({ tags: { campaign: "welcome-2026" }, includeCurrent: true }, { signal: snap.signal })[Symbol.asyncIterator]();
+  const [first, second] = [(await snapshot.next()).value, (await snapshot.next()).value];
+  snap.abort();
+  expect(first.message).toMatchObject({ case: "event", value: { outboxId: outbox!.outboxId, status: OutboxStatus.SENT, tags, metadata: meta } });
+  expect(second.message.case).toBe("heartbeat"); // the snapshot had nothing else
 
   const listed = await client.listOutbox({ tags: { campaign: "welcome-2026" } });
   expect(listed.outboxes.map((o) => o.outboxId)).toEqual([outbox!.outboxId]);
