@@ -14,7 +14,7 @@ export function composeMessage(m: ClaimedMessage, attachments: readonly MessageA
   headers.push({ key: "X-Outbox-Id", value: String(m.id) });
   if (subject) headers.push({ key: "Subject", value: subject });
   return {
-    envelope: envelopeFrom ? { from: envelopeFrom, to: [...m.to, ...m.cc, ...m.bcc] } : undefined,
+    envelope: envelopeFrom ? { from: envelopeFrom, to: m.to, cc: m.cc, bcc: m.bcc } : undefined,
     from: m.from,
     to: m.to,
     cc: m.cc.length ? m.cc : undefined,

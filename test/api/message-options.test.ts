@@ -68,10 +68,11 @@ test("from within allowed_from is the From header; the envelope sender stays the
     ["offers@brand.example", "offers@brand.example", "offers@brand.example"], // *@brand.example
     ['"Doe, Jane" <sender1@example.com>', '"Doe, Jane" <sender1@example.com>', '"Doe, Jane" <sender1@example.com>'], // its own address
   ]) {
-    const { outbox } = await client.send({ ...message, from, waitForAttempt: true });
+    const { outbox } = await client.send({ ...message, from, cc: ["carol@example.com"], bcc: ["hidden@example.com"], waitForAttempt: true });
     expect(outbox).toMatchObject({ status: OutboxStatus.SENT, from: header });
     const delivered = deliveredOf(outbox!.outboxId);
-    expect(delivered.envelope.from).toBe("sender1@example.com");
+    expect(delivered.envelope).toEqual({ from: "sender1@example.com", to: ["bob@example.com", "carol@example.com", "hidden@example.com"] });
+    expect(delivered.raw.toString()).not.toContain("hidden@");
     expect(headerLines(delivered.raw)).toContain(`From: ${line}`);
     expect((await client.getOutbox({ outboxId: outbox!.outboxId })).outbox!.from).toBe(header);
   }
