@@ -6,7 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { startSmtpSink, type Reply, type SmtpSink } from "../helpers/smtp-sink.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
-import { emailClient, type EmailClient } from "../helpers/clients.js";
+import { curlConnect, emailClient, grpcJsClient, type EmailClient } from "../helpers/clients.js";
 import { refusal } from "../helpers/refusal.js";
 
 /** What the sink answers to DATA; undefined accepts. Every DATA it saw, accepted or not. */
@@ -217,4 +217,26 @@ test("Reply takes from, headers, tags and metadata as Send does", async () => {
   expect(headerLines(delivered.raw)).toEqual(expect.arrayContaining(["From: Brand <team@brand.example>", "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]));
   expect((await refusal(client.reply({ accountId: 1, inReplyToMessageId: parent.messageId, bodyText: "Re", from: "x@evil.example" }))).reason)
     .toBe("FROM_NOT_ALLOWED");
+});
+
+test("the README's example over curl (Connect JSON) and grpc-js: maps in JSON and on the .proto", async () => {
+  const res = await curlConnect(t.url, "Send", {
+    accountId: 1, from: "Example News <news@example.com>", to: ["bob@example.com"], subject: "This week", bodyText: "…",
+    headers: UNSUBSCRIBE, tags: { campaign: "weekly-49" }, metadata: { user_id: "42" },
+  });
+  expect(res.status).toBe(200);
+  expect(res.body.outbox).toMatchObject({ from: '"Example News" <news@example.com>', headers: UNSUBSCRIBE, tags: { campaign: "weekly-49" }, metadata: { user_id: "42" } });
+  const listed = await curlConnect(t.url, "ListOutbox", { tags: { campaign: "weekly-49" } });
+  expect((listed.body.outboxes as { outboxId: string }[]).map((o) => o.outboxId)).toEqual([(res.body.outbox as { outboxId: string }).outboxId]);
+
+  const grpcJs = grpcJsClient(t.url);
+  try {
+    const got = await grpcJs.unary<{ outbox: Record<string, unknown> }>("GetOutbox", { outbox_id: (res.body.outbox as { outboxId: string }).outboxId });
+    expect(got.outbox).toMatchObject({ from: '"Example News" <news@example.com>', tags: { campaign: "weekly-49" }, metadata: { user_id: "42" } });
+    const refused = await grpcJs.unary("Send", { account_id: 1, to: ["bob@example.com"], subject: "s", body_text: "x", from: "x@evil.example" })
+      .catch((e: unknown) => e);
+    expect((refused as { code: number }).code).toBe(Code.InvalidArgument);
+  } finally {
+    grpcJs.close();
+  }
 });
