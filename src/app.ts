@@ -108,7 +108,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const tailer = new EventTailer(pool, log, config.watch.pollIntervalMs, config.watch.bufferSize);
     started = tailer;
     await tailer.start();
-    const metrics = new Metrics({ processMetrics: opts.processMetrics });
+    const metrics = new Metrics({ processMetrics: opts.processMetrics, tagLabels: () => config.metrics.tagLabels });
     const sender = new Sender(config, pool, clock, log, () => tailer.notify(), metrics);
     const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
     const rescuer = createRescuer(pool, clock, log, rescueEvery, () => config.sender.maxRescues, () => {

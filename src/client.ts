@@ -48,6 +48,16 @@ function bearer(apiKey: string): Interceptor {
   };
 }
 
+/**
+ * The `headers` of a Send for one-click unsubscribe (RFC 8058): List-Unsubscribe with the HTTPS
+ * URL (which receives the POST) and, optionally, a mailto: address, and List-Unsubscribe-Post.
+ */
+export function oneClickUnsubscribe(httpsUrl: string, mailto?: string): Record<string, string> {
+  if (!httpsUrl.startsWith("https://")) throw new Error("one-click unsubscribe needs an https:// URL (RFC 8058)");
+  const targets = [`<${httpsUrl}>`, ...(mailto === undefined ? [] : [`<mailto:${mailto}>`])];
+  return { "List-Unsubscribe": targets.join(", "), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
+}
+
 /** Statuses a message stays in unless an operator acts: the outcome of its delivery. */
 const SETTLED: ReadonlySet<OutboxStatus> = new Set([OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.CANCELLED]);
 

@@ -9,6 +9,8 @@ import { isLoopbackHost } from "./auth/loopback.js";
 import { isScope, SCOPES, type Scope } from "./auth/scopes.js";
 import { unknownKey } from "./config-keys.js";
 import type { VerpConfig } from "./bounces/verp.js";
+import { allowedFromEntry, ownAddress } from "./message/sender-identity.js";
+import { MAX_TAGS, TAG_TEXT } from "./message/tags.js";
 
 export type TlsMode = "implicit" | "starttls" | "none";
 
@@ -50,6 +52,11 @@ export interface AccountConfig {
   id: number;
   /** The From header, e.g. "Ops <ops@example.com>". */
   from: string;
+  /**
+   * Other From addresses a message may set (normalised "user@domain" or "*@domain"); the
+   * account's own is always allowed. Empty unless configured.
+   */
+  allowedFrom?: readonly string[];
   /** Exactly one of smtp (real delivery) and fileDir (dev: .eml files in a folder). */
   smtp?: SmtpConfig;
   fileDir?: string;
@@ -136,8 +143,12 @@ export interface Config {
   sender: SenderConfig;
   watch: WatchConfig;
   server: ServerConfig;
-  /** Where /metrics is served: undefined means on the API port, behind the `metrics` scope. */
-  metrics: { listen?: { host: string; port: number } };
+  metrics: {
+    /** Where /metrics is served: undefined means on the API port, behind the `metrics` scope. */
+    listen?: { host: string; port: number };
+    /** Tag names counted in email_outbox_finalized_by_tag_total (others are not, to bound label cardinality). */
+    tagLabels: readonly string[];
+  };
   retention: RetentionConfig;
   attachmentPolicy: AttachmentPolicy;
   /** The folder path attachments are read from; without it, path attachments are refused. */
@@ -212,7 +223,7 @@ const TOP_LEVEL_KEYS = [
   "accounts", "message_id_domain", "allow_failure_mode", "sender", "watch", "server", "metrics", "retention",
   "attachment_policy", "attachment_store", "api_keys", "allow_unauthenticated", "tls", "cors",
 ];
-const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit", "dkim", "verp", "suppression"];
+const ACCOUNT_KEYS = ["id", "from", "allowed_from", "file_dir", "smtp", "rate_limit", "dkim", "verp", "suppression"];
 const SMTP_KEYS = [
   "host", "port", "tls", "user", "auth", "tls_reject_unauthorized",
   "max_connections", "connection_timeout_ms", "greeting_timeout_ms", "socket_timeout_ms",
@@ -309,14 +320,15 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   knownKeys(obj, `${where}: `, ACCOUNT_KEYS);
   const from = optString(obj.from, `${where}: from`);
   if (!from || /[\r\n\0]/.test(from)) throw new ConfigError(`${where}: from is required (one address, no line breaks)`);
+  const allowedFrom = parseAllowedFrom(obj.allowed_from, from, where);
   const fileDir = optString(obj.file_dir, `${where}: file_dir`);
   const rateLimit = parseRateLimit(obj.rate_limit, where);
   const reports = { verp: parseVerp(obj.verp, env, where), softBounces: parseSoftBounces(obj.suppression, where) };
   const dkim = parseDkim(obj.dkim, env, baseDir, where);
   if (obj.smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit, dkim, ...reports });
+  if (fileDir !== undefined) return Object.freeze({ id, from, allowedFrom, fileDir: path.resolve(baseDir, fileDir), rateLimit, dkim, ...reports });
   if (obj.smtp === undefined) throw new ConfigError(`${where}: smtp is required`);
-  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, dkim, ...reports });
+  return Object.freeze({ id, from, allowedFrom, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, dkim, ...reports });
 }
 
 /** `verp`: { domain, secret_env }: bounces come back to bounce+{outbox_id}-{hmac}@domain. */
@@ -338,6 +350,25 @@ function parseSoftBounces(raw: unknown, where: string): AccountConfig["softBounc
   if (raw === undefined) return undefined;
   const n = parseNumbers(raw, `${where}: suppression`, { softBounceLimit: 0, softBounceWindowMs: 7 * 24 * 3_600_000 });
   return n.softBounceLimit > 0 ? Object.freeze({ limit: n.softBounceLimit, windowMs: n.softBounceWindowMs }) : undefined;
+}
+
+/**
+ * `allowed_from`: ["news@example.com", "*@example.org"]. The envelope sender stays the address of
+ * `from`, so with allowed_from that must be one mailbox.
+ */
+function parseAllowedFrom(raw: unknown, from: string, where: string): readonly string[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw) || !raw.every((e) => typeof e === "string")) {
+    throw new ConfigError(`${where}: allowed_from must be a list of addresses or "*@domain" patterns`);
+  }
+  if (ownAddress(from) === undefined) throw new ConfigError(`${where}: with allowed_from, from must be one address (the envelope sender)`);
+  return Object.freeze(raw.map((entry: string) => {
+    try {
+      return allowedFromEntry(entry);
+    } catch (err) {
+      throw new ConfigError(`${where}: allowed_from: ${JSON.stringify(entry)} is not an address or "*@domain" (${(err as Error).message})`);
+    }
+  }));
 }
 
 /** `rate_limit`: { max_per_second (may be fractional), burst, slow_down_pause_ms }. */
@@ -570,17 +601,25 @@ function parseTls(raw: unknown, baseDir: string): Config["tls"] {
   return Object.freeze({ certFile: file("cert_file"), keyFile: file("key_file") });
 }
 
-/** `metrics.listen`: "host:port" (IPv6 in brackets) of a separate port for /metrics. */
+/**
+ * `metrics.listen`: "host:port" (IPv6 in brackets) of a separate port for /metrics.
+ * `metrics.tag_labels`: tag names the metrics count by (at most 10, tag-name syntax).
+ */
 function parseMetrics(raw: unknown): Config["metrics"] {
-  if (raw === undefined) return Object.freeze({});
+  if (raw === undefined) return Object.freeze({ tagLabels: [] });
   const obj = asObject(raw, "metrics");
-  knownKeys(obj, "metrics.", ["listen"]);
+  knownKeys(obj, "metrics.", ["listen", "tag_labels"]);
+  const tagLabels = obj.tag_labels ?? [];
+  if (!Array.isArray(tagLabels) || tagLabels.length > MAX_TAGS || !tagLabels.every((t) => typeof t === "string" && TAG_TEXT.test(t))) {
+    throw new ConfigError(`metrics.tag_labels must be a list of at most ${MAX_TAGS} tag names (letters, digits, '_' or '-')`);
+  }
+  const labels = Object.freeze([...new Set(tagLabels as string[])]);
   const listen = optString(obj.listen, "metrics.listen");
-  if (listen === undefined) return Object.freeze({});
+  if (listen === undefined) return Object.freeze({ tagLabels: labels });
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen);
   const port = Number(m?.[3]);
   if (!m || port > 65535) throw new ConfigError(`metrics.listen must be host:port, e.g. 127.0.0.1:9464`);
-  return Object.freeze({ listen: Object.freeze({ host: m[1] ?? m[2]!, port }) });
+  return Object.freeze({ listen: Object.freeze({ host: m[1] ?? m[2]!, port }), tagLabels: labels });
 }
 
 /** `cors.allowed_origins`: exact origins such as "https://app.example.com" (no paths, no "*"). */

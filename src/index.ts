@@ -7,6 +7,7 @@ export {
   errorInfo,
   errorReason,
   fieldViolations,
+  oneClickUnsubscribe,
   waitForOutcome,
   type EmailClient,
   type EmailClientOptions,

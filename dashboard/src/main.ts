@@ -25,6 +25,8 @@ const ui = {
   pageSize: byId<HTMLSelectElement>("page-size"),
   searchForm: byId<HTMLFormElement>("search-form"),
   search: byId<HTMLInputElement>("search"),
+  tagForm: byId<HTMLFormElement>("tag-form"),
+  tag: byId<HTMLInputElement>("tag"),
   older: byId<HTMLButtonElement>("older"),
   chips: byId<HTMLDivElement>("status-filters"),
   notice: byId<HTMLParagraphElement>("notice"),
@@ -49,6 +51,8 @@ let nextPage = "";
 /** The search's text and the rows ListOutbox found for it (undefined: no search). */
 let query = "";
 let found: Set<bigint> | undefined;
+/** The tag filter ("name=value" in the field), for the stream and every ListOutbox. */
+let tags: Record<string, string> = {};
 /** Rows ticked for Retry / Cancel selected; only those still shown count. */
 const selected = new Set<bigint>();
 /** Bumped per stream, so answers meant for an earlier filter are dropped. */
@@ -95,7 +99,7 @@ function restart(): void {
   limit = pageRows();
   found = query ? new Set() : undefined;
   loadNewest(gen, accountId);
-  stopWatch = watchOutbox(api, accountId, {
+  stopWatch = watchOutbox(api, { accountId, tags }, {
     start(snapshot, first) {
       notice(snapshot ? "" : "Too many messages for a full snapshot: showing the newest ones and every change from now on. Filter by account to see all.");
       if (first) return;
@@ -116,7 +120,7 @@ function loadNewest(gen: number, accountId: number): void {
   detailsWanted.clear();
   invalidate();
   nextPage = "";
-  api.listOutbox({ accountId, pageSize: limit, query }).then(
+  api.listOutbox({ accountId, pageSize: limit, query, tags }).then(
     (res) => {
       if (gen !== generation) return;
       addPage(res.outboxes, res.nextPageToken);
@@ -149,7 +153,7 @@ function loadOlder(): void {
     return invalidate();
   }
   ui.older.disabled = true;
-  api.listOutbox({ accountId: accountFilter(), pageSize: pageRows(), query, pageToken: nextPage }).then(
+  api.listOutbox({ accountId: accountFilter(), pageSize: pageRows(), query, tags, pageToken: nextPage }).then(
     (res) => {
       if (gen !== generation) return;
       addPage(res.outboxes, res.nextPageToken);
@@ -296,6 +300,15 @@ ui.older.addEventListener("click", loadOlder);
 ui.searchForm.addEventListener("submit", (ev) => {
   ev.preventDefault();
   query = ui.search.value.trim();
+  restart();
+});
+
+ui.tagForm.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const text = ui.tag.value.trim();
+  const eq = text.indexOf("=");
+  if (text && eq < 1) return toast(ui.toasts, "Tag filter: write name=value, e.g. campaign=weekly-49", "error");
+  tags = text ? { [text.slice(0, eq)]: text.slice(eq + 1) } : {};
   restart();
 });
 

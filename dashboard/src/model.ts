@@ -20,7 +20,9 @@ export interface RowView {
   lastKind: OutboxEventKind | undefined;
   /** Bumped on every live change (not on snapshots or reads), so the view can flash the row. */
   version: number;
-  details?: { subject: string; to: string[] };
+  /** The row's tags (every event and read carries them; they never change). */
+  tags: Record<string, string>;
+  details?: { subject: string; to: string[]; from: string };
 }
 
 /** The statuses in the order the page shows them. */
@@ -63,6 +65,7 @@ export class OutboxModel {
     if (e.providerMessageId) row.providerMessageId = e.providerMessageId;
     row.updated = date(e.time) ?? row.updated;
     row.lastKind = e.kind;
+    row.tags = e.tags;
     if (e.kind !== OutboxEventKind.SNAPSHOT) row.version++;
     return row;
   }
@@ -74,7 +77,8 @@ export class OutboxModel {
   applyRow(o: Outbox): void {
     const known = this.rows.get(o.outboxId);
     const row = known ?? this.blank(o.outboxId, o.accountId);
-    row.details = { subject: o.subject, to: [...o.to, ...o.cc] };
+    row.details = { subject: o.subject, to: [...o.to, ...o.cc], from: o.from };
+    row.tags = o.tags;
     if (!known) {
       row.status = o.status;
       row.retries = o.retries;
@@ -105,7 +109,7 @@ export class OutboxModel {
   private blank(id: bigint, accountId: number): RowView {
     const row: RowView = {
       id, accountId, status: OutboxStatus.UNSPECIFIED, retries: 0, nextAttemptAt: undefined, lastError: "",
-      messageId: "", providerMessageId: "", updated: undefined, lastKind: undefined, version: 0,
+      messageId: "", providerMessageId: "", updated: undefined, lastKind: undefined, version: 0, tags: {},
     };
     this.rows.set(id, row);
     return row;

@@ -17,6 +17,8 @@ interface RowElements {
   select: HTMLInputElement;
   subject: HTMLDivElement;
   to: HTMLDivElement;
+  /** The From it is sent with, and its tags. */
+  from: HTMLDivElement;
   retry: HTMLButtonElement;
   cancel: HTMLButtonElement;
   version: number;
@@ -74,14 +76,15 @@ export class OutboxTable {
     cells.status.append(badge);
     const subject = el("div", "subject-text");
     const to = el("div", "to");
-    cells.subject.append(subject, to);
+    const from = el("div", "from");
+    cells.subject.append(subject, to, from);
     const retry = el("button", "retry", "Retry");
     retry.dataset.action = "retry";
     retry.title = "Attempt now, even if not yet due";
     const cancel = el("button", "cancel quiet", "Cancel");
     cancel.dataset.action = "cancel";
     cells.actions.append(retry, cancel);
-    const row = { tr, cells, badge, select, subject, to, retry, cancel, version: view.version };
+    const row = { tr, cells, badge, select, subject, to, from, retry, cancel, version: view.version };
     this.rows.set(view.id, row);
     return row;
   }
@@ -95,6 +98,9 @@ export class OutboxTable {
     row.badge.className = `badge s-${status.toLowerCase()}`;
     setText(row.subject, v.details?.subject ?? "", v.details?.subject ?? "");
     setText(row.to, v.details?.to.join(", ") ?? "", v.details?.to.join(", ") ?? "");
+    const tags = Object.entries(v.tags).map(([name, value]) => `${name}=${value}`).join(" ");
+    const from = [v.details ? `from ${v.details.from}` : "", tags].filter(Boolean).join(" · ");
+    setText(row.from, from, from);
     setText(row.cells.retries, String(v.retries));
     const due = v.nextAttemptAt && (v.status === OutboxStatus.PENDING || v.status === OutboxStatus.FAILED) ? v.nextAttemptAt : undefined;
     setText(row.cells.next, due ? `${dateTime(due)} (${relative(due, now)})` : "", due ? utc(due) : "");

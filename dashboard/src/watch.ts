@@ -25,8 +25,14 @@ export interface WatchHandlers {
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000];
 const FATAL = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument]);
 
-/** Starts watching `accountId` (0: every account the key may see); returns a stop function. */
-export function watchOutbox(api: Api, accountId: number, on: WatchHandlers): () => void {
+/** What a stream shows: one account (0: every account the key may see), rows with these tags. */
+export interface WatchFilter {
+  accountId: number;
+  tags: Record<string, string>;
+}
+
+/** Starts watching the rows `filter` selects; returns a stop function. */
+export function watchOutbox(api: Api, filter: WatchFilter, on: WatchHandlers): () => void {
   const ctl = new AbortController();
   const { signal } = ctl;
   void (async () => {
@@ -47,7 +53,7 @@ export function watchOutbox(api: Api, accountId: number, on: WatchHandlers): () 
         on.state({ kind: "live", snapshot });
       };
       try {
-        const stream = api.watchOutbox({ accountId, includeCurrent: snapshot }, { signal, onHeader: established });
+        const stream = api.watchOutbox({ ...filter, includeCurrent: snapshot }, { signal, onHeader: established });
         for await (const res of stream) {
           established();
           if (res.message.case === "event") on.event(res.message.value);

@@ -21,7 +21,8 @@ import {
 } from "../../gen/email/v1/email_service_pb.js";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { Config } from "../config.js";
+import type { AccountConfig, Config } from "../config.js";
+import { customHeaders, fromHeader, metadata, tags } from "./message-options.js";
 import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
 import { cancelOutbox, getOutbox, listOutbox } from "../outbox/store.js";
@@ -129,11 +130,12 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     checkBodies(v, req.bodyText, req.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
+    const options = messageOptions(v, account, req);
     const files = await attachments(v, config, req.attachments);
     v.check();
 
     return {
-      accountId: account.id, kind: "send", from: account.from, to, cc, bcc, replyTo, subject: req.subject,
+      accountId: account.id, kind: "send", to, cc, bcc, replyTo, subject: req.subject, ...options,
       bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, sendAt: due, failureMode: mode,
       idempotencyKey: req.idempotencyKey || undefined,
       requestHash: req.idempotencyKey ? requestHash(toBinary(SendRequestSchema, { ...req, waitForAttempt: false })) : undefined,
@@ -154,6 +156,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     checkBodies(v, req.bodyText, req.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
+    const options = messageOptions(v, account, req);
     const files = await attachments(v, config, req.attachments);
     v.check();
 
@@ -170,7 +173,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     recipients.check();
 
     const msg: NewMessage = {
-      accountId: account.id, kind: "reply", from: account.from, to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject,
+      accountId: account.id, kind: "reply", ...options, to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject,
       bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, inReplyTo: reply.inReplyTo,
       references: reply.references.join(" "),
       sendAt: due, failureMode: mode, idempotencyKey: req.idempotencyKey || undefined,
@@ -215,6 +218,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     const rows = await listOutbox(this.deps.pool, {
       accountIds: accountFilter(ctx, req.accountId),
       statuses: statuses(req.statuses),
+      tags: tagFilter(req.tags),
       limit: size + 1,
       beforeId,
     }, ...search);
@@ -243,6 +247,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
         outboxIds: req.outboxIds.map(outboxId),
         accountIds: accountFilter(ctx, req.accountId),
         statuses: statuses(req.statuses),
+        tags: tagFilter(req.tags),
         afterEventId: Number(req.afterEventId),
         includeCurrent: req.includeCurrent,
       },
@@ -285,6 +290,24 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 }
 
+/** From, headers, tags and metadata of a Send or Reply, as they are committed. */
+function messageOptions(v: Violations, account: AccountConfig, req: SendRequest | ReplyRequest) {
+  return {
+    from: fromHeader(v, account, req.from),
+    headers: customHeaders(v, req.headers),
+    tags: tags(v, "tags", req.tags),
+    metadata: metadata(v, req.metadata),
+  };
+}
+
+/** The tag filter of ListOutbox and WatchOutbox. */
+function tagFilter(input: Record<string, string>) {
+  const v = new Violations();
+  const filter = tags(v, "tags", input);
+  v.check();
+  return filter;
+}
+
 /** Throws the reference's message naming the first empty field. */
 function requireNonEmpty(checks: [string, boolean][], message: string): void {
   const empty = checks.find(([, ok]) => !ok);
@@ -313,7 +336,7 @@ function snapshotEvent(row: OutboxRow) {
   return {
     eventId: 0n, kind: OutboxEventKind.SNAPSHOT, outboxId: o.outboxId, accountId: o.accountId, status: o.status, retries: o.retries,
     nextAttemptAt: o.nextAttemptAt, providerMessageId: o.providerMessageId, error: o.lastError, time: o.updateTime,
-    messageId: o.messageId,
+    messageId: o.messageId, tags: o.tags, metadata: o.metadata,
   };
 }
 

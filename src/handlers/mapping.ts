@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { OutboxEventSchema, type OutboxEvent, type OutboxEventKind } from "../../gen/email/v1/email_service_pb.js";
 import { OutboxSchema, OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
-import type { EventRow, OutboxRow, OutboxStatus as Status } from "../outbox/types.js";
+import { EventKind, type EventRow, type OutboxRow, type OutboxStatus as Status } from "../outbox/types.js";
 
 export const STATUS_TO_PROTO: Record<Status, OutboxStatus> = {
   pending: OutboxStatus.PENDING,
@@ -23,6 +23,15 @@ export function time(ms: number | null): Timestamp | undefined {
   return ms === null ? undefined : timestampFromMs(ms);
 }
 
+/**
+ * When the next attempt is due for a queued row; for a SENT row the time it was sent, as the
+ * original product's SendResult carried it; none otherwise.
+ */
+function nextAttemptAt(row: OutboxRow): number | null {
+  if (row.status === "pending" || row.status === "failed") return row.nextAttemptAt;
+  return row.status === "sent" ? row.sentAt : null;
+}
+
 export function toProtoOutbox(row: OutboxRow): Outbox {
   return create(OutboxSchema, {
     outboxId: BigInt(row.id),
@@ -30,7 +39,7 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     status: STATUS_TO_PROTO[row.status],
     retries: row.retries,
     providerMessageId: row.providerMessageId ?? "",
-    nextAttemptAt: row.status === "pending" || row.status === "failed" ? time(row.nextAttemptAt) : undefined,
+    nextAttemptAt: time(nextAttemptAt(row)),
     messageId: row.messageId ?? "",
     lastError: row.lastError ?? "",
     lastErrorClass: row.lastErrorClass ?? "",
@@ -45,6 +54,10 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     sendAt: time(row.sendAt),
     sentTime: time(row.sentAt),
     suppressedRecipients: row.suppressed,
+    from: row.from,
+    headers: Object.fromEntries(row.headers),
+    tags: row.tags,
+    metadata: row.metadata,
   });
 }
 
@@ -56,11 +69,14 @@ export function toProtoEvent(e: EventRow): OutboxEvent {
     accountId: e.accountId,
     status: STATUS_TO_PROTO[e.status],
     retries: e.retries,
-    nextAttemptAt: time(e.nextAttemptAt),
+    // A SENT event is written in the transaction that records the sending, at sent_at.
+    nextAttemptAt: time(e.kind === EventKind.sent ? e.createdAt : e.nextAttemptAt),
     providerMessageId: e.providerMessageId ?? "",
     error: e.error ?? "",
     time: time(e.createdAt),
     messageId: e.messageId ?? "",
     recipient: e.recipient ?? "",
+    tags: e.tags,
+    metadata: e.metadata,
   });
 }

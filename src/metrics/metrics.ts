@@ -1,6 +1,7 @@
 // The service's Prometheus metrics, on a registry of its own per app (several apps in one process,
 // as in tests, do not collide). Labels are low-cardinality: configured accounts, error classes,
-// statuses, RPC methods and codes; never a recipient or a message.
+// statuses, RPC methods and codes, and the values of the tag names metrics.tag_labels lists;
+// never a recipient or a message.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Clock } from "../clock.js";
 import type { OutboxStats } from "../outbox/stats.js";
@@ -13,7 +14,7 @@ export interface SenderMetrics {
   /** An SMTP (or file) attempt ended after `seconds`. */
   attempted(accountId: number, outcome: "sent" | "failed", seconds: number): void;
   /** An outcome was written: the row is now sent, failed (to be retried) or dead. */
-  finalized(accountId: number, status: "sent" | "failed" | "dead", errorClass: string | null): void;
+  finalized(accountId: number, status: "sent" | "failed" | "dead", errorClass: string | null, tags?: Readonly<Record<string, string>>): void;
   /** A "slow down" reply paused the account. */
   slowedDown(accountId: number): void;
   /** Claims were handed back to wait for the account's turn. */
@@ -77,6 +78,11 @@ export class Metrics implements SenderMetrics {
     name: "email_outbox_oauth_token_expiry_timestamp_seconds", help: "When the account's current OAuth2 access token expires (Unix time).",
     labelNames: ["account_id"], registers: this.registers,
   });
+  private readonly byTag = new Counter({
+    name: "email_outbox_finalized_by_tag_total",
+    help: "Outcomes written (sent, failed, dead) of rows carrying a tag that metrics.tag_labels names, by tag name and value.",
+    labelNames: ["tag", "value", "status"], registers: this.registers,
+  });
   readonly rescued = new Counter({
     name: "email_outbox_lease_rescues_total", help: "Rows whose lease expired: requeued, or dead at sender.max_rescues.",
     labelNames: ["outcome"], registers: this.registers,
@@ -97,7 +103,11 @@ export class Metrics implements SenderMetrics {
     labelNames: ["grpc_service", "grpc_method", "grpc_type"], buckets: RPC_BUCKETS, registers: this.registers,
   });
 
-  constructor(opts: { processMetrics?: boolean } = {}) {
+  /** The tag names counted (the config's metrics.tag_labels, read at each outcome: reload applies). */
+  private readonly tagLabels: () => readonly string[];
+
+  constructor(opts: { processMetrics?: boolean; tagLabels?: () => readonly string[] } = {}) {
+    this.tagLabels = opts.tagLabels ?? (() => []);
     // Process metrics (CPU, memory, event loop lag) install process-wide observers: once per process.
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
@@ -152,10 +162,14 @@ export class Metrics implements SenderMetrics {
     this.attemptSeconds.observe({ account_id: String(accountId), outcome }, seconds);
   }
 
-  finalized(accountId: number, status: "sent" | "failed" | "dead", errorClass: string | null): void {
+  finalized(accountId: number, status: "sent" | "failed" | "dead", errorClass: string | null, tags?: Readonly<Record<string, string>>): void {
     const account_id = String(accountId);
     if (status === "sent") this.sent.inc({ account_id });
     else (status === "dead" ? this.dead : this.failed).inc({ account_id, error_class: errorClass ?? "UNKNOWN" });
+    if (!tags) return;
+    for (const tag of this.tagLabels()) {
+      if (Object.hasOwn(tags, tag)) this.byTag.inc({ tag, value: tags[tag]!, status });
+    }
   }
 
   slowedDown(accountId: number): void {

@@ -5,7 +5,7 @@ import { appendEvents } from "./events.js";
 import { insertAttachments } from "./attachments.js";
 import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
-import { ROW_COLUMNS, attemptMessageId, toRow, type OutboxDbRow } from "./rows.js";
+import { ROW_COLUMNS, attemptMessageId, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
 import { everyRecipientSuppressed, markSuppressed } from "../suppression/recipients.js";
 import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
@@ -142,7 +142,8 @@ export function newRow(id: number, msg: NewMessage, due: number, now: number): O
     nextAttemptAt: suppressed ? null : due, sendAt: due,
     messageId: null, providerMessageId: null, lastError: null, lastErrorClass: null, failureMode: msg.failureMode,
     idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
-    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, suppressed: msg.suppressed ?? [],
+    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, from: msg.from,
+    headers: msg.headers ?? [], tags: msg.tags ?? {}, metadata: msg.metadata ?? {}, suppressed: msg.suppressed ?? [],
   };
 }
 
@@ -152,7 +153,8 @@ export function dueAt(msg: NewMessage, now: number): number {
 
 const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
   idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject, body_text, body_html,
-  in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at, suppressed_json)`;
+  in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at, headers_json, tags_json,
+  metadata_json, suppressed_json)`;
 
 function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
   const due = dueAt(m, now);
@@ -163,6 +165,7 @@ function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined):
     m.requestHash ?? null, m.from, JSON.stringify(m.to), JSON.stringify(m.cc), JSON.stringify(m.bcc), m.replyTo ?? null,
     m.subject, m.bodyText, m.bodyHtml ?? null, m.inReplyTo ?? null, m.references ?? null,
     lease?.token ?? null, lease?.owner ?? null, lease ? lease.now + lease.leaseMs : null, now, now,
+    jsonColumn(m.headers), jsonColumn(m.tags), jsonColumn(m.metadata),
     m.suppressed?.length ? JSON.stringify(m.suppressed) : null,
   ];
 }
@@ -174,7 +177,6 @@ function claimedRow(id: number, m: NewMessage, due: number, now: number, lease: 
     messageId: attemptMessageId(id, 0, lease.messageIdDomain),
     messageSeq: 0,
     leaseToken: lease.token,
-    from: m.from,
     replyTo: m.replyTo ?? null,
     bodyText: m.bodyText,
     bodyHtml: m.bodyHtml ?? null,

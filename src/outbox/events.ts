@@ -1,5 +1,6 @@
 // Appending events inside a state change's transaction, and reading them back in order.
 import type { PoolConnection, Pool } from "./db.js";
+import { jsonMap } from "./rows.js";
 import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
 
 /**
@@ -40,13 +41,20 @@ interface EventDbRow {
   error: string | null;
   recipient: string | null;
   created_at: number;
+  tags_json: unknown;
+  metadata_json: unknown;
 }
 
-/** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
+/**
+ * Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact.
+ * Each carries its row's tags and metadata, joined by primary key (they never change, so the
+ * event rows need not repeat them; a row retention deleted has none).
+ */
 export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
   const [rows] = (await pool.query(
-    `SELECT id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, created_at
-       FROM outbox_event WHERE id > ? ORDER BY id LIMIT ?`,
+    `SELECT e.id, e.outbox_id, e.account_id, e.kind, e.status, e.retries, e.next_attempt_at, e.provider_message_id,
+        e.message_id, e.error, e.recipient, e.created_at, o.tags_json, o.metadata_json
+       FROM outbox_event e LEFT JOIN outbox o ON o.id = e.outbox_id WHERE e.id > ? ORDER BY e.id LIMIT ?`,
     [afterId, limit],
   )) as unknown as [EventDbRow[]];
   return rows.map((r) => ({
@@ -62,6 +70,8 @@ export async function readEventsAfter(pool: Pool, afterId: number, limit: number
     error: r.error,
     recipient: r.recipient,
     createdAt: r.created_at,
+    tags: jsonMap(r.tags_json),
+    metadata: jsonMap(r.metadata_json),
   }));
 }
 

@@ -177,5 +177,7 @@ function contentChars(m: NewMessage): number {
   let n = m.subject.length + m.bodyText.length + (m.bodyHtml?.length ?? 0) + (m.references?.length ?? 0) + 1_000;
   for (const a of [...m.to, ...m.cc, ...m.bcc]) n += a.length;
   for (const f of m.attachments ?? []) n += f.content.length;
+  for (const [name, value] of m.headers ?? []) n += name.length + value.length;
+  for (const map of [m.tags, m.metadata]) for (const [k, v] of Object.entries(map ?? {})) n += k.length + v.length;
   return n;
 }

@@ -1,13 +1,13 @@
 // Mapping outbox rows between SQL and the domain types.
-import type { ClaimedMessage, FailureMode, OutboxRow, OutboxStatus } from "./types.js";
+import type { ClaimedMessage, FailureMode, HeaderField, OutboxRow, OutboxStatus, StringMap } from "./types.js";
 
 /** The columns of an OutboxRow: everything but the bodies. */
 export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_at, send_at, message_id, provider_message_id,
   last_error, last_error_class, failure_mode, idempotency_key, to_json, cc_json, bcc_json, subject, in_reply_to,
-  created_at, updated_at, sent_at, suppressed_json`;
+  created_at, updated_at, sent_at, from_header, headers_json, tags_json, metadata_json, suppressed_json`;
 
 /** The extra columns a sender needs to build the message. */
-export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, from_header, reply_to, body_text, body_html, references_header,
+export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, reply_to, body_text, body_html, references_header,
   EXISTS (SELECT 1 FROM outbox_attachment a WHERE a.outbox_id = outbox.id) AS has_attachments`;
 
 export interface OutboxDbRow {
@@ -34,12 +34,15 @@ export interface OutboxDbRow {
   updated_at: number;
   sent_at: number | null;
   suppressed_json: unknown;
+  from_header: string;
+  headers_json: unknown;
+  tags_json: unknown;
+  metadata_json: unknown;
 }
 
 interface ClaimDbRow extends OutboxDbRow {
   message_seq: number;
   lease_token: number;
-  from_header: string;
   reply_to: string | null;
   body_text: string;
   body_html: string | null;
@@ -55,6 +58,27 @@ export function jsonArray(value: unknown): unknown[] {
 
 export function jsonList(value: unknown): string[] {
   return jsonArray(value).map(String);
+}
+
+/** A JSON object of strings (tags, metadata); NULL is none. */
+export function jsonMap(value: unknown): StringMap {
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {};
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+}
+
+/** A JSON array of [name, value] pairs (header fields); NULL is none. */
+function jsonHeaders(value: unknown): HeaderField[] {
+  return jsonArray(value).map((pair) => {
+    const [name, v] = pair as unknown[];
+    return [String(name), String(v)];
+  });
+}
+
+/** A map or list as its JSON column: NULL when empty. */
+export function jsonColumn(value: StringMap | HeaderField[] | undefined): string | null {
+  if (value === undefined) return null;
+  return (Array.isArray(value) ? value.length : Object.keys(value).length) === 0 ? null : JSON.stringify(value);
 }
 
 export function toRow(r: OutboxDbRow): OutboxRow {
@@ -81,6 +105,10 @@ export function toRow(r: OutboxDbRow): OutboxRow {
     updatedAt: r.updated_at,
     sentAt: r.sent_at,
     suppressed: r.suppressed_json === null ? [] : jsonList(r.suppressed_json),
+    from: r.from_header,
+    headers: jsonHeaders(r.headers_json),
+    tags: jsonMap(r.tags_json),
+    metadata: jsonMap(r.metadata_json),
   };
 }
 
@@ -90,7 +118,6 @@ export function toClaimed(r: ClaimDbRow): ClaimedMessage {
     messageId: r.message_id ?? "",
     messageSeq: r.message_seq,
     leaseToken: r.lease_token,
-    from: r.from_header,
     replyTo: r.reply_to,
     bodyText: r.body_text,
     bodyHtml: r.body_html,

@@ -4,7 +4,7 @@ import { inTransaction, type Pool, type Queryable } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, toRow, type OutboxDbRow } from "./rows.js";
 import { allows, eventOf, toSql } from "./lifecycle.js";
-import type { OutboxRow, OutboxStatus } from "./types.js";
+import type { OutboxRow, OutboxStatus, StringMap } from "./types.js";
 
 export interface ListQuery {
   /** Accounts to include; undefined means all. */
@@ -13,6 +13,8 @@ export interface ListQuery {
   limit: number;
   /** Keyset cursor: only ids below it. */
   beforeId?: number;
+  /** Only rows carrying every one of these tags (name -> value). */
+  tags?: StringMap;
 }
 
 export async function getOutbox(pool: Pool, id: number): Promise<OutboxRow | undefined> {
@@ -34,6 +36,10 @@ export async function listOutbox(pool: Queryable, q: ListQuery, where: string[] 
   if (q.beforeId !== undefined) {
     where.push("id < ?");
     args.push(q.beforeId);
+  }
+  if (q.tags && Object.keys(q.tags).length > 0) {
+    where.push("JSON_CONTAINS(tags_json, ?)");
+    args.push(JSON.stringify(q.tags));
   }
   args.push(q.limit);
   const [rows] = (await pool.query(

@@ -49,7 +49,17 @@ export interface NewMessage {
   attachments?: MessageAttachment[];
   /** Recipients (lower-cased addresses) on the account's suppression list at commit: left out. */
   suppressed?: string[];
+  /** Extra header fields, validated, in the order given; sent alike on every attempt. */
+  headers?: HeaderField[];
+  /** Name -> value; returned and watched with the row, never written into the message. */
+  tags?: StringMap;
+  /** The caller's own pairs; returned and watched with the row, never written into the message. */
+  metadata?: StringMap;
 }
+
+/** A header field as [name, value]. */
+export type HeaderField = [string, string];
+export type StringMap = Record<string, string>;
 
 /** An attached file as committed with its row. */
 export interface MessageAttachment {
@@ -85,6 +95,11 @@ export interface OutboxRow {
   sentAt: number | null;
   /** Recipients left out because they were suppressed when the row was committed. */
   suppressed: string[];
+  /** The From header it is sent with. */
+  from: string;
+  headers: HeaderField[];
+  tags: StringMap;
+  metadata: StringMap;
 }
 
 /** A row a sender holds a lease on, with everything needed to send it. */
@@ -93,7 +108,6 @@ export interface ClaimedMessage extends OutboxRow {
   /** The number in messageId; the next attempt's unless this one's outcome stays unknown. */
   messageSeq: number;
   leaseToken: number;
-  from: string;
   replyTo: string | null;
   bodyText: string;
   bodyHtml: string | null;
@@ -130,6 +144,9 @@ export interface EventRow {
   createdAt: number;
   /** For a recipient event (bounced, delayed, complained): the address it is about. */
   recipient: string | null;
+  /** The row's, read with the event (they never change), so every event of a row carries them. */
+  tags: StringMap;
+  metadata: StringMap;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient"> & { recipient?: string | null };
+export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "tags" | "metadata"> & { recipient?: string | null };

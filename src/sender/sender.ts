@@ -20,6 +20,7 @@ import { leaseOwner } from "./lease-owner.js";
 import { composeMessage } from "./compose.js";
 import { verpAddress } from "../bounces/verp.js";
 import { everyRecipientSuppressed } from "../suppression/recipients.js";
+import { ownAddress } from "../message/sender-identity.js";
 import { createTransport, type AccountTransport } from "./transports.js";
 import { AccountPause, isSlowDownReply } from "./rate-limit.js";
 
@@ -45,6 +46,8 @@ interface Lane {
   pause: AccountPause;
   waiting: Job[];
   active: number;
+  /** When the lane last started an attempt (service clock). */
+  lastStartAt: number;
   /** Set while the lane waits for a start slot or for a pause to end. */
   timer?: NodeJS.Timeout;
 }
@@ -233,7 +236,13 @@ export class Sender {
 
   /** ms until the job may start: its start slot, and its account's pause. */
   private waitMs(lane: Lane, job: Job): number {
-    return Math.max(lane.pause.remainingMs(), (job.claim.notBefore ?? -Infinity) - this.clock.now());
+    const now = this.clock.now();
+    let at = job.claim.notBefore ?? -Infinity;
+    // Slots a stall (a busy event loop, a slow connection) made us miss are not made up in a
+    // burst: a start that is late by more than one interval keeps one interval after the last.
+    const rate = lane.account.rateLimit?.maxPerSecond;
+    if (rate !== undefined && now - at > 1000 / rate) at = Math.max(at, lane.lastStartAt + 1000 / rate);
+    return Math.max(lane.pause.remainingMs(), at - now);
   }
 
   /** How long a claim may wait in a lane: a couple of poll intervals. Start slots are taken this far ahead. */
@@ -261,7 +270,7 @@ export class Sender {
     if (!lane) {
       const account = this.config.accounts.get(accountId);
       if (!account) return undefined;
-      lane = { account, transport: createTransport(account, { log: this.log, metrics: this.metrics }), pause: new AccountPause(), waiting: [], active: 0 };
+      lane = { account, transport: createTransport(account, { log: this.log, metrics: this.metrics }), pause: new AccountPause(), waiting: [], active: 0, lastStartAt: -Infinity };
       this.lanes.set(accountId, lane);
     }
     return lane;
@@ -286,9 +295,10 @@ export class Sender {
         continue;
       }
       lane.active++;
+      lane.lastStartAt = this.clock.now();
       const transport = lane.transport;
       this.attemptsOn.set(transport, (this.attemptsOn.get(transport) ?? 0) + 1);
-      void this.attempt(transport, job).then((outcome) => {
+      void this.attempt(transport, job, lane.account).then((outcome) => {
         lane.active--;
         this.attemptEnded(transport);
         this.pump(lane);
@@ -300,7 +310,7 @@ export class Sender {
   }
 
   /** The attempt's outcome; undefined when it never reached the SMTP server through no fault of its own. */
-  private async attempt(transport: AccountTransport, job: Job): Promise<AttemptOutcome | undefined> {
+  private async attempt(transport: AccountTransport, job: Job, account: AccountConfig): Promise<AttemptOutcome | undefined> {
     const { claim } = job;
     if (this.config.allowFailureMode && job.failureMode === FailureMode.network) {
       return { kind: "failed", error: "simulated network timeout", errorClass: "NETWORK", permanent: false };
@@ -321,8 +331,8 @@ export class Sender {
     }
     const started = Date.now();
     try {
-      const verp = this.config.accounts.get(claim.accountId)?.verp;
-      const providerMessageId = await transport.send(composeMessage(claim, files, verp && verpAddress(claim.accountId, claim.id, verp)));
+      const envelopeFrom = account.verp ? verpAddress(account.id, claim.id, account.verp) : ownAddress(account.from);
+      const providerMessageId = await transport.send(composeMessage(claim, files, envelopeFrom));
       this.metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
       // Per-attempt success is debug: at volume an info line per message costs more than it tells;
       // the outcome is in the row, its events and the metrics.
@@ -387,7 +397,7 @@ export class Sender {
   private async finish(job: Job, outcome: AttemptOutcome): Promise<void> {
     const fin = this.decide(job.claim, outcome);
     const written = await this.completer.submit(fin);
-    if (written) this.metrics?.finalized(fin.accountId, fin.status, fin.errorClass);
+    if (written) this.metrics?.finalized(fin.accountId, fin.status, fin.errorClass, job.claim.tags);
     this.settle(job, written);
   }
 

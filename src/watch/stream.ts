@@ -4,7 +4,7 @@
 import type { Pool } from "../outbox/db.js";
 import { firstEventId, lastEventId, readEventsAfter } from "../outbox/events.js";
 import { snapshotOutbox } from "../outbox/store.js";
-import type { EventRow, OutboxRow, OutboxStatus } from "../outbox/types.js";
+import type { EventRow, OutboxRow, OutboxStatus, StringMap } from "../outbox/types.js";
 import type { EventFilter, Subscription } from "./subscription.js";
 import { matches } from "./subscription.js";
 import type { EventTailer } from "./tailer.js";
@@ -13,6 +13,8 @@ export interface WatchQuery {
   outboxIds?: number[];
   accountIds?: number[];
   statuses?: OutboxStatus[];
+  /** Only rows carrying every one of these tags (name -> value). */
+  tags?: StringMap;
   afterEventId: number;
   includeCurrent: boolean;
 }
@@ -66,6 +68,7 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
     outboxIds: q.outboxIds?.length ? new Set(q.outboxIds) : undefined,
     accountIds: q.accountIds ? new Set(q.accountIds) : undefined,
     statuses: q.statuses?.length ? new Set(q.statuses) : undefined,
+    tags: q.tags && Object.keys(q.tags).length ? Object.entries(q.tags) : undefined,
   };
   // Subscribe first: every event after `live` is buffered while the snapshot or catch-up runs.
   let { sub, from: live } = deps.tailer.subscribe(filter);
@@ -76,6 +79,7 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, signal: Abort
         outboxIds: q.outboxIds?.length ? q.outboxIds : undefined,
         accountIds: q.accountIds,
         statuses: q.statuses ?? [],
+        tags: q.tags,
         limit: SNAPSHOT_LIMIT + 1,
       });
       if (snap.rows.length > SNAPSHOT_LIMIT) throw new WatchSnapshotTooLargeError(SNAPSHOT_LIMIT);

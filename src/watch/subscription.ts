@@ -7,13 +7,16 @@ export interface EventFilter {
   /** Accounts to include; undefined means all. */
   accountIds?: ReadonlySet<number>;
   statuses?: ReadonlySet<string>;
+  /** Tags the row must carry, each with exactly this value; undefined means any. */
+  tags?: readonly [string, string][];
 }
 
-export function matches(filter: EventFilter, e: Pick<EventRow, "outboxId" | "accountId" | "status">): boolean {
+export function matches(filter: EventFilter, e: Pick<EventRow, "outboxId" | "accountId" | "status" | "tags">): boolean {
   return (
     (!filter.outboxIds || filter.outboxIds.has(e.outboxId)) &&
     (!filter.accountIds || filter.accountIds.has(e.accountId)) &&
-    (!filter.statuses || filter.statuses.has(e.status))
+    (!filter.statuses || filter.statuses.has(e.status)) &&
+    (!filter.tags || filter.tags.every(([name, value]) => Object.hasOwn(e.tags, name) && e.tags[name] === value))
   );
 }
 

@@ -52,7 +52,8 @@ test("GetOutbox returns the row as Send committed and the sender finished it", a
     messageId: `<outbox-${sent.outbox!.outboxId}-0@prx-email.local>`,
   });
   expect(outbox!.providerMessageId).toMatch(/^smtp-/);
-  expect(outbox!.nextAttemptAt).toBeUndefined();
+  // As the original product's SendResult: a sent row's next_attempt_at is when it was sent.
+  expect(timestampMs(outbox!.nextAttemptAt!)).toBe(T0);
   expect(timestampMs(outbox!.createTime!)).toBe(T0);
   expect(timestampMs(outbox!.sentTime!)).toBe(T0);
 });

@@ -60,7 +60,9 @@ test.skipIf(missing)("email-outbox-example: send, INVALID_ARGUMENT reason, faile
   }));
 
   const send = steps.get("send")!;
-  expect(send).toMatchObject({ status: "OUTBOX_STATUS_SENT", retries: 0 });
+  expect(send).toMatchObject({ status: "OUTBOX_STATUS_SENT", retries: 0, tags: { campaign: "python-tour" }, metadata: { user_id: "42" } });
+  expect(send.from).toBe("Account 1 <sender1@example.com>");
+  expect(f.received(send.message_id as string)?.headers.get("list-unsubscribe-post")).toEqual(["List-Unsubscribe=One-Click"]);
   expect(f.received(send.message_id as string)?.parsed.subject).toBe("Hello from Python");
 
   expect(steps.get("invalid")).toEqual({

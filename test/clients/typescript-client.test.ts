@@ -9,6 +9,7 @@ import {
   errorReason,
   fieldViolations,
   FailureMode,
+  oneClickUnsubscribe,
   OutboxStatus,
   waitForOutcome,
   type EmailClientOptions,
@@ -64,6 +65,21 @@ test("waitForOutcome with until FAILED sees a failed attempt; RetryOutbox then r
   expect(errorReason(early)).toBe("RETRY_NOT_DUE");
   const retried = await client.retryOutbox({ outboxId: outbox!.outboxId, force: true });
   expect(retried.outbox).toMatchObject({ status: OutboxStatus.SENT, messageId: `<outbox-${outbox!.outboxId}-1@${DOMAIN}>` });
+});
+
+test("oneClickUnsubscribe headers and tags: sent with the message, tags and metadata returned but not sent", async () => {
+  const client = createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey });
+  const headers = oneClickUnsubscribe("https://example.com/u/7", "u@example.com");
+  const { outbox } = await client.send({
+    accountId: 1, to: ["bob@example.com"], subject: "unsubscribable", bodyText: "x", headers, tags: { campaign: "c7" }, metadata: { user: "7" },
+  });
+  const outcome = await waitForOutcome(client, outbox!.outboxId, { signal: AbortSignal.timeout(20_000) });
+  expect(outcome).toMatchObject({ status: OutboxStatus.SENT, tags: { campaign: "c7" }, metadata: { user: "7" } });
+  const received = f.received(outcome.messageId)!;
+  expect(received.headers.get("list-unsubscribe")).toEqual(["<https://example.com/u/7>, <mailto:u@example.com>"]);
+  expect(received.headers.get("list-unsubscribe-post")).toEqual(["List-Unsubscribe=One-Click"]);
+  expect(received.raw.toString()).not.toContain("c7");
+  expect(() => oneClickUnsubscribe("http://example.com/u")).toThrow(/https/);
 });
 
 test("gRPC over HTTP/1.1 is refused when the client is made, not at the first call", () => {

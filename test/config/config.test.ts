@@ -130,7 +130,11 @@ describe("server and metrics settings", () => {
     const c = parse({});
     expect(c.server).toEqual({ requestBytesInFlight: 256 * 1024 * 1024, firstBytesTimeoutMs: 10_000, idleTimeoutMs: 300_000, maxConcurrentStreams: 100 });
     expect([c.watch.maxStreams, c.watch.maxStreamsPerKey]).toEqual([1000, 100]);
-    expect(c.metrics).toEqual({});
+    expect(c.metrics).toEqual({ tagLabels: [] });
+  });
+
+  test("metrics.tag_labels lists the tag names counted by", () => {
+    expect(parse({ metrics: { tag_labels: ["campaign", "tier", "campaign"] } }).metrics.tagLabels).toEqual(["campaign", "tier"]);
   });
 
   test.each([
@@ -145,9 +149,32 @@ describe("server and metrics settings", () => {
     [{ metrics: { listen: "9464" } }, "metrics.listen must be host:port, e.g. 127.0.0.1:9464"],
     [{ metrics: { listen: "127.0.0.1:70000" } }, "metrics.listen must be host:port, e.g. 127.0.0.1:9464"],
     [{ metrics: { port: 1 } }, "metrics.port: unknown setting"],
+    [{ metrics: { tag_labels: ["bad name"] } }, "metrics.tag_labels must be a list of at most 10 tag names"],
+    [{ metrics: { tag_labels: "campaign" } }, "metrics.tag_labels must be a list of at most 10 tag names"],
     [{ server: { request_bytes_in_flight: 0 } }, "server: request_bytes_in_flight must be a positive integer"],
     [{ server: { max_streams: 5 } }, "server.max_streams: unknown setting"],
   ])("%j is refused", (json, message) => {
     expect(() => parse(json)).toThrow(message);
+  });
+});
+
+describe("allowed_from", () => {
+  test("exact addresses and *@domain patterns, normalised to lower case and ASCII domains", () => {
+    const c = parse({ accounts: [{ ...account({}), allowed_from: ["News@Example.COM", "*@Brand.Example", "*@bücher.example"] }] });
+    expect(c.accounts.get(7)!.allowedFrom).toEqual(["news@example.com", "*@brand.example", "*@xn--bcher-kva.example"]);
+  });
+
+  test.each([
+    [["not an address"], 'account 7: allowed_from: "not an address" is not an address or "*@domain"'],
+    [["News <news@example.com>"], 'account 7: allowed_from: "News <news@example.com>" is not an address or "*@domain"'],
+    [["*@"], 'account 7: allowed_from: "*@" is not an address or "*@domain"'],
+    ["news@example.com", 'account 7: allowed_from must be a list of addresses or "*@domain" patterns'],
+  ])("%j is refused", (allowed, message) => {
+    expect(configError({ accounts: [{ ...account({}), allowed_from: allowed }] })).toContain(message);
+  });
+
+  test("with allowed_from, from must be one address: it stays the envelope sender", () => {
+    expect(configError({ accounts: [{ ...account({}), from: "a@x.example, b@x.example", allowed_from: ["*@x.example"] }] }))
+      .toBe("account 7: with allowed_from, from must be one address (the envelope sender)");
   });
 });

@@ -211,6 +211,26 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
     await page.selectOption("#page-size", "200");
   });
 
+  test("a row shows its From and tags; the tag filter shows only rows with that tag, live", async () => {
+    const shownIds = () => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId));
+    const tagged = (await client.send({ accountId: 1, to: ["t@example.com"], subject: "Tagged", bodyText: "x", tags: { campaign: "dash-1", tier: "gold" } })).outbox!;
+    await waitRow(tagged.outboxId, "SENT");
+    await expect.poll(() => row(tagged.outboxId).locator(".from").textContent(), { timeout: WAIT_MS })
+      .toBe("from Account 1 <sender1@example.com> · campaign=dash-1 tier=gold");
+
+    await page.fill("#tag", "campaign=dash-1");
+    await page.press("#tag", "Enter");
+    await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual([String(tagged.outboxId)]);
+    // A new row with the tag arrives through the filtered stream; one without it does not.
+    await client.send({ accountId: 1, to: ["t@example.com"], subject: "Untagged", bodyText: "x" });
+    const second = (await client.send({ accountId: 2, to: ["t@example.com"], subject: "Tagged too", bodyText: "x", tags: { campaign: "dash-1" } })).outbox!;
+    await waitRow(second.outboxId, "SENT");
+    await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual([String(second.outboxId), String(tagged.outboxId)]);
+    await page.fill("#tag", "");
+    await page.press("#tag", "Enter");
+    await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(2);
+  });
+
   test("screenshot, and the page never asked anything of another origin", async () => {
     // One message left failing, so the picture shows every kind of row.
     const { outbox } = await client.send({

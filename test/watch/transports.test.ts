@@ -55,6 +55,8 @@ test("watchers over grpc-js, connect-node (gRPC, Connect) and connect-web (gRPC-
     expect(mine.every((e) => e.outboxId === id && e.accountId === 1 && e.retries === 0 && e.hasTime), CLIENTS[i]).toBe(true);
     expect(mine[1]!.messageId, CLIENTS[i]).toBe(`<outbox-${id}-0@mail.test>`);
     expect(mine[2]!.providerMessageId, CLIENTS[i]).toMatch(/^smtp-/);
+    // A SENT event's next_attempt_at is the time it was sent (the SendResult of the original).
+    expect(mine[2]!.nextAttemptAt, CLIENTS[i]).toBe(timestampMs(res.outbox!.sentTime!));
   }
 
   for (const w of watchers) w.cancel();

@@ -3,7 +3,8 @@
     pip install ./clients/python        # see clients/python/README.md
     email-outbox-example --url 127.0.0.1:8080 [--api-key KEY] [--account 1]
 
-It sends a message and waits for its first attempt, shows the reason of an INVALID_ARGUMENT,
+It sends a message (with one-click unsubscribe headers, tags and metadata) and waits for its
+first attempt, shows the reason of an INVALID_ARGUMENT,
 then (when the server has allow_failure_mode) makes an attempt fail, re-drives the failed row
 with RetryOutbox and watches it to SENT with WatchOutbox. Each step prints one JSON line. The
 key needs the scopes send, retry and watch; a refusal it does not expect is printed as one line
@@ -35,6 +36,10 @@ def row(o: outbox.Outbox) -> dict:
         "retries": o.retries,
         "message_id": o.message_id,
         "last_error": o.last_error,
+        # `from` is a Python keyword: read the field with getattr (and set it with **{"from": ...}).
+        "from": getattr(o, "from"),
+        "tags": dict(o.tags),
+        "metadata": dict(o.metadata),
     }
 
 
@@ -59,9 +64,14 @@ def tour() -> int:
     with grpc.insecure_channel(args.url) as channel:
         stub = api_grpc.EmailServiceStub(channel)
 
-        # 1. Send, waiting for the outcome of the first attempt.
+        # 1. Send, waiting for the outcome of the first attempt. Headers go into the message; tags
+        #    and metadata stay with the row (ListOutbox and WatchOutbox can filter by tag).
         sent = stub.Send(
-            api.SendRequest(account_id=args.account, to=[args.to], subject="Hello from Python", body_text="Hi!", wait_for_attempt=True),
+            api.SendRequest(
+                account_id=args.account, to=[args.to], subject="Hello from Python", body_text="Hi!", wait_for_attempt=True,
+                headers={"List-Unsubscribe": "<https://example.com/unsubscribe/42>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+                tags={"campaign": "python-tour"}, metadata={"user_id": "42"},
+            ),
             metadata=md, timeout=TIMEOUT_S,
         )
         show("send", **row(sent.outbox))

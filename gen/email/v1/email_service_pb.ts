@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/email_service.proto.
  */
 export const file_email_v1_email_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxlbWFpbC92MS9lbWFpbF9zZXJ2aWNlLnByb3RvEghlbWFpbC52MSLHAgoLU2VuZFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIKCgJ0bxgCIAMoCRIPCgdzdWJqZWN0GAMgASgJEhEKCWJvZHlfdGV4dBgEIAEoCRIpCgthdHRhY2htZW50cxgFIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAYgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSCgoCY2MYByADKAkSCwoDYmNjGAggAygJEhAKCHJlcGx5X3RvGAkgASgJEhEKCWJvZHlfaHRtbBgKIAEoCRIrCgdzZW5kX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgNIAEoCCJLCgxTZW5kUmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94EhkKEWlkZW1wb3RlbnRfcmVwbGF5GAIgASgIIjsKEFNlbmRCYXRjaFJlcXVlc3QSJwoIbWVzc2FnZXMYASADKAsyFS5lbWFpbC52MS5TZW5kUmVxdWVzdCI/ChFTZW5kQmF0Y2hSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkuZW1haWwudjEuU2VuZEJhdGNoUmVzdWx0In8KD1NlbmRCYXRjaFJlc3VsdBIiCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3hIABIjCgVlcnJvchgCIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSAASGQoRaWRlbXBvdGVudF9yZXBsYXkYAyABKAhCCAoGcmVzdWx0IrMCCgxSZXBseVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIeChZpbl9yZXBseV90b19tZXNzYWdlX2lkGAIgASgJEhEKCWJvZHlfdGV4dBgDIAEoCRIpCgthdHRhY2htZW50cxgEIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAUgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSEQoJYm9keV9odG1sGAYgASgJEhEKCXJlcGx5X2FsbBgHIAEoCBIXCg9pZGVtcG90ZW5jeV9rZXkYCCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgJIAEoCBIrCgdzZW5kX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJMCg1SZXBseVJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveBIZChFpZGVtcG90ZW50X3JlcGxheRgCIAEoCCJjChJSZXRyeU91dGJveFJlcXVlc3QSEQoJb3V0Ym94X2lkGAEgASgEEg0KBWZvcmNlGAIgASgIEisKDGZhaWx1cmVfbW9kZRgDIAEoDjIVLmVtYWlsLnYxLkZhaWx1cmVNb2RlIjcKE1JldHJ5T3V0Ym94UmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94IigKE0NhbmNlbE91dGJveFJlcXVlc3QSEQoJb3V0Ym94X2lkGAEgASgEIjgKFENhbmNlbE91dGJveFJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveCIlChBHZXRPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBCI1ChFHZXRPdXRib3hSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gihwEKEUxpc3RPdXRib3hSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SKAoIc3RhdHVzZXMYAiADKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkSDQoFcXVlcnkYBSABKAkiUQoSTGlzdE91dGJveFJlc3BvbnNlEiIKCG91dGJveGVzGAEgAygLMhAuZW1haWwudjEuT3V0Ym94EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKXAQoSV2F0Y2hPdXRib3hSZXF1ZXN0EhIKCm91dGJveF9pZHMYASADKAQSEgoKYWNjb3VudF9pZBgCIAEoDRIoCghzdGF0dXNlcxgDIAMoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIWCg5hZnRlcl9ldmVudF9pZBgEIAEoBBIXCg9pbmNsdWRlX2N1cnJlbnQYBSABKAgi2gIKC091dGJveEV2ZW50EhAKCGV2ZW50X2lkGAEgASgEEicKBGtpbmQYAiABKA4yGS5lbWFpbC52MS5PdXRib3hFdmVudEtpbmQSEQoJb3V0Ym94X2lkGAMgASgEEhIKCmFjY291bnRfaWQYBCABKA0SJgoGc3RhdHVzGAUgASgOMhYuZW1haWwudjEuT3V0Ym94U3RhdHVzEg8KB3JldHJpZXMYBiABKA0SMwoPbmV4dF9hdHRlbXB0X2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNwcm92aWRlcl9tZXNzYWdlX2lkGAggASgJEg0KBWVycm9yGAkgASgJEigKBHRpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCm1lc3NhZ2VfaWQYCyABKAkSEQoJcmVjaXBpZW50GCggASgJIkwKCUhlYXJ0YmVhdBIVCg1sYXN0X2V2ZW50X2lkGAEgASgEEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInIKE1dhdGNoT3V0Ym94UmVzcG9uc2USJgoFZXZlbnQYASABKAsyFS5lbWFpbC52MS5PdXRib3hFdmVudEgAEigKCWhlYXJ0YmVhdBgCIAEoCzITLmVtYWlsLnYxLkhlYXJ0YmVhdEgAQgkKB21lc3NhZ2UqrgQKD091dGJveEV2ZW50S2luZBIhCh1PVVRCT1hfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEh0KGU9VVEJPWF9FVkVOVF9LSU5EX0NSRUFURUQQARIfChtPVVRCT1hfRVZFTlRfS0lORF9TQ0hFRFVMRUQQAhIdChlPVVRCT1hfRVZFTlRfS0lORF9TRU5ESU5HEAMSGgoWT1VUQk9YX0VWRU5UX0tJTkRfU0VOVBAEEhwKGE9VVEJPWF9FVkVOVF9LSU5EX0ZBSUxFRBAFEhoKFk9VVEJPWF9FVkVOVF9LSU5EX0RFQUQQBhIfChtPVVRCT1hfRVZFTlRfS0lORF9DQU5DRUxMRUQQBxIjCh9PVVRCT1hfRVZFTlRfS0lORF9MRUFTRV9SRVNDVUVEEAgSHQoZT1VUQk9YX0VWRU5UX0tJTkRfUkVUUklFRBAJEh4KGk9VVEJPWF9FVkVOVF9LSU5EX1JFTEVBU0VEEAoSHgoaT1VUQk9YX0VWRU5UX0tJTkRfU05BUFNIT1QQCxIgChxPVVRCT1hfRVZFTlRfS0lORF9TVVBQUkVTU0VEEAwSJwojT1VUQk9YX0VWRU5UX0tJTkRfUkVDSVBJRU5UX0JPVU5DRUQQDRInCiNPVVRCT1hfRVZFTlRfS0lORF9SRUNJUElFTlRfREVMQVlFRBAOEioKJk9VVEJPWF9FVkVOVF9LSU5EX1JFQ0lQSUVOVF9DT01QTEFJTkVEEA8yvQQKDEVtYWlsU2VydmljZRI1CgRTZW5kEhUuZW1haWwudjEuU2VuZFJlcXVlc3QaFi5lbWFpbC52MS5TZW5kUmVzcG9uc2USRAoJU2VuZEJhdGNoEhouZW1haWwudjEuU2VuZEJhdGNoUmVxdWVzdBobLmVtYWlsLnYxLlNlbmRCYXRjaFJlc3BvbnNlEjgKBVJlcGx5EhYuZW1haWwudjEuUmVwbHlSZXF1ZXN0GhcuZW1haWwudjEuUmVwbHlSZXNwb25zZRJKCgtSZXRyeU91dGJveBIcLmVtYWlsLnYxLlJldHJ5T3V0Ym94UmVxdWVzdBodLmVtYWlsLnYxLlJldHJ5T3V0Ym94UmVzcG9uc2USTQoMQ2FuY2VsT3V0Ym94Eh0uZW1haWwudjEuQ2FuY2VsT3V0Ym94UmVxdWVzdBoeLmVtYWlsLnYxLkNhbmNlbE91dGJveFJlc3BvbnNlEkQKCUdldE91dGJveBIaLmVtYWlsLnYxLkdldE91dGJveFJlcXVlc3QaGy5lbWFpbC52MS5HZXRPdXRib3hSZXNwb25zZRJHCgpMaXN0T3V0Ym94EhsuZW1haWwudjEuTGlzdE91dGJveFJlcXVlc3QaHC5lbWFpbC52MS5MaXN0T3V0Ym94UmVzcG9uc2USTAoLV2F0Y2hPdXRib3gSHC5lbWFpbC52MS5XYXRjaE91dGJveFJlcXVlc3QaHS5lbWFpbC52MS5XYXRjaE91dGJveFJlc3BvbnNlMAFiBnByb3RvMw", [file_email_v1_outbox, file_google_protobuf_timestamp, file_google_rpc_status]);
+  fileDesc("ChxlbWFpbC92MS9lbWFpbF9zZXJ2aWNlLnByb3RvEghlbWFpbC52MSL+BAoLU2VuZFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIKCgJ0bxgCIAMoCRIPCgdzdWJqZWN0GAMgASgJEhEKCWJvZHlfdGV4dBgEIAEoCRIpCgthdHRhY2htZW50cxgFIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAYgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSCgoCY2MYByADKAkSCwoDYmNjGAggAygJEhAKCHJlcGx5X3RvGAkgASgJEhEKCWJvZHlfaHRtbBgKIAEoCRIrCgdzZW5kX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgNIAEoCBIMCgRmcm9tGA4gASgJEjMKB2hlYWRlcnMYDyADKAsyIi5lbWFpbC52MS5TZW5kUmVxdWVzdC5IZWFkZXJzRW50cnkSLQoEdGFncxgQIAMoCzIfLmVtYWlsLnYxLlNlbmRSZXF1ZXN0LlRhZ3NFbnRyeRI1CghtZXRhZGF0YRgRIAMoCzIjLmVtYWlsLnYxLlNlbmRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIksKDFNlbmRSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gSGQoRaWRlbXBvdGVudF9yZXBsYXkYAiABKAgiOwoQU2VuZEJhdGNoUmVxdWVzdBInCghtZXNzYWdlcxgBIAMoCzIVLmVtYWlsLnYxLlNlbmRSZXF1ZXN0Ij8KEVNlbmRCYXRjaFJlc3BvbnNlEioKB3Jlc3VsdHMYASADKAsyGS5lbWFpbC52MS5TZW5kQmF0Y2hSZXN1bHQifwoPU2VuZEJhdGNoUmVzdWx0EiIKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveEgAEiMKBWVycm9yGAIgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXNIABIZChFpZGVtcG90ZW50X3JlcGxheRgDIAEoCEIICgZyZXN1bHQi7QQKDFJlcGx5UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEh4KFmluX3JlcGx5X3RvX21lc3NhZ2VfaWQYAiABKAkSEQoJYm9keV90ZXh0GAMgASgJEikKC2F0dGFjaG1lbnRzGAQgAygLMhQuZW1haWwudjEuQXR0YWNobWVudBIrCgxmYWlsdXJlX21vZGUYBSABKA4yFS5lbWFpbC52MS5GYWlsdXJlTW9kZRIRCglib2R5X2h0bWwYBiABKAkSEQoJcmVwbHlfYWxsGAcgASgIEhcKD2lkZW1wb3RlbmN5X2tleRgIIAEoCRIYChB3YWl0X2Zvcl9hdHRlbXB0GAkgASgIEisKB3NlbmRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGZyb20YCyABKAkSNAoHaGVhZGVycxgMIAMoCzIjLmVtYWlsLnYxLlJlcGx5UmVxdWVzdC5IZWFkZXJzRW50cnkSLgoEdGFncxgNIAMoCzIgLmVtYWlsLnYxLlJlcGx5UmVxdWVzdC5UYWdzRW50cnkSNgoIbWV0YWRhdGEYDiADKAsyJC5lbWFpbC52MS5SZXBseVJlcXVlc3QuTWV0YWRhdGFFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTAoNUmVwbHlSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gSGQoRaWRlbXBvdGVudF9yZXBsYXkYAiABKAgiYwoSUmV0cnlPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBBINCgVmb3JjZRgCIAEoCBIrCgxmYWlsdXJlX21vZGUYAyABKA4yFS5lbWFpbC52MS5GYWlsdXJlTW9kZSI3ChNSZXRyeU91dGJveFJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveCIoChNDYW5jZWxPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBCI4ChRDYW5jZWxPdXRib3hSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3giJQoQR2V0T3V0Ym94UmVxdWVzdBIRCglvdXRib3hfaWQYASABKAQiNQoRR2V0T3V0Ym94UmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94IukBChFMaXN0T3V0Ym94UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEigKCHN0YXR1c2VzGAIgAygOMhYuZW1haWwudjEuT3V0Ym94U3RhdHVzEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJEg0KBXF1ZXJ5GAUgASgJEjMKBHRhZ3MYBiADKAsyJS5lbWFpbC52MS5MaXN0T3V0Ym94UmVxdWVzdC5UYWdzRW50cnkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUQoSTGlzdE91dGJveFJlc3BvbnNlEiIKCG91dGJveGVzGAEgAygLMhAuZW1haWwudjEuT3V0Ym94EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSL6AQoSV2F0Y2hPdXRib3hSZXF1ZXN0EhIKCm91dGJveF9pZHMYASADKAQSEgoKYWNjb3VudF9pZBgCIAEoDRIoCghzdGF0dXNlcxgDIAMoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIWCg5hZnRlcl9ldmVudF9pZBgEIAEoBBIXCg9pbmNsdWRlX2N1cnJlbnQYBSABKAgSNAoEdGFncxgGIAMoCzImLmVtYWlsLnYxLldhdGNoT3V0Ym94UmVxdWVzdC5UYWdzRW50cnkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEingQKC091dGJveEV2ZW50EhAKCGV2ZW50X2lkGAEgASgEEicKBGtpbmQYAiABKA4yGS5lbWFpbC52MS5PdXRib3hFdmVudEtpbmQSEQoJb3V0Ym94X2lkGAMgASgEEhIKCmFjY291bnRfaWQYBCABKA0SJgoGc3RhdHVzGAUgASgOMhYuZW1haWwudjEuT3V0Ym94U3RhdHVzEg8KB3JldHJpZXMYBiABKA0SMwoPbmV4dF9hdHRlbXB0X2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNwcm92aWRlcl9tZXNzYWdlX2lkGAggASgJEg0KBWVycm9yGAkgASgJEigKBHRpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCm1lc3NhZ2VfaWQYCyABKAkSEQoJcmVjaXBpZW50GCggASgJEi0KBHRhZ3MYDCADKAsyHy5lbWFpbC52MS5PdXRib3hFdmVudC5UYWdzRW50cnkSNQoIbWV0YWRhdGEYDSADKAsyIy5lbWFpbC52MS5PdXRib3hFdmVudC5NZXRhZGF0YUVudHJ5GisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJMCglIZWFydGJlYXQSFQoNbGFzdF9ldmVudF9pZBgBIAEoBBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyChNXYXRjaE91dGJveFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhUuZW1haWwudjEuT3V0Ym94RXZlbnRIABIoCgloZWFydGJlYXQYAiABKAsyEy5lbWFpbC52MS5IZWFydGJlYXRIAEIJCgdtZXNzYWdlKq4ECg9PdXRib3hFdmVudEtpbmQSIQodT1VUQk9YX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIdChlPVVRCT1hfRVZFTlRfS0lORF9DUkVBVEVEEAESHwobT1VUQk9YX0VWRU5UX0tJTkRfU0NIRURVTEVEEAISHQoZT1VUQk9YX0VWRU5UX0tJTkRfU0VORElORxADEhoKFk9VVEJPWF9FVkVOVF9LSU5EX1NFTlQQBBIcChhPVVRCT1hfRVZFTlRfS0lORF9GQUlMRUQQBRIaChZPVVRCT1hfRVZFTlRfS0lORF9ERUFEEAYSHwobT1VUQk9YX0VWRU5UX0tJTkRfQ0FOQ0VMTEVEEAcSIwofT1VUQk9YX0VWRU5UX0tJTkRfTEVBU0VfUkVTQ1VFRBAIEh0KGU9VVEJPWF9FVkVOVF9LSU5EX1JFVFJJRUQQCRIeChpPVVRCT1hfRVZFTlRfS0lORF9SRUxFQVNFRBAKEh4KGk9VVEJPWF9FVkVOVF9LSU5EX1NOQVBTSE9UEAsSIAocT1VUQk9YX0VWRU5UX0tJTkRfU1VQUFJFU1NFRBAMEicKI09VVEJPWF9FVkVOVF9LSU5EX1JFQ0lQSUVOVF9CT1VOQ0VEEA0SJwojT1VUQk9YX0VWRU5UX0tJTkRfUkVDSVBJRU5UX0RFTEFZRUQQDhIqCiZPVVRCT1hfRVZFTlRfS0lORF9SRUNJUElFTlRfQ09NUExBSU5FRBAPMr0ECgxFbWFpbFNlcnZpY2USNQoEU2VuZBIVLmVtYWlsLnYxLlNlbmRSZXF1ZXN0GhYuZW1haWwudjEuU2VuZFJlc3BvbnNlEkQKCVNlbmRCYXRjaBIaLmVtYWlsLnYxLlNlbmRCYXRjaFJlcXVlc3QaGy5lbWFpbC52MS5TZW5kQmF0Y2hSZXNwb25zZRI4CgVSZXBseRIWLmVtYWlsLnYxLlJlcGx5UmVxdWVzdBoXLmVtYWlsLnYxLlJlcGx5UmVzcG9uc2USSgoLUmV0cnlPdXRib3gSHC5lbWFpbC52MS5SZXRyeU91dGJveFJlcXVlc3QaHS5lbWFpbC52MS5SZXRyeU91dGJveFJlc3BvbnNlEk0KDENhbmNlbE91dGJveBIdLmVtYWlsLnYxLkNhbmNlbE91dGJveFJlcXVlc3QaHi5lbWFpbC52MS5DYW5jZWxPdXRib3hSZXNwb25zZRJECglHZXRPdXRib3gSGi5lbWFpbC52MS5HZXRPdXRib3hSZXF1ZXN0GhsuZW1haWwudjEuR2V0T3V0Ym94UmVzcG9uc2USRwoKTGlzdE91dGJveBIbLmVtYWlsLnYxLkxpc3RPdXRib3hSZXF1ZXN0GhwuZW1haWwudjEuTGlzdE91dGJveFJlc3BvbnNlEkwKC1dhdGNoT3V0Ym94EhwuZW1haWwudjEuV2F0Y2hPdXRib3hSZXF1ZXN0Gh0uZW1haWwudjEuV2F0Y2hPdXRib3hSZXNwb25zZTABYgZwcm90bzM", [file_email_v1_outbox, file_google_protobuf_timestamp, file_google_rpc_status]);
 
 /**
  * SendRequest is a new message. Every field is validated before anything is written.
@@ -115,6 +115,52 @@ export type SendRequest = Message<"email.v1.SendRequest"> & {
    * @generated from field: bool wait_for_attempt = 13;
    */
   waitForAttempt: boolean;
+
+  /**
+   * The From header, one RFC 5322 mailbox ("news@example.com" or "News <news@example.com>");
+   * empty means the account's from. Its address must be the account's own or match one of the
+   * account's allowed_from entries (an exact address, or "*@domain" for any address at that
+   * domain), else INVALID_ARGUMENT FROM_NOT_ALLOWED. The envelope sender (SMTP MAIL FROM) stays
+   * the account's address either way.
+   *
+   * @generated from field: string from = 14;
+   */
+  from: string;
+
+  /**
+   * Extra header fields, name -> value, sent exactly so on every attempt, e.g.
+   * {"List-Unsubscribe": "<https://example.com/u/1>, <mailto:u@example.com>",
+   *  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"} (RFC 8058). Names are RFC 5322
+   * field names (1 to 76 printable ASCII characters but ':'), each at most once ignoring case
+   * (written capitalized per word, e.g. X-Campaign-ID); values have no control characters.
+   * At most 50 headers and 16 KiB of names and values in all. The
+   * structural headers are set by the service or by other fields and are refused
+   * (HEADER_NOT_ALLOWED, naming the header): From, To, Cc, Bcc, Subject, Date, Message-ID,
+   * In-Reply-To, References, MIME-Version, Content-*, Reply-To, Sender, Return-Path,
+   * DKIM-Signature and X-Outbox-Id.
+   *
+   * @generated from field: map<string, string> headers = 15;
+   */
+  headers: { [key: string]: string };
+
+  /**
+   * Up to 10 tags, name -> value, each of 1 to 256 ASCII letters, digits, '_' or '-'. Returned
+   * with the row and in every WatchOutbox event of it; ListOutbox and WatchOutbox filter by them;
+   * the metrics count by the tag names that metrics.tag_labels lists. Never written into the
+   * message.
+   *
+   * @generated from field: map<string, string> tags = 16;
+   */
+  tags: { [key: string]: string };
+
+  /**
+   * Up to 20 string pairs for the caller's own use (at most 2 KiB of keys and values in all,
+   * no control characters). Returned with the row and in every WatchOutbox event of it; never
+   * written into the message.
+   *
+   * @generated from field: map<string, string> metadata = 17;
+   */
+  metadata: { [key: string]: string };
 };
 
 /**
@@ -315,6 +361,35 @@ export type ReplyRequest = Message<"email.v1.ReplyRequest"> & {
    * @generated from field: google.protobuf.Timestamp send_at = 10;
    */
   sendAt?: Timestamp | undefined;
+
+  /**
+   * As in SendRequest: the From header within the account's allowed_from; empty means the
+   * account's from.
+   *
+   * @generated from field: string from = 11;
+   */
+  from: string;
+
+  /**
+   * As in SendRequest.
+   *
+   * @generated from field: map<string, string> headers = 12;
+   */
+  headers: { [key: string]: string };
+
+  /**
+   * As in SendRequest.
+   *
+   * @generated from field: map<string, string> tags = 13;
+   */
+  tags: { [key: string]: string };
+
+  /**
+   * As in SendRequest.
+   *
+   * @generated from field: map<string, string> metadata = 14;
+   */
+  metadata: { [key: string]: string };
 };
 
 /**
@@ -534,6 +609,13 @@ export type ListOutboxRequest = Message<"email.v1.ListOutboxRequest"> & {
    * @generated from field: string query = 5;
    */
   query: string;
+
+  /**
+   * Only rows that carry every one of these tags with exactly these values; empty means any.
+   *
+   * @generated from field: map<string, string> tags = 6;
+   */
+  tags: { [key: string]: string };
 };
 
 /**
@@ -611,6 +693,13 @@ export type WatchOutboxRequest = Message<"email.v1.WatchOutboxRequest"> & {
    * @generated from field: bool include_current = 5;
    */
   includeCurrent: boolean;
+
+  /**
+   * Only rows that carry every one of these tags with exactly these values; empty means any.
+   *
+   * @generated from field: map<string, string> tags = 6;
+   */
+  tags: { [key: string]: string };
 };
 
 /**
@@ -669,7 +758,7 @@ export type OutboxEvent = Message<"email.v1.OutboxEvent"> & {
   retries: number;
 
   /**
-   * When the next attempt is due, for PENDING and FAILED.
+   * When the next attempt is due, for PENDING and FAILED; for SENT, when it was sent.
    *
    * @generated from field: google.protobuf.Timestamp next_attempt_at = 7;
    */
@@ -710,6 +799,20 @@ export type OutboxEvent = Message<"email.v1.OutboxEvent"> & {
    * @generated from field: string recipient = 40;
    */
   recipient: string;
+
+  /**
+   * The row's tags, as given to Send or Reply (on every event of the row).
+   *
+   * @generated from field: map<string, string> tags = 12;
+   */
+  tags: { [key: string]: string };
+
+  /**
+   * The row's metadata, as given to Send or Reply (on every event of the row).
+   *
+   * @generated from field: map<string, string> metadata = 13;
+   */
+  metadata: { [key: string]: string };
 };
 
 /**
