@@ -8,6 +8,8 @@ import {
   SendRequestSchema,
   WatchOutboxResponseSchema,
   type CancelOutboxRequest,
+  type GetOutboxActivityRequest,
+  type GetOutboxMessageRequest,
   type GetOutboxRequest,
   type ListOutboxRequest,
   type ReplyRequest,
@@ -22,7 +24,9 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Config } from "../config.js";
 import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
-import { cancelOutbox, getOutbox, listOutbox } from "../outbox/store.js";
+import { cancelOutbox, getOutbox, getOutboxContent, listOutbox } from "../outbox/store.js";
+import { OutboxActivity } from "./outbox-activity.js";
+import { outboxMessage } from "./outbox-detail.js";
 import { outboxQuery } from "./outbox-query.js";
 import { findMessage } from "../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../outbox/types.js";
@@ -73,7 +77,11 @@ const MAX_BATCH_MESSAGES = MAX_BATCH_ROWS;
 const MAX_WAIT_MS = 60_000;
 
 export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
-  constructor(private readonly deps: HandlerDeps) {}
+  private readonly activity: OutboxActivity;
+
+  constructor(private readonly deps: HandlerDeps) {
+    this.activity = new OutboxActivity(deps.pool, deps.clock);
+  }
 
   async send(req: SendRequest, ctx: HandlerContext) {
     const msg = await this.prepareSend(req, ctx);
@@ -203,6 +211,17 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     return { outbox: toProtoOutbox(await this.mustGet(outboxId(req.outboxId), ctx)) };
   }
 
+  async getOutboxMessage(req: GetOutboxMessageRequest, ctx: HandlerContext) {
+    const id = outboxId(req.outboxId);
+    const row = await getOutboxContent(this.deps.pool, id);
+    if (!row || !mayAccess(ctx, row.accountId)) throw outboxNotFound(id);
+    return outboxMessage(this.deps.pool, row, this.deps.config().messageIdDomain);
+  }
+
+  async getOutboxActivity(req: GetOutboxActivityRequest, ctx: HandlerContext) {
+    return { minutes: await this.activity.minutes(accountFilter(ctx, req.accountId)) };
+  }
+
   async listOutbox(req: ListOutboxRequest, ctx: HandlerContext) {
     const size = pageSize(req.pageSize);
     const beforeId = req.pageToken ? decodePageToken(req.pageToken) : undefined;
@@ -275,9 +294,13 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   /** Another account's row is refused exactly like a missing one: its existence is not shared. */
   private async mustGet(id: number, ctx: HandlerContext): Promise<OutboxRow> {
     const row = await getOutbox(this.deps.pool, id);
-    if (!row || !mayAccess(ctx, row.accountId)) throw apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
+    if (!row || !mayAccess(ctx, row.accountId)) throw outboxNotFound(id);
     return row;
   }
+}
+
+function outboxNotFound(id: number): ConnectError {
+  return apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
 }
 
 /** Throws the reference's message naming the first empty field. */

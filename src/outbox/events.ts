@@ -41,14 +41,10 @@ interface EventDbRow {
   created_at: number;
 }
 
-/** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
-export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
-  const [rows] = (await pool.query(
-    `SELECT id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, created_at
-       FROM outbox_event WHERE id > ? ORDER BY id LIMIT ?`,
-    [afterId, limit],
-  )) as unknown as [EventDbRow[]];
-  return rows.map((r) => ({
+const EVENT_COLUMNS = "id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, created_at";
+
+function toEventRow(r: EventDbRow): EventRow {
+  return {
     id: r.id,
     outboxId: r.outbox_id,
     accountId: r.account_id,
@@ -60,7 +56,25 @@ export async function readEventsAfter(pool: Pool, afterId: number, limit: number
     messageId: r.message_id,
     error: r.error,
     createdAt: r.created_at,
-  }));
+  };
+}
+
+/** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
+export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
+  const [rows] = (await pool.query(
+    `SELECT ${EVENT_COLUMNS} FROM outbox_event WHERE id > ? ORDER BY id LIMIT ?`,
+    [afterId, limit],
+  )) as unknown as [EventDbRow[]];
+  return rows.map(toEventRow);
+}
+
+/** One row's newest `limit` events (through idx_outbox_event_outbox), oldest first. */
+export async function readRowEvents(pool: Pool, outboxId: number, limit: number): Promise<EventRow[]> {
+  const [rows] = (await pool.query(
+    `SELECT ${EVENT_COLUMNS} FROM outbox_event WHERE outbox_id = ? ORDER BY id DESC LIMIT ?`,
+    [outboxId, limit],
+  )) as unknown as [EventDbRow[]];
+  return rows.map(toEventRow).reverse();
 }
 
 /** The newest event id (0 when there is none): where a live tail starts. */

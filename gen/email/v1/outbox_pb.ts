@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/outbox.proto.
  */
 export const file_email_v1_outbox: GenFile = /*@__PURE__*/
-  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgiqQQKBk91dGJveBIRCglvdXRib3hfaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRImCgZzdGF0dXMYAyABKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSDwoHcmV0cmllcxgEIAEoDRIbChNwcm92aWRlcl9tZXNzYWdlX2lkGAUgASgJEjMKD25leHRfYXR0ZW1wdF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWVzc2FnZV9pZBgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJEhgKEGxhc3RfZXJyb3JfY2xhc3MYCSABKAkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIKCgJ0bxgMIAMoCRIKCgJjYxgNIAMoCRILCgNiY2MYDiADKAkSDwoHc3ViamVjdBgPIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYECABKAkSHgoWaW5fcmVwbHlfdG9fbWVzc2FnZV9pZBgRIAEoCRIrCgdzZW5kX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglzZW50X3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKsoBCgxPdXRib3hTdGF0dXMSHQoZT1VUQk9YX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFU9VVEJPWF9TVEFUVVNfUEVORElORxABEhkKFU9VVEJPWF9TVEFUVVNfU0VORElORxACEhYKEk9VVEJPWF9TVEFUVVNfU0VOVBADEhgKFE9VVEJPWF9TVEFUVVNfRkFJTEVEEAQSFgoST1VUQk9YX1NUQVRVU19ERUFEEAUSGwoXT1VUQk9YX1NUQVRVU19DQU5DRUxMRUQQBipgCgtGYWlsdXJlTW9kZRIcChhGQUlMVVJFX01PREVfVU5TUEVDSUZJRUQQABIYChRGQUlMVVJFX01PREVfTkVUV09SSxABEhkKFUZBSUxVUkVfTU9ERV9QUk9WSURFUhACYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgiYAoOQXR0YWNobWVudEluZm8SEAoIZmlsZW5hbWUYASABKAkSFAoMY29udGVudF90eXBlGAIgASgJEhIKCmNvbnRlbnRfaWQYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoBCKpBAoGT3V0Ym94EhEKCW91dGJveF9pZBgBIAEoBBISCgphY2NvdW50X2lkGAIgASgNEiYKBnN0YXR1cxgDIAEoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIPCgdyZXRyaWVzGAQgASgNEhsKE3Byb3ZpZGVyX21lc3NhZ2VfaWQYBSABKAkSMwoPbmV4dF9hdHRlbXB0X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgptZXNzYWdlX2lkGAcgASgJEhIKCmxhc3RfZXJyb3IYCCABKAkSGAoQbGFzdF9lcnJvcl9jbGFzcxgJIAEoCRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAnRvGAwgAygJEgoKAmNjGA0gAygJEgsKA2JjYxgOIAMoCRIPCgdzdWJqZWN0GA8gASgJEhcKD2lkZW1wb3RlbmN5X2tleRgQIAEoCRIeChZpbl9yZXBseV90b19tZXNzYWdlX2lkGBEgASgJEisKB3NlbmRfYXQYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXNlbnRfdGltZRgTIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqygEKDE91dGJveFN0YXR1cxIdChlPVVRCT1hfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVT1VUQk9YX1NUQVRVU19QRU5ESU5HEAESGQoVT1VUQk9YX1NUQVRVU19TRU5ESU5HEAISFgoST1VUQk9YX1NUQVRVU19TRU5UEAMSGAoUT1VUQk9YX1NUQVRVU19GQUlMRUQQBBIWChJPVVRCT1hfU1RBVFVTX0RFQUQQBRIbChdPVVRCT1hfU1RBVFVTX0NBTkNFTExFRBAGKmAKC0ZhaWx1cmVNb2RlEhwKGEZBSUxVUkVfTU9ERV9VTlNQRUNJRklFRBAAEhgKFEZBSUxVUkVfTU9ERV9ORVRXT1JLEAESGQoVRkFJTFVSRV9NT0RFX1BST1ZJREVSEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Attachment is one file attached to a message. Exactly one of content and path is set.
@@ -62,6 +62,48 @@ export type Attachment = Message<"email.v1.Attachment"> & {
  */
 export const AttachmentSchema: GenMessage<Attachment> = /*@__PURE__*/
   messageDesc(file_email_v1_outbox, 0);
+
+/**
+ * AttachmentInfo describes a committed attachment without its bytes.
+ *
+ * @generated from message email.v1.AttachmentInfo
+ */
+export type AttachmentInfo = Message<"email.v1.AttachmentInfo"> & {
+  /**
+   * The file name as given.
+   *
+   * @generated from field: string filename = 1;
+   */
+  filename: string;
+
+  /**
+   * The MIME type as given.
+   *
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * The Content-ID of an inline part; empty for a plain attachment.
+   *
+   * @generated from field: string content_id = 3;
+   */
+  contentId: string;
+
+  /**
+   * The file's size in bytes.
+   *
+   * @generated from field: uint64 size_bytes = 4;
+   */
+  sizeBytes: bigint;
+};
+
+/**
+ * Describes the message email.v1.AttachmentInfo.
+ * Use `create(AttachmentInfoSchema)` to create a new message.
+ */
+export const AttachmentInfoSchema: GenMessage<AttachmentInfo> = /*@__PURE__*/
+  messageDesc(file_email_v1_outbox, 1);
 
 /**
  * Outbox is one message in the outbox, with the state of its delivery.
@@ -210,7 +252,7 @@ export type Outbox = Message<"email.v1.Outbox"> & {
  * Use `create(OutboxSchema)` to create a new message.
  */
 export const OutboxSchema: GenMessage<Outbox> = /*@__PURE__*/
-  messageDesc(file_email_v1_outbox, 1);
+  messageDesc(file_email_v1_outbox, 2);
 
 /**
  * OutboxStatus is where a message stands in the outbox state machine:
