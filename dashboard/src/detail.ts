@@ -56,7 +56,7 @@ export class DetailView {
     badge.className = `badge s-${statusName(o.status).toLowerCase()}`;
 
     const fields: [string, string | HTMLElement][] = [
-      ["From", d.from], ["To", o.to.join(", ")], ["Cc", o.cc.join(", ")], ["Bcc", o.bcc.join(", ")], ["Reply-To", d.replyTo],
+      ["From", d.fromAddress], ["To", o.to.join(", ")], ["Cc", o.cc.join(", ")], ["Bcc", o.bcc.join(", ")], ["Reply-To", d.replyTo],
       ["Subject", o.subject], ["Account", String(o.accountId)], ["Message-ID", o.messageId], ["Created", when(o.createTime)],
       ["Sent", when(o.sentTime)], ["Retries", String(o.retries)],
     ];

@@ -23,7 +23,7 @@ export async function outboxMessage(pool: Pool, m: ClaimedMessage, messageIdDoma
   const html = bounded(m.bodyHtml ?? "");
   return create(GetOutboxMessageResponseSchema, {
     outbox: toProtoOutbox(m),
-    from: m.from,
+    fromAddress: m.from,
     replyTo: m.replyTo ?? "",
     headers: sentHeaders({ ...m, messageId }, files),
     bodyText: text.value,

@@ -35,7 +35,7 @@ export interface OutboxDbRow {
   sent_at: number | null;
 }
 
-interface ClaimDbRow extends OutboxDbRow {
+export interface ClaimDbRow extends OutboxDbRow {
   message_seq: number;
   lease_token: number;
   from_header: string;

@@ -2,7 +2,7 @@
 import { appendEvents } from "./events.js";
 import { inTransaction, type Pool, type Queryable } from "./db.js";
 import { OutboxError } from "./errors.js";
-import { CLAIM_COLUMNS, ROW_COLUMNS, toClaimed, toRow, type OutboxDbRow } from "./rows.js";
+import { CLAIM_COLUMNS, ROW_COLUMNS, toClaimed, toRow, type ClaimDbRow, type OutboxDbRow } from "./rows.js";
 import { EventKind, type ClaimedMessage, type OutboxRow, type OutboxStatus } from "./types.js";
 
 export interface ListQuery {
@@ -24,7 +24,7 @@ export async function getOutbox(pool: Pool, id: number): Promise<OutboxRow | und
  * the detail view.
  */
 export async function getOutboxContent(pool: Pool, id: number): Promise<ClaimedMessage | undefined> {
-  const [rows] = (await pool.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id = ?`, [id])) as unknown as [Parameters<typeof toClaimed>[0][]];
+  const [rows] = (await pool.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id = ?`, [id])) as unknown as [ClaimDbRow[]];
   return rows[0] ? toClaimed(rows[0]) : undefined;
 }
 

@@ -73,7 +73,7 @@ const as = (key: string) => keyedClient(EmailService, t.url, key);
 test("GetOutboxMessage returns From, recipients, the headers as sent, both bodies, the attachments and the timeline", async () => {
   const d = await as(reader.key).getOutboxMessage({ outboxId: detailId });
   expect(d.outbox).toMatchObject({ outboxId: detailId, status: OutboxStatus.SENT, to: [`"Bob" <bob@example.com>`], cc: ["carol@example.com"], subject: "Détail ✓" });
-  expect(d).toMatchObject({ from: "Account 1 <sender1@example.com>", replyTo: "help@example.com", bodyText: "Plain body", bodyTextTruncated: false,
+  expect(d).toMatchObject({ fromAddress: "Account 1 <sender1@example.com>", replyTo: "help@example.com", bodyText: "Plain body", bodyTextTruncated: false,
     bodyHtml: "<p>Hi <b>Bob</b></p><script>alert(1)</script>", bodyHtmlTruncated: false, eventsTruncated: false });
   expect(d.attachments.map((a) => [a.filename, a.contentType, a.contentId, a.sizeBytes])).toEqual([
     ["report.pdf", "application/pdf", "", 13n], ["logo.png", "image/png", "logo@x", 300n],
