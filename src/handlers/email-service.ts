@@ -26,7 +26,8 @@ import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
 import { cancelOutbox, getOutbox, getOutboxContent, listOutbox } from "../outbox/store.js";
 import { OutboxActivity } from "./outbox-activity.js";
-import { outboxMessage } from "./outbox-detail.js";
+import { MAX_DETAIL_READS, outboxMessage } from "./outbox-detail.js";
+import { Turns } from "./turns.js";
 import { outboxQuery } from "./outbox-query.js";
 import { findMessage } from "../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../outbox/types.js";
@@ -78,6 +79,8 @@ const MAX_WAIT_MS = 60_000;
 
 export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   private readonly activity: OutboxActivity;
+  /** GetOutboxMessage reads whole bodies (up to 10 MiB a row): a few at a time per instance. */
+  private readonly detailReads = new Turns(MAX_DETAIL_READS);
 
   constructor(private readonly deps: HandlerDeps) {
     this.activity = new OutboxActivity(deps.pool, deps.clock);
@@ -213,9 +216,11 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
 
   async getOutboxMessage(req: GetOutboxMessageRequest, ctx: HandlerContext) {
     const id = outboxId(req.outboxId);
-    const row = await getOutboxContent(this.deps.pool, id);
-    if (!row || !mayAccess(ctx, row.accountId)) throw outboxNotFound(id);
-    return outboxMessage(this.deps.pool, row, this.deps.config().messageIdDomain);
+    return this.detailReads.run(async () => {
+      const row = await getOutboxContent(this.deps.pool, id);
+      if (!row || !mayAccess(ctx, row.accountId)) throw outboxNotFound(id);
+      return outboxMessage(this.deps.pool, row, this.deps.config().messageIdDomain);
+    });
   }
 
   async getOutboxActivity(req: GetOutboxActivityRequest, ctx: HandlerContext) {

@@ -14,6 +14,8 @@ import { toProtoEvent, toProtoOutbox } from "./mapping.js";
 export const MAX_BODY_RETURNED = 1_048_576;
 /** Newest events returned (the proto documents the number). */
 export const MAX_EVENTS_RETURNED = 1000;
+/** Answers built at once per instance: each holds a row's whole bodies while it is composed. */
+export const MAX_DETAIL_READS = 4;
 
 export async function outboxMessage(pool: Pool, m: ClaimedMessage, messageIdDomain: string): Promise<GetOutboxMessageResponse> {
   const [files, events] = await Promise.all([listAttachmentInfo(pool, m.id), readRowEvents(pool, m.id, MAX_EVENTS_RETURNED + 1)]);

@@ -1157,7 +1157,8 @@ export const EmailService: GenService<{
   /**
    * GetOutboxMessage returns one row with what it sends: From, the header block, the bodies
    * (bounded), the attachments' names and sizes, and the row's event timeline with each failed
-   * attempt's error. Needs the read scope for the row's account, as GetOutbox.
+   * attempt's error. Needs the read scope for the row's account, as GetOutbox. A server builds a
+   * few answers at a time; further calls wait their turn.
    *
    * @generated from rpc email.v1.EmailService.GetOutboxMessage
    */
