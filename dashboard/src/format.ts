@@ -34,3 +34,15 @@ export function dateTime(when: Date): string {
 export function utc(when: Date): string {
   return `${when.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
+
+/** "13 B", "2.0 KiB", "1.5 MiB": attachment sizes. */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const [size, unit] = n < 1024 * 1024 ? [1024, "KiB"] : [1024 * 1024, "MiB"];
+  return `${(n / size).toFixed(1)} ${unit}`;
+}
+
+/** "14:05": the local time of a minute, for the chart. */
+export function clock(when: Date): string {
+  return `${pad(when.getHours())}:${pad(when.getMinutes())}`;
+}

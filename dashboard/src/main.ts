@@ -1,11 +1,14 @@
 // The outbox dashboard: the live table, its filters (account picked from ListAccounts), the Retry
-// and Cancel buttons (per row and for the ticked rows) and the API key field, wired to one
-// WatchOutbox stream and the unary RPCs.
+// and Cancel buttons (per row and for the ticked rows), the detail view (GetOutboxMessage), the
+// chart of the last hour (GetOutboxActivity) and the API key field, wired to one WatchOutbox
+// stream and the unary RPCs.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 import { errorReason } from "../../src/client-errors.js";
 import { apiKey, createAccountsApi, createApi } from "./api.js";
 import { statusName } from "./format.js";
+import { renderActivity } from "./chart.js";
+import { DetailView } from "./detail.js";
 import { canCancel, canRetry, OutboxModel, type RowView } from "./model.js";
 import { OutboxTable, renderStatusChips, toast, type Action } from "./view.js";
 import { watchOutbox, type WatchState } from "./watch.js";
@@ -14,6 +17,9 @@ import { watchOutbox, type WatchState } from "./watch.js";
 const pageRows = () => Number(ui.pageSize.value) || 200;
 /** GetOutbox calls in flight for rows whose subject is not known yet. */
 const DETAIL_CONCURRENCY = 4;
+/** The chart is read again this long after an outcome (past the server's 5 s cache), and at least once a minute. */
+const ACTIVITY_MIN_MS = 6_000;
+const ACTIVITY_MAX_MS = 60_000;
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -37,12 +43,17 @@ const ui = {
   selectedCount: byId<HTMLSpanElement>("selected-count"),
   retrySelected: byId<HTMLButtonElement>("retry-selected"),
   cancelSelected: byId<HTMLButtonElement>("cancel-selected"),
+  detail: byId<HTMLDialogElement>("detail"),
+  detailClose: byId<HTMLButtonElement>("detail-close"),
+  chart: document.getElementById("activity-chart") as unknown as SVGSVGElement,
+  chartLegend: byId<HTMLSpanElement>("activity-legend"),
 };
 
 const api = createApi(location.origin);
 const accountsApi = createAccountsApi(location.origin);
 const model = new OutboxModel();
 const table = new OutboxTable(ui.tbody);
+const detail = new DetailView(ui.detail);
 const statusFilter = new Set<OutboxStatus>();
 /** How many of the newest rows the table shows: a page, plus one per "Older messages". */
 let limit = 0;
@@ -99,6 +110,7 @@ function restart(): void {
   limit = pageRows();
   found = query ? new Set() : undefined;
   loadNewest(gen, accountId);
+  scheduleActivity(0);
   stopWatch = watchOutbox(api, { accountId, tags }, {
     start(snapshot, first) {
       notice(snapshot ? "" : "Too many messages for a full snapshot: showing the newest ones and every change from now on. Filter by account to see all.");
@@ -109,6 +121,8 @@ function restart(): void {
     event(e) {
       model.applyEvent(e);
       invalidate();
+      if (e.outboxId === detail.openId) void openDetail(e.outboxId, true);
+      if (OUTCOME_STATUSES.has(e.status)) scheduleActivity(ACTIVITY_MIN_MS);
     },
     state: showState,
   });
@@ -235,6 +249,44 @@ function fetchDetails(rows: readonly RowView[]): void {
   }
 }
 
+/** One message in the detail dialog; `refresh`: read again because the open row changed. */
+async function openDetail(id: bigint, refresh = false): Promise<void> {
+  try {
+    const res = await api.getOutboxMessage({ outboxId: id });
+    if (!refresh || detail.openId === id) detail.show(res);
+  } catch (err) {
+    const e = ConnectError.from(err);
+    toast(ui.toasts, `Message #${id} (${errorReason(e) ?? Code[e.code]}): ${e.rawMessage}`, "error");
+  }
+}
+
+const OUTCOME_STATUSES: ReadonlySet<OutboxStatus> = new Set([OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.DEAD]);
+let activityTimer: ReturnType<typeof setTimeout> | undefined;
+let activityDue = Infinity;
+
+/** Reads the chart within `inMs` (an earlier read already planned stays). */
+function scheduleActivity(inMs: number): void {
+  const due = Date.now() + inMs;
+  if (activityTimer !== undefined && activityDue <= due) return;
+  clearTimeout(activityTimer);
+  activityDue = due;
+  activityTimer = setTimeout(loadActivity, inMs);
+}
+
+function loadActivity(): void {
+  activityTimer = undefined;
+  activityDue = Infinity;
+  const gen = generation;
+  api.getOutboxActivity({ accountId: accountFilter() }).then(
+    (res) => {
+      if (gen === generation) renderActivity(ui.chart, ui.chartLegend, res.minutes);
+    },
+    () => undefined, // the stream shows why (no key, wrong key)
+  ).finally(() => {
+    if (activityTimer === undefined) scheduleActivity(ACTIVITY_MAX_MS);
+  });
+}
+
 async function act(action: Action, id: bigint, button: HTMLButtonElement): Promise<void> {
   const label = action === "retry" ? "Retry" : "Cancel";
   if (action === "cancel" && !confirm(`Cancel message ${id}? It will not be sent.`)) return;
@@ -281,6 +333,8 @@ ui.tbody.addEventListener("change", (ev) => {
 });
 
 ui.tbody.addEventListener("click", (ev) => {
+  const view = (ev.target as Element).closest<HTMLButtonElement>("button[data-view]")?.closest<HTMLTableRowElement>("tr")?.dataset.outboxId;
+  if (view) return void openDetail(BigInt(view));
   const button = (ev.target as Element).closest<HTMLButtonElement>("button[data-action]");
   const id = button?.closest<HTMLTableRowElement>("tr")?.dataset.outboxId;
   if (button && id) void act(button.dataset.action as Action, BigInt(id), button);
@@ -294,6 +348,7 @@ ui.chips.addEventListener("click", (ev) => {
   invalidate();
 });
 
+ui.detailClose.addEventListener("click", () => detail.close());
 ui.account.addEventListener("change", restart);
 ui.pageSize.addEventListener("change", restart);
 ui.older.addEventListener("click", loadOlder);

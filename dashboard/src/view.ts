@@ -72,6 +72,11 @@ export class OutboxTable {
     select.dataset.select = "";
     select.setAttribute("aria-label", `Select message ${view.id}`);
     cells.select.append(select);
+    // The id opens the detail view: headers, bodies, attachments and the timeline.
+    const open = el("button", "link", String(view.id));
+    open.dataset.view = "";
+    open.title = "View this message";
+    cells.id.append(open);
     const badge = el("span", "badge");
     cells.status.append(badge);
     const subject = el("div", "subject-text");
@@ -92,7 +97,6 @@ export class OutboxTable {
   private update(row: RowElements, v: RowView, now: number): void {
     const status = statusName(v.status);
     row.tr.dataset.status = status;
-    setText(row.cells.id, String(v.id));
     setText(row.cells.account, String(v.accountId));
     setText(row.badge, status);
     row.badge.className = `badge s-${status.toLowerCase()}`;

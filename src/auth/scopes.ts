@@ -13,6 +13,8 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
   ["email.v1.EmailService/CancelOutbox", "cancel"],
   ["email.v1.EmailService/GetOutbox", "read"],
   ["email.v1.EmailService/ListOutbox", "read"],
+  ["email.v1.EmailService/GetOutboxMessage", "read"],
+  ["email.v1.EmailService/GetOutboxActivity", "read"],
   ["email.v1.EmailService/WatchOutbox", "watch"],
   ["email.v1.MailboxService/IngestMessage", "ingest"],
   ["email.v1.MailboxService/GetMessage", "read"],

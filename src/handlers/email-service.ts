@@ -10,6 +10,8 @@ import {
   SendRequestSchema,
   WatchOutboxResponseSchema,
   type CancelOutboxRequest,
+  type GetOutboxActivityRequest,
+  type GetOutboxMessageRequest,
   type GetOutboxRequest,
   type ListOutboxRequest,
   type ReplyRequest,
@@ -25,7 +27,10 @@ import type { AccountConfig, Config } from "../config.js";
 import { customHeaders, fromHeader, metadata, tags } from "./message-options.js";
 import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
-import { cancelOutbox, getOutbox, listOutbox } from "../outbox/store.js";
+import { cancelOutbox, getOutbox, getOutboxContent, listOutbox } from "../outbox/store.js";
+import { OutboxActivity } from "./outbox-activity.js";
+import { MAX_DETAIL_READS, outboxMessage } from "./outbox-detail.js";
+import { Turns } from "./turns.js";
 import { outboxQuery } from "./outbox-query.js";
 import { findMessage } from "../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../outbox/types.js";
@@ -76,7 +81,13 @@ const MAX_BATCH_MESSAGES = MAX_BATCH_ROWS;
 const MAX_WAIT_MS = 60_000;
 
 export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
-  constructor(private readonly deps: HandlerDeps) {}
+  private readonly activity: OutboxActivity;
+  /** GetOutboxMessage reads whole bodies (up to 10 MiB a row): a few at a time per instance. */
+  private readonly detailReads = new Turns(MAX_DETAIL_READS);
+
+  constructor(private readonly deps: HandlerDeps) {
+    this.activity = new OutboxActivity(deps.pool, deps.clock);
+  }
 
   async send(req: SendRequest, ctx: HandlerContext) {
     const msg = await this.prepareSend(req, ctx);
@@ -211,6 +222,19 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     return { outbox };
   }
 
+  async getOutboxMessage(req: GetOutboxMessageRequest, ctx: HandlerContext) {
+    const id = outboxId(req.outboxId);
+    return this.detailReads.run(async () => {
+      const row = await getOutboxContent(this.deps.pool, id);
+      if (!row || !mayAccess(ctx, row.accountId)) throw outboxNotFound(id);
+      return outboxMessage(this.deps.pool, row, this.deps.config().messageIdDomain);
+    });
+  }
+
+  async getOutboxActivity(req: GetOutboxActivityRequest, ctx: HandlerContext) {
+    return { minutes: await this.activity.minutes(accountFilter(ctx, req.accountId)) };
+  }
+
   async listOutbox(req: ListOutboxRequest, ctx: HandlerContext) {
     const size = pageSize(req.pageSize);
     const beforeId = req.pageToken ? decodePageToken(req.pageToken) : undefined;
@@ -285,7 +309,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   /** Another account's row is refused exactly like a missing one: its existence is not shared. */
   private async mustGet(id: number, ctx: HandlerContext): Promise<OutboxRow> {
     const row = await getOutbox(this.deps.pool, id);
-    if (!row || !mayAccess(ctx, row.accountId)) throw apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
+    if (!row || !mayAccess(ctx, row.accountId)) throw outboxNotFound(id);
     return row;
   }
 }
@@ -306,6 +330,10 @@ function tagFilter(input: Record<string, string>) {
   const filter = tags(v, "tags", input);
   v.check();
   return filter;
+}
+
+function outboxNotFound(id: number): ConnectError {
+  return apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
 }
 
 /** Throws the reference's message naming the first empty field. */

@@ -3,7 +3,7 @@
 // statements and joined again when a sender loads its claim. Deleting the outbox row deletes
 // both tables' rows (ON DELETE CASCADE).
 import type { Pool, PoolConnection } from "./db.js";
-import type { MessageAttachment } from "./types.js";
+import type { AttachmentInfo, MessageAttachment } from "./types.js";
 
 /** Far below the default 16 MiB packet limit, and a small share of InnoDB's redo log per row. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -39,6 +39,15 @@ interface ChunkDbRow {
   outbox_id: number;
   position: number;
   data: Buffer;
+}
+
+/** A row's attached files without their bytes, in their order. */
+export async function listAttachmentInfo(pool: Pool, outboxId: number): Promise<AttachmentInfo[]> {
+  const [files] = (await pool.query(
+    "SELECT filename, content_type, content_id, size_bytes FROM outbox_attachment WHERE outbox_id = ? ORDER BY position",
+    [outboxId],
+  )) as unknown as [AttachmentDbRow[]];
+  return files.map((f) => ({ filename: f.filename, contentType: f.content_type, contentId: f.content_id, sizeBytes: Number(f.size_bytes) }));
 }
 
 /** Stored bytes are missing: no retry can send the message whole. */

@@ -46,18 +46,15 @@ interface EventDbRow {
 }
 
 /**
- * Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact.
- * Each carries its row's tags and metadata, joined by primary key (they never change, so the
- * event rows need not repeat them; a row retention deleted has none).
+ * Event columns, each event with its row's tags and metadata joined by primary key (they never
+ * change, so the event rows need not repeat them; a row retention deleted has none).
  */
-export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
-  const [rows] = (await pool.query(
-    `SELECT e.id, e.outbox_id, e.account_id, e.kind, e.status, e.retries, e.next_attempt_at, e.provider_message_id,
-        e.message_id, e.error, e.recipient, e.created_at, o.tags_json, o.metadata_json
-       FROM outbox_event e LEFT JOIN outbox o ON o.id = e.outbox_id WHERE e.id > ? ORDER BY e.id LIMIT ?`,
-    [afterId, limit],
-  )) as unknown as [EventDbRow[]];
-  return rows.map((r) => ({
+const EVENT_COLUMNS = `e.id, e.outbox_id, e.account_id, e.kind, e.status, e.retries, e.next_attempt_at, e.provider_message_id,
+  e.message_id, e.error, e.recipient, e.created_at, o.tags_json, o.metadata_json`;
+const EVENTS_FROM = "outbox_event e LEFT JOIN outbox o ON o.id = e.outbox_id";
+
+function toEventRow(r: EventDbRow): EventRow {
+  return {
     id: r.id,
     outboxId: r.outbox_id,
     accountId: r.account_id,
@@ -72,7 +69,25 @@ export async function readEventsAfter(pool: Pool, afterId: number, limit: number
     createdAt: r.created_at,
     tags: jsonMap(r.tags_json),
     metadata: jsonMap(r.metadata_json),
-  }));
+  };
+}
+
+/** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
+export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
+  const [rows] = (await pool.query(
+    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.id > ? ORDER BY e.id LIMIT ?`,
+    [afterId, limit],
+  )) as unknown as [EventDbRow[]];
+  return rows.map(toEventRow);
+}
+
+/** One row's newest `limit` events (through idx_outbox_event_outbox), oldest first. */
+export async function readRowEvents(pool: Pool, outboxId: number, limit: number): Promise<EventRow[]> {
+  const [rows] = (await pool.query(
+    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.outbox_id = ? ORDER BY e.id DESC LIMIT ?`,
+    [outboxId, limit],
+  )) as unknown as [EventDbRow[]];
+  return rows.map(toEventRow).reverse();
 }
 
 /** The newest event id (0 when there is none): where a live tail starts. */

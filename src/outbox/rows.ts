@@ -40,7 +40,7 @@ export interface OutboxDbRow {
   metadata_json: unknown;
 }
 
-interface ClaimDbRow extends OutboxDbRow {
+export interface ClaimDbRow extends OutboxDbRow {
   message_seq: number;
   lease_token: number;
   reply_to: string | null;

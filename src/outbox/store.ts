@@ -2,9 +2,9 @@
 import { appendEvents } from "./events.js";
 import { inTransaction, type Pool, type Queryable } from "./db.js";
 import { OutboxError } from "./errors.js";
-import { ROW_COLUMNS, toRow, type OutboxDbRow } from "./rows.js";
+import { CLAIM_COLUMNS, ROW_COLUMNS, toClaimed, toRow, type ClaimDbRow, type OutboxDbRow } from "./rows.js";
 import { allows, eventOf, toSql } from "./lifecycle.js";
-import type { OutboxRow, OutboxStatus, StringMap } from "./types.js";
+import type { ClaimedMessage, OutboxRow, OutboxStatus, StringMap } from "./types.js";
 
 export interface ListQuery {
   /** Accounts to include; undefined means all. */
@@ -20,6 +20,15 @@ export interface ListQuery {
 export async function getOutbox(pool: Pool, id: number): Promise<OutboxRow | undefined> {
   const [rows] = (await pool.query(`SELECT ${ROW_COLUMNS} FROM outbox WHERE id = ?`, [id])) as unknown as [OutboxDbRow[]];
   return rows[0] ? toRow(rows[0]) : undefined;
+}
+
+/**
+ * A row with everything the sender composes it from (as a claim has it, without a lease), for
+ * the detail view.
+ */
+export async function getOutboxContent(pool: Pool, id: number): Promise<ClaimedMessage | undefined> {
+  const [rows] = (await pool.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id = ?`, [id])) as unknown as [ClaimDbRow[]];
+  return rows[0] ? toClaimed(rows[0]) : undefined;
 }
 
 /** Newest first, by keyset on id. Extra conditions may be passed in by callers in this folder. */

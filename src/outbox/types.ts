@@ -70,6 +70,9 @@ export interface MessageAttachment {
   content: Buffer;
 }
 
+/** What the detail view shows of an attached file: everything but its bytes. */
+export type AttachmentInfo = Omit<MessageAttachment, "content"> & { sizeBytes: number };
+
 /** A row's delivery state and headers (everything but the bodies). */
 export interface OutboxRow {
   id: number;

@@ -17,6 +17,9 @@ const FLAGS = [
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
 const SCREENSHOT = "test-results/dashboard.png";
+const DETAIL_SCREENSHOT = "test-results/dashboard-detail.png";
+/** The top of the page with two rows ticked: what docs/dashboard.png shows. */
+const README_SCREENSHOT = "test-results/dashboard-readme.png";
 const WAIT_MS = 15_000;
 
 // .ci/run installs chromium; only a local machine may lack it.
@@ -231,6 +234,79 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
     await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(2);
   });
 
+  test("View opens one message: addresses, timeline with the attempt's error, bodies, attachments, headers; the HTML body is sandboxed and its script does not run", async () => {
+    const { outbox } = await client.send({
+      accountId: 1, to: ["Bob <bob@example.com>"], cc: ["carol@example.com"], subject: "Detail view", bodyText: "The text body.",
+      bodyHtml: '<h1 id="greeting">Hello from HTML</h1><p id="ran"></p>' +
+        '<script>document.getElementById("ran").textContent = "script ran"; parent.document.title = "pwned";</script>' +
+        '<img src="http://198.51.100.7/pixel.png" alt="">',
+      attachments: [{ filename: "report.pdf", contentType: "application/pdf", content: Buffer.from("%PDF-1.4 tiny") }],
+      failureMode: FailureMode.NETWORK, waitForAttempt: true,
+    });
+    const id = outbox!.outboxId;
+    await client.retryOutbox({ outboxId: id, force: true });
+    await waitRow(id, "SENT");
+
+    await row(id).locator("button[data-view]").click();
+    const dialog = page.locator(`#detail[open][data-outbox-id="${id}"]`);
+    await dialog.waitFor({ timeout: WAIT_MS });
+    const field = (name: string) => dialog.locator(`dd[data-field="${name}"]`).textContent();
+    expect(await field("From")).toBe("Account 1 <sender1@example.com>");
+    expect(await field("To")).toBe('"Bob" <bob@example.com>');
+    expect(await field("Cc")).toBe("carol@example.com");
+    expect(await dialog.locator(".timeline li").evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.kind)))
+      .toEqual(["CREATED", "SENDING", "FAILED", "RETRIED", "SENT"]);
+    expect(await dialog.locator('.timeline li[data-kind="FAILED"] .error').textContent()).toBe("simulated network timeout");
+    expect(await dialog.locator(".body-text").textContent()).toBe("The text body.");
+    expect(await dialog.locator(".attachments li").textContent()).toBe("report.pdf application/pdf · 13 B");
+    const headers = await dialog.locator(".headers").textContent();
+    expect(headers).toContain(`Message-ID: <outbox-${id}-1@${DOMAIN}>`);
+    expect(headers).toContain("Subject: Detail view");
+
+    // The HTML is in a frame with an empty sandbox (no scripts, opaque origin) and a policy of its own…
+    const frame = dialog.locator("iframe.body-html");
+    expect(await frame.getAttribute("sandbox")).toBe("");
+    expect(await frame.getAttribute("srcdoc")).toContain('http-equiv="Content-Security-Policy" content="default-src \'none\'');
+    const body = page.frameLocator("#detail iframe.body-html").locator("body");
+    expect(await body.locator("#greeting").textContent()).toBe("Hello from HTML");
+    // …so its script did not run, and none of it is in the page itself.
+    expect(await body.locator("#ran").textContent()).toBe("");
+    expect(await page.title()).toBe("Outbox · email-outbox");
+    expect(await page.locator("#greeting").count()).toBe(0);
+    expect(await page.locator("script").count()).toBe(1);
+
+    await mkdir("test-results", { recursive: true });
+    await page.screenshot({ path: DETAIL_SCREENSHOT });
+    await page.click("#detail-close");
+    await page.locator("#detail:not([open])").waitFor({ state: "attached", timeout: WAIT_MS });
+  });
+
+  test("the chart shows sent and failed per minute of the last hour, as the server counts them, per account", async () => {
+    const chart = () => page.locator("#activity-legend span").evaluateAll((spans) => spans.map((s) => Number((s as HTMLElement).dataset.total)));
+    const server = async (accountId: number) => {
+      const { minutes } = await client.getOutboxActivity({ accountId });
+      return [minutes.reduce((n, m) => n + m.sent, 0), minutes.reduce((n, m) => n + m.failed, 0)];
+    };
+    // The page reads the counts again a few seconds after an outcome; the server caches them 5 s.
+    // Poll until page and server agree on counts that include this file's messages.
+    const settled = async (accountId: number, ok: (sent: number, failed: number) => boolean) => {
+      const [shown, counted] = await Promise.all([chart(), server(accountId)]);
+      return JSON.stringify(shown) === JSON.stringify(counted) && ok(shown[0]!, shown[1]!);
+    };
+    await expect.poll(() => settled(0, (s, f) => s > 5 && f > 5), { timeout: 30_000 }).toBe(true);
+    const [sent, failed] = await chart();
+    expect(await page.locator("#activity-chart g.minute").count()).toBe(60);
+    // This minute (or the one before, if it just turned) has bars of both kinds.
+    expect(await page.locator("#activity-chart .bar-sent").count()).toBeGreaterThan(0);
+    expect(await page.locator("#activity-chart .bar-failed").count()).toBeGreaterThan(0);
+
+    // Account 2 alone: its rejected message, and fewer sent.
+    await page.selectOption("#account", "2");
+    await expect.poll(() => settled(2, (s, f) => s < sent! && f >= 1 && f < failed!), { timeout: 30_000 }).toBe(true);
+    await page.selectOption("#account", "");
+    await expect.poll(() => settled(0, (s, f) => s === sent && f === failed), { timeout: 30_000 }).toBe(true);
+  });
+
   test("screenshot, and the page never asked anything of another origin", async () => {
     // One message left failing, so the picture shows every kind of row.
     const { outbox } = await client.send({
@@ -239,6 +315,9 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
     await waitRow(outbox!.outboxId, "FAILED");
     await mkdir("test-results", { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    for (const tr of await page.locator("tbody tr").all().then((trs) => trs.slice(0, 2))) await tr.locator("input[data-select]").check();
+    await expect.poll(() => page.locator("#selected-count").textContent(), { timeout: WAIT_MS }).toBe("2 selected");
+    await page.screenshot({ path: README_SCREENSHOT });
     const origin = new URL(f.t.url).origin;
     expect(requested.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith("data:"))).toEqual([]);
     expect(pageErrors).toEqual([]);

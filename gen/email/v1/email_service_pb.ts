@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Attachment, FailureMode, Outbox, OutboxStatus } from "./outbox_pb.js";
+import type { Attachment, AttachmentInfo, FailureMode, Outbox, OutboxStatus } from "./outbox_pb.js";
 import { file_email_v1_outbox } from "./outbox_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/email_service.proto.
  */
 export const file_email_v1_email_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxlbWFpbC92MS9lbWFpbF9zZXJ2aWNlLnByb3RvEghlbWFpbC52MSL+BAoLU2VuZFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIKCgJ0bxgCIAMoCRIPCgdzdWJqZWN0GAMgASgJEhEKCWJvZHlfdGV4dBgEIAEoCRIpCgthdHRhY2htZW50cxgFIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAYgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSCgoCY2MYByADKAkSCwoDYmNjGAggAygJEhAKCHJlcGx5X3RvGAkgASgJEhEKCWJvZHlfaHRtbBgKIAEoCRIrCgdzZW5kX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgNIAEoCBIMCgRmcm9tGA4gASgJEjMKB2hlYWRlcnMYDyADKAsyIi5lbWFpbC52MS5TZW5kUmVxdWVzdC5IZWFkZXJzRW50cnkSLQoEdGFncxgQIAMoCzIfLmVtYWlsLnYxLlNlbmRSZXF1ZXN0LlRhZ3NFbnRyeRI1CghtZXRhZGF0YRgRIAMoCzIjLmVtYWlsLnYxLlNlbmRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIksKDFNlbmRSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gSGQoRaWRlbXBvdGVudF9yZXBsYXkYAiABKAgiOwoQU2VuZEJhdGNoUmVxdWVzdBInCghtZXNzYWdlcxgBIAMoCzIVLmVtYWlsLnYxLlNlbmRSZXF1ZXN0Ij8KEVNlbmRCYXRjaFJlc3BvbnNlEioKB3Jlc3VsdHMYASADKAsyGS5lbWFpbC52MS5TZW5kQmF0Y2hSZXN1bHQifwoPU2VuZEJhdGNoUmVzdWx0EiIKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveEgAEiMKBWVycm9yGAIgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXNIABIZChFpZGVtcG90ZW50X3JlcGxheRgDIAEoCEIICgZyZXN1bHQi7QQKDFJlcGx5UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEh4KFmluX3JlcGx5X3RvX21lc3NhZ2VfaWQYAiABKAkSEQoJYm9keV90ZXh0GAMgASgJEikKC2F0dGFjaG1lbnRzGAQgAygLMhQuZW1haWwudjEuQXR0YWNobWVudBIrCgxmYWlsdXJlX21vZGUYBSABKA4yFS5lbWFpbC52MS5GYWlsdXJlTW9kZRIRCglib2R5X2h0bWwYBiABKAkSEQoJcmVwbHlfYWxsGAcgASgIEhcKD2lkZW1wb3RlbmN5X2tleRgIIAEoCRIYChB3YWl0X2Zvcl9hdHRlbXB0GAkgASgIEisKB3NlbmRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGZyb20YCyABKAkSNAoHaGVhZGVycxgMIAMoCzIjLmVtYWlsLnYxLlJlcGx5UmVxdWVzdC5IZWFkZXJzRW50cnkSLgoEdGFncxgNIAMoCzIgLmVtYWlsLnYxLlJlcGx5UmVxdWVzdC5UYWdzRW50cnkSNgoIbWV0YWRhdGEYDiADKAsyJC5lbWFpbC52MS5SZXBseVJlcXVlc3QuTWV0YWRhdGFFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTAoNUmVwbHlSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gSGQoRaWRlbXBvdGVudF9yZXBsYXkYAiABKAgiYwoSUmV0cnlPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBBINCgVmb3JjZRgCIAEoCBIrCgxmYWlsdXJlX21vZGUYAyABKA4yFS5lbWFpbC52MS5GYWlsdXJlTW9kZSI3ChNSZXRyeU91dGJveFJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveCIoChNDYW5jZWxPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBCI4ChRDYW5jZWxPdXRib3hSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3giJQoQR2V0T3V0Ym94UmVxdWVzdBIRCglvdXRib3hfaWQYASABKAQiNQoRR2V0T3V0Ym94UmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94IukBChFMaXN0T3V0Ym94UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEigKCHN0YXR1c2VzGAIgAygOMhYuZW1haWwudjEuT3V0Ym94U3RhdHVzEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJEg0KBXF1ZXJ5GAUgASgJEjMKBHRhZ3MYBiADKAsyJS5lbWFpbC52MS5MaXN0T3V0Ym94UmVxdWVzdC5UYWdzRW50cnkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUQoSTGlzdE91dGJveFJlc3BvbnNlEiIKCG91dGJveGVzGAEgAygLMhAuZW1haWwudjEuT3V0Ym94EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSL6AQoSV2F0Y2hPdXRib3hSZXF1ZXN0EhIKCm91dGJveF9pZHMYASADKAQSEgoKYWNjb3VudF9pZBgCIAEoDRIoCghzdGF0dXNlcxgDIAMoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIWCg5hZnRlcl9ldmVudF9pZBgEIAEoBBIXCg9pbmNsdWRlX2N1cnJlbnQYBSABKAgSNAoEdGFncxgGIAMoCzImLmVtYWlsLnYxLldhdGNoT3V0Ym94UmVxdWVzdC5UYWdzRW50cnkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEingQKC091dGJveEV2ZW50EhAKCGV2ZW50X2lkGAEgASgEEicKBGtpbmQYAiABKA4yGS5lbWFpbC52MS5PdXRib3hFdmVudEtpbmQSEQoJb3V0Ym94X2lkGAMgASgEEhIKCmFjY291bnRfaWQYBCABKA0SJgoGc3RhdHVzGAUgASgOMhYuZW1haWwudjEuT3V0Ym94U3RhdHVzEg8KB3JldHJpZXMYBiABKA0SMwoPbmV4dF9hdHRlbXB0X2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNwcm92aWRlcl9tZXNzYWdlX2lkGAggASgJEg0KBWVycm9yGAkgASgJEigKBHRpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCm1lc3NhZ2VfaWQYCyABKAkSEQoJcmVjaXBpZW50GCggASgJEi0KBHRhZ3MYDCADKAsyHy5lbWFpbC52MS5PdXRib3hFdmVudC5UYWdzRW50cnkSNQoIbWV0YWRhdGEYDSADKAsyIy5lbWFpbC52MS5PdXRib3hFdmVudC5NZXRhZGF0YUVudHJ5GisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJMCglIZWFydGJlYXQSFQoNbGFzdF9ldmVudF9pZBgBIAEoBBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyChNXYXRjaE91dGJveFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhUuZW1haWwudjEuT3V0Ym94RXZlbnRIABIoCgloZWFydGJlYXQYAiABKAsyEy5lbWFpbC52MS5IZWFydGJlYXRIAEIJCgdtZXNzYWdlKq4ECg9PdXRib3hFdmVudEtpbmQSIQodT1VUQk9YX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIdChlPVVRCT1hfRVZFTlRfS0lORF9DUkVBVEVEEAESHwobT1VUQk9YX0VWRU5UX0tJTkRfU0NIRURVTEVEEAISHQoZT1VUQk9YX0VWRU5UX0tJTkRfU0VORElORxADEhoKFk9VVEJPWF9FVkVOVF9LSU5EX1NFTlQQBBIcChhPVVRCT1hfRVZFTlRfS0lORF9GQUlMRUQQBRIaChZPVVRCT1hfRVZFTlRfS0lORF9ERUFEEAYSHwobT1VUQk9YX0VWRU5UX0tJTkRfQ0FOQ0VMTEVEEAcSIwofT1VUQk9YX0VWRU5UX0tJTkRfTEVBU0VfUkVTQ1VFRBAIEh0KGU9VVEJPWF9FVkVOVF9LSU5EX1JFVFJJRUQQCRIeChpPVVRCT1hfRVZFTlRfS0lORF9SRUxFQVNFRBAKEh4KGk9VVEJPWF9FVkVOVF9LSU5EX1NOQVBTSE9UEAsSIAocT1VUQk9YX0VWRU5UX0tJTkRfU1VQUFJFU1NFRBAMEicKI09VVEJPWF9FVkVOVF9LSU5EX1JFQ0lQSUVOVF9CT1VOQ0VEEA0SJwojT1VUQk9YX0VWRU5UX0tJTkRfUkVDSVBJRU5UX0RFTEFZRUQQDhIqCiZPVVRCT1hfRVZFTlRfS0lORF9SRUNJUElFTlRfQ09NUExBSU5FRBAPMr0ECgxFbWFpbFNlcnZpY2USNQoEU2VuZBIVLmVtYWlsLnYxLlNlbmRSZXF1ZXN0GhYuZW1haWwudjEuU2VuZFJlc3BvbnNlEkQKCVNlbmRCYXRjaBIaLmVtYWlsLnYxLlNlbmRCYXRjaFJlcXVlc3QaGy5lbWFpbC52MS5TZW5kQmF0Y2hSZXNwb25zZRI4CgVSZXBseRIWLmVtYWlsLnYxLlJlcGx5UmVxdWVzdBoXLmVtYWlsLnYxLlJlcGx5UmVzcG9uc2USSgoLUmV0cnlPdXRib3gSHC5lbWFpbC52MS5SZXRyeU91dGJveFJlcXVlc3QaHS5lbWFpbC52MS5SZXRyeU91dGJveFJlc3BvbnNlEk0KDENhbmNlbE91dGJveBIdLmVtYWlsLnYxLkNhbmNlbE91dGJveFJlcXVlc3QaHi5lbWFpbC52MS5DYW5jZWxPdXRib3hSZXNwb25zZRJECglHZXRPdXRib3gSGi5lbWFpbC52MS5HZXRPdXRib3hSZXF1ZXN0GhsuZW1haWwudjEuR2V0T3V0Ym94UmVzcG9uc2USRwoKTGlzdE91dGJveBIbLmVtYWlsLnYxLkxpc3RPdXRib3hSZXF1ZXN0GhwuZW1haWwudjEuTGlzdE91dGJveFJlc3BvbnNlEkwKC1dhdGNoT3V0Ym94EhwuZW1haWwudjEuV2F0Y2hPdXRib3hSZXF1ZXN0Gh0uZW1haWwudjEuV2F0Y2hPdXRib3hSZXNwb25zZTABYgZwcm90bzM", [file_email_v1_outbox, file_google_protobuf_timestamp, file_google_rpc_status]);
+  fileDesc("ChxlbWFpbC92MS9lbWFpbF9zZXJ2aWNlLnByb3RvEghlbWFpbC52MSL+BAoLU2VuZFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRIKCgJ0bxgCIAMoCRIPCgdzdWJqZWN0GAMgASgJEhEKCWJvZHlfdGV4dBgEIAEoCRIpCgthdHRhY2htZW50cxgFIAMoCzIULmVtYWlsLnYxLkF0dGFjaG1lbnQSKwoMZmFpbHVyZV9tb2RlGAYgASgOMhUuZW1haWwudjEuRmFpbHVyZU1vZGUSCgoCY2MYByADKAkSCwoDYmNjGAggAygJEhAKCHJlcGx5X3RvGAkgASgJEhEKCWJvZHlfaHRtbBgKIAEoCRIrCgdzZW5kX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDCABKAkSGAoQd2FpdF9mb3JfYXR0ZW1wdBgNIAEoCBIMCgRmcm9tGA4gASgJEjMKB2hlYWRlcnMYDyADKAsyIi5lbWFpbC52MS5TZW5kUmVxdWVzdC5IZWFkZXJzRW50cnkSLQoEdGFncxgQIAMoCzIfLmVtYWlsLnYxLlNlbmRSZXF1ZXN0LlRhZ3NFbnRyeRI1CghtZXRhZGF0YRgRIAMoCzIjLmVtYWlsLnYxLlNlbmRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIksKDFNlbmRSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gSGQoRaWRlbXBvdGVudF9yZXBsYXkYAiABKAgiOwoQU2VuZEJhdGNoUmVxdWVzdBInCghtZXNzYWdlcxgBIAMoCzIVLmVtYWlsLnYxLlNlbmRSZXF1ZXN0Ij8KEVNlbmRCYXRjaFJlc3BvbnNlEioKB3Jlc3VsdHMYASADKAsyGS5lbWFpbC52MS5TZW5kQmF0Y2hSZXN1bHQifwoPU2VuZEJhdGNoUmVzdWx0EiIKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveEgAEiMKBWVycm9yGAIgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXNIABIZChFpZGVtcG90ZW50X3JlcGxheRgDIAEoCEIICgZyZXN1bHQi7QQKDFJlcGx5UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEh4KFmluX3JlcGx5X3RvX21lc3NhZ2VfaWQYAiABKAkSEQoJYm9keV90ZXh0GAMgASgJEikKC2F0dGFjaG1lbnRzGAQgAygLMhQuZW1haWwudjEuQXR0YWNobWVudBIrCgxmYWlsdXJlX21vZGUYBSABKA4yFS5lbWFpbC52MS5GYWlsdXJlTW9kZRIRCglib2R5X2h0bWwYBiABKAkSEQoJcmVwbHlfYWxsGAcgASgIEhcKD2lkZW1wb3RlbmN5X2tleRgIIAEoCRIYChB3YWl0X2Zvcl9hdHRlbXB0GAkgASgIEisKB3NlbmRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGZyb20YCyABKAkSNAoHaGVhZGVycxgMIAMoCzIjLmVtYWlsLnYxLlJlcGx5UmVxdWVzdC5IZWFkZXJzRW50cnkSLgoEdGFncxgNIAMoCzIgLmVtYWlsLnYxLlJlcGx5UmVxdWVzdC5UYWdzRW50cnkSNgoIbWV0YWRhdGEYDiADKAsyJC5lbWFpbC52MS5SZXBseVJlcXVlc3QuTWV0YWRhdGFFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTAoNUmVwbHlSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3gSGQoRaWRlbXBvdGVudF9yZXBsYXkYAiABKAgiYwoSUmV0cnlPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBBINCgVmb3JjZRgCIAEoCBIrCgxmYWlsdXJlX21vZGUYAyABKA4yFS5lbWFpbC52MS5GYWlsdXJlTW9kZSI3ChNSZXRyeU91dGJveFJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveCIoChNDYW5jZWxPdXRib3hSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBCI4ChRDYW5jZWxPdXRib3hSZXNwb25zZRIgCgZvdXRib3gYASABKAsyEC5lbWFpbC52MS5PdXRib3giJQoQR2V0T3V0Ym94UmVxdWVzdBIRCglvdXRib3hfaWQYASABKAQiNQoRR2V0T3V0Ym94UmVzcG9uc2USIAoGb3V0Ym94GAEgASgLMhAuZW1haWwudjEuT3V0Ym94IiwKF0dldE91dGJveE1lc3NhZ2VSZXF1ZXN0EhEKCW91dGJveF9pZBgBIAEoBCLFAgoYR2V0T3V0Ym94TWVzc2FnZVJlc3BvbnNlEiAKBm91dGJveBgBIAEoCzIQLmVtYWlsLnYxLk91dGJveBIUCgxmcm9tX2FkZHJlc3MYAiABKAkSEAoIcmVwbHlfdG8YAyABKAkSDwoHaGVhZGVycxgEIAEoCRIRCglib2R5X3RleHQYBSABKAkSGwoTYm9keV90ZXh0X3RydW5jYXRlZBgGIAEoCBIRCglib2R5X2h0bWwYByABKAkSGwoTYm9keV9odG1sX3RydW5jYXRlZBgIIAEoCBItCgthdHRhY2htZW50cxgJIAMoCzIYLmVtYWlsLnYxLkF0dGFjaG1lbnRJbmZvEiUKBmV2ZW50cxgKIAMoCzIVLmVtYWlsLnYxLk91dGJveEV2ZW50EhgKEGV2ZW50c190cnVuY2F0ZWQYCyABKAgiLgoYR2V0T3V0Ym94QWN0aXZpdHlSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0iRgoZR2V0T3V0Ym94QWN0aXZpdHlSZXNwb25zZRIpCgdtaW51dGVzGAEgAygLMhguZW1haWwudjEuQWN0aXZpdHlNaW51dGUiXgoOQWN0aXZpdHlNaW51dGUSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEc2VudBgCIAEoDRIOCgZmYWlsZWQYAyABKA0i6QEKEUxpc3RPdXRib3hSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SKAoIc3RhdHVzZXMYAiADKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkSDQoFcXVlcnkYBSABKAkSMwoEdGFncxgGIAMoCzIlLmVtYWlsLnYxLkxpc3RPdXRib3hSZXF1ZXN0LlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJRChJMaXN0T3V0Ym94UmVzcG9uc2USIgoIb3V0Ym94ZXMYASADKAsyEC5lbWFpbC52MS5PdXRib3gSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIvoBChJXYXRjaE91dGJveFJlcXVlc3QSEgoKb3V0Ym94X2lkcxgBIAMoBBISCgphY2NvdW50X2lkGAIgASgNEigKCHN0YXR1c2VzGAMgAygOMhYuZW1haWwudjEuT3V0Ym94U3RhdHVzEhYKDmFmdGVyX2V2ZW50X2lkGAQgASgEEhcKD2luY2x1ZGVfY3VycmVudBgFIAEoCBI0CgR0YWdzGAYgAygLMiYuZW1haWwudjEuV2F0Y2hPdXRib3hSZXF1ZXN0LlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKeBAoLT3V0Ym94RXZlbnQSEAoIZXZlbnRfaWQYASABKAQSJwoEa2luZBgCIAEoDjIZLmVtYWlsLnYxLk91dGJveEV2ZW50S2luZBIRCglvdXRib3hfaWQYAyABKAQSEgoKYWNjb3VudF9pZBgEIAEoDRImCgZzdGF0dXMYBSABKA4yFi5lbWFpbC52MS5PdXRib3hTdGF0dXMSDwoHcmV0cmllcxgGIAEoDRIzCg9uZXh0X2F0dGVtcHRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3Byb3ZpZGVyX21lc3NhZ2VfaWQYCCABKAkSDQoFZXJyb3IYCSABKAkSKAoEdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWVzc2FnZV9pZBgLIAEoCRIRCglyZWNpcGllbnQYKCABKAkSLQoEdGFncxgMIAMoCzIfLmVtYWlsLnYxLk91dGJveEV2ZW50LlRhZ3NFbnRyeRI1CghtZXRhZGF0YRgNIAMoCzIjLmVtYWlsLnYxLk91dGJveEV2ZW50Lk1ldGFkYXRhRW50cnkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkwKCUhlYXJ0YmVhdBIVCg1sYXN0X2V2ZW50X2lkGAEgASgEEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInIKE1dhdGNoT3V0Ym94UmVzcG9uc2USJgoFZXZlbnQYASABKAsyFS5lbWFpbC52MS5PdXRib3hFdmVudEgAEigKCWhlYXJ0YmVhdBgCIAEoCzITLmVtYWlsLnYxLkhlYXJ0YmVhdEgAQgkKB21lc3NhZ2UqrgQKD091dGJveEV2ZW50S2luZBIhCh1PVVRCT1hfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEh0KGU9VVEJPWF9FVkVOVF9LSU5EX0NSRUFURUQQARIfChtPVVRCT1hfRVZFTlRfS0lORF9TQ0hFRFVMRUQQAhIdChlPVVRCT1hfRVZFTlRfS0lORF9TRU5ESU5HEAMSGgoWT1VUQk9YX0VWRU5UX0tJTkRfU0VOVBAEEhwKGE9VVEJPWF9FVkVOVF9LSU5EX0ZBSUxFRBAFEhoKFk9VVEJPWF9FVkVOVF9LSU5EX0RFQUQQBhIfChtPVVRCT1hfRVZFTlRfS0lORF9DQU5DRUxMRUQQBxIjCh9PVVRCT1hfRVZFTlRfS0lORF9MRUFTRV9SRVNDVUVEEAgSHQoZT1VUQk9YX0VWRU5UX0tJTkRfUkVUUklFRBAJEh4KGk9VVEJPWF9FVkVOVF9LSU5EX1JFTEVBU0VEEAoSHgoaT1VUQk9YX0VWRU5UX0tJTkRfU05BUFNIT1QQCxIgChxPVVRCT1hfRVZFTlRfS0lORF9TVVBQUkVTU0VEEAwSJwojT1VUQk9YX0VWRU5UX0tJTkRfUkVDSVBJRU5UX0JPVU5DRUQQDRInCiNPVVRCT1hfRVZFTlRfS0lORF9SRUNJUElFTlRfREVMQVlFRBAOEioKJk9VVEJPWF9FVkVOVF9LSU5EX1JFQ0lQSUVOVF9DT01QTEFJTkVEEA8y9gUKDEVtYWlsU2VydmljZRI1CgRTZW5kEhUuZW1haWwudjEuU2VuZFJlcXVlc3QaFi5lbWFpbC52MS5TZW5kUmVzcG9uc2USRAoJU2VuZEJhdGNoEhouZW1haWwudjEuU2VuZEJhdGNoUmVxdWVzdBobLmVtYWlsLnYxLlNlbmRCYXRjaFJlc3BvbnNlEjgKBVJlcGx5EhYuZW1haWwudjEuUmVwbHlSZXF1ZXN0GhcuZW1haWwudjEuUmVwbHlSZXNwb25zZRJKCgtSZXRyeU91dGJveBIcLmVtYWlsLnYxLlJldHJ5T3V0Ym94UmVxdWVzdBodLmVtYWlsLnYxLlJldHJ5T3V0Ym94UmVzcG9uc2USTQoMQ2FuY2VsT3V0Ym94Eh0uZW1haWwudjEuQ2FuY2VsT3V0Ym94UmVxdWVzdBoeLmVtYWlsLnYxLkNhbmNlbE91dGJveFJlc3BvbnNlEkQKCUdldE91dGJveBIaLmVtYWlsLnYxLkdldE91dGJveFJlcXVlc3QaGy5lbWFpbC52MS5HZXRPdXRib3hSZXNwb25zZRJHCgpMaXN0T3V0Ym94EhsuZW1haWwudjEuTGlzdE91dGJveFJlcXVlc3QaHC5lbWFpbC52MS5MaXN0T3V0Ym94UmVzcG9uc2USWQoQR2V0T3V0Ym94TWVzc2FnZRIhLmVtYWlsLnYxLkdldE91dGJveE1lc3NhZ2VSZXF1ZXN0GiIuZW1haWwudjEuR2V0T3V0Ym94TWVzc2FnZVJlc3BvbnNlElwKEUdldE91dGJveEFjdGl2aXR5EiIuZW1haWwudjEuR2V0T3V0Ym94QWN0aXZpdHlSZXF1ZXN0GiMuZW1haWwudjEuR2V0T3V0Ym94QWN0aXZpdHlSZXNwb25zZRJMCgtXYXRjaE91dGJveBIcLmVtYWlsLnYxLldhdGNoT3V0Ym94UmVxdWVzdBodLmVtYWlsLnYxLldhdGNoT3V0Ym94UmVzcG9uc2UwAWIGcHJvdG8z", [file_email_v1_outbox, file_google_protobuf_timestamp, file_google_rpc_status]);
 
 /**
  * SendRequest is a new message. Every field is validated before anything is written.
@@ -568,6 +568,203 @@ export const GetOutboxResponseSchema: GenMessage<GetOutboxResponse> = /*@__PURE_
   messageDesc(file_email_v1_email_service, 12);
 
 /**
+ * GetOutboxMessageRequest names one row.
+ *
+ * @generated from message email.v1.GetOutboxMessageRequest
+ */
+export type GetOutboxMessageRequest = Message<"email.v1.GetOutboxMessageRequest"> & {
+  /**
+   * The row to read; another account's row is NOT_FOUND, as in GetOutbox.
+   *
+   * @generated from field: uint64 outbox_id = 1;
+   */
+  outboxId: bigint;
+};
+
+/**
+ * Describes the message email.v1.GetOutboxMessageRequest.
+ * Use `create(GetOutboxMessageRequestSchema)` to create a new message.
+ */
+export const GetOutboxMessageRequestSchema: GenMessage<GetOutboxMessageRequest> = /*@__PURE__*/
+  messageDesc(file_email_v1_email_service, 13);
+
+/**
+ * GetOutboxMessageResponse is one row with its content and history. It never carries attachment
+ * bytes, the account's SMTP settings or credentials; Bcc recipients are only in outbox.bcc (the
+ * header block leaves them out, as the wire does); event errors are the stored, redacted texts.
+ *
+ * @generated from message email.v1.GetOutboxMessageResponse
+ */
+export type GetOutboxMessageResponse = Message<"email.v1.GetOutboxMessageResponse"> & {
+  /**
+   * The row, as GetOutbox returns it.
+   *
+   * @generated from field: email.v1.Outbox outbox = 1;
+   */
+  outbox?: Outbox | undefined;
+
+  /**
+   * The From header, from the account's config when the row was committed (named so that
+   * languages where `from` is a keyword can use it).
+   *
+   * @generated from field: string from_address = 2;
+   */
+  fromAddress: string;
+
+  /**
+   * The Reply-To address; empty when there is none.
+   *
+   * @generated from field: string reply_to = 3;
+   */
+  replyTo: string;
+
+  /**
+   * The top-level header block as the sender composes it for the row's Message-ID (its last
+   * attempt's, or the next one's before any attempt), lines separated by CRLF, without Bcc. The MIME
+   * boundary is chosen anew for every attempt, so it is not the one a receiver saw.
+   *
+   * @generated from field: string headers = 4;
+   */
+  headers: string;
+
+  /**
+   * The plain-text body: at most its first 1,048,576 bytes of UTF-8, cut at a character boundary.
+   *
+   * @generated from field: string body_text = 5;
+   */
+  bodyText: string;
+
+  /**
+   * True when body_text is cut.
+   *
+   * @generated from field: bool body_text_truncated = 6;
+   */
+  bodyTextTruncated: boolean;
+
+  /**
+   * The HTML body, empty when there is none; bounded as body_text. Untrusted markup: a client
+   * shows it only sandboxed (no scripts), never in its own page.
+   *
+   * @generated from field: string body_html = 7;
+   */
+  bodyHtml: string;
+
+  /**
+   * True when body_html is cut.
+   *
+   * @generated from field: bool body_html_truncated = 8;
+   */
+  bodyHtmlTruncated: boolean;
+
+  /**
+   * The attached files, in the order the request listed them, without their bytes.
+   *
+   * @generated from field: repeated email.v1.AttachmentInfo attachments = 9;
+   */
+  attachments: AttachmentInfo[];
+
+  /**
+   * The row's events, oldest first: each state change still kept (watch.event_retention_ms),
+   * FAILED and DEAD ones with their error. At most the newest 1,000.
+   *
+   * @generated from field: repeated email.v1.OutboxEvent events = 10;
+   */
+  events: OutboxEvent[];
+
+  /**
+   * True when the row has older events than those in events.
+   *
+   * @generated from field: bool events_truncated = 11;
+   */
+  eventsTruncated: boolean;
+};
+
+/**
+ * Describes the message email.v1.GetOutboxMessageResponse.
+ * Use `create(GetOutboxMessageResponseSchema)` to create a new message.
+ */
+export const GetOutboxMessageResponseSchema: GenMessage<GetOutboxMessageResponse> = /*@__PURE__*/
+  messageDesc(file_email_v1_email_service, 14);
+
+/**
+ * GetOutboxActivityRequest selects the rows counted.
+ *
+ * @generated from message email.v1.GetOutboxActivityRequest
+ */
+export type GetOutboxActivityRequest = Message<"email.v1.GetOutboxActivityRequest"> & {
+  /**
+   * Only rows of this account; 0 means every account the caller may read.
+   *
+   * @generated from field: uint32 account_id = 1;
+   */
+  accountId: number;
+};
+
+/**
+ * Describes the message email.v1.GetOutboxActivityRequest.
+ * Use `create(GetOutboxActivityRequestSchema)` to create a new message.
+ */
+export const GetOutboxActivityRequestSchema: GenMessage<GetOutboxActivityRequest> = /*@__PURE__*/
+  messageDesc(file_email_v1_email_service, 15);
+
+/**
+ * GetOutboxActivityResponse is one count per minute over the last hour. Counted from the event
+ * table through an index, at most every few seconds per server: an answer may be up to 5 s old.
+ *
+ * @generated from message email.v1.GetOutboxActivityResponse
+ */
+export type GetOutboxActivityResponse = Message<"email.v1.GetOutboxActivityResponse"> & {
+  /**
+   * 60 whole minutes (UTC, server clock), oldest first, the last being the current minute.
+   *
+   * @generated from field: repeated email.v1.ActivityMinute minutes = 1;
+   */
+  minutes: ActivityMinute[];
+};
+
+/**
+ * Describes the message email.v1.GetOutboxActivityResponse.
+ * Use `create(GetOutboxActivityResponseSchema)` to create a new message.
+ */
+export const GetOutboxActivityResponseSchema: GenMessage<GetOutboxActivityResponse> = /*@__PURE__*/
+  messageDesc(file_email_v1_email_service, 16);
+
+/**
+ * ActivityMinute counts the delivery outcomes committed in one minute.
+ *
+ * @generated from message email.v1.ActivityMinute
+ */
+export type ActivityMinute = Message<"email.v1.ActivityMinute"> & {
+  /**
+   * The start of the minute.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Attempts the SMTP server accepted (SENT events).
+   *
+   * @generated from field: uint32 sent = 2;
+   */
+  sent: number;
+
+  /**
+   * Attempts that failed (FAILED and DEAD events: transient and permanent failures).
+   *
+   * @generated from field: uint32 failed = 3;
+   */
+  failed: number;
+};
+
+/**
+ * Describes the message email.v1.ActivityMinute.
+ * Use `create(ActivityMinuteSchema)` to create a new message.
+ */
+export const ActivityMinuteSchema: GenMessage<ActivityMinute> = /*@__PURE__*/
+  messageDesc(file_email_v1_email_service, 17);
+
+/**
  * ListOutboxRequest filters and pages outbox rows, newest first.
  *
  * @generated from message email.v1.ListOutboxRequest
@@ -623,7 +820,7 @@ export type ListOutboxRequest = Message<"email.v1.ListOutboxRequest"> & {
  * Use `create(ListOutboxRequestSchema)` to create a new message.
  */
 export const ListOutboxRequestSchema: GenMessage<ListOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 13);
+  messageDesc(file_email_v1_email_service, 18);
 
 /**
  * ListOutboxResponse is one page.
@@ -651,7 +848,7 @@ export type ListOutboxResponse = Message<"email.v1.ListOutboxResponse"> & {
  * Use `create(ListOutboxResponseSchema)` to create a new message.
  */
 export const ListOutboxResponseSchema: GenMessage<ListOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 14);
+  messageDesc(file_email_v1_email_service, 19);
 
 /**
  * WatchOutboxRequest selects the events to stream. Filters combine with AND.
@@ -707,7 +904,7 @@ export type WatchOutboxRequest = Message<"email.v1.WatchOutboxRequest"> & {
  * Use `create(WatchOutboxRequestSchema)` to create a new message.
  */
 export const WatchOutboxRequestSchema: GenMessage<WatchOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 15);
+  messageDesc(file_email_v1_email_service, 20);
 
 /**
  * OutboxEvent is one state change of one row.
@@ -820,7 +1017,7 @@ export type OutboxEvent = Message<"email.v1.OutboxEvent"> & {
  * Use `create(OutboxEventSchema)` to create a new message.
  */
 export const OutboxEventSchema: GenMessage<OutboxEvent> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 16);
+  messageDesc(file_email_v1_email_service, 21);
 
 /**
  * Heartbeat keeps an idle stream open through proxies.
@@ -848,7 +1045,7 @@ export type Heartbeat = Message<"email.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 17);
+  messageDesc(file_email_v1_email_service, 22);
 
 /**
  * WatchOutboxResponse is one message of the stream: an event or a heartbeat.
@@ -885,7 +1082,7 @@ export type WatchOutboxResponse = Message<"email.v1.WatchOutboxResponse"> & {
  * Use `create(WatchOutboxResponseSchema)` to create a new message.
  */
 export const WatchOutboxResponseSchema: GenMessage<WatchOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_email_service, 18);
+  messageDesc(file_email_v1_email_service, 23);
 
 /**
  * OutboxEventKind says what happened to the row.
@@ -1097,6 +1294,30 @@ export const EmailService: GenService<{
     methodKind: "unary";
     input: typeof ListOutboxRequestSchema;
     output: typeof ListOutboxResponseSchema;
+  },
+  /**
+   * GetOutboxMessage returns one row with what it sends: From, the header block, the bodies
+   * (bounded), the attachments' names and sizes, and the row's event timeline with each failed
+   * attempt's error. Needs the read scope for the row's account, as GetOutbox. A server builds a
+   * few answers at a time; further calls wait their turn.
+   *
+   * @generated from rpc email.v1.EmailService.GetOutboxMessage
+   */
+  getOutboxMessage: {
+    methodKind: "unary";
+    input: typeof GetOutboxMessageRequestSchema;
+    output: typeof GetOutboxMessageResponseSchema;
+  },
+  /**
+   * GetOutboxActivity counts delivery outcomes per minute over the last hour, e.g. for a chart.
+   * Needs the read scope.
+   *
+   * @generated from rpc email.v1.EmailService.GetOutboxActivity
+   */
+  getOutboxActivity: {
+    methodKind: "unary";
+    input: typeof GetOutboxActivityRequestSchema;
+    output: typeof GetOutboxActivityResponseSchema;
   },
   /**
    * WatchOutbox streams every state change of matching rows, resumable by event id.
