@@ -40,6 +40,9 @@ import { DatabaseProbe } from "./health/database-probe.js";
 import { OutboxRetention } from "./retention/outbox-retention.js";
 import { mergeReload } from "./reload.js";
 import { FleetLock } from "./background/fleet-lock.js";
+import { configuredEndpoints, keyOf, WebhookDispatcher } from "./webhooks/dispatcher.js";
+import { oldestOpen } from "./outbox/webhook-deliveries.js";
+import type { Resolve } from "./webhooks/ssrf.js";
 
 export interface AppOptions {
   config: Config;
@@ -50,6 +53,8 @@ export interface AppOptions {
   background?: boolean;
   /** Also export process metrics (CPU, memory, event loop); once per process, so main.ts only. */
   processMetrics?: boolean;
+  /** DNS for the webhooks' SSRF check (tests pass their own). */
+  resolve?: Resolve;
 }
 
 export interface App {
@@ -63,6 +68,8 @@ export interface App {
   readonly pruner: EventPruner;
   /** Deletes finished rows past retention.outbox_ms (runs with the background roles). */
   readonly retention: OutboxRetention;
+  /** Pushes outbox events to the accounts' webhook endpoints (runs with the background roles). */
+  readonly webhooks: WebhookDispatcher;
   /** Pings the database; health is NOT_SERVING while it fails. */
   readonly probe: DatabaseProbe;
   readonly health: HealthService;
@@ -128,6 +135,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
       outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
       maintenance: () => maintenance.held,
     });
+    const webhooks = new WebhookDispatcher({
+      pool, clock, log, config: () => config, metrics, pollMs: config.watch.pollIntervalMs, resolve: opts.resolve,
+    });
+    metrics.observeWebhooks({
+      clock, paused: () => webhooks.paused(), endpoints: () => configuredEndpoints(config).map(keyOf),
+      oldestOpen: () => oldestOpen(pool, configuredEndpoints(config)),
+    });
     let stopping: Promise<void> | undefined;
     const requestBudget = new RequestBudget(config.server.requestBytesInFlight);
     const commits = new GroupCommit(pool, clock, {
@@ -171,6 +185,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       rescuer.start();
       pruner.start();
       retention.start();
+      webhooks.start();
     }
     const port = listener.port;
     const l = listener;
@@ -185,6 +200,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       tailer,
       pruner,
       retention,
+      webhooks,
       probe,
       health,
       metrics,
@@ -203,6 +219,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         stopping ??= (async () => {
           health.shutdown();
           await sender.stop();
+          await webhooks.stop();
           await rescuer.stop();
           await pruner.stop();
           await retention.stop();

@@ -7,6 +7,7 @@ import type { ApiKey } from "./auth/keys.js";
 import { isLoopbackHost } from "./auth/loopback.js";
 import { isScope, SCOPES, type Scope } from "./auth/scopes.js";
 import { unknownKey } from "./config-keys.js";
+import { parseWebhooks, type WebhookConfig } from "./webhooks/config.js";
 
 export type TlsMode = "implicit" | "starttls" | "none";
 
@@ -35,6 +36,8 @@ export interface AccountConfig {
   fileDir?: string;
   /** Pace limits; each instance applies them on its own (N instances send up to N × the rate). */
   rateLimit?: RateLimitConfig;
+  /** HTTP endpoints this account's outbox events are pushed to (none by default). */
+  webhooks: readonly WebhookConfig[];
 }
 
 export interface RateLimitConfig {
@@ -184,7 +187,7 @@ const TOP_LEVEL_KEYS = [
   "accounts", "message_id_domain", "allow_failure_mode", "sender", "watch", "server", "metrics", "retention",
   "attachment_policy", "attachment_store", "api_keys", "allow_unauthenticated", "tls", "cors",
 ];
-const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit"];
+const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit", "webhooks"];
 const SMTP_KEYS = [
   "host", "port", "tls", "user", "auth", "tls_reject_unauthorized",
   "max_connections", "connection_timeout_ms", "greeting_timeout_ms", "socket_timeout_ms",
@@ -283,10 +286,11 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   if (!from || /[\r\n\0]/.test(from)) throw new ConfigError(`${where}: from is required (one address, no line breaks)`);
   const fileDir = optString(obj.file_dir, `${where}: file_dir`);
   const rateLimit = parseRateLimit(obj.rate_limit, where);
+  const webhooks = parseWebhooks(obj.webhooks, env, where);
   if (obj.smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit });
+  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit, webhooks });
   if (obj.smtp === undefined) throw new ConfigError(`${where}: smtp is required`);
-  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit });
+  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, webhooks });
 }
 
 /** `rate_limit`: { max_per_second (may be fractional), burst, slow_down_pause_ms }. */

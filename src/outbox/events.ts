@@ -1,5 +1,5 @@
 // Appending events inside a state change's transaction, and reading them back in order.
-import type { PoolConnection, Pool } from "./db.js";
+import type { PoolConnection, Pool, Queryable } from "./db.js";
 import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
 
 /**
@@ -42,7 +42,7 @@ interface EventDbRow {
 }
 
 /** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
-export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
+export async function readEventsAfter(pool: Queryable, afterId: number, limit: number): Promise<EventRow[]> {
   const [rows] = (await pool.query(
     `SELECT id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, created_at
        FROM outbox_event WHERE id > ? ORDER BY id LIMIT ?`,
