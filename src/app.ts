@@ -12,6 +12,7 @@ import { migrate } from "./outbox/migrate.js";
 import { EmailServiceHandlers } from "./handlers/email-service.js";
 import { MailboxServiceHandlers } from "./handlers/mailbox-service.js";
 import { accountServiceHandlers } from "./handlers/account-service.js";
+import { webhookServiceHandlers } from "./handlers/webhook-service.js";
 import { errorInterceptor } from "./handlers/interceptors.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { logSecurityPosture } from "./auth/warnings.js";
@@ -156,7 +157,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const watchSlots = new WatchStreamSlots(() => config.watch);
     const adapter = gatedAdapter({
       routes: routes(
-        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config) },
+        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config),
+          webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }) },
         health,
       ),
       readMaxBytes: READ_MAX_BYTES,
@@ -166,7 +168,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       jsonOptions: { ignoreUnknownFields: false, registry: createRegistry(ErrorInfoSchema, BadRequestSchema) },
       interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log),
         watchStreamLimits(watchSlots)],
-      fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined }),
+      fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined,
+        webhooksPaused: () => webhooks.paused().length }),
     }, { keys: () => config.apiKeys, budget: requestBudget, log });
     const watchGrpc = watchOverGrpc({ handlers, keys: () => config.apiKeys, slots: watchSlots, clock, metrics, log });
     const serveRpc: RequestHandler = (req, res) => {

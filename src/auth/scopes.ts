@@ -18,6 +18,8 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
   ["email.v1.MailboxService/GetMessage", "read"],
   ["email.v1.MailboxService/ListMessages", "read"],
   ["email.v1.AccountService/ListAccounts", "read"],
+  ["email.v1.WebhookService/ListWebhookDeliveries", "read"],
+  ["email.v1.WebhookService/RedeliverWebhooks", "retry"],
 ]);
 
 /** Services any caller may use: tools and load balancers must not need a key. */

@@ -61,6 +61,7 @@ export class WebhookDispatcher {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  private started = false;
   private stopped = false;
   private readonly inFlight = new Map<string, number>();
   private total = 0;
@@ -73,13 +74,14 @@ export class WebhookDispatcher {
   constructor(private readonly o: DispatcherOptions) {}
 
   start(): void {
+    this.started = true;
     this.timer = setInterval(() => this.wake(), this.o.pollMs);
     this.wake();
   }
 
   /** Runs a pass now, or right after the one under way. */
   wake(): void {
-    if (this.stopped) return;
+    if (!this.started || this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
@@ -112,7 +114,14 @@ export class WebhookDispatcher {
   private async pass(): Promise<void> {
     const endpoints = configuredEndpoints(this.o.config());
     if (endpoints.length === 0) return;
+    const before = this.states;
     this.states = await endpointStates(this.o.pool);
+    for (const ep of endpoints) {
+      const key = keyOf(ep);
+      if (this.states.get(key)?.pausedAt != null && before.get(key)?.pausedAt == null) {
+        this.o.log.warn({ account_id: ep.accountId, endpoint: ep.endpointId }, "webhook endpoint paused after failing for pause_after_ms; RedeliverWebhooks resumes it");
+      }
+    }
     const prune = this.o.clock.now() - this.lastPrune >= PRUNE_EVERY_MS;
     const firstKept = prune ? await firstEventId(this.o.pool) : 0;
     if (prune) this.lastPrune = this.o.clock.now();
