@@ -10,6 +10,7 @@ import { emailClient, type EmailClient } from "../helpers/clients.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { startReceiver, type Answer, type Receiver, type Received } from "../helpers/webhook-receiver.js";
 import { until } from "../faults/kit.js";
+import { parseConfig } from "../../src/config.js";
 
 const OLD = `whsec_${Buffer.alloc(24, 1).toString("base64")}`;
 const NEW = `whsec_${Buffer.alloc(32, 2).toString("base64")}`;
@@ -149,5 +150,29 @@ test("a second instance on the same database: each event is delivered once", asy
     expect(new Set(webhookIds).size).toBe(webhookIds.length);
   } finally {
     await second.close();
+  }
+});
+
+test("a config reload adds an endpoint: it gets the events from then on", async () => {
+  const added = await startReceiver();
+  try {
+    const json = {
+      accounts: [{ id: 1, from: "A <a@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")), webhooks: [
+        { id: "main", url: receiver.url, secret_env: "HOOK_SECRETS", timeout_ms: 500, retry_initial_ms: 50 },
+        { id: "added", url: added.url, secret_env: "NEW_SECRET", events: ["sent"] },
+      ] }],
+      watch: { poll_interval_ms: 50 },
+    };
+    t.app.reload(parseConfig(json, { HOOK_SECRETS: `${OLD} ${NEW}`, NEW_SECRET: NEW, DATABASE_URL: t.db.url, PORT: "0" }, process.cwd()));
+    // A new endpoint starts at the newest event when the dispatcher first sees it.
+    await until(async () => {
+      const [rows] = (await t.app.pool.query("SELECT 1 FROM webhook_endpoint WHERE endpoint_id = 'added'")) as unknown as [unknown[]];
+      expect(rows).toHaveLength(1);
+    }, 10_000);
+    const id = await sendOne("after reload");
+    await until(() => expect(added.received.map((r) => Number(parse(r).data.outboxId))).toEqual([id]), 10_000);
+    expect(new Webhook(NEW).verify(added.received[0]!.body, added.received[0]!.headers as Record<string, string>)).toMatchObject({ type: "outbox.sent" });
+  } finally {
+    await added.close();
   }
 });
