@@ -24,8 +24,11 @@ const MAX_IN_FLIGHT = 32;
 const PER_ENDPOINT = 8;
 /** Events scanned per endpoint and pass. */
 const SCAN = 500;
-/** A claim outlives its request's timeout by this much before another instance may take it. */
-const LEASE_MARGIN_MS = 30_000;
+/**
+ * How long a claim is ours: a request ends by its timeout (it is destroyed then), and the outcome
+ * write gets as long again plus 5 s. Past it another instance (or this one) sends it again.
+ */
+const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5_000;
 const PRUNE_EVERY_MS = 60_000;
 
 export interface WebhookEndpoint extends EndpointKey {
@@ -137,7 +140,7 @@ export class WebhookDispatcher {
       if (prune && firstKept > 0) await pruneDeliveries(this.o.pool, ep, firstKept, 1000);
       if (this.states.get(key)?.pausedAt != null) continue;
       const room = Math.min(PER_ENDPOINT - (this.inFlight.get(key) ?? 0), MAX_IN_FLIGHT - this.total);
-      const claims = await claimDeliveries(this.o.pool, ep, now, room, ep.config.timeoutMs + LEASE_MARGIN_MS);
+      const claims = await claimDeliveries(this.o.pool, ep, now, room, leaseMs(ep.config.timeoutMs));
       for (const claim of claims) this.launch(ep, claim);
     }
   }
