@@ -117,7 +117,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
     started = tailer;
     await tailer.start();
     const metrics = new Metrics({ processMetrics: opts.processMetrics });
-    const sender = new Sender(config, pool, clock, log, () => tailer.notify(), metrics);
+    // Events committed here reach watchers and webhook endpoints at once; other instances' within a poll.
+    const webhooks = new WebhookDispatcher({
+      pool, clock, log, config: () => config, metrics, pollMs: config.watch.pollIntervalMs, resolve: opts.resolve,
+    });
+    const eventsCommitted = () => {
+      tailer.notify();
+      webhooks.wake();
+    };
+    const sender = new Sender(config, pool, clock, log, eventsCommitted, metrics);
     const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
     const rescuer = createRescuer(pool, clock, log, rescueEvery, () => config.sender.maxRescues, () => {
       tailer.notify();
@@ -136,9 +144,6 @@ export async function startApp(opts: AppOptions): Promise<App> {
       outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
       maintenance: () => maintenance.held,
     });
-    const webhooks = new WebhookDispatcher({
-      pool, clock, log, config: () => config, metrics, pollMs: config.watch.pollIntervalMs, resolve: opts.resolve,
-    });
     metrics.observeWebhooks({
       clock, paused: () => webhooks.paused(), endpoints: () => configuredEndpoints(config).map(keyOf),
       oldestOpen: () => oldestOpen(pool, configuredEndpoints(config)),
@@ -149,7 +154,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       consecutiveIds: await consecutiveAutoIncrement(pool),
       handoff: sender.handoff,
       onCommit: (dueLeft) => {
-        tailer.notify();
+        eventsCommitted();
         if (dueLeft) sender.wake();
       },
     });
