@@ -143,36 +143,61 @@ function toEvent(r: Record<string, unknown>): EventRow {
   };
 }
 
+/** One attempt's outcome, to be written if its claim's lease is still held. */
+export interface Finished {
+  delivery: ClaimedDelivery;
+  outcome: DeliveryOutcome;
+}
+
 /**
- * Writes an attempt's outcome if the lease is still ours, updates the endpoint's failure state
- * (pausing it after pauseAfterMs of failures), and when the delivery is finished makes the row's
- * next waiting event due. Returns false when the lease was lost (another instance took it over).
+ * Writes attempt outcomes in one transaction, each only if its lease is still held (another
+ * instance may have taken an expired claim over); a finished delivery makes its row's next
+ * waiting event due. Each endpoint's failure state follows its outcomes in order: a 2xx clears
+ * it, a failure starts it or, past pauseAfterMs, pauses the endpoint. Returns the outcomes written.
  */
-export async function finishDelivery(pool: Pool, d: ClaimedDelivery, outcome: DeliveryOutcome, now: number): Promise<boolean> {
+export async function finishDeliveries(pool: Pool, batch: readonly Finished[], now: number): Promise<Set<Finished>> {
+  if (batch.length === 0) return new Set();
   return inTransaction(pool, async (conn) => {
-    // The endpoint row first: recordDeliveries holds it while it decides which events wait.
-    const [ep] = (await conn.query(
-      "SELECT failing_since FROM webhook_endpoint WHERE account_id = ? AND endpoint_id = ? FOR UPDATE",
-      [d.accountId, d.endpointId],
-    )) as unknown as [{ failing_since: number | null }[]];
-    const [res] = (await conn.query(
-      `UPDATE webhook_delivery SET status = ?, due_at = ?, lease_token = NULL, attempts = attempts + 1, last_status = ?, last_error = ?,
-         last_attempt_at = ?, delivered_at = IF(? = 'delivered', ?, delivered_at), updated_at = ?
-       WHERE account_id = ? AND endpoint_id = ? AND event_id = ? AND status = 'delivering' AND lease_token = ?`,
-      [outcome.status, outcome.status === "pending" ? outcome.dueAt : null, outcome.httpStatus ?? null, outcome.error ?? null,
-        now, outcome.status, now, now, d.accountId, d.endpointId, d.eventId, d.leaseToken],
-    )) as unknown as [{ affectedRows: number }];
-    if (res.affectedRows !== 1) return false;
-    if (outcome.status !== "pending") await releaseNext(conn, d, d.outboxId, now);
-    if (ep[0]) {
-      const since = outcome.endpointOk ? null : (ep[0].failing_since === null ? now : Number(ep[0].failing_since));
-      const pause = since !== null && now - since >= outcome.pauseAfterMs;
+    // Endpoint rows first, in key order: recordDeliveries holds one while it decides which events wait.
+    const endpoints = [...new Map(batch.map((f) => [`${f.delivery.accountId}/${f.delivery.endpointId}`, f.delivery])).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    const failing = new Map<string, number | null>();
+    for (const [k, key] of endpoints) {
+      const [ep] = (await conn.query(
+        "SELECT failing_since FROM webhook_endpoint WHERE account_id = ? AND endpoint_id = ? FOR UPDATE",
+        [key.accountId, key.endpointId],
+      )) as unknown as [{ failing_since: number | null }[]];
+      if (ep[0]) failing.set(k, ep[0].failing_since === null ? null : Number(ep[0].failing_since));
+    }
+    const written = new Set<Finished>();
+    const pauseAfter = new Map<string, number>();
+    for (const f of batch) {
+      const { delivery: d, outcome } = f;
+      const [res] = (await conn.query(
+        `UPDATE webhook_delivery SET status = ?, due_at = ?, lease_token = NULL, attempts = attempts + 1, last_status = ?, last_error = ?,
+           last_attempt_at = ?, delivered_at = IF(? = 'delivered', ?, delivered_at), updated_at = ?
+         WHERE account_id = ? AND endpoint_id = ? AND event_id = ? AND status = 'delivering' AND lease_token = ?`,
+        [outcome.status, outcome.status === "pending" ? outcome.dueAt : null, outcome.httpStatus ?? null, outcome.error ?? null,
+          now, outcome.status, now, now, d.accountId, d.endpointId, d.eventId, d.leaseToken],
+      )) as unknown as [{ affectedRows: number }];
+      if (res.affectedRows !== 1) continue;
+      written.add(f);
+      if (outcome.status !== "pending") await releaseNext(conn, d, d.outboxId, now);
+      const k = `${d.accountId}/${d.endpointId}`;
+      if (!failing.has(k)) continue;
+      const since = outcome.endpointOk ? null : (failing.get(k) ?? now);
+      failing.set(k, since);
+      pauseAfter.set(k, outcome.pauseAfterMs);
+    }
+    for (const [k, key] of endpoints) {
+      if (!pauseAfter.has(k)) continue;
+      const since = failing.get(k) ?? null;
+      const pause = since !== null && now - since >= pauseAfter.get(k)!;
       await conn.query(
         "UPDATE webhook_endpoint SET failing_since = ?, paused_at = IF(?, COALESCE(paused_at, ?), paused_at) WHERE account_id = ? AND endpoint_id = ?",
-        [since, pause, now, d.accountId, d.endpointId],
+        [since, pause, now, key.accountId, key.endpointId],
       );
     }
-    return true;
+    return written;
   });
 }
 

@@ -11,9 +11,10 @@ import type { Pool } from "../outbox/db.js";
 import { firstEventId } from "../outbox/events.js";
 import type { EventRow } from "../outbox/types.js";
 import {
-  claimDeliveries, endpointStates, ensureEndpoint, finishDelivery, pruneDeliveries, recordDeliveries,
+  claimDeliveries, endpointStates, ensureEndpoint, pruneDeliveries, recordDeliveries,
   type ClaimedDelivery, type EndpointKey, type EndpointState,
 } from "../outbox/webhook-deliveries.js";
+import { WebhookCompleter } from "./completer.js";
 import type { WebhookConfig } from "./config.js";
 import { eventName, webhookBody, webhookId } from "./payload.js";
 import { decide } from "./retry-policy.js";
@@ -71,10 +72,13 @@ export class WebhookDispatcher {
   private readonly sends = new Set<Promise<void>>();
   private readonly ensured = new Set<string>();
   private lastPrune = 0;
+  private readonly completer: WebhookCompleter;
   /** Pause and failure state as of the last pass, for metrics and health. */
   states = new Map<string, EndpointState>();
 
-  constructor(private readonly o: DispatcherOptions) {}
+  constructor(private readonly o: DispatcherOptions) {
+    this.completer = new WebhookCompleter(o.pool, () => o.clock.now());
+  }
 
   start(): void {
     this.started = true;
@@ -163,9 +167,11 @@ export class WebhookDispatcher {
   }
 
   private async deliver(endpoint: WebhookConfig, claim: ClaimedDelivery): Promise<void> {
-    const { pool, clock, log, metrics } = this.o;
+    const { clock, log, metrics } = this.o;
     if (!claim.event) {
-      await finishDelivery(pool, claim, { status: "failed", error: "the event was deleted by retention before delivery", endpointOk: true, pauseAfterMs: endpoint.pauseAfterMs }, clock.now());
+      await this.completer.finish({ delivery: claim, outcome: {
+        status: "failed", error: "the event was deleted by retention before delivery", endpointOk: true, pauseAfterMs: endpoint.pauseAfterMs,
+      } });
       metrics.delivered(claim, "failed");
       return;
     }
@@ -176,9 +182,8 @@ export class WebhookDispatcher {
       timestampSeconds: Math.floor(clock.now() / 1000),
       resolve: this.o.resolve,
     });
-    const now = clock.now();
-    const outcome = decide(result, claim, endpoint, now);
-    const written = await finishDelivery(pool, claim, outcome, now);
+    const outcome = decide(result, claim, endpoint, clock.now());
+    const written = await this.completer.finish({ delivery: claim, outcome });
     metrics.delivered(claim, outcome.status === "pending" ? "retry" : outcome.status);
     const fields = { account_id: claim.accountId, endpoint: claim.endpointId, event_id: claim.eventId, attempt: claim.attempts + 1 };
     if (!written) log.warn(fields, "webhook lease lost: another instance took the delivery over");
