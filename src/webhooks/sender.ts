@@ -23,7 +23,6 @@ export interface Request {
   /** Database time, seconds: webhook-timestamp. */
   timestampSeconds: number;
   resolve?: Resolve;
-  signal?: AbortSignal;
 }
 
 export async function sendWebhook(req: Request): Promise<SendResult> {
@@ -74,7 +73,6 @@ export async function sendWebhook(req: Request): Promise<SendResult> {
       done({ kind: "retry", error: `no answer within ${endpoint.timeoutMs} ms` });
     }, endpoint.timeoutMs);
     request.on("error", (err: NodeJS.ErrnoException) => done({ kind: "retry", error: `connection failed: ${err.code ?? err.message}` }));
-    req.signal?.addEventListener("abort", () => request.destroy(new Error("stopping")), { once: true });
     request.end(req.body);
   });
 }
