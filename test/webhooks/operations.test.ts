@@ -20,21 +20,27 @@ const readOnly = testKey("reader", [1], ["read", "send"]);
 const elsewhere = testKey("elsewhere", [2]);
 let good: Receiver;
 let failing: Receiver;
+let trap: Receiver;
 let t: TestApp;
 
 beforeAll(async () => {
   good = await startReceiver();
   failing = await startReceiver();
   failing.answer = () => ({ status: 503 });
+  trap = await startReceiver();
   const hook = (id: string, url: string, extra = {}) => ({ id, url, secret_env: "S", retry_initial_ms: 20, ...extra });
   t = await startTestApp({
     label: "webhook-ops",
+    // The name resolves to the trap receiver's loopback address.
+    resolve: async () => [{ address: "127.0.0.1", family: 4 }],
     env: { S: `whsec_${Buffer.alloc(24, 5).toString("base64")}` },
     json: {
       api_keys: [admin.entry, readOnly.entry, elsewhere.entry],
       accounts: [
         { id: 1, from: "A <a@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
-          webhooks: [hook("good", good.url, { events: ["sent"] }), hook("flaky", failing.url, { pause_after_ms: 200 })] },
+          webhooks: [hook("good", good.url, { events: ["sent"] }), hook("flaky", failing.url, { pause_after_ms: 200 }),
+            // A public name whose DNS answer is loopback: never connected to.
+            hook("rebound", trap.url.replace("127.0.0.1", "hooks.example.test"), { allow_http: true, events: ["created"] })] },
         { id: 2, from: "B <b@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")) },
       ],
       watch: { poll_interval_ms: 50 },
@@ -46,6 +52,7 @@ afterAll(async () => {
   await t?.close();
   await good?.close();
   await failing?.close();
+  await trap?.close();
 });
 
 const hooks = (key = admin.key) => keyedClient(WebhookService, t.url, key);
@@ -121,4 +128,14 @@ test("paging, and the refusals: scope, account, unknown endpoint, bad range", as
     .toMatchObject({ code: Code.InvalidArgument, reason: "EVENT_RANGE_INVALID", fields: ["to_event_id"] });
   expect(await refusal(keyedClient(WebhookService, t.url, undefined).listWebhookDeliveries({ accountId: 1, endpointId: "good" })))
     .toMatchObject({ code: Code.Unauthenticated });
+});
+
+test("a public name that resolves to loopback is refused: recorded as failed, nothing connects", async () => {
+  const id = await send("rebound");
+  await until(async () => {
+    const [d] = (await hooks().listWebhookDeliveries({ accountId: 1, endpointId: "rebound", pageSize: 1 })).deliveries;
+    expect(d).toMatchObject({ outboxId: BigInt(id), status: WebhookDeliveryStatus.FAILED, attempts: 1,
+      lastError: "hooks.example.test resolved to 127.0.0.1, an internal address" });
+  }, 10_000);
+  expect(trap.received).toEqual([]);
 });
