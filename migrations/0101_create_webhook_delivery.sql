@@ -13,7 +13,7 @@ CREATE TABLE webhook_delivery (
   lease_token BIGINT UNSIGNED NULL,
   event_at BIGINT NOT NULL,
   last_status SMALLINT UNSIGNED NULL,
-  last_error VARCHAR(500) NULL,
+  last_error VARCHAR(600) NULL,
   last_attempt_at BIGINT NULL,
   delivered_at BIGINT NULL,
   updated_at BIGINT NOT NULL,

@@ -6,7 +6,7 @@
 // email delivery shares nothing with it but the database.
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
-import type { Logger } from "../log.js";
+import { redactAddressesIn, type Logger } from "../log.js";
 import type { Pool } from "../outbox/db.js";
 import { firstEventId } from "../outbox/events.js";
 import type { EventRow } from "../outbox/types.js";
@@ -72,6 +72,8 @@ export class WebhookDispatcher {
   private readonly sends = new Set<Promise<void>>();
   private readonly ensured = new Set<string>();
   private lastPrune = 0;
+  /** The last failed pass's error: a lasting cause (the database is down) is logged once, not every poll. */
+  private passError?: string;
   private readonly completer: WebhookCompleter;
   /** Pause and failure state as of the last pass, for metrics and health. */
   states = new Map<string, EndpointState>();
@@ -94,7 +96,12 @@ export class WebhookDispatcher {
       return;
     }
     this.running = this.pass()
-      .catch((err: unknown) => this.o.log.warn({ err: (err as Error).message }, "webhook pass failed"))
+      .then(() => (this.passError = undefined))
+      .catch((err: unknown) => {
+        const message = (err as Error).message;
+        if (message !== this.passError) this.o.log.warn({ err: message }, "webhook pass failed; retrying every poll");
+        this.passError = message;
+      })
       .finally(() => {
         this.running = undefined;
         if (this.again) {
@@ -187,7 +194,7 @@ export class WebhookDispatcher {
     metrics.delivered(claim, outcome.status === "pending" ? "retry" : outcome.status);
     const fields = { account_id: claim.accountId, endpoint: claim.endpointId, event_id: claim.eventId, attempt: claim.attempts + 1 };
     if (!written) log.warn(fields, "webhook lease lost: another instance took the delivery over");
-    else if (outcome.status !== "delivered") log.info({ ...fields, status: outcome.status, error: outcome.error }, "webhook attempt failed");
+    else if (outcome.status !== "delivered") log.info({ ...fields, status: outcome.status, error: redactAddressesIn(outcome.error ?? "") }, "webhook attempt failed");
   }
 }
 

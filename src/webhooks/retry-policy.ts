@@ -18,7 +18,7 @@ export function decide(
   if (result.kind === "ok") return { ...common, status: "delivered" };
   if (result.kind === "permanent") return { ...common, status: "failed", error: result.error };
   const deadline = attempt.eventAt + endpoint.maxAgeMs;
-  if (now >= deadline) return { ...common, status: "failed", error: `gave up after max_age_ms: ${result.error}`.slice(0, 500) };
+  if (now >= deadline) return { ...common, status: "failed", error: `gave up after max_age_ms: ${result.error}` };
   // attempts counts the ones before this: the first retry waits retry_initial_ms (half to all of it).
   const base = Math.min(MAX_DELAY_MS, endpoint.retryInitialMs * 2 ** Math.min(attempt.attempts, 20));
   const delay = Math.max(base * (0.5 + random() / 2), result.retryAfterMs ?? 0);

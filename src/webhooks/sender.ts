@@ -6,15 +6,15 @@ import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import type { WebhookConfig } from "./config.js";
+import { cleanRemoteText } from "../sender/remote-text.js";
 import { resolveTarget, TargetRefused, type Resolve } from "./ssrf.js";
 
 export type SendResult =
   | { kind: "ok"; status: number }
   | { kind: "retry" | "permanent"; status?: number; error: string; retryAfterMs?: number };
 
-/** Reply bytes read (the rest is dropped) and characters of it kept in last_error. */
+/** Reply bytes read (the rest is dropped); last_error keeps 500 characters of them. */
 const MAX_REPLY_BYTES = 4096;
-export const MAX_ERROR_CHARS = 500;
 
 export interface Request {
   endpoint: WebhookConfig;
@@ -79,7 +79,8 @@ export async function sendWebhook(req: Request): Promise<SendResult> {
 
 function classify(status: number, headers: http.IncomingHttpHeaders, reply: string): SendResult {
   if (status >= 200 && status < 300) return { kind: "ok", status };
-  const error = truncate(`HTTP ${status}${status >= 300 && status < 400 ? " (redirect not followed)" : ""}: ${reply}`);
+  // The receiver never saw a secret (only signatures), so there is none to redact: cleaning folds and bounds it.
+  const error = cleanRemoteText(`HTTP ${status}${status >= 300 && status < 400 ? " (redirect not followed)" : ""}: ${reply}`, []);
   if (status === 408 || status === 429 || status >= 500) return { kind: "retry", status, error, retryAfterMs: retryAfter(headers["retry-after"]) };
   return { kind: "permanent", status, error };
 }
@@ -90,10 +91,4 @@ export function retryAfter(value: string | undefined, now = Date.now()): number 
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** Remote text kept for an operator: one line, no control characters, cut short. */
-export function truncate(text: string): string {
-  const line = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
-  return line.length > MAX_ERROR_CHARS ? `${line.slice(0, MAX_ERROR_CHARS - 1)}…` : line;
 }
