@@ -18,6 +18,7 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
   ["email.v1.MailboxService/GetMessage", "read"],
   ["email.v1.MailboxService/ListMessages", "read"],
   ["email.v1.AccountService/ListAccounts", "read"],
+  ["email.v1.WebhookService/ListWebhookEndpoints", "read"],
   ["email.v1.WebhookService/ListWebhookDeliveries", "read"],
   ["email.v1.WebhookService/RedeliverWebhooks", "retry"],
 ]);

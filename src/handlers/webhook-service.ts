@@ -2,11 +2,11 @@
 // The key must cover the endpoint's account (scopes: read to list, retry to redeliver).
 import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { WebhookDeliveryStatus, type WebhookService } from "../../gen/email/v1/webhook_service_pb.js";
-import { authorize } from "../auth/authorize.js";
+import { accountFilter, authorize } from "../auth/authorize.js";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { Pool } from "../outbox/db.js";
-import { endpointStates, listDeliveries, redeliver, type Delivery, type EndpointKey } from "../outbox/webhook-deliveries.js";
+import { endpointStates, listDeliveries, oldestOpen, redeliver, type Delivery, type EndpointKey } from "../outbox/webhook-deliveries.js";
 import { apiError, invalidArgument } from "./errors.js";
 import { time } from "./mapping.js";
 import { pageSize } from "./page-token.js";
@@ -43,6 +43,23 @@ export function webhookServiceHandlers(deps: WebhookDeps): ServiceImpl<typeof We
     return { accountId, endpointId };
   };
   return {
+    async listWebhookEndpoints(req, ctx) {
+      const allowed = accountFilter(ctx, req.accountId);
+      const accounts = [...deps.config().accounts.values()].filter((a) => !allowed || allowed.includes(a.id)).sort((a, b) => a.id - b.id);
+      const hooks = accounts.flatMap((a) => [...a.webhooks].sort((x, y) => (x.id < y.id ? -1 : 1)).map((w) => ({ accountId: a.id, endpointId: w.id, w })));
+      if (hooks.length === 0) return { endpoints: [] };
+      const [states, oldest] = await Promise.all([endpointStates(deps.pool), oldestOpen(deps.pool, hooks)]);
+      return {
+        endpoints: hooks.map(({ accountId, endpointId, w }) => {
+          const key = `${accountId}/${endpointId}`;
+          const state = states.get(key);
+          return {
+            accountId, endpointId, origin: w.url.origin, enabled: w.enabled, paused: state?.pausedAt != null,
+            failingSince: time(state?.failingSince ?? null), oldestUndeliveredTime: time(oldest.get(key) ?? null),
+          };
+        }),
+      };
+    },
     async listWebhookDeliveries(req, ctx) {
       const key = endpoint(ctx, req.accountId, req.endpointId);
       const size = pageSize(req.pageSize);

@@ -112,6 +112,22 @@ test("RedeliverWebhooks sends a delivered range again with the same webhook-ids"
   expect(good.received.at(-1)!.headers["webhook-id"]).toBe(`evt_${d!.eventId}`);
 });
 
+test("ListWebhookEndpoints: the key's endpoints with their state, the URL's origin only", async () => {
+  const { endpoints } = await hooks().listWebhookEndpoints({});
+  expect(endpoints.map((e) => [e.accountId, e.endpointId, e.origin, e.enabled])).toEqual([
+    [1, "flaky", new URL(failing.url).origin, true],
+    [1, "good", new URL(good.url).origin, true],
+    [1, "rebound", new URL(trap.url.replace("127.0.0.1", "hooks.example.test")).origin, true],
+  ]);
+  const byId = new Map(endpoints.map((e) => [e.endpointId, e]));
+  expect(byId.get("good")!.paused).toBe(false);
+  expect(byId.get("good")!.failingSince).toBeUndefined();
+  // The refused address counts as failing (and would pause it after pause_after_ms).
+  expect(byId.get("rebound")!.failingSince).toBeDefined();
+  expect((await hooks(elsewhere.key).listWebhookEndpoints({})).endpoints).toEqual([]);
+  expect(await refusal(hooks(elsewhere.key).listWebhookEndpoints({ accountId: 1 }))).toMatchObject({ code: Code.PermissionDenied, reason: "ACCOUNT_NOT_ALLOWED" });
+});
+
 test("paging, and the refusals: scope, account, unknown endpoint, bad range", async () => {
   const all = (await hooks().listWebhookDeliveries({ accountId: 1, endpointId: "flaky", pageSize: 500 })).deliveries;
   const first = await hooks().listWebhookDeliveries({ accountId: 1, endpointId: "flaky", pageSize: 2 });

@@ -12,7 +12,112 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/webhook_service.proto.
  */
 export const file_email_v1_webhook_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5lbWFpbC92MS93ZWJob29rX3NlcnZpY2UucHJvdG8SCGVtYWlsLnYxInMKHExpc3RXZWJob29rRGVsaXZlcmllc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRITCgtlbmRwb2ludF9pZBgCIAEoCRIXCg9iZWZvcmVfZXZlbnRfaWQYAyABKAQSEQoJcGFnZV9zaXplGAQgASgNInwKHUxpc3RXZWJob29rRGVsaXZlcmllc1Jlc3BvbnNlEi0KCmRlbGl2ZXJpZXMYASADKAsyGS5lbWFpbC52MS5XZWJob29rRGVsaXZlcnkSHAoUbmV4dF9iZWZvcmVfZXZlbnRfaWQYAiABKAQSDgoGcGF1c2VkGAMgASgIIvkCCg9XZWJob29rRGVsaXZlcnkSEAoIZXZlbnRfaWQYASABKAQSEQoJb3V0Ym94X2lkGAIgASgEEi8KBnN0YXR1cxgDIAEoDjIfLmVtYWlsLnYxLldlYmhvb2tEZWxpdmVyeVN0YXR1cxIQCghhdHRlbXB0cxgEIAEoDRIYChBsYXN0X2h0dHBfc3RhdHVzGAUgASgNEhIKCmxhc3RfZXJyb3IYBiABKAkSNQoRbGFzdF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEW5leHRfYXR0ZW1wdF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5kZWxpdmVyZWRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXZlbnRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibwoYUmVkZWxpdmVyV2ViaG9va3NSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SEwoLZW5kcG9pbnRfaWQYAiABKAkSFQoNZnJvbV9ldmVudF9pZBgDIAEoBBITCgt0b19ldmVudF9pZBgEIAEoBCIwChlSZWRlbGl2ZXJXZWJob29rc1Jlc3BvbnNlEhMKC3JlZGVsaXZlcmVkGAEgASgNKv0BChVXZWJob29rRGVsaXZlcnlTdGF0dXMSJwojV0VCSE9PS19ERUxJVkVSWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIjCh9XRUJIT09LX0RFTElWRVJZX1NUQVRVU19XQUlUSU5HEAESIwofV0VCSE9PS19ERUxJVkVSWV9TVEFUVVNfUEVORElORxACEiYKIldFQkhPT0tfREVMSVZFUllfU1RBVFVTX0RFTElWRVJJTkcQAxIlCiFXRUJIT09LX0RFTElWRVJZX1NUQVRVU19ERUxJVkVSRUQQBBIiCh5XRUJIT09LX0RFTElWRVJZX1NUQVRVU19GQUlMRUQQBTLYAQoOV2ViaG9va1NlcnZpY2USaAoVTGlzdFdlYmhvb2tEZWxpdmVyaWVzEiYuZW1haWwudjEuTGlzdFdlYmhvb2tEZWxpdmVyaWVzUmVxdWVzdBonLmVtYWlsLnYxLkxpc3RXZWJob29rRGVsaXZlcmllc1Jlc3BvbnNlElwKEVJlZGVsaXZlcldlYmhvb2tzEiIuZW1haWwudjEuUmVkZWxpdmVyV2ViaG9va3NSZXF1ZXN0GiMuZW1haWwudjEuUmVkZWxpdmVyV2ViaG9va3NSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5lbWFpbC92MS93ZWJob29rX3NlcnZpY2UucHJvdG8SCGVtYWlsLnYxIjEKG0xpc3RXZWJob29rRW5kcG9pbnRzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNIkwKHExpc3RXZWJob29rRW5kcG9pbnRzUmVzcG9uc2USLAoJZW5kcG9pbnRzGAEgAygLMhkuZW1haWwudjEuV2ViaG9va0VuZHBvaW50ItsBCg9XZWJob29rRW5kcG9pbnQSEgoKYWNjb3VudF9pZBgBIAEoDRITCgtlbmRwb2ludF9pZBgCIAEoCRIOCgZvcmlnaW4YAyABKAkSDwoHZW5hYmxlZBgEIAEoCBIOCgZwYXVzZWQYBSABKAgSMQoNZmFpbGluZ19zaW5jZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOwoXb2xkZXN0X3VuZGVsaXZlcmVkX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInMKHExpc3RXZWJob29rRGVsaXZlcmllc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRITCgtlbmRwb2ludF9pZBgCIAEoCRIXCg9iZWZvcmVfZXZlbnRfaWQYAyABKAQSEQoJcGFnZV9zaXplGAQgASgNInwKHUxpc3RXZWJob29rRGVsaXZlcmllc1Jlc3BvbnNlEi0KCmRlbGl2ZXJpZXMYASADKAsyGS5lbWFpbC52MS5XZWJob29rRGVsaXZlcnkSHAoUbmV4dF9iZWZvcmVfZXZlbnRfaWQYAiABKAQSDgoGcGF1c2VkGAMgASgIIvkCCg9XZWJob29rRGVsaXZlcnkSEAoIZXZlbnRfaWQYASABKAQSEQoJb3V0Ym94X2lkGAIgASgEEi8KBnN0YXR1cxgDIAEoDjIfLmVtYWlsLnYxLldlYmhvb2tEZWxpdmVyeVN0YXR1cxIQCghhdHRlbXB0cxgEIAEoDRIYChBsYXN0X2h0dHBfc3RhdHVzGAUgASgNEhIKCmxhc3RfZXJyb3IYBiABKAkSNQoRbGFzdF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEW5leHRfYXR0ZW1wdF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5kZWxpdmVyZWRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXZlbnRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibwoYUmVkZWxpdmVyV2ViaG9va3NSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SEwoLZW5kcG9pbnRfaWQYAiABKAkSFQoNZnJvbV9ldmVudF9pZBgDIAEoBBITCgt0b19ldmVudF9pZBgEIAEoBCIwChlSZWRlbGl2ZXJXZWJob29rc1Jlc3BvbnNlEhMKC3JlZGVsaXZlcmVkGAEgASgNKv0BChVXZWJob29rRGVsaXZlcnlTdGF0dXMSJwojV0VCSE9PS19ERUxJVkVSWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIjCh9XRUJIT09LX0RFTElWRVJZX1NUQVRVU19XQUlUSU5HEAESIwofV0VCSE9PS19ERUxJVkVSWV9TVEFUVVNfUEVORElORxACEiYKIldFQkhPT0tfREVMSVZFUllfU1RBVFVTX0RFTElWRVJJTkcQAxIlCiFXRUJIT09LX0RFTElWRVJZX1NUQVRVU19ERUxJVkVSRUQQBBIiCh5XRUJIT09LX0RFTElWRVJZX1NUQVRVU19GQUlMRUQQBTK/AgoOV2ViaG9va1NlcnZpY2USZQoUTGlzdFdlYmhvb2tFbmRwb2ludHMSJS5lbWFpbC52MS5MaXN0V2ViaG9va0VuZHBvaW50c1JlcXVlc3QaJi5lbWFpbC52MS5MaXN0V2ViaG9va0VuZHBvaW50c1Jlc3BvbnNlEmgKFUxpc3RXZWJob29rRGVsaXZlcmllcxImLmVtYWlsLnYxLkxpc3RXZWJob29rRGVsaXZlcmllc1JlcXVlc3QaJy5lbWFpbC52MS5MaXN0V2ViaG9va0RlbGl2ZXJpZXNSZXNwb25zZRJcChFSZWRlbGl2ZXJXZWJob29rcxIiLmVtYWlsLnYxLlJlZGVsaXZlcldlYmhvb2tzUmVxdWVzdBojLmVtYWlsLnYxLlJlZGVsaXZlcldlYmhvb2tzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+
+/**
+ * ListWebhookEndpointsRequest optionally names an account.
+ *
+ * @generated from message email.v1.ListWebhookEndpointsRequest
+ */
+export type ListWebhookEndpointsRequest = Message<"email.v1.ListWebhookEndpointsRequest"> & {
+  /**
+   * Only this account's endpoints; 0 means every account the caller may read.
+   *
+   * @generated from field: uint32 account_id = 1;
+   */
+  accountId: number;
+};
+
+/**
+ * Describes the message email.v1.ListWebhookEndpointsRequest.
+ * Use `create(ListWebhookEndpointsRequestSchema)` to create a new message.
+ */
+export const ListWebhookEndpointsRequestSchema: GenMessage<ListWebhookEndpointsRequest> = /*@__PURE__*/
+  messageDesc(file_email_v1_webhook_service, 0);
+
+/**
+ * ListWebhookEndpointsResponse lists the endpoints.
+ *
+ * @generated from message email.v1.ListWebhookEndpointsResponse
+ */
+export type ListWebhookEndpointsResponse = Message<"email.v1.ListWebhookEndpointsResponse"> & {
+  /**
+   * Ordered by account_id, then endpoint_id.
+   *
+   * @generated from field: repeated email.v1.WebhookEndpoint endpoints = 1;
+   */
+  endpoints: WebhookEndpoint[];
+};
+
+/**
+ * Describes the message email.v1.ListWebhookEndpointsResponse.
+ * Use `create(ListWebhookEndpointsResponseSchema)` to create a new message.
+ */
+export const ListWebhookEndpointsResponseSchema: GenMessage<ListWebhookEndpointsResponse> = /*@__PURE__*/
+  messageDesc(file_email_v1_webhook_service, 1);
+
+/**
+ * WebhookEndpoint is one configured endpoint and how it is doing. Its secret is never shown.
+ *
+ * @generated from message email.v1.WebhookEndpoint
+ */
+export type WebhookEndpoint = Message<"email.v1.WebhookEndpoint"> & {
+  /**
+   * The account whose events it gets.
+   *
+   * @generated from field: uint32 account_id = 1;
+   */
+  accountId: number;
+
+  /**
+   * Its `id` in the config file.
+   *
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+
+  /**
+   * The URL's scheme, host and port only ("https://hooks.example.com"): a path or query may carry a token.
+   *
+   * @generated from field: string origin = 3;
+   */
+  origin: string;
+
+  /**
+   * False when the config disables it: nothing is recorded or sent for it.
+   *
+   * @generated from field: bool enabled = 4;
+   */
+  enabled: boolean;
+
+  /**
+   * Paused after failing for pause_after_ms; RedeliverWebhooks resumes it.
+   *
+   * @generated from field: bool paused = 5;
+   */
+  paused: boolean;
+
+  /**
+   * Since when every answer has been a failure; unset while it is healthy.
+   *
+   * @generated from field: google.protobuf.Timestamp failing_since = 6;
+   */
+  failingSince?: Timestamp | undefined;
+
+  /**
+   * The time of the oldest event not yet delivered (nor given up on); unset when none is waiting.
+   *
+   * @generated from field: google.protobuf.Timestamp oldest_undelivered_time = 7;
+   */
+  oldestUndeliveredTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message email.v1.WebhookEndpoint.
+ * Use `create(WebhookEndpointSchema)` to create a new message.
+ */
+export const WebhookEndpointSchema: GenMessage<WebhookEndpoint> = /*@__PURE__*/
+  messageDesc(file_email_v1_webhook_service, 2);
 
 /**
  * ListWebhookDeliveriesRequest names an endpoint and a page.
@@ -54,7 +159,7 @@ export type ListWebhookDeliveriesRequest = Message<"email.v1.ListWebhookDeliveri
  * Use `create(ListWebhookDeliveriesRequestSchema)` to create a new message.
  */
 export const ListWebhookDeliveriesRequestSchema: GenMessage<ListWebhookDeliveriesRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_webhook_service, 0);
+  messageDesc(file_email_v1_webhook_service, 3);
 
 /**
  * ListWebhookDeliveriesResponse is one page, with the endpoint's state.
@@ -89,7 +194,7 @@ export type ListWebhookDeliveriesResponse = Message<"email.v1.ListWebhookDeliver
  * Use `create(ListWebhookDeliveriesResponseSchema)` to create a new message.
  */
 export const ListWebhookDeliveriesResponseSchema: GenMessage<ListWebhookDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_webhook_service, 1);
+  messageDesc(file_email_v1_webhook_service, 4);
 
 /**
  * WebhookDelivery is one event's delivery to one endpoint.
@@ -173,7 +278,7 @@ export type WebhookDelivery = Message<"email.v1.WebhookDelivery"> & {
  * Use `create(WebhookDeliverySchema)` to create a new message.
  */
 export const WebhookDeliverySchema: GenMessage<WebhookDelivery> = /*@__PURE__*/
-  messageDesc(file_email_v1_webhook_service, 2);
+  messageDesc(file_email_v1_webhook_service, 5);
 
 /**
  * RedeliverWebhooksRequest names an endpoint and a range of event ids.
@@ -215,7 +320,7 @@ export type RedeliverWebhooksRequest = Message<"email.v1.RedeliverWebhooksReques
  * Use `create(RedeliverWebhooksRequestSchema)` to create a new message.
  */
 export const RedeliverWebhooksRequestSchema: GenMessage<RedeliverWebhooksRequest> = /*@__PURE__*/
-  messageDesc(file_email_v1_webhook_service, 3);
+  messageDesc(file_email_v1_webhook_service, 6);
 
 /**
  * RedeliverWebhooksResponse says how many deliveries were made due again.
@@ -236,7 +341,7 @@ export type RedeliverWebhooksResponse = Message<"email.v1.RedeliverWebhooksRespo
  * Use `create(RedeliverWebhooksResponseSchema)` to create a new message.
  */
 export const RedeliverWebhooksResponseSchema: GenMessage<RedeliverWebhooksResponse> = /*@__PURE__*/
-  messageDesc(file_email_v1_webhook_service, 4);
+  messageDesc(file_email_v1_webhook_service, 7);
 
 /**
  * WebhookDeliveryStatus is where one event stands for one endpoint.
@@ -300,6 +405,17 @@ export const WebhookDeliveryStatusSchema: GenEnum<WebhookDeliveryStatus> = /*@__
  * @generated from service email.v1.WebhookService
  */
 export const WebhookService: GenService<{
+  /**
+   * ListWebhookEndpoints returns the configured endpoints of the accounts the caller's key covers
+   * (or of the one account named), with their state, ordered by account and id. Needs `read`.
+   *
+   * @generated from rpc email.v1.WebhookService.ListWebhookEndpoints
+   */
+  listWebhookEndpoints: {
+    methodKind: "unary";
+    input: typeof ListWebhookEndpointsRequestSchema;
+    output: typeof ListWebhookEndpointsResponseSchema;
+  },
   /**
    * ListWebhookDeliveries pages through one endpoint's deliveries, newest event first. Needs the
    * `read` scope and a key that covers the account.
