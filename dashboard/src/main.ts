@@ -4,11 +4,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 import { errorReason } from "../../src/client-errors.js";
-import { apiKey, createAccountsApi, createApi } from "./api.js";
+import { apiKey, createAccountsApi, createApi, createWebhooksApi } from "./api.js";
 import { statusName } from "./format.js";
 import { canCancel, canRetry, OutboxModel, type RowView } from "./model.js";
 import { OutboxTable, renderStatusChips, toast, type Action } from "./view.js";
 import { watchOutbox, type WatchState } from "./watch.js";
+import { WebhooksPanel } from "./webhooks.js";
 
 /** Rows in the table per page (the Rows picker); the counts above it cover every row the stream described. */
 const pageRows = () => Number(ui.pageSize.value) || 200;
@@ -38,6 +39,10 @@ const ui = {
 };
 
 const api = createApi(location.origin);
+const webhooks = new WebhooksPanel(createWebhooksApi(location.origin), {
+  section: byId("webhooks"), endpoints: document.querySelector("#webhook-endpoints tbody")!,
+  deliveries: document.querySelector("#webhook-deliveries tbody")!, title: byId("webhook-deliveries-title"), toasts: ui.toasts,
+});
 const accountsApi = createAccountsApi(location.origin);
 const model = new OutboxModel();
 const table = new OutboxTable(ui.tbody);
@@ -311,6 +316,7 @@ ui.keyForm.addEventListener("submit", (ev) => {
   notice("");
   restart();
   loadAccounts();
+  void webhooks.load();
 });
 
 ui.forgetKey.addEventListener("click", () => {
@@ -318,10 +324,13 @@ ui.forgetKey.addEventListener("click", () => {
   showKeyState();
   restart();
   loadAccounts();
+  void webhooks.load();
 });
 
 // Relative times ("in 9 s") move on even when nothing else changes.
 setInterval(invalidate, 1000);
+byId("webhooks-refresh").addEventListener("click", () => void webhooks.load());
 showKeyState();
 restart();
 loadAccounts();
+void webhooks.load();
