@@ -179,3 +179,9 @@ test("a config reload adds an endpoint: it gets the events from then on", async 
     await added.close();
   }
 });
+
+test("no log line carries a signing secret", () => {
+  const text = JSON.stringify(t.logs);
+  for (const secret of [OLD, NEW]) expect(text).not.toContain(secret.slice("whsec_".length));
+  expect(t.logs.some((l) => l.msg === "webhook attempt failed")).toBe(true);
+});
