@@ -6,7 +6,7 @@ import { deliveryFrom, type Delivery, type Submit, type SubmitBatch } from "./de
 import { benchMessage, nowMs } from "./mail.js";
 import { PeerProcess, REDIS, openQueue, type RedisAddress } from "./peer.js";
 import type { ProcessStats } from "./proc.js";
-import { startService, type BenchService, type ServiceProfile } from "./service.js";
+import { startService, type BenchService, type ServiceExtra, type ServiceProfile } from "./service.js";
 import type { BenchSink } from "./sink.js";
 
 /** Jobs a BullMQ worker runs at once: like the service's sender.max_in_flight (claimed rows). */
@@ -26,8 +26,8 @@ export interface Ours extends Contender {
   client: BenchClient;
 }
 
-export async function startOurs(sink: BenchSink, label: string, profile?: ServiceProfile): Promise<Ours> {
-  const service = await startService(label, sink.port, profile);
+export async function startOurs(sink: BenchSink, label: string, profile?: ServiceProfile, extra?: ServiceExtra): Promise<Ours> {
+  const service = await startService(label, sink.port, profile, extra);
   const client = new BenchClient(service.proc.port);
   return {
     service,

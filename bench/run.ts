@@ -15,6 +15,7 @@ import { deliveryPhase } from "./phase-delivery.js";
 import { idleAndRpcPhase } from "./phase-idle-rpc.js";
 import { profileMarkdown, profilePhase } from "./phase-profile.js";
 import { watchPhase } from "./phase-watch.js";
+import { webhookPhase } from "./phase-webhooks.js";
 import { progress } from "./progress.js";
 import { textTable, writeReport, type Report } from "./report.js";
 import { DEFAULT_SETTINGS, QUICK_SETTINGS } from "./settings.js";
@@ -36,6 +37,7 @@ const PHASES: { rows: string[]; weight: number; run: (ctx: PhaseContext) => Prom
   { rows: ["4"], weight: 22, run: backlogPhase },
   { rows: ["6"], weight: 8, run: watchPhase },
   { rows: ["6"], weight: 10, run: attachmentPhase },
+  { rows: ["8"], weight: 8, run: webhookPhase },
 ];
 
 async function main(): Promise<void> {

@@ -25,17 +25,23 @@ export interface BenchService {
 const STOP_TIMEOUT_MS = 30_000;
 const COUNTER = fileURLToPath(new URL("./query-counter.ts", import.meta.url));
 
+/** More for the bench account (e.g. webhooks) and the environment it needs. */
+export interface ServiceExtra {
+  account?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
+
 /** Starts the service; a start that fails (on a busy machine, say) is tried once more. */
-export async function startService(label: string, sinkPort: number, profile?: ServiceProfile): Promise<BenchService> {
+export async function startService(label: string, sinkPort: number, profile?: ServiceProfile, extra: ServiceExtra = {}): Promise<BenchService> {
   try {
-    return await startOnce(label, sinkPort, profile);
+    return await startOnce(label, sinkPort, profile, extra);
   } catch (err) {
     progress(`the service did not start (${(err as Error).message.split("\n")[0]}); trying once more`);
-    return startOnce(label, sinkPort, profile);
+    return startOnce(label, sinkPort, profile, extra);
   }
 }
 
-async function startOnce(label: string, sinkPort: number, profile?: ServiceProfile): Promise<BenchService> {
+async function startOnce(label: string, sinkPort: number, profile: ServiceProfile | undefined, extra: ServiceExtra): Promise<BenchService> {
   const db = await createTestDatabase(`bench_${label}`);
   const proc = await startServiceProcess({
     databaseUrl: db.url,
@@ -43,7 +49,7 @@ async function startOnce(label: string, sinkPort: number, profile?: ServiceProfi
     // default allows 100 streams at once), and
     // 10,000 idle ones over connections of 100 (the default caps open streams at 1,000 in all).
     config: {
-      accounts: [benchAccountJson(sinkPort)],
+      accounts: [{ ...benchAccountJson(sinkPort), ...extra.account }],
       server: { max_concurrent_streams: 2_000 },
       watch: { max_streams: 20_000, max_streams_per_key: 20_000 },
     },
@@ -52,7 +58,7 @@ async function startOnce(label: string, sinkPort: number, profile?: ServiceProfi
       ...(profile?.queryCountsFile ? ["--import", COUNTER] : []),
     ],
     // The level a production service runs at (the test helper defaults to debug).
-    env: { LOG_LEVEL: "info", ...(profile?.queryCountsFile ? { BENCH_QUERY_COUNTS: profile.queryCountsFile } : {}) },
+    env: { LOG_LEVEL: "info", ...extra.env, ...(profile?.queryCountsFile ? { BENCH_QUERY_COUNTS: profile.queryCountsFile } : {}) },
     startTimeoutMs: 60_000,
   }).catch(async (err: unknown) => {
     await db.drop();

@@ -31,6 +31,10 @@ export interface Settings {
   /** Row 6: concurrent Sends, each with one attachment of this size. */
   attachmentSends: number;
   attachmentBytes: number;
+  /** Row 8: messages sent as fast as possible (closed loop) to measure webhook events/s, and paced ones for latency. */
+  webhookMessages: number;
+  webhookPacedMessages: number;
+  webhookPerSecond: number;
   /** Longest wait for the sink to accept a run's messages. */
   deliveryTimeoutMs: number;
 }
@@ -58,6 +62,9 @@ export const DEFAULT_SETTINGS: Settings = {
   streamsPerConnection: 100,
   attachmentSends: 10,
   attachmentBytes: 25 * 1024 * 1024,
+  webhookMessages: 1_000,
+  webhookPacedMessages: 250,
+  webhookPerSecond: 50,
   deliveryTimeoutMs: 120_000,
 };
 
@@ -74,5 +81,7 @@ export const QUICK_SETTINGS: Settings = {
   watchMessages: 10,
   idleStreams: 2_000,
   attachmentSends: 3,
+  webhookMessages: 300,
+  webhookPacedMessages: 100,
   deliveryTimeoutMs: 60_000,
 };

@@ -12,6 +12,7 @@ import { migrate } from "./outbox/migrate.js";
 import { EmailServiceHandlers } from "./handlers/email-service.js";
 import { MailboxServiceHandlers } from "./handlers/mailbox-service.js";
 import { accountServiceHandlers } from "./handlers/account-service.js";
+import { webhookServiceHandlers } from "./handlers/webhook-service.js";
 import { errorInterceptor } from "./handlers/interceptors.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { logSecurityPosture } from "./auth/warnings.js";
@@ -40,6 +41,9 @@ import { DatabaseProbe } from "./health/database-probe.js";
 import { OutboxRetention } from "./retention/outbox-retention.js";
 import { mergeReload } from "./reload.js";
 import { FleetLock } from "./background/fleet-lock.js";
+import { configuredEndpoints, keyOf, WebhookDispatcher } from "./webhooks/dispatcher.js";
+import { oldestOpen } from "./outbox/webhook-deliveries.js";
+import type { Resolve } from "./webhooks/ssrf.js";
 
 export interface AppOptions {
   config: Config;
@@ -50,6 +54,8 @@ export interface AppOptions {
   background?: boolean;
   /** Also export process metrics (CPU, memory, event loop); once per process, so main.ts only. */
   processMetrics?: boolean;
+  /** DNS for the webhooks' SSRF check (tests pass their own). */
+  resolve?: Resolve;
 }
 
 export interface App {
@@ -63,6 +69,8 @@ export interface App {
   readonly pruner: EventPruner;
   /** Deletes finished rows past retention.outbox_ms (runs with the background roles). */
   readonly retention: OutboxRetention;
+  /** Pushes outbox events to the accounts' webhook endpoints (runs with the background roles). */
+  readonly webhooks: WebhookDispatcher;
   /** Pings the database; health is NOT_SERVING while it fails. */
   readonly probe: DatabaseProbe;
   readonly health: HealthService;
@@ -109,7 +117,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
     started = tailer;
     await tailer.start();
     const metrics = new Metrics({ processMetrics: opts.processMetrics, tagLabels: () => config.metrics.tagLabels });
-    const sender = new Sender(config, pool, clock, log, () => tailer.notify(), metrics);
+    // Events committed here reach watchers and webhook endpoints at once; other instances' within a poll.
+    const webhooks = new WebhookDispatcher({
+      pool, clock, log, config: () => config, metrics, pollMs: config.watch.pollIntervalMs, resolve: opts.resolve,
+    });
+    const eventsCommitted = () => {
+      tailer.notify();
+      webhooks.wake();
+    };
+    const sender = new Sender(config, pool, clock, log, eventsCommitted, metrics);
     const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
     const rescuer = createRescuer(pool, clock, log, rescueEvery, () => config.sender.maxRescues, () => {
       tailer.notify();
@@ -128,13 +144,17 @@ export async function startApp(opts: AppOptions): Promise<App> {
       outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
       maintenance: () => maintenance.held,
     });
+    metrics.observeWebhooks({
+      clock, paused: () => webhooks.paused(), endpoints: () => configuredEndpoints(config).map(keyOf),
+      oldestOpen: () => oldestOpen(pool, configuredEndpoints(config)),
+    });
     let stopping: Promise<void> | undefined;
     const requestBudget = new RequestBudget(config.server.requestBytesInFlight);
     const commits = new GroupCommit(pool, clock, {
       consecutiveIds: await consecutiveAutoIncrement(pool),
       handoff: sender.handoff,
       onCommit: (dueLeft) => {
-        tailer.notify();
+        eventsCommitted();
         if (dueLeft) sender.wake();
       },
     });
@@ -142,7 +162,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const watchSlots = new WatchStreamSlots(() => config.watch);
     const adapter = gatedAdapter({
       routes: routes(
-        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config) },
+        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config),
+          webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }) },
         health,
       ),
       readMaxBytes: READ_MAX_BYTES,
@@ -152,7 +173,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       jsonOptions: { ignoreUnknownFields: false, registry: createRegistry(ErrorInfoSchema, BadRequestSchema) },
       interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log),
         watchStreamLimits(watchSlots)],
-      fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined }),
+      fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined,
+        webhooksPaused: () => webhooks.paused().length }),
     }, { keys: () => config.apiKeys, budget: requestBudget, log });
     const watchGrpc = watchOverGrpc({ handlers, keys: () => config.apiKeys, slots: watchSlots, clock, metrics, log });
     const serveRpc: RequestHandler = (req, res) => {
@@ -171,6 +193,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       rescuer.start();
       pruner.start();
       retention.start();
+      webhooks.start();
     }
     const port = listener.port;
     const l = listener;
@@ -185,6 +208,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       tailer,
       pruner,
       retention,
+      webhooks,
       probe,
       health,
       metrics,
@@ -203,6 +227,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         stopping ??= (async () => {
           health.shutdown();
           await sender.stop();
+          await webhooks.stop();
           await rescuer.stop();
           await pruner.stop();
           await retention.stop();

@@ -11,6 +11,7 @@ import { unknownKey } from "./config-keys.js";
 import type { VerpConfig } from "./bounces/verp.js";
 import { allowedFromEntry, ownAddress } from "./message/sender-identity.js";
 import { MAX_TAGS, TAG_TEXT } from "./message/tags.js";
+import { parseWebhooks, type WebhookConfig } from "./webhooks/config.js";
 
 export type TlsMode = "implicit" | "starttls" | "none";
 
@@ -68,6 +69,8 @@ export interface AccountConfig {
   softBounces?: { limit: number; windowMs: number };
   /** undefined: mail goes out unsigned. */
   dkim?: DkimConfig;
+  /** HTTP endpoints this account's outbox events are pushed to (none by default). */
+  webhooks: readonly WebhookConfig[];
 }
 
 export interface RateLimitConfig {
@@ -223,7 +226,7 @@ const TOP_LEVEL_KEYS = [
   "accounts", "message_id_domain", "allow_failure_mode", "sender", "watch", "server", "metrics", "retention",
   "attachment_policy", "attachment_store", "api_keys", "allow_unauthenticated", "tls", "cors",
 ];
-const ACCOUNT_KEYS = ["id", "from", "allowed_from", "file_dir", "smtp", "rate_limit", "dkim", "verp", "suppression"];
+const ACCOUNT_KEYS = ["id", "from", "allowed_from", "file_dir", "smtp", "rate_limit", "dkim", "verp", "suppression", "webhooks"];
 const SMTP_KEYS = [
   "host", "port", "tls", "user", "auth", "tls_reject_unauthorized",
   "max_connections", "connection_timeout_ms", "greeting_timeout_ms", "socket_timeout_ms",
@@ -325,10 +328,11 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   const rateLimit = parseRateLimit(obj.rate_limit, where);
   const reports = { verp: parseVerp(obj.verp, env, where), softBounces: parseSoftBounces(obj.suppression, where) };
   const dkim = parseDkim(obj.dkim, env, baseDir, where);
+  const webhooks = parseWebhooks(obj.webhooks, env, where);
   if (obj.smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (fileDir !== undefined) return Object.freeze({ id, from, allowedFrom, fileDir: path.resolve(baseDir, fileDir), rateLimit, dkim, ...reports });
+  if (fileDir !== undefined) return Object.freeze({ id, from, allowedFrom, fileDir: path.resolve(baseDir, fileDir), rateLimit, dkim, webhooks, ...reports });
   if (obj.smtp === undefined) throw new ConfigError(`${where}: smtp is required`);
-  return Object.freeze({ id, from, allowedFrom, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, dkim, ...reports });
+  return Object.freeze({ id, from, allowedFrom, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, dkim, webhooks, ...reports });
 }
 
 /** `verp`: { domain, secret_env }: bounces come back to bounce+{outbox_id}-{hmac}@domain. */

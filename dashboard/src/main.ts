@@ -5,13 +5,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 import { errorReason } from "../../src/client-errors.js";
-import { apiKey, createAccountsApi, createApi } from "./api.js";
+import { apiKey, createAccountsApi, createApi, createWebhooksApi } from "./api.js";
 import { statusName } from "./format.js";
 import { renderActivity } from "./chart.js";
 import { DetailView } from "./detail.js";
 import { canCancel, canRetry, OutboxModel, type RowView } from "./model.js";
 import { OutboxTable, renderStatusChips, toast, type Action } from "./view.js";
 import { watchOutbox, type WatchState } from "./watch.js";
+import { WebhooksPanel } from "./webhooks.js";
 
 /** Rows in the table per page (the Rows picker); the counts above it cover every row the stream described. */
 const pageRows = () => Number(ui.pageSize.value) || 200;
@@ -50,6 +51,10 @@ const ui = {
 };
 
 const api = createApi(location.origin);
+const webhooks = new WebhooksPanel(createWebhooksApi(location.origin), {
+  section: byId("webhooks"), endpoints: document.querySelector("#webhook-endpoints tbody")!,
+  deliveries: document.querySelector("#webhook-deliveries tbody")!, title: byId("webhook-deliveries-title"), toasts: ui.toasts,
+});
 const accountsApi = createAccountsApi(location.origin);
 const model = new OutboxModel();
 const table = new OutboxTable(ui.tbody);
@@ -379,6 +384,7 @@ ui.keyForm.addEventListener("submit", (ev) => {
   notice("");
   restart();
   loadAccounts();
+  void webhooks.load();
 });
 
 ui.forgetKey.addEventListener("click", () => {
@@ -386,10 +392,13 @@ ui.forgetKey.addEventListener("click", () => {
   showKeyState();
   restart();
   loadAccounts();
+  void webhooks.load();
 });
 
 // Relative times ("in 9 s") move on even when nothing else changes.
 setInterval(invalidate, 1000);
+byId("webhooks-refresh").addEventListener("click", () => void webhooks.load());
 showKeyState();
 restart();
 loadAccounts();
+void webhooks.load();

@@ -23,6 +23,9 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
   ["email.v1.MailboxService/AddSuppression", "suppress"],
   ["email.v1.MailboxService/RemoveSuppression", "suppress"],
   ["email.v1.AccountService/ListAccounts", "read"],
+  ["email.v1.WebhookService/ListWebhookEndpoints", "read"],
+  ["email.v1.WebhookService/ListWebhookDeliveries", "read"],
+  ["email.v1.WebhookService/RedeliverWebhooks", "retry"],
 ]);
 
 /** Services any caller may use: tools and load balancers must not need a key. */

@@ -12,5 +12,10 @@ export function logSecurityPosture(config: Config, log: Logger): void {
     if (account.smtp && !account.smtp.rejectUnauthorized) {
       log.warn({ account_id: account.id }, "smtp tls_reject_unauthorized is false: the SMTP server's certificate is not verified");
     }
+    for (const hook of account.webhooks) {
+      if (hook.url.protocol === "http:" && hook.allowHttp) {
+        log.warn({ account_id: account.id, endpoint: hook.id }, "webhook allow_http: events and signatures go unencrypted");
+      }
+    }
   }
 }

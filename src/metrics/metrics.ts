@@ -34,6 +34,15 @@ export interface ScrapeSources {
   maintenance: () => boolean;
 }
 
+/** Webhook endpoints as "account/endpoint" keys. */
+export interface WebhookScrapeSources {
+  clock: Clock;
+  endpoints: () => string[];
+  paused: () => string[];
+  /** The oldest open delivery's event time per endpoint. */
+  oldestOpen: () => Promise<Map<string, number>>;
+}
+
 const ATTEMPT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const CLAIM_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 const RPC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -94,6 +103,10 @@ export class Metrics implements SenderMetrics {
     name: "email_outbox_config_reloads_total", help: "Config reloads, applied or rejected.",
     labelNames: ["result"], registers: this.registers,
   });
+  private readonly webhookDeliveries = new Counter({
+    name: "email_outbox_webhook_deliveries_total", help: "Webhook attempts by endpoint and result (delivered, retry, failed).",
+    labelNames: ["account_id", "endpoint", "result"], registers: this.registers,
+  });
   readonly rpcHandled = new Counter({
     name: "grpc_server_handled_total", help: "RPCs completed, by method and status code.",
     labelNames: ["grpc_service", "grpc_method", "grpc_type", "grpc_code"], registers: this.registers,
@@ -152,6 +165,35 @@ export class Metrics implements SenderMetrics {
         this.set(src.maintenance() ? 1 : 0);
       },
     });
+  }
+
+  /** Gauges of webhook endpoints, computed at scrape time. */
+  observeWebhooks(src: WebhookScrapeSources): void {
+    const registers = this.registers;
+    const split = (key: string) => ({ account_id: key.slice(0, key.indexOf("/")), endpoint: key.slice(key.indexOf("/") + 1) });
+    new Gauge({
+      name: "email_outbox_webhook_oldest_undelivered_age_seconds", help: "Age of the oldest event not yet delivered (nor given up on) per webhook endpoint (0: none).",
+      labelNames: ["account_id", "endpoint"], registers,
+      async collect() {
+        const oldest = await src.oldestOpen().catch(() => undefined);
+        this.reset();
+        if (!oldest) return;
+        for (const key of src.endpoints()) this.set(split(key), Math.max(0, src.clock.now() - (oldest.get(key) ?? src.clock.now())) / 1000);
+      },
+    });
+    new Gauge({
+      name: "email_outbox_webhook_endpoint_paused", help: "1 while a webhook endpoint is paused after failing for pause_after_ms.",
+      labelNames: ["account_id", "endpoint"], registers,
+      collect() {
+        this.reset();
+        const paused = new Set(src.paused());
+        for (const key of src.endpoints()) this.set(split(key), paused.has(key) ? 1 : 0);
+      },
+    });
+  }
+
+  delivered(key: { accountId: number; endpointId: string }, result: "delivered" | "retry" | "failed"): void {
+    this.webhookDeliveries.inc({ account_id: String(key.accountId), endpoint: key.endpointId, result });
   }
 
   claimed(rows: number): void {

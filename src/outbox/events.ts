@@ -1,5 +1,5 @@
 // Appending events inside a state change's transaction, and reading them back in order.
-import type { PoolConnection, Pool } from "./db.js";
+import type { PoolConnection, Pool, Queryable } from "./db.js";
 import { jsonMap } from "./rows.js";
 import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
 
@@ -73,11 +73,18 @@ function toEventRow(r: EventDbRow): EventRow {
 }
 
 /** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
-export async function readEventsAfter(pool: Pool, afterId: number, limit: number): Promise<EventRow[]> {
+export async function readEventsAfter(pool: Queryable, afterId: number, limit: number): Promise<EventRow[]> {
   const [rows] = (await pool.query(
     `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.id > ? ORDER BY e.id LIMIT ?`,
     [afterId, limit],
   )) as unknown as [EventDbRow[]];
+  return rows.map(toEventRow);
+}
+
+/** These events (with their rows' tags and metadata), in no particular order. */
+export async function readEventsByIds(db: Queryable, ids: readonly number[]): Promise<EventRow[]> {
+  if (ids.length === 0) return [];
+  const [rows] = (await db.query(`SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.id IN (?)`, [ids])) as unknown as [EventDbRow[]];
   return rows.map(toEventRow);
 }
 

@@ -19,6 +19,8 @@ export interface HttpDeps {
   keys?: () => readonly ApiKey[];
   /** True once the server is stopping: not ready for new work. */
   stopping?: () => boolean;
+  /** Webhook endpoints paused after failing: counted in /readyz (ready still; mail goes on). */
+  webhooksPaused?: () => number;
 }
 
 export function httpFallback(deps: HttpDeps): Handler {
@@ -33,7 +35,10 @@ export function httpFallback(deps: HttpDeps): Handler {
     if (req.method === "GET" && path === "/readyz") {
       if (deps.stopping?.()) return reply(res, 503, { status: "stopping" });
       isMigrated(deps.pool).then(
-        (ok) => reply(res, ok ? 200 : 503, { status: ok ? "ready" : "migrations pending" }),
+        (ok) => {
+          const paused = deps.webhooksPaused?.() ?? 0;
+          reply(res, ok ? 200 : 503, { status: ok ? "ready" : "migrations pending", ...(paused ? { webhooks_paused: paused } : {}) });
+        },
         () => reply(res, 503, { status: "database unreachable" }),
       );
       return;

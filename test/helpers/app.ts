@@ -18,6 +18,8 @@ export interface TestAppOptions {
   host?: string;
   /** Environment variables the config refers to (secrets by `*_env`). */
   env?: NodeJS.ProcessEnv;
+  /** DNS for the webhooks' SSRF check. */
+  resolve?: AppOptions["resolve"];
 }
 
 export interface TestApp {
@@ -46,7 +48,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       cb();
     },
   });
-  const appOpts: AppOptions = { config, clock: opts.clock, background: opts.background, log: createLogger("debug", sink) };
+  const appOpts: AppOptions = { config, clock: opts.clock, background: opts.background, resolve: opts.resolve, log: createLogger("debug", sink) };
   const app = await startApp(appOpts);
   return {
     app,
