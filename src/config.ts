@@ -26,6 +26,17 @@ export interface SmtpConfig {
   socketTimeoutMs: number;
 }
 
+/** An account's IMAP mailbox, whose mail is ingested like IngestMessage (src/mailbox/imap-inbound.ts). */
+export interface ImapConfig {
+  host: string;
+  port: number;
+  tls: TlsMode;
+  auth: SmtpAuth;
+  /** The mailboxes watched, each on a connection of its own; ["INBOX"] by default. */
+  mailboxes: readonly string[];
+  rejectUnauthorized: boolean;
+}
+
 export interface AccountConfig {
   id: number;
   /** The From header, e.g. "Ops <ops@example.com>". */
@@ -35,6 +46,8 @@ export interface AccountConfig {
   fileDir?: string;
   /** Pace limits: max_per_second holds across the fleet (src/outbox/pace.ts); a slow-down pause too. */
   rateLimit?: RateLimitConfig;
+  /** Inbound mail: one instance at a time keeps this mailbox ingested. */
+  imap?: ImapConfig;
 }
 
 export interface RateLimitConfig {
@@ -184,12 +197,13 @@ const TOP_LEVEL_KEYS = [
   "accounts", "message_id_domain", "allow_failure_mode", "sender", "watch", "server", "metrics", "retention",
   "attachment_policy", "attachment_store", "api_keys", "allow_unauthenticated", "tls", "cors",
 ];
-const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit"];
+const ACCOUNT_KEYS = ["id", "from", "file_dir", "smtp", "rate_limit", "imap"];
 const SMTP_KEYS = [
   "host", "port", "tls", "user", "auth", "tls_reject_unauthorized",
   "max_connections", "connection_timeout_ms", "greeting_timeout_ms", "socket_timeout_ms",
 ];
 const SMTP_AUTH_KEYS = ["password", "password_env", "oauth_token", "oauth_token_env"];
+const IMAP_KEYS = ["host", "port", "tls", "user", "auth", "mailboxes", "tls_reject_unauthorized"];
 const API_KEY_KEYS = ["id", "sha256", "accounts", "scopes"];
 
 /** Reads the environment (and the file it names) into a Config; throws ConfigError. */
@@ -283,10 +297,11 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   if (!from || /[\r\n\0]/.test(from)) throw new ConfigError(`${where}: from is required (one address, no line breaks)`);
   const fileDir = optString(obj.file_dir, `${where}: file_dir`);
   const rateLimit = parseRateLimit(obj.rate_limit, where);
+  const imap = obj.imap === undefined ? undefined : parseImap(asObject(obj.imap, `${where}: imap`), env, where);
   if (obj.smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit });
+  if (fileDir !== undefined) return Object.freeze({ id, from, fileDir: path.resolve(baseDir, fileDir), rateLimit, imap });
   if (obj.smtp === undefined) throw new ConfigError(`${where}: smtp is required`);
-  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit });
+  return Object.freeze({ id, from, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, imap });
 }
 
 /** `rate_limit`: { max_per_second (may be fractional), burst, slow_down_pause_ms }. */
@@ -331,33 +346,69 @@ function parseSmtp(smtp: Json, env: NodeJS.ProcessEnv, where: string): SmtpConfi
   });
 }
 
-function parseAuth(auth: Json, user: string, env: NodeJS.ProcessEnv, where: string): SmtpAuth {
-  knownKeys(auth, `${where}: smtp.auth.`, SMTP_AUTH_KEYS);
-  const password = secret(auth, "password", env, where);
-  const token = secret(auth, "oauth_token", env, where);
+/** `smtp.auth` or `imap.auth` (`section`): a password or an OAuth2 access token for `user`. */
+function parseAuth(auth: Json, user: string, env: NodeJS.ProcessEnv, where: string, section = "smtp"): SmtpAuth {
+  knownKeys(auth, `${where}: ${section}.auth.`, SMTP_AUTH_KEYS);
+  const password = secret(auth, "password", env, where, section);
+  const token = secret(auth, "oauth_token", env, where, section);
   if ((password === undefined) === (token === undefined)) {
-    throw new ConfigError(`${where}: smtp.auth must set exactly one of password/oauth_token`);
+    throw new ConfigError(`${where}: ${section}.auth must set exactly one of password/oauth_token`);
   }
-  if (!user) throw new ConfigError(`${where}: smtp user is required with smtp.auth`);
+  if (!user) throw new ConfigError(`${where}: ${section} user is required with ${section}.auth`);
   return password !== undefined ? { kind: "password", user, password } : { kind: "oauth2", user, accessToken: token! };
 }
 
 /** A secret given inline (`password`) or by environment variable name (`password_env`). */
-function secret(auth: Json, key: string, env: NodeJS.ProcessEnv, where: string): string | undefined {
+function secret(auth: Json, key: string, env: NodeJS.ProcessEnv, where: string, section: string): string | undefined {
   const inline = auth[key];
   const envName = auth[`${key}_env`];
   if (inline !== undefined && envName !== undefined) {
-    throw new ConfigError(`${where}: smtp.auth must set exactly one of password/oauth_token`);
+    throw new ConfigError(`${where}: ${section}.auth must set exactly one of password/oauth_token`);
   }
   if (inline !== undefined) {
-    if (typeof inline !== "string" || inline === "") throw new ConfigError(`${where}: smtp.auth.${key} must be a non-empty string`);
+    if (typeof inline !== "string" || inline === "") throw new ConfigError(`${where}: ${section}.auth.${key} must be a non-empty string`);
     return inline;
   }
   if (envName === undefined) return undefined;
-  if (typeof envName !== "string" || envName === "") throw new ConfigError(`${where}: smtp.auth.${key}_env must name a variable`);
+  if (typeof envName !== "string" || envName === "") throw new ConfigError(`${where}: ${section}.auth.${key}_env must name a variable`);
   const value = env[envName];
-  if (!value) throw new ConfigError(`${where}: environment variable ${envName} (smtp.auth.${key}_env) is not set`);
+  if (!value) throw new ConfigError(`${where}: environment variable ${envName} (${section}.auth.${key}_env) is not set`);
   return value;
+}
+
+/** Mailbox names fit imap_mailbox_state.mailbox. */
+const MAX_MAILBOX_NAME = 255;
+
+/** `imap`: { host, port, tls, user, auth: {password | oauth_token (or *_env)}, mailboxes, tls_reject_unauthorized }. */
+function parseImap(imap: Json, env: NodeJS.ProcessEnv, where: string): ImapConfig {
+  knownKeys(imap, `${where}: imap.`, IMAP_KEYS);
+  const host = typeof imap.host === "string" ? imap.host.trim() : "";
+  if (!host) throw new ConfigError(`${where}: imap host is required`);
+  const port = imap.port ?? (imap.tls === "starttls" || imap.tls === "none" ? 143 : 993);
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError(`${where}: imap port must be 1..65535`);
+  }
+  const tls = imap.tls ?? (port === 993 ? "implicit" : "starttls");
+  if (tls !== "implicit" && tls !== "starttls" && tls !== "none") {
+    throw new ConfigError(`${where}: imap tls must be implicit, starttls or none`);
+  }
+  const user = optString(imap.user, `${where}: imap user`) ?? "";
+  if (imap.auth === undefined) throw new ConfigError(`${where}: imap.auth is required (password or oauth_token)`);
+  const auth = parseAuth(asObject(imap.auth, `${where}: imap.auth`), user, env, where, "imap");
+  const mailboxes = imap.mailboxes ?? ["INBOX"];
+  const valid = (name: unknown) => typeof name === "string" && name.trim() !== "" && name.length <= MAX_MAILBOX_NAME && !/[\0-\x1f\x7f]/.test(name);
+  if (!Array.isArray(mailboxes) || mailboxes.length === 0 || !mailboxes.every(valid)) {
+    throw new ConfigError(`${where}: imap mailboxes must be a non-empty list of mailbox names (at most ${MAX_MAILBOX_NAME} characters, no control characters)`);
+  }
+  if (new Set(mailboxes).size !== mailboxes.length) throw new ConfigError(`${where}: imap mailboxes must not repeat a name`);
+  return Object.freeze({
+    host,
+    port,
+    tls,
+    auth,
+    mailboxes: Object.freeze([...(mailboxes as string[])]),
+    rejectUnauthorized: optBool(imap.tls_reject_unauthorized, `${where}: imap tls_reject_unauthorized`) ?? true,
+  });
 }
 
 /** `api_keys`: [{ id, sha256, accounts: [ids] | "*", scopes: [...] }]; the key itself is never here. */
