@@ -40,6 +40,7 @@ import { DatabaseProbe } from "./health/database-probe.js";
 import { OutboxRetention } from "./retention/outbox-retention.js";
 import { mergeReload } from "./reload.js";
 import { FleetLock } from "./background/fleet-lock.js";
+import { ImapInbound } from "./mailbox/imap-inbound.js";
 
 export interface AppOptions {
   config: Config;
@@ -63,6 +64,8 @@ export interface App {
   readonly pruner: EventPruner;
   /** Deletes finished rows past retention.outbox_ms (runs with the background roles). */
   readonly retention: OutboxRetention;
+  /** Ingests the accounts' IMAP mailboxes (runs with the background roles). */
+  readonly inbound: ImapInbound;
   /** Pings the database; health is NOT_SERVING while it fails. */
   readonly probe: DatabaseProbe;
   readonly health: HealthService;
@@ -123,6 +126,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs);
     const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));
     const maintenance = new FleetLock(config.databaseUrl, log);
+    const inbound = new ImapInbound({ databaseUrl: config.databaseUrl, pool, clock, log, metrics });
     for (const role of [rescuer, pruner, retention]) role.gateWith(() => maintenance.held);
     metrics.observe({
       outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
@@ -171,6 +175,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       rescuer.start();
       pruner.start();
       retention.start();
+      await inbound.start(config);
     }
     const port = listener.port;
     const l = listener;
@@ -185,6 +190,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       tailer,
       pruner,
       retention,
+      inbound,
       probe,
       health,
       metrics,
@@ -197,11 +203,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
         const merged = mergeReload(config, next);
         config = merged.config;
         sender.reconfigure(config);
+        if (opts.background !== false && !stopping) void inbound.reconfigure(config);
         return merged.restartOnly;
       },
       stop() {
         stopping ??= (async () => {
           health.shutdown();
+          await inbound.stop();
           await sender.stop();
           await rescuer.stop();
           await pruner.stop();
