@@ -1,0 +1,103 @@
+// Inbound mail from a real Dovecot: what lands in the mailbox is stored once, whatever happens to
+// the connection, by the one instance that holds the account's lock, and Reply answers it.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { EmailService } from "../../gen/email/v1/email_service_pb.js";
+import { MailboxService } from "../../gen/email/v1/mailbox_service_pb.js";
+import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
+import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { startImapServer, IMAP_PASSWORD, type ImapServer } from "../helpers/imap-server.js";
+import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
+import { until } from "../faults/kit.js";
+import { rawMail } from "./raw-mail.js";
+
+let imap: ImapServer;
+let sink: SmtpSink;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  [imap, sink, db] = await Promise.all([startImapServer(), startSmtpSink(), createTestDatabase("imap")]);
+});
+afterAll(async () => {
+  await imap?.stop();
+  await sink?.close();
+  await db?.drop();
+});
+
+/** An instance whose account `id` watches `mailbox` on the test server. */
+function instance(id: number, mailbox: string, label: string): Promise<TestApp> {
+  return startTestApp({ db, label, json: { accounts: [{ ...sinkAccount(id, sink.port), imap: { ...imap.config, mailboxes: [mailbox] } }] } });
+}
+
+async function storedIds(t: TestApp, accountId: number): Promise<string[]> {
+  const [rows] = (await t.app.pool.query("SELECT message_id FROM mail_message WHERE account_id = ? ORDER BY message_id", [accountId])) as unknown as [{ message_id: string }[]];
+  return rows.map((r) => r.message_id);
+}
+
+async function counted(t: TestApp, outcome: string): Promise<number> {
+  const metric = await t.app.metrics.registry.getSingleMetric("email_outbox_imap_messages_total")!.get();
+  return metric.values.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
+}
+
+test("mail appended to the mailbox becomes a parent that Reply answers", async () => {
+  const t = await instance(1, "INBOX", "imap-reply");
+  try {
+    await imap.append(rawMail({ messageId: "<question-1@client.example>", subject: "Where is my order?" }));
+    const transport = createConnectTransport({ baseUrl: t.url, httpVersion: "1.1" });
+    const mailbox = createClient(MailboxService, transport);
+    const parent = await until(async () => (await mailbox.getMessage({ accountId: 1, messageId: "<question-1@client.example>" })).message!, 10_000);
+    expect(parent.subject).toBe("Where is my order?");
+    const res = await createClient(EmailService, transport).reply({
+      accountId: 1, inReplyToMessageId: "<question-1@client.example>", bodyText: "On its way.", waitForAttempt: true,
+    });
+    expect(res.outbox?.status).toBe(OutboxStatus.SENT);
+    const delivered = sink.messages.find((m) => m.messageId === res.outbox!.messageId)!;
+    expect(delivered.header("in-reply-to")).toBe("<question-1@client.example>");
+    expect(delivered.envelope.to).toEqual(["customer@client.example"]);
+    expect(t.logs.some((l) => JSON.stringify(l).includes(IMAP_PASSWORD))).toBe(false);
+  } finally {
+    await t.close();
+  }
+});
+
+test("a connection cut in the middle of a fetch loses and duplicates nothing", async () => {
+  for (const n of [1, 2, 3]) await imap.append(rawMail({ messageId: `<cut-${n}@client.example>`, text: `cut-body-${n}` }), "Cut");
+  const cut = imap.cutWhenServerSends("cut-body-2");
+  const t = await instance(2, "Cut", "imap-cut");
+  try {
+    await cut;
+    await until(async () => expect(await storedIds(t, 2)).toEqual(["<cut-1@client.example>", "<cut-2@client.example>", "<cut-3@client.example>"]), 15_000);
+    expect(t.logs.some((l) => l.msg === "imap mailbox failed; reconnecting")).toBe(true);
+    // The message before the cut was not fetched again: its UID had been stored.
+    expect(await counted(t, "ingested")).toBe(3);
+    expect(await counted(t, "duplicate")).toBe(0);
+    const [state] = (await t.app.pool.query("SELECT last_uid FROM imap_mailbox_state WHERE account_id = 2")) as unknown as [{ last_uid: number }[]];
+    expect(state.map((s) => Number(s.last_uid))).toEqual([3]);
+  } finally {
+    await t.close();
+  }
+});
+
+test("one instance at a time holds the mailbox; another takes over when it stops", async () => {
+  await imap.append(rawMail({ messageId: "<lock-1@client.example>" }), "Lock");
+  const first = await instance(3, "Lock", "imap-lock-a");
+  const second = await instance(3, "Lock", "imap-lock-b");
+  try {
+    expect(first.app.inbound.holds(3)).toBe(true);
+    await until(async () => expect(await storedIds(first, 3)).toEqual(["<lock-1@client.example>"]), 10_000);
+    expect(second.app.inbound.holds(3)).toBe(false);
+    expect(await counted(second, "ingested") + (await counted(second, "duplicate"))).toBe(0);
+
+    await first.close();
+    await until(() => expect(second.app.inbound.holds(3)).toBe(true), 10_000);
+    await imap.append(rawMail({ messageId: "<lock-2@client.example>" }), "Lock");
+    await until(async () => expect(await storedIds(second, 3)).toEqual(["<lock-1@client.example>", "<lock-2@client.example>"]), 10_000);
+    expect(await counted(second, "ingested")).toBe(1);
+    expect(await counted(second, "duplicate")).toBe(0);
+  } finally {
+    await first.close();
+    await second.close();
+  }
+});
