@@ -6,6 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
 import { MailboxService } from "../../gen/email/v1/mailbox_service_pb.js";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
+import { parseConfig } from "../../src/config.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { startImapServer, IMAP_PASSWORD, type ImapServer } from "../helpers/imap-server.js";
@@ -99,5 +100,25 @@ test("one instance at a time holds the mailbox; another takes over when it stops
   } finally {
     await first.close();
     await second.close();
+  }
+});
+
+test("a reload (SIGHUP) starts, changes and stops an account's mailbox; a refused login logs no password", async () => {
+  await imap.append(rawMail({ messageId: "<reload-1@client.example>" }), "Reload");
+  const t = await startTestApp({ db, label: "imap-reload", json: { accounts: [sinkAccount(4, sink.port)] } });
+  const reload = (value?: Record<string, unknown>) =>
+    t.app.reload(parseConfig({ accounts: [{ ...sinkAccount(4, sink.port), imap: value }] }, { DATABASE_URL: db.url, PORT: "0" }, process.cwd()));
+  try {
+    reload({ ...imap.config, mailboxes: ["Reload"] });
+    await until(async () => expect(await storedIds(t, 4)).toEqual(["<reload-1@client.example>"]), 10_000);
+
+    reload({ ...imap.config, auth: { password: "wrong-imap-password" }, mailboxes: ["Reload"] });
+    await until(() => expect(t.logs.some((l) => l.msg === "imap mailbox failed; reconnecting" && String(l.err).includes("Authentication failed"))).toBe(true), 10_000);
+    expect(JSON.stringify(t.logs)).not.toContain("wrong-imap-password");
+
+    reload(undefined);
+    await until(() => expect(t.app.inbound.holds(4)).toBe(false), 10_000);
+  } finally {
+    await t.close();
   }
 });
