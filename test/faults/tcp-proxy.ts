@@ -71,8 +71,12 @@ export class TcpProxy {
     let tail = "";
     upstream.on("data", (chunk: Buffer) => {
       const marker = this.cutMarker;
+      if (!marker) {
+        client.write(chunk);
+        return;
+      }
       const seen = tail + chunk.toString("latin1");
-      if (marker && seen.includes(marker.text)) {
+      if (seen.includes(marker.text)) {
         this.cutMarker = undefined;
         client.destroy();
         upstream.destroy();
