@@ -53,6 +53,7 @@ protocols = imap
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 log_path = ${dir}/dovecot.log
 default_internal_user = ${user}
 default_internal_group = ${group}
