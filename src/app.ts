@@ -44,6 +44,7 @@ import { FleetLock } from "./background/fleet-lock.js";
 import { configuredEndpoints, keyOf, WebhookDispatcher } from "./webhooks/dispatcher.js";
 import { oldestOpen } from "./outbox/webhook-deliveries.js";
 import type { Resolve } from "./webhooks/ssrf.js";
+import { ImapInbound } from "./mailbox/imap-inbound.js";
 
 export interface AppOptions {
   config: Config;
@@ -71,6 +72,8 @@ export interface App {
   readonly retention: OutboxRetention;
   /** Pushes outbox events to the accounts' webhook endpoints (runs with the background roles). */
   readonly webhooks: WebhookDispatcher;
+  /** Ingests the accounts' IMAP mailboxes (runs with the background roles). */
+  readonly inbound: ImapInbound;
   /** Pings the database; health is NOT_SERVING while it fails. */
   readonly probe: DatabaseProbe;
   readonly health: HealthService;
@@ -139,6 +142,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs);
     const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));
     const maintenance = new FleetLock(config.databaseUrl, log);
+    const inbound = new ImapInbound({ databaseUrl: config.databaseUrl, pool, clock, log, metrics, messageIdDomain: () => config.messageIdDomain });
     for (const role of [rescuer, pruner, retention]) role.gateWith(() => maintenance.held);
     metrics.observe({
       outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
@@ -194,6 +198,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       pruner.start();
       retention.start();
       webhooks.start();
+      await inbound.start(config);
     }
     const port = listener.port;
     const l = listener;
@@ -209,6 +214,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       pruner,
       retention,
       webhooks,
+      inbound,
       probe,
       health,
       metrics,
@@ -221,11 +227,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
         const merged = mergeReload(config, next);
         config = merged.config;
         sender.reconfigure(config);
+        if (opts.background !== false && !stopping) void inbound.reconfigure(config);
         return merged.restartOnly;
       },
       stop() {
         stopping ??= (async () => {
           health.shutdown();
+          await inbound.stop();
           await sender.stop();
           await webhooks.stop();
           await rescuer.stop();

@@ -49,6 +49,18 @@ export interface SmtpConfig {
   socketTimeoutMs: number;
 }
 
+/** An account's IMAP mailbox, whose mail is ingested like IngestMessage (src/mailbox/imap-inbound.ts). */
+export interface ImapConfig {
+  host: string;
+  port: number;
+  tls: TlsMode;
+  /** A password or a static OAuth2 access token (no refresh for IMAP). */
+  auth: Extract<SmtpAuth, { kind: "password" | "oauth2" }>;
+  /** The mailboxes watched, each on a connection of its own; ["INBOX"] by default. */
+  mailboxes: readonly string[];
+  rejectUnauthorized: boolean;
+}
+
 export interface AccountConfig {
   id: number;
   /** The From header, e.g. "Ops <ops@example.com>". */
@@ -71,6 +83,8 @@ export interface AccountConfig {
   dkim?: DkimConfig;
   /** HTTP endpoints this account's outbox events are pushed to (none by default). */
   webhooks: readonly WebhookConfig[];
+  /** Inbound mail: one instance at a time keeps this mailbox ingested. */
+  imap?: ImapConfig;
 }
 
 export interface RateLimitConfig {
@@ -226,12 +240,14 @@ const TOP_LEVEL_KEYS = [
   "accounts", "message_id_domain", "allow_failure_mode", "sender", "watch", "server", "metrics", "retention",
   "attachment_policy", "attachment_store", "api_keys", "allow_unauthenticated", "tls", "cors",
 ];
-const ACCOUNT_KEYS = ["id", "from", "allowed_from", "file_dir", "smtp", "rate_limit", "dkim", "verp", "suppression", "webhooks"];
+const ACCOUNT_KEYS = ["id", "from", "allowed_from", "file_dir", "smtp", "imap", "rate_limit", "dkim", "verp", "suppression", "webhooks"];
 const SMTP_KEYS = [
   "host", "port", "tls", "user", "auth", "tls_reject_unauthorized",
   "max_connections", "connection_timeout_ms", "greeting_timeout_ms", "socket_timeout_ms",
 ];
 const SMTP_AUTH_KEYS = ["password", "password_env", "oauth_token", "oauth_token_env", "oauth2"];
+const IMAP_AUTH_KEYS = ["password", "password_env", "oauth_token", "oauth_token_env"];
+const IMAP_KEYS = ["host", "port", "tls", "user", "auth", "mailboxes", "tls_reject_unauthorized"];
 const API_KEY_KEYS = ["id", "sha256", "accounts", "scopes"];
 
 /** Reads the environment (and the file it names) into a Config; throws ConfigError. */
@@ -329,10 +345,11 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   const reports = { verp: parseVerp(obj.verp, env, where), softBounces: parseSoftBounces(obj.suppression, where) };
   const dkim = parseDkim(obj.dkim, env, baseDir, where);
   const webhooks = parseWebhooks(obj.webhooks, env, where);
+  const imap = obj.imap === undefined ? undefined : parseImap(asObject(obj.imap, `${where}: imap`), env, where);
   if (obj.smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (fileDir !== undefined) return Object.freeze({ id, from, allowedFrom, fileDir: path.resolve(baseDir, fileDir), rateLimit, dkim, webhooks, ...reports });
+  if (fileDir !== undefined) return Object.freeze({ id, from, allowedFrom, fileDir: path.resolve(baseDir, fileDir), rateLimit, dkim, webhooks, imap, ...reports });
   if (obj.smtp === undefined) throw new ConfigError(`${where}: smtp is required`);
-  return Object.freeze({ id, from, allowedFrom, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, dkim, webhooks, ...reports });
+  return Object.freeze({ id, from, allowedFrom, smtp: parseSmtp(asObject(obj.smtp, `${where}: smtp`), env, where), rateLimit, dkim, webhooks, imap, ...reports });
 }
 
 /** `verp`: { domain, secret_env }: bounces come back to bounce+{outbox_id}-{hmac}@domain. */
@@ -417,15 +434,20 @@ function parseSmtp(smtp: Json, env: NodeJS.ProcessEnv, where: string): SmtpConfi
   });
 }
 
-const AUTH_CHOICES = "smtp.auth must set exactly one of password/oauth_token/oauth2";
+/** What an auth section may hold: SMTP also takes OAuth2 with a refresh token. */
+function authChoices(section: string): string {
+  return section === "smtp" ? "smtp.auth must set exactly one of password/oauth_token/oauth2" : `${section}.auth must set exactly one of password/oauth_token`;
+}
 
-function parseAuth(auth: Json, user: string, env: NodeJS.ProcessEnv, where: string): SmtpAuth {
-  knownKeys(auth, `${where}: smtp.auth.`, SMTP_AUTH_KEYS);
-  const password = secret(auth, "password", env, where);
-  const token = secret(auth, "oauth_token", env, where);
-  const client = auth.oauth2 === undefined ? undefined : parseOAuth2(auth.oauth2, env, where);
-  if ([password, token, client].filter((v) => v !== undefined).length !== 1) throw new ConfigError(`${where}: ${AUTH_CHOICES}`);
-  if (!user) throw new ConfigError(`${where}: smtp user is required with smtp.auth`);
+/** `smtp.auth` or `imap.auth` (`section`): a password or an OAuth2 token for `user`. */
+function parseAuth(auth: Json, user: string, env: NodeJS.ProcessEnv, where: string, section = "smtp"): SmtpAuth {
+  const refreshable = section === "smtp";
+  knownKeys(auth, `${where}: ${section}.auth.`, refreshable ? SMTP_AUTH_KEYS : IMAP_AUTH_KEYS);
+  const password = secret(auth, "password", env, where, section);
+  const token = secret(auth, "oauth_token", env, where, section);
+  const client = refreshable && auth.oauth2 !== undefined ? parseOAuth2(auth.oauth2, env, where) : undefined;
+  if ([password, token, client].filter((v) => v !== undefined).length !== 1) throw new ConfigError(`${where}: ${authChoices(section)}`);
+  if (!user) throw new ConfigError(`${where}: ${section} user is required with ${section}.auth`);
   if (client) return Object.freeze({ kind: "oauth2-refresh", user, client });
   return password !== undefined ? { kind: "password", user, password } : { kind: "oauth2", user, accessToken: token! };
 }
@@ -535,21 +557,57 @@ function dkimKey(pem: string, what: string): string {
 }
 
 /** A secret given inline (`password`) or by environment variable name (`password_env`). */
-function secret(auth: Json, key: string, env: NodeJS.ProcessEnv, where: string): string | undefined {
+function secret(auth: Json, key: string, env: NodeJS.ProcessEnv, where: string, section: string): string | undefined {
   const inline = auth[key];
   const envName = auth[`${key}_env`];
   if (inline !== undefined && envName !== undefined) {
-    throw new ConfigError(`${where}: ${AUTH_CHOICES}`);
+    throw new ConfigError(`${where}: ${authChoices(section)}`);
   }
   if (inline !== undefined) {
-    if (typeof inline !== "string" || inline === "") throw new ConfigError(`${where}: smtp.auth.${key} must be a non-empty string`);
+    if (typeof inline !== "string" || inline === "") throw new ConfigError(`${where}: ${section}.auth.${key} must be a non-empty string`);
     return inline;
   }
   if (envName === undefined) return undefined;
-  if (typeof envName !== "string" || envName === "") throw new ConfigError(`${where}: smtp.auth.${key}_env must name a variable`);
+  if (typeof envName !== "string" || envName === "") throw new ConfigError(`${where}: ${section}.auth.${key}_env must name a variable`);
   const value = env[envName];
-  if (!value) throw new ConfigError(`${where}: environment variable ${envName} (smtp.auth.${key}_env) is not set`);
+  if (!value) throw new ConfigError(`${where}: environment variable ${envName} (${section}.auth.${key}_env) is not set`);
   return value;
+}
+
+/** Mailbox names fit imap_mailbox_state.mailbox. */
+const MAX_MAILBOX_NAME = 255;
+
+/** `imap`: { host, port, tls, user, auth: {password | oauth_token (or *_env)}, mailboxes, tls_reject_unauthorized }. */
+function parseImap(imap: Json, env: NodeJS.ProcessEnv, where: string): ImapConfig {
+  knownKeys(imap, `${where}: imap.`, IMAP_KEYS);
+  const host = typeof imap.host === "string" ? imap.host.trim() : "";
+  if (!host) throw new ConfigError(`${where}: imap host is required`);
+  const port = imap.port ?? (imap.tls === "starttls" || imap.tls === "none" ? 143 : 993);
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError(`${where}: imap port must be 1..65535`);
+  }
+  const tls = imap.tls ?? (port === 993 ? "implicit" : "starttls");
+  if (tls !== "implicit" && tls !== "starttls" && tls !== "none") {
+    throw new ConfigError(`${where}: imap tls must be implicit, starttls or none`);
+  }
+  const user = optString(imap.user, `${where}: imap user`) ?? "";
+  if (imap.auth === undefined) throw new ConfigError(`${where}: imap.auth is required (password or oauth_token)`);
+  // parseAuth takes oauth2 (refresh) only for smtp.
+  const auth = parseAuth(asObject(imap.auth, `${where}: imap.auth`), user, env, where, "imap") as ImapConfig["auth"];
+  const mailboxes = imap.mailboxes ?? ["INBOX"];
+  const valid = (name: unknown) => typeof name === "string" && name.trim() !== "" && name.length <= MAX_MAILBOX_NAME && !/[\0-\x1f\x7f]/.test(name);
+  if (!Array.isArray(mailboxes) || mailboxes.length === 0 || !mailboxes.every(valid)) {
+    throw new ConfigError(`${where}: imap mailboxes must be a non-empty list of mailbox names (at most ${MAX_MAILBOX_NAME} characters, no control characters)`);
+  }
+  if (new Set(mailboxes).size !== mailboxes.length) throw new ConfigError(`${where}: imap mailboxes must not repeat a name`);
+  return Object.freeze({
+    host,
+    port,
+    tls,
+    auth,
+    mailboxes: Object.freeze([...(mailboxes as string[])]),
+    rejectUnauthorized: optBool(imap.tls_reject_unauthorized, `${where}: imap tls_reject_unauthorized`) ?? true,
+  });
 }
 
 /** `api_keys`: [{ id, sha256, accounts: [ids] | "*", scopes: [...] }]; the key itself is never here. */

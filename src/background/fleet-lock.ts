@@ -1,11 +1,23 @@
-// Maintenance once per fleet: the rescuer, the event pruner and outbox retention run on the one
-// instance that holds a MySQL named lock (GET_LOCK) on a connection of its own. The server frees
-// the lock when that connection ends, so when the holder dies (kill -9 closes its sockets) another
-// instance takes it at its next try, within `retryMs`.
+// One instance per fleet for a role: the rescuer, the event pruner and outbox retention run on the
+// one instance that holds a MySQL named lock (GET_LOCK) on a connection of its own, and so does each
+// account's IMAP ingest (a lock per account). The server frees the lock when that connection ends,
+// so when the holder dies (kill -9 closes its sockets) another instance takes it at its next try,
+// within `retryMs`.
 import { createHash } from "node:crypto";
 import mysql from "mysql2/promise";
 import type { Logger } from "../log.js";
 import { parseDatabaseUrl } from "../outbox/db.js";
+
+export interface FleetLockRole {
+  /** Part of the lock name, unique per role: "maintenance", "imap_7". */
+  key: string;
+  /** For log lines: what the holder does. */
+  what: string;
+  /** Told each time this instance takes or loses the lock. */
+  onChange?: (held: boolean) => void;
+}
+
+const MAINTENANCE: FleetLockRole = { key: "maintenance", what: "the fleet's maintenance" };
 
 export class FleetLock {
   private conn?: mysql.Connection;
@@ -18,13 +30,14 @@ export class FleetLock {
     private readonly url: string,
     private readonly log: Logger,
     private readonly retryMs = 2_000,
+    private readonly role: FleetLockRole = MAINTENANCE,
   ) {
     // Named locks are server-wide: one per database, and lock names are at most 64 characters.
     const { database } = parseDatabaseUrl(url);
-    this.name = `email_outbox_maintenance_${createHash("sha256").update(database).digest("hex").slice(0, 16)}`;
+    this.name = `email_outbox_${role.key}_${createHash("sha256").update(database).digest("hex").slice(0, 16)}`;
   }
 
-  /** This instance runs the fleet's maintenance now. */
+  /** This instance holds the role now. */
   get held(): boolean {
     return this.held_;
   }
@@ -41,7 +54,7 @@ export class FleetLock {
     await this.trying;
     const conn = this.conn;
     this.conn = undefined;
-    this.held_ = false;
+    this.set(false);
     await conn?.end().catch(() => conn.destroy());
   }
 
@@ -56,19 +69,25 @@ export class FleetLock {
       const sql = this.held_ ? "SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine" : "SELECT GET_LOCK(?, 0) AS mine";
       const [rows] = (await this.conn.query(sql, [this.name])) as unknown as [{ mine: number | null }[]];
       const mine = Number(rows[0]?.mine) === 1;
-      if (mine && !this.held_) this.log.info({ lock: this.name }, "maintenance lock taken: this instance runs the fleet's maintenance");
-      if (!mine && this.held_) this.log.warn({ lock: this.name }, "maintenance lock lost");
-      this.held_ = mine;
+      if (mine && !this.held_) this.log.info({ lock: this.name }, `${this.role.key} lock taken: this instance runs ${this.role.what}`);
+      if (!mine && this.held_) this.log.warn({ lock: this.name }, `${this.role.key} lock lost`);
+      this.set(mine);
     } catch (err) {
       this.lost(err);
     }
   }
 
   private lost(err: unknown): void {
-    if (this.held_) this.log.warn({ lock: this.name, err: (err as Error).message }, "maintenance lock lost with its connection");
-    this.held_ = false;
+    if (this.held_) this.log.warn({ lock: this.name, err: (err as Error).message }, `${this.role.key} lock lost with its connection`);
+    this.set(false);
     this.conn?.destroy();
     this.conn = undefined;
+  }
+
+  private set(held: boolean): void {
+    const changed = held !== this.held_;
+    this.held_ = held;
+    if (changed) this.role.onChange?.(held);
   }
 
   private async connect(): Promise<mysql.Connection> {

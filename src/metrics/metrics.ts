@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { Clock } from "../clock.js";
 import type { OutboxStats } from "../outbox/stats.js";
 import { OUTBOX_STATUSES } from "../outbox/stats.js";
+import type { ImapMetrics, ImapOutcome } from "../mailbox/imap-mailbox.js";
 
 /** What the sender reports. */
 export interface SenderMetrics {
@@ -47,7 +48,7 @@ const ATTEMPT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const CLAIM_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 const RPC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
-export class Metrics implements SenderMetrics {
+export class Metrics implements SenderMetrics, ImapMetrics {
   readonly registry = new Registry();
   private readonly registers = [this.registry];
 
@@ -106,6 +107,15 @@ export class Metrics implements SenderMetrics {
   private readonly webhookDeliveries = new Counter({
     name: "email_outbox_webhook_deliveries_total", help: "Webhook attempts by endpoint and result (delivered, retry, failed).",
     labelNames: ["account_id", "endpoint", "result"], registers: this.registers,
+  });
+  private readonly imapMessages = new Counter({
+    name: "email_outbox_imap_messages_total",
+    help: "Messages of an account's IMAP mailbox handled: ingested, duplicate (already stored), too_large or invalid (skipped).",
+    labelNames: ["account_id", "outcome"], registers: this.registers,
+  });
+  private readonly imapConnections = new Gauge({
+    name: "email_outbox_imap_connected", help: "1 while this instance has the account's mailbox open (it holds the account's IMAP lock).",
+    labelNames: ["account_id", "mailbox"], registers: this.registers,
   });
   readonly rpcHandled = new Counter({
     name: "grpc_server_handled_total", help: "RPCs completed, by method and status code.",
@@ -216,6 +226,14 @@ export class Metrics implements SenderMetrics {
 
   slowedDown(accountId: number): void {
     this.slowDowns.inc({ account_id: String(accountId) });
+  }
+
+  imapMessage(accountId: number, outcome: ImapOutcome): void {
+    this.imapMessages.inc({ account_id: String(accountId), outcome });
+  }
+
+  imapConnected(accountId: number, mailbox: string, connected: boolean): void {
+    this.imapConnections.set({ account_id: String(accountId), mailbox }, connected ? 1 : 0);
   }
 
   deferred(accountId: number, rows: number): void {

@@ -1,5 +1,6 @@
-// A TCP proxy between the service and MariaDB that can be cut: cut() drops every connection and
-// stops listening (new connections are refused), restore() listens again on the same port.
+// A TCP proxy between the service and a server (MariaDB, Dovecot) that can be cut: cut() drops every
+// connection and stops listening (new connections are refused), restore() listens again on the same
+// port; cutWhenServerSends(text) drops a connection the moment the server's bytes contain text.
 import net from "node:net";
 import { once } from "node:events";
 
@@ -7,6 +8,7 @@ export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private port_ = 0;
+  private cutMarker?: { text: string; cut: () => void };
 
   private constructor(private readonly targetHost: string, private readonly targetPort: number) {}
 
@@ -28,6 +30,14 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await closed;
+  }
+
+  /**
+   * The next connection whose server-to-client bytes contain `text` is dropped before those bytes
+   * reach the client. Resolves when that happened; the proxy goes on listening.
+   */
+  cutWhenServerSends(text: string): Promise<void> {
+    return new Promise((resolve) => (this.cutMarker = { text, cut: resolve }));
   }
 
   restore(): Promise<void> {
@@ -58,6 +68,23 @@ export class TcpProxy {
       });
     }
     client.pipe(upstream);
-    upstream.pipe(client);
+    let tail = "";
+    upstream.on("data", (chunk: Buffer) => {
+      const marker = this.cutMarker;
+      if (!marker) {
+        client.write(chunk);
+        return;
+      }
+      const seen = tail + chunk.toString("latin1");
+      if (seen.includes(marker.text)) {
+        this.cutMarker = undefined;
+        client.destroy();
+        upstream.destroy();
+        marker.cut();
+        return;
+      }
+      tail = seen.slice(-256);
+      client.write(chunk);
+    });
   }
 }

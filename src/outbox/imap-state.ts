@@ -1,0 +1,31 @@
+// The UID state of each watched IMAP mailbox (see migration 0170): where ingest resumes.
+import type { Queryable } from "./db.js";
+
+export interface MailboxState {
+  uidValidity: bigint;
+  lastUid: number;
+}
+
+export async function readMailboxState(pool: Queryable, accountId: number, mailbox: string): Promise<MailboxState | undefined> {
+  const [rows] = (await pool.query(
+    "SELECT CAST(uid_validity AS CHAR) AS uid_validity, last_uid FROM imap_mailbox_state WHERE account_id = ? AND mailbox = ?",
+    [accountId, mailbox],
+  )) as unknown as [{ uid_validity: string; last_uid: number | string }[]];
+  const row = rows[0];
+  return row ? { uidValidity: BigInt(row.uid_validity), lastUid: Number(row.last_uid) } : undefined;
+}
+
+/**
+ * Records that every UID up to lastUid under uidValidity is done. A new UIDVALIDITY replaces the
+ * old state; under the same one the UID only moves up, so a late writer cannot move it back.
+ */
+export async function saveMailboxState(pool: Queryable, accountId: number, mailbox: string, state: MailboxState, now: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO imap_mailbox_state (account_id, mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON DUPLICATE KEY UPDATE
+       last_uid = IF(uid_validity = VALUES(uid_validity), GREATEST(last_uid, VALUES(last_uid)), VALUES(last_uid)),
+       uid_validity = VALUES(uid_validity),
+       updated_at = VALUES(updated_at)`,
+    [accountId, mailbox, state.uidValidity.toString(), state.lastUid, now],
+  );
+}
