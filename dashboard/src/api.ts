@@ -1,16 +1,18 @@
 // The page's clients (EmailService, AccountService for the account picker, WebhookService for
-// the Webhooks panel): Connect over
+// the Webhooks panel, MailboxService for the Suppressions panel): Connect over
 // fetch to the origin that served the page, with the API key (if any) from this tab's
 // sessionStorage, so it never outlives the tab.
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AccountService } from "../../gen/email/v1/account_service_pb.js";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
+import { MailboxService } from "../../gen/email/v1/mailbox_service_pb.js";
 import { WebhookService } from "../../gen/email/v1/webhook_service_pb.js";
 
 export type Api = Client<typeof EmailService>;
 export type AccountsApi = Client<typeof AccountService>;
 export type WebhooksApi = Client<typeof WebhookService>;
+export type MailboxApi = Client<typeof MailboxService>;
 
 const KEY_ITEM = "email-outbox.api-key";
 
@@ -32,6 +34,10 @@ export function createAccountsApi(baseUrl: string): AccountsApi {
 
 export function createWebhooksApi(baseUrl: string): WebhooksApi {
   return createClient(WebhookService, transport(baseUrl));
+}
+
+export function createMailboxApi(baseUrl: string): MailboxApi {
+  return createClient(MailboxService, transport(baseUrl));
 }
 
 function transport(baseUrl: string): Transport {

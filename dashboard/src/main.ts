@@ -5,7 +5,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 import { errorReason } from "../../src/client-errors.js";
-import { apiKey, createAccountsApi, createApi, createWebhooksApi } from "./api.js";
+import { apiKey, createAccountsApi, createApi, createMailboxApi, createWebhooksApi } from "./api.js";
 import { statusName } from "./format.js";
 import { renderActivity } from "./chart.js";
 import { DetailView } from "./detail.js";
@@ -13,6 +13,7 @@ import { canCancel, canRetry, OutboxModel, type RowView } from "./model.js";
 import { OutboxTable, renderStatusChips, toast, type Action } from "./view.js";
 import { watchOutbox, type WatchState } from "./watch.js";
 import { WebhooksPanel } from "./webhooks.js";
+import { SuppressionsPanel } from "./suppressions.js";
 
 /** Rows in the table per page (the Rows picker); the counts above it cover every row the stream described. */
 const pageRows = () => Number(ui.pageSize.value) || 200;
@@ -54,6 +55,9 @@ const api = createApi(location.origin);
 const webhooks = new WebhooksPanel(createWebhooksApi(location.origin), {
   section: byId("webhooks"), endpoints: document.querySelector("#webhook-endpoints tbody")!,
   deliveries: document.querySelector("#webhook-deliveries tbody")!, title: byId("webhook-deliveries-title"), toasts: ui.toasts,
+});
+const suppressions = new SuppressionsPanel(createMailboxApi(location.origin), {
+  section: byId("suppressions"), rows: document.querySelector("#suppressions-table tbody")!, title: byId("suppressions-title"), toasts: ui.toasts,
 });
 const accountsApi = createAccountsApi(location.origin);
 const model = new OutboxModel();
@@ -116,6 +120,7 @@ function restart(): void {
   found = query ? new Set() : undefined;
   loadNewest(gen, accountId);
   scheduleActivity(0);
+  void suppressions.load(accountId);
   stopWatch = watchOutbox(api, { accountId, tags }, {
     start(snapshot, first) {
       notice(snapshot ? "" : "Too many messages for a full snapshot: showing the newest ones and every change from now on. Filter by account to see all.");
@@ -398,6 +403,7 @@ ui.forgetKey.addEventListener("click", () => {
 // Relative times ("in 9 s") move on even when nothing else changes.
 setInterval(invalidate, 1000);
 byId("webhooks-refresh").addEventListener("click", () => void webhooks.load());
+byId("suppressions-refresh").addEventListener("click", () => void suppressions.load(accountFilter()));
 showKeyState();
 restart();
 loadAccounts();

@@ -22,6 +22,10 @@ export interface RowView {
   version: number;
   /** The row's tags (every event and read carries them; they never change). */
   tags: Record<string, string>;
+  /** What bounce and complaint reports said, seen live: "bounced a@b.example", … */
+  reports: string[];
+  /** Recipients left out because they were suppressed. */
+  suppressed: string[];
   details?: { subject: string; to: string[]; from: string };
 }
 
@@ -33,7 +37,15 @@ export const STATUSES: readonly OutboxStatus[] = [
   OutboxStatus.FAILED,
   OutboxStatus.DEAD,
   OutboxStatus.CANCELLED,
+  OutboxStatus.SUPPRESSED,
 ];
+
+/** Events about one recipient: they leave the row's state as it is. */
+const REPORTS = new Map<OutboxEventKind, string>([
+  [OutboxEventKind.RECIPIENT_BOUNCED, "bounced"],
+  [OutboxEventKind.RECIPIENT_DELAYED, "delayed"],
+  [OutboxEventKind.RECIPIENT_COMPLAINED, "complained"],
+]);
 
 const date = (ts: Timestamp | undefined) => (ts ? timestampDate(ts) : undefined);
 
@@ -55,6 +67,12 @@ export class OutboxModel {
   /** Events of one row arrive in commit order, so each simply overwrites the state. */
   applyEvent(e: OutboxEvent): RowView {
     const row = this.rows.get(e.outboxId) ?? this.blank(e.outboxId, e.accountId);
+    const report = REPORTS.get(e.kind);
+    if (report) {
+      row.reports = [...row.reports.filter((r) => !r.endsWith(` ${e.recipient}`)), `${report} ${e.recipient}`];
+      row.version++;
+      return row;
+    }
     row.status = e.status;
     row.retries = e.retries;
     row.nextAttemptAt = date(e.nextAttemptAt);
@@ -79,6 +97,7 @@ export class OutboxModel {
     const row = known ?? this.blank(o.outboxId, o.accountId);
     row.details = { subject: o.subject, to: [...o.to, ...o.cc], from: o.from };
     row.tags = o.tags;
+    row.suppressed = o.suppressedRecipients;
     if (!known) {
       row.status = o.status;
       row.retries = o.retries;
@@ -109,7 +128,7 @@ export class OutboxModel {
   private blank(id: bigint, accountId: number): RowView {
     const row: RowView = {
       id, accountId, status: OutboxStatus.UNSPECIFIED, retries: 0, nextAttemptAt: undefined, lastError: "",
-      messageId: "", providerMessageId: "", updated: undefined, lastKind: undefined, version: 0, tags: {},
+      messageId: "", providerMessageId: "", updated: undefined, lastKind: undefined, version: 0, tags: {}, reports: [], suppressed: [],
     };
     this.rows.set(id, row);
     return row;

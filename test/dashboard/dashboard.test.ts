@@ -6,8 +6,10 @@ import { mkdir } from "node:fs/promises";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildDashboard } from "../../dashboard/build.js";
-import { createEmailClient, FailureMode, OutboxStatus, type EmailClient } from "../../src/index.js";
+import { createClient } from "@connectrpc/connect";
+import { createEmailClient, createEmailTransport, FailureMode, MailboxService, OutboxStatus, type EmailClient } from "../../src/index.js";
 import { sinkAccount } from "../helpers/app.js";
+import { fixture } from "../bounces/fixtures.js";
 import { DOMAIN, startClientFixture, type ClientFixture } from "../clients/fixture.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -232,6 +234,27 @@ describe.skipIf(missing)("dashboard in Chromium", () => {
     await page.fill("#tag", "");
     await page.press("#tag", "Enter");
     await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(2);
+  });
+
+  test("a bounce shows on its row; the address is listed as suppressed, new mail to it is SUPPRESSED, and Remove takes it off", async () => {
+    const mailbox = createClient(MailboxService, createEmailTransport({ baseUrl: f.t.url, apiKey: f.apiKey }));
+    const sent = (await client.send({ accountId: 1, to: ["gone@example.org"], subject: "Bounces", bodyText: "x", waitForAttempt: true })).outbox!;
+    await waitRow(sent.outboxId, "SENT");
+    await mailbox.ingestMessage({ accountId: 1, raw: fixture("postfix-dsn", { rcpt: "gone@example.org", messageId: sent.messageId }) });
+    await expect.poll(() => row(sent.outboxId).locator(".from").textContent(), { timeout: WAIT_MS }).toContain("bounced gone@example.org");
+
+    await page.selectOption("#account", "1");
+    const listed = page.locator('#suppressions-table tr[data-address="gone@example.org"]');
+    await listed.waitFor({ timeout: WAIT_MS });
+    expect(await listed.locator(".reason").textContent()).toBe("hard bounce");
+    expect(await listed.locator(".error").textContent()).toContain("5.1.1");
+    const again = (await client.send({ accountId: 1, to: ["gone@example.org"], subject: "Bounces again", bodyText: "x" })).outbox!;
+    await waitRow(again.outboxId, "SUPPRESSED");
+
+    await listed.locator("button[data-remove]").click();
+    await listed.waitFor({ state: "detached", timeout: WAIT_MS });
+    expect((await mailbox.listSuppressions({ accountId: 1 })).suppressions).toEqual([]);
+    await page.selectOption("#account", "");
   });
 
   test("View opens one message: addresses, timeline with the attempt's error, bodies, attachments, headers; the HTML body is sandboxed and its script does not run", async () => {
