@@ -35,6 +35,11 @@ export interface Settings {
   webhookMessages: number;
   webhookPacedMessages: number;
   webhookPerSecond: number;
+  /** Row 9: a bulk backlog drained at an account's rate limit, and transactional Sends meanwhile. */
+  priorityBacklog: number;
+  priorityRate: number;
+  priorityMessages: number;
+  priorityPerSecond: number;
   /** Longest wait for the sink to accept a run's messages. */
   deliveryTimeoutMs: number;
 }
@@ -65,6 +70,10 @@ export const DEFAULT_SETTINGS: Settings = {
   webhookMessages: 1_000,
   webhookPacedMessages: 250,
   webhookPerSecond: 50,
+  priorityBacklog: 10_000,
+  priorityRate: 400,
+  priorityMessages: 100,
+  priorityPerSecond: 20,
   deliveryTimeoutMs: 120_000,
 };
 
@@ -83,5 +92,6 @@ export const QUICK_SETTINGS: Settings = {
   attachmentSends: 3,
   webhookMessages: 300,
   webhookPacedMessages: 100,
+  priorityBacklog: 3_000,
   deliveryTimeoutMs: 60_000,
 };

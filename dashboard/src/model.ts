@@ -3,7 +3,7 @@
 // No DOM here, so it is easy to reason about and to test.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { OutboxEventKind, type OutboxEvent } from "../../gen/email/v1/email_service_pb.js";
-import { OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
+import { OutboxStatus, Priority, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 
 export interface RowView {
   id: bigint;
@@ -26,6 +26,8 @@ export interface RowView {
   reports: string[];
   /** Recipients left out because they were suppressed. */
   suppressed: string[];
+  /** Claimed after transactional mail when the account is the bottleneck. */
+  bulk: boolean;
   details?: { subject: string; to: string[]; from: string };
 }
 
@@ -98,6 +100,7 @@ export class OutboxModel {
     row.details = { subject: o.subject, to: [...o.to, ...o.cc], from: o.from };
     row.tags = o.tags;
     row.suppressed = o.suppressedRecipients;
+    row.bulk = o.priority === Priority.BULK;
     if (!known) {
       row.status = o.status;
       row.retries = o.retries;
@@ -128,7 +131,7 @@ export class OutboxModel {
   private blank(id: bigint, accountId: number): RowView {
     const row: RowView = {
       id, accountId, status: OutboxStatus.UNSPECIFIED, retries: 0, nextAttemptAt: undefined, lastError: "",
-      messageId: "", providerMessageId: "", updated: undefined, lastKind: undefined, version: 0, tags: {}, reports: [], suppressed: [],
+      messageId: "", providerMessageId: "", updated: undefined, lastKind: undefined, version: 0, tags: {}, reports: [], suppressed: [], bulk: false,
     };
     this.rows.set(id, row);
     return row;

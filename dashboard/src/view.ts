@@ -104,7 +104,7 @@ export class OutboxTable {
     setText(row.to, v.details?.to.join(", ") ?? "", v.details?.to.join(", ") ?? "");
     const tags = Object.entries(v.tags).map(([name, value]) => `${name}=${value}`).join(" ");
     const left = v.suppressed.length ? `suppressed ${v.suppressed.join(", ")}` : "";
-    const from = [v.details ? `from ${v.details.from}` : "", tags, left, ...v.reports].filter(Boolean).join(" · ");
+    const from = [v.details ? `from ${v.details.from}` : "", v.bulk ? "bulk" : "", tags, left, ...v.reports].filter(Boolean).join(" · ");
     setText(row.from, from, from);
     setText(row.cells.retries, String(v.retries));
     const due = v.nextAttemptAt && (v.status === OutboxStatus.PENDING || v.status === OutboxStatus.FAILED) ? v.nextAttemptAt : undefined;

@@ -24,7 +24,7 @@ import {
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { AccountConfig, Config } from "../config.js";
-import { customHeaders, fromHeader, metadata, tags } from "./message-options.js";
+import { customHeaders, fromHeader, metadata, priority, tags } from "./message-options.js";
 import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
 import { cancelOutbox, getOutbox, getOutboxContent, listOutbox } from "../outbox/store.js";
@@ -321,6 +321,7 @@ function messageOptions(v: Violations, account: AccountConfig, req: SendRequest 
     headers: customHeaders(v, req.headers),
     tags: tags(v, "tags", req.tags),
     metadata: metadata(v, req.metadata),
+    priority: priority(v, req.priority),
   };
 }
 

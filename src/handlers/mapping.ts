@@ -2,7 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { OutboxEventSchema, type OutboxEvent, type OutboxEventKind } from "../../gen/email/v1/email_service_pb.js";
-import { OutboxSchema, OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
+import { OutboxSchema, OutboxStatus, Priority, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 import { EventKind, type EventRow, type OutboxRow, type OutboxStatus as Status } from "../outbox/types.js";
 
 export const STATUS_TO_PROTO: Record<Status, OutboxStatus> = {
@@ -58,6 +58,7 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     headers: Object.fromEntries(row.headers),
     tags: row.tags,
     metadata: row.metadata,
+    priority: row.priority === "bulk" ? Priority.BULK : Priority.TRANSACTIONAL,
   });
 }
 

@@ -6,6 +6,7 @@ import { formatMailbox, parseMailbox, AddressError } from "../message/address.js
 import { mayUseFrom } from "../message/sender-identity.js";
 import { MAX_TAGS, TAG_TEXT } from "../message/tags.js";
 import type { HeaderField, StringMap } from "../outbox/types.js";
+import { Priority } from "../../gen/email/v1/outbox_pb.js";
 import { headerSafe, type Violations } from "./validate.js";
 
 export const MAX_HEADERS = 50;
@@ -86,6 +87,13 @@ export function tags(v: Violations, field: string, input: Readonly<StringMap>): 
     }
   }
   return { ...input };
+}
+
+/** TRANSACTIONAL (also unspecified) or BULK; anything else is refused. */
+export function priority(v: Violations, value: Priority): "transactional" | "bulk" | undefined {
+  if (value === Priority.BULK) return "bulk";
+  if (value !== Priority.UNSPECIFIED && value !== Priority.TRANSACTIONAL) v.add("priority", "PRIORITY_INVALID", "priority must be TRANSACTIONAL or BULK");
+  return undefined;
 }
 
 /** The caller's own pairs, bounded; never written into the message. */

@@ -41,15 +41,23 @@ interface ClaimKey {
 }
 
 /**
- * The SQL of the claim: one range scan of idx_outbox_due, oldest first, skipping locked rows and
- * rows of accounts this instance does not have (another instance may; none is charged for it).
+ * A BULK row is claimed as if it were due this much later (claim_at, migration 0055): behind
+ * transactional rows due up to this much after it, ahead of later ones, so it is never starved.
+ */
+export const BULK_HANDICAP_MS = 60_000;
+
+/**
+ * The SQL of the claim: one range scan of idx_outbox_claim in claim order, skipping rows not yet
+ * due (a transactional row scheduled within the handicap), locked rows, and rows of accounts this
+ * instance does not have (another instance may; none is charged for it). Parameters: now plus
+ * the handicap, now, the account ids, the limit.
  */
 export const CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_due) WHERE due_at <= ? AND account_id IN (?) ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
-/** The claim of one rate-limited account: its own due rows through idx_outbox_account_due. */
+/** The claim of one rate-limited account: its own due rows, in claim order, through idx_outbox_account_claim. */
 export const PACED_CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_account_due) WHERE account_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
 /** Rate-limited accounts to claim for, and how far ahead their start slots may be taken. */
 export interface Pacing {
@@ -71,7 +79,7 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
   const token = newLeaseToken();
   return inTransaction(pool, async (conn) => {
     let keys: ClaimKey[] = [];
-    if (free.length > 0) [keys] = (await conn.query(CLAIM_SQL, [lease.now, free, limit])) as unknown as [ClaimKey[]];
+    if (free.length > 0) [keys] = (await conn.query(CLAIM_SQL, [lease.now + BULK_HANDICAP_MS, lease.now, free, limit])) as unknown as [ClaimKey[]];
     const notBefore = paced.length > 0 && keys.length < limit
       ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys)
       : new Map<number, number>();
@@ -95,7 +103,7 @@ async function claimPaced(conn: PoolConnection, accounts: readonly PacedAccount[
     if (keys.length >= limit) break;
     // At most what the account could start within the horizon, counting its burst.
     const most = Math.min(a.max, limit - keys.length, a.burst + Math.ceil((horizonMs * a.maxPerSecond) / 1000));
-    const [rows] = (await conn.query(PACED_CLAIM_SQL, [a.id, now, most])) as unknown as [ClaimKey[]];
+    const [rows] = (await conn.query(PACED_CLAIM_SQL, [a.id, now + BULK_HANDICAP_MS, now, most])) as unknown as [ClaimKey[]];
     if (rows.length > 0) candidates.set(a.id, rows);
   }
   if (candidates.size === 0) return notBefore;

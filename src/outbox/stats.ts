@@ -1,5 +1,6 @@
 // What the metrics endpoint reads from the outbox: rows per status and the oldest due time.
 import type { Pool } from "./db.js";
+import { BULK_HANDICAP_MS } from "./claims.js";
 import type { OutboxStatus } from "./types.js";
 
 export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed"];
@@ -11,14 +12,18 @@ export interface OutboxStats {
 }
 
 /**
- * One GROUP BY over the (status, …) index, and MIN(due_at), which reads one end of the claim
- * index. Both are plain reads: they take no locks and never wait for a claim.
+ * One GROUP BY over the (status, …) index, and MIN(due_at) read from the claim index: the row
+ * with the earliest due_at has a claim_at at most the bulk handicap past the earliest claim_at,
+ * so only that stretch of the index is read. Plain reads: no locks, never waiting for a claim.
  */
 export async function readOutboxStats(pool: Pool, timeoutMs: number): Promise<OutboxStats> {
   const [counts] = (await pool.query({ sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status", timeout: timeoutMs })) as unknown as [
     { status: OutboxStatus; n: number }[],
   ];
-  const [[due]] = (await pool.query({ sql: "SELECT MIN(due_at) AS due FROM outbox", timeout: timeoutMs })) as unknown as [
+  const [[due]] = (await pool.query({
+    sql: "SELECT MIN(due_at) AS due FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= (SELECT MIN(claim_at) FROM outbox) + ?",
+    values: [BULK_HANDICAP_MS], timeout: timeoutMs,
+  })) as unknown as [
     [{ due: number | null }],
   ];
   const byStatus = Object.fromEntries(OUTBOX_STATUSES.map((s) => [s, 0])) as Record<OutboxStatus, number>;

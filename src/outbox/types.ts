@@ -1,5 +1,7 @@
 // The outbox's domain types, shared by the store, the sender, the handlers and the watch tailer.
 
+export type Priority = "transactional" | "bulk";
+
 export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled" | "suppressed";
 
 /** What happened to a row. Numbers are stored, and equal the proto's OutboxEventKind values. */
@@ -55,6 +57,8 @@ export interface NewMessage {
   tags?: StringMap;
   /** The caller's own pairs; returned and watched with the row, never written into the message. */
   metadata?: StringMap;
+  /** Claim order under a bottleneck (BULK_HANDICAP_MS); transactional by default. */
+  priority?: Priority;
 }
 
 /** A header field as [name, value]. */
@@ -103,6 +107,7 @@ export interface OutboxRow {
   headers: HeaderField[];
   tags: StringMap;
   metadata: StringMap;
+  priority: Priority;
 }
 
 /** A row a sender holds a lease on, with everything needed to send it. */

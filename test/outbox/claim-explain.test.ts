@@ -1,7 +1,8 @@
-// The claim query is served by idx_outbox_due exactly: a range scan in index order, no filesort,
+// The claim queries are served by their indexes exactly: a range scan in index order, no filesort,
 // on a table that holds due, future, claimed and finished rows.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { CLAIM_SQL, claimDue, finalize } from "../../src/outbox/claims.js";
+import { BULK_HANDICAP_MS, CLAIM_SQL, PACED_CLAIM_SQL, claimDue, finalize } from "../../src/outbox/claims.js";
 import { enqueueMany, lease, openOutboxDb, type OutboxDb } from "./outbox-db.js";
 
 const NOW = 1_700_000_000_000;
@@ -29,15 +30,23 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => o?.close());
 
-test("EXPLAIN of CLAIM_SQL uses idx_outbox_due without a filesort", async () => {
-  const [plan] = (await o.pool.query(`EXPLAIN ${CLAIM_SQL}`, [NOW, [1], 32])) as unknown as [Record<string, unknown>[]];
+test.each([
+  ["CLAIM_SQL", CLAIM_SQL, [NOW + BULK_HANDICAP_MS, NOW, [1], 32], "idx_outbox_claim"],
+  ["PACED_CLAIM_SQL", PACED_CLAIM_SQL, [1, NOW + BULK_HANDICAP_MS, NOW, 32], "idx_outbox_account_claim"],
+])("EXPLAIN of %s uses its index without a filesort", async (_, sql, args, index) => {
+  const [plan] = (await o.pool.query(`EXPLAIN ${sql}`, args)) as unknown as [Record<string, unknown>[]];
   expect(plan).toHaveLength(1);
   const row = plan[0]!;
   expect(row.table).toBe("outbox");
-  expect(row.key).toBe("idx_outbox_due");
+  expect(row.key).toBe(index);
   expect(row.type).toBe("range");
   expect(String(row.Extra ?? "")).not.toMatch(/filesort/i);
   expect(String(row.Extra ?? "")).not.toMatch(/temporary/i);
+});
+
+test("the bulk handicap in the claim index's column is the one the claim uses", () => {
+  const migration = readFileSync(new URL("../../migrations/0055_add_outbox_claim_at.sql", import.meta.url), "utf8");
+  expect(migration).toContain(`next_attempt_at + priority * ${BULK_HANDICAP_MS}`);
 });
 
 test("the query the plan describes claims the oldest due rows", async () => {

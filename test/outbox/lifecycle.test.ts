@@ -38,9 +38,10 @@ test("every event kind but SNAPSHOT is some transition's event or a recipient ev
 });
 
 test("the claim index holds exactly the statuses a claim takes rows from", () => {
-  const migration = read("migrations/0001_create_outbox.sql");
-  const statuses = /due_at BIGINT AS \(IF\(status IN \(([^)]*)\)/.exec(migration)?.[1];
-  expect(statuses!.split(",").map((s) => s.trim().replace(/'/g, ""))).toEqual([...TRANSITIONS.claim.from]);
+  for (const [file, column] of [["0001_create_outbox.sql", "due_at"], ["0055_add_outbox_claim_at.sql", "claim_at"]]) {
+    const statuses = new RegExp(`${column} BIGINT AS \\(IF\\(status IN \\(([^)]*)\\)`).exec(read(`migrations/${file}`))?.[1];
+    expect(statuses!.split(",").map((s) => s.trim().replace(/'/g, ""))).toEqual([...TRANSITIONS.claim.from]);
+  }
 });
 
 test("structural rules of the table", () => {

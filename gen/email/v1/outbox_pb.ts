@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/outbox.proto.
  */
 export const file_email_v1_outbox: GenFile = /*@__PURE__*/
-  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIqUBCg9SZWNpcGllbnRSZXBvcnQSDwoHYWRkcmVzcxgBIAEoCRInCgVzdGF0ZRgCIAEoDjIYLmVtYWlsLnYxLlJlY2lwaWVudFN0YXRlEhMKC3N0YXR1c19jb2RlGAMgASgJEhIKCmRpYWdub3N0aWMYBCABKAkSLwoLdXBkYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgiYAoOQXR0YWNobWVudEluZm8SEAoIZmlsZW5hbWUYASABKAkSFAoMY29udGVudF90eXBlGAIgASgJEhIKCmNvbnRlbnRfaWQYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoBCKfBwoGT3V0Ym94EhEKCW91dGJveF9pZBgBIAEoBBISCgphY2NvdW50X2lkGAIgASgNEiYKBnN0YXR1cxgDIAEoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIPCgdyZXRyaWVzGAQgASgNEhsKE3Byb3ZpZGVyX21lc3NhZ2VfaWQYBSABKAkSMwoPbmV4dF9hdHRlbXB0X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgptZXNzYWdlX2lkGAcgASgJEhIKCmxhc3RfZXJyb3IYCCABKAkSGAoQbGFzdF9lcnJvcl9jbGFzcxgJIAEoCRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAnRvGAwgAygJEgoKAmNjGA0gAygJEgsKA2JjYxgOIAMoCRIPCgdzdWJqZWN0GA8gASgJEhcKD2lkZW1wb3RlbmN5X2tleRgQIAEoCRIeChZpbl9yZXBseV90b19tZXNzYWdlX2lkGBEgASgJEisKB3NlbmRfYXQYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXNlbnRfdGltZRgTIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVc3VwcHJlc3NlZF9yZWNpcGllbnRzGCggAygJEi0KCnJlY2lwaWVudHMYKSADKAsyGS5lbWFpbC52MS5SZWNpcGllbnRSZXBvcnQSDAoEZnJvbRgUIAEoCRIuCgdoZWFkZXJzGBUgAygLMh0uZW1haWwudjEuT3V0Ym94LkhlYWRlcnNFbnRyeRIoCgR0YWdzGBYgAygLMhouZW1haWwudjEuT3V0Ym94LlRhZ3NFbnRyeRIwCghtZXRhZGF0YRgXIAMoCzIeLmVtYWlsLnYxLk91dGJveC5NZXRhZGF0YUVudHJ5Gi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASroAQoMT3V0Ym94U3RhdHVzEh0KGU9VVEJPWF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVPVVRCT1hfU1RBVFVTX1BFTkRJTkcQARIZChVPVVRCT1hfU1RBVFVTX1NFTkRJTkcQAhIWChJPVVRCT1hfU1RBVFVTX1NFTlQQAxIYChRPVVRCT1hfU1RBVFVTX0ZBSUxFRBAEEhYKEk9VVEJPWF9TVEFUVVNfREVBRBAFEhsKF09VVEJPWF9TVEFUVVNfQ0FOQ0VMTEVEEAYSHAoYT1VUQk9YX1NUQVRVU19TVVBQUkVTU0VEEAcqiwEKDlJlY2lwaWVudFN0YXRlEh8KG1JFQ0lQSUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhsKF1JFQ0lQSUVOVF9TVEFURV9CT1VOQ0VEEAESGwoXUkVDSVBJRU5UX1NUQVRFX0RFTEFZRUQQAhIeChpSRUNJUElFTlRfU1RBVEVfQ09NUExBSU5FRBADKmAKC0ZhaWx1cmVNb2RlEhwKGEZBSUxVUkVfTU9ERV9VTlNQRUNJRklFRBAAEhgKFEZBSUxVUkVfTU9ERV9ORVRXT1JLEAESGQoVRkFJTFVSRV9NT0RFX1BST1ZJREVSEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIqUBCg9SZWNpcGllbnRSZXBvcnQSDwoHYWRkcmVzcxgBIAEoCRInCgVzdGF0ZRgCIAEoDjIYLmVtYWlsLnYxLlJlY2lwaWVudFN0YXRlEhMKC3N0YXR1c19jb2RlGAMgASgJEhIKCmRpYWdub3N0aWMYBCABKAkSLwoLdXBkYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgiYAoOQXR0YWNobWVudEluZm8SEAoIZmlsZW5hbWUYASABKAkSFAoMY29udGVudF90eXBlGAIgASgJEhIKCmNvbnRlbnRfaWQYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoBCLFBwoGT3V0Ym94EhEKCW91dGJveF9pZBgBIAEoBBISCgphY2NvdW50X2lkGAIgASgNEiYKBnN0YXR1cxgDIAEoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIPCgdyZXRyaWVzGAQgASgNEhsKE3Byb3ZpZGVyX21lc3NhZ2VfaWQYBSABKAkSMwoPbmV4dF9hdHRlbXB0X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgptZXNzYWdlX2lkGAcgASgJEhIKCmxhc3RfZXJyb3IYCCABKAkSGAoQbGFzdF9lcnJvcl9jbGFzcxgJIAEoCRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAnRvGAwgAygJEgoKAmNjGA0gAygJEgsKA2JjYxgOIAMoCRIPCgdzdWJqZWN0GA8gASgJEhcKD2lkZW1wb3RlbmN5X2tleRgQIAEoCRIeChZpbl9yZXBseV90b19tZXNzYWdlX2lkGBEgASgJEisKB3NlbmRfYXQYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXNlbnRfdGltZRgTIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVc3VwcHJlc3NlZF9yZWNpcGllbnRzGCggAygJEi0KCnJlY2lwaWVudHMYKSADKAsyGS5lbWFpbC52MS5SZWNpcGllbnRSZXBvcnQSJAoIcHJpb3JpdHkYKiABKA4yEi5lbWFpbC52MS5Qcmlvcml0eRIMCgRmcm9tGBQgASgJEi4KB2hlYWRlcnMYFSADKAsyHS5lbWFpbC52MS5PdXRib3guSGVhZGVyc0VudHJ5EigKBHRhZ3MYFiADKAsyGi5lbWFpbC52MS5PdXRib3guVGFnc0VudHJ5EjAKCG1ldGFkYXRhGBcgAygLMh4uZW1haWwudjEuT3V0Ym94Lk1ldGFkYXRhRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKugBCgxPdXRib3hTdGF0dXMSHQoZT1VUQk9YX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFU9VVEJPWF9TVEFUVVNfUEVORElORxABEhkKFU9VVEJPWF9TVEFUVVNfU0VORElORxACEhYKEk9VVEJPWF9TVEFUVVNfU0VOVBADEhgKFE9VVEJPWF9TVEFUVVNfRkFJTEVEEAQSFgoST1VUQk9YX1NUQVRVU19ERUFEEAUSGwoXT1VUQk9YX1NUQVRVU19DQU5DRUxMRUQQBhIcChhPVVRCT1hfU1RBVFVTX1NVUFBSRVNTRUQQBypTCghQcmlvcml0eRIYChRQUklPUklUWV9VTlNQRUNJRklFRBAAEhoKFlBSSU9SSVRZX1RSQU5TQUNUSU9OQUwQARIRCg1QUklPUklUWV9CVUxLEAIqiwEKDlJlY2lwaWVudFN0YXRlEh8KG1JFQ0lQSUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhsKF1JFQ0lQSUVOVF9TVEFURV9CT1VOQ0VEEAESGwoXUkVDSVBJRU5UX1NUQVRFX0RFTEFZRUQQAhIeChpSRUNJUElFTlRfU1RBVEVfQ09NUExBSU5FRBADKmAKC0ZhaWx1cmVNb2RlEhwKGEZBSUxVUkVfTU9ERV9VTlNQRUNJRklFRBAAEhgKFEZBSUxVUkVfTU9ERV9ORVRXT1JLEAESGQoVRkFJTFVSRV9NT0RFX1BST1ZJREVSEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * RecipientReport is the latest report about one recipient of a sent message. A permanent state
@@ -314,6 +314,13 @@ export type Outbox = Message<"email.v1.Outbox"> & {
   recipients: RecipientReport[];
 
   /**
+   * Its priority (SendRequest.priority), TRANSACTIONAL or BULK.
+   *
+   * @generated from field: email.v1.Priority priority = 42;
+   */
+  priority: Priority;
+
+  /**
    * The From header it is sent with: the request's from, or the account's.
    *
    * @generated from field: string from = 20;
@@ -437,6 +444,43 @@ export const OutboxStatusSchema: GenEnum<OutboxStatus> = /*@__PURE__*/
   enumDesc(file_email_v1_outbox, 0);
 
 /**
+ * Priority orders the claims of due messages when an account's rate limit or connections are
+ * the bottleneck. A BULK message is claimed as if it were due 60 s later than it is: behind
+ * transactional messages due up to 60 s after it, ahead of later ones, so bulk mail is never
+ * starved. When the senders keep up, both go out as soon as they are due.
+ *
+ * @generated from enum email.v1.Priority
+ */
+export enum Priority {
+  /**
+   * TRANSACTIONAL.
+   *
+   * @generated from enum value: PRIORITY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Mail a person is waiting for (a sign-in link, a receipt): claimed first. The default.
+   *
+   * @generated from enum value: PRIORITY_TRANSACTIONAL = 1;
+   */
+  TRANSACTIONAL = 1,
+
+  /**
+   * Newsletters, digests, campaigns: claimed after transactional mail, within 60 s.
+   *
+   * @generated from enum value: PRIORITY_BULK = 2;
+   */
+  BULK = 2,
+}
+
+/**
+ * Describes the enum email.v1.Priority.
+ */
+export const PrioritySchema: GenEnum<Priority> = /*@__PURE__*/
+  enumDesc(file_email_v1_outbox, 1);
+
+/**
  * RecipientState is what a bounce or complaint report said about one recipient.
  *
  * @generated from enum email.v1.RecipientState
@@ -476,7 +520,7 @@ export enum RecipientState {
  * Describes the enum email.v1.RecipientState.
  */
 export const RecipientStateSchema: GenEnum<RecipientState> = /*@__PURE__*/
-  enumDesc(file_email_v1_outbox, 1);
+  enumDesc(file_email_v1_outbox, 2);
 
 /**
  * FailureMode makes an attempt fail on purpose without talking to SMTP, so that client
@@ -511,5 +555,5 @@ export enum FailureMode {
  * Describes the enum email.v1.FailureMode.
  */
 export const FailureModeSchema: GenEnum<FailureMode> = /*@__PURE__*/
-  enumDesc(file_email_v1_outbox, 2);
+  enumDesc(file_email_v1_outbox, 3);
 

@@ -1,0 +1,2 @@
+-- Replaced by idx_outbox_claim.
+DROP INDEX idx_outbox_due ON outbox
