@@ -46,8 +46,8 @@ interface Lane {
   pause: AccountPause;
   waiting: Job[];
   active: number;
-  /** When the lane last started an attempt (service clock). */
-  lastStartAt: number;
+  /** The GCRA arrival time of the lane's own starts (service clock), for a rate-limited account. */
+  startTat: number;
   /** Set while the lane waits for a start slot or for a pause to end. */
   timer?: NodeJS.Timeout;
 }
@@ -71,6 +71,8 @@ export class Sender {
   private refill = false;
   /** The last claim came back full: more rows are probably due. */
   private backlog = false;
+  /** Rate-limited accounts whose last claim took all their share allowed. */
+  private readonly pacedBacklog = new Set<number>();
   private timer?: NodeJS.Timeout;
   /** Claims nothing until started: an app run without background work only enqueues. */
   private started = false;
@@ -191,6 +193,15 @@ export class Sender {
         const pacing = { accounts: this.pacedAccounts(), horizonMs: this.holdMs() };
         const claims = await claimDue(this.pool, want, lease, [...this.config.accounts.keys()], pacing);
         this.backlog = claims.length === want;
+        // A rate-limited account that got all the rows its share allowed probably has more due:
+        // it is claimed again as its lane frees up, not at the next poll.
+        const taken = new Map<number, number>();
+        for (const c of claims) taken.set(c.accountId, (taken.get(c.accountId) ?? 0) + 1);
+        for (const a of pacing.accounts) {
+          if (a.max === 0) continue;
+          if (taken.get(a.id) === a.max) this.pacedBacklog.add(a.id);
+          else this.pacedBacklog.delete(a.id);
+        }
         this.metrics?.claimed(claims.length);
         if (claims.length > 0) this.onCommit();
         for (const claim of claims) void this.dispatch(claim, claim.failureMode, lease);
@@ -238,10 +249,10 @@ export class Sender {
   private waitMs(lane: Lane, job: Job): number {
     const now = this.clock.now();
     let at = job.claim.notBefore ?? -Infinity;
-    // Slots a stall (a busy event loop, a slow connection) made us miss are not made up in a
-    // burst: a start that is late by more than one interval keeps one interval after the last.
-    const rate = lane.account.rateLimit?.maxPerSecond;
-    if (rate !== undefined && now - at > 1000 / rate) at = Math.max(at, lane.lastStartAt + 1000 / rate);
+    // Slots a stall (a busy event loop, a slow connection) made us miss are made up no faster
+    // than the limit allows: the lane's own starts conform to the same rate and burst.
+    const limit = lane.account.rateLimit;
+    if (limit?.maxPerSecond !== undefined) at = Math.max(at, lane.startTat - (Math.max(1, limit.burst) - 1) * (1000 / limit.maxPerSecond));
     return Math.max(lane.pause.remainingMs(), at - now);
   }
 
@@ -256,13 +267,23 @@ export class Sender {
     return Math.max(1, Math.floor(this.config.sender.maxInFlight / 2));
   }
 
-  /** The rate-limited accounts, each with the rows a claim may take for it now (none while paused). */
+  /**
+   * The rate-limited accounts, each with the rows a claim may take for it now: none while paused,
+   * and none until a quarter of its share is free, so that a busy account is not claimed for one
+   * row (one transaction) at a time.
+   */
   private pacedAccounts(): PacedAccount[] {
-    return [...this.config.accounts.values()].filter(paced).map((account) => {
-      const lane = this.lane(account.id)!;
-      const room = lane.pause.remainingMs() > 0 ? 0 : this.laneShare() - lane.waiting.length - lane.active;
-      return { id: account.id, maxPerSecond: account.rateLimit!.maxPerSecond!, burst: account.rateLimit!.burst, max: Math.max(0, room) };
-    });
+    return [...this.config.accounts.values()].filter(paced).map((account) => ({
+      id: account.id, maxPerSecond: account.rateLimit!.maxPerSecond!, burst: account.rateLimit!.burst, max: this.pacedRoom(account.id),
+    }));
+  }
+
+  private pacedRoom(accountId: number): number {
+    const lane = this.lane(accountId);
+    if (!lane || lane.pause.remainingMs() > 0) return 0;
+    const share = this.laneShare();
+    const room = share - lane.waiting.length - lane.active;
+    return room >= Math.max(1, share / 4) ? room : 0;
   }
 
   private lane(accountId: number): Lane | undefined {
@@ -270,7 +291,7 @@ export class Sender {
     if (!lane) {
       const account = this.config.accounts.get(accountId);
       if (!account) return undefined;
-      lane = { account, transport: createTransport(account, { log: this.log, metrics: this.metrics }), pause: new AccountPause(), waiting: [], active: 0, lastStartAt: -Infinity };
+      lane = { account, transport: createTransport(account, { log: this.log, metrics: this.metrics }), pause: new AccountPause(), waiting: [], active: 0, startTat: -Infinity };
       this.lanes.set(accountId, lane);
     }
     return lane;
@@ -295,7 +316,8 @@ export class Sender {
         continue;
       }
       lane.active++;
-      lane.lastStartAt = this.clock.now();
+      const rate = lane.account.rateLimit?.maxPerSecond;
+      if (rate !== undefined) lane.startTat = Math.max(lane.startTat, this.clock.now()) + 1000 / rate;
       const transport = lane.transport;
       this.attemptsOn.set(transport, (this.attemptsOn.get(transport) ?? 0) + 1);
       void this.attempt(transport, job, lane.account).then((outcome) => {
@@ -408,6 +430,8 @@ export class Sender {
     if (this.stopping) {
       if (this.held === 0) this.allDone?.();
     } else if (this.backlog && this.config.sender.maxInFlight - this.held >= this.refillAt()) {
+      this.wake();
+    } else if (this.pacedBacklog.has(job.claim.accountId) && this.pacedRoom(job.claim.accountId) > 0) {
       this.wake();
     }
   }
