@@ -3,6 +3,8 @@
 import { ConfigError } from "../config.js";
 import { unknownKey } from "../config-keys.js";
 import type { OutboxStatus } from "../outbox/types.js";
+import { OUTBOX_STATUSES } from "../outbox/stats.js";
+import { MAX_TAGS, TAG_TEXT } from "../message/tags.js";
 import { EVENT_NAMES, type EventName } from "./payload.js";
 import { SigningSecrets } from "./signature.js";
 
@@ -16,6 +18,8 @@ export interface WebhookConfig {
   events?: ReadonlySet<EventName>;
   /** Statuses wanted; undefined: all. */
   statuses?: ReadonlySet<OutboxStatus>;
+  /** Only events of rows carrying every one of these tags (name -> value); undefined: all. */
+  tags?: Readonly<Record<string, string>>;
   timeoutMs: number;
   enabled: boolean;
   /** Allow http:// to a non-loopback host (SSRF checks still apply). */
@@ -28,8 +32,8 @@ export interface WebhookConfig {
   retryInitialMs: number;
 }
 
-const KEYS = ["id", "url", "secret_env", "events", "statuses", "timeout_ms", "enabled", "allow_http", "max_age_ms", "pause_after_ms", "retry_initial_ms"];
-const STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled"];
+const KEYS = ["id", "url", "secret_env", "events", "statuses", "tags", "timeout_ms", "enabled", "allow_http", "max_age_ms", "pause_after_ms", "retry_initial_ms"];
+
 const MAX_TIMER_MS = 2_147_483_647;
 export const WEBHOOK_DEFAULTS = Object.freeze({ timeoutMs: 10_000, maxAgeMs: 24 * 3_600_000, pauseAfterMs: 3_600_000, retryInitialMs: 5_000 });
 /** Endpoints per account: each costs a poll, so a typo'd loop of thousands is refused. */
@@ -61,7 +65,8 @@ function parseWebhook(raw: unknown, env: NodeJS.ProcessEnv, where: string): Webh
     url: parseUrl(obj.url, allowHttp, where),
     secrets: parseSecrets(obj.secret_env, env, where),
     events: names(obj.events, EVENT_NAMES, `${where}: events`),
-    statuses: names(obj.statuses, STATUSES, `${where}: statuses`),
+    statuses: names(obj.statuses, OUTBOX_STATUSES, `${where}: statuses`),
+    tags: tagFilter(obj.tags, `${where}: tags`),
     timeoutMs: ms(obj.timeout_ms, WEBHOOK_DEFAULTS.timeoutMs, `${where}: timeout_ms`, MAX_TIMER_MS),
     enabled: bool(obj.enabled, `${where}: enabled`) ?? true,
     allowHttp,
@@ -116,6 +121,15 @@ function parseSecrets(raw: unknown, env: NodeJS.ProcessEnv, where: string): Sign
     }
   }
   return new SigningSecrets(keys);
+}
+
+/** `tags`: { name: value, … } in the tag syntax Send takes. */
+function tagFilter(raw: unknown, where: string): Readonly<Record<string, string>> | undefined {
+  if (raw === undefined) return undefined;
+  const ok = typeof raw === "object" && raw !== null && !Array.isArray(raw) && Object.keys(raw).length > 0 && Object.keys(raw).length <= MAX_TAGS &&
+    Object.entries(raw).every(([k, v]) => TAG_TEXT.test(k) && typeof v === "string" && TAG_TEXT.test(v));
+  if (!ok) throw new ConfigError(`${where} must be an object of 1 to ${MAX_TAGS} name: value tags (letters, digits, '_' or '-')`);
+  return Object.freeze({ ...(raw as Record<string, string>) });
 }
 
 function names<T extends string>(raw: unknown, allowed: readonly T[], where: string): ReadonlySet<T> | undefined {

@@ -200,5 +200,6 @@ export class WebhookDispatcher {
 
 function wants(w: WebhookConfig, e: EventRow): boolean {
   const name = eventName(e.kind);
-  return (!w.events || (name !== undefined && w.events.has(name))) && (!w.statuses || w.statuses.has(e.status));
+  return (!w.events || (name !== undefined && w.events.has(name))) && (!w.statuses || w.statuses.has(e.status)) &&
+    (!w.tags || Object.entries(w.tags).every(([tag, value]) => e.tags[tag] === value));
 }

@@ -5,22 +5,12 @@ import { OutboxEventSchema } from "../../gen/email/v1/email_service_pb.js";
 import { toProtoEvent } from "../handlers/mapping.js";
 import { EventKind, type EventRow } from "../outbox/types.js";
 
-/** Event kinds by the names the config and the `type` field use. */
-const KIND_NAMES = {
-  created: EventKind.created,
-  scheduled: EventKind.scheduled,
-  sending: EventKind.sending,
-  sent: EventKind.sent,
-  failed: EventKind.failed,
-  dead: EventKind.dead,
-  cancelled: EventKind.cancelled,
-  lease_rescued: EventKind.leaseRescued,
-  retried: EventKind.retried,
-  released: EventKind.released,
-} as const;
-export type EventName = keyof typeof KIND_NAMES;
-export const EVENT_NAMES = Object.keys(KIND_NAMES) as EventName[];
-const NAME_OF = new Map<number, EventName>(EVENT_NAMES.map((n) => [KIND_NAMES[n], n]));
+/** Event kinds by the names the config and the `type` field use: EventKind's, in snake_case. */
+export type EventName = string;
+const NAME_OF = new Map<number, EventName>(
+  Object.entries(EventKind).map(([key, kind]) => [kind, key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]),
+);
+export const EVENT_NAMES: readonly EventName[] = [...NAME_OF.values()];
 
 export function eventName(kind: number): EventName | undefined {
   return NAME_OF.get(kind);

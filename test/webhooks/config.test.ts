@@ -43,8 +43,9 @@ test.each([
   [{ url: "http://hooks.example.com/x" }, "account 3: webhooks[0] (h): url must be https:// (http:// is for loopback hosts, or set allow_http: true)"],
   [{ url: "ftp://x/" }, "account 3: webhooks[0] (h): url must be http:// or https://"],
   [{ url: "https://u:p@x.example/" }, "account 3: webhooks[0] (h): url must not contain credentials"],
-  [{ events: ["sent", "bounced"] }, "account 3: webhooks[0] (h): events must be a non-empty list of created, scheduled, sending, sent, failed, dead, cancelled, lease_rescued, retried, released"],
-  [{ statuses: [] }, "account 3: webhooks[0] (h): statuses must be a non-empty list of pending, sending, sent, failed, dead, cancelled"],
+  [{ events: ["sent", "bounced"] }, "account 3: webhooks[0] (h): events must be a non-empty list of created, scheduled, sending, sent, failed, dead, cancelled, lease_rescued, retried, released, suppressed, recipient_bounced, recipient_delayed, recipient_complained"],
+  [{ statuses: [] }, "account 3: webhooks[0] (h): statuses must be a non-empty list of pending, sending, sent, failed, dead, cancelled, suppressed"],
+  [{ tags: { "bad tag": "x" } }, "account 3: webhooks[0] (h): tags must be an object of 1 to 10 name: value tags (letters, digits, '_' or '-')"],
   [{ timeout_ms: 0 }, "account 3: webhooks[0] (h): timeout_ms must be a positive integer of at most 2147483647"],
   [{ id: "a b" }, "account 3: webhooks[0]: id must be 1-64 letters, digits, '.', '_' or '-'"],
   [{ timout_ms: 5 }, "account 3: webhooks[0].timout_ms: unknown setting (did you mean timeout_ms?)"],
@@ -61,8 +62,9 @@ test("http:// to a loopback host is allowed, and to any host with allow_http", (
 });
 
 test("filters and ids", () => {
-  const [hook] = withHook({ events: ["sent", "dead"], statuses: ["sent"], enabled: false });
-  expect([...hook!.events!]).toEqual(["sent", "dead"]);
+  const [hook] = withHook({ events: ["sent", "dead", "recipient_bounced"], statuses: ["sent"], tags: { campaign: "spring" }, enabled: false });
+  expect([...hook!.events!]).toEqual(["sent", "dead", "recipient_bounced"]);
+  expect(hook!.tags).toEqual({ campaign: "spring" });
   expect(hook!.enabled).toBe(false);
   expect(() => parseConfig({ accounts: [{ id: 3, from: "A <a@example.com>", file_dir: "o", webhooks: [
     { id: "h", url: "https://a.example/", secret_env: "S1" }, { id: "h", url: "https://b.example/", secret_env: "S1" }] }] }, ENV, "/srv"))

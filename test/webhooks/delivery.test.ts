@@ -156,27 +156,34 @@ test("a second instance on the same database: each event is delivered once", asy
   }
 });
 
-test("a config reload adds an endpoint: it gets the events from then on", async () => {
+test("a config reload adds endpoints: they get the events from then on, a tag filter only its rows'", async () => {
   const added = await startReceiver();
+  const tagged = await startReceiver();
   try {
     const json = {
       accounts: [{ id: 1, from: "A <a@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")), webhooks: [
         { id: "main", url: receiver.url, secret_env: "HOOK_SECRETS", timeout_ms: 500, retry_initial_ms: 50 },
         { id: "added", url: added.url, secret_env: "NEW_SECRET", events: ["sent"] },
+        { id: "tagged", url: tagged.url, secret_env: "NEW_SECRET", events: ["sent"], tags: { campaign: "spring" } },
       ] }],
       watch: { poll_interval_ms: 50 },
     };
     t.app.reload(parseConfig(json, { HOOK_SECRETS: `${OLD} ${NEW}`, NEW_SECRET: NEW, DATABASE_URL: t.db.url, PORT: "0" }, process.cwd()));
     // A new endpoint starts at the newest event when the dispatcher first sees it.
     await until(async () => {
-      const [rows] = (await t.app.pool.query("SELECT 1 FROM webhook_endpoint WHERE endpoint_id = 'added'")) as unknown as [unknown[]];
-      expect(rows).toHaveLength(1);
+      const [rows] = (await t.app.pool.query("SELECT 1 FROM webhook_endpoint WHERE endpoint_id IN ('added', 'tagged')")) as unknown as [unknown[]];
+      expect(rows).toHaveLength(2);
     }, 10_000);
     const id = await sendOne("after reload");
     await until(() => expect(added.received.map((r) => Number(parse(r).data.outboxId))).toEqual([id]), 10_000);
     expect(new Webhook(NEW).verify(added.received[0]!.body, added.received[0]!.headers as Record<string, string>)).toMatchObject({ type: "outbox.sent" });
+
+    const spring = Number((await client.send({ accountId: 1, to: ["b@example.com"], subject: "tagged", bodyText: "x", tags: { campaign: "spring" } })).outbox!.outboxId);
+    await until(() => expect(tagged.received.map((r) => Number(parse(r).data.outboxId))).toEqual([spring]), 10_000);
+    expect(JSON.parse(tagged.received[0]!.body).data.tags).toEqual({ campaign: "spring" });
   } finally {
     await added.close();
+    await tagged.close();
   }
 });
 
