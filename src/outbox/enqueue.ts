@@ -7,7 +7,7 @@ import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, attemptMessageId, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
-import { everyRecipientSuppressed, markSuppressed } from "../suppression/recipients.js";
+import { everyRecipientSuppressed } from "../suppression/recipients.js";
 import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
 
 const ER_DUP_ENTRY = 1062;
@@ -93,9 +93,11 @@ export async function insertMessages(
   return committed;
 }
 
-/** One message in a transaction of its own; a reused idempotency key is answered from its row. */
-export async function enqueue(pool: Pool, asked: NewMessage, now: number): Promise<EnqueueResult> {
-  const [msg] = (await markSuppressed(pool, [asked])) as [NewMessage];
+/**
+ * One message in a transaction of its own; a reused idempotency key is answered from its row.
+ * The message comes as the group commit marked it (its suppressed recipients already known).
+ */
+export async function enqueue(pool: Pool, msg: NewMessage, now: number): Promise<EnqueueResult> {
   try {
     const [c] = await inTransaction(pool, (conn) => insertMessages(conn, [msg], now, { consecutiveIds: true }));
     return { row: newRow(c!.id, msg, c!.due, now), replay: false };

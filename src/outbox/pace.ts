@@ -4,10 +4,14 @@
 // together start at most `burst` at once and then one per 1/max_per_second.
 import type { Pool, PoolConnection } from "./db.js";
 
-export interface PacedAccount {
-  id: number;
+/** A rate limit: one start per 1/maxPerSecond, `burst` at once after a quiet spell. */
+export interface PaceLimit {
   maxPerSecond: number;
   burst: number;
+}
+
+export interface PacedAccount extends PaceLimit {
+  id: number;
   /** The most rows of the account this claim may take (the sender's room for it). */
   max: number;
 }
@@ -19,19 +23,27 @@ export interface Slots {
   tat: number;
 }
 
-/**
- * Slots that start no later than `now + horizonMs`, at most `max` of them. A slot conforms when
- * it starts at or after TAT − (burst − 1)·T; taking it moves TAT to max(TAT, start) + T.
- */
+const intervalMs = (limit: PaceLimit) => 1000 / limit.maxPerSecond;
+const toleranceMs = (limit: PaceLimit) => (Math.max(1, limit.burst) - 1) * intervalMs(limit);
+
+/** The earliest start, not before `notBefore`, that conforms at arrival time `tat`: TAT − (burst − 1)·T. */
+export function conformingStart(tat: number, notBefore: number, limit: PaceLimit): number {
+  return Math.max(notBefore, tat - toleranceMs(limit));
+}
+
+/** The TAT after a start at `start`: max(TAT, start) + T. */
+export function afterStart(tat: number, start: number, limit: PaceLimit): number {
+  return Math.max(tat, start) + intervalMs(limit);
+}
+
+/** Slots that start no later than `now + horizonMs`, at most `max` of them. */
 export function takeSlots(tat: number, now: number, horizonMs: number, account: Omit<PacedAccount, "id">): Slots {
-  const interval = 1000 / account.maxPerSecond;
-  const tolerance = (Math.max(1, account.burst) - 1) * interval;
   const starts: number[] = [];
   while (starts.length < account.max) {
-    const start = Math.max(now, tat - tolerance);
+    const start = conformingStart(tat, now, account);
     if (start > now + horizonMs) break;
     starts.push(Math.ceil(start));
-    tat = Math.max(tat, start) + interval;
+    tat = afterStart(tat, start, account);
   }
   return { starts, tat };
 }
@@ -74,10 +86,9 @@ export async function savePace(conn: PoolConnection, tats: ReadonlyMap<number, n
  * A "slow down" reply: no instance starts a slot of the account before `until`; after it, one
  * at a time again (an empty bucket).
  */
-export async function holdPace(pool: Pool, accountId: number, until: number, account: Omit<PacedAccount, "id" | "max">): Promise<void> {
-  const tolerance = (Math.max(1, account.burst) - 1) * (1000 / account.maxPerSecond);
+export async function holdPace(pool: Pool, accountId: number, until: number, limit: PaceLimit): Promise<void> {
   await pool.query(
     "INSERT INTO account_pace (account_id, tat) VALUES (?, ?) ON DUPLICATE KEY UPDATE tat = GREATEST(tat, VALUES(tat))",
-    [accountId, Math.ceil(until + tolerance)],
+    [accountId, Math.ceil(until + toleranceMs(limit))],
   );
 }

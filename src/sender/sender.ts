@@ -8,7 +8,7 @@ import type { SenderMetrics } from "../metrics/metrics.js";
 import { redactAddressesIn, type Logger } from "../log.js";
 import { AttachmentIncompleteError, loadAttachments } from "../outbox/attachments.js";
 import { claimDue, claimForRetry, newLeaseToken, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
-import { holdPace, type PacedAccount } from "../outbox/pace.js";
+import { afterStart, conformingStart, holdPace, type PaceLimit, type PacedAccount } from "../outbox/pace.js";
 import type { Pool } from "../outbox/db.js";
 import type { HandoffLease } from "../outbox/enqueue.js";
 import type { Handoff } from "../outbox/group-commit.js";
@@ -138,7 +138,7 @@ export class Sender {
       if (room <= 0 || m.sendAt > now || everyRecipientSuppressed(m)) return false;
       // A rate-limited account's rows take their start slots in a claim, from the shared pace.
       const lane = this.lane(m.accountId);
-      if (!lane || paced(lane.account) || lane.pause.remainingMs() > 0) return false;
+      if (!lane || paceLimit(lane.account) || lane.pause.remainingMs() > 0) return false;
       room--;
       return true;
     });
@@ -251,8 +251,8 @@ export class Sender {
     let at = job.claim.notBefore ?? -Infinity;
     // Slots a stall (a busy event loop, a slow connection) made us miss are made up no faster
     // than the limit allows: the lane's own starts conform to the same rate and burst.
-    const limit = lane.account.rateLimit;
-    if (limit?.maxPerSecond !== undefined) at = Math.max(at, lane.startTat - (Math.max(1, limit.burst) - 1) * (1000 / limit.maxPerSecond));
+    const limit = paceLimit(lane.account);
+    if (limit) at = conformingStart(lane.startTat, at, limit);
     return Math.max(lane.pause.remainingMs(), at - now);
   }
 
@@ -273,9 +273,10 @@ export class Sender {
    * row (one transaction) at a time.
    */
   private pacedAccounts(): PacedAccount[] {
-    return [...this.config.accounts.values()].filter(paced).map((account) => ({
-      id: account.id, maxPerSecond: account.rateLimit!.maxPerSecond!, burst: account.rateLimit!.burst, max: this.pacedRoom(account.id),
-    }));
+    return [...this.config.accounts.values()].flatMap((account) => {
+      const limit = paceLimit(account);
+      return limit ? [{ id: account.id, ...limit, max: this.pacedRoom(account.id) }] : [];
+    });
   }
 
   private pacedRoom(accountId: number): number {
@@ -316,8 +317,8 @@ export class Sender {
         continue;
       }
       lane.active++;
-      const rate = lane.account.rateLimit?.maxPerSecond;
-      if (rate !== undefined) lane.startTat = Math.max(lane.startTat, this.clock.now()) + 1000 / rate;
+      const limit = paceLimit(lane.account);
+      if (limit) lane.startTat = afterStart(lane.startTat, this.clock.now(), limit);
       const transport = lane.transport;
       this.attemptsOn.set(transport, (this.attemptsOn.get(transport) ?? 0) + 1);
       void this.attempt(transport, job, lane.account).then((outcome) => {
@@ -379,10 +380,9 @@ export class Sender {
     if (!lane) return;
     const pauseMs = lane.account.rateLimit?.slowDownPauseMs ?? DEFAULT_SLOW_DOWN_PAUSE_MS;
     lane.pause.pause(pauseMs);
-    const limit = lane.account.rateLimit;
-    if (limit?.maxPerSecond !== undefined) {
-      const until = this.clock.now() + pauseMs;
-      void holdPace(this.pool, lane.account.id, until, { maxPerSecond: limit.maxPerSecond, burst: limit.burst })
+    const limit = paceLimit(lane.account);
+    if (limit) {
+      void holdPace(this.pool, lane.account.id, this.clock.now() + pauseMs, limit)
         .catch((err: Error) => this.log.warn({ account_id: lane.account.id, err: err.message }, "could not pause the account's shared pace"));
     }
     this.metrics?.slowedDown(claim.accountId);
@@ -574,9 +574,10 @@ export class Sender {
   }
 }
 
-/** An account whose starts are paced fleet-wide by rate_limit.max_per_second. */
-function paced(account: AccountConfig): boolean {
-  return account.rateLimit?.maxPerSecond !== undefined;
+/** The limit an account's starts are paced by fleet-wide (rate_limit.max_per_second), if any. */
+function paceLimit(account: AccountConfig): PaceLimit | undefined {
+  const limit = account.rateLimit;
+  return limit?.maxPerSecond === undefined ? undefined : { maxPerSecond: limit.maxPerSecond, burst: limit.burst };
 }
 
 /** Same server, credentials, connection limits and DKIM key (or the same folder): the transport can stay. */
