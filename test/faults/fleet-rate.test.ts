@@ -40,7 +40,10 @@ test(`three instances hold an account to ${RATE}/s together, and after one is ki
 
   await until(() => expect(arrivals.length).toBeGreaterThanOrEqual(MEASURED), 30_000, 50);
   const before = rateOf(arrivals.slice(0, MEASURED));
-  const victim = rig.services[0]!;
+  // The instance that sent the most is killed: slots go first come, first served, so which
+  // instances take part is not fixed, but the one killed surely did.
+  const victim = [...rig.services].sort((a, b) => sentLogIds(b).length - sentLogIds(a).length)[0]!;
+  expect(sentLogIds(victim).length).toBeGreaterThan(0);
   victim.kill("SIGKILL");
   const killedAt = Date.now();
   await victim.exited;
@@ -56,8 +59,7 @@ test(`three instances hold an account to ${RATE}/s together, and after one is ki
   expect(before).toBeLessThan(RATE * 1.1);
   expect(after).toBeGreaterThan(RATE * 0.9);
   expect(after).toBeLessThan(RATE * 1.1);
-  // Every instance took part while all three ran, and nothing was sent twice.
-  for (const service of rig.services) expect(sentLogIds(service).length).toBeGreaterThan(0);
+  // Nothing was sent twice.
   const ids = rig.sink.messages.map((m) => m.messageId);
   expect(new Set(ids).size).toBe(ids.length);
 }, 120_000);
