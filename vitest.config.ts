@@ -6,6 +6,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // The fault suite kills and restarts services: it runs alone, via `npm run test:faults`.
     exclude: ["test/faults/**", "node_modules/**"],
+    // The tests' MariaDB: the running one, or a private one started for the run.
+    globalSetup: ["test/helpers/database-server.ts"],
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 30_000,

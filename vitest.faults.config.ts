@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/faults/**/*.test.ts"],
+    // The tests' MariaDB: the running one, or a private one started for the run.
+    globalSetup: ["test/helpers/database-server.ts"],
     pool: "forks",
     fileParallelism: false,
     testTimeout: 300_000,

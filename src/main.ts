@@ -6,8 +6,12 @@ import { createLogger } from "./log.js";
 import { startApp, type App } from "./app.js";
 import { checkConfig } from "./check-config.js";
 import { reloadFromFile } from "./reload.js";
+import { provideLocalDatabase } from "./db/local-database.js";
+import type { PrivateMariaDb } from "./db/private-mariadb.js";
 
 const log = createLogger();
+/** The private MariaDB started for a machine with none (stopped with the service). */
+let localDb: PrivateMariaDb | undefined;
 
 async function main(): Promise<void> {
   let config;
@@ -21,6 +25,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  localDb = await provideLocalDatabase(process.env, log);
+  if (localDb) config = loadConfig();
   if (!config.configFile) log.warn("no EMAIL_OUTBOX_CONFIG: dev mode, account 1 writes .eml files to ./mail-out");
   // Handled from the start: SIGHUP's default action would end the process.
   let started: App | undefined;
@@ -36,10 +42,11 @@ async function main(): Promise<void> {
     signals++;
     if (signals > 1) {
       log.warn({ signal }, "second signal: exiting now");
+      void localDb?.stop();
       process.exit(1);
     }
     log.info({ signal }, "stopping");
-    app.stop().then(
+    app.stop().then(() => localDb?.stop()).then(
       () => {
         process.exitCode = 0;
         // Anything still holding the event loop open now is a bug; do not hang a deploy on it.
@@ -47,6 +54,7 @@ async function main(): Promise<void> {
       },
       (err: unknown) => {
         log.error({ err: (err as Error).message }, "stop failed");
+        void localDb?.stop();
         process.exit(1);
       },
     );
@@ -59,8 +67,9 @@ if (process.argv.includes("--check-config")) {
   process.exitCode = checkConfig();
 } else {
   // A start that failed exits at once with its cause: a supervisor must not see a live process.
-  main().catch((err: unknown) => {
+  main().catch(async (err: unknown) => {
     log.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, "failed to start");
+    await localDb?.stop();
     process.exit(1);
   });
 }

@@ -10,28 +10,25 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { DOMAIN, startClientFixture, type ClientFixture } from "./fixture.js";
+import { requirePackage } from "../helpers/requires.js";
 
 const run = promisify(execFile);
 const PYTHON = "/usr/bin/python3";
 const venv = mkdtempSync(path.join(tmpdir(), "email-outbox-py-"));
 const EXAMPLE = path.join(venv, "bin", "email-outbox-example");
 
-/** .ci/run installs these Debian packages; only a local machine may lack them. */
-function pythonGrpcMissing(): string | undefined {
+function pythonHasModules(): boolean {
   try {
     execFileSync(PYTHON, ["-c", "import grpc, grpc_tools, setuptools, venv"], { stdio: "ignore" });
-    return undefined;
+    return true;
   } catch {
-    return `${PYTHON} cannot import grpc, grpc_tools, setuptools and venv: apt-get install python3-grpcio python3-grpc-tools python3-setuptools python3-venv (as .ci/run does)`;
+    return false;
   }
 }
 
-const missing = pythonGrpcMissing();
-if (missing) console.warn(`skipping the Python client test: ${missing}`);
-
 let f: ClientFixture;
 beforeAll(async () => {
-  if (missing) return;
+  requirePackage(pythonHasModules(), `${PYTHON} with grpc, grpc_tools, setuptools and venv`, "python3-grpcio python3-grpc-tools python3-setuptools python3-venv");
   // Debian's grpcio and protobuf come from the system site-packages: nothing is downloaded.
   await run(PYTHON, ["-m", "venv", "--system-site-packages", venv]);
   await run(path.join(venv, "bin", "pip"), ["install", "--no-index", "--no-build-isolation", "--quiet", "./clients/python"], { timeout: 120_000 });
@@ -44,7 +41,7 @@ afterAll(async () => {
 
 type Step = Record<string, unknown> & { step: string };
 
-test.skipIf(missing)("the package's modules import from the venv, outside the source tree", async () => {
+test("the package's modules import from the venv, outside the source tree", async () => {
   const { stdout } = await run(path.join(venv, "bin", "python"), ["-c",
     "import email_outbox_client as c, email_outbox_client.email_v1.email_service_pb2 as api, email;" +
     "print(c.__file__.startswith(%r), api.SendRequest.DESCRIPTOR.full_name, hasattr(email, 'message_from_string'))".replace("%r", JSON.stringify(venv)),
@@ -52,7 +49,7 @@ test.skipIf(missing)("the package's modules import from the venv, outside the so
   expect(stdout.trim()).toBe("True email.v1.SendRequest True");
 });
 
-test.skipIf(missing)("email-outbox-example: send, INVALID_ARGUMENT reason, failed attempt, RetryOutbox, watch to SENT", async () => {
+test("email-outbox-example: send, INVALID_ARGUMENT reason, failed attempt, RetryOutbox, watch to SENT", async () => {
   const { stdout } = await run(EXAMPLE, ["--url", new URL(f.t.url).host, "--api-key", f.apiKey], { timeout: 60_000 });
   const steps = new Map(stdout.trim().split("\n").map((line) => {
     const s = JSON.parse(line) as Step;
@@ -81,7 +78,7 @@ test.skipIf(missing)("email-outbox-example: send, INVALID_ARGUMENT reason, faile
   expect(f.received(`<outbox-${id}-1@${DOMAIN}>`)?.parsed.subject).toBe("Retried from Python");
 });
 
-test.skipIf(missing)("a key without the watch scope gets one line with code, reason and message, exit code 1", async () => {
+test("a key without the watch scope gets one line with code, reason and message, exit code 1", async () => {
   const err = (await run(EXAMPLE, ["--url", new URL(f.t.url).host, "--api-key", f.sendOnlyKey], { timeout: 60_000 }).catch((e: unknown) => e)) as {
     code: number;
     stderr: string;

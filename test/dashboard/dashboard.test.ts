@@ -9,6 +9,7 @@ import { buildDashboard } from "../../dashboard/build.js";
 import { createClient } from "@connectrpc/connect";
 import { createEmailClient, createEmailTransport, FailureMode, MailboxService, OutboxStatus, type EmailClient } from "../../src/index.js";
 import { sinkAccount } from "../helpers/app.js";
+import { requirePackage } from "../helpers/requires.js";
 import { fixture } from "../bounces/fixtures.js";
 import { DOMAIN, startClientFixture, type ClientFixture } from "../clients/fixture.js";
 
@@ -24,9 +25,6 @@ const DETAIL_SCREENSHOT = "test-results/dashboard-detail.png";
 const README_SCREENSHOT = "test-results/dashboard-readme.png";
 const WAIT_MS = 15_000;
 
-// .ci/run installs chromium; only a local machine may lack it.
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing: apt-get install chromium (as .ci/run does)`;
-if (missing) console.warn(`skipping the dashboard browser test: ${missing}`);
 
 let f: ClientFixture;
 let browser: Browser;
@@ -36,7 +34,7 @@ const requested: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (missing) return;
+  requirePackage(existsSync(CHROMIUM), CHROMIUM, "chromium");
   await buildDashboard();
   // Two accounts, so the account filter has something to tell apart.
   f = await startClientFixture("dashboard", 2);
@@ -56,7 +54,7 @@ afterAll(async () => {
 const row = (id: bigint, status?: string) => page.locator(`tr[data-outbox-id="${id}"]${status ? `[data-status="${status}"]` : ""}`);
 const waitRow = (id: bigint, status: string) => row(id, status).waitFor({ timeout: WAIT_MS });
 
-describe.skipIf(missing)("dashboard in Chromium", () => {
+describe("dashboard in Chromium", () => {
   test("the service serves the page with a same-origin-only content security policy", async () => {
     const res = await fetch(`${f.t.url}/`);
     expect(res.status).toBe(200);

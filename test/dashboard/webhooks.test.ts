@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildDashboard } from "../../dashboard/build.js";
 import { createEmailClient } from "../../src/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { requirePackage } from "../helpers/requires.js";
 import { startReceiver, type Receiver } from "../helpers/webhook-receiver.js";
 import { testKey } from "../security/keys.js";
 
@@ -18,7 +19,6 @@ const FLAGS = [
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
 const WAIT_MS = 15_000;
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing: apt-get install chromium (as .ci/run does)`;
 
 const key = testKey("dashboard", "*");
 let receiver: Receiver;
@@ -28,7 +28,7 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (missing) return;
+  requirePackage(existsSync(CHROMIUM), CHROMIUM, "chromium");
   await buildDashboard();
   receiver = await startReceiver();
   // The first request is refused for good; every later one is accepted.
@@ -53,7 +53,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-describe.skipIf(missing)("dashboard Webhooks panel in Chromium", () => {
+describe("dashboard Webhooks panel in Chromium", () => {
   test("shows the endpoint and its failed delivery; Redeliver sends it again until it is DELIVERED", async () => {
     const client = createEmailClient({ baseUrl: t.url, apiKey: key.key });
     await client.send({ accountId: 1, to: ["b@example.com"], subject: "order", bodyText: "x" });
