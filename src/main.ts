@@ -1,11 +1,11 @@
 // The service's entry point: load the config, start, reload the config on SIGHUP, and stop
 // gracefully on SIGTERM/SIGINT (a second signal forces the exit). `--check-config` only validates
 // the config and exits (0 valid, 2 invalid).
-import { ConfigError, loadConfig } from "./config.js";
-import { createLogger } from "./log.js";
-import { startApp, type App } from "./app.js";
-import { checkConfig } from "./check-config.js";
-import { reloadFromFile } from "./reload.js";
+import { ConfigError, loadConfig } from "./config/config.js";
+import { createLogger } from "./lib/log.js";
+import { startApp, type App } from "./app/app.js";
+import { checkConfig } from "./app/check-config.js";
+import { reloadFromFile } from "./app/reload.js";
 
 const log = createLogger();
 

@@ -3,10 +3,10 @@
 // statuses, RPC methods and codes, and the values of the tag names metrics.tag_labels lists;
 // never a recipient or a message.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../db/clock.js";
 import type { OutboxStats } from "../outbox/stats.js";
 import { OUTBOX_STATUSES } from "../outbox/stats.js";
-import type { ImapMetrics, ImapOutcome } from "../mailbox/imap-mailbox.js";
+import type { ImapMetrics, ImapOutcome } from "../inbound/mailbox/imap-mailbox.js";
 
 /** What the sender reports. */
 export interface SenderMetrics {

@@ -1,5 +1,5 @@
 // What the metrics endpoint reads from the outbox: rows per status and the oldest due time.
-import type { Pool } from "./db.js";
+import type { Pool } from "../db/pool.js";
 import { BULK_HANDICAP_MS } from "./claims.js";
 import type { OutboxStatus } from "./types.js";
 
