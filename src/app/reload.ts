@@ -1,9 +1,16 @@
 // Config reload (SIGHUP): re-read the file and apply what can change while running (accounts,
 // limits, API keys, CORS, retention, sender tuning); streams and attempts under way go on. A file
 // that does not validate changes nothing. Where to listen and which database need a restart.
-import type { App } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "../config/config.js";
 import type { Logger } from "../lib/log.js";
+import type { Metrics } from "../metrics/metrics.js";
+
+/** What a reload needs of the running app (App, in app.ts, is one). */
+export interface Reloadable {
+  /** Applies next; returns the changed settings that wait for a restart. */
+  reload(next: Config): string[];
+  readonly metrics: Pick<Metrics, "configReloads">;
+}
 
 /** Settings a running process keeps: the listener, the database and the watch tailer use them. */
 const RESTART_ONLY = ["databaseUrl", "host", "port", "tls", "watch", "server", "metrics"] as const;
@@ -16,7 +23,7 @@ export function mergeReload(current: Config, next: Config): { config: Config; re
 }
 
 /** Re-reads the config file into `app`. Returns false (and logs why) when the file is refused. */
-export function reloadFromFile(app: App, log: Logger, env: NodeJS.ProcessEnv = process.env): boolean {
+export function reloadFromFile(app: Reloadable, log: Logger, env: NodeJS.ProcessEnv = process.env): boolean {
   let next: Config;
   try {
     next = loadConfig(env);

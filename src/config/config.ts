@@ -7,6 +7,7 @@ import { DEFAULT_ATTACHMENT_POLICY, mediaType, type AttachmentPolicy } from "../
 import type { ApiKey } from "../api/auth/keys.js";
 import { isLoopbackHost } from "../api/auth/loopback.js";
 import { isScope, SCOPES, type Scope } from "../api/auth/scopes.js";
+import { ConfigError } from "./error.js";
 import { unknownKey } from "./unknown-keys.js";
 import type { VerpConfig } from "../message/verp.js";
 import { allowedFromEntry, ownAddress } from "../message/sender-identity.js";
@@ -181,9 +182,7 @@ export interface Config {
   configFile?: string;
 }
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 export const DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/email_outbox";
 const DEFAULT_MESSAGE_ID_DOMAIN = "prx-email.local";

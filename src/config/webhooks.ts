@@ -1,6 +1,6 @@
 // `accounts[].webhooks[]`: the HTTP endpoints an account's outbox events are pushed to. Parsed
 // here so the rules for one endpoint live in one place; src/config/config.ts calls parseWebhooks.
-import { ConfigError } from "./config.js";
+import { ConfigError } from "./error.js";
 import { unknownKey } from "./unknown-keys.js";
 import type { OutboxStatus } from "../outbox/types.js";
 import { OUTBOX_STATUSES } from "../outbox/stats.js";

@@ -1,6 +1,10 @@
 // Turning an SMTP/nodemailer error into a stable class and a transient/permanent verdict.
 import type { AttemptOutcome } from "../outbox/types.js";
-import type { MessageHandedOver } from "./transports.js";
+
+/** Set on a send's error when the failure came after the whole message was written out. */
+export interface MessageHandedOver {
+  messageHandedOver?: boolean;
+}
 
 interface SmtpLikeError extends MessageHandedOver {
   message?: string;

@@ -6,7 +6,7 @@ import type Mail from "nodemailer/lib/mailer/index.js";
 import type { AccountConfig, DkimConfig, SmtpConfig } from "../config/config.js";
 import type { Logger } from "../lib/log.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
-import { providerMessageId } from "./classify.js";
+import { providerMessageId, type MessageHandedOver } from "./classify.js";
 import { OAuthTokenSource } from "./oauth-token.js";
 import { cleanRemoteText, cleanSmtpError, secretForms } from "./remote-text.js";
 
@@ -146,11 +146,6 @@ function smtpTransport(
 function tokenRefused(err: unknown): boolean {
   const e = err as { code?: string; responseCode?: number };
   return e?.code === "EAUTH" && e.responseCode === 535;
-}
-
-/** Set on a send's error when the failure came after the whole message was written out. */
-export interface MessageHandedOver {
-  messageHandedOver?: boolean;
 }
 
 /** Dev mode: the message is rendered exactly as it would be sent and written to a folder. */

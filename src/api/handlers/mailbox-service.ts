@@ -23,11 +23,9 @@ import type { HandlerDeps } from "./email-service.js";
 import { apiError, invalidArgument } from "./errors.js";
 import { toProtoMessage } from "./mailbox-mapping.js";
 import { requestMessageId } from "./message-id.js";
+import { MAX_QUERY_CHARS } from "./outbox-query.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import { requireAccount } from "./validate.js";
-
-/** Searches are substring scans; a bound keeps one request cheap. */
-export const MAX_QUERY_CHARS = 200;
 
 export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService> {
   constructor(private readonly deps: Pick<HandlerDeps, "config" | "pool" | "clock">) {}

@@ -1,7 +1,9 @@
 // ListOutbox's `query`: checked here, turned into the SQL condition by outbox/search.ts.
 import { outboxSearch } from "../../outbox/search.js";
 import { invalidArgument } from "./errors.js";
-import { MAX_QUERY_CHARS } from "./mailbox-service.js";
+
+/** Searches (ListOutbox's and ListMessages') are substring scans; a bound keeps one request cheap. */
+export const MAX_QUERY_CHARS = 200;
 
 /** Extra WHERE conditions and their arguments for listOutbox; none for an empty query. */
 export function outboxQuery(query: string): [where: string[], args: unknown[]] {
