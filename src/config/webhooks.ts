@@ -2,8 +2,7 @@
 // here so the rules for one endpoint live in one place; src/config/config.ts calls parseWebhooks.
 import { ConfigError } from "./error.js";
 import { unknownKey } from "./unknown-keys.js";
-import type { OutboxStatus } from "../outbox/types.js";
-import { OUTBOX_STATUSES } from "../outbox/stats.js";
+import { OUTBOX_STATUSES, type OutboxStatus } from "../outbox/types.js";
 import { MAX_TAGS, TAG_TEXT } from "../message/tags.js";
 import { EVENT_NAMES, type EventName } from "../events/webhooks/payload.js";
 import { SigningSecrets } from "../events/webhooks/signature.js";

@@ -7,18 +7,11 @@ import { ImapFlow } from "imapflow";
 import type { Clock } from "../../db/clock.js";
 import type { AccountConfig, ImapConfig } from "../../config/config.js";
 import type { Logger } from "../../lib/log.js";
+import type { ImapMetrics } from "../../metrics/metrics.js";
 import type { Pool } from "../../db/pool.js";
 import { readMailboxState, saveMailboxState, type MailboxState } from "../../outbox/imap-state.js";
 import { IngestError, MAX_RAW_BYTES } from "./ingest.js";
 import { receiveMessage } from "./receive.js";
-
-/** What happened to one message of the mailbox. */
-export type ImapOutcome = "ingested" | "duplicate" | "too_large" | "invalid";
-
-export interface ImapMetrics {
-  imapMessage(accountId: number, outcome: ImapOutcome): void;
-  imapConnected(accountId: number, mailbox: string, connected: boolean): void;
-}
 
 export interface ImapMailboxDeps {
   pool: Pool;
