@@ -2,7 +2,7 @@
 // engine (seq_1_to_N), in chunks, so a million rows load in well under a minute. The rows are
 // what enqueue would write for a small message; their creation events are left out, since the
 // claim and finalize measured here never read them.
-import type { Pool } from "../src/outbox/db.js";
+import type { Pool } from "../src/db/pool.js";
 
 const CHUNK = 100_000;
 

@@ -1,6 +1,6 @@
 // What every contender sends: the same account settings (the service's config JSON, parsed by the
 // service's own parser for the peer and the ceiling) and the same small message.
-import { parseConfig, type AccountConfig } from "../src/config.js";
+import { parseConfig, type AccountConfig } from "../src/config/config.js";
 
 export const BENCH_FROM = "Bench <bench@example.com>";
 

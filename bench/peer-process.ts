@@ -3,7 +3,7 @@
 // peer), or that transport called straight from a loop with no queue (the ceiling). The parent
 // drives it over IPC (see peer.ts).
 import { Worker } from "bullmq";
-import { createTransport } from "../src/sender/transports.js";
+import { createTransport } from "../src/delivery/transports.js";
 import { closedLoop } from "./load.js";
 import { BENCH_FROM, benchAccount, benchMessage, nowMs } from "./mail.js";
 import type { PeerCommand, PeerReply } from "./peer.js";

@@ -3,8 +3,8 @@
 // sender's. Two databases hold the two backlogs; runs alternate between them, and each run's
 // rows are topped up afterwards so the backlog keeps its size.
 import { claimDue, finalize, type Finalization } from "../src/outbox/claims.js";
-import { createPool, ensureDatabase, type Pool } from "../src/outbox/db.js";
-import { migrate } from "../src/outbox/migrate.js";
+import { createPool, ensureDatabase, type Pool } from "../src/db/pool.js";
+import { migrate } from "../src/db/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/db.js";
 import { loadDueRows } from "./backlog-load.js";
 import { nowMs } from "./mail.js";

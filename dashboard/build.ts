@@ -4,7 +4,7 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { DASHBOARD_DIR } from "../src/server/dashboard.js";
+import { DASHBOARD_DIR } from "../src/api/dashboard.js";
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 

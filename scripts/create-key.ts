@@ -1,6 +1,6 @@
 // npm run key:create -- --accounts 1,2 --scopes send,read [--id name]
 // Prints a new API key once, and the entry to add to the config file's "api_keys".
-import { newKey, USAGE, UsageError } from "../src/auth/new-key.js";
+import { newKey, USAGE, UsageError } from "../src/api/auth/new-key.js";
 
 try {
   const { key, entry } = newKey(process.argv.slice(2));

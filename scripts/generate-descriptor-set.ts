@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const OUT = "src/standard/descriptor-set.gen.ts";
+const OUT = "src/api/standard/descriptor-set.gen.ts";
 
 const bytes = execFileSync("npx", ["--no-install", "buf", "build", "--as-file-descriptor-set", "-o", "-"], { cwd: root, maxBuffer: 1 << 26 });
 const lines = Buffer.from(bytes).toString("base64").match(/.{1,120}/g) ?? [];

@@ -1,9 +1,9 @@
 // npm run migrate: creates the database if missing and applies pending migrations, then exits
 // (for deploy pipelines that migrate before rolling out). Needs only DATABASE_URL.
-import { DEFAULT_DATABASE_URL } from "../src/config.js";
-import { createLogger } from "../src/log.js";
-import { createPool, ensureDatabase, parseDatabaseUrl } from "../src/outbox/db.js";
-import { migrate } from "../src/outbox/migrate.js";
+import { DEFAULT_DATABASE_URL } from "../src/config/config.js";
+import { createLogger } from "../src/lib/log.js";
+import { createPool, ensureDatabase, parseDatabaseUrl } from "../src/db/pool.js";
+import { migrate } from "../src/db/migrate.js";
 
 const log = createLogger();
 const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;

@@ -1,8 +1,9 @@
 // `npm test`'s first step (pretest): the Debian packages the tests drive for real — Dovecot for
 // IMAP, Chromium for the dashboard, Python's grpcio and dkim for the Python client and the DKIM
-// check, MariaDB when no server answers. As root it installs what is missing with apt-get; as
-// anyone else it stops at once with the one command to run. Plain JavaScript: it runs before
-// anything is compiled.
+// check, MariaDB when no server answers; with the argument `ha` (npm run test:ha), Galera, rsync
+// and HAProxy for the cluster tests. As root it installs what is missing with apt-get; as anyone
+// else it stops at once with the one command to run. Plain JavaScript: it runs before anything is
+// compiled.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import net from "node:net";
@@ -25,6 +26,15 @@ const NEEDS = [
   { has: file("/usr/sbin/dovecot"), packages: ["dovecot-imapd"], for: "the IMAP ingest tests (a real Dovecot)" },
 ];
 
+/** npm run test:ha: a Galera cluster of MariaDB nodes behind HAProxy. */
+const HA_NEEDS = [
+  { has: file("/usr/lib/galera/libgalera_smm.so"), packages: ["galera-4"], for: "the Galera cluster tests (npm run test:ha)" },
+  { has: file("/usr/bin/rsync"), packages: ["rsync"], for: "Galera's state transfer (wsrep_sst_rsync)" },
+  { has: file("/usr/sbin/haproxy"), packages: ["haproxy"], for: "the cluster's single-writer proxy (npm run test:ha)" },
+  { has: file("/usr/sbin/mariadbd"), packages: ["mariadb-server"], for: "the cluster's nodes" },
+];
+const needs = process.argv[2] === "ha" ? HA_NEEDS : NEEDS;
+
 const mariadbInstalled = ["/usr/sbin/mariadbd", "/usr/sbin/mysqld"].some((p) => existsSync(p));
 
 function answers(port) {
@@ -37,10 +47,10 @@ function answers(port) {
   });
 }
 
-const missing = NEEDS.filter((n) => !n.has());
+const missing = needs.filter((n) => !n.has());
 // The suite starts a private MariaDB when none answers (test/helpers/database-server.ts): it
 // needs the server's binaries then, not a running server.
-if (!process.env.TEST_DATABASE_SERVER_URL && !mariadbInstalled && !(await answers(3306))) {
+if (needs === NEEDS && !process.env.TEST_DATABASE_SERVER_URL && !mariadbInstalled && !(await answers(3306))) {
   missing.push({ packages: ["mariadb-server"], for: "the database every test uses (no server answers on 127.0.0.1:3306)" });
 }
 if (missing.length === 0) process.exit(0);
@@ -65,7 +75,7 @@ for (const args of [["update", "-qq"], ["install", "-y", "-qq", "--no-install-re
     process.exit(1);
   }
 }
-const still = NEEDS.filter((n) => !n.has());
+const still = needs.filter((n) => !n.has());
 if (still.length > 0) {
   console.error(`\nStill missing after apt-get: ${still.map((m) => m.packages.join(", ")).join("; ")}`);
   process.exit(1);

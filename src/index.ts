@@ -12,7 +12,7 @@ export {
   type EmailClient,
   type EmailClientOptions,
   type Protocol,
-} from "./client.js";
+} from "./client/client.js";
 export * from "../gen/email/v1/email_service_pb.js";
 export * from "../gen/email/v1/outbox_pb.js";
 export * from "../gen/email/v1/mailbox_service_pb.js";

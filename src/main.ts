@@ -1,13 +1,12 @@
 // The service's entry point: load the config, start, reload the config on SIGHUP, and stop
 // gracefully on SIGTERM/SIGINT (a second signal forces the exit). `--check-config` only validates
 // the config and exits (0 valid, 2 invalid).
-import { ConfigError, loadConfig } from "./config.js";
-import { createLogger } from "./log.js";
-import { startApp, type App } from "./app.js";
-import { checkConfig } from "./check-config.js";
-import { reloadFromFile } from "./reload.js";
-import { provideLocalDatabase } from "./db/local-database.js";
-import type { PrivateMariaDb } from "./db/private-mariadb.js";
+import { ConfigError, loadConfig } from "./config/config.js";
+import { createLogger } from "./lib/log.js";
+import { startApp, type App } from "./app/app.js";
+import { checkConfig } from "./app/check-config.js";
+import { reloadFromFile } from "./app/reload.js";
+import { provideLocalDatabase, type PrivateMariaDb } from "./app/local-database.js";
 
 const log = createLogger();
 /** The private MariaDB started for a machine with none (stopped with the service). */

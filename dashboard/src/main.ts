@@ -4,7 +4,7 @@
 // stream and the unary RPCs.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
-import { errorReason } from "../../src/client-errors.js";
+import { errorReason } from "../../src/client/errors.js";
 import { apiKey, createAccountsApi, createApi, createMailboxApi, createWebhooksApi } from "./api.js";
 import { statusName } from "./format.js";
 import { renderActivity } from "./chart.js";

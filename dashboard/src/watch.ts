@@ -2,7 +2,7 @@
 // change live. Reconnects with backoff; stops on refusals a retry cannot fix (a missing key).
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { OutboxEvent } from "../../gen/email/v1/email_service_pb.js";
-import { errorReason } from "../../src/client-errors.js";
+import { errorReason } from "../../src/client/errors.js";
 import type { Api } from "./api.js";
 
 export type WatchState =

@@ -3,10 +3,18 @@
 // statuses, RPC methods and codes, and the values of the tag names metrics.tag_labels lists;
 // never a recipient or a message.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../db/clock.js";
 import type { OutboxStats } from "../outbox/stats.js";
-import { OUTBOX_STATUSES } from "../outbox/stats.js";
-import type { ImapMetrics, ImapOutcome } from "../mailbox/imap-mailbox.js";
+import { OUTBOX_STATUSES } from "../outbox/types.js";
+
+/** What happened to one message of the mailbox. */
+export type ImapOutcome = "ingested" | "duplicate" | "too_large" | "invalid";
+
+/** What IMAP ingest reports. */
+export interface ImapMetrics {
+  imapMessage(accountId: number, outcome: ImapOutcome): void;
+  imapConnected(accountId: number, mailbox: string, connected: boolean): void;
+}
 
 /** What the sender reports. */
 export interface SenderMetrics {

@@ -1,7 +1,7 @@
 // Outbox stats for scrapes: one query pair shared by every gauge of a scrape and by scrapes
 // that come close together (several Prometheis, or a dashboard), so scraping stays cheap.
-import type { Logger } from "../log.js";
-import type { Pool } from "../outbox/db.js";
+import type { Logger } from "../lib/log.js";
+import type { Pool } from "../db/pool.js";
 import { readOutboxStats, type OutboxStats } from "../outbox/stats.js";
 
 const TTL_MS = 2_000;

@@ -1,5 +1,5 @@
 // Delivery outcomes per minute, for GetOutboxActivity's chart: one grouped read of the events.
-import type { Pool } from "./db.js";
+import type { Pool } from "../db/pool.js";
 import { EventKind } from "./types.js";
 
 export interface OutcomeCount {

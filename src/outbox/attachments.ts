@@ -2,7 +2,7 @@
 // max_allowed_packet (16 MiB by default), so a file is cut into chunks written as separate
 // statements and joined again when a sender loads its claim. Deleting the outbox row deletes
 // both tables' rows (ON DELETE CASCADE).
-import type { Pool, PoolConnection } from "./db.js";
+import type { Pool, PoolConnection } from "../db/pool.js";
 import type { AttachmentInfo, MessageAttachment } from "./types.js";
 
 /** Far below the default 16 MiB packet limit, and a small share of InnoDB's redo log per row. */

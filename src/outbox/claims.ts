@@ -2,7 +2,7 @@
 // and hand expired or unstarted claims back without counting an attempt.
 import { randomInt } from "node:crypto";
 import { appendEvents } from "./events.js";
-import { inTransaction, type Pool, type PoolConnection } from "./db.js";
+import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";

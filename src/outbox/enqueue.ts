@@ -3,11 +3,11 @@
 // SENDING event, so no separate claim transaction stands between the commit and the first SMTP byte.
 import { appendEvents } from "./events.js";
 import { insertAttachments } from "./attachments.js";
-import { inTransaction, type Pool, type PoolConnection } from "./db.js";
+import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, attemptMessageId, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
-import { everyRecipientSuppressed } from "../suppression/recipients.js";
+import { everyRecipientSuppressed } from "./suppressed-recipients.js";
 import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
 
 const ER_DUP_ENTRY = 1062;

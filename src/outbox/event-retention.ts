@@ -1,6 +1,6 @@
 // Deleting old events. Only a prefix of the id sequence is ever deleted, so every event from the
 // oldest kept one to the newest is still there and a resume point is either whole or refused.
-import type { Pool } from "./db.js";
+import type { Pool } from "../db/pool.js";
 
 /**
  * Deletes the oldest events created before `cutoff`, at most `limit` in one short statement.

@@ -1,5 +1,5 @@
 // Appending events inside a state change's transaction, and reading them back in order.
-import type { PoolConnection, Pool, Queryable } from "./db.js";
+import type { PoolConnection, Pool, Queryable } from "../db/pool.js";
 import { jsonMap } from "./rows.js";
 import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
 

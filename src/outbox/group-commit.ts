@@ -1,13 +1,13 @@
 // Group commit: Send, Reply and SendBatch calls on this instance share transactions. A call that
 // arrives while a commit is under way joins the next one; each call is answered only once its own
 // transaction committed. One bad row (a reused idempotency key) fails only its own call.
-import type { Clock } from "../clock.js";
-import { inTransaction, type Pool } from "./db.js";
+import type { Clock } from "../db/clock.js";
+import { inTransaction, type Pool } from "../db/pool.js";
 import {
   enqueue, insertMessages, isDuplicateKey, newRow, replayOf, rowsWithKeys, type EnqueueResult, type HandoffLease,
 } from "./enqueue.js";
 import type { ClaimedMessage, NewMessage } from "./types.js";
-import { markSuppressed } from "../suppression/recipients.js";
+import { markSuppressed } from "./suppressed-recipients.js";
 
 /** The local sender's side of the hand-off: rows it takes are committed already leased to it. */
 export interface Handoff {

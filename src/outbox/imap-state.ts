@@ -1,5 +1,5 @@
 // The UID state of each watched IMAP mailbox (see migration 0170): where ingest resumes.
-import type { Queryable } from "./db.js";
+import type { Queryable } from "../db/pool.js";
 
 export interface MailboxState {
   uidValidity: bigint;

@@ -1,6 +1,6 @@
 // The messages an account holds (table mail_message): mail it received, stored by ingest, and
 // mail it sent, recorded when finalize writes a row as sent. Reply finds its parent here.
-import type { PoolConnection, Queryable } from "./db.js";
+import type { PoolConnection, Queryable } from "../db/pool.js";
 import { jsonArray, jsonList } from "./rows.js";
 import { containsAny } from "./search.js";
 

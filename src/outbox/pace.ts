@@ -2,7 +2,7 @@
 // per account holds its theoretical arrival time (TAT) on the database clock; every claim of the
 // account's rows locks it, gives each claimed row a start slot and moves it on, so all instances
 // together start at most `burst` at once and then one per 1/max_per_second.
-import type { Pool, PoolConnection } from "./db.js";
+import type { Pool, PoolConnection } from "../db/pool.js";
 
 /** A rate limit: one start per 1/maxPerSecond, `burst` at once after a quiet spell. */
 export interface PaceLimit {

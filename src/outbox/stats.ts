@@ -1,9 +1,7 @@
 // What the metrics endpoint reads from the outbox: rows per status and the oldest due time.
-import type { Pool } from "./db.js";
+import type { Pool } from "../db/pool.js";
 import { BULK_HANDICAP_MS } from "./claims.js";
-import type { OutboxStatus } from "./types.js";
-
-export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed"];
+import { OUTBOX_STATUSES, type OutboxStatus } from "./types.js";
 
 export interface OutboxStats {
   byStatus: Record<OutboxStatus, number>;

@@ -1,6 +1,6 @@
 // Read, list and cancel: the request side of the outbox (enqueue.ts commits new messages).
 import { appendEvents } from "./events.js";
-import { inTransaction, type Pool, type Queryable } from "./db.js";
+import { inTransaction, type Pool, type Queryable } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
 import { CLAIM_COLUMNS, ROW_COLUMNS, toClaimed, toRow, type ClaimDbRow, type OutboxDbRow } from "./rows.js";
 import { allows, eventOf, toSql } from "./lifecycle.js";

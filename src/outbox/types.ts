@@ -4,6 +4,9 @@ export type Priority = "transactional" | "bulk";
 
 export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled" | "suppressed";
 
+/** Every status, in lifecycle order (metrics and webhook filters enumerate them). */
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed"];
+
 /** What happened to a row. Numbers are stored, and equal the proto's OutboxEventKind values. */
 export const EventKind = {
   created: 1,

@@ -2,7 +2,7 @@
 // claim due deliveries under a lease with SKIP LOCKED, finish them fenced by that lease, and read
 // or re-drive them for operators. Per endpoint and outbox row at most one delivery is claimable
 // at a time (the others wait), so a row's events reach an endpoint in event order.
-import { inTransaction, type Pool, type PoolConnection } from "./db.js";
+import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
 import { newLeaseToken } from "./claims.js";
 import type { EventRow } from "./types.js";
 import { readEventsAfter, readEventsByIds } from "./events.js";

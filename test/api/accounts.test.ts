@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountService } from "../../gen/email/v1/account_service_pb.js";
-import { errorReason } from "../../src/client-errors.js";
+import { errorReason } from "../../src/client/errors.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { keyedClient, testKey } from "../security/keys.js";
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
-import { checkSizes, MAX_RECIPIENTS } from "../../src/handlers/validate.js";
+import { checkSizes, MAX_RECIPIENTS } from "../../src/api/handlers/validate.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { refusal } from "../helpers/refusal.js";
 import { keyedClient } from "../security/keys.js";

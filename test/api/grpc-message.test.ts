@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { ServiceError } from "@grpc/grpc-js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { grpcJsClient } from "../helpers/clients.js";
-import { encodeGrpcMessage } from "../../src/server/grpc-message.js";
+import { encodeGrpcMessage } from "../../src/api/grpc-message.js";
 
 let t: TestApp;
 beforeAll(async () => {

@@ -219,7 +219,7 @@ test("Reply takes from, headers, tags and metadata as Send does", async () => {
     .toBe("FROM_NOT_ALLOWED");
 });
 
-test("the README's example over curl (Connect JSON) and grpc-js: maps in JSON and on the .proto", async () => {
+test("docs/api.md's example over curl (Connect JSON) and grpc-js: maps in JSON and on the .proto", async () => {
   const res = await curlConnect(t.url, "Send", {
     accountId: 1, from: "Example News <news@example.com>", to: ["bob@example.com"], subject: "This week", bodyText: "…",
     headers: UNSUBSCRIBE, tags: { campaign: "weekly-49" }, metadata: { user_id: "42" },

@@ -9,7 +9,7 @@ import { Code } from "@connectrpc/connect";
 import { EmailService, GetOutboxMessageResponseSchema, OutboxEventKind } from "../../gen/email/v1/email_service_pb.js";
 import { FailureMode, OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { OUTCOME_COUNTS_SQL, OUTCOMES } from "../../src/outbox/activity.js";
-import { MAX_BODY_RETURNED } from "../../src/handlers/outbox-detail.js";
+import { MAX_BODY_RETURNED } from "../../src/api/handlers/outbox-detail.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { refusal } from "../helpers/refusal.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";

@@ -5,7 +5,7 @@ import { Code } from "@connectrpc/connect";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { SendRequestSchema } from "../../gen/email/v1/email_service_pb.js";
-import { batchError, errorReason, fieldViolations } from "../../src/client-errors.js";
+import { batchError, errorReason, fieldViolations } from "../../src/client/errors.js";
 import { startTestApp, sinkAccount, type TestApp } from "../helpers/app.js";
 import { emailClient, grpcJsClient, type EmailClient } from "../helpers/clients.js";
 import { refusal } from "../helpers/refusal.js";

@@ -2,7 +2,7 @@
 // secrets from the environment, and the dev account when no accounts are configured.
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+import { ConfigError, parseConfig } from "../../src/config/config.js";
 
 const BASE = "/srv/outbox";
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0" };

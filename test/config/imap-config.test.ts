@@ -1,7 +1,7 @@
 // accounts[].imap: defaults, each refusal with a clear message that names the account, and the
 // password never in a message.
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+import { ConfigError, parseConfig } from "../../src/config/config.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0", IMAP_PW: "imap-env-secret" };
 const imap = (extra: Record<string, unknown> = {}) => ({ host: "imap.example.com", user: "ops@example.com", auth: { password: "imap-inline-secret" }, ...extra });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+import { ConfigError, parseConfig } from "../../src/config/config.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0", OAUTH_SECRET: "cs-Config-Secret", OAUTH_REFRESH: "rt-Config-Refresh" };
 const OAUTH2 = {

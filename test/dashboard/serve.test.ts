@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { isDashboardPath, serveDashboard } from "../../src/server/dashboard.js";
+import { isDashboardPath, serveDashboard } from "../../src/api/dashboard.js";
 
 let dir: string;
 let server: Server;

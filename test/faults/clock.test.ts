@@ -1,12 +1,12 @@
-// Clock: the service decides due times and leases by the database's clock (src/clock.ts), so
+// Clock: the service decides due times and leases by the database's clock (src/db/clock.ts), so
 // instances whose host clocks are off — one ten minutes ahead, one ten minutes behind — still
 // agree on what is due and when a lease expires.
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
-import { DatabaseClock } from "../../src/clock.js";
-import { createPool, ensureDatabase } from "../../src/outbox/db.js";
+import { DatabaseClock } from "../../src/db/clock.js";
+import { createPool, ensureDatabase } from "../../src/db/pool.js";
 import { sinkAccount } from "../helpers/app.js";
 import { emailClient } from "../helpers/clients.js";
 import type { ServiceProcess } from "../helpers/service-process.js";

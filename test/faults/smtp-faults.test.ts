@@ -6,7 +6,7 @@ import { emailClient, type EmailClient } from "../helpers/clients.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 import { startSmtpSink, type SinkOptions, type SmtpSink } from "../helpers/smtp-sink.js";
-import { backoffMs } from "../../src/sender/backoff.js";
+import { backoffMs } from "../../src/delivery/backoff.js";
 import { DOMAIN, gate, holdingServer, KIND, OutboxReader, outboxIdOf, serviceConfig, until, type EventRow } from "./kit.js";
 
 const LEASE_MS = 5_000;

@@ -13,7 +13,7 @@ import { openRig, sendMany, serviceConfig, until, type Rig } from "./kit.js";
 const MESSAGES = 150;
 const KILLS = 3;
 const SECRET = `whsec_${Buffer.alloc(24, 3).toString("base64")}`;
-/** Requests per endpoint under way at once on one instance (src/webhooks/dispatcher.ts). */
+/** Requests per endpoint under way at once on one instance (src/events/webhooks/dispatcher.ts). */
 const PER_ENDPOINT = 8;
 
 let rig: Rig;

@@ -1,9 +1,9 @@
 // Starts the real service in-process on 127.0.0.1 port 0 against a fresh database.
 import { Writable } from "node:stream";
-import { parseConfig, type Config } from "../../src/config.js";
-import { startApp, type App, type AppOptions } from "../../src/app.js";
-import type { Clock } from "../../src/clock.js";
-import { createLogger } from "../../src/log.js";
+import { parseConfig, type Config } from "../../src/config/config.js";
+import { startApp, type App, type AppOptions } from "../../src/app/app.js";
+import type { Clock } from "../../src/db/clock.js";
+import { createLogger } from "../../src/lib/log.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
 
 export interface TestAppOptions {

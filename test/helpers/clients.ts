@@ -10,7 +10,7 @@ import * as web from "@connectrpc/connect-web";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
-import { bufCurl } from "../standard/server.js";
+import { bufCurl } from "../api/standard/server.js";
 
 export type EmailClient = Client<typeof EmailService>;
 

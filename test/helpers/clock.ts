@@ -1,5 +1,5 @@
 // A clock the test moves by hand, for backoff and due-time traces.
-import type { Clock } from "../../src/clock.js";
+import type { Clock } from "../../src/db/clock.js";
 
 export class ManualClock implements Clock {
   constructor(private ms: number) {}

@@ -3,7 +3,7 @@
 // stops when the run ends, so `npm test` needs no database set up by hand.
 import path from "node:path";
 import { answers, startPrivateMariaDb } from "../../src/db/private-mariadb.js";
-import { packageRoot } from "../../src/package-root.js";
+import { packageRoot } from "../../src/lib/package-root.js";
 
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   if (process.env.TEST_DATABASE_SERVER_URL || (await answers("127.0.0.1", 3306))) return undefined;

@@ -10,8 +10,8 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { EmailService, OutboxEventKind, type WatchOutboxResponse } from "../../gen/email/v1/email_service_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
-import type { App } from "../../src/app.js";
-import type { Pool } from "../../src/outbox/db.js";
+import type { App } from "../../src/app/app.js";
+import type { Pool } from "../../src/db/pool.js";
 import { readEventsAfter } from "../../src/outbox/events.js";
 import { TRANSPORTS, type TransportName } from "./clients.js";
 

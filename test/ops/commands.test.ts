@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, test } from "vitest";
 import mysql from "mysql2/promise";
-import { readMigrations } from "../../src/outbox/migrate.js";
+import { readMigrations } from "../../src/db/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -1,8 +1,8 @@
 // The operations settings: per-account rate limits, retention, timer bounds, and which settings a
 // reload applies and which wait for a restart.
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
-import { mergeReload } from "../../src/reload.js";
+import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { mergeReload } from "../../src/app/reload.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0" };
 const account = (extra: Record<string, unknown> = {}, id = 7) => ({ id, from: "Ops <ops@example.com>", smtp: { host: "smtp.example.com" }, ...extra });

@@ -10,7 +10,7 @@ import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { emailClient } from "../helpers/clients.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
-import { Gate } from "../sender/harness.js";
+import { Gate } from "../delivery/harness.js";
 import { scrape, total } from "./scrape.js";
 
 let db: TestDatabase;

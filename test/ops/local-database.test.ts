@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import mysql from "mysql2/promise";
 import { afterAll, expect, test } from "vitest";
-import { provideLocalDatabase } from "../../src/db/local-database.js";
+import { provideLocalDatabase } from "../../src/app/local-database.js";
 import { answers, freePort } from "../../src/db/private-mariadb.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/lib/log.js";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "eo-private-db-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
-import { parseConfig } from "../../src/config.js";
+import { parseConfig } from "../../src/config/config.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { testKey, withAuthorization } from "../security/keys.js";
 

@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { watch, type Watcher } from "../helpers/watch.js";
-import { Gate } from "../sender/harness.js";
+import { Gate } from "../delivery/harness.js";
 import { has, scrape, total } from "./scrape.js";
 
 let db: TestDatabase;

@@ -3,7 +3,7 @@
 // once the 5 s cache is over, and minutes that fall out of the hour dropped.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { OutboxActivity } from "../../src/handlers/outbox-activity.js";
+import { OutboxActivity } from "../../src/api/handlers/outbox-activity.js";
 import { EventKind } from "../../src/outbox/types.js";
 import { ManualClock } from "../helpers/clock.js";
 import { openOutboxDb, type OutboxDb } from "./outbox-db.js";

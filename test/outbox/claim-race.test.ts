@@ -2,7 +2,7 @@
 // LOCKED hands every due row to exactly one of them.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { claimDue } from "../../src/outbox/claims.js";
-import type { Pool } from "../../src/outbox/db.js";
+import type { Pool } from "../../src/db/pool.js";
 import { readEventsAfter } from "../../src/outbox/events.js";
 import { getOutbox } from "../../src/outbox/store.js";
 import { EventKind } from "../../src/outbox/types.js";

@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import mysql from "mysql2/promise";
-import { DATABASE_NOW_SQL, DatabaseClock } from "../../src/clock.js";
+import { DATABASE_NOW_SQL, DatabaseClock } from "../../src/db/clock.js";
 import { SERVER_URL } from "../helpers/db.js";
 import { openOutboxDb, type OutboxDb } from "./outbox-db.js";
 

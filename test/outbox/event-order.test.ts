@@ -2,7 +2,7 @@
 // id it saw can never skip a late-committing transaction's event.
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { appendEvents, lastEventId, readEventsAfter } from "../../src/outbox/events.js";
-import { inTransaction, type Pool, type PoolConnection } from "../../src/outbox/db.js";
+import { inTransaction, type Pool, type PoolConnection } from "../../src/db/pool.js";
 import { EventKind, type NewEvent } from "../../src/outbox/types.js";
 import { openOutboxDb, waitForLockWait, type OutboxDb } from "./outbox-db.js";
 

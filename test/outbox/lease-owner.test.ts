@@ -2,7 +2,7 @@
 // claims keep working under strict SQL mode; the pid and random part are kept whole.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { claimDue } from "../../src/outbox/claims.js";
-import { LEASE_OWNER_MAX, leaseOwner } from "../../src/sender/lease-owner.js";
+import { LEASE_OWNER_MAX, leaseOwner } from "../../src/delivery/lease-owner.js";
 import { enqueueMany, lease, openOutboxDb, type OutboxDb } from "./outbox-db.js";
 
 const NOW = 1_767_225_600_000;

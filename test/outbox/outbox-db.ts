@@ -1,8 +1,8 @@
 // A fresh, migrated database and a pool on it, for tests of the outbox functions themselves
 // (no service, no sender): claims, finalize fencing, events.
 import { expect, vi } from "vitest";
-import { createPool, ensureDatabase, type Pool } from "../../src/outbox/db.js";
-import { migrate } from "../../src/outbox/migrate.js";
+import { createPool, ensureDatabase, type Pool } from "../../src/db/pool.js";
+import { migrate } from "../../src/db/migrate.js";
 import { enqueue } from "../../src/outbox/enqueue.js";
 import type { Lease } from "../../src/outbox/claims.js";
 import { FailureMode, type NewMessage } from "../../src/outbox/types.js";

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { claimDue, finalize, rescueExpired } from "../../src/outbox/claims.js";
 import { getOutbox } from "../../src/outbox/store.js";
 import { EventKind } from "../../src/outbox/types.js";
-import { createRescuer } from "../../src/sender/rescuer.js";
-import { createLogger } from "../../src/log.js";
+import { createRescuer } from "../../src/maintenance/rescuer.js";
+import { createLogger } from "../../src/lib/log.js";
 import { ManualClock } from "../helpers/clock.js";
 import { enqueueMany, lease, openOutboxDb, type OutboxDb } from "./outbox-db.js";
 

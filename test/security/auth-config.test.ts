@@ -1,9 +1,9 @@
 // api_keys, allow_unauthenticated, tls and cors in the config, and what is said at start.
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
-import { findKey, generateKey, hashKey } from "../../src/auth/keys.js";
-import { isLoopbackHost } from "../../src/auth/loopback.js";
-import { methodRule } from "../../src/auth/scopes.js";
+import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { findKey, generateKey, hashKey } from "../../src/api/auth/keys.js";
+import { isLoopbackHost } from "../../src/api/auth/loopback.js";
+import { methodRule } from "../../src/api/auth/scopes.js";
 import { startTestApp } from "../helpers/app.js";
 import { testKey } from "./keys.js";
 

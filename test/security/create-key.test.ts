@@ -6,7 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { refusal } from "../helpers/refusal.js";
-import { newKey } from "../../src/auth/new-key.js";
+import { newKey } from "../../src/api/auth/new-key.js";
 import { keyedClient } from "./keys.js";
 
 const run = promisify(execFile);

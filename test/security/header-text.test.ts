@@ -6,7 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { refusal } from "../helpers/refusal.js";
-import { rowCounts } from "../attachments/helpers.js";
+import { rowCounts } from "../api/attachments/helpers.js";
 import { keyedClient } from "./keys.js";
 
 let t: TestApp;

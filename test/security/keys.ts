@@ -2,8 +2,8 @@
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
-import { generateKey, hashKey } from "../../src/auth/keys.js";
-import { SCOPES, type Scope } from "../../src/auth/scopes.js";
+import { generateKey, hashKey } from "../../src/api/auth/keys.js";
+import { SCOPES, type Scope } from "../../src/api/auth/scopes.js";
 
 export interface TestKey {
   key: string;

@@ -1,4 +1,4 @@
-// The figures in README › Security › Before the body (a measurement, not a test; run it with
+// The figures in docs/security.md › Before the body (a measurement, not a test; run it with
 // `npx tsx test/security/memory-probe.ts`): eight concurrent 47 MiB gRPC Sends against a service
 // process, first without a key, then with one; prints RSS before and after, the peak (VmHWM),
 // the service's CPU time and each call's status.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { EmailService, OutboxEventKind } from "../../gen/email/v1/email_service_pb.js";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
-import { generateKey } from "../../src/auth/keys.js";
+import { generateKey } from "../../src/api/auth/keys.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { refusal } from "../helpers/refusal.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";

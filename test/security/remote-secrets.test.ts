@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
-import { generateKey } from "../../src/auth/keys.js";
-import { MAX_REMOTE_TEXT } from "../../src/sender/remote-text.js";
+import { generateKey } from "../../src/api/auth/keys.js";
+import { MAX_REMOTE_TEXT } from "../../src/delivery/remote-text.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { keyedClient, testKey } from "./keys.js";

@@ -1,0 +1,167 @@
+// WatchOutbox over gRPC with binary protobuf, served without a per-message stream pipeline: an
+// event is encoded and framed once, and the same bytes are written to every stream it matches.
+// With a thousand streams open, the per-stream work of a general-purpose pipeline (several async
+// steps and an encode per message) was what delayed the last stream's copy. The stream's content
+// (snapshot, catch-up, live tail, heartbeats, errors) comes from the same handler code as on
+// every other protocol; gRPC-Web, Connect and JSON requests go through the RPC router as before.
+import type http2 from "node:http2";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { EmailService, WatchOutboxRequestSchema, WatchOutboxResponseSchema } from "../../gen/email/v1/email_service_pb.js";
+import type { ApiKey } from "./auth/keys.js";
+import { authenticate } from "./auth/authenticate.js";
+import { ANONYMOUS, PRINCIPAL } from "./auth/principal.js";
+import type { Clock } from "../db/clock.js";
+import { apiError } from "./handlers/errors.js";
+import { clientError } from "./handlers/interceptors.js";
+import { watchError, watchResponse, type EmailServiceHandlers } from "./handlers/email-service.js";
+import type { Logger } from "../lib/log.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { codeName } from "../metrics/rpc-interceptor.js";
+import type { EventRow } from "../outbox/types.js";
+import type { WatchItem } from "../events/watch/stream.js";
+import type { WatchStreamSlots } from "./stream-limits.js";
+import { budgetMs, MIN_DEADLINE_MS } from "./deadline.js";
+import type { RequestHandler } from "./listen.js";
+
+export interface WatchGrpcDeps {
+  handlers: EmailServiceHandlers;
+  keys(): readonly ApiKey[];
+  /** The same caps on open streams as through the router. */
+  slots: WatchStreamSlots;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+}
+
+const METHOD = EmailService.method.watchOutbox;
+const PATH = `/${EmailService.typeName}/${METHOD.name}`;
+/** A WatchOutboxRequest is ids and filters: far below this. */
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/**
+ * Serves the request when it is WatchOutbox over gRPC (HTTP/2, protobuf, uncompressed) and
+ * returns true; anything else is left to the router (false).
+ */
+export function watchOverGrpc(deps: WatchGrpcDeps): (...args: Parameters<RequestHandler>) => boolean {
+  // The framed bytes of each event, shared by every stream it goes to; an event row is one object
+  // offered to all subscriptions, so the entry goes once the last stream let go of it.
+  const frames = new WeakMap<EventRow, Uint8Array>();
+  const frameOf = (item: WatchItem): Uint8Array => {
+    if (item.kind !== "event") return frame(toBinary(WatchOutboxResponseSchema, watchResponse(item, deps.clock.now())));
+    let bytes = frames.get(item.event);
+    if (!bytes) frames.set(item.event, (bytes = frame(toBinary(WatchOutboxResponseSchema, watchResponse(item, 0)))));
+    return bytes;
+  };
+  return (req, res) => {
+    const type = req.headers["content-type"];
+    const encoding = req.headers["grpc-encoding"];
+    if (req.httpVersionMajor !== 2 || req.method !== "POST" || req.url !== PATH) return false;
+    if ((type !== "application/grpc" && type !== "application/grpc+proto") || (encoding !== undefined && encoding !== "identity")) return false;
+    void serve(deps, frameOf, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
+    return true;
+  };
+}
+
+async function serve(deps: WatchGrpcDeps, frameOf: (item: WatchItem) => Uint8Array, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
+  const labels = { grpc_service: EmailService.typeName, grpc_method: METHOD.name, grpc_type: METHOD.methodKind };
+  const stopTimer = deps.metrics.rpcSeconds.startTimer(labels);
+  const gone = new AbortController();
+  res.once("close", () => gone.abort());
+  let status: ConnectError | undefined;
+  let release = () => undefined as void;
+  try {
+    const header = requestHeaders(req);
+    // From the headers, before any byte of the body is read.
+    const principal = authenticate(deps.log, deps.keys(), EmailService.typeName, METHOD.name, header.get("authorization"));
+    release = deps.slots.take((principal ?? ANONYMOUS).keyId);
+    const timeoutMs = budgetMs(header);
+    if (timeoutMs !== undefined && timeoutMs < MIN_DEADLINE_MS) {
+      throw apiError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `the deadline leaves less than ${MIN_DEADLINE_MS} ms; nothing was done`);
+    }
+    const request = decodeRequest(unframe(await readBody(req)));
+    const ctx = createHandlerContext({
+      service: EmailService, method: METHOD, protocolName: "grpc", requestMethod: "POST", url: req.url, timeoutMs,
+      requestSignal: gone.signal, requestHeader: header, contextValues: createContextValues().set(PRINCIPAL, principal),
+    });
+    res.writeHead(200, { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" });
+    for await (const item of deps.handlers.watchItems(request, ctx)) {
+      if (!res.write(frameOf(item))) await drained(res, gone.signal);
+      if (gone.signal.aborted) break;
+    }
+    if (ctx.signal.aborted && !gone.signal.aborted) status = ConnectError.from(ctx.signal.reason);
+  } catch (err) {
+    status = clientError(deps.log, watchError(err), METHOD.name);
+  } finally {
+    release();
+    stopTimer();
+    deps.metrics.rpcHandled.inc({ ...labels, grpc_code: status ? codeName(status) : gone.signal.aborted ? "CANCELLED" : "OK" });
+    if (!gone.signal.aborted) finish(res, status);
+  }
+}
+
+/** Ends the stream with its status in the trailers (headers and trailers only, for an early error). */
+function finish(res: http2.Http2ServerResponse, status: ConnectError | undefined): void {
+  if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto" });
+  const trailers: Record<string, string> = {};
+  setTrailerStatus(new Headers(), status).forEach((value, key) => (trailers[key] = value));
+  res.addTrailers(trailers);
+  res.end();
+}
+
+function requestHeaders(req: http2.Http2ServerRequest): Headers {
+  const header = new Headers();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (key.startsWith(":") || value === undefined) continue;
+    header.set(key, Array.isArray(value) ? value.join(", ") : value);
+  }
+  return header;
+}
+
+async function readBody(req: http2.Http2ServerRequest): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) throw apiError(Code.ResourceExhausted, "REQUEST_TOO_LARGE", `a WatchOutbox request is at most ${MAX_REQUEST_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The one message of a gRPC request body: a flag byte (0: not compressed), a length, the bytes. */
+function unframe(body: Uint8Array): Uint8Array {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (body.length < 5 || body[0] !== 0 || view.getUint32(1) !== body.length - 5) {
+    throw apiError(Code.InvalidArgument, "REQUEST_MALFORMED", "the request is not one uncompressed gRPC message");
+  }
+  return body.subarray(5);
+}
+
+function decodeRequest(bytes: Uint8Array) {
+  try {
+    return fromBinary(WatchOutboxRequestSchema, bytes);
+  } catch {
+    throw apiError(Code.InvalidArgument, "REQUEST_MALFORMED", "the request is not a valid WatchOutboxRequest");
+  }
+}
+
+function frame(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + message.length);
+  new DataView(out.buffer).setUint32(1, message.length);
+  out.set(message, 5);
+  return out;
+}
+
+function drained(res: http2.Http2ServerResponse, gone: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      gone.removeEventListener("abort", done);
+      resolve();
+    };
+    res.once("drain", done);
+    gone.addEventListener("abort", done, { once: true });
+  });
+}

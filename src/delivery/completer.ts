@@ -1,0 +1,104 @@
+// Writes attempt outcomes in batches: outcomes that finish together share one transaction.
+// While the database is unreachable the outcomes wait and are written when it is back.
+import { finalize, type Finalization } from "../outbox/claims.js";
+import type { Pool } from "../db/pool.js";
+import type { Clock } from "../db/clock.js";
+import type { Logger } from "../lib/log.js";
+
+interface Waiting {
+  fin: Finalization;
+  resolve: (written: boolean) => void;
+}
+
+const MAX_BATCH = 100;
+
+export class Completer {
+  private queue: Waiting[] = [];
+  private running?: Promise<void>;
+  private abandoned = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly onCommit: () => void,
+  ) {}
+
+  /** Resolves true once written, false if the lease was lost (another sender owns the row). */
+  submit(fin: Finalization): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.queue.push({ fin, resolve });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+      // Submitted after the writer saw an empty queue but before it ended: start another.
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  /** Resolves when everything submitted so far is written (or abandoned). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stop retrying writes (shutdown timed out); the rows' leases will expire and be rescued. */
+  abandon(): void {
+    this.abandoned = true;
+  }
+
+  private async drain(): Promise<void> {
+    // Let outcomes that complete in the same tick join the batch.
+    await new Promise((r) => setImmediate(r));
+    let delay = 100;
+    while (this.queue.length > 0) {
+      const batch = onePerRow(this.queue);
+      try {
+        const written = await finalize(this.pool, batch.map((w) => w.fin), this.clock.now());
+        const taken = new Set(batch);
+        this.queue = this.queue.filter((w) => !taken.has(w));
+        this.onCommit();
+        for (const w of batch) {
+          if (!written.has(w.fin.id)) {
+            const { id, accountId, messageId, errorClass } = w.fin;
+            this.log.warn({ outbox_id: id, account_id: accountId, message_id: messageId, error_class: errorClass }, "lease lost before finalize; outcome discarded");
+          }
+          w.resolve(written.has(w.fin.id));
+        }
+        delay = 100;
+      } catch (err) {
+        if (this.abandoned) {
+          for (const w of this.queue.splice(0)) w.resolve(false);
+          return;
+        }
+        this.log.error({ err: errorText(err), pending: this.queue.length }, "finalize failed; will retry");
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5_000);
+      }
+    }
+  }
+}
+
+/**
+ * Up to MAX_BATCH outcomes, at most one per row: finalize reports rows by id, so a stale attempt's
+ * outcome (its lease was rescued and the row claimed again) must not share a batch with the
+ * current attempt's and pass for written.
+ */
+function onePerRow(queue: Waiting[]): Waiting[] {
+  const ids = new Set<number>();
+  const batch: Waiting[] = [];
+  for (const w of queue) {
+    if (batch.length === MAX_BATCH) break;
+    if (ids.has(w.fin.id)) continue;
+    ids.add(w.fin.id);
+    batch.push(w);
+  }
+  return batch;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

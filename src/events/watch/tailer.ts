@@ -1,0 +1,102 @@
+// One tailer per process reads new events in id order and feeds every subscription. Commits on
+// this instance call notify() so local watchers see them at once; other instances' commits are
+// found by polling.
+import type { Logger } from "../../lib/log.js";
+import type { Pool } from "../../db/pool.js";
+import { lastEventId, readEventsAfter } from "../../outbox/events.js";
+import { Subscription, type EventFilter } from "./subscription.js";
+
+const PAGE = 1000;
+
+export class EventTailer {
+  private readonly subs = new Set<Subscription>();
+  private position = 0;
+  private timer?: NodeJS.Timeout;
+  private polling?: Promise<void>;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly log: Logger,
+    private readonly pollIntervalMs: number,
+    private readonly capacity: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.position = await lastEventId(this.pool);
+    this.timer = setInterval(() => this.read(), this.pollIntervalMs);
+  }
+
+  /** The id of the newest event handed to subscribers; every later event will be. */
+  get lastId(): number {
+    return this.position;
+  }
+
+  get subscriberCount(): number {
+    return this.subs.size;
+  }
+
+  /** Something was committed: read new events now, if anyone is listening. */
+  notify(): void {
+    if (this.subs.size > 0) this.read();
+  }
+
+  /** Reads new events (coalesced with a read under way). */
+  private read(): void {
+    if (this.stopped) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    this.polling = this.poll().finally(() => {
+      this.polling = undefined;
+      if (this.again) {
+        this.again = false;
+        this.read();
+      }
+    });
+  }
+
+  /**
+   * Subscribes to events after lastId. Subscribing and reading lastId happen in one synchronous
+   * step, and a page of events is dispatched in one synchronous step too, so nothing falls between.
+   */
+  subscribe(filter: EventFilter): { sub: Subscription; from: number } {
+    const sub = new Subscription(filter, this.capacity, (s) => this.subs.delete(s));
+    // A stream arriving while the server stops ends at once (UNAVAILABLE) instead of hanging.
+    if (this.stopped) sub.end("shutdown");
+    else this.subs.add(sub);
+    return { sub, from: this.position };
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      if (this.subs.size === 0) {
+        // Nobody to deliver to: keep the position current with one primary-key read instead of
+        // reading every event. Jump only if still nobody subscribed meanwhile (from the old position).
+        const newest = await lastEventId(this.pool);
+        if (this.subs.size === 0) {
+          this.position = Math.max(this.position, newest);
+          return;
+        }
+      }
+      for (;;) {
+        const events = await readEventsAfter(this.pool, this.position, PAGE);
+        for (const event of events) for (const sub of this.subs) sub.offer(event);
+        if (events.length > 0) this.position = events[events.length - 1]!.id;
+        if (events.length < PAGE) break;
+      }
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "event tail read failed");
+    }
+  }
+
+  /** Ends every stream (they report UNAVAILABLE so clients resume elsewhere). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.polling;
+    for (const sub of [...this.subs]) sub.close();
+  }
+}

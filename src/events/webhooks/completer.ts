@@ -1,0 +1,38 @@
+// Webhook outcomes are written in batches: whatever finished while the last write was under way
+// goes in the next transaction, so a busy endpoint costs one commit per batch, not per event.
+import type { Pool } from "../../db/pool.js";
+import { finishDeliveries, type Finished } from "../../outbox/webhook-deliveries.js";
+
+interface Queued extends Finished {
+  done: (written: boolean) => void;
+  fail: (err: unknown) => void;
+}
+
+export class WebhookCompleter {
+  private queue: Queued[] = [];
+  private writing?: Promise<void>;
+
+  constructor(private readonly pool: Pool, private readonly now: () => number) {}
+
+  /** Resolves true once written, false when the lease was lost; rejects if the write failed. */
+  finish(f: Finished): Promise<boolean> {
+    return new Promise((done, fail) => {
+      this.queue.push({ ...f, done, fail });
+      this.writing ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        const written = await finishDeliveries(this.pool, batch, this.now());
+        for (const q of batch) q.done(written.has(q));
+      } catch (err) {
+        for (const q of batch) q.fail(err);
+      }
+    }
+    this.writing = undefined;
+  }
+}

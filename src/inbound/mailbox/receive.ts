@@ -1,0 +1,26 @@
+// One received message, from IngestMessage or the account's IMAP mailbox: stored for Reply, and,
+// when it is a bounce or complaint report about one of the account's rows, applied to that row in
+// the same transaction — so a report stored once is applied once, and never lost.
+import type { AccountConfig } from "../../config/config.js";
+import { applyReport, type Applied } from "../bounces/apply.js";
+import { readReport } from "../bounces/report.js";
+import { inTransaction, type Pool } from "../../db/pool.js";
+import { insertMessage, type MailMessage } from "../../outbox/messages.js";
+import { parseInbound } from "./ingest.js";
+
+export interface Received {
+  message: MailMessage;
+  created: boolean;
+  report?: Applied;
+}
+
+/** Throws IngestError for what cannot be stored. */
+export async function receiveMessage(pool: Pool, account: AccountConfig, messageIdDomain: string, raw: Buffer, now: number): Promise<Received> {
+  const parsed = await parseInbound(account.id, raw);
+  const report = await readReport(raw);
+  return inTransaction(pool, async (conn) => {
+    const { message, created } = await insertMessage(conn, parsed, now);
+    if (!created || !report) return { message, created };
+    return { message, created, report: await applyReport(conn, account, messageIdDomain, report, now) };
+  });
+}
