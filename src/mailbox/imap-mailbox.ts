@@ -8,6 +8,7 @@ import type { Clock } from "../clock.js";
 import type { AccountConfig, ImapConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Pool } from "../outbox/db.js";
+import type { Fence } from "../outbox/fleet-lease.js";
 import { readMailboxState, saveMailboxState, type MailboxState } from "../outbox/imap-state.js";
 import { IngestError, MAX_RAW_BYTES } from "./ingest.js";
 import { receiveMessage } from "./receive.js";
@@ -49,6 +50,8 @@ export class ImapMailbox {
     private readonly account: AccountConfig,
     private readonly mailbox: string,
     private readonly deps: ImapMailboxDeps,
+    /** The account's ingest lease: every store and UID write is fenced by it. */
+    private readonly fence?: Fence,
   ) {
     this.accountId = account.id;
     this.imap = account.imap!;
@@ -133,7 +136,7 @@ export class ImapMailbox {
     if (state?.uidValidity !== box.uidValidity) {
       if (state) log.warn({ account_id: this.accountId, mailbox: this.mailbox }, "imap UIDVALIDITY changed: ingesting the mailbox again (stored messages are not stored twice)");
       state = { uidValidity: box.uidValidity, lastUid: 0 };
-      await saveMailboxState(pool, this.accountId, this.mailbox, state, clock.now());
+      await saveMailboxState(pool, this.accountId, this.mailbox, state, clock.now(), this.fence);
     }
     const after = state.lastUid;
     // "n:*" also matches the highest UID when it is below n.
@@ -144,7 +147,7 @@ export class ImapMailbox {
       for (const uid of batch) {
         if (this.stopped) return;
         await this.ingest(client, uid, sizes.get(uid));
-        await saveMailboxState(pool, this.accountId, this.mailbox, { uidValidity: box.uidValidity, lastUid: uid }, clock.now());
+        await saveMailboxState(pool, this.accountId, this.mailbox, { uidValidity: box.uidValidity, lastUid: uid }, clock.now(), this.fence);
       }
     }
   }
@@ -163,7 +166,7 @@ export class ImapMailbox {
     if (!fetched || !fetched.source) return;
     try {
       // As IngestMessage stores it: a bounce or complaint report is applied to its row too.
-      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now());
+      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now(), this.fence);
       metrics.imapMessage(this.accountId, created ? "ingested" : "duplicate");
     } catch (err) {
       if (!(err instanceof IngestError)) throw err;
