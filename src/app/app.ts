@@ -41,6 +41,7 @@ import { DatabaseProbe } from "../api/standard/database-probe.js";
 import { OutboxRetention } from "../maintenance/outbox-retention.js";
 import { mergeReload } from "./reload.js";
 import { FleetLock } from "../db/fleet-lock.js";
+import { fenceOf } from "../db/fleet-lease.js";
 import { configuredEndpoints, keyOf, WebhookDispatcher } from "../events/webhooks/dispatcher.js";
 import { oldestOpen } from "../outbox/webhook-deliveries.js";
 import type { Resolve } from "../events/webhooks/ssrf.js";
@@ -129,6 +130,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       webhooks.wake();
     };
     const sender = new Sender(config, pool, clock, log, eventsCommitted, metrics);
+    // One instance of the fleet runs maintenance, its writes fenced by the lease.
+    const maintenance = new FleetLock(pool, log);
+    const fence = fenceOf("maintenance", () => maintenance.lease);
     const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
     const rescuer = createRescuer(pool, clock, log, rescueEvery, () => config.sender.maxRescues, () => {
       tailer.notify();
@@ -136,13 +140,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
     }, (r) => {
       metrics.rescued.inc({ outcome: "requeued" }, r.requeued);
       metrics.rescued.inc({ outcome: "dead" }, r.dead);
-    });
+    }, fence);
     const health = createHealth(Serving.SERVING, APPLICATION_SERVICES);
     const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);
-    const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs);
-    const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n));
-    const maintenance = new FleetLock(config.databaseUrl, log);
-    const inbound = new ImapInbound({ databaseUrl: config.databaseUrl, pool, clock, log, metrics, messageIdDomain: () => config.messageIdDomain });
+    const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs, undefined, fence);
+    const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n), undefined, fence);
+    const inbound = new ImapInbound({ pool, clock, log, metrics, messageIdDomain: () => config.messageIdDomain });
     for (const role of [rescuer, pruner, retention]) role.gateWith(() => maintenance.held);
     metrics.observe({
       outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,

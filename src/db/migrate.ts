@@ -1,9 +1,17 @@
-// Numbered, append-only migrations with a ledger. Several instances may start at once: a named
-// lock makes them take turns, and each applies only what the ledger lacks.
+// Numbered, append-only migrations with a ledger. Several instances may start at once: the
+// `migrate` fleet lease makes them take turns, and each applies only what the ledger lacks.
+import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import path from "node:path";
-import type { Pool } from "./pool.js";
+import { inTransaction, type Pool } from "./pool.js";
+import { CREATE_FLEET_LEASE, fenceLease, releaseLease, takeOrRenewLease, type Lease } from "../db/fleet-lease.js";
 import { packageRoot } from "../lib/package-root.js";
+
+/** The migrate lease outlives a stalled migrator by this much; the holder renews it 4 times as often. */
+const LEASE_TTL_MS = 60_000;
+/** How long an instance waits for another one's migrations. */
+const WAIT_MS = 120_000;
 
 export const MIGRATIONS_DIR = path.join(packageRoot(), "migrations");
 
@@ -27,34 +35,45 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 /** Applies pending migrations; returns the names applied by this call. */
 export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(dir);
-  const conn = await pool.getConnection();
+  await pool.query(CREATE_FLEET_LEASE);
+  const lease = await waitForLease(pool, `migrate:${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`);
+  const renewal = setInterval(() => void takeOrRenewLease(pool, lease.name, lease.owner, LEASE_TTL_MS, lease).catch(() => undefined), LEASE_TTL_MS / 4);
   try {
-    const [[lock]] = (await conn.query("SELECT GET_LOCK('email_outbox.migrate', 60) AS got")) as unknown as [[{ got: number }]];
-    if (lock?.got !== 1) throw new Error("timed out waiting for another instance's migrations");
-    try {
-      await conn.query(
-        `CREATE TABLE IF NOT EXISTS schema_migrations (
-           version INT UNSIGNED NOT NULL PRIMARY KEY,
-           name VARCHAR(200) NOT NULL,
-           applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
-         ) ENGINE = InnoDB`,
-      );
-      const [rows] = (await conn.query("SELECT version FROM schema_migrations")) as unknown as [{ version: number }[]];
-      const done = new Set(rows.map((r) => r.version));
-      const applied: string[] = [];
-      for (const m of migrations) {
-        if (done.has(m.version)) continue;
-        // DDL commits implicitly, so each file holds one statement and the ledger row follows it.
-        await conn.query(m.sql);
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         version INT UNSIGNED NOT NULL PRIMARY KEY,
+         name VARCHAR(200) NOT NULL,
+         applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+       ) ENGINE = InnoDB`,
+    );
+    const [rows] = (await pool.query("SELECT version FROM schema_migrations")) as unknown as [{ version: number }[]];
+    const done = new Set(rows.map((r) => r.version));
+    const applied: string[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      // DDL commits implicitly, so each file holds one statement and the ledger row follows it,
+      // written only while the lease is still this instance's.
+      await pool.query(m.sql);
+      await inTransaction(pool, async (conn) => {
+        await fenceLease(conn, lease);
         await conn.query("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [m.version, m.name]);
-        applied.push(m.name);
-      }
-      return applied;
-    } finally {
-      await conn.query("SELECT RELEASE_LOCK('email_outbox.migrate')");
+      });
+      applied.push(m.name);
     }
+    return applied;
   } finally {
-    conn.release();
+    clearInterval(renewal);
+    await releaseLease(pool, lease).catch(() => undefined);
+  }
+}
+
+async function waitForLease(pool: Pool, owner: string): Promise<Lease> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const lease = await takeOrRenewLease(pool, "migrate", owner, LEASE_TTL_MS);
+    if (lease) return lease;
+    if (Date.now() > deadline) throw new Error("timed out waiting for another instance's migrations");
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

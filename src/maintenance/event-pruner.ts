@@ -5,6 +5,7 @@ import type { Clock } from "../db/clock.js";
 import type { Logger } from "../lib/log.js";
 import type { Pool } from "../db/pool.js";
 import { deleteEventsBefore } from "../outbox/event-retention.js";
+import type { Fence } from "../db/fleet-lease.js";
 
 const BATCH = 1000;
 
@@ -16,12 +17,12 @@ export function pruneIntervalMs(retentionMs: number): number {
 /** start() / runOnce() / stop(); a pass resolves with the number of events deleted. */
 export type EventPruner = Periodic<number>;
 
-export function createEventPruner(pool: Pool, clock: Clock, log: Logger, retentionMs: number, batch = BATCH): EventPruner {
+export function createEventPruner(pool: Pool, clock: Clock, log: Logger, retentionMs: number, batch = BATCH, fence?: Fence): EventPruner {
   const loop: EventPruner = new Periodic(pruneIntervalMs(retentionMs), async () => {
     let total = 0;
     try {
       while (!loop.stopped) {
-        const n = await deleteEventsBefore(pool, clock.now() - retentionMs, batch);
+        const n = await deleteEventsBefore(pool, clock.now() - retentionMs, batch, fence);
         total += n;
         if (n < batch) break;
       }

@@ -5,6 +5,7 @@ import type { Clock } from "../db/clock.js";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../lib/log.js";
 import type { Pool } from "../db/pool.js";
+import type { Fence } from "../db/fleet-lease.js";
 import { deleteFinishedBefore, deleteReceivedBefore } from "../outbox/retention.js";
 
 const INTERVAL_MS = 60_000;
@@ -20,6 +21,8 @@ export class OutboxRetention {
     private readonly config: () => Config,
     private readonly onDeleted: (n: number) => void = () => undefined,
     intervalMs = INTERVAL_MS,
+    /** The maintenance lease's fence: a holder whose lease moved on deletes nothing. */
+    private readonly fence?: Fence,
   ) {
     this.loop = new Periodic(intervalMs, () => this.deleteAll());
   }
@@ -48,7 +51,7 @@ export class OutboxRetention {
       while (!this.loop.stopped) {
         const { retention, watch } = this.config();
         const now = this.clock.now();
-        const n = await deleteFinishedBefore(this.pool, now - retention.outboxMs, now - watch.eventRetentionMs, retention.batchSize);
+        const n = await deleteFinishedBefore(this.pool, now - retention.outboxMs, now - watch.eventRetentionMs, retention.batchSize, this.fence);
         if (n === 0) break;
         total += n;
         this.onDeleted(n);

@@ -6,6 +6,7 @@ import type { Clock } from "../db/clock.js";
 import type { Logger } from "../lib/log.js";
 import { rescueExpired, type Rescued } from "../outbox/claims.js";
 import type { Pool } from "../db/pool.js";
+import type { Fence } from "../db/fleet-lease.js";
 
 const BATCH = 500;
 
@@ -24,12 +25,14 @@ export function createRescuer(
   maxRescues: () => number,
   onRescued: () => void,
   counted: (r: Rescued) => void = () => undefined,
+  /** The maintenance lease's fence: a holder whose lease moved on rescues nothing. */
+  fence?: Fence,
 ): Rescuer {
   return new Periodic(intervalMs, async () => {
     const total: Rescued = { requeued: 0, dead: 0 };
     try {
       for (;;) {
-        const r = await rescueExpired(pool, clock.now(), BATCH, maxRescues());
+        const r = await rescueExpired(pool, clock.now(), BATCH, maxRescues(), fence);
         total.requeued += r.requeued;
         total.dead += r.dead;
         if (r.requeued + r.dead < BATCH) break;

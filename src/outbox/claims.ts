@@ -2,6 +2,7 @@
 // and hand expired or unstarted claims back without counting an attempt.
 import { randomInt } from "node:crypto";
 import { appendEvents } from "./events.js";
+import type { Fence } from "../db/fleet-lease.js";
 import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
@@ -85,6 +86,7 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
       : new Map<number, number>();
     if (keys.length === 0) return [];
     await takeLease(conn, keys, token, lease, "claim");
+    if (keys.length === 0) return [];
     // Read inside the claim's transaction: rows it claimed are never left leased but unread.
     const claimed = await loadClaimed(conn, keys.map((k) => k.id));
     for (const c of claimed) c.notBefore = notBefore.get(c.id);
@@ -145,7 +147,9 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
     if (!force && row.status !== "dead" && row.next_attempt_at !== null && row.next_attempt_at > lease.now) {
       throw new OutboxError("RETRY_NOT_DUE", "retry_not_due", { next_attempt_at: new Date(row.next_attempt_at).toISOString() });
     }
-    await takeLease(conn, [row], token, lease, "retry");
+    const taken = [row];
+    await takeLease(conn, taken, token, lease, "retry");
+    if (taken.length === 0) throw new OutboxError("RETRY_NOT_ALLOWED_FOR_STATUS", "retry_not_allowed_for_status", { status: "sending" });
     const [claimed] = await loadClaimed(conn, [id]);
     // A retry goes ahead of the queue but not past its account's fleet-wide pace: it takes the next slot.
     const paced = pacedAccounts.find((a) => a.id === Number(row.account_id));
@@ -158,13 +162,27 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
   });
 }
 
+/**
+ * Leases the rows the claim selected, re-checking the status each was claimed from: on one server
+ * `SKIP LOCKED` has locked them, but an engine that locks nothing there (a Galera cluster across
+ * nodes) may have let another claimer take one first. Only the rows this UPDATE changed are
+ * claimed; `keys` is narrowed to them.
+ */
 async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, lease: Lease, by: "claim" | "retry"): Promise<void> {
-  await conn.query(
+  const [res] = (await conn.query(
     `UPDATE outbox SET status = ${toSql(by)}, lease_token = ?, lease_owner = ?, lease_expires_at = ?, updated_at = ?,
        message_id = CONCAT('<outbox-', id, '-', message_seq, '@', ?, '>')
-     WHERE id IN (?)`,
+     WHERE id IN (?) AND ${fromSql(by)}`,
     [token, lease.owner, lease.now + lease.leaseMs, lease.now, lease.messageIdDomain, keys.map((k) => k.id)],
-  );
+  )) as unknown as [{ affectedRows: number }];
+  if (res.affectedRows < keys.length) {
+    const [mine] = (await conn.query("SELECT id FROM outbox WHERE id IN (?) AND lease_token = ?", [keys.map((k) => k.id), token])) as unknown as [
+      { id: number }[],
+    ];
+    const taken = new Set(mine.map((r) => Number(r.id)));
+    keys.splice(0, keys.length, ...keys.filter((k) => taken.has(Number(k.id))));
+    if (keys.length === 0) return;
+  }
   await appendEvents(conn, keys.map((k) => ({
     outboxId: k.id, accountId: k.account_id, kind: eventOf(by), status: "sending", retries: k.retries, nextAttemptAt: null,
     providerMessageId: null, messageId: attemptMessageId(k.id, k.message_seq, lease.messageIdDomain), error: null,
@@ -270,8 +288,9 @@ export interface Rescued {
  * Rows whose lease expired go back to the queue, due now, with retries unchanged; a row rescued
  * `maxRescues` times with no attempt finished in between goes DEAD instead (RESCUE_LIMIT).
  */
-export async function rescueExpired(pool: Pool, now: number, limit: number, maxRescues: number): Promise<Rescued> {
+export async function rescueExpired(pool: Pool, now: number, limit: number, maxRescues: number, fence?: Fence): Promise<Rescued> {
   return inTransaction(pool, async (conn) => {
+    await fence?.(conn);
     const [keys] = (await conn.query(
       `SELECT id, account_id, retries, message_seq, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
       [now, limit],

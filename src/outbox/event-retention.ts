@@ -1,13 +1,14 @@
 // Deleting old events. Only a prefix of the id sequence is ever deleted, so every event from the
 // oldest kept one to the newest is still there and a resume point is either whole or refused.
-import type { Pool } from "../db/pool.js";
+import { inTransaction, type Pool } from "../db/pool.js";
+import type { Fence } from "../db/fleet-lease.js";
 
 /**
  * Deletes the oldest events created before `cutoff`, at most `limit` in one short statement.
  * Stops at the first event that is still young, even if later ones are older (the clocks of
  * several instances may differ slightly). Returns the number deleted.
  */
-export async function deleteEventsBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
+export async function deleteEventsBefore(pool: Pool, cutoff: number, limit: number, fence?: Fence): Promise<number> {
   const [head] = (await pool.query("SELECT id, created_at FROM outbox_event ORDER BY id LIMIT ?", [limit])) as unknown as [
     { id: number; created_at: number }[],
   ];
@@ -17,6 +18,9 @@ export async function deleteEventsBefore(pool: Pool, cutoff: number, limit: numb
     upTo = Number(e.id);
   }
   if (upTo === 0) return 0;
-  const [res] = (await pool.query("DELETE FROM outbox_event WHERE id <= ?", [upTo])) as unknown as [{ affectedRows: number }];
-  return res.affectedRows;
+  return inTransaction(pool, async (conn) => {
+    await fence?.(conn);
+    const [res] = (await conn.query("DELETE FROM outbox_event WHERE id <= ?", [upTo])) as unknown as [{ affectedRows: number }];
+    return res.affectedRows;
+  });
 }

@@ -1,5 +1,6 @@
 // The UID state of each watched IMAP mailbox (see migration 0170): where ingest resumes.
-import type { Queryable } from "../db/pool.js";
+import { inTransaction, type Pool, type Queryable } from "../db/pool.js";
+import type { Fence } from "../db/fleet-lease.js";
 
 export interface MailboxState {
   uidValidity: bigint;
@@ -19,8 +20,15 @@ export async function readMailboxState(pool: Queryable, accountId: number, mailb
  * Records that every UID up to lastUid under uidValidity is done. A new UIDVALIDITY replaces the
  * old state; under the same one the UID only moves up, so a late writer cannot move it back.
  */
-export async function saveMailboxState(pool: Queryable, accountId: number, mailbox: string, state: MailboxState, now: number): Promise<void> {
-  await pool.query(
+export async function saveMailboxState(pool: Pool, accountId: number, mailbox: string, state: MailboxState, now: number, fence?: Fence): Promise<void> {
+  await inTransaction(pool, async (conn) => {
+    await fence?.(conn);
+    await saveState(conn, accountId, mailbox, state, now);
+  });
+}
+
+async function saveState(conn: Queryable, accountId: number, mailbox: string, state: MailboxState, now: number): Promise<void> {
+  await conn.query(
     `INSERT INTO imap_mailbox_state (account_id, mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?, ?)
      ON DUPLICATE KEY UPDATE
        last_uid = IF(uid_validity = VALUES(uid_validity), GREATEST(last_uid, VALUES(last_uid)), VALUES(last_uid)),

@@ -1,6 +1,7 @@
 // Deleting finished rows (sent, cancelled, dead, suppressed) past retention, in short transactions. They touch
 // only finished rows, which claims never read (claims walk the due index, where finished rows
 // have no entry), and skip rows someone holds (a RetryOutbox of a dead row), so claims never wait.
+import type { Fence } from "../db/fleet-lease.js";
 import { inTransaction, type Pool } from "../db/pool.js";
 import { FINISHED } from "./lifecycle.js";
 
@@ -19,8 +20,9 @@ const MAX_BATCH_BYTES = 64 * 1024 * 1024;
  * to the event pruner, which deletes only a prefix of the event ids, so a stream never finds a
  * hole in events that are still within watch retention. Returns the number of rows deleted.
  */
-export async function deleteFinishedBefore(pool: Pool, cutoff: number, eventCutoff: number, limit: number): Promise<number> {
+export async function deleteFinishedBefore(pool: Pool, cutoff: number, eventCutoff: number, limit: number, fence?: Fence): Promise<number> {
   return inTransaction(pool, async (conn) => {
+    await fence?.(conn);
     const [rows] = (await conn.query(FINISHED_BEFORE_SQL, [cutoff, limit])) as unknown as [{ id: number; bytes: number | string }[]];
     const ids: number[] = [];
     let bytes = 0;

@@ -1,5 +1,5 @@
 // Maintenance once per fleet: of three instances on one database only the holder of the
-// maintenance lock rescues expired leases (and prunes, and applies retention); when it is killed
+// maintenance lease rescues expired leases (and prunes, and applies retention); when it is killed
 // with SIGKILL another instance takes the lock within seconds and rescues from then on.
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import mysql from "mysql2/promise";
@@ -23,7 +23,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const took = (p: ServiceProcess) => p.logs.some((l) => typeof l.msg === "string" && l.msg.startsWith("maintenance lock taken"));
+const took = (p: ServiceProcess) => p.logs.some((l) => typeof l.msg === "string" && l.msg.startsWith("maintenance lease taken"));
 const rescues = (p: ServiceProcess) => p.logs.filter((l) => l.msg === "rescued rows whose lease expired").length;
 
 /** A row left SENDING under a lease that ran out (its sender is gone); resolves once it is rescued. */
@@ -61,5 +61,5 @@ test(`${INSTANCES} instances: one runs maintenance; after a SIGKILL of it anothe
   const next = rest.find(took)!;
   await strandedRow(rest.find((p) => p !== next)!);
   await until(() => expect(rest.map(rescues)).toEqual(rest.map((p) => (p === next ? 1 : 0))), 5_000);
-  console.log(`maintenance: lock taken over ${takeover} ms after the holder was killed`);
+  console.log(`maintenance: lease taken over ${takeover} ms after the holder was killed`);
 });

@@ -1,14 +1,14 @@
 // Inbound mail from the accounts' IMAP mailboxes. Every instance with an account's `imap` config
-// tries for that account's named lock (FleetLock "imap_{id}"); the one that holds it keeps a
-// connection per configured mailbox (imap-mailbox.ts). When the holder stops or dies, its lock
-// connection ends and another instance takes over at its next try.
+// tries for that account's fleet lease (FleetLock "imap_{id}"); the one that holds it keeps a
+// connection per configured mailbox (imap-mailbox.ts). When the holder stops, it gives the lease
+// up; when it dies, another instance takes over once the lease expires.
 import type { AccountConfig, Config } from "../../config/config.js";
 import { FleetLock } from "../../db/fleet-lock.js";
+import { fenceOf } from "../../db/fleet-lease.js";
 import { ImapMailbox, type ImapMailboxDeps } from "./imap-mailbox.js";
 
 export interface ImapInboundDeps extends ImapMailboxDeps {
-  databaseUrl: string;
-  /** How often an instance without the lock tries for it. */
+  /** How often the holder renews its lease and an instance without it tries for it. */
   lockRetryMs?: number;
 }
 
@@ -22,7 +22,7 @@ class AccountInbound {
     readonly account: AccountConfig,
     private readonly deps: ImapInboundDeps,
   ) {
-    this.lock = new FleetLock(deps.databaseUrl, deps.log, deps.lockRetryMs, {
+    this.lock = new FleetLock(deps.pool, deps.log, deps.lockRetryMs, {
       key: `imap_${account.id}`,
       what: `account ${account.id}'s IMAP ingest`,
       onChange: (held) => (held ? this.open() : this.close()),
@@ -47,7 +47,8 @@ class AccountInbound {
   private open(): void {
     const imap = this.account.imap!;
     const previous = this.closing;
-    this.mailboxes = imap.mailboxes.map((name) => new ImapMailbox(this.account, name, this.deps));
+    const fence = fenceOf(`imap_${this.account.id}`, () => this.lock.lease);
+    this.mailboxes = imap.mailboxes.map((name) => new ImapMailbox(this.account, name, this.deps, fence));
     const opened = this.mailboxes;
     // Connections of a lock held before are closed first: one connection per mailbox at a time.
     void previous.then(() => {

@@ -9,6 +9,7 @@ import type { AccountConfig, ImapConfig } from "../../config/config.js";
 import type { Logger } from "../../lib/log.js";
 import type { ImapMetrics } from "../../metrics/metrics.js";
 import type { Pool } from "../../db/pool.js";
+import type { Fence } from "../../db/fleet-lease.js";
 import { readMailboxState, saveMailboxState, type MailboxState } from "../../outbox/imap-state.js";
 import { IngestError, MAX_RAW_BYTES } from "./ingest.js";
 import { receiveMessage } from "./receive.js";
@@ -42,6 +43,8 @@ export class ImapMailbox {
     private readonly account: AccountConfig,
     private readonly mailbox: string,
     private readonly deps: ImapMailboxDeps,
+    /** The account's ingest lease: every store and UID write is fenced by it. */
+    private readonly fence?: Fence,
   ) {
     this.accountId = account.id;
     this.imap = account.imap!;
@@ -126,7 +129,7 @@ export class ImapMailbox {
     if (state?.uidValidity !== box.uidValidity) {
       if (state) log.warn({ account_id: this.accountId, mailbox: this.mailbox }, "imap UIDVALIDITY changed: ingesting the mailbox again (stored messages are not stored twice)");
       state = { uidValidity: box.uidValidity, lastUid: 0 };
-      await saveMailboxState(pool, this.accountId, this.mailbox, state, clock.now());
+      await saveMailboxState(pool, this.accountId, this.mailbox, state, clock.now(), this.fence);
     }
     const after = state.lastUid;
     // "n:*" also matches the highest UID when it is below n.
@@ -137,7 +140,7 @@ export class ImapMailbox {
       for (const uid of batch) {
         if (this.stopped) return;
         await this.ingest(client, uid, sizes.get(uid));
-        await saveMailboxState(pool, this.accountId, this.mailbox, { uidValidity: box.uidValidity, lastUid: uid }, clock.now());
+        await saveMailboxState(pool, this.accountId, this.mailbox, { uidValidity: box.uidValidity, lastUid: uid }, clock.now(), this.fence);
       }
     }
   }
@@ -156,7 +159,7 @@ export class ImapMailbox {
     if (!fetched || !fetched.source) return;
     try {
       // As IngestMessage stores it: a bounce or complaint report is applied to its row too.
-      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now());
+      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now(), this.fence);
       metrics.imapMessage(this.accountId, created ? "ingested" : "duplicate");
     } catch (err) {
       if (!(err instanceof IngestError)) throw err;

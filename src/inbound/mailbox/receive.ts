@@ -5,6 +5,7 @@ import type { AccountConfig } from "../../config/config.js";
 import { applyReport, type Applied } from "../bounces/apply.js";
 import { readReport } from "../bounces/report.js";
 import { inTransaction, type Pool } from "../../db/pool.js";
+import type { Fence } from "../../db/fleet-lease.js";
 import { insertMessage, type MailMessage } from "../../outbox/messages.js";
 import { parseInbound } from "./ingest.js";
 
@@ -14,11 +15,22 @@ export interface Received {
   report?: Applied;
 }
 
-/** Throws IngestError for what cannot be stored. */
-export async function receiveMessage(pool: Pool, account: AccountConfig, messageIdDomain: string, raw: Buffer, now: number): Promise<Received> {
+/**
+ * Throws IngestError for what cannot be stored. `fence` (IMAP ingest's lease) runs first in the
+ * transaction: an instance whose lease moved on stores nothing.
+ */
+export async function receiveMessage(
+  pool: Pool,
+  account: AccountConfig,
+  messageIdDomain: string,
+  raw: Buffer,
+  now: number,
+  fence?: Fence,
+): Promise<Received> {
   const parsed = await parseInbound(account.id, raw);
   const report = await readReport(raw);
   return inTransaction(pool, async (conn) => {
+    await fence?.(conn);
     const { message, created } = await insertMessage(conn, parsed, now);
     if (!created || !report) return { message, created };
     return { message, created, report: await applyReport(conn, account, messageIdDomain, report, now) };
