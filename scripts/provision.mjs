@@ -1,7 +1,7 @@
 // `npm test`'s first step (pretest): the Debian packages the tests drive for real — Dovecot for
 // IMAP, Chromium for the dashboard, Python's grpcio and dkim for the Python client and the DKIM
-// check, MariaDB when no server answers; with the argument `ha` (npm run test:ha), Galera, rsync
-// and HAProxy for the cluster tests. As root it installs what is missing with apt-get; as anyone
+// check, MariaDB when no server answers, and Galera, rsync and HAProxy for `npm run test:ha` (whose
+// own pretest checks only those). As root it installs what is missing with apt-get; as anyone
 // else it stops at once with the one command to run. Plain JavaScript: it runs before anything is
 // compiled.
 import { spawnSync } from "node:child_process";
@@ -26,14 +26,14 @@ const NEEDS = [
   { has: file("/usr/sbin/dovecot"), packages: ["dovecot-imapd"], for: "the IMAP ingest tests (a real Dovecot)" },
 ];
 
-/** npm run test:ha: a Galera cluster of MariaDB nodes behind HAProxy. */
+/** npm run test:ha: a Galera cluster of MariaDB nodes behind HAProxy (installed by npm test too). */
 const HA_NEEDS = [
   { has: file("/usr/lib/galera/libgalera_smm.so"), packages: ["galera-4"], for: "the Galera cluster tests (npm run test:ha)" },
   { has: file("/usr/bin/rsync"), packages: ["rsync"], for: "Galera's state transfer (wsrep_sst_rsync)" },
   { has: file("/usr/sbin/haproxy"), packages: ["haproxy"], for: "the cluster's single-writer proxy (npm run test:ha)" },
   { has: file("/usr/sbin/mariadbd"), packages: ["mariadb-server"], for: "the cluster's nodes" },
 ];
-const needs = process.argv[2] === "ha" ? HA_NEEDS : NEEDS;
+const needs = process.argv[2] === "ha" ? HA_NEEDS : [...NEEDS, ...HA_NEEDS];
 
 const mariadbInstalled = ["/usr/sbin/mariadbd", "/usr/sbin/mysqld"].some((p) => existsSync(p));
 
@@ -50,7 +50,7 @@ function answers(port) {
 const missing = needs.filter((n) => !n.has());
 // The suite starts a private MariaDB when none answers (test/helpers/database-server.ts): it
 // needs the server's binaries then, not a running server.
-if (needs === NEEDS && !process.env.TEST_DATABASE_SERVER_URL && !mariadbInstalled && !(await answers(3306))) {
+if (needs !== HA_NEEDS && !process.env.TEST_DATABASE_SERVER_URL && !mariadbInstalled && !(await answers(3306))) {
   missing.push({ packages: ["mariadb-server"], for: "the database every test uses (no server answers on 127.0.0.1:3306)" });
 }
 if (missing.length === 0) process.exit(0);

@@ -95,9 +95,12 @@ export async function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) =>
 /**
  * Whether a multi-row INSERT gets consecutive AUTO_INCREMENT ids: with the "traditional" (0) and
  * "consecutive" (1) lock modes, InnoDB reserves a statement's ids at once; "interleaved" (2, the
- * MySQL 8 default) does not promise it.
+ * MySQL 8 default, and what Galera requires) does not promise it, and neither does a step other
+ * than 1 (Galera sets auto_increment_increment to the cluster's size).
  */
 export async function consecutiveAutoIncrement(pool: Pool): Promise<boolean> {
-  const [rows] = (await pool.query("SELECT @@innodb_autoinc_lock_mode AS mode")) as unknown as [{ mode: number }[]];
-  return Number(rows[0]?.mode) < 2;
+  const [rows] = (await pool.query("SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step")) as unknown as [
+    { mode: number; step: number }[],
+  ];
+  return Number(rows[0]?.mode) < 2 && Number(rows[0]?.step) === 1;
 }
