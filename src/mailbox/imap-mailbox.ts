@@ -11,6 +11,7 @@ import type { Pool } from "../outbox/db.js";
 import { readMailboxState, saveMailboxState, type MailboxState } from "../outbox/imap-state.js";
 import { IngestError, MAX_RAW_BYTES } from "./ingest.js";
 import { receiveMessage } from "./receive.js";
+import { cleanRemoteText, secretForms } from "../sender/remote-text.js";
 
 /** What happened to one message of the mailbox. */
 export type ImapOutcome = "ingested" | "duplicate" | "too_large" | "invalid";
@@ -85,7 +86,7 @@ export class ImapMailbox {
         }
         if (!this.stopped) throw new Error("connection closed");
       } catch (err) {
-        if (!this.stopped) this.deps.log.warn({ ...where, err: describe(err), failures: failures + 1 }, "imap mailbox failed; reconnecting");
+        if (!this.stopped) this.deps.log.warn({ ...where, err: describe(err, this.imap), failures: failures + 1 }, "imap mailbox failed; reconnecting");
       } finally {
         this.client = undefined;
         this.deps.metrics.imapConnected(this.accountId, this.mailbox, false);
@@ -194,8 +195,8 @@ export class ImapMailbox {
   }
 }
 
-/** An error for a log line: the message and the server's reply text, never the credentials. */
-function describe(err: unknown): string {
+/** An error for a log line: the message and the server's reply text, never the credentials it may echo. */
+function describe(err: unknown, imap: ImapConfig): string {
   const e = err as { message?: string; responseText?: string; code?: string };
-  return [e.code, e.message, e.responseText].filter(Boolean).join(": ").slice(0, 300);
+  return cleanRemoteText([e.code, e.message, e.responseText].filter(Boolean).join(": "), secretForms(imap.auth)).slice(0, 300);
 }
