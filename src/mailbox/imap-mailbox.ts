@@ -56,7 +56,10 @@ export class ImapMailbox {
   }
 
   start(): void {
-    this.running ??= this.run();
+    // run() handles the connection's failures itself; anything else is logged, never left unhandled.
+    this.running ??= this.run().catch((err: unknown) => {
+      this.deps.log.error({ account_id: this.accountId, mailbox: this.mailbox, err: describe(err, this.imap) }, "imap mailbox stopped on an unexpected error");
+    });
   }
 
   async stop(): Promise<void> {
