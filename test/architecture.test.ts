@@ -40,6 +40,7 @@ const EXCEPTIONS: { from: string; to: string; why: string }[] = [
   { from: "events/webhooks/payload.ts", to: "api/handlers/mapping.ts", why: "a webhook's body is the API's OutboxEvent" },
   { from: "events/webhooks/sender.ts", to: "delivery/remote-text.ts", why: "a webhook reply is cleaned like an SMTP reply" },
   { from: "inbound/bounces/apply.ts", to: "delivery/remote-text.ts", why: "a bounce's diagnostic is cleaned like an SMTP reply" },
+  { from: "inbound/mailbox/imap-mailbox.ts", to: "delivery/remote-text.ts", why: "an IMAP server's error is cleaned like an SMTP reply" },
 ];
 
 function sourceFiles(dir: string): string[] {

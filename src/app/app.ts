@@ -1,6 +1,6 @@
-// The composition root shared by main.ts and the tests: config -> pool -> migrate -> clock ->
-// tailer -> sender + rescuer + retention -> handlers -> one listening port. stop() undoes it in
-// reverse.
+// The composition root shared by main.ts and the tests: builds every part, then starts them as one
+// ordered list (database, clock, tailer, listening ports, probe, background roles); stop() and a
+// failed start stop them in reverse.
 import type { Config } from "../config/config.js";
 import { DatabaseClock, type Clock } from "../db/clock.js";
 import { createLogger, type Logger } from "../lib/log.js";
@@ -46,6 +46,7 @@ import { configuredEndpoints, keyOf, WebhookDispatcher } from "../events/webhook
 import { oldestOpen } from "../outbox/webhook-deliveries.js";
 import type { Resolve } from "../events/webhooks/ssrf.js";
 import { ImapInbound } from "../inbound/mailbox/imap-inbound.js";
+import { service, startInOrder, type Service } from "./services.js";
 
 export interface AppOptions {
   config: Config;
@@ -102,61 +103,52 @@ const READ_MAX_BYTES = 48 * 1024 * 1024;
 export async function startApp(opts: AppOptions): Promise<App> {
   let config = opts.config;
   const log = opts.log ?? createLogger();
-  await ensureDatabase(config.databaseUrl);
+  const background = opts.background !== false;
+  // Everything is built first and nothing runs until the services below start, in order.
   const pool = createPool(config.databaseUrl, 20);
-  let listener: Listener | undefined;
-  let dbClock: DatabaseClock | undefined;
-  let started: EventTailer | undefined;
-  let metricsListener: MetricsListener | undefined;
-  try {
-    const applied = await migrate(pool);
-    if (applied.length) log.info({ applied }, "migrations applied");
-    let clock = opts.clock;
-    if (!clock) {
-      dbClock = new DatabaseClock(pool);
-      await dbClock.start();
-      clock = dbClock;
-    }
-    const tailer = new EventTailer(pool, log, config.watch.pollIntervalMs, config.watch.bufferSize);
-    started = tailer;
-    await tailer.start();
-    const metrics = new Metrics({ processMetrics: opts.processMetrics, tagLabels: () => config.metrics.tagLabels });
-    // Events committed here reach watchers and webhook endpoints at once; other instances' within a poll.
-    const webhooks = new WebhookDispatcher({
-      pool, clock, log, config: () => config, metrics, pollMs: config.watch.pollIntervalMs, resolve: opts.resolve,
-    });
-    const eventsCommitted = () => {
-      tailer.notify();
-      webhooks.wake();
-    };
-    const sender = new Sender(config, pool, clock, log, eventsCommitted, metrics);
-    // One instance of the fleet runs maintenance, its writes fenced by the lease.
-    const maintenance = new FleetLock(pool, log);
-    const fence = fenceOf("maintenance", () => maintenance.lease);
-    const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
-    const rescuer = createRescuer(pool, clock, log, rescueEvery, () => config.sender.maxRescues, () => {
-      tailer.notify();
-      sender.wake();
-    }, (r) => {
-      metrics.rescued.inc({ outcome: "requeued" }, r.requeued);
-      metrics.rescued.inc({ outcome: "dead" }, r.dead);
-    }, fence);
-    const health = createHealth(Serving.SERVING, APPLICATION_SERVICES);
-    const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);
-    const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs, undefined, fence);
-    const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n), undefined, fence);
-    const inbound = new ImapInbound({ pool, clock, log, metrics, messageIdDomain: () => config.messageIdDomain });
-    for (const role of [rescuer, pruner, retention]) role.gateWith(() => maintenance.held);
-    metrics.observe({
-      outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
-      maintenance: () => maintenance.held,
-    });
-    metrics.observeWebhooks({
-      clock, paused: () => webhooks.paused(), endpoints: () => configuredEndpoints(config).map(keyOf),
-      oldestOpen: () => oldestOpen(pool, configuredEndpoints(config)),
-    });
-    let stopping: Promise<void> | undefined;
-    const requestBudget = new RequestBudget(config.server.requestBytesInFlight);
+  const dbClock = opts.clock ? undefined : new DatabaseClock(pool);
+  const clock = opts.clock ?? dbClock!;
+  const tailer = new EventTailer(pool, log, config.watch.pollIntervalMs, config.watch.bufferSize);
+  const metrics = new Metrics({ processMetrics: opts.processMetrics, tagLabels: () => config.metrics.tagLabels });
+  // Events committed here reach watchers and webhook endpoints at once; other instances' within a poll.
+  const webhooks = new WebhookDispatcher({
+    pool, clock, log, config: () => config, metrics, pollMs: config.watch.pollIntervalMs, resolve: opts.resolve,
+  });
+  const eventsCommitted = () => {
+    tailer.notify();
+    webhooks.wake();
+  };
+  const sender = new Sender(config, pool, clock, log, eventsCommitted, metrics);
+  // One instance of the fleet runs maintenance, its writes fenced by the lease.
+  const maintenance = new FleetLock(pool, log);
+  const fence = fenceOf("maintenance", () => maintenance.lease);
+  const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
+  const rescuer = createRescuer(pool, clock, log, rescueEvery, () => config.sender.maxRescues, () => {
+    tailer.notify();
+    sender.wake();
+  }, (r) => {
+    metrics.rescued.inc({ outcome: "requeued" }, r.requeued);
+    metrics.rescued.inc({ outcome: "dead" }, r.dead);
+  }, fence);
+  const health = createHealth(Serving.SERVING, APPLICATION_SERVICES);
+  const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);
+  const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs, undefined, fence);
+  const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n), undefined, fence);
+  const inbound = new ImapInbound({ pool, clock, log, metrics, messageIdDomain: () => config.messageIdDomain });
+  for (const role of [rescuer, pruner, retention]) role.gateWith(() => maintenance.held);
+  metrics.observe({
+    outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
+    maintenance: () => maintenance.held,
+  });
+  metrics.observeWebhooks({
+    clock, paused: () => webhooks.paused(), endpoints: () => configuredEndpoints(config).map(keyOf),
+    oldestOpen: () => oldestOpen(pool, configuredEndpoints(config)),
+  });
+  let stopping: Promise<void> | undefined;
+  const requestBudget = new RequestBudget(config.server.requestBytesInFlight);
+
+  /** The RPC side, built once the database is ready: the group commit asks it how ids are given out. */
+  const serveRequests = async (): Promise<RequestHandler> => {
     const commits = new GroupCommit(pool, clock, {
       consecutiveIds: await consecutiveAutoIncrement(pool),
       handoff: sender.handoff,
@@ -187,80 +179,95 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const serveRpc: RequestHandler = (req, res) => {
       if (!watchGrpc(req, res)) adapter(req, res);
     };
-    logSecurityPosture(config, log);
-    listener = await listen(withCors(withSpecGrpcMessage(serveRpc), () => config.cors.allowedOrigins), config.host, config.port, config.server, config.tls);
-    if (config.metrics.listen) {
-      metricsListener = await listenMetrics(metrics, config.metrics.listen.host, config.metrics.listen.port);
-      log.info({ host: config.metrics.listen.host, port: metricsListener.port }, "metrics listening");
-    }
-    probe.start();
-    if (opts.background !== false) {
-      await maintenance.start();
-      sender.start();
-      rescuer.start();
-      pruner.start();
-      retention.start();
-      webhooks.start();
-      await inbound.start(config);
-    }
-    const port = listener.port;
-    const l = listener;
-    log.info({ host: config.host, port }, "listening");
+    return withCors(withSpecGrpcMessage(serveRpc), () => config.cors.allowedOrigins);
+  };
 
-    return {
-      port,
-      url: `${config.tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
-      pool,
-      sender,
-      rescuer,
-      tailer,
-      pruner,
-      retention,
-      webhooks,
-      inbound,
-      probe,
-      health,
-      metrics,
-      requestBudget,
-      metricsPort: metricsListener?.port,
-      get config() {
-        return config;
+  let listener: Listener | undefined;
+  let metricsListener: MetricsListener | undefined;
+  const metricsAt = config.metrics.listen;
+  // Started in this order, stopped in reverse (services.ts). The background roles stop first, while
+  // the port still answers: attempts under way finish and report, and readiness says "stopping".
+  const services: Service[] = [
+    {
+      name: "database",
+      start: async () => {
+        try {
+          await ensureDatabase(config.databaseUrl);
+          const applied = await migrate(pool);
+          if (applied.length) log.info({ applied }, "migrations applied");
+        } catch (err) {
+          await pool.end().catch(() => undefined);
+          throw err;
+        }
       },
-      reload(next) {
-        const merged = mergeReload(config, next);
-        config = merged.config;
-        sender.reconfigure(config);
-        if (opts.background !== false && !stopping) void inbound.reconfigure(config);
-        return merged.restartOnly;
+      stop: () => pool.end(),
+    },
+    ...(dbClock ? [service("database clock", dbClock)] : []),
+    // Before the port opens: a stream that subscribes must find the tailer's position set.
+    service("event tailer", tailer),
+    ...(metricsAt ? [{
+      name: "metrics listener",
+      start: async () => {
+        metricsListener = await listenMetrics(metrics, metricsAt.host, metricsAt.port);
+        log.info({ host: metricsAt.host, port: metricsListener.port }, "metrics listening");
       },
-      stop() {
-        stopping ??= (async () => {
-          health.shutdown();
-          await inbound.stop();
-          await sender.stop();
-          await webhooks.stop();
-          await rescuer.stop();
-          await pruner.stop();
-          await retention.stop();
-          await maintenance.stop();
-          await probe.stop();
-          await tailer.stop();
-          await l.close();
-          await metricsListener?.close();
-          dbClock?.stop();
-          await pool.end();
-          log.info("stopped");
-        })();
-        return stopping;
+      stop: () => metricsListener!.close(),
+    }] : []),
+    {
+      name: "listener",
+      start: async () => {
+        const handler = await serveRequests();
+        logSecurityPosture(config, log);
+        listener = await listen(handler, config.host, config.port, config.server, config.tls);
       },
-    };
-  } catch (err) {
-    // Undo what started, so a failed start leaves nothing polling a closed pool.
-    await listener?.close(0);
-    await metricsListener?.close();
-    await started?.stop();
-    dbClock?.stop();
-    await pool.end().catch(() => undefined);
-    throw err;
-  }
+      stop: () => listener!.close(),
+    },
+    // Open streams end (UNAVAILABLE, with a resume point) before the listener closes under them.
+    { name: "watch streams", start: async () => undefined, stop: () => tailer.stop() },
+    service("database probe", probe),
+    ...(background ? [
+      service("maintenance lock", maintenance), service("outbox retention", retention), service("event pruner", pruner), service("rescuer", rescuer),
+      // Webhooks stop after the sender, so the outcomes of its last attempts are still pushed.
+      service("webhooks", webhooks), service("sender", sender), { name: "imap ingest", start: () => inbound.start(config), stop: () => inbound.stop() },
+    ] : []),
+  ];
+  const stopServices = await startInOrder(services, log);
+  const port = listener!.port;
+  log.info({ host: config.host, port }, "listening");
+
+  return {
+    port,
+    url: `${config.tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
+    pool,
+    sender,
+    rescuer,
+    tailer,
+    pruner,
+    retention,
+    webhooks,
+    inbound,
+    probe,
+    health,
+    metrics,
+    requestBudget,
+    metricsPort: metricsListener?.port,
+    get config() {
+      return config;
+    },
+    reload(next) {
+      const merged = mergeReload(config, next);
+      config = merged.config;
+      sender.reconfigure(config);
+      if (background && !stopping) void inbound.reconfigure(config);
+      return merged.restartOnly;
+    },
+    stop() {
+      stopping ??= (async () => {
+        health.shutdown();
+        await stopServices();
+        log.info("stopped");
+      })();
+      return stopping;
+    },
+  };
 }

@@ -45,8 +45,9 @@ const MAX_LABEL_OCTETS = 63;
 // The one rule for request text bound for a header: no C0 (TAB included), DEL or C1 control, no
 // U+2028/U+2029 (which JavaScript and some parsers treat as line terminators).
 const CONTROL_CHAR = /[\p{Cc}\u2028\u2029]/u;
-// Text a reader is shown (display names, filenames) may not reorder itself either: bidirectional
-// embeddings, overrides and isolates make "invoice\u202Etxt.exe" display as "invoiceexe.txt".
+// Nor may it reorder itself where a reader is shown it (a subject, a display name, a filename, a
+// custom header a client displays): bidirectional embeddings, overrides and isolates make
+// "invoice\u202Etxt.exe" display as "invoiceexe.txt". Right-to-left text needs none of them.
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
 // C0 controls except TAB: the least a header value built from parsed mail must meet.
 const HEADER_UNSAFE = /[\x00-\x08\x0a-\x1f]/;
@@ -79,15 +80,15 @@ export function utf8Length(s: string): number {
 }
 
 /**
- * The one control-character rule for request text bound for a header (subjects, filenames,
- * display names): throws HEADER_INJECTION for C0 (TAB too), DEL, C1, U+2028/U+2029 and lone
- * surrogates, and, when the text is `shown` to a reader, for bidirectional controls.
+ * The one rule for text a client sets that goes into a header (subject, display names, custom
+ * header values, filenames): throws HEADER_INJECTION for C0 (TAB too), DEL, C1, U+2028/U+2029,
+ * lone surrogates and bidirectional controls.
  */
-export function assertHeaderSafe(value: string, field: string, shown = false): void {
+export function assertHeaderSafe(value: string, field: string): void {
   if (CONTROL_CHAR.test(value) || LONE_SURROGATE.test(value)) {
     throw new AddressError("HEADER_INJECTION", `${field} must not contain control characters (CR, LF, NUL, TAB, DEL, C1, U+2028, ...)`);
   }
-  if (shown && BIDI_CONTROL.test(value)) {
+  if (BIDI_CONTROL.test(value)) {
     throw new AddressError("HEADER_INJECTION", `${field} must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)`);
   }
 }
@@ -109,7 +110,7 @@ export function parseMailbox(input: string): Mailbox {
   if (!s.endsWith(">")) return { name: "", address: parseAddrSpec(s) };
 
   const { name, end } = parseDisplayName(s);
-  assertHeaderSafe(name, "display name", true);
+  assertHeaderSafe(name, "display name");
   return { name, address: parseAddrSpec(s.slice(end + 1, -1).trim()) };
 }
 

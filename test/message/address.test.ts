@@ -173,6 +173,7 @@ describe("assertHeaderSafe", () => {
   it.each([
     ["plain subject", "Hello, world"],
     ["unicode", "Grüße 😀"],
+    ["right-to-left text and marks", "שלום \u200fworld\u200e"],
     ["empty", ""],
   ])("accepts %s", (_label, value) => {
     expect(() => assertHeaderSafe(value, "subject")).not.toThrow();
@@ -191,6 +192,10 @@ describe("assertHeaderSafe", () => {
     ["LINE SEPARATOR", "a\u2028b"],
     ["PARAGRAPH SEPARATOR", "a\u2029b"],
     ["lone surrogate", "a\ud800b"],
+    ["RIGHT-TO-LEFT OVERRIDE", "invoice\u202etxt.exe"],
+    ["LEFT-TO-RIGHT EMBEDDING", "a\u202ab"],
+    ["FIRST STRONG ISOLATE", "a\u2068b"],
+    ["POP DIRECTIONAL ISOLATE", "a\u2069b"],
   ])("rejects %s", (_label, value) => {
     expect(reasonOf(() => assertHeaderSafe(value, "subject"))).toBe("HEADER_INJECTION");
   });

@@ -1,6 +1,6 @@
-// One control-character rule for every header-bound field of a request: no C0 (TAB included),
-// DEL, C1, U+2028/U+2029 in subjects, display names, addresses and filenames, and no
-// bidirectional controls in display names and filenames (which a reader is shown).
+// One rule for every header-bound text a client sets: no C0 (TAB included), DEL, C1,
+// U+2028/U+2029 and no bidirectional controls in subjects, display names, custom header values
+// and filenames (controls in addresses too), each refused with the same reason and nothing written.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
@@ -26,7 +26,10 @@ const cases: [string, Record<string, unknown>, string][] = [
   ...CONTROLS.map(([name, c]): [string, Record<string, unknown>, string] => [`${name} in the subject`, { subject: `a${c}b` }, "subject"]),
   ...CONTROLS.map(([name, c]): [string, Record<string, unknown>, string] => [`${name} in a display name`, { to: [`"a${c}b" <bob@example.com>`] }, "to[0]"]),
   ...CONTROLS.map(([name, c]): [string, Record<string, unknown>, string] => [`${name} in a filename`, { attachments: [file(`a${c}b.txt`)] }, "attachments[0].filename"]),
+  ...BIDI.map(([name, c]): [string, Record<string, unknown>, string] => [`${name} in the subject`, { subject: `invoice${c}fdp.exe` }, "subject"]),
+  ...BIDI.map(([name, c]): [string, Record<string, unknown>, string] => [`${name} in a custom header value`, { headers: { "X-Note": `a${c}b` } }, "headers[X-Note]"]),
   ...BIDI.map(([name, c]): [string, Record<string, unknown>, string] => [`${name} in a display name`, { to: [`"a${c}b" <bob@example.com>`] }, "to[0]"]),
+  ...BIDI.map(([name, c]): [string, Record<string, unknown>, string] => [`${name} in the from display name`, { from: `"a${c}b" <sender1@example.com>` }, "from"]),
   ...BIDI.map(([name, c]): [string, Record<string, unknown>, string] => [`${name} in a filename`, { attachments: [file(`invoice${c}txt.exe`)] }, "attachments[0].filename"]),
 ];
 
@@ -36,9 +39,9 @@ test.each(cases)("%s is HEADER_INJECTION and writes nothing", async (_name, chan
   expect((await rowCounts(t.db.url)).outbox).toBe(0);
 });
 
-test("bidirectional controls are text in a subject, and ordinary Unicode passes everywhere", async () => {
+test("right-to-left text and ordinary Unicode pass everywhere", async () => {
   const res = await keyedClient(EmailService, t.url, undefined).send({
-    ...GOOD, subject: "שלום \u202bworld", to: ["\"Grüße 😀\" <bob@example.com>"], attachments: [file("résumé 😀.txt")],
+    ...GOOD, subject: "שלום \u200fworld", to: ["\"Grüße 😀\" <bob@example.com>"], headers: { "X-Note": "مرحبا 👨‍👩‍👧" }, attachments: [file("résumé 😀.txt")],
   });
   expect(res.outbox?.outboxId).toBeDefined();
 });

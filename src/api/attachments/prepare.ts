@@ -43,7 +43,7 @@ export function checkAttachments(inputs: readonly Input[], settings: AttachmentS
     else if (a.path && !settings.attachmentStore) problems.push(problem(`${at}.path`, "ATTACHMENT_STORE_NOT_CONFIGURED"));
     else if (a.content && a.content.length > policy.maxSizeBytes) problems.push(problem(`${at}.content`, "ATTACHMENT_TOO_LARGE"));
     try {
-      assertHeaderSafe(a.filename, `${at}.filename`, true);
+      assertHeaderSafe(a.filename, `${at}.filename`);
       if (!FILENAME.test(a.filename)) problems.push(problem(`${at}.filename`, "ATTACHMENT_FILENAME_INVALID"));
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;

@@ -66,7 +66,7 @@ class AccountInbound {
 export class ImapInbound {
   private readonly accounts = new Map<number, AccountInbound>();
   private readonly keys = new Map<number, string>();
-  /** Reconfigurations run one after another. */
+  /** Configs are applied one after another; this settles when the last queued one has. */
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ImapInboundDeps) {}
@@ -76,17 +76,32 @@ export class ImapInbound {
     return this.accounts.get(accountId)?.held ?? false;
   }
 
-  start(config: Config): Promise<void> {
-    return this.reconfigure(config);
+  /** Rejects if the config cannot be applied, having stopped whatever it had started. */
+  async start(config: Config): Promise<void> {
+    try {
+      await this.enqueue(config);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
 
   /**
    * Follows a new config: accounts whose `imap` changed start over (their lock is given up and
-   * taken again), removed ones stop, the others go on undisturbed.
+   * taken again), removed ones stop, the others go on undisturbed. Never rejects: a config that
+   * cannot be applied is logged, and the next one is applied all the same.
    */
   reconfigure(config: Config): Promise<void> {
-    this.queue = this.queue.then(() => this.apply(config));
-    return this.queue;
+    return this.enqueue(config).catch((err: unknown) => {
+      this.deps.log.error({ err: (err as Error).message }, "imap ingest could not follow the config");
+    });
+  }
+
+  /** Applies `config` after those queued before it, whether they succeeded or not. */
+  private enqueue(config: Config): Promise<void> {
+    const applied = this.queue.then(() => this.apply(config));
+    this.queue = applied.catch(() => undefined);
+    return applied;
   }
 
   private async apply(config: Config): Promise<void> {
@@ -101,10 +116,12 @@ export class ImapInbound {
     await Promise.all(work);
     for (const account of config.accounts.values()) {
       if (!account.imap || this.accounts.has(account.id)) continue;
+      const key = JSON.stringify(account.imap);
       const inbound = new AccountInbound(account, this.deps);
       this.accounts.set(account.id, inbound);
-      this.keys.set(account.id, JSON.stringify(account.imap));
       await inbound.start();
+      // Only an account that started has its key: one whose start failed starts over next time.
+      this.keys.set(account.id, key);
     }
   }
 

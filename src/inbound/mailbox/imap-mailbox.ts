@@ -13,6 +13,7 @@ import type { Fence } from "../../db/fleet-lease.js";
 import { readMailboxState, saveMailboxState, type MailboxState } from "../../outbox/imap-state.js";
 import { IngestError, MAX_RAW_BYTES } from "./ingest.js";
 import { receiveMessage } from "./receive.js";
+import { cleanRemoteText, secretForms } from "../../delivery/remote-text.js";
 
 export interface ImapMailboxDeps {
   pool: Pool;
@@ -51,7 +52,10 @@ export class ImapMailbox {
   }
 
   start(): void {
-    this.running ??= this.run();
+    // run() handles the connection's failures itself; anything else is logged, never left unhandled.
+    this.running ??= this.run().catch((err: unknown) => {
+      this.deps.log.error({ account_id: this.accountId, mailbox: this.mailbox, err: describe(err, this.imap) }, "imap mailbox stopped on an unexpected error");
+    });
   }
 
   async stop(): Promise<void> {
@@ -81,7 +85,7 @@ export class ImapMailbox {
         }
         if (!this.stopped) throw new Error("connection closed");
       } catch (err) {
-        if (!this.stopped) this.deps.log.warn({ ...where, err: describe(err), failures: failures + 1 }, "imap mailbox failed; reconnecting");
+        if (!this.stopped) this.deps.log.warn({ ...where, err: describe(err, this.imap), failures: failures + 1 }, "imap mailbox failed; reconnecting");
       } finally {
         this.client = undefined;
         this.deps.metrics.imapConnected(this.accountId, this.mailbox, false);
@@ -190,8 +194,8 @@ export class ImapMailbox {
   }
 }
 
-/** An error for a log line: the message and the server's reply text, never the credentials. */
-function describe(err: unknown): string {
+/** An error for a log line: the message and the server's reply text, never the credentials it may echo. */
+function describe(err: unknown, imap: ImapConfig): string {
   const e = err as { message?: string; responseText?: string; code?: string };
-  return [e.code, e.message, e.responseText].filter(Boolean).join(": ").slice(0, 300);
+  return cleanRemoteText([e.code, e.message, e.responseText].filter(Boolean).join(": "), secretForms(imap.auth)).slice(0, 300);
 }

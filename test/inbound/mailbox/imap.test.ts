@@ -1,5 +1,6 @@
 // Inbound mail from a real Dovecot: what lands in the mailbox is stored once, whatever happens to
-// the connection, by the one instance that holds the account's lock, and Reply answers it.
+// the connection, by the one instance that holds the account's lock, and Reply answers it; a
+// reload the ingest cannot apply does not stop later ones from applying.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -14,6 +15,7 @@ import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink.js";
 import { until } from "../../faults/kit.js";
 import { rawMail } from "./raw-mail.js";
 import { fixture } from "../bounces/fixtures.js";
+import { withUnappliableImap } from "../../ops/late-failure.js";
 
 let imap: ImapServer;
 let sink: SmtpSink;
@@ -137,6 +139,24 @@ test("a reload (SIGHUP) starts, changes and stops an account's mailbox; a refuse
 
     reload(undefined);
     await until(() => expect(t.app.inbound.holds(4)).toBe(false), 10_000);
+  } finally {
+    await t.close();
+  }
+});
+
+test("a reload the ingest cannot apply is logged, and the next reload is applied", async () => {
+  await imap.append(rawMail({ messageId: "<chain-1@client.example>" }), "Chain");
+  const t = await startTestApp({ db, label: "imap-chain", json: { accounts: [sinkAccount(6, sink.port)] } });
+  const good = parseConfig({ accounts: [{ ...sinkAccount(6, sink.port), imap: { ...imap.config, mailboxes: ["Chain"] } }] },
+    { DATABASE_URL: db.url, PORT: "0" }, process.cwd());
+  try {
+    t.app.reload(withUnappliableImap(good, 6));
+    await until(() => expect(t.logs.some((l) => l.msg === "imap ingest could not follow the config" && String(l.err).includes("BigInt"))).toBe(true), 10_000);
+    expect(t.app.inbound.holds(6)).toBe(false);
+
+    t.app.reload(good);
+    await until(async () => expect(await storedIds(t, 6)).toEqual(["<chain-1@client.example>"]), 10_000);
+    expect(t.app.inbound.holds(6)).toBe(true);
   } finally {
     await t.close();
   }
