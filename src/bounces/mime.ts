@@ -7,6 +7,8 @@
 export const MAX_DEPTH = 8;
 /** Leaves kept per message; a report has a notice, a status part and the original. */
 export const MAX_PARTS = 64;
+/** Multipart sections walked per message, leaves or not: what nesting can cost is bounded too. */
+const MAX_SECTIONS = 256;
 
 export class Headers {
   constructor(private readonly list: readonly (readonly [string, string])[]) {}
@@ -38,7 +40,7 @@ export interface Mail {
 export function readMail(raw: Buffer): Mail {
   const { headers, body } = splitHead(raw.toString("latin1").replace(/\r\n?/g, "\n"));
   const parts: Part[] = [];
-  walk(headers, body, 0, parts);
+  walk(headers, body, 0, parts, { sections: 0 });
   return { headers, parts };
 }
 
@@ -75,8 +77,8 @@ export function contentType(value: string | undefined): { type: string; params: 
   return { type: type.trim().toLowerCase() || "text/plain", params };
 }
 
-function walk(headers: Headers, body: string, depth: number, out: Part[]): void {
-  if (out.length >= MAX_PARTS) return;
+function walk(headers: Headers, body: string, depth: number, out: Part[], budget: { sections: number }): void {
+  if (out.length >= MAX_PARTS || ++budget.sections > MAX_SECTIONS) return;
   const { type, params } = contentType(headers.get("content-type"));
   const boundary = params["boundary"];
   if (type.startsWith("multipart/") && boundary) {
@@ -84,7 +86,7 @@ function walk(headers: Headers, body: string, depth: number, out: Part[]): void 
     if (sections) {
       if (depth < MAX_DEPTH) for (const s of sections) {
         const part = splitHead(s);
-        walk(part.headers, part.body, depth + 1, out);
+        walk(part.headers, part.body, depth + 1, out, budget);
       }
       return;
     }

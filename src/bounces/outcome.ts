@@ -27,6 +27,9 @@ export interface RecipientOutcome {
 /** What the outbox keeps of an outcome per recipient row (outbox_recipient). */
 export type StoredOutcome = Pick<RecipientOutcome, "address" | "state" | "status" | "diagnostic">;
 
+/** What of a recipient's text (and of the notice) the classifier reads. */
+const CLASSIFIED_CHARS = 8192;
+
 /** An enhanced code right after a reply code ("550 5.7.1", "550-'5.7.1"): the remote server's own. */
 const REPLIED = /(?<![\w.])[245]\d\d[ -]['"(]?([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)/;
 
@@ -41,11 +44,12 @@ export function outcome(found: Found): RecipientOutcome {
   // code at all.
   const status = (said && !(found.fieldStatus && /\.0\.0$/.test(said)) ? said : found.fieldStatus) ?? said ?? enhancedCode(text) ??
     (found.action === "delayed" || reply.startsWith("4") ? "4.0.0" : "5.0.0");
-  // Words are matched on one line: a reply's continuation lines ("550-5.7.26 ...") joined.
-  const flat = flatten(text);
+  // Words are matched on one line: a reply's continuation lines ("550-5.7.26 ...") joined. The
+  // reason is in the first lines of what is said; a hostile diagnostic is not read to its end.
+  const flat = flatten(text.slice(0, CLASSIFIED_CHARS));
   const evidence = { status, replyCode: reply, text: flat, ...(found.fieldStatus ? { fieldStatus: found.fieldStatus } : {}) };
   let reason: BounceReason = found.action === "delayed" ? "delayed" : classify(evidence);
-  if (reason === "undetermined" && found.context) reason = classify({ ...evidence, text: flatten(found.context) });
+  if (reason === "undetermined" && found.context) reason = classify({ ...evidence, text: flatten(found.context.slice(0, CLASSIFIED_CHARS)) });
   return {
     address: found.address,
     state: found.action === "delayed" ? "delayed" : "bounced",

@@ -90,12 +90,19 @@ function mentionsIn(lines: string[], ctx: PlainContext): Mention[] {
 /**
  * What the notice says about each recipient: from each of its mentions to the next mention of
  * another address (at most 30 lines), or only its own line (and the indented lines after it)
- * when that line already gives the reason.
+ * when that line already gives the reason. Mentions are capped, so the look-ahead is bounded.
  */
 function segments(lines: string[], mentions: Mention[]): Map<string, string> {
   const out = new Map<string, string>();
   mentions.forEach((m, k) => {
-    const next = mentions.slice(k + 1).find((n) => n.address !== m.address && n.line > m.line)?.line ?? lines.length;
+    let next = lines.length;
+    for (let j = k + 1; j < mentions.length; j++) {
+      const n = mentions[j]!;
+      if (n.address !== m.address && n.line > m.line) {
+        next = n.line;
+        break;
+      }
+    }
     let end = Math.min(next, m.line + 30);
     if (m.sameLine) {
       end = m.line + 1;
