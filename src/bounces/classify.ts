@@ -27,7 +27,7 @@ const rule = (reason: BounceReason, phrases: string[]): Rule => [reason, new Reg
  * of our IP and message; then the SMTP stage and the vaguer words; the network and the receiving
  * system last. Examples of each are in the unit test.
  */
-const TEXT_RULES: readonly Rule[] = [
+export const TEXT_RULES: readonly Rule[] = [
   rule("rejected", ["sender address rejected", "sender was rejected", "sender (?:address |domain )?(?:is )?(?:denied|refused|invalid|not allowed)",
     "sender verify failed", "domain of sender address", "unroutable sender", "(?:provide a |in)valid from\\b", "address is not verified",
     "relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)", "unable to relay", "not (?:permitted|configured|allowed) to relay",
