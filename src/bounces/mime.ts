@@ -79,11 +79,15 @@ export function contentType(value: string | undefined): { type: string; params: 
 
 function walk(headers: Headers, body: string, depth: number, out: Part[], budget: { sections: number }): void {
   if (out.length >= MAX_PARTS || ++budget.sections > MAX_SECTIONS) return;
-  const { type, params } = contentType(headers.get("content-type"));
+  const declared = headers.get("content-type");
+  const guessed = declared === undefined && depth === 0;
+  const { type, params } = guessed ? guessMultipart(body) : contentType(declared);
   const boundary = params["boundary"];
   if (type.startsWith("multipart/") && boundary) {
     const sections = splitMultipart(body, boundary);
     if (sections) {
+      // What came before a guessed first delimiter is prose the message had, not a preamble.
+      if (guessed) out.push({ type: "text/plain", headers: new Headers([]), text: decodeBody(body.slice(0, body.indexOf(`--${boundary}`)), undefined, undefined) });
       if (depth < MAX_DEPTH) for (const s of sections) {
         const part = splitHead(s);
         walk(part.headers, part.body, depth + 1, out, budget);
@@ -94,6 +98,18 @@ function walk(headers: Headers, body: string, depth: number, out: Part[], budget
   // A multipart whose boundary never appears is read as the text it is.
   const leafType = type.startsWith("multipart/") ? "text/plain" : type;
   out.push({ type: leafType, headers, text: decodeBody(body, headers.get("content-transfer-encoding"), params["charset"]) });
+}
+
+/**
+ * A message that lost its Content-Type header (a report forwarded or stored carelessly) while its
+ * body still has MIME delimiter lines: read as the multipart it was.
+ */
+function guessMultipart(body: string): { type: string; params: Record<string, string> } {
+  // A delimiter has a letter or digit: a line of dashes is a separator.
+  const first = /^--(?=[^\s]{0,70}[0-9A-Za-z])([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*$/m.exec(body.slice(0, 8192))?.[1];
+  return first && body.includes(`\n--${first}`, body.indexOf(first) + first.length)
+    ? { type: "multipart/mixed", params: { boundary: first } }
+    : { type: "text/plain", params: {} };
 }
 
 /** The sections between `--boundary` lines; undefined when the boundary is never found. */
@@ -135,19 +151,24 @@ function decodeQuotedPrintable(text: string): string {
   return text.replace(/=\n/g, "").replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/** Bytes in a declared charset; undeclared ones as UTF-8 when valid, else ISO-2022-JP or Latin-1. */
+/**
+ * Bytes in their declared charset, strictly; when they are not valid in it (Japanese carriers
+ * label EUC-JP text ISO-2022-JP), UTF-8 and the other Japanese charsets are tried; undeclared
+ * ISO-2022-JP is recognised by its escapes. What no charset reads cleanly is read leniently.
+ */
 export function decodeCharset(bytes: Buffer, charset: string | undefined): string {
   const label = (charset ?? "").trim().toLowerCase();
-  if (label !== "" && label !== "us-ascii") {
+  const declared = label !== "" && label !== "us-ascii" ? [label] : [];
+  const japanese = /jp|jis/.test(label) || bytes.includes("\x1b$B") || bytes.includes("\x1b$@") ? ["iso-2022-jp", "euc-jp", "shift_jis"] : [];
+  for (const candidate of [...declared, "utf-8", ...japanese]) {
     try {
-      return new TextDecoder(label).decode(bytes);
+      return new TextDecoder(candidate, { fatal: true }).decode(bytes);
     } catch {
-      // An unknown label: guessed below.
+      // Not valid in this charset (or no such charset): the next is tried.
     }
   }
-  if (bytes.includes("\x1b$B") || bytes.includes("\x1b$@")) return new TextDecoder("iso-2022-jp").decode(bytes);
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return new TextDecoder(declared[0] ?? "latin1").decode(bytes);
   } catch {
     return bytes.toString("latin1");
   }

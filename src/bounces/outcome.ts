@@ -33,9 +33,15 @@ const CLASSIFIED_CHARS = 8192;
 /** An enhanced code right after a reply code ("550 5.7.1", "550-'5.7.1"): the remote server's own. */
 const REPLIED = /(?<![\w.])[245]\d\d[ -]['"(]?([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)/;
 
+/** Text that says something: words besides its addresses. */
+export function worded(text: string): boolean {
+  return /[a-z]{3}/i.test(text.replace(/\S{1,200}@\S{1,255}/g, ""));
+}
+
 export function outcome(found: Found): RecipientOutcome {
-  // A diagnostic without words ("X-Unix; 77") is stood in for by what the notice says.
-  const text = /[a-z]{3}/i.test(found.text) || !found.context ? found.text : `${found.text}\n${found.context}`.trim();
+  // A diagnostic without words ("X-Unix; 77", or the address alone) is stood in for by what the
+  // notice says.
+  const text = worded(found.text) || !found.context ? found.text : `${found.text}\n${found.context}`.trim();
   const reply = replyCode(text) ?? "";
   const replied = REPLIED.exec(found.text)?.[1];
   const said = (replied && enhancedCode(replied)) ?? enhancedCode(found.text);

@@ -6,7 +6,7 @@
 // recipients are capped at MAX_RECIPIENTS, and every pattern is linear.
 import { decodeWords, readMail, splitHead, type Headers, type Mail } from "./mime.js";
 import { readNotice, type Notice } from "./notice.js";
-import { outcome, type RecipientOutcome } from "./outcome.js";
+import { outcome, worded, type RecipientOutcome } from "./outcome.js";
 import { complaintIn, type Complaint } from "./shapes/arf.js";
 import { isAutoReply } from "./shapes/autoreply.js";
 import { dsnFound } from "./shapes/dsn.js";
@@ -95,7 +95,7 @@ function bounceFound(mail: Mail, notice: Notice, originalTo: string[]): Found[] 
   if (dsn.found.length === 0) return plain;
   return dsn.found.map((f) => {
     const said = plain.find((p) => p.address === f.address);
-    return { ...f, context: said?.text || notice.text };
+    return { ...f, context: said && worded(said.text) ? said.text : notice.text };
   });
 }
 

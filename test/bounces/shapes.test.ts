@@ -38,6 +38,8 @@ test.each<[string, "bounce" | "complaint", Row[], string[]]>([
   ["qp-dsn-in-text", "bounce", [["deja@example.org", "bounced", "5.1.1", "550", "user_unknown"]], ["<outbox-13-1@outbox.test>"]],
   // The DSN names a pipe command: the recipient is the address that expanded to it.
   ["pipe-recipient", "bounce", [["owner@host.example.com", "bounced", "5.0.0", "", "system_error"]], ["<outbox-14-1@outbox.test>"]],
+  // A mobile carrier's notice: the reason above the address, EUC-JP text labelled ISO-2022-JP.
+  ["carrier-euc-jp", "bounce", [["someone@carrier.example.jp", "bounced", "5.0.0", "", "suspended"]], ["<outbox-15-1@outbox.test>"]],
 ])("%s", async (name, kind, rows, messageIds) => {
   const report = await read(name);
   expect(report?.kind).toBe(kind);
@@ -48,6 +50,10 @@ test.each<[string, "bounce" | "complaint", Row[], string[]]>([
     expect(r.diagnostic.length).toBeLessThanOrEqual(1000);
     if (kind === "complaint") expect(r.feedbackType).toBe("abuse");
   }
+});
+
+test("text in a charset other than the one declared is still read as text", async () => {
+  expect((await read("carrier-euc-jp"))!.recipients[0]!.diagnostic).toContain("送信できませんでした");
 });
 
 test("an auto-reply is never a bounce, even when its subject quotes one", async () => {
