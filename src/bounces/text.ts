@@ -13,11 +13,14 @@ export function addressesIn(text: string): { address: string; at: number }[] {
   return [...text.matchAll(EMAIL)].map((m) => ({ address: m[0].toLowerCase(), at: m.index }));
 }
 
-/** "rfc822; <User@Example.org>" -> "user@example.org"; undefined when the value is not an address. */
+/**
+ * "rfc822; <User@Example.org>" -> "user@example.org" (a comment after it is dropped); undefined
+ * when the value is no address (a pipe, a file, a local name).
+ */
 export function fieldAddress(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const i = value.indexOf(";");
-  const v = (i >= 0 ? value.slice(i + 1) : value).trim().replace(/^<(.*)>$/, "$1").trim();
+  const v = (i >= 0 ? value.slice(i + 1) : value).replace(/\s\([^()]{0,200}\)\s*$/, "").trim().replace(/^<(.*)>$/, "$1").trim();
   return FIELD_EMAIL.test(v) ? v.toLowerCase() : undefined;
 }
 

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { expect, test } from "vitest";
 import { recipientFields } from "../../src/bounces/fields.js";
 import { readReport } from "../../src/bounces/report.js";
+import { fieldAddress } from "../../src/bounces/text.js";
 import { verpAddress, verpOutboxId } from "../../src/bounces/verp.js";
 import { fixture, type Fixture } from "./fixtures.js";
 
@@ -38,7 +39,7 @@ test("ordinary mail, and a report of successful delivery, are not reports", asyn
   expect(await readReport(Buffer.from(delivered))).toBeUndefined();
 });
 
-test("DSN fields: folded values, every occurrence, a group per recipient even without blank lines, prose skipped", () => {
+test("DSN fields: folded values, every occurrence, a group per recipient even without blank lines, prose skipped; recipient values that are no address", () => {
   const text = [
     "Some prose here.", "And more.", "", "Reporting-MTA: dns; mx.example", "",
     "Final-Recipient: rfc822; a@b.example", "Diagnostic-Code: smtp; 550", "  folded", "Status: 5.0.0", "Status: 4.0.0",
@@ -49,6 +50,8 @@ test("DSN fields: folded values, every occurrence, a group per recipient even wi
     new Map([["final-recipient", ["rfc822; c@d.example"]], ["action", ["failed"]]]),
   ]);
   expect(recipientFields(text, 1)).toHaveLength(1);
+  expect(["rfc822; <A@B.example>", "rfc822;a@b.example (was: c@d.example)", "A@B.example"].map(fieldAddress)).toEqual(["a@b.example", "a@b.example", "a@b.example"]);
+  expect(["rfc822; |/usr/bin/procmail", "X-Unix; /var/mail/a", "LOCAL; kijitora", "rfc822; @mx.example.org"].map(fieldAddress)).toEqual([undefined, undefined, undefined, undefined]);
 });
 
 test("VERP: the address names its row; another row's or a changed hash is recognised as forged", () => {

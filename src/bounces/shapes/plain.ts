@@ -31,7 +31,7 @@ const NOT_CUE = /(?:\bfrom|sender|return-path|reply-to|\bby|contact|mailto:|\bat
 const SAME_LINE_REASON = /^>?(?:\.\.\.|:)\s{0,4}\S|^>?\s{1,8}\(?(?:[245]\d\d|[245]\.\d)/;
 
 /** Phrases of a delay notice: the message is still queued and will be retried. */
-const DELAY = /this is a warning only|warning: message .{0,60} delayed|has not yet been delivered|(?:delivery (?:attempts )?will|will) (?:continue|keep) (?:trying|to try|for)|still (?:being )?(?:retried|trying)|temporary failure report|do not need to re-?send|message (?:is|has been) delayed|delayed for more than|delivery (?:status notification )?\(delay\)|will be retried until/i;
+const DELAY = /this is a warning only|warning: message .{0,60} delayed|has not yet been delivered|(?:delivery (?:attempts )?will|will) (?:continue|keep) (?:trying|to try|for)|still (?:being )?(?:retried|trying)|temporary failure report|do not need to re-?send|(?:message|delivery|recipients?) (?:is|has been|have been) delayed|delayed for more than|will be retried (?:until|for)/i;
 const PERMANENT = /permanent(?:ly)? (?:error|fail)|failed permanently|has been (?:returned|rejected)|given up|gave up|not be delivered|could not be delivered|undeliverable/i;
 
 interface Mention {
