@@ -61,15 +61,15 @@ test("only the first REPORT_BYTES are read: a status part after them is not", as
 
 test("pathological text is read in linear time: long runs that near-match addresses, codes and phrases", async () => {
   const runs = [
-    `${"a-".repeat(200_000)}@`,
-    `${"a.".repeat(200_000)}@example`,
-    `<${"a".repeat(300_000)}`,
-    "5.5.5.5.".repeat(100_000),
-    "550-".repeat(100_000),
-    "mailbox over ".repeat(50_000),
-    "host ".repeat(100_000),
-    `${"-".repeat(300_000)} original`,
-    `=?utf-8?B?${"A".repeat(300_000)}`,
+    `${"a-".repeat(60_000)}@`,
+    `${"a.".repeat(60_000)}@example`,
+    `<${"a".repeat(100_000)}`,
+    "5.5.5.5.".repeat(15_000),
+    "550-".repeat(30_000),
+    "mailbox over ".repeat(10_000),
+    "host ".repeat(25_000),
+    `${"-".repeat(100_000)} original`,
+    `=?utf-8?B?${"A".repeat(100_000)}`,
   ];
   for (const run of runs) {
     const raw = Buffer.from(`${HEAD}\r\nThe following address failed:\r\n\r\n  user@example.org\r\n    ${run}\r\n`);
