@@ -35,7 +35,7 @@ const REPLIED = /(?<![\w.])[245]\d\d[ -]['"(]?([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)
 
 /** Text that says something: words besides its addresses. */
 export function worded(text: string): boolean {
-  return /[a-z]{3}/i.test(text.replace(/\S{1,200}@\S{1,255}/g, ""));
+  return /[a-z]{3}/i.test(text.slice(0, 2000).replace(/[^\s@]{1,200}@\S{1,255}/g, ""));
 }
 
 export function outcome(found: Found): RecipientOutcome {
