@@ -42,14 +42,14 @@ export function outcome(found: Found): RecipientOutcome {
   // A diagnostic without words ("X-Unix; 77", or the address alone) is stood in for by what the
   // notice says.
   const text = worded(found.text) || !found.context ? found.text : `${found.text}\n${found.context}`.trim();
-  const reply = replyCode(text) ?? "";
+  const reply = replyCode(found.text) ?? replyCode(text) ?? "";
   const replied = REPLIED.exec(found.text)?.[1];
-  const said = (replied && enhancedCode(replied)) ?? enhancedCode(found.text);
   // The remote server's code over the reporter's summary (a Sendmail DSN says 5.1.1 for any
-  // refused RCPT) unless it says less (X.0.0); "5.0.0" or "4.0.0" only when the report gives no
-  // code at all.
-  const status = (said && !(found.fieldStatus && /\.0\.0$/.test(said)) ? said : found.fieldStatus) ?? said ?? enhancedCode(text) ??
-    (found.action === "delayed" || reply.startsWith("4") ? "4.0.0" : "5.0.0");
+  // refused RCPT), unless it says less (X.0.0). "5.0.0" or "4.0.0" only when the report gives no
+  // code at all: nothing is derived from a reply code.
+  let status = (replied && enhancedCode(replied)) ?? enhancedCode(found.text);
+  if (!status || (found.fieldStatus && /\.0\.0$/.test(status))) status = found.fieldStatus ?? status;
+  status ??= found.action === "delayed" || reply.startsWith("4") ? "4.0.0" : "5.0.0";
   // Words are matched on one line: a reply's continuation lines ("550-5.7.26 ...") joined. The
   // reason is in the first lines of what is said; a hostile diagnostic is not read to its end.
   const flat = flatten(text.slice(0, CLASSIFIED_CHARS));
