@@ -8,7 +8,7 @@ import type { BounceReason } from "./reasons.js";
 export interface Evidence {
   /** Enhanced status code the report gives for the recipient ("5.7.1"), "" when none. */
   status: string;
-  /** The Status field of a DSN when it differs from `status` (the reporting MTA's own summary). */
+  /** The Status field of a DSN (the reporting MTA's own summary), when the report has one. */
   fieldStatus?: string;
   /** SMTP reply code ("550"), "" when none. */
   replyCode: string;
@@ -105,7 +105,8 @@ const SUBJECT: Readonly<Record<string, BounceReason>> = {
 };
 
 export function classify(e: Evidence): BounceReason {
-  if (/^[45]\.4\.7$/.test(e.fieldStatus ?? e.status)) return "expired";
+  // X.4.7: the reporter gave up after retrying, whatever the last attempt met.
+  if ([e.status, e.fieldStatus].some((code) => code && /^[45]\.4\.7$/.test(code))) return "expired";
   const byText = TEXT_RULES.find(([, re]) => re.test(e.text))?.[0];
   if (byText) return byText;
   return statusReason(e.status) ?? statusReason(e.fieldStatus ?? "") ?? replyReason(e.replyCode) ?? "undetermined";
