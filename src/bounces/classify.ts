@@ -53,7 +53,7 @@ export const TEXT_RULES: readonly Rule[] = [
     "(?:account|address|user|mailbox) (?:that )?you tried to reach does not exist", "(?:user|recipient|mailbox|address|addressee)(?: address)? (?:not found|not known|unknown|is unknown|invalid|not exist|not valid)",
     "invalid (?:recipient|mailbox|user|address)", "recip(?:ient)?notfound", "not a valid (?:user|mailbox|recipient)", "no mailbox (?:here|by that name)",
     "(?:isn't|is not) a valid (?:user|mailbox|recipient)", "doesn't have an? .{1,60} account", "recipient name is not recognized", "unknown or illegal alias",
-    "recipient address rejected: access denied", "address (?:you entered )?(?:couldn't|could not|wasn't|was not) (?:be )?found", "not listed in (?:domino|the directory)", "no valid recipients", "ディレクトリ(?:には見つかりません|のリストにありません)"]),
+    "recipient address rejected: access denied", "address (?:you entered )?(?:couldn't|could not|wasn't|was not) (?:be )?found", "not listed in (?:the )?(?:public name|domino|directory)", "no valid recipients", "ディレクトリ(?:には見つかりません|のリストにありません)"]),
   rule("virus_detected", ["virus", "malware", "infected", "trojan", "malicious"]),
   rule("blocked", ["blocked using", "listed (?:in|on|at|by) ", "block ?list", "black ?list", "spamhaus", "spamcop", "\\b(?:rbl|dnsbl|uribl)\\b", "banned sending ip",
     "reputation", "client host .{0,60}(?:rejected|blocked|refused)", "client ip", "reverse dns", "\\brdns\\b", "ptr record", "dynamic ip", "dial-?up",
@@ -70,7 +70,7 @@ export const TEXT_RULES: readonly Rule[] = [
   // The SMTP stage a refusal came at: after MAIL FROM it is about the sender.
   rule("rejected", ["after mail from", "in reply to mail from"]),
   rule("rate_limited", ["too many (?:connections|messages|recipients|sessions|concurrent|e-?mails|mails)", "rate limit", "rate-limit", "throttl",
-    "(?:sending|message|daily|hourly|relay) (?:limit|quota)", "connection limit", "receiving mail at a rate", "too fast"]),
+    "(?:sending|message|daily|hourly|relay) (?:limit|quota)", "connection limit", "receiving mail at a rate", "too fast", "frequency limit"]),
   rule("syntax_error", ["syntax error", "command (?:not )?(?:recognized|unrecognized)", "unrecognized command", "bad sequence of commands",
     "need (?:rcpt|mail) command", "command out of sequence", "invalid command"]),
   rule("filtered", ["filtered", "rejected by (?:the )?(?:recipient'?s? )?(?:filter|rules)", "refused by (?:the )?recipient", "not allowed to send to"]),

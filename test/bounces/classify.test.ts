@@ -48,6 +48,7 @@ const BY_WORDS: [string, BounceReason][] = [
   ["Your message wasn't delivered to x@example.it because the address couldn't be found.", "user_unknown"],
   ["550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", "user_unknown"],
   ["ユーザー Neko (x@example.co.jp) は Domino ディレクトリには見つかりません。", "user_unknown"],
+  ["User not listed in public Name & Address Book", "user_unknown"],
   ["Error: No valid recipients for this MM", "user_unknown"],
   // A recipient unknown is unknown, even when a filter's word is there too.
   ["550 Unknown user x@example.org (message filtered)", "user_unknown"],
@@ -75,6 +76,7 @@ const BY_WORDS: [string, BounceReason][] = [
   // The SMTP stage, and the vaguer words.
   ["SMTP error from remote mail server after MAIL FROM:<a@example.com> SIZE=1024: 553 5.1.0 refused", "rejected"],
   ["452 4.5.3 Too many recipients", "rate_limited"],
+  ["550 Ip frequency limited", "rate_limited"],
   ["554 neko : CAT : You've reached your daily relay quota - 20", "rate_limited"],
   ["500 5.5.2 Syntax error, command unrecognized", "syntax_error"],
   ["503 5.5.1 Error: need RCPT command", "syntax_error"],
