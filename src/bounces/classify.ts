@@ -6,14 +6,18 @@
 import type { BounceReason } from "./reasons.js";
 
 export interface Evidence {
+  /** A delay notice's recipient is still being retried: its reason is "delayed", whatever the cause. */
+  delayed?: boolean;
   /** Enhanced status code the report gives for the recipient ("5.7.1"), "" when none. */
   status: string;
   /** The Status field of a DSN (the reporting MTA's own summary), when the report has one. */
   fieldStatus?: string;
   /** SMTP reply code ("550"), "" when none. */
   replyCode: string;
-  /** The diagnostic text about the recipient (remote reply and the reporter's words). */
+  /** The diagnostic text about the recipient (remote reply and the reporter's words), on one line. */
   text: string;
+  /** The notice's words around it: read last, when neither the text nor the codes say why. */
+  context?: string;
 }
 
 type Rule = readonly [BounceReason, RegExp];
@@ -105,11 +109,15 @@ const SUBJECT: Readonly<Record<string, BounceReason>> = {
 };
 
 export function classify(e: Evidence): BounceReason {
+  if (e.delayed) return "delayed";
   // X.4.7: the reporter gave up after retrying, whatever the last attempt met.
   if ([e.status, e.fieldStatus].some((code) => code && /^[45]\.4\.7$/.test(code))) return "expired";
-  const byText = TEXT_RULES.find(([, re]) => re.test(e.text))?.[0];
-  if (byText) return byText;
-  return statusReason(e.status) ?? statusReason(e.fieldStatus ?? "") ?? replyReason(e.replyCode) ?? "undetermined";
+  return byText(e.text) ?? statusReason(e.status) ?? statusReason(e.fieldStatus ?? "") ?? replyReason(e.replyCode) ??
+    (e.context === undefined ? undefined : byText(e.context)) ?? "undetermined";
+}
+
+function byText(text: string): BounceReason | undefined {
+  return TEXT_RULES.find(([, re]) => re.test(text))?.[0];
 }
 
 function statusReason(status: string): BounceReason | undefined {

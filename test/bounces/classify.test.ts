@@ -152,3 +152,11 @@ test("a 5.7.1 is blocked, spam or policy by its words", () => {
 test("a DSN's X.4.7 (gave up after retrying) is expired, whatever the last reply said", () => {
   expect(classify({ status: "4.4.2", fieldStatus: "4.4.7", replyCode: "421", text: "421 4.4.2 Connection timed out" })).toBe("expired");
 });
+
+test("a delay notice's recipient is delayed; the notice's words decide only when the text and the codes say nothing", () => {
+  expect(classify({ delayed: true, status: "4.2.2", replyCode: "452", text: "452 4.2.2 Mailbox full" })).toBe("delayed");
+  const notice = "The user(s) account is disabled.";
+  expect(classify({ status: "5.0.0", replyCode: "", text: "<x@example.jp>", context: notice })).toBe("suspended");
+  expect(classify({ status: "5.0.0", replyCode: "550", text: "550 5.0.0 User unknown", context: notice })).toBe("user_unknown");
+  expect(classify({ status: "5.2.2", replyCode: "", text: "<x@example.jp>", context: notice })).toBe("mailbox_full");
+});
