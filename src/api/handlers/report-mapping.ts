@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { DeliveryReportSchema, SuppressionReason, SuppressionSchema, type DeliveryReport, type Suppression } from "../../../gen/email/v1/mailbox_service_pb.js";
 import { RecipientReportSchema, RecipientState, type RecipientReport } from "../../../gen/email/v1/outbox_pb.js";
 import type { Applied } from "../../inbound/bounces/apply.js";
-import type { RecipientOutcome } from "../../inbound/bounces/report.js";
+import type { RecipientOutcome, StoredOutcome } from "../../inbound/bounces/report.js";
 import type { Suppression as Stored, SuppressionReason as Reason } from "../../outbox/suppression.js";
 import { time } from "./mapping.js";
 
@@ -20,7 +20,7 @@ const REASON: Record<Reason, SuppressionReason> = {
   manual: SuppressionReason.MANUAL,
 };
 
-export function toProtoRecipient(r: RecipientOutcome & { updatedAt: number }): RecipientReport {
+export function toProtoRecipient(r: StoredOutcome & { updatedAt: number }): RecipientReport {
   return create(RecipientReportSchema, {
     address: r.address, state: STATE[r.state], statusCode: r.status, diagnostic: r.diagnostic, updateTime: time(r.updatedAt),
   });

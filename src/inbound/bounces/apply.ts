@@ -62,7 +62,9 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
     const guess = report.originalRecipients.filter((a) => theirs.has(a));
     const who = guess.length > 0 ? guess : theirs.size === 1 ? [...theirs] : [];
     const sample = report.recipients[0];
-    named = who.map((address) => ({ address, state: "complained", status: sample?.status ?? "abuse", diagnostic: sample?.diagnostic ?? "feedback report" }));
+    named = who.map((address) => ({
+      address, state: "complained", status: sample?.status ?? "abuse", reason: "complaint", replyCode: "", diagnostic: sample?.diagnostic ?? "feedback report",
+    }));
   }
   if (named.length === 0) return undefined;
 

@@ -1,8 +1,8 @@
 // Reading back what reports said about a row's recipients (GetOutbox).
 import type { Queryable } from "../../db/pool.js";
-import type { RecipientOutcome } from "./report.js";
+import type { RecipientOutcome, StoredOutcome } from "./report.js";
 
-export async function recipientReports(db: Queryable, outboxId: number): Promise<(RecipientOutcome & { updatedAt: number })[]> {
+export async function recipientReports(db: Queryable, outboxId: number): Promise<(StoredOutcome & { updatedAt: number })[]> {
   const [rows] = (await db.query(
     "SELECT address, state, status_code, diagnostic, updated_at FROM outbox_recipient WHERE outbox_id = ? ORDER BY address",
     [outboxId],
