@@ -4,6 +4,7 @@
 // MIME work; the report's field blocks are read from the parts it decodes.
 import { simpleParser, type ParsedMail } from "mailparser";
 import { fieldBlocks, typedValue, type FieldBlock } from "./fields.js";
+import type { BounceReason } from "./reasons.js";
 
 export type RecipientState = "bounced" | "delayed" | "complained";
 
@@ -14,6 +15,12 @@ export interface RecipientOutcome {
   /** "5.1.1", "4.4.7"; the feedback type ("abuse") for a complaint. */
   status: string;
   diagnostic: string;
+  /** Why it failed (reasons.ts); "complaint" for a complaint. */
+  reason: BounceReason;
+  /** The SMTP reply code the report quoted ("550"), or "". */
+  replyCode: string;
+  /** A complaint's feedback type ("abuse"). */
+  feedbackType?: string;
 }
 
 export interface Report {
@@ -72,7 +79,7 @@ export async function readReport(raw: Buffer): Promise<Report | undefined> {
     const by = feedback.get("reporting-mta") ?? feedback.get("user-agent") ?? "";
     const diagnostic = clip(`feedback report (${type})${by ? ` from ${typedValue(by) ?? by}` : ""}`);
     const recipients = unique(named.length > 0 ? named : base.originalRecipients)
-      .map((address): RecipientOutcome => ({ address, state: "complained", status: type, diagnostic }));
+      .map((address): RecipientOutcome => ({ address, state: "complained", status: type, diagnostic, reason: "complaint", replyCode: "", feedbackType: type }));
     return { kind: "complaint", recipients, ...base };
   }
   const recipients = reportType === "delivery-status" ? dsnRecipients(blocks) : plainRecipients(mail, text);
@@ -120,7 +127,8 @@ function plainRecipients(mail: ParsedMail, text: string): RecipientOutcome[] {
 }
 
 function outcome(address: string, status: string, diagnostic: string): RecipientOutcome {
-  return { address: address.toLowerCase(), state: status.startsWith("5") ? "bounced" : "delayed", status, diagnostic: clip(diagnostic) };
+  const state = status.startsWith("5") ? "bounced" : "delayed";
+  return { address: address.toLowerCase(), state, status, diagnostic: clip(diagnostic), reason: state === "bounced" ? "undetermined" : "delayed", replyCode: "" };
 }
 
 /** The report-type of a multipart/report message, lower-cased; undefined for other types. */

@@ -4,6 +4,7 @@
 // restart or a cut connection resumes after the last stored one; a message stored but not yet
 // counted is found again by its Message-ID and not stored twice.
 import { ImapFlow } from "imapflow";
+import type { BounceMetrics } from "../bounces/signal.js";
 import type { Clock } from "../clock.js";
 import type { AccountConfig, ImapConfig } from "../config.js";
 import type { Logger } from "../log.js";
@@ -24,7 +25,7 @@ export interface ImapMailboxDeps {
   pool: Pool;
   clock: Clock;
   log: Logger;
-  metrics: ImapMetrics;
+  metrics: ImapMetrics & BounceMetrics;
   /** The domain of our Message-IDs, by which bounce reports find their rows. */
   messageIdDomain: () => string;
 }
@@ -163,7 +164,7 @@ export class ImapMailbox {
     if (!fetched || !fetched.source) return;
     try {
       // As IngestMessage stores it: a bounce or complaint report is applied to its row too.
-      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now());
+      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now(), { metrics, log });
       metrics.imapMessage(this.accountId, created ? "ingested" : "duplicate");
     } catch (err) {
       if (!(err instanceof IngestError)) throw err;
