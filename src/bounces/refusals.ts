@@ -9,6 +9,13 @@ import { domainOf } from "./signal.js";
 
 export const REFUSAL_WINDOW_MS = 24 * 3_600_000;
 
+/** Per (account, reason): how many since the window's start, and the latest time. */
+export const COUNT_SQL = `SELECT account_id, bounce_reason, COUNT(*) AS n, MAX(updated_at) AS latest FROM outbox_recipient
+  WHERE account_id IN (?) AND bounce_reason IN (?) AND updated_at >= ? GROUP BY account_id, bounce_reason`;
+/** The recipient reported at that latest time: one branch per (account, reason), joined by UNION ALL. */
+export const LATEST_SQL = `(SELECT account_id, bounce_reason, address, diagnostic FROM outbox_recipient
+  WHERE account_id = ? AND bounce_reason = ? AND updated_at = ? LIMIT 1)`;
+
 export interface SenderRefusal {
   reason: BounceReason;
   count: number;
@@ -25,17 +32,14 @@ export async function senderRefusals(
   const reasons = [...new Set([...sender.values()].flatMap((s) => [...s]))];
   const out = new Map<number, SenderRefusal[]>();
   if (accounts.length === 0 || reasons.length === 0) return out;
-  const [counts] = (await db.query(
-    `SELECT account_id, bounce_reason, COUNT(*) AS n, MAX(updated_at) AS latest FROM outbox_recipient
-     WHERE account_id IN (?) AND bounce_reason IN (?) AND updated_at >= ? GROUP BY account_id, bounce_reason`,
-    [[...sender.keys()], reasons, since],
-  )) as unknown as [{ account_id: number; bounce_reason: BounceReason; n: number; latest: number }[]];
+  const [counts] = (await db.query(COUNT_SQL, [[...sender.keys()], reasons, since])) as unknown as [
+    { account_id: number; bounce_reason: BounceReason; n: number; latest: number }[],
+  ];
   // A reason of the sender class for some accounts only counts for those.
   const found = counts.filter((c) => sender.get(c.account_id)?.has(c.bounce_reason));
   if (found.length === 0) return out;
   const [latest] = (await db.query(
-    found.map(() => `(SELECT account_id, bounce_reason, address, diagnostic FROM outbox_recipient
-      WHERE account_id = ? AND bounce_reason = ? AND updated_at = ? LIMIT 1)`).join(" UNION ALL "),
+    found.map(() => LATEST_SQL).join(" UNION ALL "),
     found.flatMap((c) => [c.account_id, c.bounce_reason, c.latest]),
   )) as unknown as [{ account_id: number; bounce_reason: string; address: string; diagnostic: string }[]];
   const latestOf = new Map(latest.map((l) => [`${l.account_id}/${l.bounce_reason}`, l]));
