@@ -1,43 +1,41 @@
-// RFC 822-style field blocks ("Name: value", folded lines, blocks separated by a blank line), as
-// message/delivery-status (RFC 3464) and message/feedback-report (RFC 5965) bodies are written.
+// RFC 3464 per-recipient field groups ("Final-Recipient: rfc822; a@b", "Action: failed", folded
+// lines), as message/delivery-status parts write them, and as many MTAs write them in a text part.
 
-export type FieldBlock = ReadonlyMap<string, string>;
+/** One recipient's fields in a DSN, every occurrence of each (names lower-cased). */
+export type RecipientFields = ReadonlyMap<string, readonly string[]>;
+
+const RECIPIENT_FIELD = new Set(["final-recipient", "original-recipient"]);
 
 /**
- * The blocks of `text` in which every line is a field or a continuation, names lower-cased and
- * the first occurrence kept. Prose paragraphs are skipped, so the text of a whole report (its
- * human-readable part too) can be given.
+ * The per-recipient field groups of DSN text, at most `limit`. A Final-Recipient or
+ * Original-Recipient line that the group being read already has starts the next group, so
+ * recipient blocks written without the blank line between them are still told apart. A blank or
+ * prose line ends a group; groups that name no recipient (the per-message fields) are dropped.
  */
-export function fieldBlocks(text: string): FieldBlock[] {
-  const blocks: FieldBlock[] = [];
-  for (const paragraph of text.replace(/\r\n?/g, "\n").split(/\n[ \t]*\n/)) {
-    const lines = paragraph.split("\n").filter((l) => l.trim() !== "");
-    if (lines.length === 0 || !/^[A-Za-z][A-Za-z0-9-]*:/.test(lines[0]!)) continue;
-    const fields = new Map<string, string>();
-    let last: string | undefined;
-    let prose = false;
-    for (const line of lines) {
-      const field = /^([A-Za-z][A-Za-z0-9-]*):[ \t]*(.*)$/.exec(line);
-      if (field) {
-        last = field[1]!.toLowerCase();
-        if (!fields.has(last)) fields.set(last, field[2]!.trim());
-        else last = undefined;
-      } else if (/^[ \t]/.test(line) && last) {
-        fields.set(last, `${fields.get(last)} ${line.trim()}`);
-      } else if (!/^[ \t]/.test(line)) {
-        prose = true;
-        break;
-      }
+export function recipientFields(text: string, limit: number): RecipientFields[] {
+  const out: Map<string, string[]>[] = [];
+  let current = new Map<string, string[]>();
+  let last: string[] | undefined;
+  const close = () => {
+    if ([...RECIPIENT_FIELD].some((n) => current.has(n)) && out.length < limit) out.push(current);
+    current = new Map();
+    last = undefined;
+  };
+  for (const line of text.split("\n")) {
+    const field = /^([A-Za-z][A-Za-z0-9-]{0,40}):[ \t]*(.*)$/.exec(line);
+    if (field) {
+      const name = field[1]!.toLowerCase();
+      if (RECIPIENT_FIELD.has(name) && current.has(name)) close();
+      const values = current.get(name) ?? [];
+      values.push(field[2]!.trim());
+      current.set(name, values);
+      last = values;
+    } else if (/^[ \t]+\S/.test(line) && last) {
+      last[last.length - 1] += ` ${line.trim()}`;
+    } else {
+      close();
     }
-    if (!prose) blocks.push(fields);
   }
-  return blocks;
-}
-
-/** "rfc822; user@example.com" -> "user@example.com" (the address type is dropped). */
-export function typedValue(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const i = value.indexOf(";");
-  const v = (i >= 0 ? value.slice(i + 1) : value).trim().replace(/^<(.*)>$/, "$1");
-  return v === "" ? undefined : v;
+  close();
+  return out;
 }

@@ -1,25 +1,27 @@
-// Reading reports as pure logic: each fixture shape gives the recipient, state, status and the
-// original Message-ID; ordinary mail and success reports are not reports; and Python's own
+// Reading reports as pure logic: each fixture shape gives the recipient, state, status, reason,
+// reply code and the original Message-ID; ordinary mail and success reports are not reports; and Python's own
 // email package reads the same fields from the standard ones, so the fixtures are real MIME.
 import { execFileSync } from "node:child_process";
 import { expect, test } from "vitest";
-import { fieldBlocks } from "../../src/bounces/fields.js";
+import { recipientFields } from "../../src/bounces/fields.js";
 import { readReport } from "../../src/bounces/report.js";
+import { fieldAddress } from "../../src/bounces/text.js";
 import { verpAddress, verpOutboxId } from "../../src/bounces/verp.js";
 import { fixture, type Fixture } from "./fixtures.js";
 
 const FILL = { rcpt: "Jordan@Example.org", messageId: "<outbox-42-1@outbox.test>" };
 
-test.each<[Fixture, string, string, string]>([
-  ["postfix-dsn", "bounced", "5.1.1", "User unknown in virtual mailbox table"],
-  ["postfix-delayed", "delayed", "4.4.1", "Connection timed out"],
-  ["exim-plain", "bounced", "5.1.1", "Recipient address rejected: User unknown"],
-  ["gmail-dsn", "bounced", "5.1.1", "does not exist"],
-  ["exchange-ndr", "bounced", "5.2.2", "mailbox full"],
-  ["arf-complaint", "complained", "abuse", "feedback report (abuse)"],
-])("%s: %s %s", async (name, state, status, diagnostic) => {
+test.each<[Fixture, string, string, string, string, string]>([
+  ["postfix-dsn", "bounced", "5.1.1", "user_unknown", "550", "User unknown in virtual mailbox table"],
+  ["postfix-delayed", "delayed", "4.4.1", "delayed", "", "Connection timed out"],
+  ["exim-plain", "bounced", "5.1.1", "user_unknown", "550", "Recipient address rejected: User unknown"],
+  ["gmail-dsn", "bounced", "5.1.1", "user_unknown", "", "does not exist"],
+  ["exchange-ndr", "bounced", "5.2.2", "mailbox_full", "554", "mailbox full"],
+  ["arf-complaint", "complained", "abuse", "complaint", "", "feedback report (abuse)"],
+])("%s: %s %s %s", async (name, state, status, reason, replyCode, diagnostic) => {
   const report = await readReport(fixture(name, FILL));
-  expect(report?.recipients).toEqual([{ address: "jordan@example.org", state, status, diagnostic: expect.stringContaining(diagnostic) }]);
+  const feedback = state === "complained" ? { feedbackType: status } : {};
+  expect(report?.recipients).toEqual([{ address: "jordan@example.org", state, status, reason, replyCode, ...feedback, diagnostic: expect.stringContaining(diagnostic) }]);
   expect(report!.originalMessageIds).toContain("<outbox-42-1@outbox.test>");
   expect(report!.kind).toBe(name === "arf-complaint" ? "complaint" : "bounce");
 });
@@ -37,9 +39,19 @@ test("ordinary mail, and a report of successful delivery, are not reports", asyn
   expect(await readReport(Buffer.from(delivered))).toBeUndefined();
 });
 
-test("field blocks: folded values, first occurrence kept, prose skipped", () => {
-  const blocks = fieldBlocks("Some prose here.\nAnd more.\n\nFinal-Recipient: rfc822; a@b.example\nDiagnostic-Code: smtp; 550\n  folded\nStatus: 5.0.0\nStatus: 4.0.0\n");
-  expect(blocks).toEqual([new Map([["final-recipient", "rfc822; a@b.example"], ["diagnostic-code", "smtp; 550 folded"], ["status", "5.0.0"]])]);
+test("DSN fields: folded values, every occurrence, a group per recipient even without blank lines, prose skipped; recipient values that are no address", () => {
+  const text = [
+    "Some prose here.", "And more.", "", "Reporting-MTA: dns; mx.example", "",
+    "Final-Recipient: rfc822; a@b.example", "Diagnostic-Code: smtp; 550", "  folded", "Status: 5.0.0", "Status: 4.0.0",
+    "Final-Recipient: rfc822; c@d.example", "Action: failed",
+  ].join("\n");
+  expect(recipientFields(text, 10)).toEqual([
+    new Map([["final-recipient", ["rfc822; a@b.example"]], ["diagnostic-code", ["smtp; 550 folded"]], ["status", ["5.0.0", "4.0.0"]]]),
+    new Map([["final-recipient", ["rfc822; c@d.example"]], ["action", ["failed"]]]),
+  ]);
+  expect(recipientFields(text, 1)).toHaveLength(1);
+  expect(["rfc822; <A@B.example>", "rfc822;a@b.example (was: c@d.example)", "A@B.example"].map(fieldAddress)).toEqual(["a@b.example", "a@b.example", "a@b.example"]);
+  expect(["rfc822; |/usr/bin/procmail", "X-Unix; /var/mail/a", "LOCAL; kijitora", "rfc822; @mx.example.org"].map(fieldAddress)).toEqual([undefined, undefined, undefined, undefined]);
 });
 
 test("VERP: the address names its row; another row's or a changed hash is recognised as forged", () => {

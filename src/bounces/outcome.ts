@@ -1,0 +1,67 @@
+// A found recipient -> its outcome: the status code, the reply code and the reason, each read
+// from what the report gave, and the diagnostic as stored.
+import { classify } from "./classify.js";
+import type { BounceReason } from "./reasons.js";
+import type { Found } from "./shapes/found.js";
+import { clip, enhancedCode, flatten, replyCode } from "./text.js";
+
+export type RecipientState = "bounced" | "delayed" | "complained";
+
+export interface RecipientOutcome {
+  /** Lower-cased address of the failed recipient (never the reporter or the sender). */
+  address: string;
+  /** "bounced": the reporter gave up, whatever its code; "delayed": still retried; "complained". */
+  state: RecipientState;
+  /** The enhanced status code ("5.1.1", "4.4.7"); the feedback type ("abuse") for a complaint. */
+  status: string;
+  /** Why, from the one taxonomy (reasons.ts); "complaint" for a complaint. */
+  reason: BounceReason;
+  /** The remote SMTP reply code ("550"), "" when the report gives none. */
+  replyCode: string;
+  /** The feedback type of a complaint ("abuse", "fraud"). */
+  feedbackType?: string;
+  /** What the report says about this recipient, one line, at most 1000 characters. */
+  diagnostic: string;
+}
+
+/** What the outbox keeps of an outcome per recipient row (outbox_recipient). */
+export type StoredOutcome = Pick<RecipientOutcome, "address" | "state" | "status" | "diagnostic">;
+
+/** What of a recipient's text (and of the notice) the classifier reads. */
+const CLASSIFIED_CHARS = 8192;
+
+/** An enhanced code right after a reply code ("550 5.7.1", "550-'5.7.1"): the remote server's own. */
+const REPLIED = /(?<![\w.])[245]\d\d[ -]['"(]?([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)/;
+
+/** Text that says something: words besides its addresses. */
+export function worded(text: string): boolean {
+  return /[a-z]{3}/i.test(text.replace(/\S{1,200}@\S{1,255}/g, ""));
+}
+
+export function outcome(found: Found): RecipientOutcome {
+  // A diagnostic without words ("X-Unix; 77", or the address alone) is stood in for by what the
+  // notice says.
+  const text = worded(found.text) || !found.context ? found.text : `${found.text}\n${found.context}`.trim();
+  const reply = replyCode(text) ?? "";
+  const replied = REPLIED.exec(found.text)?.[1];
+  const said = (replied && enhancedCode(replied)) ?? enhancedCode(found.text);
+  // The remote server's code over the reporter's summary (a Sendmail DSN says 5.1.1 for any
+  // refused RCPT) unless it says less (X.0.0); "5.0.0" or "4.0.0" only when the report gives no
+  // code at all.
+  const status = (said && !(found.fieldStatus && /\.0\.0$/.test(said)) ? said : found.fieldStatus) ?? said ?? enhancedCode(text) ??
+    (found.action === "delayed" || reply.startsWith("4") ? "4.0.0" : "5.0.0");
+  // Words are matched on one line: a reply's continuation lines ("550-5.7.26 ...") joined. The
+  // reason is in the first lines of what is said; a hostile diagnostic is not read to its end.
+  const flat = flatten(text.slice(0, CLASSIFIED_CHARS));
+  const evidence = { status, replyCode: reply, text: flat, ...(found.fieldStatus ? { fieldStatus: found.fieldStatus } : {}) };
+  let reason: BounceReason = found.action === "delayed" ? "delayed" : classify(evidence);
+  if (reason === "undetermined" && found.context) reason = classify({ ...evidence, text: flatten(found.context.slice(0, CLASSIFIED_CHARS)) });
+  return {
+    address: found.address,
+    state: found.action === "delayed" ? "delayed" : "bounced",
+    status,
+    reason,
+    replyCode: reply,
+    diagnostic: clip(flat || status),
+  };
+}
