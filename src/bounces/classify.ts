@@ -6,14 +6,18 @@
 import type { BounceReason } from "./reasons.js";
 
 export interface Evidence {
+  /** A delay notice's recipient is still being retried: its reason is "delayed", whatever the cause. */
+  delayed?: boolean;
   /** Enhanced status code the report gives for the recipient ("5.7.1"), "" when none. */
   status: string;
-  /** The Status field of a DSN when it differs from `status` (the reporting MTA's own summary). */
+  /** The Status field of a DSN (the reporting MTA's own summary), when the report has one. */
   fieldStatus?: string;
   /** SMTP reply code ("550"), "" when none. */
   replyCode: string;
-  /** The diagnostic text about the recipient (remote reply and the reporter's words). */
+  /** The diagnostic text about the recipient (remote reply and the reporter's words), on one line. */
   text: string;
+  /** The notice's words around it: read last, when neither the text nor the codes say why. */
+  context?: string;
 }
 
 type Rule = readonly [BounceReason, RegExp];
@@ -53,7 +57,7 @@ export const TEXT_RULES: readonly Rule[] = [
     "(?:account|address|user|mailbox) (?:that )?you tried to reach does not exist", "(?:user|recipient|mailbox|address|addressee)(?: address)? (?:not found|not known|unknown|is unknown|invalid|not exist|not valid)",
     "invalid (?:recipient|mailbox|user|address)", "recip(?:ient)?notfound", "not a valid (?:user|mailbox|recipient)", "no mailbox (?:here|by that name)",
     "(?:isn't|is not) a valid (?:user|mailbox|recipient)", "doesn't have an? .{1,60} account", "recipient name is not recognized", "unknown or illegal alias",
-    "recipient address rejected: access denied", "address (?:you entered )?(?:couldn't|could not|wasn't|was not) (?:be )?found", "not listed in (?:domino|the directory)", "no valid recipients", "ディレクトリ(?:には見つかりません|のリストにありません)"]),
+    "recipient address rejected: access denied", "address (?:you entered )?(?:couldn't|could not|wasn't|was not) (?:be )?found", "not listed in (?:the )?(?:public name|domino|directory)", "no valid recipients", "ディレクトリ(?:には見つかりません|のリストにありません)"]),
   rule("virus_detected", ["virus", "malware", "infected", "trojan", "malicious"]),
   rule("blocked", ["blocked using", "listed (?:in|on|at|by) ", "block ?list", "black ?list", "spamhaus", "spamcop", "\\b(?:rbl|dnsbl|uribl)\\b", "banned sending ip",
     "reputation", "client host .{0,60}(?:rejected|blocked|refused)", "client ip", "reverse dns", "\\brdns\\b", "ptr record", "dynamic ip", "dial-?up",
@@ -70,7 +74,7 @@ export const TEXT_RULES: readonly Rule[] = [
   // The SMTP stage a refusal came at: after MAIL FROM it is about the sender.
   rule("rejected", ["after mail from", "in reply to mail from"]),
   rule("rate_limited", ["too many (?:connections|messages|recipients|sessions|concurrent|e-?mails|mails)", "rate limit", "rate-limit", "throttl",
-    "(?:sending|message|daily|hourly|relay) (?:limit|quota)", "connection limit", "receiving mail at a rate", "too fast"]),
+    "(?:sending|message|daily|hourly|relay) (?:limit|quota)", "connection limit", "receiving mail at a rate", "too fast", "frequency limit"]),
   rule("syntax_error", ["syntax error", "command (?:not )?(?:recognized|unrecognized)", "unrecognized command", "bad sequence of commands",
     "need (?:rcpt|mail) command", "command out of sequence", "invalid command"]),
   rule("filtered", ["filtered", "rejected by (?:the )?(?:recipient'?s? )?(?:filter|rules)", "refused by (?:the )?recipient", "not allowed to send to"]),
@@ -105,10 +109,15 @@ const SUBJECT: Readonly<Record<string, BounceReason>> = {
 };
 
 export function classify(e: Evidence): BounceReason {
-  if (/^[45]\.4\.7$/.test(e.fieldStatus ?? e.status)) return "expired";
-  const byText = TEXT_RULES.find(([, re]) => re.test(e.text))?.[0];
-  if (byText) return byText;
-  return statusReason(e.status) ?? statusReason(e.fieldStatus ?? "") ?? replyReason(e.replyCode) ?? "undetermined";
+  if (e.delayed) return "delayed";
+  // X.4.7: the reporter gave up after retrying, whatever the last attempt met.
+  if ([e.status, e.fieldStatus].some((code) => code && /^[45]\.4\.7$/.test(code))) return "expired";
+  return byText(e.text) ?? statusReason(e.status) ?? statusReason(e.fieldStatus ?? "") ?? replyReason(e.replyCode) ??
+    (e.context === undefined ? undefined : byText(e.context)) ?? "undetermined";
+}
+
+function byText(text: string): BounceReason | undefined {
+  return TEXT_RULES.find(([, re]) => re.test(text))?.[0];
 }
 
 function statusReason(status: string): BounceReason | undefined {

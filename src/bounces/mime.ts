@@ -67,7 +67,7 @@ export function splitHead(text: string): { headers: Headers; body: string } {
 }
 
 /** "multipart/mixed; boundary=x" -> the lower-cased type and the parameters (names lower-cased). */
-export function contentType(value: string | undefined): { type: string; params: Record<string, string> } {
+function contentType(value: string | undefined): { type: string; params: Record<string, string> } {
   const [type = "", ...rest] = (value ?? "").split(";");
   const params: Record<string, string> = {};
   for (const p of rest) {
@@ -156,7 +156,7 @@ function decodeQuotedPrintable(text: string): string {
  * label EUC-JP text ISO-2022-JP), UTF-8 and the other Japanese charsets are tried; undeclared
  * ISO-2022-JP is recognised by its escapes. What no charset reads cleanly is read leniently.
  */
-export function decodeCharset(bytes: Buffer, charset: string | undefined): string {
+function decodeCharset(bytes: Buffer, charset: string | undefined): string {
   const label = (charset ?? "").trim().toLowerCase();
   const declared = label !== "" && label !== "us-ascii" ? [label] : [];
   const japanese = /jp|jis/.test(label) || bytes.includes("\x1b$B") || bytes.includes("\x1b$@") ? ["iso-2022-jp", "euc-jp", "shift_jis"] : [];

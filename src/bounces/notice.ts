@@ -22,9 +22,9 @@ const STATUS_TYPES = new Set(["message/delivery-status", "message/global-deliver
  */
 const COPY_MARKER = new RegExp(
   [
-    String.raw`^[ \t]*-{2,}[^\n]{0,60}\b(?:original|returned|unsent|enclosed|below this line|copy of|header of the)\b`,
-    String.raw`^[ \t]*(?:original (?:message|mail)|message headers|included is a copy|below is a copy|the header of the original)\b[^\n]{0,60}(?:follows?|:|as follows)`,
-    String.raw`^[ \t]*[^\n]{0,40}\bcopy of (?:the |your )?(?:original )?message\b[^\n]{0,60}(?:follows?|below|:|\.)[ \t]*$`,
+    String.raw`^[ \t]{0,20}-{2,80}[^\n]{0,60}\b(?:original|returned|unsent|enclosed|below this line|copy of|header of the)\b`,
+    String.raw`^[ \t]{0,20}(?:original (?:message|mail)|message headers|included is a copy|below is a copy|the header of the original)\b[^\n]{0,60}(?:follows?|:|as follows)`,
+    String.raw`^[^\n]{0,40}\bcopy of (?:the |your )?(?:original )?message\b[^\n]{0,60}(?:follows?|below|:|\.)[ \t]*$`,
     String.raw`^(?:Received|Return-Path):[^\n]*\n(?:[ \t]|[A-Za-z][A-Za-z0-9-]{0,40}:)`,
   ].join("|"),
   "im",
@@ -53,7 +53,8 @@ export function readNotice(mail: Mail): Notice {
       const cut = text.search(COPY_MARKER);
       notice.push(cut >= 0 ? text.slice(0, cut) : text);
       if (cut >= 0) {
-        originals.push(text.slice(cut).replace(/^[^\n]*\n/, ""));
+        // The copy without the line announcing it (a header line opening it is kept).
+        originals.push(text.slice(cut).replace(/^(?![A-Za-z][A-Za-z0-9-]{0,40}:)[^\n]*\n/, ""));
         returned = true;
       }
     }
@@ -69,10 +70,11 @@ function unquote(text: string): string {
   return quoted * 2 >= filled && quoted > 2 ? lines.map((l) => l.replace(/^> ?/, "")).join("\n") : text;
 }
 
-/** The text of an HTML notice: tags dropped, breaks kept, common entities decoded. */
+/** The text of an HTML notice: styles and scripts dropped, then tags; breaks kept, common entities decoded. */
 function htmlText(html: string): string {
   return html
-    .replace(/<(?:br|\/p|\/div|\/tr|\/li|\/h\d)[^>]{0,200}>/gi, "\n")
-    .replace(/<[^>]{0,2000}>/g, "")
+    .replace(/<(?:style|script)\b[^<>]{0,200}>[^<]*/gi, "")
+    .replace(/<(?:br|\/p|\/div|\/tr|\/li|\/h\d)[^<>]{0,200}>/gi, "\n")
+    .replace(/<[^<>]{0,2000}>/g, "")
     .replace(/&nbsp;/g, " ").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
 }

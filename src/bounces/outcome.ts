@@ -35,27 +35,29 @@ const REPLIED = /(?<![\w.])[245]\d\d[ -]['"(]?([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)
 
 /** Text that says something: words besides its addresses. */
 export function worded(text: string): boolean {
-  return /[a-z]{3}/i.test(text.replace(/\S{1,200}@\S{1,255}/g, ""));
+  return /[a-z]{3}/i.test(text.slice(0, 2000).replace(/[^\s@]{1,200}@\S{1,255}/g, ""));
 }
 
 export function outcome(found: Found): RecipientOutcome {
   // A diagnostic without words ("X-Unix; 77", or the address alone) is stood in for by what the
   // notice says.
   const text = worded(found.text) || !found.context ? found.text : `${found.text}\n${found.context}`.trim();
-  const reply = replyCode(text) ?? "";
+  const reply = replyCode(found.text) ?? replyCode(text) ?? "";
   const replied = REPLIED.exec(found.text)?.[1];
-  const said = (replied && enhancedCode(replied)) ?? enhancedCode(found.text);
   // The remote server's code over the reporter's summary (a Sendmail DSN says 5.1.1 for any
-  // refused RCPT) unless it says less (X.0.0); "5.0.0" or "4.0.0" only when the report gives no
-  // code at all.
-  const status = (said && !(found.fieldStatus && /\.0\.0$/.test(said)) ? said : found.fieldStatus) ?? said ?? enhancedCode(text) ??
-    (found.action === "delayed" || reply.startsWith("4") ? "4.0.0" : "5.0.0");
+  // refused RCPT), unless it says less (X.0.0). When the report gives no enhanced code at all,
+  // "5.0.0" or "4.0.0" (the reply's or the action's class), as before: no detail is made up.
+  let status = (replied && enhancedCode(replied)) ?? enhancedCode(found.text);
+  if (!status || (found.fieldStatus && /\.0\.0$/.test(status))) status = found.fieldStatus ?? status;
+  status ??= found.action === "delayed" || reply.startsWith("4") ? "4.0.0" : "5.0.0";
   // Words are matched on one line: a reply's continuation lines ("550-5.7.26 ...") joined. The
   // reason is in the first lines of what is said; a hostile diagnostic is not read to its end.
   const flat = flatten(text.slice(0, CLASSIFIED_CHARS));
-  const evidence = { status, replyCode: reply, text: flat, ...(found.fieldStatus ? { fieldStatus: found.fieldStatus } : {}) };
-  let reason: BounceReason = found.action === "delayed" ? "delayed" : classify(evidence);
-  if (reason === "undetermined" && found.context) reason = classify({ ...evidence, text: flatten(found.context.slice(0, CLASSIFIED_CHARS)) });
+  const reason = classify({
+    delayed: found.action === "delayed", status, replyCode: reply, text: flat,
+    ...(found.fieldStatus ? { fieldStatus: found.fieldStatus } : {}),
+    ...(found.context ? { context: flatten(found.context.slice(0, CLASSIFIED_CHARS)) } : {}),
+  });
   return {
     address: found.address,
     state: found.action === "delayed" ? "delayed" : "bounced",

@@ -62,7 +62,8 @@ export async function readReport(raw: Buffer): Promise<Report | undefined> {
   const ses = sesNotification(notice);
   if (ses) base.originalMessageIds = unique([...ses.messageIds, ...base.originalMessageIds]);
   const complaint = ses?.kind === "complaint" ? ses.complaint : complaintIn(mail, notice);
-  if (complaint) return complaintReport(complaint, base);
+  // A "not-spam" feedback report takes a complaint back: it is none.
+  if (complaint) return complaint.feedbackType === "not-spam" ? undefined : complaintReport(complaint, base);
 
   const found = ses?.kind === "bounce" ? ses.found : bounceFound(mail, notice, base.originalTo);
   if (found.length === 0) return undefined;
@@ -84,6 +85,7 @@ function bounceFound(mail: Mail, notice: Notice, originalTo: string[]): Found[] 
   const originals = notice.originals.map((o) => splitHead(o.replace(/^\s+/, "")).headers);
   const plain = plainFound({
     notice: notice.text,
+    subject: decodeWords(mail.headers.get("subject") ?? ""),
     reporter: new Set(addresses(["from", "sender"], [mail.headers])),
     senders: new Set([
       ...addresses(["to", "reply-to"], [mail.headers]),

@@ -54,7 +54,7 @@ export function flatten(text: string): string {
   return out.join(" ").replace(/\s+/g, " ").trim();
 }
 
-export const MAX_DIAGNOSTIC = 1000;
+const MAX_DIAGNOSTIC = 1000;
 
 export function clip(text: string, max = MAX_DIAGNOSTIC): string {
   const flat = text.replace(/\s+/g, " ").trim();

@@ -70,9 +70,13 @@ test("pathological text is read in linear time: long runs that near-match addres
     "host ".repeat(25_000),
     `${"-".repeat(100_000)} original`,
     `=?utf-8?B?${"A".repeat(100_000)}`,
+    `${"-".repeat(100_000)}\r\n${" ".repeat(100_000)}copy of`,
   ];
   for (const run of runs) {
     const raw = Buffer.from(`${HEAD}\r\nThe following address failed:\r\n\r\n  user@example.org\r\n    ${run}\r\n`);
     expect((await readReport(raw))?.recipients[0]?.address).toBe("user@example.org");
   }
+  const html = `<p>The following address failed: <b>user@example.org</b></p>${"<".repeat(100_000)}${"<style>".repeat(20_000)}`;
+  const htmlOnly = Buffer.from(`${HEAD}Content-Type: text/html\r\n\r\n${html}`);
+  expect((await readReport(htmlOnly))?.recipients[0]?.address).toBe("user@example.org");
 });

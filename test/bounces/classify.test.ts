@@ -48,6 +48,7 @@ const BY_WORDS: [string, BounceReason][] = [
   ["Your message wasn't delivered to x@example.it because the address couldn't be found.", "user_unknown"],
   ["550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", "user_unknown"],
   ["ユーザー Neko (x@example.co.jp) は Domino ディレクトリには見つかりません。", "user_unknown"],
+  ["User not listed in public Name & Address Book", "user_unknown"],
   ["Error: No valid recipients for this MM", "user_unknown"],
   // A recipient unknown is unknown, even when a filter's word is there too.
   ["550 Unknown user x@example.org (message filtered)", "user_unknown"],
@@ -75,6 +76,7 @@ const BY_WORDS: [string, BounceReason][] = [
   // The SMTP stage, and the vaguer words.
   ["SMTP error from remote mail server after MAIL FROM:<a@example.com> SIZE=1024: 553 5.1.0 refused", "rejected"],
   ["452 4.5.3 Too many recipients", "rate_limited"],
+  ["550 Ip frequency limited", "rate_limited"],
   ["554 neko : CAT : You've reached your daily relay quota - 20", "rate_limited"],
   ["500 5.5.2 Syntax error, command unrecognized", "syntax_error"],
   ["503 5.5.1 Error: need RCPT command", "syntax_error"],
@@ -149,4 +151,12 @@ test("a 5.7.1 is blocked, spam or policy by its words", () => {
 
 test("a DSN's X.4.7 (gave up after retrying) is expired, whatever the last reply said", () => {
   expect(classify({ status: "4.4.2", fieldStatus: "4.4.7", replyCode: "421", text: "421 4.4.2 Connection timed out" })).toBe("expired");
+});
+
+test("a delay notice's recipient is delayed; the notice's words decide only when the text and the codes say nothing", () => {
+  expect(classify({ delayed: true, status: "4.2.2", replyCode: "452", text: "452 4.2.2 Mailbox full" })).toBe("delayed");
+  const notice = "The user(s) account is disabled.";
+  expect(classify({ status: "5.0.0", replyCode: "", text: "<x@example.jp>", context: notice })).toBe("suspended");
+  expect(classify({ status: "5.0.0", replyCode: "550", text: "550 5.0.0 User unknown", context: notice })).toBe("user_unknown");
+  expect(classify({ status: "5.2.2", replyCode: "", text: "<x@example.jp>", context: notice })).toBe("mailbox_full");
 });

@@ -56,6 +56,13 @@ test("text in a charset other than the one declared is still read as text", asyn
   expect((await read("carrier-euc-jp"))!.recipients[0]!.diagnostic).toContain("送信できませんでした");
 });
 
+test("a postmaster's mail that reports no failure, and a not-spam feedback report, are no reports", async () => {
+  const receipt = "From: postmaster@example.net\r\nTo: sender@example.com\r\nSubject: Your request\r\n\r\nThank you for writing to support@example.net.\r\nWe will answer within a day.\r\n";
+  expect(await readReport(Buffer.from(receipt))).toBeUndefined();
+  const arf = readFileSync(new URL("./fixtures/shapes/arf-several-rcpt.eml", import.meta.url), "utf8").replace("Feedback-Type: abuse", "Feedback-Type: not-spam");
+  expect(await readReport(Buffer.from(arf))).toBeUndefined();
+});
+
 test("an auto-reply is never a bounce, even when its subject quotes one", async () => {
   expect(await read("out-of-office")).toBeUndefined();
 });

@@ -8,6 +8,8 @@ import { dedupe, MAX_RECIPIENTS, type Found } from "./found.js";
 export interface PlainContext {
   /** The notice's prose (above the returned message). */
   notice: string;
+  /** The report's Subject, decoded. */
+  subject: string;
   /** The report's own sender (a postmaster): never a failed recipient. */
   reporter: ReadonlySet<string>;
   /** The report's addressee and the original's sender: a recipient only as a list entry (a reply or a cue echoes them). */
@@ -32,6 +34,8 @@ const SAME_LINE_REASON = /^>?(?:\.\.\.|:)\s{0,4}\S|^>?\s{1,8}\(?(?:[245]\d\d|[24
 
 /** Phrases of a delay notice: the message is still queued and will be retried. */
 const DELAY = /this is a warning only|warning: message .{0,60} delayed|has not yet been delivered|(?:delivery (?:attempts )?will|will) (?:continue|keep) (?:trying|to try|for)|still (?:being )?(?:retried|trying)|temporary failure report|do not need to re-?send|(?:message|delivery|recipients?) (?:is|has been|have been) delayed|delayed for more than|will be retried (?:until|for)/i;
+/** A notice that reports no failure at all (a receipt, a reply from a postmaster) names no failed recipient. */
+const FAILURE = /fail|undeliver|could ?n[o']t|unable|not (?:be )?delivered|reject|returned|error|bounce|permanent|delay|problem|not reach|(?<![\w.])[45]\d\d[ -]|(?<![\w.])[45]\.\d{1,3}\.\d/i;
 const PERMANENT = /permanent(?:ly)? (?:error|fail)|failed permanently|has been (?:returned|rejected)|given up|gave up|not be delivered|could not be delivered|undeliverable/i;
 
 interface Mention {
@@ -44,6 +48,7 @@ interface Mention {
 }
 
 export function plainFound(ctx: PlainContext): Found[] {
+  if (ctx.failedHeader.length === 0 && !FAILURE.test(`${ctx.subject}\n${ctx.notice}`)) return [];
   const lines = ctx.notice.split("\n");
   const all = mentionsIn(lines, ctx);
   const strong = all.filter((m) => !m.weak);
