@@ -2,8 +2,10 @@
 // enums a caller builds requests from and reads responses with.
 export {
   batchError,
+  bounceReasonName,
   createEmailClient,
   createEmailTransport,
+  defaultReasonClass,
   errorInfo,
   errorReason,
   fieldViolations,
@@ -12,6 +14,7 @@ export {
   type EmailClient,
   type EmailClientOptions,
   type Protocol,
+  type ReasonClass,
 } from "./client/client.js";
 export * from "../gen/email/v1/email_service_pb.js";
 export * from "../gen/email/v1/outbox_pb.js";

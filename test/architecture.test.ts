@@ -20,7 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   events: ["config", "db", "outbox", "message", "lib", "gen"],
   inbound: ["config", "db", "outbox", "metrics", "message", "lib"],
   maintenance: ["config", "db", "outbox", "lib"],
-  metrics: ["db", "outbox", "lib"],
+  metrics: ["db", "outbox", "message", "lib"],
   outbox: ["db", "message", "lib"],
   db: ["lib"],
   message: ["lib"],
@@ -40,6 +40,7 @@ const EXCEPTIONS: { from: string; to: string; why: string }[] = [
   { from: "events/webhooks/payload.ts", to: "api/handlers/mapping.ts", why: "a webhook's body is the API's OutboxEvent" },
   { from: "events/webhooks/sender.ts", to: "delivery/remote-text.ts", why: "a webhook reply is cleaned like an SMTP reply" },
   { from: "inbound/bounces/apply.ts", to: "delivery/remote-text.ts", why: "a bounce's diagnostic is cleaned like an SMTP reply" },
+  { from: "client/reasons.ts", to: "message/bounce-reasons.ts", why: "the client names a report's reason and its default class from the one taxonomy" },
   { from: "inbound/mailbox/imap-mailbox.ts", to: "delivery/remote-text.ts", why: "an IMAP server's error is cleaned like an SMTP reply" },
 ];
 

@@ -5,7 +5,8 @@
 // policy of its own on top of the page's (which a srcdoc frame inherits): nothing is fetched.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { OutboxEventKind, type GetOutboxMessageResponse } from "../../gen/email/v1/email_service_pb.js";
-import { bytes, dateTime, statusName, utc } from "./format.js";
+import { bounceReasonName } from "../../src/client/reasons.js";
+import { bytes, dateTime, reasonChip, statusName, utc } from "./format.js";
 
 /** Prepended to the HTML body: a CSP can only be tightened by what follows it. */
 const FRAME_POLICY = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">`;
@@ -72,6 +73,8 @@ export class DetailView {
       li.dataset.kind = OutboxEventKind[e.kind] ?? String(e.kind);
       li.append(when(e.time), el("span", "kind", OutboxEventKind[e.kind] ?? "?"), el("span", "retries", `retries ${e.retries}`));
       if (e.messageId) li.append(el("code", "message-id", e.messageId));
+      if (e.recipient) li.append(el("span", "recipient", e.recipient));
+      if (bounceReasonName(e.reason)) li.append(reasonChip(bounceReasonName(e.reason), e.error));
       if (e.error) li.append(el("div", "error", e.error));
       return li;
     }));

@@ -1,9 +1,23 @@
-// Text for the table: status names, relative times and dates.
+// Text for the table: status names, bounce reason chips, relative times and dates.
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
+import { DEFAULT_REASON_CLASS, isBounceReason } from "../../src/message/bounce-reasons.js";
 
 /** "SENT", "FAILED", …: the enum name without its prefix, also used as a CSS class suffix. */
 export function statusName(s: OutboxStatus): string {
   return OutboxStatus[s] ?? "UNKNOWN";
+}
+
+/**
+ * A bounce reason as a chip ("blocked"), coloured by its default class (suppress, soft, sender),
+ * with `title` (the report's status and diagnostic) as its tooltip. Text only, never markup.
+ */
+export function reasonChip(reason: string, title: string): HTMLSpanElement {
+  const chip = document.createElement("span");
+  chip.className = `reason-chip rc-${isBounceReason(reason) ? DEFAULT_REASON_CLASS[reason] : "none"}`;
+  chip.dataset.reason = reason;
+  chip.textContent = reason;
+  chip.title = title;
+  return chip;
 }
 
 const UNITS: [number, string][] = [

@@ -14,6 +14,7 @@ import { OutboxTable, renderStatusChips, toast, type Action } from "./view.js";
 import { watchOutbox, type WatchState } from "./watch.js";
 import { WebhooksPanel } from "./webhooks.js";
 import { SuppressionsPanel } from "./suppressions.js";
+import { RefusalBanner } from "./refusals.js";
 
 /** Rows in the table per page (the Rows picker); the counts above it cover every row the stream described. */
 const pageRows = () => Number(ui.pageSize.value) || 200;
@@ -58,8 +59,10 @@ const webhooks = new WebhooksPanel(createWebhooksApi(location.origin), {
 });
 const suppressions = new SuppressionsPanel(createMailboxApi(location.origin), {
   section: byId("suppressions"), rows: document.querySelector("#suppressions-table tbody")!, title: byId("suppressions-title"), toasts: ui.toasts,
+  filter: byId("suppressions-reason"),
 });
 const accountsApi = createAccountsApi(location.origin);
+const refusals = new RefusalBanner(accountsApi, byId("refusals"));
 const model = new OutboxModel();
 const table = new OutboxTable(ui.tbody);
 const detail = new DetailView(ui.detail);
@@ -121,6 +124,7 @@ function restart(): void {
   loadNewest(gen, accountId);
   scheduleActivity(0);
   void suppressions.load(accountId);
+  refusals.show(accountId);
   stopWatch = watchOutbox(api, { accountId, tags }, {
     start(snapshot, first) {
       notice(snapshot ? "" : "Too many messages for a full snapshot: showing the newest ones and every change from now on. Filter by account to see all.");
@@ -130,6 +134,7 @@ function restart(): void {
     },
     event(e) {
       model.applyEvent(e);
+      if (e.recipient) refusals.refresh();
       invalidate();
       if (e.outboxId === detail.openId) void openDetail(e.outboxId, true);
       if (OUTCOME_STATUSES.has(e.status)) scheduleActivity(ACTIVITY_MIN_MS);

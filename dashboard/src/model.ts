@@ -3,7 +3,18 @@
 // No DOM here, so it is easy to reason about and to test.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { OutboxEventKind, type OutboxEvent } from "../../gen/email/v1/email_service_pb.js";
-import { OutboxStatus, Priority, type Outbox } from "../../gen/email/v1/outbox_pb.js";
+import { OutboxStatus, Priority, RecipientState, type Outbox } from "../../gen/email/v1/outbox_pb.js";
+import { bounceReasonName } from "../../src/client/reasons.js";
+
+/** What the latest report said about one recipient. */
+export interface RecipientView {
+  state: "bounced" | "delayed" | "complained";
+  address: string;
+  /** "blocked", "user_unknown", …; "" when none was recorded. */
+  reason: string;
+  /** The status code and the remote server's diagnostic. */
+  detail: string;
+}
 
 export interface RowView {
   id: bigint;
@@ -22,8 +33,8 @@ export interface RowView {
   version: number;
   /** The row's tags (every event and read carries them; they never change). */
   tags: Record<string, string>;
-  /** What bounce and complaint reports said, seen live: "bounced a@b.example", … */
-  reports: string[];
+  /** What bounce and complaint reports said, per recipient (from the stream and from reads). */
+  reports: RecipientView[];
   /** Recipients left out because they were suppressed. */
   suppressed: string[];
   /** Claimed after transactional mail when the account is the bottleneck. */
@@ -43,10 +54,15 @@ export const STATUSES: readonly OutboxStatus[] = [
 ];
 
 /** Events about one recipient: they leave the row's state as it is. */
-const REPORTS = new Map<OutboxEventKind, string>([
+const REPORTS = new Map<OutboxEventKind, RecipientView["state"]>([
   [OutboxEventKind.RECIPIENT_BOUNCED, "bounced"],
   [OutboxEventKind.RECIPIENT_DELAYED, "delayed"],
   [OutboxEventKind.RECIPIENT_COMPLAINED, "complained"],
+]);
+const STATES = new Map<RecipientState, RecipientView["state"]>([
+  [RecipientState.BOUNCED, "bounced"],
+  [RecipientState.DELAYED, "delayed"],
+  [RecipientState.COMPLAINED, "complained"],
 ]);
 
 const date = (ts: Timestamp | undefined) => (ts ? timestampDate(ts) : undefined);
@@ -71,7 +87,8 @@ export class OutboxModel {
     const row = this.rows.get(e.outboxId) ?? this.blank(e.outboxId, e.accountId);
     const report = REPORTS.get(e.kind);
     if (report) {
-      row.reports = [...row.reports.filter((r) => !r.endsWith(` ${e.recipient}`)), `${report} ${e.recipient}`];
+      const view = { state: report, address: e.recipient, reason: bounceReasonName(e.reason), detail: e.error };
+      row.reports = [...row.reports.filter((r) => r.address !== e.recipient), view];
       row.version++;
       return row;
     }
@@ -101,6 +118,12 @@ export class OutboxModel {
     row.tags = o.tags;
     row.suppressed = o.suppressedRecipients;
     row.bulk = o.priority === Priority.BULK;
+    // Reports of recipients no event described yet (events are at least as new as any read).
+    for (const r of o.recipients) {
+      const state = STATES.get(r.state);
+      if (!state || row.reports.some((k) => k.address === r.address)) continue;
+      row.reports.push({ state, address: r.address, reason: bounceReasonName(r.reason), detail: `${r.statusCode} ${r.diagnostic}`.trim() });
+    }
     if (!known) {
       row.status = o.status;
       row.retries = o.retries;

@@ -2,8 +2,8 @@
 // pointer is never replaced while the stream updates the table. Text is only ever set with
 // textContent: subjects, addresses and errors are data, never markup.
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
-import { dateTime, relative, statusName, utc } from "./format.js";
-import { canCancel, canRetry, STATUSES, type RowView } from "./model.js";
+import { dateTime, relative, reasonChip, statusName, utc } from "./format.js";
+import { canCancel, canRetry, STATUSES, type RecipientView, type RowView } from "./model.js";
 
 export type Action = "retry" | "cancel";
 
@@ -19,6 +19,9 @@ interface RowElements {
   to: HTMLDivElement;
   /** The From it is sent with, and its tags. */
   from: HTMLDivElement;
+  /** What reports said per recipient, each with its reason's chip; redrawn only when they change. */
+  reports: HTMLDivElement;
+  reportsKey: string;
   retry: HTMLButtonElement;
   cancel: HTMLButtonElement;
   version: number;
@@ -82,14 +85,15 @@ export class OutboxTable {
     const subject = el("div", "subject-text");
     const to = el("div", "to");
     const from = el("div", "from");
-    cells.subject.append(subject, to, from);
+    const reports = el("div", "reports");
+    cells.subject.append(subject, to, from, reports);
     const retry = el("button", "retry", "Retry");
     retry.dataset.action = "retry";
     retry.title = "Attempt now, even if not yet due";
     const cancel = el("button", "cancel quiet", "Cancel");
     cancel.dataset.action = "cancel";
     cells.actions.append(retry, cancel);
-    const row = { tr, cells, badge, select, subject, to, from, retry, cancel, version: view.version };
+    const row = { tr, cells, badge, select, subject, to, from, reports, reportsKey: "", retry, cancel, version: view.version };
     this.rows.set(view.id, row);
     return row;
   }
@@ -104,8 +108,13 @@ export class OutboxTable {
     setText(row.to, v.details?.to.join(", ") ?? "", v.details?.to.join(", ") ?? "");
     const tags = Object.entries(v.tags).map(([name, value]) => `${name}=${value}`).join(" ");
     const left = v.suppressed.length ? `suppressed ${v.suppressed.join(", ")}` : "";
-    const from = [v.details ? `from ${v.details.from}` : "", v.bulk ? "bulk" : "", tags, left, ...v.reports].filter(Boolean).join(" · ");
+    const from = [v.details ? `from ${v.details.from}` : "", v.bulk ? "bulk" : "", tags, left].filter(Boolean).join(" · ");
     setText(row.from, from, from);
+    const reportsKey = JSON.stringify(v.reports);
+    if (row.reportsKey !== reportsKey) {
+      row.reportsKey = reportsKey;
+      row.reports.replaceChildren(...v.reports.map(reportItem));
+    }
     setText(row.cells.retries, String(v.retries));
     const due = v.nextAttemptAt && (v.status === OutboxStatus.PENDING || v.status === OutboxStatus.FAILED) ? v.nextAttemptAt : undefined;
     setText(row.cells.next, due ? `${dateTime(due)} (${relative(due, now)})` : "", due ? utc(due) : "");
@@ -122,6 +131,17 @@ export class OutboxTable {
       row.tr.classList.add("changed");
     }
   }
+}
+
+/** "BOUNCED a@b.example [blocked]": the state, the address and the reason's chip (the diagnostic as its tooltip). */
+function reportItem(r: RecipientView): HTMLSpanElement {
+  const item = el("span", "report");
+  item.dataset.state = r.state.toUpperCase();
+  item.dataset.address = r.address;
+  item.title = r.detail;
+  item.append(el("span", `report-state st-${r.state}`, r.state.toUpperCase()), ` ${r.address}`);
+  if (r.reason) item.append(" ", reasonChip(r.reason, r.detail));
+  return item;
 }
 
 /** The status chips: counts per status, each a toggle of the status filter. */

@@ -161,7 +161,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const watchSlots = new WatchStreamSlots(() => config.watch);
     const adapter = gatedAdapter({
       routes: routes(
-        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config),
+        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock, log, metrics }),
+          accounts: accountServiceHandlers({ config: () => config, pool, clock }),
           webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }) },
         health,
       ),

@@ -8,6 +8,7 @@ import type { OutboxEvent } from "../../gen/email/v1/email_service_pb.js";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 
 export { batchError, errorInfo, errorReason, fieldViolations } from "./errors.js";
+export { bounceReasonName, defaultReasonClass, type ReasonClass } from "./reasons.js";
 
 export type EmailClient = Client<typeof EmailService>;
 export type Protocol = "grpc" | "grpc-web" | "connect";

@@ -10,6 +10,7 @@ import { isScope, SCOPES, type Scope } from "../api/auth/scopes.js";
 import { ConfigError } from "./error.js";
 import { unknownKey } from "./unknown-keys.js";
 import type { VerpConfig } from "../message/verp.js";
+import { parseReasonClasses, type ReasonClasses } from "./reason-classes.js";
 import { allowedFromEntry, ownAddress } from "../message/sender-identity.js";
 import { MAX_TAGS, TAG_TEXT } from "../message/tags.js";
 import { parseWebhooks, type WebhookConfig } from "./webhooks.js";
@@ -78,8 +79,10 @@ export interface AccountConfig {
   rateLimit?: RateLimitConfig;
   /** VERP: each message's envelope sender names its row, so bounces match it unforgeably. */
   verp?: VerpConfig;
-  /** Suppress an address after this many delayed (4.x.x) messages to it within the window. */
+  /** Suppress an address after this many reports of a soft-class reason about it within the window. */
   softBounces?: { limit: number; windowMs: number };
+  /** Which bounce reasons suppress, count as soft or never suppress; undefined: the taxonomy's defaults. */
+  reasonClasses?: ReasonClasses;
   /** undefined: mail goes out unsigned. */
   dkim?: DkimConfig;
   /** HTTP endpoints this account's outbox events are pushed to (none by default). */
@@ -341,7 +344,7 @@ function parseAccount(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string): Ac
   const allowedFrom = parseAllowedFrom(obj.allowed_from, from, where);
   const fileDir = optString(obj.file_dir, `${where}: file_dir`);
   const rateLimit = parseRateLimit(obj.rate_limit, where);
-  const reports = { verp: parseVerp(obj.verp, env, where), softBounces: parseSoftBounces(obj.suppression, where) };
+  const reports = { verp: parseVerp(obj.verp, env, where), ...parseSuppression(obj.suppression, where) };
   const dkim = parseDkim(obj.dkim, env, baseDir, where);
   const webhooks = parseWebhooks(obj.webhooks, env, where);
   const imap = obj.imap === undefined ? undefined : parseImap(asObject(obj.imap, `${where}: imap`), env, where);
@@ -365,11 +368,20 @@ function parseVerp(raw: unknown, env: NodeJS.ProcessEnv, where: string): VerpCon
   return Object.freeze({ domain: domain.toLowerCase(), secret });
 }
 
-/** `suppression`: { soft_bounce_limit, soft_bounce_window_ms (default 7 days) }; off without a limit. */
-function parseSoftBounces(raw: unknown, where: string): AccountConfig["softBounces"] {
-  if (raw === undefined) return undefined;
-  const n = parseNumbers(raw, `${where}: suppression`, { softBounceLimit: 0, softBounceWindowMs: 7 * 24 * 3_600_000 });
-  return n.softBounceLimit > 0 ? Object.freeze({ limit: n.softBounceLimit, windowMs: n.softBounceWindowMs }) : undefined;
+/**
+ * `suppression`: { soft_bounce_limit, soft_bounce_window_ms (default 7 days), reason_classes }; the
+ * soft rule is off without a limit; reason_classes is read by src/config/reason-classes.ts.
+ */
+function parseSuppression(raw: unknown, where: string): Pick<AccountConfig, "softBounces" | "reasonClasses"> {
+  if (raw === undefined) return {};
+  const { reason_classes: classes, ...rest } = asObject(raw, `${where}: suppression`);
+  const n = parseNumbers(rest, `${where}: suppression`, { softBounceLimit: 0, softBounceWindowMs: 7 * 24 * 3_600_000 }, ["reason_classes"]);
+  const parsed = classes === undefined ? undefined : parseReasonClasses(classes, `${where}: suppression.reason_classes`);
+  if (parsed && "error" in parsed) throw new ConfigError(parsed.error);
+  return {
+    softBounces: n.softBounceLimit > 0 ? Object.freeze({ limit: n.softBounceLimit, windowMs: n.softBounceWindowMs }) : undefined,
+    reasonClasses: parsed?.classes,
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { Clock } from "../db/clock.js";
 import type { OutboxStats } from "../outbox/stats.js";
 import { OUTBOX_STATUSES } from "../outbox/types.js";
+import type { BounceReason, ReasonClass } from "../message/bounce-reasons.js";
 
 /** What happened to one message of the mailbox. */
 export type ImapOutcome = "ingested" | "duplicate" | "too_large" | "invalid";
@@ -14,6 +15,11 @@ export type ImapOutcome = "ingested" | "duplicate" | "too_large" | "invalid";
 export interface ImapMetrics {
   imapMessage(accountId: number, outcome: ImapOutcome): void;
   imapConnected(accountId: number, mailbox: string, connected: boolean): void;
+}
+
+/** What applied bounce and complaint reports report. */
+export interface BounceMetrics {
+  recipientReported(accountId: number, reason: BounceReason, reasonClass: ReasonClass): void;
 }
 
 /** What the sender reports. */
@@ -56,7 +62,7 @@ const ATTEMPT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const CLAIM_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 const RPC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
-export class Metrics implements SenderMetrics, ImapMetrics {
+export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics {
   readonly registry = new Registry();
   private readonly registers = [this.registry];
 
@@ -120,6 +126,12 @@ export class Metrics implements SenderMetrics, ImapMetrics {
     name: "email_outbox_imap_messages_total",
     help: "Messages of an account's IMAP mailbox handled: ingested, duplicate (already stored), too_large or invalid (skipped).",
     labelNames: ["account_id", "outcome"], registers: this.registers,
+  });
+  private readonly recipientReports = new Counter({
+    name: "email_outbox_recipient_reports_total",
+    help: "Recipients named by applied bounce and complaint reports, by reason and its class for the account (suppress, soft, sender). " +
+      "class=\"sender\": our mail was refused (blocked, spam_detected, policy_violation, …).",
+    labelNames: ["account_id", "reason", "class"], registers: this.registers,
   });
   private readonly imapConnections = new Gauge({
     name: "email_outbox_imap_connected", help: "1 while this instance has the account's mailbox open (it holds the account's IMAP lock).",
@@ -238,6 +250,10 @@ export class Metrics implements SenderMetrics, ImapMetrics {
 
   imapMessage(accountId: number, outcome: ImapOutcome): void {
     this.imapMessages.inc({ account_id: String(accountId), outcome });
+  }
+
+  recipientReported(accountId: number, reason: BounceReason, reasonClass: ReasonClass): void {
+    this.recipientReports.inc({ account_id: String(accountId), reason, class: reasonClass });
   }
 
   imapConnected(accountId: number, mailbox: string, connected: boolean): void {

@@ -1,5 +1,6 @@
 // Appending events inside a state change's transaction, and reading them back in order.
 import type { PoolConnection, Pool, Queryable } from "../db/pool.js";
+import { isBounceReason } from "../message/bounce-reasons.js";
 import { jsonMap } from "./rows.js";
 import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
 
@@ -17,12 +18,12 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
   const first = res.insertId - events.length + 1;
   await conn.query(
     `INSERT INTO outbox_event
-       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, created_at)
+       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, bounce_reason, created_at)
      VALUES ?`,
     [
       events.map((e, i) => [
         first + i, e.outboxId, e.accountId, e.kind, e.status, e.retries, e.nextAttemptAt,
-        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, now,
+        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, e.bounceReason ?? null, now,
       ]),
     ],
   );
@@ -40,6 +41,7 @@ interface EventDbRow {
   message_id: string | null;
   error: string | null;
   recipient: string | null;
+  bounce_reason: string | null;
   created_at: number;
   tags_json: unknown;
   metadata_json: unknown;
@@ -50,7 +52,7 @@ interface EventDbRow {
  * change, so the event rows need not repeat them; a row retention deleted has none).
  */
 const EVENT_COLUMNS = `e.id, e.outbox_id, e.account_id, e.kind, e.status, e.retries, e.next_attempt_at, e.provider_message_id,
-  e.message_id, e.error, e.recipient, e.created_at, o.tags_json, o.metadata_json`;
+  e.message_id, e.error, e.recipient, e.bounce_reason, e.created_at, o.tags_json, o.metadata_json`;
 const EVENTS_FROM = "outbox_event e LEFT JOIN outbox o ON o.id = e.outbox_id";
 
 function toEventRow(r: EventDbRow): EventRow {
@@ -66,6 +68,7 @@ function toEventRow(r: EventDbRow): EventRow {
     messageId: r.message_id,
     error: r.error,
     recipient: r.recipient,
+    bounceReason: r.bounce_reason !== null && isBounceReason(r.bounce_reason) ? r.bounce_reason : null,
     createdAt: r.created_at,
     tags: jsonMap(r.tags_json),
     metadata: jsonMap(r.metadata_json),

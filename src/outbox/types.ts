@@ -1,4 +1,5 @@
 // The outbox's domain types, shared by the store, the sender, the handlers and the watch tailer.
+import type { BounceReason } from "../message/bounce-reasons.js";
 
 export type Priority = "transactional" | "bulk";
 
@@ -155,9 +156,14 @@ export interface EventRow {
   createdAt: number;
   /** For a recipient event (bounced, delayed, complained): the address it is about. */
   recipient: string | null;
+  /** For a recipient event: why it failed (null for reports stored before reasons were recorded). */
+  bounceReason: BounceReason | null;
   /** The row's, read with the event (they never change), so every event of a row carries them. */
   tags: StringMap;
   metadata: StringMap;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "tags" | "metadata"> & { recipient?: string | null };
+export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "tags" | "metadata"> & {
+  recipient?: string | null;
+  bounceReason?: BounceReason | null;
+};

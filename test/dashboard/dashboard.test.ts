@@ -239,12 +239,15 @@ describe("dashboard in Chromium", () => {
     const sent = (await client.send({ accountId: 1, to: ["gone@example.org"], subject: "Bounces", bodyText: "x", waitForAttempt: true })).outbox!;
     await waitRow(sent.outboxId, "SENT");
     await mailbox.ingestMessage({ accountId: 1, raw: fixture("postfix-dsn", { rcpt: "gone@example.org", messageId: sent.messageId }) });
-    await expect.poll(() => row(sent.outboxId).locator(".from").textContent(), { timeout: WAIT_MS }).toContain("bounced gone@example.org");
+    const report = row(sent.outboxId).locator('.report[data-address="gone@example.org"]');
+    await expect.poll(() => report.textContent(), { timeout: WAIT_MS }).toBe("BOUNCED gone@example.org user_unknown");
+    expect(await report.locator(".reason-chip").getAttribute("title")).toContain("User unknown");
 
     await page.selectOption("#account", "1");
     const listed = page.locator('#suppressions-table tr[data-address="gone@example.org"]');
     await listed.waitFor({ timeout: WAIT_MS });
     expect(await listed.locator(".reason").textContent()).toBe("hard bounce");
+    expect(await listed.locator(".bounce-reason").textContent()).toBe("user_unknown");
     expect(await listed.locator(".error").textContent()).toContain("5.1.1");
     const again = (await client.send({ accountId: 1, to: ["gone@example.org"], subject: "Bounces again", bodyText: "x" })).outbox!;
     await waitRow(again.outboxId, "SUPPRESSED");
@@ -252,6 +255,53 @@ describe("dashboard in Chromium", () => {
     await listed.locator("button[data-remove]").click();
     await listed.waitFor({ state: "detached", timeout: WAIT_MS });
     expect((await mailbox.listSuppressions({ accountId: 1 })).suppressions).toEqual([]);
+    await page.selectOption("#account", "");
+  });
+
+  test("a sender-side refusal shows its reason chip, leaves the address unsuppressed and raises the account's banner; the panel filters by bounce reason", async () => {
+    const mailbox = createClient(MailboxService, createEmailTransport({ baseUrl: f.t.url, apiKey: f.apiKey }));
+    const sendAndBounce = async (rcpt: string, name: "postfix-blocked" | "gmail-dsn") => {
+      const sent = (await client.send({ accountId: 1, to: [rcpt], subject: `Refused ${name}`, bodyText: "x", waitForAttempt: true })).outbox!;
+      await waitRow(sent.outboxId, "SENT");
+      await mailbox.ingestMessage({ accountId: 1, raw: fixture(name, { rcpt, messageId: sent.messageId }) });
+      return sent.outboxId;
+    };
+    await page.selectOption("#account", "1");
+    const id = await sendAndBounce("vip@customer.example", "postfix-blocked");
+    const report = row(id).locator('.report[data-address="vip@customer.example"]');
+    await expect.poll(() => report.textContent(), { timeout: WAIT_MS }).toBe("BOUNCED vip@customer.example blocked");
+    const chip = report.locator(".reason-chip");
+    expect(await chip.getAttribute("class")).toContain("rc-sender");
+    expect(await chip.getAttribute("title")).toContain("blocked using zen.spamhaus.org");
+
+    // The account's banner, read again after the stream reported the bounce.
+    const banner = page.locator('#refusals p[data-account-id="1"]');
+    await expect.poll(() => banner.textContent(), { timeout: WAIT_MS })
+      .toMatch(/^Mail from account 1 is being refused: blocked ×1 \(customer\.example\) — latest: .*blocked using zen\.spamhaus\.org/);
+    // Not on the list; a reload reads the chip from ListOutbox alone.
+    expect((await mailbox.listSuppressions({ accountId: 1, query: "vip" })).suppressions).toEqual([]);
+    await page.reload();
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: WAIT_MS });
+    await page.selectOption("#account", "1");
+    await expect.poll(() => row(id).locator(".report .reason-chip").textContent(), { timeout: WAIT_MS }).toBe("blocked");
+    await banner.waitFor({ timeout: WAIT_MS });
+    // Account 2 had no refusals: no banner.
+    await page.selectOption("#account", "2");
+    await expect.poll(() => page.locator("#refusals").isHidden(), { timeout: WAIT_MS }).toBe(true);
+
+    // The suppression panel, filtered by bounce reason.
+    await page.selectOption("#account", "1");
+    await sendAndBounce("dead@example.org", "gmail-dsn");
+    await mailbox.addSuppression({ accountId: 1, address: "by-hand@example.org" });
+    const listed = () => page.locator("#suppressions-table tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.address));
+    await page.click("#suppressions-refresh");
+    await expect.poll(listed, { timeout: WAIT_MS }).toEqual(["by-hand@example.org", "dead@example.org"]);
+    await page.selectOption("#suppressions-reason", "user_unknown");
+    await expect.poll(listed, { timeout: WAIT_MS }).toEqual(["dead@example.org"]);
+    await page.selectOption("#suppressions-reason", "none");
+    await expect.poll(listed, { timeout: WAIT_MS }).toEqual(["by-hand@example.org"]);
+    await page.selectOption("#suppressions-reason", "");
+    await mailbox.removeSuppression({ accountId: 1, addresses: ["dead@example.org", "by-hand@example.org"] });
     await page.selectOption("#account", "");
   });
 

@@ -4,13 +4,17 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { BounceReason } from "./outbox_pb.js";
+import { file_email_v1_outbox } from "./outbox_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file email/v1/account_service.proto.
  */
 export const file_email_v1_account_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5lbWFpbC92MS9hY2NvdW50X3NlcnZpY2UucHJvdG8SCGVtYWlsLnYxIhUKE0xpc3RBY2NvdW50c1JlcXVlc3QiOwoUTGlzdEFjY291bnRzUmVzcG9uc2USIwoIYWNjb3VudHMYASADKAsyES5lbWFpbC52MS5BY2NvdW50IjMKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoDRIUCgxmcm9tX2FkZHJlc3MYAiABKAkyXwoOQWNjb3VudFNlcnZpY2USTQoMTGlzdEFjY291bnRzEh0uZW1haWwudjEuTGlzdEFjY291bnRzUmVxdWVzdBoeLmVtYWlsLnYxLkxpc3RBY2NvdW50c1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch5lbWFpbC92MS9hY2NvdW50X3NlcnZpY2UucHJvdG8SCGVtYWlsLnYxIhUKE0xpc3RBY2NvdW50c1JlcXVlc3QiOwoUTGlzdEFjY291bnRzUmVzcG9uc2USIwoIYWNjb3VudHMYASADKAsyES5lbWFpbC52MS5BY2NvdW50ImUKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoDRIUCgxmcm9tX2FkZHJlc3MYAiABKAkSMAoPc2VuZGVyX3JlZnVzYWxzGAMgAygLMhcuZW1haWwudjEuU2VuZGVyUmVmdXNhbCKpAQoNU2VuZGVyUmVmdXNhbBImCgZyZWFzb24YASABKA4yFi5lbWFpbC52MS5Cb3VuY2VSZWFzb24SDQoFY291bnQYAiABKA0SFQoNbGF0ZXN0X2RvbWFpbhgDIAEoCRIZChFsYXRlc3RfZGlhZ25vc3RpYxgEIAEoCRIvCgtsYXRlc3RfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAyXwoOQWNjb3VudFNlcnZpY2USTQoMTGlzdEFjY291bnRzEh0uZW1haWwudjEuTGlzdEFjY291bnRzUmVxdWVzdBoeLmVtYWlsLnYxLkxpc3RBY2NvdW50c1Jlc3BvbnNlYgZwcm90bzM", [file_email_v1_outbox, file_google_protobuf_timestamp]);
 
 /**
  * ListAccountsRequest has no fields: the caller's API key decides what is listed.
@@ -67,6 +71,15 @@ export type Account = Message<"email.v1.Account"> & {
    * @generated from field: string from_address = 2;
    */
   fromAddress: string;
+
+  /**
+   * Recipients whose reports in the last 24 hours gave a reason of the sender class for this
+   * account (BLOCKED, SPAM_DETECTED, POLICY_VIOLATION, …): "our mail is being refused". One
+   * entry per reason, the most frequent first; empty when there were none.
+   *
+   * @generated from field: repeated email.v1.SenderRefusal sender_refusals = 3;
+   */
+  senderRefusals: SenderRefusal[];
 };
 
 /**
@@ -77,6 +90,55 @@ export const AccountSchema: GenMessage<Account> = /*@__PURE__*/
   messageDesc(file_email_v1_account_service, 2);
 
 /**
+ * SenderRefusal counts the recipients reported refused for one sender-side reason.
+ *
+ * @generated from message email.v1.SenderRefusal
+ */
+export type SenderRefusal = Message<"email.v1.SenderRefusal"> & {
+  /**
+   * The reason.
+   *
+   * @generated from field: email.v1.BounceReason reason = 1;
+   */
+  reason: BounceReason;
+
+  /**
+   * Recipients reported with it in the last 24 hours.
+   *
+   * @generated from field: uint32 count = 2;
+   */
+  count: number;
+
+  /**
+   * The domain of the latest such recipient, e.g. "gmail.com".
+   *
+   * @generated from field: string latest_domain = 3;
+   */
+  latestDomain: string;
+
+  /**
+   * The latest report's diagnostic (secrets removed, at most 1000 chars).
+   *
+   * @generated from field: string latest_diagnostic = 4;
+   */
+  latestDiagnostic: string;
+
+  /**
+   * When the latest was reported.
+   *
+   * @generated from field: google.protobuf.Timestamp latest_time = 5;
+   */
+  latestTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message email.v1.SenderRefusal.
+ * Use `create(SenderRefusalSchema)` to create a new message.
+ */
+export const SenderRefusalSchema: GenMessage<SenderRefusal> = /*@__PURE__*/
+  messageDesc(file_email_v1_account_service, 3);
+
+/**
  * AccountService tells a caller which sending accounts it may use, e.g. for the dashboard's
  * account picker. It never reveals SMTP settings or credentials.
  *
@@ -85,7 +147,8 @@ export const AccountSchema: GenMessage<Account> = /*@__PURE__*/
 export const AccountService: GenService<{
   /**
    * ListAccounts returns the configured accounts the caller's API key covers (every account
-   * when the server has no API keys), ordered by id. Needs the `read` scope.
+   * when the server has no API keys), ordered by id, each with its sender-side refusals of the
+   * last 24 hours. Needs the `read` scope.
    *
    * @generated from rpc email.v1.AccountService.ListAccounts
    */

@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { RecipientReport } from "./outbox_pb.js";
+import type { BounceReason, RecipientReport } from "./outbox_pb.js";
 import { file_email_v1_outbox } from "./outbox_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/mailbox_service.proto.
  */
 export const file_email_v1_mailbox_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5lbWFpbC92MS9tYWlsYm94X3NlcnZpY2UucHJvdG8SCGVtYWlsLnYxIoIBChFNZXNzYWdlQXR0YWNobWVudBIQCghmaWxlbmFtZRgBIAEoCRIUCgxjb250ZW50X3R5cGUYAiABKAkSDAoEc2l6ZRgDIAEoBBISCgpjb250ZW50X2lkGAQgASgJEhMKC2Rpc3Bvc2l0aW9uGAUgASgJEg4KBnNoYTI1NhgGIAEoCSKoAwoLTWFpbE1lc3NhZ2USCgoCaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRItCglkaXJlY3Rpb24YAyABKA4yGi5lbWFpbC52MS5NZXNzYWdlRGlyZWN0aW9uEhIKCm1lc3NhZ2VfaWQYBCABKAkSDAoEZnJvbRgFIAEoCRIQCghyZXBseV90bxgGIAMoCRIKCgJ0bxgHIAMoCRIKCgJjYxgIIAMoCRIPCgdzdWJqZWN0GAkgASgJEigKBGRhdGUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2luX3JlcGx5X3RvGAsgASgJEhIKCnJlZmVyZW5jZXMYDCADKAkSEQoJYm9keV90ZXh0GA0gASgJEhEKCWJvZHlfaHRtbBgOIAEoCRIwCgthdHRhY2htZW50cxgPIAMoCzIbLmVtYWlsLnYxLk1lc3NhZ2VBdHRhY2htZW50EhEKCW91dGJveF9pZBgQIAEoBBIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoUSW5nZXN0TWVzc2FnZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRILCgNyYXcYAiABKAwiegoVSW5nZXN0TWVzc2FnZVJlc3BvbnNlEiYKB21lc3NhZ2UYASABKAsyFS5lbWFpbC52MS5NYWlsTWVzc2FnZRIPCgdjcmVhdGVkGAIgASgIEigKBnJlcG9ydBgDIAEoCzIYLmVtYWlsLnYxLkRlbGl2ZXJ5UmVwb3J0ImYKDkRlbGl2ZXJ5UmVwb3J0EhEKCW91dGJveF9pZBgBIAEoBBItCgpyZWNpcGllbnRzGAIgAygLMhkuZW1haWwudjEuUmVjaXBpZW50UmVwb3J0EhIKCnN1cHByZXNzZWQYAyADKAkiswEKC1N1cHByZXNzaW9uEhIKCmFjY291bnRfaWQYASABKA0SDwoHYWRkcmVzcxgCIAEoCRIrCgZyZWFzb24YAyABKA4yGy5lbWFpbC52MS5TdXBwcmVzc2lvblJlYXNvbhIRCglvdXRib3hfaWQYBCABKAQSDgoGZGV0YWlsGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJjChdMaXN0U3VwcHJlc3Npb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEg0KBXF1ZXJ5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImAKGExpc3RTdXBwcmVzc2lvbnNSZXNwb25zZRIrCgxzdXBwcmVzc2lvbnMYASADKAsyFS5lbWFpbC52MS5TdXBwcmVzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoVQWRkU3VwcHJlc3Npb25SZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SDwoHYWRkcmVzcxgCIAEoCRIOCgZkZXRhaWwYAyABKAkiVQoWQWRkU3VwcHJlc3Npb25SZXNwb25zZRIqCgtzdXBwcmVzc2lvbhgBIAEoCzIVLmVtYWlsLnYxLlN1cHByZXNzaW9uEg8KB2NyZWF0ZWQYAiABKAgiPwoYUmVtb3ZlU3VwcHJlc3Npb25SZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SDwoHYWRkcmVzcxgCIAEoCSIbChlSZW1vdmVTdXBwcmVzc2lvblJlc3BvbnNlIjsKEUdldE1lc3NhZ2VSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SEgoKbWVzc2FnZV9pZBgCIAEoCSI8ChJHZXRNZXNzYWdlUmVzcG9uc2USJgoHbWVzc2FnZRgBIAEoCzIVLmVtYWlsLnYxLk1haWxNZXNzYWdlIo4BChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKA0SDQoFcXVlcnkYAiABKAkSLQoJZGlyZWN0aW9uGAMgASgOMhouZW1haWwudjEuTWVzc2FnZURpcmVjdGlvbhIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJYChRMaXN0TWVzc2FnZXNSZXNwb25zZRInCghtZXNzYWdlcxgBIAMoCzIVLmVtYWlsLnYxLk1haWxNZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSp0ChBNZXNzYWdlRGlyZWN0aW9uEiEKHU1FU1NBR0VfRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASHQoZTUVTU0FHRV9ESVJFQ1RJT05fSU5CT1VORBABEh4KGk1FU1NBR0VfRElSRUNUSU9OX09VVEJPVU5EEAIqwQEKEVN1cHByZXNzaW9uUmVhc29uEiIKHlNVUFBSRVNTSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEiIKHlNVUFBSRVNTSU9OX1JFQVNPTl9IQVJEX0JPVU5DRRABEiAKHFNVUFBSRVNTSU9OX1JFQVNPTl9DT01QTEFJTlQQAhIjCh9TVVBQUkVTU0lPTl9SRUFTT05fU09GVF9CT1VOQ0VTEAMSHQoZU1VQUFJFU1NJT05fUkVBU09OX01BTlVBTBAEMogECg5NYWlsYm94U2VydmljZRJQCg1Jbmdlc3RNZXNzYWdlEh4uZW1haWwudjEuSW5nZXN0TWVzc2FnZVJlcXVlc3QaHy5lbWFpbC52MS5Jbmdlc3RNZXNzYWdlUmVzcG9uc2USRwoKR2V0TWVzc2FnZRIbLmVtYWlsLnYxLkdldE1lc3NhZ2VSZXF1ZXN0GhwuZW1haWwudjEuR2V0TWVzc2FnZVJlc3BvbnNlEk0KDExpc3RNZXNzYWdlcxIdLmVtYWlsLnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaHi5lbWFpbC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJZChBMaXN0U3VwcHJlc3Npb25zEiEuZW1haWwudjEuTGlzdFN1cHByZXNzaW9uc1JlcXVlc3QaIi5lbWFpbC52MS5MaXN0U3VwcHJlc3Npb25zUmVzcG9uc2USUwoOQWRkU3VwcHJlc3Npb24SHy5lbWFpbC52MS5BZGRTdXBwcmVzc2lvblJlcXVlc3QaIC5lbWFpbC52MS5BZGRTdXBwcmVzc2lvblJlc3BvbnNlElwKEVJlbW92ZVN1cHByZXNzaW9uEiIuZW1haWwudjEuUmVtb3ZlU3VwcHJlc3Npb25SZXF1ZXN0GiMuZW1haWwudjEuUmVtb3ZlU3VwcHJlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_email_v1_outbox, file_google_protobuf_timestamp]);
+  fileDesc("Ch5lbWFpbC92MS9tYWlsYm94X3NlcnZpY2UucHJvdG8SCGVtYWlsLnYxIoIBChFNZXNzYWdlQXR0YWNobWVudBIQCghmaWxlbmFtZRgBIAEoCRIUCgxjb250ZW50X3R5cGUYAiABKAkSDAoEc2l6ZRgDIAEoBBISCgpjb250ZW50X2lkGAQgASgJEhMKC2Rpc3Bvc2l0aW9uGAUgASgJEg4KBnNoYTI1NhgGIAEoCSKoAwoLTWFpbE1lc3NhZ2USCgoCaWQYASABKAQSEgoKYWNjb3VudF9pZBgCIAEoDRItCglkaXJlY3Rpb24YAyABKA4yGi5lbWFpbC52MS5NZXNzYWdlRGlyZWN0aW9uEhIKCm1lc3NhZ2VfaWQYBCABKAkSDAoEZnJvbRgFIAEoCRIQCghyZXBseV90bxgGIAMoCRIKCgJ0bxgHIAMoCRIKCgJjYxgIIAMoCRIPCgdzdWJqZWN0GAkgASgJEigKBGRhdGUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2luX3JlcGx5X3RvGAsgASgJEhIKCnJlZmVyZW5jZXMYDCADKAkSEQoJYm9keV90ZXh0GA0gASgJEhEKCWJvZHlfaHRtbBgOIAEoCRIwCgthdHRhY2htZW50cxgPIAMoCzIbLmVtYWlsLnYxLk1lc3NhZ2VBdHRhY2htZW50EhEKCW91dGJveF9pZBgQIAEoBBIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoUSW5nZXN0TWVzc2FnZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoDRILCgNyYXcYAiABKAwiegoVSW5nZXN0TWVzc2FnZVJlc3BvbnNlEiYKB21lc3NhZ2UYASABKAsyFS5lbWFpbC52MS5NYWlsTWVzc2FnZRIPCgdjcmVhdGVkGAIgASgIEigKBnJlcG9ydBgDIAEoCzIYLmVtYWlsLnYxLkRlbGl2ZXJ5UmVwb3J0ImYKDkRlbGl2ZXJ5UmVwb3J0EhEKCW91dGJveF9pZBgBIAEoBBItCgpyZWNpcGllbnRzGAIgAygLMhkuZW1haWwudjEuUmVjaXBpZW50UmVwb3J0EhIKCnN1cHByZXNzZWQYAyADKAki4gEKC1N1cHByZXNzaW9uEhIKCmFjY291bnRfaWQYASABKA0SDwoHYWRkcmVzcxgCIAEoCRIrCgZyZWFzb24YAyABKA4yGy5lbWFpbC52MS5TdXBwcmVzc2lvblJlYXNvbhIRCglvdXRib3hfaWQYBCABKAQSDgoGZGV0YWlsGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCg1ib3VuY2VfcmVhc29uGAcgASgOMhYuZW1haWwudjEuQm91bmNlUmVhc29uIsEBChdMaXN0U3VwcHJlc3Npb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEg0KBXF1ZXJ5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJEiwKB3JlYXNvbnMYBSADKA4yGy5lbWFpbC52MS5TdXBwcmVzc2lvblJlYXNvbhIuCg5ib3VuY2VfcmVhc29ucxgGIAMoDjIWLmVtYWlsLnYxLkJvdW5jZVJlYXNvbiJgChhMaXN0U3VwcHJlc3Npb25zUmVzcG9uc2USKwoMc3VwcHJlc3Npb25zGAEgAygLMhUuZW1haWwudjEuU3VwcHJlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkwKFUFkZFN1cHByZXNzaW9uUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEg8KB2FkZHJlc3MYAiABKAkSDgoGZGV0YWlsGAMgASgJIlUKFkFkZFN1cHByZXNzaW9uUmVzcG9uc2USKgoLc3VwcHJlc3Npb24YASABKAsyFS5lbWFpbC52MS5TdXBwcmVzc2lvbhIPCgdjcmVhdGVkGAIgASgIIlIKGFJlbW92ZVN1cHByZXNzaW9uUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEg8KB2FkZHJlc3MYAiABKAkSEQoJYWRkcmVzc2VzGAMgAygJIiwKGVJlbW92ZVN1cHByZXNzaW9uUmVzcG9uc2USDwoHcmVtb3ZlZBgBIAMoCSI7ChFHZXRNZXNzYWdlUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEhIKCm1lc3NhZ2VfaWQYAiABKAkiPAoSR2V0TWVzc2FnZVJlc3BvbnNlEiYKB21lc3NhZ2UYASABKAsyFS5lbWFpbC52MS5NYWlsTWVzc2FnZSKOAQoTTGlzdE1lc3NhZ2VzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgNEg0KBXF1ZXJ5GAIgASgJEi0KCWRpcmVjdGlvbhgDIAEoDjIaLmVtYWlsLnYxLk1lc3NhZ2VEaXJlY3Rpb24SEQoJcGFnZV9zaXplGAQgASgNEhIKCnBhZ2VfdG9rZW4YBSABKAkiWAoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USJwoIbWVzc2FnZXMYASADKAsyFS5lbWFpbC52MS5NYWlsTWVzc2FnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqdAoQTWVzc2FnZURpcmVjdGlvbhIhCh1NRVNTQUdFX0RJUkVDVElPTl9VTlNQRUNJRklFRBAAEh0KGU1FU1NBR0VfRElSRUNUSU9OX0lOQk9VTkQQARIeChpNRVNTQUdFX0RJUkVDVElPTl9PVVRCT1VORBACKsEBChFTdXBwcmVzc2lvblJlYXNvbhIiCh5TVVBQUkVTU0lPTl9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5TVVBQUkVTU0lPTl9SRUFTT05fSEFSRF9CT1VOQ0UQARIgChxTVVBQUkVTU0lPTl9SRUFTT05fQ09NUExBSU5UEAISIwofU1VQUFJFU1NJT05fUkVBU09OX1NPRlRfQk9VTkNFUxADEh0KGVNVUFBSRVNTSU9OX1JFQVNPTl9NQU5VQUwQBDKIBAoOTWFpbGJveFNlcnZpY2USUAoNSW5nZXN0TWVzc2FnZRIeLmVtYWlsLnYxLkluZ2VzdE1lc3NhZ2VSZXF1ZXN0Gh8uZW1haWwudjEuSW5nZXN0TWVzc2FnZVJlc3BvbnNlEkcKCkdldE1lc3NhZ2USGy5lbWFpbC52MS5HZXRNZXNzYWdlUmVxdWVzdBocLmVtYWlsLnYxLkdldE1lc3NhZ2VSZXNwb25zZRJNCgxMaXN0TWVzc2FnZXMSHS5lbWFpbC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0Gh4uZW1haWwudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2USWQoQTGlzdFN1cHByZXNzaW9ucxIhLmVtYWlsLnYxLkxpc3RTdXBwcmVzc2lvbnNSZXF1ZXN0GiIuZW1haWwudjEuTGlzdFN1cHByZXNzaW9uc1Jlc3BvbnNlElMKDkFkZFN1cHByZXNzaW9uEh8uZW1haWwudjEuQWRkU3VwcHJlc3Npb25SZXF1ZXN0GiAuZW1haWwudjEuQWRkU3VwcHJlc3Npb25SZXNwb25zZRJcChFSZW1vdmVTdXBwcmVzc2lvbhIiLmVtYWlsLnYxLlJlbW92ZVN1cHByZXNzaW9uUmVxdWVzdBojLmVtYWlsLnYxLlJlbW92ZVN1cHByZXNzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_email_v1_outbox, file_google_protobuf_timestamp]);
 
 /**
  * MessageAttachment describes one attachment of a stored message; its content is not kept.
@@ -256,7 +256,8 @@ export type IngestMessageResponse = Message<"email.v1.IngestMessageResponse"> & 
 
   /**
    * Set when the message was a bounce or complaint report matched to one of the account's
-   * outbox rows (and it was new: a report ingested twice is applied once).
+   * outbox rows (and it was new: a report ingested twice is applied once). Each recipient
+   * carries its reason.
    *
    * @generated from field: email.v1.DeliveryReport report = 3;
    */
@@ -354,6 +355,14 @@ export type Suppression = Message<"email.v1.Suppression"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 6;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * The reason of the report that listed it. UNSPECIFIED for a manual entry and for one listed
+   * before bounce reasons were recorded.
+   *
+   * @generated from field: email.v1.BounceReason bounce_reason = 7;
+   */
+  bounceReason: BounceReason;
 };
 
 /**
@@ -397,6 +406,22 @@ export type ListSuppressionsRequest = Message<"email.v1.ListSuppressionsRequest"
    * @generated from field: string page_token = 4;
    */
   pageToken: string;
+
+  /**
+   * Only entries listed for one of these reasons; empty means any.
+   *
+   * @generated from field: repeated email.v1.SuppressionReason reasons = 5;
+   */
+  reasons: SuppressionReason[];
+
+  /**
+   * Only entries whose bounce_reason is one of these; empty means any. UNSPECIFIED selects the
+   * entries without one: manual entries and those listed before bounce reasons were recorded
+   * (with reasons HARD_BOUNCE: the ones the old every-5.x.x rule made, to review).
+   *
+   * @generated from field: repeated email.v1.BounceReason bounce_reasons = 6;
+   */
+  bounceReasons: BounceReason[];
 };
 
 /**
@@ -498,24 +523,34 @@ export const AddSuppressionResponseSchema: GenMessage<AddSuppressionResponse> = 
   messageDesc(file_email_v1_mailbox_service, 9);
 
 /**
- * RemoveSuppressionRequest takes one address off an account's list.
+ * RemoveSuppressionRequest takes one address, or a list of them, off an account's list. Exactly
+ * one of address and addresses is set.
  *
  * @generated from message email.v1.RemoveSuppressionRequest
  */
 export type RemoveSuppressionRequest = Message<"email.v1.RemoveSuppressionRequest"> & {
   /**
-   * The account whose list it is on.
+   * The account whose list they are on.
    *
    * @generated from field: uint32 account_id = 1;
    */
   accountId: number;
 
   /**
-   * The address, compared without case.
+   * One address, compared without case.
    *
    * @generated from field: string address = 2;
    */
   address: string;
+
+  /**
+   * Up to 1,000 addresses (each an addr-spec or "Name <addr>"), compared without case, e.g. those
+   * a review with ListSuppressions picked. Removed in one transaction: all that are listed, or,
+   * when any is malformed or there are too many, none.
+   *
+   * @generated from field: repeated string addresses = 3;
+   */
+  addresses: string[];
 };
 
 /**
@@ -526,11 +561,18 @@ export const RemoveSuppressionRequestSchema: GenMessage<RemoveSuppressionRequest
   messageDesc(file_email_v1_mailbox_service, 10);
 
 /**
- * RemoveSuppressionResponse is empty: the address is no longer listed.
+ * RemoveSuppressionResponse says which addresses are no longer listed.
  *
  * @generated from message email.v1.RemoveSuppressionResponse
  */
 export type RemoveSuppressionResponse = Message<"email.v1.RemoveSuppressionResponse"> & {
+  /**
+   * The addresses taken off the list, lower-cased, in the order given; those of a list that were
+   * not listed are left out.
+   *
+   * @generated from field: repeated string removed = 1;
+   */
+  removed: string[];
 };
 
 /**
@@ -715,7 +757,8 @@ export enum SuppressionReason {
   UNSPECIFIED = 0,
 
   /**
-   * A bounce with a permanent (5.x.x) status.
+   * A bounce whose reason suppresses at once (bounce_reason says which). Entries listed before
+   * bounce reasons were recorded have none: the old rule listed every 5.x.x status.
    *
    * @generated from enum value: SUPPRESSION_REASON_HARD_BOUNCE = 1;
    */
@@ -729,7 +772,8 @@ export enum SuppressionReason {
   COMPLAINT = 2,
 
   /**
-   * accounts[].suppression.soft_bounce_limit transient bounces within its window.
+   * accounts[].suppression.soft_bounce_limit reports of a soft reason (a delay, a full mailbox,
+   * …) within its window; bounce_reason is the last one's.
    *
    * @generated from enum value: SUPPRESSION_REASON_SOFT_BOUNCES = 3;
    */
@@ -810,8 +854,9 @@ export const MailboxService: GenService<{
     output: typeof AddSuppressionResponseSchema;
   },
   /**
-   * RemoveSuppression takes an address off the list: later mail to it is sent again. Removing
-   * an address that is not listed is NOT_FOUND.
+   * RemoveSuppression takes an address, or a list of up to 1,000, off the list: later mail to
+   * them is sent again. Removing one address that is not listed is NOT_FOUND; a list skips
+   * those and answers with the ones removed. A list with any malformed address changes nothing.
    *
    * @generated from rpc email.v1.MailboxService.RemoveSuppression
    */

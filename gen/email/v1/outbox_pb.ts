@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file email/v1/outbox.proto.
  */
 export const file_email_v1_outbox: GenFile = /*@__PURE__*/
-  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIqUBCg9SZWNpcGllbnRSZXBvcnQSDwoHYWRkcmVzcxgBIAEoCRInCgVzdGF0ZRgCIAEoDjIYLmVtYWlsLnYxLlJlY2lwaWVudFN0YXRlEhMKC3N0YXR1c19jb2RlGAMgASgJEhIKCmRpYWdub3N0aWMYBCABKAkSLwoLdXBkYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgiYAoOQXR0YWNobWVudEluZm8SEAoIZmlsZW5hbWUYASABKAkSFAoMY29udGVudF90eXBlGAIgASgJEhIKCmNvbnRlbnRfaWQYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoBCLFBwoGT3V0Ym94EhEKCW91dGJveF9pZBgBIAEoBBISCgphY2NvdW50X2lkGAIgASgNEiYKBnN0YXR1cxgDIAEoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIPCgdyZXRyaWVzGAQgASgNEhsKE3Byb3ZpZGVyX21lc3NhZ2VfaWQYBSABKAkSMwoPbmV4dF9hdHRlbXB0X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgptZXNzYWdlX2lkGAcgASgJEhIKCmxhc3RfZXJyb3IYCCABKAkSGAoQbGFzdF9lcnJvcl9jbGFzcxgJIAEoCRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAnRvGAwgAygJEgoKAmNjGA0gAygJEgsKA2JjYxgOIAMoCRIPCgdzdWJqZWN0GA8gASgJEhcKD2lkZW1wb3RlbmN5X2tleRgQIAEoCRIeChZpbl9yZXBseV90b19tZXNzYWdlX2lkGBEgASgJEisKB3NlbmRfYXQYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXNlbnRfdGltZRgTIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVc3VwcHJlc3NlZF9yZWNpcGllbnRzGCggAygJEi0KCnJlY2lwaWVudHMYKSADKAsyGS5lbWFpbC52MS5SZWNpcGllbnRSZXBvcnQSJAoIcHJpb3JpdHkYKiABKA4yEi5lbWFpbC52MS5Qcmlvcml0eRIMCgRmcm9tGBQgASgJEi4KB2hlYWRlcnMYFSADKAsyHS5lbWFpbC52MS5PdXRib3guSGVhZGVyc0VudHJ5EigKBHRhZ3MYFiADKAsyGi5lbWFpbC52MS5PdXRib3guVGFnc0VudHJ5EjAKCG1ldGFkYXRhGBcgAygLMh4uZW1haWwudjEuT3V0Ym94Lk1ldGFkYXRhRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKugBCgxPdXRib3hTdGF0dXMSHQoZT1VUQk9YX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFU9VVEJPWF9TVEFUVVNfUEVORElORxABEhkKFU9VVEJPWF9TVEFUVVNfU0VORElORxACEhYKEk9VVEJPWF9TVEFUVVNfU0VOVBADEhgKFE9VVEJPWF9TVEFUVVNfRkFJTEVEEAQSFgoST1VUQk9YX1NUQVRVU19ERUFEEAUSGwoXT1VUQk9YX1NUQVRVU19DQU5DRUxMRUQQBhIcChhPVVRCT1hfU1RBVFVTX1NVUFBSRVNTRUQQBypTCghQcmlvcml0eRIYChRQUklPUklUWV9VTlNQRUNJRklFRBAAEhoKFlBSSU9SSVRZX1RSQU5TQUNUSU9OQUwQARIRCg1QUklPUklUWV9CVUxLEAIqiwEKDlJlY2lwaWVudFN0YXRlEh8KG1JFQ0lQSUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhsKF1JFQ0lQSUVOVF9TVEFURV9CT1VOQ0VEEAESGwoXUkVDSVBJRU5UX1NUQVRFX0RFTEFZRUQQAhIeChpSRUNJUElFTlRfU1RBVEVfQ09NUExBSU5FRBADKmAKC0ZhaWx1cmVNb2RlEhwKGEZBSUxVUkVfTU9ERV9VTlNQRUNJRklFRBAAEhgKFEZBSUxVUkVfTU9ERV9ORVRXT1JLEAESGQoVRkFJTFVSRV9NT0RFX1BST1ZJREVSEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVlbWFpbC92MS9vdXRib3gucHJvdG8SCGVtYWlsLnYxIuEBCg9SZWNpcGllbnRSZXBvcnQSDwoHYWRkcmVzcxgBIAEoCRInCgVzdGF0ZRgCIAEoDjIYLmVtYWlsLnYxLlJlY2lwaWVudFN0YXRlEhMKC3N0YXR1c19jb2RlGAMgASgJEhIKCmRpYWdub3N0aWMYBCABKAkSLwoLdXBkYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBnJlYXNvbhgGIAEoDjIWLmVtYWlsLnYxLkJvdW5jZVJlYXNvbhISCgpyZXBseV9jb2RlGAcgASgJIoYBCgpBdHRhY2htZW50EhAKCGZpbGVuYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIUCgdjb250ZW50GAMgASgMSACIAQESEQoEcGF0aBgEIAEoCUgBiAEBEhIKCmNvbnRlbnRfaWQYBSABKAlCCgoIX2NvbnRlbnRCBwoFX3BhdGgiYAoOQXR0YWNobWVudEluZm8SEAoIZmlsZW5hbWUYASABKAkSFAoMY29udGVudF90eXBlGAIgASgJEhIKCmNvbnRlbnRfaWQYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoBCLFBwoGT3V0Ym94EhEKCW91dGJveF9pZBgBIAEoBBISCgphY2NvdW50X2lkGAIgASgNEiYKBnN0YXR1cxgDIAEoDjIWLmVtYWlsLnYxLk91dGJveFN0YXR1cxIPCgdyZXRyaWVzGAQgASgNEhsKE3Byb3ZpZGVyX21lc3NhZ2VfaWQYBSABKAkSMwoPbmV4dF9hdHRlbXB0X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgptZXNzYWdlX2lkGAcgASgJEhIKCmxhc3RfZXJyb3IYCCABKAkSGAoQbGFzdF9lcnJvcl9jbGFzcxgJIAEoCRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAnRvGAwgAygJEgoKAmNjGA0gAygJEgsKA2JjYxgOIAMoCRIPCgdzdWJqZWN0GA8gASgJEhcKD2lkZW1wb3RlbmN5X2tleRgQIAEoCRIeChZpbl9yZXBseV90b19tZXNzYWdlX2lkGBEgASgJEisKB3NlbmRfYXQYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXNlbnRfdGltZRgTIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVc3VwcHJlc3NlZF9yZWNpcGllbnRzGCggAygJEi0KCnJlY2lwaWVudHMYKSADKAsyGS5lbWFpbC52MS5SZWNpcGllbnRSZXBvcnQSJAoIcHJpb3JpdHkYKiABKA4yEi5lbWFpbC52MS5Qcmlvcml0eRIMCgRmcm9tGBQgASgJEi4KB2hlYWRlcnMYFSADKAsyHS5lbWFpbC52MS5PdXRib3guSGVhZGVyc0VudHJ5EigKBHRhZ3MYFiADKAsyGi5lbWFpbC52MS5PdXRib3guVGFnc0VudHJ5EjAKCG1ldGFkYXRhGBcgAygLMh4uZW1haWwudjEuT3V0Ym94Lk1ldGFkYXRhRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKugBCgxPdXRib3hTdGF0dXMSHQoZT1VUQk9YX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFU9VVEJPWF9TVEFUVVNfUEVORElORxABEhkKFU9VVEJPWF9TVEFUVVNfU0VORElORxACEhYKEk9VVEJPWF9TVEFUVVNfU0VOVBADEhgKFE9VVEJPWF9TVEFUVVNfRkFJTEVEEAQSFgoST1VUQk9YX1NUQVRVU19ERUFEEAUSGwoXT1VUQk9YX1NUQVRVU19DQU5DRUxMRUQQBhIcChhPVVRCT1hfU1RBVFVTX1NVUFBSRVNTRUQQBypTCghQcmlvcml0eRIYChRQUklPUklUWV9VTlNQRUNJRklFRBAAEhoKFlBSSU9SSVRZX1RSQU5TQUNUSU9OQUwQARIRCg1QUklPUklUWV9CVUxLEAIq2QUKDEJvdW5jZVJlYXNvbhIdChlCT1VOQ0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASHgoaQk9VTkNFX1JFQVNPTl9VU0VSX1VOS05PV04QARIeChpCT1VOQ0VfUkVBU09OX0hPU1RfVU5LTk9XThACEhsKF0JPVU5DRV9SRUFTT05fSEFTX01PVkVEEAMSHgoaQk9VTkNFX1JFQVNPTl9OT1RfQUNDRVBURUQQBBIeChpCT1VOQ0VfUkVBU09OX01BSUxCT1hfRlVMTBAFEhsKF0JPVU5DRV9SRUFTT05fU1VTUEVOREVEEAYSGQoVQk9VTkNFX1JFQVNPTl9CTE9DS0VEEAcSHwobQk9VTkNFX1JFQVNPTl9TUEFNX0RFVEVDVEVEEAgSIgoeQk9VTkNFX1JFQVNPTl9QT0xJQ1lfVklPTEFUSU9OEAkSHwobQk9VTkNFX1JFQVNPTl9DT05URU5UX0VSUk9SEAoSIAocQk9VTkNFX1JFQVNPTl9WSVJVU19ERVRFQ1RFRBALEiEKHUJPVU5DRV9SRUFTT05fTUVTU0FHRV9UT09fQklHEAwSHgoaQk9VTkNFX1JFQVNPTl9SQVRFX0xJTUlURUQQDRIZChVCT1VOQ0VfUkVBU09OX0VYUElSRUQQDhIfChtCT1VOQ0VfUkVBU09OX05FVFdPUktfRVJST1IQDxIeChpCT1VOQ0VfUkVBU09OX1NZU1RFTV9FUlJPUhAQEhoKFkJPVU5DRV9SRUFTT05fUkVKRUNURUQQERIeChpCT1VOQ0VfUkVBU09OX1NZTlRBWF9FUlJPUhASEhoKFkJPVU5DRV9SRUFTT05fRklMVEVSRUQQExIZChVCT1VOQ0VfUkVBU09OX0RFTEFZRUQQFBIeChpCT1VOQ0VfUkVBU09OX1VOREVURVJNSU5FRBAVEhsKF0JPVU5DRV9SRUFTT05fQ09NUExBSU5UEBYqiwEKDlJlY2lwaWVudFN0YXRlEh8KG1JFQ0lQSUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhsKF1JFQ0lQSUVOVF9TVEFURV9CT1VOQ0VEEAESGwoXUkVDSVBJRU5UX1NUQVRFX0RFTEFZRUQQAhIeChpSRUNJUElFTlRfU1RBVEVfQ09NUExBSU5FRBADKmAKC0ZhaWx1cmVNb2RlEhwKGEZBSUxVUkVfTU9ERV9VTlNQRUNJRklFRBAAEhgKFEZBSUxVUkVfTU9ERV9ORVRXT1JLEAESGQoVRkFJTFVSRV9NT0RFX1BST1ZJREVSEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * RecipientReport is the latest report about one recipient of a sent message. A permanent state
@@ -56,6 +56,21 @@ export type RecipientReport = Message<"email.v1.RecipientReport"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 5;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Why it failed; its class decided whether the address was suppressed. UNSPECIFIED for a
+   * report stored before reasons were recorded.
+   *
+   * @generated from field: email.v1.BounceReason reason = 6;
+   */
+  reason: BounceReason;
+
+  /**
+   * The SMTP reply code the report quoted, e.g. "550"; empty when it gave none.
+   *
+   * @generated from field: string reply_code = 7;
+   */
+  replyCode: string;
 };
 
 /**
@@ -306,8 +321,8 @@ export type Outbox = Message<"email.v1.Outbox"> & {
   suppressedRecipients: string[];
 
   /**
-   * Bounce, delay and complaint reports per recipient. Filled by GetOutbox only (empty in
-   * ListOutbox and SendResult).
+   * Bounce, delay and complaint reports per recipient, with their reasons. Filled by GetOutbox
+   * and ListOutbox (empty in the answers of Send, Reply, Retry and Cancel).
    *
    * @generated from field: repeated email.v1.RecipientReport recipients = 41;
    */
@@ -481,6 +496,187 @@ export const PrioritySchema: GenEnum<Priority> = /*@__PURE__*/
   enumDesc(file_email_v1_outbox, 1);
 
 /**
+ * BounceReason is why a report says a recipient failed, read from its status code, SMTP reply
+ * code and diagnostic text together. Each reason has a class that decides what happens to the
+ * address: suppressed at once (the address is dead, or its owner complained), counted toward the
+ * soft-bounce limit (accounts[].suppression.soft_bounce_limit: a temporary state of the mailbox or
+ * the way to it), or never suppressed (a problem of our IP, domain or message: the account's
+ * sender signal, AccountService.ListAccounts and the email_outbox_recipient_reports_total metric).
+ * accounts[].suppression.reason_classes moves reasons between classes; each value's comment says
+ * its default (README "Bounces and complaints").
+ *
+ * @generated from enum email.v1.BounceReason
+ */
+export enum BounceReason {
+  /**
+   * No reason: no report, or a report stored before reasons were recorded.
+   *
+   * @generated from enum value: BOUNCE_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The mailbox does not exist (5.1.1, "user unknown"). By default the address is suppressed at once.
+   *
+   * @generated from enum value: BOUNCE_REASON_USER_UNKNOWN = 1;
+   */
+  USER_UNKNOWN = 1,
+
+  /**
+   * The recipient's domain does not exist or has no mail host (5.1.2). By default the address is suppressed at once.
+   *
+   * @generated from enum value: BOUNCE_REASON_HOST_UNKNOWN = 2;
+   */
+  HOST_UNKNOWN = 2,
+
+  /**
+   * The address moved and the report gives no forward (5.1.6). By default the address is suppressed at once.
+   *
+   * @generated from enum value: BOUNCE_REASON_HAS_MOVED = 3;
+   */
+  HAS_MOVED = 3,
+
+  /**
+   * The domain accepts no mail (null MX, 5.1.10). By default the address is suppressed at once.
+   *
+   * @generated from enum value: BOUNCE_REASON_NOT_ACCEPTED = 4;
+   */
+  NOT_ACCEPTED = 4,
+
+  /**
+   * The mailbox is over its quota (5.2.2, 4.2.2). By default it counts toward the soft-bounce limit.
+   *
+   * @generated from enum value: BOUNCE_REASON_MAILBOX_FULL = 5;
+   */
+  MAILBOX_FULL = 5,
+
+  /**
+   * The account is disabled or inactive (5.2.1). By default it counts toward the soft-bounce limit.
+   *
+   * @generated from enum value: BOUNCE_REASON_SUSPENDED = 6;
+   */
+  SUSPENDED = 6,
+
+  /**
+   * Our IP or host was refused or is listed (RBL, reputation, reverse DNS). By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_BLOCKED = 7;
+   */
+  BLOCKED = 7,
+
+  /**
+   * The message was judged to be spam. By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_SPAM_DETECTED = 8;
+   */
+  SPAM_DETECTED = 8,
+
+  /**
+   * DMARC, SPF or DKIM failed, or a local or security policy refused it. By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_POLICY_VIOLATION = 9;
+   */
+  POLICY_VIOLATION = 9,
+
+  /**
+   * The message's content or format was refused. By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_CONTENT_ERROR = 10;
+   */
+  CONTENT_ERROR = 10,
+
+  /**
+   * The message carried a virus. By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_VIRUS_DETECTED = 11;
+   */
+  VIRUS_DETECTED = 11,
+
+  /**
+   * The message is over the receiver's size limit (5.3.4). By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_MESSAGE_TOO_BIG = 12;
+   */
+  MESSAGE_TOO_BIG = 12,
+
+  /**
+   * Too many connections, messages or recipients. By default it counts toward the soft-bounce limit.
+   *
+   * @generated from enum value: BOUNCE_REASON_RATE_LIMITED = 13;
+   */
+  RATE_LIMITED = 13,
+
+  /**
+   * The reporting MTA gave up after retrying (5.4.7). By default it counts toward the soft-bounce limit.
+   *
+   * @generated from enum value: BOUNCE_REASON_EXPIRED = 14;
+   */
+  EXPIRED = 14,
+
+  /**
+   * DNS, routing or connection failures on the way. By default it counts toward the soft-bounce limit.
+   *
+   * @generated from enum value: BOUNCE_REASON_NETWORK_ERROR = 15;
+   */
+  NETWORK_ERROR = 15,
+
+  /**
+   * The receiving system failed (disk full, loop, mailer error). By default it counts toward the soft-bounce limit.
+   *
+   * @generated from enum value: BOUNCE_REASON_SYSTEM_ERROR = 16;
+   */
+  SYSTEM_ERROR = 16,
+
+  /**
+   * Our envelope sender was refused, or relaying was denied. By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_REJECTED = 17;
+   */
+  REJECTED = 17,
+
+  /**
+   * The receiving MTA refused a command's syntax. By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_SYNTAX_ERROR = 18;
+   */
+  SYNTAX_ERROR = 18,
+
+  /**
+   * A filter of the recipient's refused it (not as spam). By default it never suppresses: a sender-side refusal.
+   *
+   * @generated from enum value: BOUNCE_REASON_FILTERED = 19;
+   */
+  FILTERED = 19,
+
+  /**
+   * A delay notice: the receiving side is still trying. By default it counts toward the soft-bounce limit.
+   *
+   * @generated from enum value: BOUNCE_REASON_DELAYED = 20;
+   */
+  DELAYED = 20,
+
+  /**
+   * A failure the report does not explain. By default it counts toward the soft-bounce limit.
+   *
+   * @generated from enum value: BOUNCE_REASON_UNDETERMINED = 21;
+   */
+  UNDETERMINED = 21,
+
+  /**
+   * A feedback report: the recipient marked the message as spam (status_code holds the feedback type). By default the address is suppressed at once.
+   *
+   * @generated from enum value: BOUNCE_REASON_COMPLAINT = 22;
+   */
+  COMPLAINT = 22,
+}
+
+/**
+ * Describes the enum email.v1.BounceReason.
+ */
+export const BounceReasonSchema: GenEnum<BounceReason> = /*@__PURE__*/
+  enumDesc(file_email_v1_outbox, 2);
+
+/**
  * RecipientState is what a bounce or complaint report said about one recipient.
  *
  * @generated from enum email.v1.RecipientState
@@ -494,7 +690,8 @@ export enum RecipientState {
   UNSPECIFIED = 0,
 
   /**
-   * A permanent failure (status 5.x.x) came back: the address is suppressed.
+   * A permanent failure (status 5.x.x) came back. Whether the address is suppressed depends on
+   * the report's reason, not on this state.
    *
    * @generated from enum value: RECIPIENT_STATE_BOUNCED = 1;
    */
@@ -508,8 +705,8 @@ export enum RecipientState {
   DELAYED = 2,
 
   /**
-   * The recipient reported the message as spam (an ARF feedback report): the address is
-   * suppressed.
+   * The recipient reported the message as spam (a feedback report): the address is suppressed
+   * (reason COMPLAINT).
    *
    * @generated from enum value: RECIPIENT_STATE_COMPLAINED = 3;
    */
@@ -520,7 +717,7 @@ export enum RecipientState {
  * Describes the enum email.v1.RecipientState.
  */
 export const RecipientStateSchema: GenEnum<RecipientState> = /*@__PURE__*/
-  enumDesc(file_email_v1_outbox, 2);
+  enumDesc(file_email_v1_outbox, 3);
 
 /**
  * FailureMode makes an attempt fail on purpose without talking to SMTP, so that client
@@ -555,5 +752,5 @@ export enum FailureMode {
  * Describes the enum email.v1.FailureMode.
  */
 export const FailureModeSchema: GenEnum<FailureMode> = /*@__PURE__*/
-  enumDesc(file_email_v1_outbox, 3);
+  enumDesc(file_email_v1_outbox, 4);
 

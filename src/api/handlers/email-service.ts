@@ -1,5 +1,5 @@
 // email.v1.EmailService: thin handlers that validate, call the outbox, and map the results.
-import { recipientReports } from "../../inbound/bounces/recipients.js";
+import { recipientReports, recipientReportsOf } from "../../inbound/bounces/recipients.js";
 import { toProtoRecipient } from "./report-mapping.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
@@ -248,7 +248,10 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     }, ...search);
     const page = rows.slice(0, size);
     const more = rows.length > size;
-    return { outboxes: page.map(toProtoOutbox), nextPageToken: more ? encodePageToken(page[page.length - 1]!.id) : "" };
+    // The page's recipient reports in one query (by primary key), not one per row.
+    const reports = await recipientReportsOf(this.deps.pool, page.map((r) => r.id));
+    const outboxes = page.map((r) => Object.assign(toProtoOutbox(r), { recipients: (reports.get(r.id) ?? []).map(toProtoRecipient) }));
+    return { outboxes, nextPageToken: more ? encodePageToken(page[page.length - 1]!.id) : "" };
   }
 
   async *watchOutbox(req: WatchOutboxRequest, ctx: HandlerContext): AsyncGenerator<WatchOutboxResponse> {

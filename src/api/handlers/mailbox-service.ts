@@ -4,6 +4,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import {
   MessageDirection,
+  SuppressionReason,
   type AddSuppressionRequest,
   type GetMessageRequest,
   type IngestMessageRequest,
@@ -13,30 +14,37 @@ import {
   type RemoveSuppressionRequest,
 } from "../../../gen/email/v1/mailbox_service_pb.js";
 import { authorize } from "../auth/authorize.js";
+import type { BounceMetrics } from "../../metrics/metrics.js";
 import { IngestError } from "../../inbound/mailbox/ingest.js";
 import { receiveMessage } from "../../inbound/mailbox/receive.js";
 import { AddressError, parseMailbox } from "../../message/address.js";
 import { findMessage, listMessages, type Direction } from "../../outbox/messages.js";
-import { addSuppression, listSuppressions, removeSuppression } from "../../outbox/suppression.js";
-import { toProtoReport, toProtoSuppression } from "./report-mapping.js";
+import { addSuppression, listSuppressions, removeSuppression, removeSuppressions, type SuppressionReason as Reason } from "../../outbox/suppression.js";
+import { SUPPRESSION_REASON, toProtoReport, toProtoSuppression } from "./report-mapping.js";
+import { fromProtoReason } from "./reason-mapping.js";
 import type { HandlerDeps } from "./email-service.js";
-import { apiError, invalidArgument } from "./errors.js";
+import { apiError, invalidArgument, type FieldViolation } from "./errors.js";
 import { toProtoMessage } from "./mailbox-mapping.js";
 import { requestMessageId } from "./message-id.js";
 import { MAX_QUERY_CHARS } from "./outbox-query.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import { requireAccount } from "./validate.js";
 
+/** Addresses one RemoveSuppression may take off at once. */
+export const MAX_REMOVE_ADDRESSES = 1000;
+
+const REASON_FROM_PROTO = new Map<SuppressionReason, Reason>(Object.entries(SUPPRESSION_REASON).map(([k, v]) => [v, k as Reason]));
+
 export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService> {
-  constructor(private readonly deps: Pick<HandlerDeps, "config" | "pool" | "clock">) {}
+  constructor(private readonly deps: Pick<HandlerDeps, "config" | "pool" | "clock" | "log"> & { metrics: BounceMetrics }) {}
 
   async ingestMessage(req: IngestMessageRequest, ctx: HandlerContext) {
     authorize(ctx, req.accountId);
     const account = requireAccount(this.deps.config(), req.accountId);
     if (req.raw.length === 0) throw invalidArgument([{ field: "raw", reason: "REQUIRED_FIELD_EMPTY", description: "raw cannot be empty" }]);
     const raw = Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength);
-    const { config, pool, clock } = this.deps;
-    const got = await receiveMessage(pool, account, config().messageIdDomain, raw, clock.now()).catch((err: unknown) => {
+    const { config, pool, clock, metrics, log } = this.deps;
+    const got = await receiveMessage(pool, account, config().messageIdDomain, raw, clock.now(), { metrics, log }).catch((err: unknown) => {
       if (err instanceof IngestError) throw invalidArgument([{ field: "raw", reason: err.reason, description: err.message }]);
       throw err;
     });
@@ -50,6 +58,11 @@ export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService
     checkQuery(req.query);
     const entries = await listSuppressions(this.deps.pool, {
       accountId: account.id, search: req.query || undefined, limit: size + 1,
+      reasons: req.reasons.map((r, i) => REASON_FROM_PROTO.get(r) ?? badEnum(`reasons[${i}]`, "SUPPRESSION_REASON_INVALID", "unknown suppression reason")),
+      bounceReasons: req.bounceReasons.map((r, i) => {
+        const reason = fromProtoReason(r);
+        return reason !== undefined ? reason : badEnum(`bounce_reasons[${i}]`, "BOUNCE_REASON_INVALID", "unknown bounce reason");
+      }),
       afterAddress: req.pageToken ? decodeAddressToken(req.pageToken) : undefined,
     });
     const page = entries.slice(0, size);
@@ -66,19 +79,43 @@ export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService
       throw invalidArgument([{ field: "detail", reason: "DETAIL_TOO_LONG", description: "detail must be at most 1000 characters" }]);
     }
     const { entry, created } = await addSuppression(this.deps.pool, {
-      accountId: account.id, address: requestAddress(req.address), reason: "manual", outboxId: null, detail: req.detail,
+      accountId: account.id, address: requestAddress(req.address), reason: "manual", bounceReason: null, outboxId: null, detail: req.detail,
       createdAt: this.deps.clock.now(),
     });
     return { suppression: toProtoSuppression(entry), created };
   }
 
+  /** One address (NOT_FOUND when not listed), or a list checked whole before anything is removed. */
   async removeSuppression(req: RemoveSuppressionRequest, ctx: HandlerContext) {
     authorize(ctx, req.accountId);
     const account = requireAccount(this.deps.config(), req.accountId);
-    if (!(await removeSuppression(this.deps.pool, account.id, requestAddress(req.address)))) {
-      throw apiError(Code.NotFound, "SUPPRESSION_NOT_FOUND", "the address is not on the suppression list");
+    if (req.addresses.length === 0) {
+      const address = requestAddress(req.address);
+      if (!(await removeSuppression(this.deps.pool, account.id, address))) {
+        throw apiError(Code.NotFound, "SUPPRESSION_NOT_FOUND", "the address is not on the suppression list");
+      }
+      return { removed: [address.toLowerCase()] };
     }
-    return {};
+    if (req.address !== "") {
+      throw invalidArgument([{ field: "address", reason: "ADDRESS_AND_ADDRESSES", description: "set address or addresses, not both" }]);
+    }
+    if (req.addresses.length > MAX_REMOVE_ADDRESSES) {
+      throw invalidArgument([{
+        field: "addresses", reason: "TOO_MANY_ADDRESSES", description: `at most ${MAX_REMOVE_ADDRESSES} addresses per call`,
+      }]);
+    }
+    const violations: FieldViolation[] = [];
+    const addresses = req.addresses.flatMap((value, i) => {
+      try {
+        return [parseMailbox(value).address];
+      } catch (err) {
+        if (!(err instanceof AddressError)) throw err;
+        violations.push({ field: `addresses[${i}]`, reason: err.reason, description: `addresses[${i}]: ${err.message}` });
+        return [];
+      }
+    });
+    if (violations.length > 0) throw invalidArgument(violations);
+    return { removed: await removeSuppressions(this.deps.pool, account.id, addresses) };
   }
 
   async getMessage(req: GetMessageRequest, ctx: HandlerContext) {
@@ -127,6 +164,10 @@ function requestAddress(value: string): string {
     if (!(err instanceof AddressError)) throw err;
     throw invalidArgument([{ field: "address", reason: err.reason, description: `address: ${err.message}` }]);
   }
+}
+
+function badEnum(field: string, reason: string, description: string): never {
+  throw invalidArgument([{ field, reason, description }]);
 }
 
 function decodeAddressToken(token: string): string {

@@ -4,6 +4,7 @@ import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { OutboxEventSchema, type OutboxEvent, type OutboxEventKind } from "../../../gen/email/v1/email_service_pb.js";
 import { OutboxSchema, OutboxStatus, Priority, type Outbox } from "../../../gen/email/v1/outbox_pb.js";
 import { EventKind, type EventRow, type OutboxRow, type OutboxStatus as Status } from "../../outbox/types.js";
+import { toProtoReason } from "./reason-mapping.js";
 
 export const STATUS_TO_PROTO: Record<Status, OutboxStatus> = {
   pending: OutboxStatus.PENDING,
@@ -77,6 +78,7 @@ export function toProtoEvent(e: EventRow): OutboxEvent {
     time: time(e.createdAt),
     messageId: e.messageId ?? "",
     recipient: e.recipient ?? "",
+    reason: toProtoReason(e.bounceReason),
     tags: e.tags,
     metadata: e.metadata,
   });

@@ -1,6 +1,8 @@
-// A bounce or complaint report -> the outbox row it is about: each named recipient's state (the
-// latest report; a permanent one is never replaced by a delay), an event on the row's stream, and
-// the suppression list. Runs in the transaction that stores the report, so it applies once.
+// A bounce or complaint report -> the outbox row it is about: each named recipient's state and
+// reason (the latest report; a permanent one is never replaced by a delay), an event on the row's
+// stream, and the suppression list, decided by the reason's class for the account (suppress at
+// once, count toward the soft rule, or never: a sender-side refusal). Runs in the transaction that
+// stores the report, so it applies once.
 import type { AccountConfig } from "../../config/config.js";
 import type { PoolConnection } from "../../db/pool.js";
 import { appendEvents } from "../../outbox/events.js";
@@ -10,12 +12,20 @@ import { EventKind, type NewEvent, type OutboxStatus } from "../../outbox/types.
 import { cleanRemoteText, secretForms } from "../../delivery/remote-text.js";
 import { addSuppression, type SuppressionReason } from "../../outbox/suppression.js";
 import { recipientAddresses } from "../../outbox/suppressed-recipients.js";
+import { reasonClass, reasonsOfClass } from "../../config/reason-classes.js";
+import type { ReasonClass } from "../../message/bounce-reasons.js";
 import type { RecipientOutcome, Report } from "./report.js";
 import { verpOutboxId } from "../../message/verp.js";
 
+export interface AppliedRecipient extends RecipientOutcome {
+  updatedAt: number;
+  /** The reason's class for the account when it was applied. */
+  reasonClass: ReasonClass;
+}
+
 export interface Applied {
   outboxId: number;
-  recipients: (RecipientOutcome & { updatedAt: number })[];
+  recipients: AppliedRecipient[];
   /** Addresses the report put on the suppression list. */
   suppressed: string[];
 }
@@ -63,7 +73,8 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
     const who = guess.length > 0 ? guess : theirs.size === 1 ? [...theirs] : [];
     const sample = report.recipients[0];
     named = who.map((address) => ({
-      address, state: "complained", status: sample?.status ?? "abuse", reason: "complaint", replyCode: "", diagnostic: sample?.diagnostic ?? "feedback report",
+      address, state: "complained", status: sample?.status ?? "abuse", diagnostic: sample?.diagnostic ?? "feedback report",
+      reason: "complaint", replyCode: "", feedbackType: sample?.feedbackType,
     }));
   }
   if (named.length === 0) return undefined;
@@ -77,21 +88,24 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
   const events: NewEvent[] = [];
   for (const r of named) {
     if (r.state === "delayed" && permanent.has(r.address)) continue;
-    const outcome = { ...r, diagnostic: cleanRemoteText(r.diagnostic, secrets), updatedAt: now };
+    const outcome: AppliedRecipient = { ...r, diagnostic: cleanRemoteText(r.diagnostic, secrets), updatedAt: now, reasonClass: reasonClass(account, r.reason) };
     await conn.query(
-      `INSERT INTO outbox_recipient (outbox_id, address, account_id, state, status_code, diagnostic, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE state = VALUES(state), status_code = VALUES(status_code), diagnostic = VALUES(diagnostic), updated_at = VALUES(updated_at)`,
-      [row.id, r.address, account.id, r.state, r.status, outcome.diagnostic, now],
+      `INSERT INTO outbox_recipient (outbox_id, address, account_id, state, status_code, diagnostic, bounce_reason, reply_code, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE state = VALUES(state), status_code = VALUES(status_code), diagnostic = VALUES(diagnostic),
+         bounce_reason = VALUES(bounce_reason), reply_code = VALUES(reply_code), updated_at = VALUES(updated_at)`,
+      [row.id, r.address, account.id, r.state, r.status, outcome.diagnostic, r.reason, r.replyCode.slice(0, 3), now],
     );
     applied.recipients.push(outcome);
+    const detail = `${r.status} ${outcome.diagnostic}`.trim();
     events.push({
       outboxId: row.id, accountId: account.id, kind: EventKind[RECIPIENT_EVENTS[r.state]], status: row.status, retries: row.retries,
-      nextAttemptAt: null, providerMessageId: null, messageId: null, error: `${r.status} ${outcome.diagnostic}`.trim(), recipient: r.address,
+      nextAttemptAt: null, providerMessageId: null, messageId: null, error: detail, recipient: r.address, bounceReason: r.reason,
     });
-    const reason = await suppressionReason(conn, account, r, now);
+    const reason = await suppressionReason(conn, account, outcome, now);
     if (reason) {
       const { created } = await addSuppression(conn, {
-        accountId: account.id, address: r.address, reason, outboxId: row.id, detail: `${r.status} ${outcome.diagnostic}`.trim(), createdAt: now,
+        accountId: account.id, address: r.address, reason, bounceReason: r.reason, outboxId: row.id, detail, createdAt: now,
       });
       if (created) applied.suppressed.push(r.address);
     }
@@ -101,17 +115,19 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
 }
 
 /**
- * Hard bounces and complaints suppress at once; transient ones only when the account counts
- * them (`suppression.soft_bounce_limit` delayed messages to the address within the window).
+ * By the reason's class, never by the status's first digit: `suppress` lists the address at once;
+ * `soft` only when the account counts soft bounces and this is its `suppression.soft_bounce_limit`th
+ * report of a soft reason (a failure or a delay) within the window; `sender` never — the recipient
+ * is fine, our mail was refused (the account-level signal says so).
  */
-async function suppressionReason(conn: PoolConnection, account: AccountConfig, r: RecipientOutcome, now: number): Promise<SuppressionReason | undefined> {
-  if (r.state === "bounced") return "hard_bounce";
-  if (r.state === "complained") return "complaint";
+async function suppressionReason(conn: PoolConnection, account: AccountConfig, r: AppliedRecipient, now: number): Promise<SuppressionReason | undefined> {
+  if (r.reasonClass === "suppress") return r.reason === "complaint" ? "complaint" : "hard_bounce";
   const soft = account.softBounces;
-  if (!soft) return undefined;
+  if (r.reasonClass !== "soft" || !soft) return undefined;
+  // idx_outbox_recipient_address: the (account, address) range, a few rows per address.
   const [[counted]] = (await conn.query(
-    "SELECT COUNT(*) AS n FROM outbox_recipient WHERE account_id = ? AND address = ? AND state = 'delayed' AND updated_at >= ?",
-    [account.id, r.address, now - soft.windowMs],
+    "SELECT COUNT(*) AS n FROM outbox_recipient WHERE account_id = ? AND address = ? AND bounce_reason IN (?) AND updated_at >= ?",
+    [account.id, r.address, reasonsOfClass(account, "soft"), now - soft.windowMs],
   )) as unknown as [[{ n: number }]];
   return Number(counted.n) >= soft.limit ? "soft_bounces" : undefined;
 }

@@ -3,7 +3,7 @@
 // first where the words are specific ("mailbox full" under a 5.x.x is still a full mailbox; "550
 // unknown user" is an unknown user whatever a filter adds); the status code tables decide when the
 // words say nothing specific. Every pattern is linear: alternatives of literals, bounded gaps.
-import type { BounceReason } from "./reasons.js";
+import type { BounceReason } from "../../message/bounce-reasons.js";
 
 export interface Evidence {
   /** A delay notice's recipient is still being retried: its reason is "delayed", whatever the cause. */

@@ -1,7 +1,7 @@
 // A found recipient -> its outcome: the status code, the reply code and the reason, each read
 // from what the report gave, and the diagnostic as stored.
 import { classify } from "./classify.js";
-import type { BounceReason } from "./reasons.js";
+import type { BounceReason } from "../../message/bounce-reasons.js";
 import type { Found } from "./shapes/found.js";
 import { clip, enhancedCode, flatten, replyCode } from "./text.js";
 

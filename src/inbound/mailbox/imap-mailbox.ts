@@ -7,7 +7,7 @@ import { ImapFlow } from "imapflow";
 import type { Clock } from "../../db/clock.js";
 import type { AccountConfig, ImapConfig } from "../../config/config.js";
 import type { Logger } from "../../lib/log.js";
-import type { ImapMetrics } from "../../metrics/metrics.js";
+import type { BounceMetrics, ImapMetrics } from "../../metrics/metrics.js";
 import type { Pool } from "../../db/pool.js";
 import type { Fence } from "../../db/fleet-lease.js";
 import { readMailboxState, saveMailboxState, type MailboxState } from "../../outbox/imap-state.js";
@@ -19,7 +19,7 @@ export interface ImapMailboxDeps {
   pool: Pool;
   clock: Clock;
   log: Logger;
-  metrics: ImapMetrics;
+  metrics: ImapMetrics & BounceMetrics;
   /** The domain of our Message-IDs, by which bounce reports find their rows. */
   messageIdDomain: () => string;
 }
@@ -163,7 +163,7 @@ export class ImapMailbox {
     if (!fetched || !fetched.source) return;
     try {
       // As IngestMessage stores it: a bounce or complaint report is applied to its row too.
-      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now(), this.fence);
+      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now(), { metrics, log }, this.fence);
       metrics.imapMessage(this.accountId, created ? "ingested" : "duplicate");
     } catch (err) {
       if (!(err instanceof IngestError)) throw err;

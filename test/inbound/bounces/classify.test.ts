@@ -3,7 +3,7 @@
 // say nothing, and the cases the taxonomy was made for.
 import { expect, test } from "vitest";
 import { classify, TEXT_RULES } from "../../../src/inbound/bounces/classify.js";
-import type { BounceReason } from "../../../src/inbound/bounces/reasons.js";
+import type { BounceReason } from "../../../src/message/bounce-reasons.js";
 
 /** [diagnostic text, reason]: the status and reply code are those of the text, if any. */
 const BY_WORDS: [string, BounceReason][] = [

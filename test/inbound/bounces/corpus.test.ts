@@ -4,7 +4,7 @@
 // and each target is asserted.
 import { readFileSync, readdirSync } from "node:fs";
 import { expect, test } from "vitest";
-import { DEFAULT_REASON_CLASS, type BounceReason } from "../../../src/inbound/bounces/reasons.js";
+import { DEFAULT_REASON_CLASS, type BounceReason } from "../../../src/message/bounce-reasons.js";
 import { readMail } from "../../../src/inbound/bounces/mime.js";
 import { mightBeReport, readReport, type Report } from "../../../src/inbound/bounces/report.js";
 import { isAutoReply } from "../../../src/inbound/bounces/shapes/autoreply.js";

@@ -1,8 +1,9 @@
 // The report fixtures (real MIME files in the shapes Postfix, Exim, Gmail, Exchange and an ARF
-// feedback loop send), filled in for one sent message.
+// feedback loop send; postfix-blocked is a sender-side refusal, an RBL listing of our IP), filled
+// in for one sent message.
 import { readFileSync } from "node:fs";
 
-export const FIXTURES = ["postfix-dsn", "postfix-delayed", "exim-plain", "gmail-dsn", "exchange-ndr", "arf-complaint"] as const;
+export const FIXTURES = ["postfix-dsn", "postfix-delayed", "exim-plain", "gmail-dsn", "exchange-ndr", "arf-complaint", "postfix-blocked"] as const;
 export type Fixture = (typeof FIXTURES)[number];
 
 export interface Fill {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { MailboxService, SuppressionReason } from "../../../gen/email/v1/mailbox_service_pb.js";
-import { OutboxStatus, RecipientState } from "../../../gen/email/v1/outbox_pb.js";
+import { BounceReason, OutboxStatus, RecipientState } from "../../../gen/email/v1/outbox_pb.js";
 import { verpAddress } from "../../../src/message/verp.js";
 import { readEventsAfter } from "../../../src/outbox/events.js";
 import { EventKind } from "../../../src/outbox/types.js";
@@ -63,13 +63,17 @@ test("a hard bounce marks the recipient BOUNCED, streams an event, and suppresse
 
   const { outbox } = await email.getOutbox({ outboxId: row.outboxId });
   expect(outbox!.status).toBe(OutboxStatus.SENT);
-  expect(outbox!.recipients).toMatchObject([{ address: "hard@example.org", state: RecipientState.BOUNCED, statusCode: "5.1.1" }]);
+  expect(outbox!.recipients).toMatchObject([{ address: "hard@example.org", state: RecipientState.BOUNCED, statusCode: "5.1.1", reason: BounceReason.USER_UNKNOWN }]);
   expect(outbox!.recipients[0]!.diagnostic).toContain("User unknown");
   const events = (await readEventsAfter(t.app.pool, before, 100)).filter((e) => e.outboxId === Number(row.outboxId));
-  expect(events).toMatchObject([{ kind: EventKind.recipientBounced, status: "sent", recipient: "hard@example.org", error: expect.stringMatching(/^5\.1\.1 /) }]);
+  expect(events).toMatchObject([
+    { kind: EventKind.recipientBounced, status: "sent", recipient: "hard@example.org", bounceReason: "user_unknown", error: expect.stringMatching(/^5\.1\.1 /) },
+  ]);
 
   const list = await mailbox.listSuppressions({ accountId: 1 });
-  expect(list.suppressions).toMatchObject([{ address: "hard@example.org", reason: SuppressionReason.HARD_BOUNCE, outboxId: row.outboxId }]);
+  expect(list.suppressions).toMatchObject([
+    { address: "hard@example.org", reason: SuppressionReason.HARD_BOUNCE, bounceReason: BounceReason.USER_UNKNOWN, outboxId: row.outboxId },
+  ]);
 
   // The very same report again (an IMAP re-fetch, a client retry): stored once, applied once.
   const again = await mailbox.ingestMessage({ accountId: 1, raw });
