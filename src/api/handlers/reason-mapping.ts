@@ -1,5 +1,5 @@
 // Bounce reasons between the taxonomy's names ("user_unknown") and the proto enum (USER_UNKNOWN):
-// the same list, checked by test/bounces/reasons.test.ts.
+// the same list, checked by test/inbound/bounces/reasons.test.ts.
 import { BounceReason as ProtoReason } from "../../../gen/email/v1/outbox_pb.js";
 import { isBounceReason, type BounceReason } from "../../message/bounce-reasons.js";
 

@@ -1,5 +1,5 @@
 // The report shapes the corpus has few of, hand-written after the ones real MTAs send
-// (test/bounces/fixtures/shapes): each is read with every recipient it names, and only those,
+// (test/inbound/bounces/fixtures/shapes): each is read with every recipient it names, and only those,
 // with the status, reply code and reason the text gives; an auto-reply is no report.
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
