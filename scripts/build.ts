@@ -1,6 +1,9 @@
 // npm run build: the service and its operator scripts as plain ESM JavaScript in dist/ (one
-// bundle each; packages stay imports from node_modules, so only runtime dependencies are
-// needed to run them), and the dashboard in dist/dashboard/. `node dist/main.js` runs it.
+// bundle each; runtime dependencies stay imports from node_modules, so only they are needed to run
+// them), and the dashboard in dist/dashboard/. `node dist/main.js` runs it. valibot (the config
+// schema) is bundled instead: as a dependency, its optional peer TypeScript would be installed
+// with the runtime ones.
+import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -17,7 +20,7 @@ export async function buildService(): Promise<void> {
     entryPoints: Object.fromEntries(Object.entries(ENTRY_POINTS).map(([out, src]) => [out, root(src)])),
     outdir: root("dist"),
     bundle: true,
-    packages: "external",
+    external: Object.keys(JSON.parse(readFileSync(root("package.json"), "utf8")).dependencies),
     platform: "node",
     format: "esm",
     target: "node20.18",

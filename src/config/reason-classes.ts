@@ -2,7 +2,7 @@
 // `suppression.reason_classes` moves the reason to another ({ "mailbox_full": "suppress" }).
 // The config file's reader calls parseReasonClasses; apply.ts and the sender signal read the
 // result through reasonClass.
-import { closest } from "./unknown-keys.js";
+import { closest } from "./errors.js";
 import { BOUNCE_REASONS, DEFAULT_REASON_CLASS, isBounceReason, type BounceReason, type ReasonClass } from "../message/bounce-reasons.js";
 
 export const REASON_CLASSES: readonly ReasonClass[] = ["suppress", "soft", "sender"];

@@ -1,96 +1,69 @@
-// `accounts[].webhooks[]`: the HTTP endpoints an account's outbox events are pushed to. Parsed
-// here so the rules for one endpoint live in one place; src/config/config.ts calls parseWebhooks.
-import { ConfigError } from "./error.js";
-import { unknownKey } from "./unknown-keys.js";
-import { OUTBOX_STATUSES, type OutboxStatus } from "../outbox/types.js";
+// `accounts[].webhooks[]`: the HTTP endpoints an account's outbox events are pushed to. The schema
+// of one endpoint, and what is read after it: the URL rule that depends on allow_http, and the
+// signing secrets from the environment.
+import * as v from "valibot";
+import { ConfigError, ID } from "./errors.js";
+import { count, flag, matching, plainObject, settings, timer } from "./fields.js";
 import { MAX_TAGS, TAG_TEXT } from "../message/tags.js";
-import { EVENT_NAMES, type EventName } from "../events/webhooks/payload.js";
+import { OUTBOX_STATUSES } from "../outbox/types.js";
+import type { OutboxStatus } from "../outbox/types.js";
+import { EVENT_NAMES } from "../events/webhooks/payload.js";
 import { SigningSecrets } from "../events/webhooks/signature.js";
 
-export interface WebhookConfig {
-  /** Names the endpoint within its account: its deliveries and cursor are stored under it. */
-  id: string;
-  url: URL;
+const URL_TEXT = "{field} must be an absolute http(s) URL";
+const SECRET_ENV = "{field} must name an environment variable (or a list of them)";
+const secretVar = v.pipe(v.string(SECRET_ENV), v.nonEmpty(SECRET_ENV));
+const TAG_VALUE = "{path} must be a tag value (letters, digits, '_' or '-')";
+const TAGS = `{field} must be an object of 1 to ${MAX_TAGS} name: value tags (letters, digits, '_' or '-')`;
+
+/** A filter: a non-empty list of `allowed` read as a set; undefined (no filter) without it. */
+function only<T extends string>(allowed: readonly T[], description: string) {
+  const message = `{field} must be a non-empty list of ${allowed.join(", ")}`;
+  return v.optional(v.pipe(v.array(v.picklist(allowed, message), message), v.description(description), v.minLength(1, message),
+    v.transform((items): ReadonlySet<T> => new Set(items))));
+}
+
+export const webhookSchema = settings("An HTTP endpoint the account's events are pushed to, as Standard Webhooks.", {
+  id: matching(ID, "{field} must be 1-64 letters, digits, '.', '_' or '-'", "Names the endpoint in its account (its deliveries)."),
+  url: v.pipe(v.string(URL_TEXT), v.url(URL_TEXT),
+    v.description("https://…; http:// only to localhost, 127.0.0.0/8 or [::1] unless allow_http; no credentials or fragment."),
+    v.check((url) => /^https?:$/.test(new URL(url).protocol), "{field} must be http:// or https://"),
+    v.check((url) => !new URL(url).username && !new URL(url).password, "{field} must not contain credentials"),
+    v.check((url) => !new URL(url).hash, "{field} must not have a #fragment"), v.transform((url) => new URL(url))),
+  secret_env: v.pipe(v.union([secretVar, v.pipe(v.array(secretVar, SECRET_ENV), v.minLength(1, SECRET_ENV))], SECRET_ENV), v.description(
+    "An environment variable (or a list of them) holding the signing secret whsec_<base64 of 16-128 bytes>; " +
+      "several, space-separated, while rotating: each request is signed with each.")),
+  events: only(EVENT_NAMES, "Event kinds wanted; all without it."),
+  statuses: only<OutboxStatus>(OUTBOX_STATUSES, "Only events whose row status is one of these; all without it."),
+  tags: v.optional(v.pipe(plainObject(TAGS), v.record(v.string(), v.pipe(v.string(TAG_VALUE), v.regex(TAG_TEXT, TAG_VALUE))),
+    v.description('Only events of rows carrying every one of these tags, e.g. {"campaign": "spring"}.'),
+    v.minEntries(1, TAGS), v.maxEntries(MAX_TAGS, TAGS), v.check((tags) => Object.keys(tags).every((name) => TAG_TEXT.test(name)), TAGS),
+    v.transform((tags): Readonly<Record<string, string>> => Object.freeze({ ...tags })))),
+  timeout_ms: timer(10_000, "One request, connect to answer."),
+  enabled: flag(true, "false records and sends nothing for it; enabled again, it catches up from where it stopped (with the events kept)."),
+  allow_http: flag(false, "Allow http:// to a host that is not loopback (the SSRF checks still apply)."),
+  max_age_ms: count(24 * 3_600_000, "A delivery still failing this long after its event is given up (FAILED)."),
+  pause_after_ms: count(3_600_000, "An endpoint with no 2xx for this long while failing is paused (fleet-wide) until RedeliverWebhooks."),
+  retry_initial_ms: timer(5_000, "The first retry's delay; each next one doubles, up to 1 h, with jitter (half to all of it)."),
+});
+
+type WebhookFile = v.InferOutput<typeof webhookSchema>;
+export type WebhookConfig = Omit<WebhookFile, "secretEnv"> & {
   /** One secret, or several while a secret is rotated (each request is signed with every one). */
-  secrets: SigningSecrets;
-  /** Event kinds wanted; undefined: all. */
-  events?: ReadonlySet<EventName>;
-  /** Statuses wanted; undefined: all. */
-  statuses?: ReadonlySet<OutboxStatus>;
-  /** Only events of rows carrying every one of these tags (name -> value); undefined: all. */
-  tags?: Readonly<Record<string, string>>;
-  timeoutMs: number;
-  enabled: boolean;
-  /** Allow http:// to a non-loopback host (SSRF checks still apply). */
-  allowHttp: boolean;
-  /** A delivery still failing this long after its event is given up on. */
-  maxAgeMs: number;
-  /** An endpoint failing without a success for this long is paused until redelivered. */
-  pauseAfterMs: number;
-  /** The first retry's delay; each next one doubles it (up to an hour), with jitter. */
-  retryInitialMs: number;
-}
+  readonly secrets: SigningSecrets;
+};
 
-const KEYS = ["id", "url", "secret_env", "events", "statuses", "tags", "timeout_ms", "enabled", "allow_http", "max_age_ms", "pause_after_ms", "retry_initial_ms"];
-
-const MAX_TIMER_MS = 2_147_483_647;
-export const WEBHOOK_DEFAULTS = Object.freeze({ timeoutMs: 10_000, maxAgeMs: 24 * 3_600_000, pauseAfterMs: 3_600_000, retryInitialMs: 5_000 });
-/** Endpoints per account: each costs a poll, so a typo'd loop of thousands is refused. */
-const MAX_ENDPOINTS = 20;
-
-/** Reads `webhooks` of one account (`where` is "account N"); secrets come from the environment. */
-export function parseWebhooks(raw: unknown, env: NodeJS.ProcessEnv, where: string): readonly WebhookConfig[] {
-  if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw new ConfigError(`${where}: webhooks must be an array`);
-  if (raw.length > MAX_ENDPOINTS) throw new ConfigError(`${where}: at most ${MAX_ENDPOINTS} webhooks`);
-  const hooks = raw.map((item, i) => parseWebhook(item, env, `${where}: webhooks[${i}]`));
-  const ids = new Set(hooks.map((h) => h.id));
-  if (ids.size !== hooks.length) throw new ConfigError(`${where}: webhooks: ids must be unique`);
-  return Object.freeze(hooks);
-}
-
-function parseWebhook(raw: unknown, env: NodeJS.ProcessEnv, where: string): WebhookConfig {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${where} must be an object`);
-  const obj = raw as Record<string, unknown>;
-  const unknown = unknownKey(obj, `${where}.`, KEYS);
-  if (unknown) throw new ConfigError(unknown);
-  if (typeof obj.id !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(obj.id)) {
-    throw new ConfigError(`${where}: id must be 1-64 letters, digits, '.', '_' or '-'`);
-  }
-  where = `${where} (${obj.id})`;
-  const allowHttp = bool(obj.allow_http, `${where}: allow_http`) ?? false;
-  return Object.freeze({
-    id: obj.id,
-    url: parseUrl(obj.url, allowHttp, where),
-    secrets: parseSecrets(obj.secret_env, env, where),
-    events: names(obj.events, EVENT_NAMES, `${where}: events`),
-    statuses: names(obj.statuses, OUTBOX_STATUSES, `${where}: statuses`),
-    tags: tagFilter(obj.tags, `${where}: tags`),
-    timeoutMs: ms(obj.timeout_ms, WEBHOOK_DEFAULTS.timeoutMs, `${where}: timeout_ms`, MAX_TIMER_MS),
-    enabled: bool(obj.enabled, `${where}: enabled`) ?? true,
-    allowHttp,
-    maxAgeMs: ms(obj.max_age_ms, WEBHOOK_DEFAULTS.maxAgeMs, `${where}: max_age_ms`, Number.MAX_SAFE_INTEGER),
-    pauseAfterMs: ms(obj.pause_after_ms, WEBHOOK_DEFAULTS.pauseAfterMs, `${where}: pause_after_ms`, Number.MAX_SAFE_INTEGER),
-    retryInitialMs: ms(obj.retry_initial_ms, WEBHOOK_DEFAULTS.retryInitialMs, `${where}: retry_initial_ms`, MAX_TIMER_MS),
-  });
-}
-
-/** https:// always; http:// only to a loopback host unless allow_http. No credentials, no fragment. */
-function parseUrl(raw: unknown, allowHttp: boolean, where: string): URL {
-  let url: URL;
-  try {
-    if (typeof raw !== "string") throw new Error();
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${where}: url must be an absolute http(s) URL`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(`${where}: url must be http:// or https://`);
-  if (url.username || url.password) throw new ConfigError(`${where}: url must not contain credentials`);
-  if (url.hash) throw new ConfigError(`${where}: url must not have a #fragment`);
-  if (url.protocol === "http:" && !allowHttp && !isLoopbackName(url.hostname)) {
-    throw new ConfigError(`${where}: url must be https:// (http:// is for loopback hosts, or set allow_http: true)`);
-  }
-  return url;
+/** The endpoints of one account (`where` is "account N") with their secrets from the environment. */
+export function webhookConfigs(hooks: readonly WebhookFile[], env: NodeJS.ProcessEnv, where: string): readonly WebhookConfig[] {
+  return Object.freeze(hooks.map(({ secretEnv, events, statuses, tags, ...hook }, i) => {
+    const at = `${where}: webhooks[${i}] (${hook.id})`;
+    if (hook.url.protocol === "http:" && !hook.allowHttp && !isLoopbackName(hook.url.hostname)) {
+      throw new ConfigError(`${at}: url must be https:// (http:// is for loopback hosts, or set allow_http: true)`);
+    }
+    // The filters are there even when unset (undefined: no filter).
+    const secrets = signingSecrets(typeof secretEnv === "string" ? [secretEnv] : secretEnv, env, at);
+    return Object.freeze({ ...hook, events, statuses, tags, secrets });
+  }));
 }
 
 /** A URL host that names this machine: localhost, 127.0.0.0/8 or [::1]. */
@@ -99,56 +72,20 @@ export function isLoopbackName(hostname: string): boolean {
   return host === "localhost" || host.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(host) || host === "::1";
 }
 
-/** secret_env: one variable name or a list; each value holds one or more space-separated `whsec_` secrets. */
-function parseSecrets(raw: unknown, env: NodeJS.ProcessEnv, where: string): SigningSecrets {
-  const vars = typeof raw === "string" ? [raw] : raw;
-  if (!Array.isArray(vars) || vars.length === 0 || !vars.every((v) => typeof v === "string" && v !== "")) {
-    throw new ConfigError(`${where}: secret_env must name an environment variable (or a list of them)`);
-  }
+/** Each variable holds one or more space-separated `whsec_` secrets; a message names the variable, never the value. */
+function signingSecrets(vars: readonly string[], env: NodeJS.ProcessEnv, at: string): SigningSecrets {
   const keys: Buffer[] = [];
-  for (const name of vars as string[]) {
+  for (const name of vars) {
     const value = env[name];
-    if (!value) throw new ConfigError(`${where}: environment variable ${name} (secret_env) is not set`);
+    if (!value) throw new ConfigError(`${at}: environment variable ${name} (secret_env) is not set`);
     for (const secret of value.trim().split(/\s+/)) {
-      // The message names the variable, never the value.
       const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
       const bytes = m ? Buffer.from(m[1]!, "base64") : undefined;
       if (!bytes || bytes.length < 16 || bytes.length > 128) {
-        throw new ConfigError(`${where}: environment variable ${name} must hold whsec_ secrets: whsec_ and 16 to 128 bytes in base64`);
+        throw new ConfigError(`${at}: environment variable ${name} must hold whsec_ secrets: whsec_ and 16 to 128 bytes in base64`);
       }
       keys.push(bytes);
     }
   }
   return new SigningSecrets(keys);
-}
-
-/** `tags`: { name: value, … } in the tag syntax Send takes. */
-function tagFilter(raw: unknown, where: string): Readonly<Record<string, string>> | undefined {
-  if (raw === undefined) return undefined;
-  const ok = typeof raw === "object" && raw !== null && !Array.isArray(raw) && Object.keys(raw).length > 0 && Object.keys(raw).length <= MAX_TAGS &&
-    Object.entries(raw).every(([k, v]) => TAG_TEXT.test(k) && typeof v === "string" && TAG_TEXT.test(v));
-  if (!ok) throw new ConfigError(`${where} must be an object of 1 to ${MAX_TAGS} name: value tags (letters, digits, '_' or '-')`);
-  return Object.freeze({ ...(raw as Record<string, string>) });
-}
-
-function names<T extends string>(raw: unknown, allowed: readonly T[], where: string): ReadonlySet<T> | undefined {
-  if (raw === undefined) return undefined;
-  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((v) => allowed.includes(v as T))) {
-    throw new ConfigError(`${where} must be a non-empty list of ${allowed.join(", ")}`);
-  }
-  return new Set(raw as T[]);
-}
-
-function ms(raw: unknown, fallback: number, where: string, max: number): number {
-  if (raw === undefined) return fallback;
-  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 1 || raw > max) {
-    throw new ConfigError(`${where} must be a positive integer${max === MAX_TIMER_MS ? ` of at most ${MAX_TIMER_MS}` : ""}`);
-  }
-  return raw;
-}
-
-function bool(raw: unknown, where: string): boolean | undefined {
-  if (raw === undefined) return undefined;
-  if (typeof raw !== "boolean") throw new ConfigError(`${where} must be true or false`);
-  return raw;
 }

@@ -2,7 +2,7 @@
 // known key is a typo away, the suggestion; nothing falls back to a default in silence.
 import { describe, expect, test } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config/config.js";
-import { closest } from "../../src/config/unknown-keys.js";
+import { closest } from "../../src/config/errors.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0", SMTP_PW: "pw" };
 const smtp = (extra: Record<string, unknown> = {}) => ({ host: "smtp.example.com", user: "ops@example.com", ...extra });
