@@ -12,7 +12,8 @@ import { EventKind, type NewEvent, type OutboxStatus } from "../../outbox/types.
 import { cleanRemoteText, secretForms } from "../../delivery/remote-text.js";
 import { addSuppression, type SuppressionReason } from "../../outbox/suppression.js";
 import { recipientAddresses } from "../../outbox/suppressed-recipients.js";
-import { reasonClass, reasonsOfClass } from "../../config/reason-classes.js";
+import { reasonsOfClass } from "../../config/reason-classes.js";
+import { reportClass } from "./report-class.js";
 import type { ReasonClass } from "../../message/bounce-reasons.js";
 import type { RecipientOutcome, Report } from "./report.js";
 import { verpOutboxId } from "../../message/verp.js";
@@ -88,7 +89,7 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
   const events: NewEvent[] = [];
   for (const r of named) {
     if (r.state === "delayed" && permanent.has(r.address)) continue;
-    const outcome: AppliedRecipient = { ...r, diagnostic: cleanRemoteText(r.diagnostic, secrets), updatedAt: now, reasonClass: reasonClass(account, r.reason) };
+    const outcome: AppliedRecipient = { ...r, diagnostic: cleanRemoteText(r.diagnostic, secrets), updatedAt: now, reasonClass: reportClass(account, r) };
     await conn.query(
       `INSERT INTO outbox_recipient (outbox_id, address, account_id, state, status_code, diagnostic, bounce_reason, reply_code, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -115,10 +116,11 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
 }
 
 /**
- * By the reason's class, never by the status's first digit: `suppress` lists the address at once;
- * `soft` only when the account counts soft bounces and this is its `suppression.soft_bounce_limit`th
- * report of a soft reason (a failure or a delay) within the window; `sender` never — the recipient
- * is fine, our mail was refused (the account-level signal says so).
+ * By the class the report puts the recipient in (report-class.ts), never by the status's first
+ * digit: `suppress` lists the address at once; `soft` only when the account counts soft bounces and
+ * this is its `suppression.soft_bounce_limit`th soft report within the window (a soft reason, or an
+ * address-level one the report did not make sure of); `sender` never — the recipient is fine, our
+ * mail was refused (the account-level signal says so).
  */
 async function suppressionReason(conn: PoolConnection, account: AccountConfig, r: AppliedRecipient, now: number): Promise<SuppressionReason | undefined> {
   if (r.reasonClass === "suppress") return r.reason === "complaint" ? "complaint" : "hard_bounce";
@@ -127,7 +129,7 @@ async function suppressionReason(conn: PoolConnection, account: AccountConfig, r
   // idx_outbox_recipient_address: the (account, address) range, a few rows per address.
   const [[counted]] = (await conn.query(
     "SELECT COUNT(*) AS n FROM outbox_recipient WHERE account_id = ? AND address = ? AND bounce_reason IN (?) AND updated_at >= ?",
-    [account.id, r.address, reasonsOfClass(account, "soft"), now - soft.windowMs],
+    [account.id, r.address, [...reasonsOfClass(account, "soft"), ...reasonsOfClass(account, "suppress").filter((x) => x !== "complaint")], now - soft.windowMs],
   )) as unknown as [[{ n: number }]];
   return Number(counted.n) >= soft.limit ? "soft_bounces" : undefined;
 }

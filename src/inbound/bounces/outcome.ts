@@ -22,6 +22,8 @@ export interface RecipientOutcome {
   feedbackType?: string;
   /** What the report says about this recipient, one line, at most 1000 characters. */
   diagnostic: string;
+  /** The SMTP command the refusal answered, when the report says ("RCPT TO", "end of DATA"). */
+  stage?: "rcpt" | "data";
 }
 
 /** What the outbox keeps of an outcome per recipient row (outbox_recipient). */
@@ -58,6 +60,7 @@ export function outcome(found: Found): RecipientOutcome {
     ...(found.fieldStatus ? { fieldStatus: found.fieldStatus } : {}),
     ...(found.context ? { context: flatten(found.context.slice(0, CLASSIFIED_CHARS)) } : {}),
   });
+  const stage = refusedAt(found.text) ?? (found.context ? refusedAt(found.context) : undefined);
   return {
     address: found.address,
     state: found.action === "delayed" ? "delayed" : "bounced",
@@ -65,5 +68,17 @@ export function outcome(found: Found): RecipientOutcome {
     reason,
     replyCode: reply,
     diagnostic: clip(flat || status),
+    ...(stage ? { stage } : {}),
   };
+}
+
+/**
+ * The command a refusal answered, as MTAs write it: Postfix "(in reply to RCPT TO command)" / "(in
+ * reply to end of DATA command)", Sendmail's transcript ">>> RCPT To:" / ">>> DATA", Exim "after
+ * RCPT TO:" / "after end of data", "(at DATA)". The first one said wins.
+ */
+export function refusedAt(text: string): "rcpt" | "data" | undefined {
+  const m = /(?:in reply to|after|>>>) (?:the )?(rcpt|end of data|data)|\(at (rcpt|data)\)/i.exec(text.slice(0, CLASSIFIED_CHARS));
+  if (!m) return undefined;
+  return (m[1] ?? m[2]!).toLowerCase() === "rcpt" ? "rcpt" : "data";
 }
