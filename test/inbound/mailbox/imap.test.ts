@@ -91,12 +91,15 @@ test("a connection cut in the middle of a fetch loses and duplicates nothing", a
   try {
     await cut;
     await until(async () => expect(await storedIds(t, 2)).toEqual(["<cut-1@client.example>", "<cut-2@client.example>", "<cut-3@client.example>"]), 15_000);
+    // Each UID is stored just after its message: the last one follows shortly.
+    await until(async () => {
+      const [state] = (await t.app.pool.query("SELECT last_uid FROM imap_mailbox_state WHERE account_id = 2")) as unknown as [{ last_uid: number }[]];
+      expect(state.map((s) => Number(s.last_uid))).toEqual([3]);
+    }, 15_000);
     expect(t.logs.some((l) => l.msg === "imap mailbox failed; reconnecting")).toBe(true);
     // The message before the cut was not fetched again: its UID had been stored.
     expect(await counted(t, "ingested")).toBe(3);
     expect(await counted(t, "duplicate")).toBe(0);
-    const [state] = (await t.app.pool.query("SELECT last_uid FROM imap_mailbox_state WHERE account_id = 2")) as unknown as [{ last_uid: number }[]];
-    expect(state.map((s) => Number(s.last_uid))).toEqual([3]);
   } finally {
     await t.close();
   }
