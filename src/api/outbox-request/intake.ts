@@ -30,7 +30,7 @@ export const INTAKE_LIMITS: IntakeLimits = {
   idleMs: 50,
   busyMs: 10,
   busyForMs: 1_000,
-  batch: 100,
+  batch: 250,
   // Well inside MariaDB's default 16 MiB packet for the batch's multi-row INSERT.
   batchBytes: 4 * 1024 * 1024,
   maxRequestBytes: READ_MAX_BYTES,
