@@ -2,7 +2,8 @@
 // in one run on this machine. Progress goes to stderr; the table to stdout and to
 // bench/results/latest.md and latest.json. Options (after `--`):
 //   --quick          smaller runs, about a minute
-//   --only 1,4       only the phases measuring these rows ("profile": only the profile)
+//   --only 1,4       only the phases measuring these rows ("profile": only the profile;
+//                    "outbox_request": only the outbox_request row)
 //   --budget 600     the time budget in seconds (default 285, quick 55)
 //   --profile        also profile one row-1 run of the service (CPU, SQL statements per message)
 import { Budget } from "./budget.js";
@@ -17,6 +18,7 @@ import { profileMarkdown, profilePhase } from "./phase-profile.js";
 import { watchPhase } from "./phase-watch.js";
 import { webhookPhase } from "./phase-webhooks.js";
 import { priorityPhase } from "./phase-priority.js";
+import { outboxRequestPhase } from "./phase-outbox-request.js";
 import { progress } from "./progress.js";
 import { textTable, writeReport, type Report } from "./report.js";
 import { DEFAULT_SETTINGS, QUICK_SETTINGS } from "./settings.js";
@@ -40,6 +42,7 @@ const PHASES: { rows: string[]; weight: number; run: (ctx: PhaseContext) => Prom
   { rows: ["6"], weight: 10, run: attachmentPhase },
   { rows: ["8"], weight: 8, run: webhookPhase },
   { rows: ["9"], weight: 12, run: priorityPhase },
+  { rows: ["outbox_request"], weight: 12, run: outboxRequestPhase },
 ];
 
 async function main(): Promise<void> {

@@ -40,6 +40,8 @@ export interface Settings {
   priorityRate: number;
   priorityMessages: number;
   priorityPerSecond: number;
+  /** Row outbox_request: requests committed one at a time at idle, per round (each after a pause of over a second). */
+  requestIdleSamples: number;
   /** Longest wait for the sink to accept a run's messages. */
   deliveryTimeoutMs: number;
 }
@@ -74,6 +76,7 @@ export const DEFAULT_SETTINGS: Settings = {
   priorityRate: 400,
   priorityMessages: 100,
   priorityPerSecond: 20,
+  requestIdleSamples: 30,
   deliveryTimeoutMs: 120_000,
 };
 
@@ -93,5 +96,6 @@ export const QUICK_SETTINGS: Settings = {
   webhookMessages: 300,
   webhookPacedMessages: 100,
   priorityBacklog: 3_000,
+  requestIdleSamples: 10,
   deliveryTimeoutMs: 60_000,
 };

@@ -1,9 +1,9 @@
 // `npm test`'s first step (pretest): the Debian packages the tests drive for real — Dovecot for
-// IMAP, Chromium for the dashboard, Python's grpcio and dkim for the Python client and the DKIM
-// check, MariaDB when no server answers, and Galera, rsync and HAProxy for `npm run test:ha` (whose
-// own pretest checks only those). As root it installs what is missing with apt-get; as anyone
-// else it stops at once with the one command to run. Plain JavaScript: it runs before anything is
-// compiled.
+// IMAP, Chromium for the dashboard, Python's grpcio, PyMySQL and dkim for the Python client, its
+// outbox_request helper and the DKIM check, MariaDB when no server answers, and Galera, rsync and
+// HAProxy for `npm run test:ha` (whose own pretest checks only those). As root it installs what is
+// missing with apt-get; as anyone else it stops at once with the one command to run. Plain
+// JavaScript: it runs before anything is compiled.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import net from "node:net";
@@ -22,6 +22,7 @@ const NEEDS = [
     for: "the Python client test (a venv, installed offline)",
   },
   { has: pythonHas("dkim"), packages: ["python3-dkim"], for: "the DKIM test (verifies signatures independently)" },
+  { has: pythonHas("pymysql"), packages: ["python3-pymysql"], for: "the Python outbox_request helper test (a MySQL DB-API driver)" },
   { has: file("/usr/bin/chromium"), packages: ["chromium"], for: "the dashboard tests (headless Chromium)" },
   { has: file("/usr/sbin/dovecot"), packages: ["dovecot-imapd"], for: "the IMAP ingest tests (a real Dovecot)" },
 ];

@@ -16,6 +16,7 @@ export {
   type Protocol,
   type ReasonClass,
 } from "./client/client.js";
+export { enqueueInTransaction, type EnqueueOptions, type SqlConnection } from "./client/outbox-request.js";
 export * from "../gen/email/v1/email_service_pb.js";
 export * from "../gen/email/v1/outbox_pb.js";
 export * from "../gen/email/v1/mailbox_service_pb.js";

@@ -21,6 +21,13 @@ import type { RequestHandler } from "./listen.js";
 import type { RequestBudget } from "./request-budget.js";
 import { rewriteMalformed } from "./malformed-request.js";
 
+/**
+ * The largest request: room for attachments on every protocol (the default 32 MiB of attachments
+ * is 42.7 MiB as base64 in Connect JSON). A larger call is refused with RESOURCE_EXHAUSTED before
+ * it is buffered; a larger outbox_request is refused with REQUEST_TOO_LARGE and never read.
+ */
+export const READ_MAX_BYTES = 48 * 1024 * 1024;
+
 type Req = Parameters<RequestHandler>[0];
 type Res = Parameters<RequestHandler>[1];
 

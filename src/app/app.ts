@@ -20,7 +20,7 @@ import { Sender } from "../delivery/sender.js";
 import { createRescuer, type Rescuer } from "../maintenance/rescuer.js";
 import { listen, type Listener, type RequestHandler } from "../api/listen.js";
 import { watchOverGrpc } from "../api/watch-grpc.js";
-import { gatedAdapter } from "../api/rpc-gate.js";
+import { gatedAdapter, READ_MAX_BYTES } from "../api/rpc-gate.js";
 import { RequestBudget } from "../api/request-budget.js";
 import { withCors } from "../api/cors.js";
 import { withSpecGrpcMessage } from "../api/grpc-message.js";
@@ -47,6 +47,8 @@ import { oldestOpen } from "../outbox/webhook-deliveries.js";
 import type { Resolve } from "../events/webhooks/ssrf.js";
 import { ImapInbound } from "../inbound/mailbox/imap-inbound.js";
 import { service, startInOrder, type Service } from "./services.js";
+import { RequestIntake } from "../api/outbox-request/intake.js";
+import { oldestPendingAgeMs } from "../outbox/requests.js";
 
 export interface AppOptions {
   config: Config;
@@ -76,6 +78,8 @@ export interface App {
   readonly webhooks: WebhookDispatcher;
   /** Ingests the accounts' IMAP mailboxes (runs with the background roles). */
   readonly inbound: ImapInbound;
+  /** Takes the requests applications commit to outbox_request (runs with the background roles). */
+  readonly requests: RequestIntake;
   /** Pings the database; health is NOT_SERVING while it fails. */
   readonly probe: DatabaseProbe;
   readonly health: HealthService;
@@ -93,12 +97,6 @@ export interface App {
   /** Graceful stop; resolves when everything is closed. */
   stop(): Promise<void>;
 }
-
-/**
- * Room for attachments on every protocol: the default 32 MiB of attachments is 42.7 MiB as base64
- * in Connect JSON. Anything larger is refused with RESOURCE_EXHAUSTED before it is buffered.
- */
-const READ_MAX_BYTES = 48 * 1024 * 1024;
 
 export async function startApp(opts: AppOptions): Promise<App> {
   let config = opts.config;
@@ -135,11 +133,17 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs, undefined, fence);
   const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n), undefined, fence);
   const inbound = new ImapInbound({ pool, clock, log, metrics, messageIdDomain: () => config.messageIdDomain });
+  // Every instance takes committed outbox_request rows; claims skip the ones another holds.
+  const requests = new RequestIntake({ pool, clock, log, config: () => config, metrics, onCommit: () => {
+    eventsCommitted();
+    sender.wake();
+  } });
   for (const role of [rescuer, pruner, retention]) role.gateWith(() => maintenance.held);
   metrics.observe({
     outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
     maintenance: () => maintenance.held,
   });
+  metrics.observeRequests({ oldestPendingMs: () => oldestPendingAgeMs(pool) });
   metrics.observeWebhooks({
     clock, paused: () => webhooks.paused(), endpoints: () => configuredEndpoints(config).map(keyOf),
     oldestOpen: () => oldestOpen(pool, configuredEndpoints(config)),
@@ -229,7 +233,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     ...(background ? [
       service("maintenance lock", maintenance), service("outbox retention", retention), service("event pruner", pruner), service("rescuer", rescuer),
       // Webhooks stop after the sender, so the outcomes of its last attempts are still pushed.
-      service("webhooks", webhooks), service("sender", sender), { name: "imap ingest", start: () => inbound.start(config), stop: () => inbound.stop() },
+      service("webhooks", webhooks), service("sender", sender), service("outbox requests", requests),
+      { name: "imap ingest", start: () => inbound.start(config), stop: () => inbound.stop() },
     ] : []),
   ];
   const stopServices = await startInOrder(services, log);
@@ -247,6 +252,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     retention,
     webhooks,
     inbound,
+    requests,
     probe,
     health,
     metrics,

@@ -1,12 +1,13 @@
 // Deletes finished rows (sent, cancelled, dead) older than retention.outbox_ms, with their
-// attachments and old events, in small batches: each batch is its own short transaction.
+// attachments and old events, in small batches: each batch is its own short transaction. Answered
+// outbox_request rows go after the same time, received messages after retention.mail_message_ms.
 import { Periodic } from "../lib/periodic.js";
 import type { Clock } from "../db/clock.js";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../lib/log.js";
 import type { Pool } from "../db/pool.js";
 import type { Fence } from "../db/fleet-lease.js";
-import { deleteFinishedBefore, deleteReceivedBefore } from "../outbox/retention.js";
+import { deleteAnsweredRequestsBefore, deleteFinishedBefore, deleteReceivedBefore } from "../outbox/retention.js";
 
 const INTERVAL_MS = 60_000;
 
@@ -64,6 +65,14 @@ export class OutboxRetention {
         if (n < retention.batchSize) break;
       }
       if (received > 0) this.log.info({ deleted: received }, "deleted received messages past retention");
+      let requests = 0;
+      while (!this.loop.stopped) {
+        const { retention } = this.config();
+        const n = await deleteAnsweredRequestsBefore(this.pool, this.clock.now() - retention.outboxMs, retention.batchSize);
+        requests += n;
+        if (n < retention.batchSize) break;
+      }
+      if (requests > 0) this.log.info({ deleted: requests }, "deleted answered outbox requests past retention");
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "outbox retention failed");
     }

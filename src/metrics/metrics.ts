@@ -38,6 +38,12 @@ export interface SenderMetrics {
   tokenRequested(accountId: number, expiresAt: number | undefined): void;
 }
 
+/** What the outbox_request intake reports. */
+export interface RequestMetrics {
+  /** Requests answered: `accepted` became rows (or found theirs by idempotency key), each refusal by its reason. */
+  requestsAnswered(accepted: number, refusedReasons: readonly string[]): void;
+}
+
 /** Read when Prometheus scrapes. */
 export interface ScrapeSources {
   /** Cached briefly; undefined when the database did not answer. */
@@ -62,7 +68,7 @@ const ATTEMPT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const CLAIM_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 const RPC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
-export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics {
+export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, RequestMetrics {
   readonly registry = new Registry();
   private readonly registers = [this.registry];
 
@@ -136,6 +142,14 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics {
   private readonly imapConnections = new Gauge({
     name: "email_outbox_imap_connected", help: "1 while this instance has the account's mailbox open (it holds the account's IMAP lock).",
     labelNames: ["account_id", "mailbox"], registers: this.registers,
+  });
+  private readonly requestsAccepted = new Counter({
+    name: "email_outbox_requests_accepted_total", help: "outbox_request rows turned into outbox rows (or answered with the row their idempotency key holds).",
+    registers: this.registers,
+  });
+  private readonly requestsRefused = new Counter({
+    name: "email_outbox_requests_refused_total", help: "outbox_request rows refused, by the ErrorInfo reason Send would have answered.",
+    labelNames: ["reason"], registers: this.registers,
   });
   readonly rpcHandled = new Counter({
     name: "grpc_server_handled_total", help: "RPCs completed, by method and status code.",
@@ -220,6 +234,24 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics {
         for (const key of src.endpoints()) this.set(split(key), paused.has(key) ? 1 : 0);
       },
     });
+  }
+
+  /** The outbox_request lag, computed at scrape time. */
+  observeRequests(src: { oldestPendingMs: () => Promise<number> }): void {
+    new Gauge({
+      name: "email_outbox_request_lag_seconds", help: "How long the oldest pending outbox_request row has waited to be taken (0: none).",
+      registers: this.registers,
+      async collect() {
+        const ms = await src.oldestPendingMs().catch(() => undefined);
+        this.reset();
+        if (ms !== undefined) this.set(ms / 1000);
+      },
+    });
+  }
+
+  requestsAnswered(accepted: number, refusedReasons: readonly string[]): void {
+    if (accepted > 0) this.requestsAccepted.inc(accepted);
+    for (const reason of refusedReasons) this.requestsRefused.inc({ reason });
   }
 
   delivered(key: { accountId: number; endpointId: string }, result: "delivered" | "retry" | "failed"): void {

@@ -3,7 +3,7 @@
 // SENDING event, so no separate claim transaction stands between the commit and the first SMTP byte.
 import { appendEvents } from "./events.js";
 import { insertAttachments } from "./attachments.js";
-import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
+import { inTransaction, type Pool, type PoolConnection, type Queryable } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, attemptMessageId, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
@@ -116,10 +116,10 @@ export function isDuplicateKey(err: unknown): boolean {
 export type KeyedRow = OutboxDbRow & { request_hash: Buffer | null };
 
 /** The rows that already hold these messages' idempotency keys. */
-export async function rowsWithKeys(pool: Pool, msgs: readonly NewMessage[]): Promise<KeyedRow[]> {
+export async function rowsWithKeys(db: Queryable, msgs: readonly NewMessage[]): Promise<KeyedRow[]> {
   const keyed = msgs.filter((m) => m.idempotencyKey);
   if (keyed.length === 0) return [];
-  const [rows] = (await pool.query(
+  const [rows] = (await db.query(
     `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE (account_id, idempotency_key) IN (?)`,
     [keyed.map((m) => [m.accountId, m.idempotencyKey])],
   )) as unknown as [KeyedRow[]];
@@ -128,12 +128,17 @@ export async function rowsWithKeys(pool: Pool, msgs: readonly NewMessage[]): Pro
 
 /** The key was used before: the same request gets the same row, another request is refused. */
 export function replayOf(msg: NewMessage, existing: KeyedRow): EnqueueResult {
-  if (!msg.requestHash || !existing.request_hash || !msg.requestHash.equals(existing.request_hash)) {
+  checkReplay(msg, existing.request_hash, existing.id);
+  return { row: toRow(existing), replay: true };
+}
+
+/** Throws IDEMPOTENCY_KEY_REUSED unless `msg` is the request that made row `id` (same hash). */
+export function checkReplay(msg: NewMessage, hash: Buffer | null | undefined, id: number): void {
+  if (!msg.requestHash || !hash || !msg.requestHash.equals(hash)) {
     throw new OutboxError("IDEMPOTENCY_KEY_REUSED", "idempotency_key was already used with a different request", {
-      outbox_id: String(existing.id),
+      outbox_id: String(id),
     });
   }
-  return { row: toRow(existing), replay: true };
 }
 
 /** The row as just committed, without reading it back. */

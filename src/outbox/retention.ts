@@ -48,3 +48,16 @@ export async function deleteReceivedBefore(pool: Pool, cutoff: number, limit: nu
   )) as unknown as [{ affectedRows: number }];
   return res.affectedRows;
 }
+
+/**
+ * Deletes up to `limit` outbox_request rows answered before `cutoff` (ms; the column is UTC),
+ * through the pending index, where answered rows sort by their answer time; returns how many.
+ */
+export async function deleteAnsweredRequestsBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
+  const utc = new Date(cutoff).toISOString().replace("T", " ").replace("Z", "");
+  const [res] = (await pool.query(
+    "DELETE FROM outbox_request WHERE processed_at < ? ORDER BY processed_at LIMIT ?",
+    [utc, limit],
+  )) as unknown as [{ affectedRows: number }];
+  return res.affectedRows;
+}

@@ -160,3 +160,25 @@ test("sent mail kept for Reply goes with its row; received mail goes after reten
   await t.app.retention.runOnce();
   expect(await refusal(mailbox.getMessage({ accountId: 1, messageId: `<kept-${sent}@example.org>` }))).toMatchObject({ code: 5 });
 });
+
+test("answered outbox_request rows go retention.outbox_ms after their answer; a pending one stays", async () => {
+  const utc = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+  const insert = async (processedAt: number | null) => {
+    const [res] = (await t.app.pool.query("INSERT INTO outbox_request (account_id, request, processed_at, error_reason) VALUES (1, '{}', ?, ?)",
+      [processedAt === null ? null : utc(processedAt), processedAt === null ? null : "ADDRESS_INVALID"])) as unknown as [{ insertId: number }];
+    return res.insertId;
+  };
+  // The intake would answer the pending one at once: it is stopped meanwhile.
+  await t.app.requests.stop();
+  try {
+    const old = await insert(clock.now() - DAY - 60_000);
+    const young = await insert(clock.now() - DAY + 60_000);
+    const pending = await insert(null);
+    await t.app.retention.runOnce();
+    const [rows] = (await t.app.pool.query("SELECT id FROM outbox_request WHERE id IN (?) ORDER BY id", [[old, young, pending]])) as unknown as [{ id: number }[]];
+    expect(rows.map((r) => Number(r.id))).toEqual([young, pending]);
+    expect(t.logs.filter((l) => l.msg === "deleted answered outbox requests past retention").map((l) => l.deleted)).toEqual([1]);
+  } finally {
+    await t.app.requests.start();
+  }
+});

@@ -2,12 +2,12 @@
 import { recipientReports, recipientReportsOf } from "../../inbound/bounces/recipients.js";
 import { toProtoRecipient } from "./report-mapping.js";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { messageOptions, prepareSend, requireNonEmpty } from "./prepare-send.js";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   EmailService,
   OutboxEventKind,
   ReplyRequestSchema,
-  SendRequestSchema,
   WatchOutboxResponseSchema,
   type CancelOutboxRequest,
   type GetOutboxActivityRequest,
@@ -23,8 +23,8 @@ import {
 } from "../../../gen/email/v1/email_service_pb.js";
 import { OutboxStatus } from "../../../gen/email/v1/outbox_pb.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { AccountConfig, Config } from "../../config/config.js";
-import { customHeaders, fromHeader, metadata, priority, tags } from "./message-options.js";
+import type { Config } from "../../config/config.js";
+import { tags } from "./message-options.js";
 import type { Clock } from "../../db/clock.js";
 import type { Pool } from "../../db/pool.js";
 import { cancelOutbox, getOutbox, getOutboxContent, listOutbox } from "../../outbox/store.js";
@@ -48,14 +48,11 @@ import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
 import { requestMessageId } from "./message-id.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import {
-  addressList,
-  address,
   attachments,
   checkBodies,
   checkIdempotencyKey,
   checkRecipientCount,
   checkSizes,
-  checkSubject,
   failureMode,
   requestHash,
   requireAccount,
@@ -123,34 +120,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   /** Validates a Send (the account check first) into the message to commit. */
   private async prepareSend(req: SendRequest, ctx: HandlerContext): Promise<NewMessage> {
     authorize(ctx, req.accountId);
-    checkSizes({ recipients: req.to.length + req.cc.length + req.bcc.length, subject: req.subject, bodyText: req.bodyText,
-      bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
-    const config = this.deps.config();
-    const now = this.deps.clock.now();
-    requireNonEmpty([["to", req.to.some((t) => t.trim() !== "")], ["subject", req.subject.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
-      "to/subject/body_text cannot be empty");
-    const account = requireAccount(config, req.accountId);
-    const mode = failureMode(config, req.failureMode);
-    const v = new Violations();
-    const to = addressList(v, "to", req.to);
-    const cc = addressList(v, "cc", req.cc);
-    const bcc = addressList(v, "bcc", req.bcc);
-    const replyTo = req.replyTo ? address(v, "reply_to", req.replyTo) : undefined;
-    checkRecipientCount(v, req.to.length + req.cc.length + req.bcc.length);
-    checkSubject(v, req.subject);
-    checkBodies(v, req.bodyText, req.bodyHtml);
-    checkIdempotencyKey(v, req.idempotencyKey);
-    const due = sendAt(v, req.sendAt, now);
-    const options = messageOptions(v, account, req);
-    const files = await attachments(v, config, req.attachments);
-    v.check();
-
-    return {
-      accountId: account.id, kind: "send", to, cc, bcc, replyTo, subject: req.subject, ...options,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, sendAt: due, failureMode: mode,
-      idempotencyKey: req.idempotencyKey || undefined,
-      requestHash: req.idempotencyKey ? requestHash(toBinary(SendRequestSchema, { ...req, waitForAttempt: false })) : undefined,
-    };
+    return prepareSend(req, this.deps.config(), this.deps.clock.now());
   }
 
   async reply(req: ReplyRequest, ctx: HandlerContext) {
@@ -317,17 +287,6 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 }
 
-/** From, headers, tags and metadata of a Send or Reply, as they are committed. */
-function messageOptions(v: Violations, account: AccountConfig, req: SendRequest | ReplyRequest) {
-  return {
-    from: fromHeader(v, account, req.from),
-    headers: customHeaders(v, req.headers),
-    tags: tags(v, "tags", req.tags),
-    metadata: metadata(v, req.metadata),
-    priority: priority(v, req.priority),
-  };
-}
-
 /** The tag filter of ListOutbox and WatchOutbox. */
 function tagFilter(input: Record<string, string>) {
   const v = new Violations();
@@ -338,12 +297,6 @@ function tagFilter(input: Record<string, string>) {
 
 function outboxNotFound(id: number): ConnectError {
   return apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
-}
-
-/** Throws the reference's message naming the first empty field. */
-function requireNonEmpty(checks: [string, boolean][], message: string): void {
-  const empty = checks.find(([, ok]) => !ok);
-  if (empty) throw invalidArgument([{ field: empty[0], reason: "REQUIRED_FIELD_EMPTY", description: message }]);
 }
 
 function outboxId(id: bigint): number {
