@@ -66,6 +66,8 @@ export interface App {
   readonly sender: Sender;
   readonly rescuer: Rescuer;
   readonly tailer: EventTailer;
+  /** The open WatchOutbox streams, per API key and in total. */
+  readonly watchSlots: WatchStreamSlots;
   /** Deletes events past watch.event_retention_ms (runs with the background roles). */
   readonly pruner: EventPruner;
   /** Deletes finished rows past retention.outbox_ms (runs with the background roles). */
@@ -211,6 +213,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       sender,
       rescuer,
       tailer,
+      watchSlots,
       pruner,
       retention,
       webhooks,
