@@ -39,6 +39,7 @@ import { SenderStoppedError } from "../../delivery/sender.js";
 import type { EventTailer } from "../../events/watch/tailer.js";
 import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError, type WatchItem } from "../../events/watch/stream.js";
 import { replyHeaders } from "../../inbound/mailbox/reply.js";
+import { STREAM_SLOT, StreamSlot } from "../stream-limits.js";
 import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
 import { clientError } from "./interceptors.js";
 import type { Logger } from "../../lib/log.js";
@@ -234,10 +235,12 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
 
   /**
    * What a WatchOutbox stream carries, before it is put into messages (watch-grpc.ts frames the
-   * same items itself). Throws what watchError() maps to the stream's status.
+   * same items itself). Throws what watchError() maps to the stream's status. It ends with the
+   * stream's slot, which the transport put in the context.
    */
   watchItems(req: WatchOutboxRequest, ctx: HandlerContext): AsyncGenerator<WatchItem> {
     const { pool, tailer } = this.deps;
+    const stream = ctx.values.get(STREAM_SLOT) ?? new StreamSlot(ctx.signal);
     return watchOutbox(
       { pool, tailer, heartbeatMs: this.deps.config().watch.heartbeatMs },
       {
@@ -248,7 +251,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
         afterEventId: Number(req.afterEventId),
         includeCurrent: req.includeCurrent,
       },
-      ctx.signal,
+      stream,
     );
   }
 
@@ -334,15 +337,14 @@ export function watchResponse(item: WatchItem, now: number): WatchOutboxResponse
   });
 }
 
+/** A stream cut off during its snapshot has no resume point: it starts again. */
+const resume = (err: { lastEventId?: number }) => (err.lastEventId === undefined ? "start again with include_current" : "resume with after_event_id");
+const resumeAt = (err: { lastEventId?: number }): Record<string, string> => (err.lastEventId === undefined ? {} : { last_event_id: String(err.lastEventId) });
+
 /** How a WatchOutbox stream that ended early reports it; anything else is returned as it is. */
 export function watchError(err: unknown): unknown {
-  if (err instanceof WatchOverflowError) {
-    return apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", "the stream fell too far behind; resume with after_event_id",
-      { last_event_id: String(err.lastEventId) });
-  }
-  if (err instanceof WatchShutdownError) {
-    return apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; resume with after_event_id", { last_event_id: String(err.lastEventId) });
-  }
+  if (err instanceof WatchOverflowError) return apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", `the stream fell too far behind; ${resume(err)}`, resumeAt(err));
+  if (err instanceof WatchShutdownError) return apiError(Code.Unavailable, "SERVER_STOPPING", `the server is stopping; ${resume(err)}`, resumeAt(err));
   if (err instanceof WatchOutOfRangeError) return apiError(Code.OutOfRange, "EVENT_OUT_OF_RANGE", err.message);
   if (err instanceof WatchSnapshotTooLargeError) {
     return apiError(Code.FailedPrecondition, "WATCH_SNAPSHOT_TOO_LARGE", err.message, { limit: String(err.limit) });

@@ -37,6 +37,13 @@ export class EventTailer {
     return this.subs.size;
   }
 
+  /** Events held for subscribers: buffered, or taken and not yet received by their clients. */
+  get heldEvents(): number {
+    let n = 0;
+    for (const sub of this.subs) n += sub.buffered + sub.held();
+    return n;
+  }
+
   /** Something was committed: read new events now, if anyone is listening. */
   notify(): void {
     if (this.subs.size > 0) this.read();
