@@ -1,5 +1,6 @@
-// Deletes finished rows (sent, cancelled, dead) older than retention.outbox_ms, with their
-// attachments and old events, in small batches: each batch is its own short transaction.
+// Deletes finished rows (sent, cancelled, dead, suppressed, expired) older than
+// retention.outbox_ms, with their attachments and old events, in small batches: each batch is its
+// own short transaction.
 import { Periodic } from "../lib/periodic.js";
 import type { Clock } from "../db/clock.js";
 import type { Config } from "../config/config.js";

@@ -17,12 +17,13 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
   const first = res.insertId - events.length + 1;
   await conn.query(
     `INSERT INTO outbox_event
-       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, created_at)
+       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient,
+        superseded_by, created_at)
      VALUES ?`,
     [
       events.map((e, i) => [
         first + i, e.outboxId, e.accountId, e.kind, e.status, e.retries, e.nextAttemptAt,
-        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, now,
+        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, e.supersededBy ?? null, now,
       ]),
     ],
   );
@@ -40,6 +41,7 @@ interface EventDbRow {
   message_id: string | null;
   error: string | null;
   recipient: string | null;
+  superseded_by: number | null;
   created_at: number;
   tags_json: unknown;
   metadata_json: unknown;
@@ -50,7 +52,7 @@ interface EventDbRow {
  * change, so the event rows need not repeat them; a row retention deleted has none).
  */
 const EVENT_COLUMNS = `e.id, e.outbox_id, e.account_id, e.kind, e.status, e.retries, e.next_attempt_at, e.provider_message_id,
-  e.message_id, e.error, e.recipient, e.created_at, o.tags_json, o.metadata_json`;
+  e.message_id, e.error, e.recipient, e.superseded_by, e.created_at, o.tags_json, o.metadata_json`;
 const EVENTS_FROM = "outbox_event e LEFT JOIN outbox o ON o.id = e.outbox_id";
 
 function toEventRow(r: EventDbRow): EventRow {
@@ -66,6 +68,7 @@ function toEventRow(r: EventDbRow): EventRow {
     messageId: r.message_id,
     error: r.error,
     recipient: r.recipient,
+    supersededBy: r.superseded_by,
     createdAt: r.created_at,
     tags: jsonMap(r.tags_json),
     metadata: jsonMap(r.metadata_json),
