@@ -23,13 +23,25 @@ export function supersededInBatch(msgs: readonly Pick<NewMessage, "accountId" | 
 }
 
 /**
- * For each account and key among `rows`, cancels the queued rows older than the newest of them:
- * rows committed before, and earlier ones of this batch. One locking read through
- * idx_outbox_collapse, bounded by each group's newest id (a newer row that another transaction is
- * committing is not waited for: it supersedes these, not the other way round), and one UPDATE.
- * Returns the new events (to be appended with the others) and, per cancelled row, its successor.
+ * The locking read of the rows `groups` (account, key, newest id) supersede, through
+ * idx_outbox_collapse: one range per group and queued status, bounded by the group's newest id.
  */
-export async function supersedeOlder(conn: PoolConnection, rows: readonly KeyedRow[], now: number): Promise<{ events: NewEvent[]; by: Map<number, number> }> {
+export function olderRowsSql(groups: number): string {
+  const group = `(account_id = ? AND collapse_key = ? AND ${fromSql("supersede")} AND id < ?)`;
+  return `SELECT id, account_id, collapse_key, retries FROM outbox FORCE INDEX (idx_outbox_collapse)
+    WHERE ${Array.from({ length: groups }, () => group).join(" OR ")} FOR UPDATE`;
+}
+
+/**
+ * For each account and key among `rows`, cancels the queued rows older than the newest of them:
+ * rows committed before, and earlier ones of this batch. One locking read (olderRowsSql), bounded
+ * by each group's newest id: an older row another transaction is committing is waited for and
+ * then cancelled, a newer one is not read (it supersedes these, not the other way round). Then one
+ * UPDATE. Returns the new events (to be appended with the others) and each cancelled row's successor.
+ */
+export async function supersedeOlder(
+  conn: PoolConnection, rows: readonly KeyedRow[], now: number,
+): Promise<{ events: NewEvent[]; by: Map<number, number> }> {
   const newest = new Map<string, KeyedRow>();
   for (const r of rows) {
     const group = groupOf(r.accountId, r.collapseKey);
@@ -38,12 +50,9 @@ export async function supersedeOlder(conn: PoolConnection, rows: readonly KeyedR
   const by = new Map<number, number>();
   if (newest.size === 0) return { events: [], by };
   const groups = [...newest.values()];
-  const [older] = (await conn.query(
-    `SELECT id, account_id, collapse_key, retries FROM outbox FORCE INDEX (idx_outbox_collapse)
-     WHERE ${groups.map(() => `(account_id = ? AND collapse_key = ? AND ${fromSql("supersede")} AND id < ?)`).join(" OR ")}
-     FOR UPDATE`,
-    groups.flatMap((g) => [g.accountId, g.collapseKey, g.id]),
-  )) as unknown as [{ id: number; account_id: number; collapse_key: Buffer; retries: number }[]];
+  const [older] = (await conn.query(olderRowsSql(groups.length), groups.flatMap((g) => [g.accountId, g.collapseKey, g.id]))) as unknown as [
+    { id: number; account_id: number; collapse_key: Buffer; retries: number }[],
+  ];
   if (older.length === 0) return { events: [], by };
   older.sort((a, b) => a.id - b.id);
   for (const o of older) by.set(o.id, newest.get(groupOf(o.account_id, o.collapse_key.toString()))!.id);
