@@ -24,7 +24,7 @@ import {
 import { OutboxStatus } from "../../../gen/email/v1/outbox_pb.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { AccountConfig, Config } from "../../config/config.js";
-import { customHeaders, fromHeader, metadata, priority, tags } from "./message-options.js";
+import { collapseKey, customHeaders, expireAt, fromHeader, metadata, priority, tags } from "./message-options.js";
 import type { Clock } from "../../db/clock.js";
 import type { Pool } from "../../db/pool.js";
 import { cancelOutbox, getOutbox, getOutboxContent, listOutbox } from "../../outbox/store.js";
@@ -141,7 +141,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     checkBodies(v, req.bodyText, req.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
-    const options = messageOptions(v, account, req);
+    const options = messageOptions(v, account, req, due);
     const files = await attachments(v, config, req.attachments);
     v.check();
 
@@ -167,7 +167,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     checkBodies(v, req.bodyText, req.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
-    const options = messageOptions(v, account, req);
+    const options = messageOptions(v, account, req, due);
     const files = await attachments(v, config, req.attachments);
     v.check();
 
@@ -314,9 +314,11 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 }
 
-/** From, headers, tags and metadata of a Send or Reply, as they are committed. */
-function messageOptions(v: Violations, account: AccountConfig, req: SendRequest | ReplyRequest) {
+/** From, headers, tags, metadata, expiry and collapse key of a Send or Reply, as they are committed. */
+function messageOptions(v: Violations, account: AccountConfig, req: SendRequest | ReplyRequest, due: number) {
   return {
+    expireAt: expireAt(v, req.expireAt, due),
+    collapseKey: collapseKey(v, req.collapseKey),
     from: fromHeader(v, account, req.from),
     headers: customHeaders(v, req.headers),
     tags: tags(v, "tags", req.tags),
