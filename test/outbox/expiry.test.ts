@@ -3,7 +3,7 @@
 // to EXPIRED with its event instead of leasing it, a rate-limited account's expired rows take no
 // start slot, and RetryOutbox refuses a row past its expiry.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { claimDue, claimForRetry, finalize } from "../../src/outbox/claims.js";
+import { claimDue, claimForRetry, finalize, rescueExpired } from "../../src/outbox/claims.js";
 import { enqueue } from "../../src/outbox/enqueue.js";
 import { getOutbox } from "../../src/outbox/store.js";
 import { OutboxError } from "../../src/outbox/errors.js";
@@ -67,6 +67,14 @@ test("a claim expires what expired and leases the rest, in one transaction", asy
   const claims = await claimDue(o.pool, 10, lease("expiry", NOW + 2 * MINUTE), [accountId]);
   expect(claims.map((c) => c.id)).toEqual([live.id]);
   expect((await getOutbox(o.pool, expiring))!.status).toBe("expired");
+});
+
+test("a row whose lease runs out after its expiry is rescued due now, and the next claim expires it", async () => {
+  const { id, accountId } = await commit({ expireAt: NOW + MINUTE });
+  expect(await claimDue(o.pool, 10, lease("stalls", NOW, 1_000), [accountId])).toHaveLength(1);
+  expect(await rescueExpired(o.pool, NOW + 2 * MINUTE, 10, 5)).toMatchObject({ requeued: 1 });
+  expect(await claimDue(o.pool, 10, lease("expiry", NOW + 2 * MINUTE), [accountId])).toEqual([]);
+  expect(await kinds(id)).toEqual([EventKind.created, EventKind.sending, EventKind.leaseRescued, EventKind.expired]);
 });
 
 test("a rate-limited account's expired rows take no start slot", async () => {
