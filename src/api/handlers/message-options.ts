@@ -1,6 +1,6 @@
 // The per-message options of Send and Reply beyond the content: the From identity, extra header
-// fields, tags and metadata, expiry and collapse key. Counts and sizes are checked before any element is, and every
-// problem is a field violation, so nothing is written for a bad request.
+// fields, tags and metadata, expiry and collapse key. Counts and sizes are checked before any
+// element is, and every problem is a field violation, so nothing is written for a bad request.
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { AccountConfig } from "../../config/config.js";
 import { formatMailbox, parseMailbox, AddressError } from "../../message/address.js";
