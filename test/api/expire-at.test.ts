@@ -25,6 +25,8 @@ const clock = new ManualClock(T0);
 let dataReply: Reply | undefined;
 /** The subject of every DATA the sink saw, accepted or not. */
 const attempts: string[] = [];
+/** While set, DATA of this subject is answered only once `gate` resolves. */
+let hold: { subject: string; reached: () => void; gate: Promise<void> } | undefined;
 let sink: SmtpSink;
 let receiver: Receiver;
 let t: TestApp;
@@ -32,9 +34,14 @@ let client: EmailClient;
 
 beforeAll(async () => {
   sink = await startSmtpSink({
-    script: (stage, ctx) => {
+    script: async (stage, ctx) => {
       if (stage !== "data") return undefined;
-      attempts.push(/^Subject: (.*)$/m.exec(ctx.raw!.toString())?.[1] ?? "");
+      const subject = /^Subject: (.*)$/m.exec(ctx.raw!.toString())?.[1] ?? "";
+      attempts.push(subject);
+      if (hold?.subject === subject) {
+        hold.reached();
+        await hold.gate;
+      }
       return dataReply;
     },
   });
@@ -48,6 +55,8 @@ beforeAll(async () => {
         { ...sinkAccount(1, sink.port), webhooks: [{ id: "hook", url: receiver.url, secret_env: "HOOK_SECRET", events: ["expired"] }] },
         // One start, then the next an hour later: a second message waits in the queue.
         { ...sinkAccount(2, sink.port), rate_limit: { max_per_second: 1 / 3600, burst: 1 } },
+        // One connection: a second message handed to the sender waits for it.
+        sinkAccount(3, sink.port, { max_connections: 1 }),
       ],
       // Only the test's own calls and wakes drive attempts.
       sender: { poll_interval_ms: 3_600_000 },
@@ -166,6 +175,31 @@ test("a message whose expire_at passes before its first attempt (its account rat
   expect(await eventKinds(queued.outboxId)).toEqual([OutboxEventKind.CREATED, OutboxEventKind.EXPIRED]);
   expect((await client.getOutbox({ outboxId: queued.outboxId })).outbox).toMatchObject({ retries: 0, messageId: "" });
   expect(attempts).toEqual(["first"]);
+});
+
+test("a message that expires while it waits for its account's one connection is handed back unstarted and EXPIRED", async () => {
+  clock.set(T0 + 8000 * SECOND);
+  dataReply = undefined;
+  attempts.length = 0;
+  let reached!: () => void;
+  let release!: () => void;
+  const atData = new Promise<void>((r) => (reached = r));
+  hold = { subject: "occupying", reached, gate: new Promise<void>((r) => (release = r)) };
+  try {
+    const occupying = (await client.send(message("occupying", 3))).outbox!;
+    await atData;
+    const waiting = (await client.send({ ...message("waits for a connection", 3), expireAt: at(T0 + 8030 * SECOND) })).outbox!;
+    expect(waiting.status).toBe(OutboxStatus.SENDING);
+    clock.set(T0 + 8031 * SECOND);
+    release();
+    expect(await waitForOutcome(client, occupying.outboxId, { signal: AbortSignal.timeout(10_000) })).toMatchObject({ status: OutboxStatus.SENT });
+    await expired(waiting.outboxId);
+    expect(await eventKinds(waiting.outboxId)).toEqual([OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.RELEASED, OutboxEventKind.EXPIRED]);
+    expect(attempts).toEqual(["occupying"]);
+  } finally {
+    hold = undefined;
+    release?.();
+  }
 });
 
 test("RetryOutbox of a DEAD message past its expiry is FAILED_PRECONDITION MESSAGE_EXPIRED", async () => {

@@ -1226,8 +1226,8 @@ export enum OutboxEventKind {
 
   /**
    * A claimed row was handed back unstarted, no attempt counted: on graceful stop, a slow-down
-   * pause, a reload that removed its account, or a failed attachment read (next_attempt_at is
-   * then its turn).
+   * pause, a reload that removed its account, a failed attachment read (next_attempt_at is
+   * then its turn), or its expire_at coming while it waited (an EXPIRED event follows).
    *
    * @generated from enum value: OUTBOX_EVENT_KIND_RELEASED = 10;
    */
