@@ -20,6 +20,7 @@ import { leaseOwner } from "./lease-owner.js";
 import { composeMessage } from "./compose.js";
 import { verpAddress } from "../message/verp.js";
 import { everyRecipientSuppressed } from "../outbox/suppressed-recipients.js";
+import { isExpired } from "../outbox/expiry.js";
 import { ownAddress } from "../message/sender-identity.js";
 import { createTransport, type AccountTransport } from "./transports.js";
 import { AccountPause, isSlowDownReply } from "./rate-limit.js";
@@ -314,6 +315,12 @@ export class Sender {
         // it twice. The row stays with whoever holds the lease, or goes back when it is rescued.
         this.log.warn(attemptFields(job.claim), "lease expired before the attempt started; not attempted");
         this.settle(job, false);
+        continue;
+      }
+      if (isExpired(job.claim.expireAt, this.clock.now())) {
+        // It expired while it waited for a connection or its turn: handed back unstarted, and the
+        // claim that finds it past its expiry makes it EXPIRED.
+        this.defer(lane.account.id, job, 0);
         continue;
       }
       lane.active++;

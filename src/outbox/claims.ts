@@ -9,6 +9,7 @@ import { recordSent } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
 import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql, type TransitionName } from "./lifecycle.js";
+import { expireRows, isExpired, takeExpired } from "./expiry.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
 
 export interface Lease {
@@ -39,6 +40,7 @@ interface ClaimKey {
   account_id: number;
   retries: number;
   message_seq: number;
+  expire_at: number | null;
 }
 
 /**
@@ -51,14 +53,15 @@ export const BULK_HANDICAP_MS = 60_000;
  * The SQL of the claim: one range scan of idx_outbox_claim in claim order, skipping rows not yet
  * due (a transactional row scheduled within the handicap), locked rows, and rows of accounts this
  * instance does not have (another instance may; none is charged for it). Parameters: now plus
- * the handicap, now, the account ids, the limit.
+ * the handicap, now, the account ids, the limit. Rows past their expire_at are among them: the
+ * claim expires them (expiry.ts).
  */
 export const CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  "SELECT id, account_id, retries, message_seq, expire_at FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
 /** The claim of one rate-limited account: its own due rows, in claim order, through idx_outbox_account_claim. */
 export const PACED_CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  "SELECT id, account_id, retries, message_seq, expire_at FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
 /** Rate-limited accounts to claim for, and how far ahead their start slots may be taken. */
 export interface Pacing {
@@ -69,7 +72,7 @@ export interface Pacing {
 /**
  * Claims up to `limit` due rows of these accounts for this sender. Rows of rate-limited accounts
  * are claimed only as far as the account's fleet-wide pace has start slots within the horizon;
- * each carries its slot as `notBefore`.
+ * each carries its slot as `notBefore`. Due rows past their expire_at are moved to EXPIRED instead.
  */
 export async function claimDue(pool: Pool, limit: number, lease: Lease, accountIds: readonly number[], pacing?: Pacing): Promise<ClaimedMessage[]> {
   const paced = pacing?.accounts.filter((a) => a.max > 0) ?? [];
@@ -81,11 +84,13 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
   return inTransaction(pool, async (conn) => {
     let keys: ClaimKey[] = [];
     if (free.length > 0) [keys] = (await conn.query(CLAIM_SQL, [lease.now + BULK_HANDICAP_MS, lease.now, free, limit])) as unknown as [ClaimKey[]];
+    const expired = takeExpired(keys, lease.now);
     const notBefore = paced.length > 0 && keys.length < limit
-      ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys)
+      ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys, expired)
       : new Map<number, number>();
-    if (keys.length === 0) return [];
-    await takeLease(conn, keys, token, lease, "claim");
+    const expiredEvents = await expireRows(conn, expired, lease.now);
+    if (keys.length > 0) await takeLease(conn, keys, token, lease, "claim");
+    await appendEvents(conn, expiredEvents, lease.now);
     if (keys.length === 0) return [];
     // Read inside the claim's transaction: rows it claimed are never left leased but unread.
     const claimed = await loadClaimed(conn, keys.map((k) => k.id));
@@ -96,9 +101,12 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
 
 /**
  * Adds to `keys` the due rows of rate-limited accounts that have a start slot soon, taking the
- * slots from their pace rows (locked until the claim commits). Returns each row's slot.
+ * slots from their pace rows (locked until the claim commits), and to `expired` those past their
+ * expiry, which take no slot. Returns each row's slot.
  */
-async function claimPaced(conn: PoolConnection, accounts: readonly PacedAccount[], limit: number, now: number, horizonMs: number, keys: ClaimKey[]): Promise<Map<number, number>> {
+async function claimPaced(
+  conn: PoolConnection, accounts: readonly PacedAccount[], limit: number, now: number, horizonMs: number, keys: ClaimKey[], expired: ClaimKey[],
+): Promise<Map<number, number>> {
   const notBefore = new Map<number, number>();
   const candidates = new Map<number, ClaimKey[]>();
   for (const a of accounts) {
@@ -106,6 +114,7 @@ async function claimPaced(conn: PoolConnection, accounts: readonly PacedAccount[
     // At most what the account could start within the horizon, counting its burst.
     const most = Math.min(a.max, limit - keys.length, a.burst + Math.ceil((horizonMs * a.maxPerSecond) / 1000));
     const [rows] = (await conn.query(PACED_CLAIM_SQL, [a.id, now + BULK_HANDICAP_MS, now, most])) as unknown as [ClaimKey[]];
+    expired.push(...takeExpired(rows, now));
     if (rows.length > 0) candidates.set(a.id, rows);
   }
   if (candidates.size === 0) return notBefore;
@@ -129,20 +138,24 @@ async function claimPaced(conn: PoolConnection, accounts: readonly PacedAccount[
 
 /**
  * RetryOutbox: claims one row now, whatever its due time when `force`. Sent, sending and
- * cancelled rows are refused; so is a row not yet due without `force` (due exactly now is due).
+ * cancelled rows are refused; so is a row not yet due without `force` (due exactly now is due),
+ * and a row past its expire_at (the claim expires it if it is queued).
  */
 export async function claimForRetry(pool: Pool, id: number, force: boolean, lease: Lease, pacedAccounts: readonly PacedAccount[] = []): Promise<ClaimedMessage> {
   const token = newLeaseToken();
   if (pacedAccounts.length > 0) await ensurePace(pool, pacedAccounts.map((a) => a.id));
   return inTransaction(pool, async (conn) => {
     const [rows] = (await conn.query(
-      "SELECT id, account_id, retries, message_seq, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
+      "SELECT id, account_id, retries, message_seq, expire_at, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
       [id],
     )) as unknown as [(ClaimKey & { status: OutboxStatus; next_attempt_at: number | null })[]];
     const row = rows[0];
     if (!row) throw new OutboxError("OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
     if (!allows("retry", row.status)) {
       throw new OutboxError("RETRY_NOT_ALLOWED_FOR_STATUS", "retry_not_allowed_for_status", { status: row.status });
+    }
+    if (isExpired(row.expire_at, lease.now)) {
+      throw new OutboxError("MESSAGE_EXPIRED", "the message expired: it is not attempted again", { expire_at: new Date(row.expire_at!).toISOString() });
     }
     if (!force && row.status !== "dead" && row.next_attempt_at !== null && row.next_attempt_at > lease.now) {
       throw new OutboxError("RETRY_NOT_DUE", "retry_not_due", { next_attempt_at: new Date(row.next_attempt_at).toISOString() });
@@ -292,7 +305,7 @@ export async function rescueExpired(pool: Pool, now: number, limit: number, maxR
   return inTransaction(pool, async (conn) => {
     await fence?.(conn);
     const [keys] = (await conn.query(
-      `SELECT id, account_id, retries, message_seq, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
+      `SELECT id, account_id, retries, message_seq, expire_at, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
       [now, limit],
     )) as unknown as [(ClaimKey & { rescues: number })[]];
     const poison = keys.filter((k) => k.rescues + 1 > maxRescues);
@@ -331,7 +344,7 @@ export async function releaseClaims(
   if (claims.length === 0) return 0;
   return inTransaction(pool, async (conn) => {
     const [keys] = (await conn.query(
-      `SELECT id, account_id, retries, message_seq FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
+      `SELECT id, account_id, retries, message_seq, expire_at FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
       [claims.map((c) => [c.id, c.leaseToken])],
     )) as unknown as [ClaimKey[]];
     const dueAt = new Map(claims.map((c) => [c.id, c.dueAt ?? now]));

@@ -8,6 +8,7 @@ import {
 } from "./enqueue.js";
 import type { ClaimedMessage, NewMessage } from "./types.js";
 import { markSuppressed } from "./suppressed-recipients.js";
+import { supersededInBatch } from "./supersede.js";
 
 /** The local sender's side of the hand-off: rows it takes are committed already leased to it. */
 export interface Handoff {
@@ -114,7 +115,7 @@ export class GroupCommit {
     for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
     const now = this.clock.now();
     const handoff = this.opts.handoff;
-    const reserved = handoff?.reserve(msgs, now);
+    const reserved = this.reserve(msgs, now);
     try {
       const committed = await inTransaction(this.pool, (conn) =>
         insertMessages(conn, msgs, now, { take: reserved?.take, lease: reserved?.lease, consecutiveIds: this.opts.consecutiveIds }),
@@ -124,12 +125,24 @@ export class GroupCommit {
       this.opts.onCommit(committed.some((c) => !c.claim && c.due <= now));
       for (const [i, w] of batch.entries()) {
         const c = committed[i]!;
-        w.resolve({ row: c.claim ?? newRow(c.id, w.msg, c.due, now), replay: false });
+        w.resolve({ row: c.claim ?? newRow(c.id, w.msg, c.due, now, c.supersededBy), replay: false });
       }
     } catch (err) {
       if (reserved) handoff!.cancel(reserved.lease, reserved.take.filter(Boolean).length);
       await this.recover(batch, err);
     }
+  }
+
+  /** The hand-off's slots for this batch; a message a later one of it supersedes is never taken. */
+  private reserve(msgs: NewMessage[], now: number): { lease: HandoffLease; take: boolean[] } | undefined {
+    const superseded = supersededInBatch(msgs);
+    if (!superseded.includes(true)) return this.opts.handoff?.reserve(msgs, now);
+    const live = msgs.flatMap((m, i) => (superseded[i] ? [] : [i]));
+    const reserved = this.opts.handoff?.reserve(live.map((i) => msgs[i]!), now);
+    if (!reserved) return undefined;
+    const take = msgs.map(() => false);
+    live.forEach((i, j) => (take[i] = reserved.take[j]!));
+    return { lease: reserved.lease, take };
   }
 
   /**

@@ -1,6 +1,7 @@
-// Deleting finished rows (sent, cancelled, dead, suppressed) past retention, in short transactions. They touch
-// only finished rows, which claims never read (claims walk the due index, where finished rows
-// have no entry), and skip rows someone holds (a RetryOutbox of a dead row), so claims never wait.
+// Deleting finished rows (sent, cancelled, dead, suppressed, expired) past retention, in short
+// transactions. They touch only finished rows, which claims never read (claims walk the due
+// index, where finished rows have no entry), and skip rows someone holds (a RetryOutbox of a dead
+// row), so claims never wait.
 import type { Fence } from "../db/fleet-lease.js";
 import { inTransaction, type Pool } from "../db/pool.js";
 import { FINISHED } from "./lifecycle.js";

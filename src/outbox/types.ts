@@ -3,10 +3,10 @@ import type { BounceReason } from "../message/bounce-reasons.js";
 
 export type Priority = "transactional" | "bulk";
 
-export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled" | "suppressed";
+export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled" | "suppressed" | "expired";
 
 /** Every status, in lifecycle order (metrics and webhook filters enumerate them). */
-export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed"];
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed", "expired"];
 
 /** What happened to a row. Numbers are stored, and equal the proto's OutboxEventKind values. */
 export const EventKind = {
@@ -25,6 +25,7 @@ export const EventKind = {
   recipientBounced: 13,
   recipientDelayed: 14,
   recipientComplained: 15,
+  expired: 16,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -63,6 +64,10 @@ export interface NewMessage {
   metadata?: StringMap;
   /** Claim order under a bottleneck (BULK_HANDICAP_MS); transactional by default. */
   priority?: Priority;
+  /** No attempt starts at or after this time (ms): the row is EXPIRED instead. */
+  expireAt?: number;
+  /** Committing it cancels the account's queued rows with the same key (superseded). */
+  collapseKey?: string;
 }
 
 /** A header field as [name, value]. */
@@ -112,6 +117,10 @@ export interface OutboxRow {
   tags: StringMap;
   metadata: StringMap;
   priority: Priority;
+  expireAt: number | null;
+  collapseKey: string | null;
+  /** For a row a newer one with its collapse key cancelled: that row's id. */
+  supersededBy: number | null;
 }
 
 /** A row a sender holds a lease on, with everything needed to send it. */
@@ -158,12 +167,15 @@ export interface EventRow {
   recipient: string | null;
   /** For a recipient event: why it failed (null for reports stored before reasons were recorded). */
   bounceReason: BounceReason | null;
+  /** For a CANCELLED event: the newer row with the same collapse key that cancelled this one. */
+  supersededBy: number | null;
   /** The row's, read with the event (they never change), so every event of a row carries them. */
   tags: StringMap;
   metadata: StringMap;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "tags" | "metadata"> & {
+export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "supersededBy" | "tags" | "metadata"> & {
   recipient?: string | null;
   bounceReason?: BounceReason | null;
+  supersededBy?: number | null;
 };

@@ -138,7 +138,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     checkBodies(v, req.bodyText, req.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
-    const options = messageOptions(v, account, req);
+    const options = messageOptions(v, account, req, due);
     const files = await attachments(v, config, req.attachments);
     v.check();
 

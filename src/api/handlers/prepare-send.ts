@@ -7,7 +7,7 @@ import { SendRequestSchema, type ReplyRequest, type SendRequest } from "../../..
 import type { AccountConfig, Config } from "../../config/config.js";
 import type { NewMessage } from "../../outbox/types.js";
 import { invalidArgument } from "./errors.js";
-import { customHeaders, fromHeader, metadata, priority, tags } from "./message-options.js";
+import { collapseKey, customHeaders, expireAt, fromHeader, metadata, priority, tags } from "./message-options.js";
 import {
   address,
   addressList,
@@ -42,7 +42,7 @@ export async function prepareSend(req: SendRequest, config: Config, now: number)
   checkBodies(v, req.bodyText, req.bodyHtml);
   checkIdempotencyKey(v, req.idempotencyKey);
   const due = sendAt(v, req.sendAt, now);
-  const options = messageOptions(v, account, req);
+  const options = messageOptions(v, account, req, due);
   const files = await attachments(v, config, req.attachments);
   v.check();
 
@@ -54,9 +54,11 @@ export async function prepareSend(req: SendRequest, config: Config, now: number)
   };
 }
 
-/** From, headers, tags and metadata of a Send or Reply, as they are committed. */
-export function messageOptions(v: Violations, account: AccountConfig, req: SendRequest | ReplyRequest) {
+/** From, headers, tags, metadata, expiry and collapse key of a Send or Reply, as they are committed. */
+export function messageOptions(v: Violations, account: AccountConfig, req: SendRequest | ReplyRequest, due: number) {
   return {
+    expireAt: expireAt(v, req.expireAt, due),
+    collapseKey: collapseKey(v, req.collapseKey),
     from: fromHeader(v, account, req.from),
     headers: customHeaders(v, req.headers),
     tags: tags(v, "tags", req.tags),
