@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import mysql from "mysql2/promise";
 import type { Logger } from "../log.js";
 import { parseDatabaseUrl } from "../outbox/db.js";
+import { select } from "../outbox/query.js";
 
 export interface FleetLockRole {
   /** Part of the lock name, unique per role: "maintenance", "imap_7". */
@@ -67,7 +68,7 @@ export class FleetLock {
     try {
       this.conn ??= await this.connect();
       const sql = this.held_ ? "SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine" : "SELECT GET_LOCK(?, 0) AS mine";
-      const [rows] = (await this.conn.query(sql, [this.name])) as unknown as [{ mine: number | null }[]];
+      const rows = await select<{ mine: number | null }>(this.conn, sql, [this.name]);
       const mine = Number(rows[0]?.mine) === 1;
       if (mine && !this.held_) this.log.info({ lock: this.name }, `${this.role.key} lock taken: this instance runs ${this.role.what}`);
       if (!mine && this.held_) this.log.warn({ lock: this.name }, `${this.role.key} lock lost`);

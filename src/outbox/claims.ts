@@ -6,9 +6,10 @@ import { inTransaction, type Pool, type PoolConnection } from "./db.js";
 import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
-import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
+import { CLAIM_COLUMNS, attemptMessageId, toClaimed, type ClaimDbRow } from "./rows.js";
 import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql, type TransitionName } from "./lifecycle.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
+import { select, exec } from "./query.js";
 
 export interface Lease {
   owner: string;
@@ -79,7 +80,7 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
   const token = newLeaseToken();
   return inTransaction(pool, async (conn) => {
     let keys: ClaimKey[] = [];
-    if (free.length > 0) [keys] = (await conn.query(CLAIM_SQL, [lease.now + BULK_HANDICAP_MS, lease.now, free, limit])) as unknown as [ClaimKey[]];
+    if (free.length > 0) keys = await select<ClaimKey>(conn, CLAIM_SQL, [lease.now + BULK_HANDICAP_MS, lease.now, free, limit]);
     const notBefore = paced.length > 0 && keys.length < limit
       ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys)
       : new Map<number, number>();
@@ -103,7 +104,7 @@ async function claimPaced(conn: PoolConnection, accounts: readonly PacedAccount[
     if (keys.length >= limit) break;
     // At most what the account could start within the horizon, counting its burst.
     const most = Math.min(a.max, limit - keys.length, a.burst + Math.ceil((horizonMs * a.maxPerSecond) / 1000));
-    const [rows] = (await conn.query(PACED_CLAIM_SQL, [a.id, now + BULK_HANDICAP_MS, now, most])) as unknown as [ClaimKey[]];
+    const rows = await select<ClaimKey>(conn, PACED_CLAIM_SQL, [a.id, now + BULK_HANDICAP_MS, now, most]);
     if (rows.length > 0) candidates.set(a.id, rows);
   }
   if (candidates.size === 0) return notBefore;
@@ -133,10 +134,10 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
   const token = newLeaseToken();
   if (pacedAccounts.length > 0) await ensurePace(pool, pacedAccounts.map((a) => a.id));
   return inTransaction(pool, async (conn) => {
-    const [rows] = (await conn.query(
+    const rows = await select<ClaimKey & { status: OutboxStatus; next_attempt_at: number | null }>(conn,
       "SELECT id, account_id, retries, message_seq, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
       [id],
-    )) as unknown as [(ClaimKey & { status: OutboxStatus; next_attempt_at: number | null })[]];
+    );
     const row = rows[0];
     if (!row) throw new OutboxError("OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
     if (!allows("retry", row.status)) {
@@ -173,9 +174,7 @@ async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, 
 
 async function loadClaimed(conn: PoolConnection, ids: number[]): Promise<ClaimedMessage[]> {
   if (ids.length === 0) return [];
-  const [rows] = (await conn.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id IN (?) ORDER BY id`, [ids])) as unknown as [
-    Parameters<typeof toClaimed>[0][],
-  ];
+  const rows = await select<ClaimDbRow>(conn, `SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id IN (?) ORDER BY id`, [ids]);
   return rows.map(toClaimed);
 }
 
@@ -200,10 +199,10 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
     if (!(err instanceof LeaseLost)) throw err;
   }
   return inTransaction(pool, async (conn) => {
-    const [held] = (await conn.query(
+    const held = await select<{ id: number; lease_token: number | null }>(conn,
       `SELECT id, lease_token FROM outbox WHERE id IN (?) AND ${fromSql("accepted")} FOR UPDATE`,
       [outcomes.map((r) => r.id)],
-    )) as unknown as [{ id: number; lease_token: number | null }[]];
+    );
     const leases = new Map(held.map((h) => [Number(h.id), Number(h.lease_token)]));
     const mine = outcomes.filter((r) => leases.get(r.id) === r.leaseToken);
     if (mine.length === 0) return new Set<number>();
@@ -239,12 +238,12 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
     sent_at: sent.length ? byId(sent, () => now, "sent_at") : { sql: "sent_at", args: [] },
   };
   const fence = byId(rows, (r) => r.leaseToken);
-  const [res] = (await conn.query(
+  const res = await exec(conn,
     `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
        rescues = 0, lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
      WHERE id IN (?) AND ${fromSql("accepted")} AND lease_token = ${fence.sql}`,
     [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
-  )) as unknown as [{ affectedRows: number }];
+  );
   return res.affectedRows;
 }
 
@@ -272,10 +271,10 @@ export interface Rescued {
  */
 export async function rescueExpired(pool: Pool, now: number, limit: number, maxRescues: number): Promise<Rescued> {
   return inTransaction(pool, async (conn) => {
-    const [keys] = (await conn.query(
+    const keys = await select<ClaimKey & { rescues: number }>(conn,
       `SELECT id, account_id, retries, message_seq, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
       [now, limit],
-    )) as unknown as [(ClaimKey & { rescues: number })[]];
+    );
     const poison = keys.filter((k) => k.rescues + 1 > maxRescues);
     const again = keys.filter((k) => k.rescues + 1 <= maxRescues);
     if (again.length > 0) await conn.query("UPDATE outbox SET rescues = rescues + 1 WHERE id IN (?)", [again.map((k) => k.id)]);
@@ -311,10 +310,10 @@ export async function releaseClaims(
 ): Promise<number> {
   if (claims.length === 0) return 0;
   return inTransaction(pool, async (conn) => {
-    const [keys] = (await conn.query(
+    const keys = await select<ClaimKey>(conn,
       `SELECT id, account_id, retries, message_seq FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
       [claims.map((c) => [c.id, c.leaseToken])],
-    )) as unknown as [ClaimKey[]];
+    );
     const dueAt = new Map(claims.map((c) => [c.id, c.dueAt ?? now]));
     await appendEvents(conn, await requeue(conn, keys, now, "release", (id) => dueAt.get(id) ?? now), now);
     return keys.length;

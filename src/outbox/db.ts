@@ -1,6 +1,7 @@
 // The MySQL connection pool, and creating the database when it does not exist yet.
 import mysql from "mysql2/promise";
 import type { Pool, PoolConnection } from "mysql2/promise";
+import { select } from "./query.js";
 
 export type { Pool, PoolConnection };
 
@@ -98,6 +99,6 @@ export async function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) =>
  * MySQL 8 default) does not promise it.
  */
 export async function consecutiveAutoIncrement(pool: Pool): Promise<boolean> {
-  const [rows] = (await pool.query("SELECT @@innodb_autoinc_lock_mode AS mode")) as unknown as [{ mode: number }[]];
+  const rows = await select<{ mode: number }>(pool, "SELECT @@innodb_autoinc_lock_mode AS mode");
   return Number(rows[0]?.mode) < 2;
 }

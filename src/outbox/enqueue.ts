@@ -9,6 +9,7 @@ import { ROW_COLUMNS, attemptMessageId, jsonColumn, toRow, type OutboxDbRow } fr
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
 import { everyRecipientSuppressed } from "../suppression/recipients.js";
 import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
+import { select, exec } from "./query.js";
 
 const ER_DUP_ENTRY = 1062;
 
@@ -51,11 +52,11 @@ export async function insertMessages(
   const values = msgs.map((m, i) => rowValues(m, now, taken(i) ? opts.lease : undefined));
   const ids: number[] = [];
   if (opts.consecutiveIds || msgs.length === 1) {
-    const [res] = (await conn.query(`${INSERT_OUTBOX} VALUES ?`, [values])) as unknown as [{ insertId: number }];
+    const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [values]);
     for (let i = 0; i < msgs.length; i++) ids.push(res.insertId + i);
   } else {
     for (const v of values) {
-      const [res] = (await conn.query(`${INSERT_OUTBOX} VALUES ?`, [[v]])) as unknown as [{ insertId: number }];
+      const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [[v]]);
       ids.push(res.insertId);
     }
   }
@@ -119,10 +120,10 @@ export type KeyedRow = OutboxDbRow & { request_hash: Buffer | null };
 export async function rowsWithKeys(pool: Pool, msgs: readonly NewMessage[]): Promise<KeyedRow[]> {
   const keyed = msgs.filter((m) => m.idempotencyKey);
   if (keyed.length === 0) return [];
-  const [rows] = (await pool.query(
+  const rows = await select<KeyedRow>(pool,
     `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE (account_id, idempotency_key) IN (?)`,
     [keyed.map((m) => [m.accountId, m.idempotencyKey])],
-  )) as unknown as [KeyedRow[]];
+  );
   return rows;
 }
 

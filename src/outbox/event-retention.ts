@@ -1,6 +1,7 @@
 // Deleting old events. Only a prefix of the id sequence is ever deleted, so every event from the
 // oldest kept one to the newest is still there and a resume point is either whole or refused.
 import type { Pool } from "./db.js";
+import { select, exec } from "./query.js";
 
 /**
  * Deletes the oldest events created before `cutoff`, at most `limit` in one short statement.
@@ -8,15 +9,15 @@ import type { Pool } from "./db.js";
  * several instances may differ slightly). Returns the number deleted.
  */
 export async function deleteEventsBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
-  const [head] = (await pool.query("SELECT id, created_at FROM outbox_event ORDER BY id LIMIT ?", [limit])) as unknown as [
-    { id: number; created_at: number }[],
-  ];
+  const head = await select<{ id: number; created_at: number }>(pool, "SELECT id, created_at FROM outbox_event ORDER BY id LIMIT ?", [
+    limit,
+  ]);
   let upTo = 0;
   for (const e of head) {
     if (Number(e.created_at) >= cutoff) break;
     upTo = Number(e.id);
   }
   if (upTo === 0) return 0;
-  const [res] = (await pool.query("DELETE FROM outbox_event WHERE id <= ?", [upTo])) as unknown as [{ affectedRows: number }];
+  const res = await exec(pool, "DELETE FROM outbox_event WHERE id <= ?", [upTo]);
   return res.affectedRows;
 }

@@ -4,6 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Pool } from "./db.js";
 import { packageRoot } from "../package-root.js";
+import { select, selectOne } from "./query.js";
 
 export const MIGRATIONS_DIR = path.join(packageRoot(), "migrations");
 
@@ -29,7 +30,7 @@ export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<string[
   const migrations = await readMigrations(dir);
   const conn = await pool.getConnection();
   try {
-    const [[lock]] = (await conn.query("SELECT GET_LOCK('email_outbox.migrate', 60) AS got")) as unknown as [[{ got: number }]];
+    const lock = await selectOne<{ got: number }>(conn, "SELECT GET_LOCK('email_outbox.migrate', 60) AS got");
     if (lock?.got !== 1) throw new Error("timed out waiting for another instance's migrations");
     try {
       await conn.query(
@@ -39,7 +40,7 @@ export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<string[
            applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
          ) ENGINE = InnoDB`,
       );
-      const [rows] = (await conn.query("SELECT version FROM schema_migrations")) as unknown as [{ version: number }[]];
+      const rows = await select<{ version: number }>(conn, "SELECT version FROM schema_migrations");
       const done = new Set(rows.map((r) => r.version));
       const applied: string[] = [];
       for (const m of migrations) {
@@ -61,6 +62,6 @@ export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<string[
 /** True when every migration on disk is in the ledger (for readiness checks). */
 export async function isMigrated(pool: Pool, dir = MIGRATIONS_DIR): Promise<boolean> {
   const migrations = await readMigrations(dir);
-  const [rows] = (await pool.query("SELECT COUNT(*) AS n FROM schema_migrations")) as unknown as [{ n: number }[]];
+  const rows = await select<{ n: number }>(pool, "SELECT COUNT(*) AS n FROM schema_migrations");
   return Number(rows[0]?.n ?? 0) >= migrations.length;
 }

@@ -3,6 +3,7 @@
 // account's rows locks it, gives each claimed row a start slot and moves it on, so all instances
 // together start at most `burst` at once and then one per 1/max_per_second.
 import type { Pool, PoolConnection } from "./db.js";
+import { select } from "./query.js";
 
 /** A rate limit: one start per 1/maxPerSecond, `burst` at once after a quiet spell. */
 export interface PaceLimit {
@@ -65,10 +66,10 @@ export async function ensurePace(pool: Pool, accountIds: readonly number[]): Pro
 
 /** Locks the pace rows of these accounts, in id order so that claims cannot deadlock. */
 export async function lockPace(conn: PoolConnection, accountIds: readonly number[]): Promise<Map<number, number>> {
-  const [rows] = (await conn.query(
+  const rows = await select<{ account_id: number; tat: number }>(conn,
     "SELECT account_id, tat FROM account_pace WHERE account_id IN (?) ORDER BY account_id FOR UPDATE",
     [accountIds],
-  )) as unknown as [{ account_id: number; tat: number }[]];
+  );
   return new Map(rows.map((r) => [Number(r.account_id), Number(r.tat)]));
 }
 
