@@ -41,6 +41,15 @@ interface ClaimKey {
   message_seq: number;
 }
 
+/** The columns of a ClaimKey. */
+const KEY_COLUMNS = "id, account_id, retries, message_seq";
+
+/** The lease ends with every status a row leaves SENDING for. */
+const END_LEASE = "lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL";
+
+/** Claim order, as both claim indexes hold it; rows another claim holds are skipped. */
+const IN_CLAIM_ORDER = "ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+
 /**
  * A BULK row is claimed as if it were due this much later (claim_at, migration 0055): behind
  * transactional rows due up to this much after it, ahead of later ones, so it is never starved.
@@ -54,11 +63,11 @@ export const BULK_HANDICAP_MS = 60_000;
  * the handicap, now, the account ids, the limit.
  */
 export const CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  `SELECT ${KEY_COLUMNS} FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ${IN_CLAIM_ORDER}`;
 
 /** The claim of one rate-limited account: its own due rows, in claim order, through idx_outbox_account_claim. */
 export const PACED_CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  `SELECT ${KEY_COLUMNS} FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ${IN_CLAIM_ORDER}`;
 
 /** Rate-limited accounts to claim for, and how far ahead their start slots may be taken. */
 export interface Pacing {
@@ -135,7 +144,7 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
   if (pacedAccounts.length > 0) await ensurePace(pool, pacedAccounts.map((a) => a.id));
   return inTransaction(pool, async (conn) => {
     const rows = await select<ClaimKey & { status: OutboxStatus; next_attempt_at: number | null }>(conn,
-      "SELECT id, account_id, retries, message_seq, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
+      `SELECT ${KEY_COLUMNS}, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE`,
       [id],
     );
     const row = rows[0];
@@ -240,7 +249,7 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
   const fence = byId(rows, (r) => r.leaseToken);
   const res = await exec(conn,
     `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
-       rescues = 0, lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+       rescues = 0, ${END_LEASE}
      WHERE id IN (?) AND ${fromSql("accepted")} AND lease_token = ${fence.sql}`,
     [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
   );
@@ -272,7 +281,7 @@ export interface Rescued {
 export async function rescueExpired(pool: Pool, now: number, limit: number, maxRescues: number): Promise<Rescued> {
   return inTransaction(pool, async (conn) => {
     const keys = await select<ClaimKey & { rescues: number }>(conn,
-      `SELECT id, account_id, retries, message_seq, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
+      `SELECT ${KEY_COLUMNS}, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
       [now, limit],
     );
     const poison = keys.filter((k) => k.rescues + 1 > maxRescues);
@@ -282,8 +291,8 @@ export async function rescueExpired(pool: Pool, now: number, limit: number, maxR
     if (poison.length > 0) {
       const error = `the lease expired ${maxRescues + 1} times with no attempt finished: the message stalls or crashes its sender`;
       await conn.query(
-        `UPDATE outbox SET status = ${toSql("rescueLimit")}, next_attempt_at = NULL, last_error = ?, last_error_class = 'RESCUE_LIMIT', updated_at = ?,
-           lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+        `UPDATE outbox SET status = ${toSql("rescueLimit")}, next_attempt_at = NULL, last_error = ?, last_error_class = 'RESCUE_LIMIT',
+           updated_at = ?, ${END_LEASE}
          WHERE id IN (?)`,
         [error, now, poison.map((k) => k.id)],
       );
@@ -311,7 +320,7 @@ export async function releaseClaims(
   if (claims.length === 0) return 0;
   return inTransaction(pool, async (conn) => {
     const keys = await select<ClaimKey>(conn,
-      `SELECT id, account_id, retries, message_seq FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
+      `SELECT ${KEY_COLUMNS} FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
       [claims.map((c) => [c.id, c.leaseToken])],
     );
     const dueAt = new Map(claims.map((c) => [c.id, c.dueAt ?? now]));
@@ -327,9 +336,7 @@ async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, by: 
   for (const k of keys) byDue.set(dueOf(k.id), [...(byDue.get(dueOf(k.id)) ?? []), k.id]);
   for (const [due, ids] of byDue) {
     await conn.query(
-      `UPDATE outbox SET status = ${REQUEUED_STATUS_SQL}, next_attempt_at = ?, updated_at = ?,
-         lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
-       WHERE id IN (?)`,
+      `UPDATE outbox SET status = ${REQUEUED_STATUS_SQL}, next_attempt_at = ?, updated_at = ?, ${END_LEASE} WHERE id IN (?)`,
       [due, now, ids],
     );
   }
