@@ -22,6 +22,7 @@ import { verpAddress } from "../bounces/verp.js";
 import { everyRecipientSuppressed } from "../suppression/recipients.js";
 import { ownAddress } from "../message/sender-identity.js";
 import { createTransport, type AccountTransport } from "./transports.js";
+import { Poller } from "../lib/poller.js";
 import { AccountPause, isSlowDownReply } from "./rate-limit.js";
 
 interface Job {
@@ -67,13 +68,12 @@ export class Sender {
   private readonly completer: Completer;
   /** Rows claimed and not yet finalized. */
   private held = 0;
-  private filling?: Promise<void>;
-  private refill = false;
+  /** Claims, one at a time: wake-ups during a claim merge into one more right after it. */
+  private readonly claims = new Poller(() => this.fill());
   /** The last claim came back full: more rows are probably due. */
   private backlog = false;
   /** Rate-limited accounts whose last claim took all their share allowed. */
   private readonly pacedBacklog = new Set<number>();
-  private timer?: NodeJS.Timeout;
   /** Claims nothing until started: an app run without background work only enqueues. */
   private started = false;
   private stopping = false;
@@ -99,24 +99,13 @@ export class Sender {
 
   start(): void {
     this.started = true;
-    this.timer = setInterval(() => this.wake(), this.config.sender.pollIntervalMs);
-    this.wake();
+    this.claims.start(this.config.sender.pollIntervalMs);
+    this.claims.wake();
   }
 
   /** Look for due rows now (a row was just enqueued here, or a slot freed up). */
   wake(): void {
-    if (this.stopping || !this.started) return;
-    if (this.filling) {
-      this.refill = true;
-      return;
-    }
-    this.filling = this.fill().finally(() => {
-      this.filling = undefined;
-      if (this.refill) {
-        this.refill = false;
-        this.wake();
-      }
-    });
+    this.claims.wake();
   }
 
   /**
@@ -543,8 +532,7 @@ export class Sender {
    */
   async stop(timeoutMs = this.config.sender.shutdownTimeoutMs): Promise<void> {
     this.stopping = true;
-    clearInterval(this.timer);
-    await this.filling;
+    await this.claims.stop();
     const unstarted: Job[] = [];
     for (const lane of this.lanes.values()) {
       clearTimeout(lane.timer);
