@@ -7,7 +7,8 @@ import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed, type ClaimDbRow } from "./rows.js";
-import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql, type TransitionName } from "./lifecycle.js";
+import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql } from "./lifecycle.js";
+import { ATTEMPT_TRANSITIONS, type Finalization } from "./outcome.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
 import { select, exec } from "./query.js";
 
@@ -18,21 +19,8 @@ export interface Lease {
   messageIdDomain: string;
 }
 
-/** What an attempt left the row as; written only while the lease is still ours. */
-export interface Finalization {
-  id: number;
-  accountId: number;
-  leaseToken: number;
-  messageId: string;
-  status: "sent" | "failed" | "dead";
-  retries: number;
-  /** The number the next attempt's Message-ID carries; by default `retries`. */
-  messageSeq?: number;
-  nextAttemptAt: number | null;
-  providerMessageId: string | null;
-  error: string | null;
-  errorClass: string | null;
-}
+/** What finalize() writes: an attempt's outcome as its row's next state (see outcome.ts). */
+export type { Finalization };
 
 interface ClaimKey {
   id: number;
@@ -222,9 +210,6 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
 
 class LeaseLost extends Error {}
 
-/** The transition each attempt outcome takes (all leave SENDING, fenced by the lease). */
-const OUTCOME = { sent: "accepted", failed: "transient", dead: "permanent" } as const satisfies Record<Finalization["status"], TransitionName>;
-
 /**
  * One UPDATE for all outcomes, each column taking its row's value chosen by id, and only where
  * the row is still under the outcome's lease. Returns the rows it matched.
@@ -261,7 +246,7 @@ async function finishWrite(conn: PoolConnection, mine: Finalization[], now: numb
   // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
   await recordSent(conn, mine.filter((r) => r.status === "sent").map((r) => r.id), now);
   await appendEvents(conn, mine.map((r) => ({
-    outboxId: r.id, accountId: r.accountId, kind: eventOf(OUTCOME[r.status]), status: r.status, retries: r.retries,
+    outboxId: r.id, accountId: r.accountId, kind: eventOf(ATTEMPT_TRANSITIONS[r.status]), status: r.status, retries: r.retries,
     nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
   })), now);
   return new Set(mine.map((r) => r.id));

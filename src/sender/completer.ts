@@ -1,6 +1,7 @@
 // Writes attempt outcomes in batches: outcomes that finish together share one transaction.
 // While the database is unreachable the outcomes wait and are written when it is back.
-import { finalize, type Finalization } from "../outbox/claims.js";
+import { finalize } from "../outbox/claims.js";
+import type { Finalization } from "../outbox/outcome.js";
 import type { Pool } from "../outbox/db.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";

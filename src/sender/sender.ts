@@ -7,7 +7,8 @@ import type { Clock } from "../clock.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
 import { redactAddressesIn, type Logger } from "../log.js";
 import { AttachmentIncompleteError, loadAttachments } from "../outbox/attachments.js";
-import { claimDue, claimForRetry, newLeaseToken, releaseClaims, type Finalization, type Lease } from "../outbox/claims.js";
+import { claimDue, claimForRetry, newLeaseToken, releaseClaims, type Lease } from "../outbox/claims.js";
+import { finalization } from "../outbox/outcome.js";
 import { afterStart, conformingStart, holdPace, type PaceLimit, type PacedAccount } from "../outbox/pace.js";
 import type { Pool } from "../outbox/db.js";
 import type { HandoffLease } from "../outbox/enqueue.js";
@@ -406,7 +407,7 @@ export class Sender {
   }
 
   private async finish(job: Job, outcome: AttemptOutcome): Promise<void> {
-    const fin = this.decide(job.claim, outcome);
+    const fin = finalization(job.claim, outcome, this.clock.now(), { maxAttempts: this.config.sender.maxAttempts, backoffMs });
     const written = await this.completer.submit(fin);
     if (written) this.metrics?.finalized(fin.accountId, fin.status, fin.errorClass, job.claim.tags);
     this.settle(job, written);
@@ -429,32 +430,6 @@ export class Sender {
   private refillAt(): number {
     const { batchSize, maxInFlight } = this.config.sender;
     return Math.max(1, Math.min(batchSize, Math.floor(maxInFlight / 4)));
-  }
-
-  /** The row's next state: sent, failed with backoff, or dead (permanent or out of attempts). */
-  private decide(claim: ClaimedMessage, outcome: AttemptOutcome): Finalization {
-    const base = { id: claim.id, accountId: claim.accountId, leaseToken: claim.leaseToken, messageId: claim.messageId };
-    if (outcome.kind === "sent") {
-      return {
-        ...base, status: "sent", retries: claim.retries, messageSeq: claim.messageSeq, nextAttemptAt: null,
-        providerMessageId: outcome.providerMessageId, error: null, errorClass: null,
-      };
-    }
-    const retries = claim.retries + 1;
-    // The attempt counts either way; only a clear failure moves the Message-ID on, since after an
-    // unknown outcome the server may hold this copy and the retry must be recognisable as it.
-    const messageSeq = outcome.ambiguous ? claim.messageSeq : retries;
-    const dead = outcome.permanent || retries >= this.config.sender.maxAttempts;
-    return {
-      ...base,
-      status: dead ? "dead" : "failed",
-      retries,
-      messageSeq,
-      nextAttemptAt: dead ? null : this.clock.now() + backoffMs(retries),
-      providerMessageId: null,
-      error: outcome.error,
-      errorClass: outcome.errorClass,
-    };
   }
 
   /**
