@@ -1,7 +1,9 @@
 // Fleet-wide pacing of rate-limited accounts (GCRA, the generic cell rate algorithm). One row
 // per account holds its theoretical arrival time (TAT) on the database clock; every claim of the
 // account's rows locks it, gives each claimed row a start slot and moves it on, so all instances
-// together start at most `burst` at once and then one per 1/max_per_second.
+// together start at most `burst` at once and then one per 1/max_per_second. A sender's lane
+// (src/sender/lane.ts) starts its claims at their slots with the same GCRA step; a "slow down"
+// reply also pauses the account on the instance that got it (src/sender/slow-down.ts).
 import type { Pool, PoolConnection } from "./db.js";
 import { select } from "./query.js";
 
@@ -22,6 +24,11 @@ export interface Slots {
   starts: number[];
   /** The TAT after them. */
   tat: number;
+}
+
+/** An account's pace limit (rate_limit.max_per_second and burst), if its starts are paced at all. */
+export function paceLimit(rateLimit: { maxPerSecond?: number; burst: number } | undefined): PaceLimit | undefined {
+  return rateLimit?.maxPerSecond === undefined ? undefined : { maxPerSecond: rateLimit.maxPerSecond, burst: rateLimit.burst };
 }
 
 const intervalMs = (limit: PaceLimit) => 1000 / limit.maxPerSecond;
