@@ -1,13 +1,11 @@
 // email.v1.EmailService: thin handlers that validate, call the outbox, and map the results.
 import { recipientReports } from "../bounces/recipients.js";
 import { toProtoRecipient } from "./report-mapping.js";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   EmailService,
   OutboxEventKind,
-  ReplyRequestSchema,
-  SendRequestSchema,
   WatchOutboxResponseSchema,
   type CancelOutboxRequest,
   type GetOutboxActivityRequest,
@@ -23,8 +21,8 @@ import {
 } from "../../gen/email/v1/email_service_pb.js";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { AccountConfig, Config } from "../config.js";
-import { customHeaders, fromHeader, metadata, priority, tags } from "./message-options.js";
+import type { Config } from "../config.js";
+import { tags } from "./message-options.js";
 import type { Clock } from "../clock.js";
 import type { Pool } from "../outbox/db.js";
 import { cancelOutbox, getOutbox, getOutboxContent, listOutbox } from "../outbox/store.js";
@@ -32,36 +30,20 @@ import { OutboxActivity } from "./outbox-activity.js";
 import { MAX_DETAIL_READS, outboxMessage } from "./outbox-detail.js";
 import { Turns } from "./turns.js";
 import { outboxQuery } from "./outbox-query.js";
-import { findMessage } from "../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../outbox/types.js";
 import type { Sender } from "../sender/sender.js";
 import { SenderStoppedError } from "../sender/sender.js";
 import type { EventTailer } from "../watch/tailer.js";
 import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError, type WatchItem } from "../watch/stream.js";
-import { replyHeaders } from "../mailbox/reply.js";
 import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
 import { clientError } from "./interceptors.js";
 import type { Logger } from "../log.js";
 import { MAX_BATCH_ROWS, type GroupCommit } from "../outbox/group-commit.js";
 import { accountFilter, authorize, mayAccess } from "../auth/authorize.js";
 import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
-import { requestMessageId } from "./message-id.js";
+import { replyMessage, sendMessage } from "./message-request.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
-import {
-  addressList,
-  address,
-  attachments,
-  checkBodies,
-  checkIdempotencyKey,
-  checkRecipientCount,
-  checkSizes,
-  checkSubject,
-  failureMode,
-  requestHash,
-  requireAccount,
-  sendAt,
-  Violations,
-} from "./validate.js";
+import { failureMode, Violations } from "./validate.js";
 
 export interface HandlerDeps {
   config(): Config;
@@ -90,7 +72,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 
   async send(req: SendRequest, ctx: HandlerContext) {
-    const msg = await this.prepareSend(req, ctx);
+    const msg = await sendMessage(req, ctx, this.deps);
     const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
     return { outbox: toProtoOutbox(row), idempotentReplay: replay };
   }
@@ -108,7 +90,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
         if (m.waitForAttempt) {
           throw invalidArgument([{ field: `messages[${i}].wait_for_attempt`, reason: "WAIT_NOT_ALLOWED_IN_BATCH", description: "a batch never waits for attempts; watch the rows instead" }]);
         }
-        return await this.deps.commits.submit(await this.prepareSend(m, ctx)).catch(fromOutboxError);
+        return await this.deps.commits.submit(await sendMessage(m, ctx, this.deps)).catch(fromOutboxError);
       } catch (err) {
         return clientError(this.deps.log, err, "SendBatch");
       }
@@ -120,76 +102,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     };
   }
 
-  /** Validates a Send (the account check first) into the message to commit. */
-  private async prepareSend(req: SendRequest, ctx: HandlerContext): Promise<NewMessage> {
-    authorize(ctx, req.accountId);
-    checkSizes({ recipients: req.to.length + req.cc.length + req.bcc.length, subject: req.subject, bodyText: req.bodyText,
-      bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
-    const config = this.deps.config();
-    const now = this.deps.clock.now();
-    requireNonEmpty([["to", req.to.some((t) => t.trim() !== "")], ["subject", req.subject.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
-      "to/subject/body_text cannot be empty");
-    const account = requireAccount(config, req.accountId);
-    const mode = failureMode(config, req.failureMode);
-    const v = new Violations();
-    const to = addressList(v, "to", req.to);
-    const cc = addressList(v, "cc", req.cc);
-    const bcc = addressList(v, "bcc", req.bcc);
-    const replyTo = req.replyTo ? address(v, "reply_to", req.replyTo) : undefined;
-    checkRecipientCount(v, req.to.length + req.cc.length + req.bcc.length);
-    checkSubject(v, req.subject);
-    checkBodies(v, req.bodyText, req.bodyHtml);
-    checkIdempotencyKey(v, req.idempotencyKey);
-    const due = sendAt(v, req.sendAt, now);
-    const options = messageOptions(v, account, req);
-    const files = await attachments(v, config, req.attachments);
-    v.check();
-
-    return {
-      accountId: account.id, kind: "send", to, cc, bcc, replyTo, subject: req.subject, ...options,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, sendAt: due, failureMode: mode,
-      idempotencyKey: req.idempotencyKey || undefined,
-      requestHash: req.idempotencyKey ? requestHash(toBinary(SendRequestSchema, { ...req, waitForAttempt: false })) : undefined,
-    };
-  }
-
   async reply(req: ReplyRequest, ctx: HandlerContext) {
-    authorize(ctx, req.accountId);
-    checkSizes({ bodyText: req.bodyText, bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
-    const config = this.deps.config();
-    const now = this.deps.clock.now();
-    requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
-      "in_reply_to_message_id/body_text cannot be empty");
-    const account = requireAccount(config, req.accountId);
-    const mode = failureMode(config, req.failureMode);
-    const parentId = requestMessageId("in_reply_to_message_id", req.inReplyToMessageId);
-    const v = new Violations();
-    checkBodies(v, req.bodyText, req.bodyHtml);
-    checkIdempotencyKey(v, req.idempotencyKey);
-    const due = sendAt(v, req.sendAt, now);
-    const options = messageOptions(v, account, req);
-    const files = await attachments(v, config, req.attachments);
-    v.check();
-
-    // The parent is a message this account received or sent; the headers are fixed now, so
-    // retries keep them even if the parent is deleted.
-    const parent = await findMessage(this.deps.pool, account.id, parentId);
-    if (!parent) {
-      throw apiError(Code.NotFound, "PARENT_NOT_FOUND", "in_reply_to_message_id does not exist for this account");
-    }
-    const reply = replyHeaders(parent, account.from, req.replyAll);
-    if (!reply) throw apiError(Code.FailedPrecondition, "REPLY_RECIPIENT_UNKNOWN", "cannot infer reply recipient from parent sender");
-    const recipients = new Violations();
-    checkRecipientCount(recipients, reply.to.length + reply.cc.length);
-    recipients.check();
-
-    const msg: NewMessage = {
-      accountId: account.id, kind: "reply", ...options, to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, inReplyTo: reply.inReplyTo,
-      references: reply.references.join(" "),
-      sendAt: due, failureMode: mode, idempotencyKey: req.idempotencyKey || undefined,
-      requestHash: req.idempotencyKey ? requestHash(toBinary(ReplyRequestSchema, { ...req, waitForAttempt: false })) : undefined,
-    };
+    const msg = await replyMessage(req, ctx, this.deps);
     const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
     return { outbox: toProtoOutbox(row), idempotentReplay: replay };
   }
@@ -314,17 +228,6 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 }
 
-/** From, headers, tags and metadata of a Send or Reply, as they are committed. */
-function messageOptions(v: Violations, account: AccountConfig, req: SendRequest | ReplyRequest) {
-  return {
-    from: fromHeader(v, account, req.from),
-    headers: customHeaders(v, req.headers),
-    tags: tags(v, "tags", req.tags),
-    metadata: metadata(v, req.metadata),
-    priority: priority(v, req.priority),
-  };
-}
-
 /** The tag filter of ListOutbox and WatchOutbox. */
 function tagFilter(input: Record<string, string>) {
   const v = new Violations();
@@ -335,12 +238,6 @@ function tagFilter(input: Record<string, string>) {
 
 function outboxNotFound(id: number): ConnectError {
   return apiError(Code.NotFound, "OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
-}
-
-/** Throws the reference's message naming the first empty field. */
-function requireNonEmpty(checks: [string, boolean][], message: string): void {
-  const empty = checks.find(([, ok]) => !ok);
-  if (empty) throw invalidArgument([{ field: empty[0], reason: "REQUIRED_FIELD_EMPTY", description: message }]);
 }
 
 function outboxId(id: bigint): number {
