@@ -11,7 +11,8 @@ interface Queued extends Finished {
 
 export class WebhookCompleter {
   private queue: Queued[] = [];
-  private readonly drain = new Drain(() => this.queue.length > 0, () => this.writeAll());
+  // The first outcome is written at once: an endpoint's deliveries finish one by one anyway.
+  private readonly drain = new Drain(() => this.queue.length > 0, () => this.writeAll(), { sameTick: false });
 
   constructor(private readonly pool: Pool, private readonly now: () => number) {}
 
