@@ -10,6 +10,7 @@ import { TRANSITIONS, eventOf } from "./lifecycle.js";
 import { everyRecipientSuppressed } from "./suppressed-recipients.js";
 import { supersedeOlder } from "./supersede.js";
 import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
+import { select, exec } from "../db/query.js";
 
 const ER_DUP_ENTRY = 1062;
 
@@ -56,11 +57,11 @@ export async function insertMessages(
   const values = msgs.map((m, i) => rowValues(m, now, taken(i) ? opts.lease : undefined));
   const ids: number[] = [];
   if (opts.consecutiveIds || msgs.length === 1) {
-    const [res] = (await conn.query(`${INSERT_OUTBOX} VALUES ?`, [values])) as unknown as [{ insertId: number }];
+    const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [values]);
     for (let i = 0; i < msgs.length; i++) ids.push(res.insertId + i);
   } else {
     for (const v of values) {
-      const [res] = (await conn.query(`${INSERT_OUTBOX} VALUES ?`, [[v]])) as unknown as [{ insertId: number }];
+      const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [[v]]);
       ids.push(res.insertId);
     }
   }
@@ -127,11 +128,10 @@ export type KeyedRow = OutboxDbRow & { request_hash: Buffer | null };
 export async function rowsWithKeys(db: Queryable, msgs: readonly NewMessage[]): Promise<KeyedRow[]> {
   const keyed = msgs.filter((m) => m.idempotencyKey);
   if (keyed.length === 0) return [];
-  const [rows] = (await db.query(
+  return select<KeyedRow>(db,
     `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE (account_id, idempotency_key) IN (?)`,
     [keyed.map((m) => [m.accountId, m.idempotencyKey])],
-  )) as unknown as [KeyedRow[]];
-  return rows;
+  );
 }
 
 /** The key was used before: the same request gets the same row, another request is refused. */

@@ -2,6 +2,7 @@
 // arrives while a commit is under way joins the next one; each call is answered only once its own
 // transaction committed. One bad row (a reused idempotency key) fails only its own call.
 import type { Clock } from "../db/clock.js";
+import { Drain } from "../lib/drain.js";
 import { inTransaction, type Pool } from "../db/pool.js";
 import {
   enqueue, insertMessages, isDuplicateKey, newRow, replayOf, rowsWithKeys, type EnqueueResult, type HandoffLease,
@@ -48,7 +49,8 @@ const MAX_BATCH_CHARS = 2 * 1024 * 1024;
 
 export class GroupCommit {
   private queue: Waiting[] = [];
-  private running?: Promise<void>;
+  // Calls made in the same tick (a SendBatch, say) join the first transaction.
+  private readonly drain = new Drain(() => this.queue.length > 0, () => this.commit(this.nextBatch()));
 
   constructor(
     private readonly pool: Pool,
@@ -60,22 +62,8 @@ export class GroupCommit {
   submit(msg: NewMessage): Promise<EnqueueResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ msg, resolve, reject });
-      this.kick();
+      this.drain.kick();
     });
-  }
-
-  private kick(): void {
-    this.running ??= this.drain().finally(() => {
-      this.running = undefined;
-      // Submitted after the loop saw an empty queue but before it ended: start again.
-      if (this.queue.length > 0) this.kick();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    // Calls made in the same tick (a SendBatch, say) join the first transaction.
-    await new Promise((r) => setImmediate(r));
-    while (this.queue.length > 0) await this.commit(this.nextBatch());
   }
 
   /**

@@ -1,13 +1,11 @@
 // email.v1.EmailService: thin handlers that validate, call the outbox, and map the results.
 import { recipientReports, recipientReportsOf } from "../../inbound/bounces/recipients.js";
 import { toProtoRecipient } from "./report-mapping.js";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { messageOptions, prepareSend, requireNonEmpty } from "./prepare-send.js";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   EmailService,
   OutboxEventKind,
-  ReplyRequestSchema,
   WatchOutboxResponseSchema,
   type CancelOutboxRequest,
   type GetOutboxActivityRequest,
@@ -32,13 +30,11 @@ import { OutboxActivity } from "./outbox-activity.js";
 import { MAX_DETAIL_READS, outboxMessage } from "./outbox-detail.js";
 import { Turns } from "./turns.js";
 import { outboxQuery } from "./outbox-query.js";
-import { findMessage } from "../../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../../outbox/types.js";
 import type { Sender } from "../../delivery/sender.js";
 import { SenderStoppedError } from "../../delivery/sender.js";
 import type { EventTailer } from "../../events/watch/tailer.js";
 import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError, type WatchItem } from "../../events/watch/stream.js";
-import { replyHeaders } from "../../inbound/mailbox/reply.js";
 import { STREAM_SLOT, StreamSlot } from "../stream-limits.js";
 import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
 import { clientError } from "./interceptors.js";
@@ -46,20 +42,9 @@ import type { Logger } from "../../lib/log.js";
 import { MAX_BATCH_ROWS, type GroupCommit } from "../../outbox/group-commit.js";
 import { accountFilter, authorize, mayAccess } from "../auth/authorize.js";
 import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
-import { requestMessageId } from "./message-id.js";
+import { replyMessage, sendMessage } from "./message-request.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
-import {
-  attachments,
-  checkBodies,
-  checkIdempotencyKey,
-  checkRecipientCount,
-  checkSizes,
-  failureMode,
-  requestHash,
-  requireAccount,
-  sendAt,
-  Violations,
-} from "./validate.js";
+import { failureMode, Violations } from "./validate.js";
 
 export interface HandlerDeps {
   config(): Config;
@@ -88,7 +73,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 
   async send(req: SendRequest, ctx: HandlerContext) {
-    const msg = await this.prepareSend(req, ctx);
+    authorize(ctx, req.accountId);
+    const msg = await sendMessage(req, this.deps);
     const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
     return { outbox: toProtoOutbox(row), idempotentReplay: replay };
   }
@@ -106,7 +92,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
         if (m.waitForAttempt) {
           throw invalidArgument([{ field: `messages[${i}].wait_for_attempt`, reason: "WAIT_NOT_ALLOWED_IN_BATCH", description: "a batch never waits for attempts; watch the rows instead" }]);
         }
-        return await this.deps.commits.submit(await this.prepareSend(m, ctx)).catch(fromOutboxError);
+        authorize(ctx, m.accountId);
+        return await this.deps.commits.submit(await sendMessage(m, this.deps)).catch(fromOutboxError);
       } catch (err) {
         return clientError(this.deps.log, err, "SendBatch");
       }
@@ -118,49 +105,9 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     };
   }
 
-  /** Validates a Send (the account check first) into the message to commit. */
-  private async prepareSend(req: SendRequest, ctx: HandlerContext): Promise<NewMessage> {
-    authorize(ctx, req.accountId);
-    return prepareSend(req, this.deps.config(), this.deps.clock.now());
-  }
-
   async reply(req: ReplyRequest, ctx: HandlerContext) {
     authorize(ctx, req.accountId);
-    checkSizes({ bodyText: req.bodyText, bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
-    const config = this.deps.config();
-    const now = this.deps.clock.now();
-    requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
-      "in_reply_to_message_id/body_text cannot be empty");
-    const account = requireAccount(config, req.accountId);
-    const mode = failureMode(config, req.failureMode);
-    const parentId = requestMessageId("in_reply_to_message_id", req.inReplyToMessageId);
-    const v = new Violations();
-    checkBodies(v, req.bodyText, req.bodyHtml);
-    checkIdempotencyKey(v, req.idempotencyKey);
-    const due = sendAt(v, req.sendAt, now);
-    const options = messageOptions(v, account, req, due);
-    const files = await attachments(v, config, req.attachments);
-    v.check();
-
-    // The parent is a message this account received or sent; the headers are fixed now, so
-    // retries keep them even if the parent is deleted.
-    const parent = await findMessage(this.deps.pool, account.id, parentId);
-    if (!parent) {
-      throw apiError(Code.NotFound, "PARENT_NOT_FOUND", "in_reply_to_message_id does not exist for this account");
-    }
-    const reply = replyHeaders(parent, account.from, req.replyAll);
-    if (!reply) throw apiError(Code.FailedPrecondition, "REPLY_RECIPIENT_UNKNOWN", "cannot infer reply recipient from parent sender");
-    const recipients = new Violations();
-    checkRecipientCount(recipients, reply.to.length + reply.cc.length);
-    recipients.check();
-
-    const msg: NewMessage = {
-      accountId: account.id, kind: "reply", ...options, to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, inReplyTo: reply.inReplyTo,
-      references: reply.references.join(" "),
-      sendAt: due, failureMode: mode, idempotencyKey: req.idempotencyKey || undefined,
-      requestHash: req.idempotencyKey ? requestHash(toBinary(ReplyRequestSchema, { ...req, waitForAttempt: false })) : undefined,
-    };
+    const msg = await replyMessage(req, this.deps);
     const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
     return { outbox: toProtoOutbox(row), idempotentReplay: replay };
   }
