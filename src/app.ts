@@ -13,6 +13,8 @@ import { EmailServiceHandlers } from "./handlers/email-service.js";
 import { MailboxServiceHandlers } from "./handlers/mailbox-service.js";
 import { accountServiceHandlers } from "./handlers/account-service.js";
 import { webhookServiceHandlers } from "./handlers/webhook-service.js";
+import { templateServiceHandlers } from "./handlers/template-service.js";
+import { CompiledTemplates } from "./templates/compiled.js";
 import { errorInterceptor } from "./handlers/interceptors.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { logSecurityPosture } from "./auth/warnings.js";
@@ -162,12 +164,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
         if (dueLeft) sender.wake();
       },
     });
+    const templates = new CompiledTemplates(pool);
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log });
     const watchSlots = new WatchStreamSlots(() => config.watch);
     const adapter = gatedAdapter({
       routes: routes(
         { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock }), accounts: accountServiceHandlers(() => config),
-          webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }) },
+          webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }),
+          templates: templateServiceHandlers({ config: () => config, pool, clock, templates }) },
         health,
       ),
       readMaxBytes: READ_MAX_BYTES,
