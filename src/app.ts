@@ -165,7 +165,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
     });
     const templates = new CompiledTemplates(pool);
-    const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log });
+    const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log, templates });
     const watchSlots = new WatchStreamSlots(() => config.watch);
     const adapter = gatedAdapter({
       routes: routes(

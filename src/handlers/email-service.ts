@@ -42,25 +42,16 @@ import { replyHeaders } from "../mailbox/reply.js";
 import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
 import { clientError } from "./interceptors.js";
 import type { Logger } from "../log.js";
+import { TemplateCall, type CompiledTemplates } from "../templates/compiled.js";
+import { messageBody } from "./template-body.js";
 import { MAX_BATCH_ROWS, type GroupCommit } from "../outbox/group-commit.js";
 import { accountFilter, authorize, mayAccess } from "../auth/authorize.js";
 import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
 import { requestMessageId } from "./message-id.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import {
-  addressList,
-  address,
-  attachments,
-  checkBodies,
-  checkIdempotencyKey,
-  checkRecipientCount,
-  checkSizes,
-  checkSubject,
-  failureMode,
-  requestHash,
-  requireAccount,
-  sendAt,
-  Violations,
+  addressList, address, attachments, checkBodies, checkIdempotencyKey, checkRecipientCount, checkSizes, checkSubject, failureMode,
+  requestHash, requireAccount, sendAt, Violations,
 } from "./validate.js";
 
 export interface HandlerDeps {
@@ -72,6 +63,7 @@ export interface HandlerDeps {
   /** Commits new messages; it wakes the sender and the tailer after each commit. */
   commits: GroupCommit;
   log: Logger;
+  templates: CompiledTemplates;
 }
 
 /** A SendBatch commits in one transaction when it is the only caller. */
@@ -103,12 +95,13 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     if (req.messages.length < 1 || req.messages.length > MAX_BATCH_MESSAGES) {
       throw invalidArgument([{ field: "messages", reason: "BATCH_SIZE_INVALID", description: `a batch holds 1 to ${MAX_BATCH_MESSAGES} messages` }]);
     }
+    const call = new TemplateCall();
     const outcomes = await Promise.all(req.messages.map(async (m, i) => {
       try {
         if (m.waitForAttempt) {
           throw invalidArgument([{ field: `messages[${i}].wait_for_attempt`, reason: "WAIT_NOT_ALLOWED_IN_BATCH", description: "a batch never waits for attempts; watch the rows instead" }]);
         }
-        return await this.deps.commits.submit(await this.prepareSend(m, ctx)).catch(fromOutboxError);
+        return await this.deps.commits.submit(await this.prepareSend(m, ctx, call)).catch(fromOutboxError);
       } catch (err) {
         return clientError(this.deps.log, err, "SendBatch");
       }
@@ -120,14 +113,15 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     };
   }
 
-  /** Validates a Send (the account check first) into the message to commit. */
-  private async prepareSend(req: SendRequest, ctx: HandlerContext): Promise<NewMessage> {
+  /** Validates a Send (the account check first; a template rendered first) into the message to commit. */
+  private async prepareSend(req: SendRequest, ctx: HandlerContext, call = new TemplateCall()): Promise<NewMessage> {
     authorize(ctx, req.accountId);
-    checkSizes({ recipients: req.to.length + req.cc.length + req.bcc.length, subject: req.subject, bodyText: req.bodyText,
-      bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
     const config = this.deps.config();
+    const body = await messageBody(this.deps.templates, config, req, call);
+    checkSizes({ recipients: req.to.length + req.cc.length + req.bcc.length, subject: body.subject, bodyText: body.bodyText,
+      bodyHtml: body.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
     const now = this.deps.clock.now();
-    requireNonEmpty([["to", req.to.some((t) => t.trim() !== "")], ["subject", req.subject.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
+    requireNonEmpty([["to", req.to.some((t) => t.trim() !== "")], ["subject", body.subject.trim() !== ""], ["body_text", body.bodyText.trim() !== ""]],
       "to/subject/body_text cannot be empty");
     const account = requireAccount(config, req.accountId);
     const mode = failureMode(config, req.failureMode);
@@ -137,8 +131,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     const bcc = addressList(v, "bcc", req.bcc);
     const replyTo = req.replyTo ? address(v, "reply_to", req.replyTo) : undefined;
     checkRecipientCount(v, req.to.length + req.cc.length + req.bcc.length);
-    checkSubject(v, req.subject);
-    checkBodies(v, req.bodyText, req.bodyHtml);
+    checkSubject(v, body.subject);
+    checkBodies(v, body.bodyText, body.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
     const options = messageOptions(v, account, req);
@@ -146,8 +140,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     v.check();
 
     return {
-      accountId: account.id, kind: "send", to, cc, bcc, replyTo, subject: req.subject, ...options,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, sendAt: due, failureMode: mode,
+      accountId: account.id, kind: "send", to, cc, bcc, replyTo, subject: body.subject, ...options, template: body.template,
+      bodyText: body.bodyText, bodyHtml: body.bodyHtml || undefined, attachments: files, sendAt: due, failureMode: mode,
       idempotencyKey: req.idempotencyKey || undefined,
       requestHash: req.idempotencyKey ? requestHash(toBinary(SendRequestSchema, { ...req, waitForAttempt: false })) : undefined,
     };
@@ -155,16 +149,17 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
 
   async reply(req: ReplyRequest, ctx: HandlerContext) {
     authorize(ctx, req.accountId);
-    checkSizes({ bodyText: req.bodyText, bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
     const config = this.deps.config();
+    const body = await messageBody(this.deps.templates, config, req, new TemplateCall());
+    checkSizes({ bodyText: body.bodyText, bodyHtml: body.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
     const now = this.deps.clock.now();
-    requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
+    requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", body.bodyText.trim() !== ""]],
       "in_reply_to_message_id/body_text cannot be empty");
     const account = requireAccount(config, req.accountId);
     const mode = failureMode(config, req.failureMode);
     const parentId = requestMessageId("in_reply_to_message_id", req.inReplyToMessageId);
     const v = new Violations();
-    checkBodies(v, req.bodyText, req.bodyHtml);
+    checkBodies(v, body.bodyText, body.bodyHtml);
     checkIdempotencyKey(v, req.idempotencyKey);
     const due = sendAt(v, req.sendAt, now);
     const options = messageOptions(v, account, req);
@@ -184,8 +179,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     recipients.check();
 
     const msg: NewMessage = {
-      accountId: account.id, kind: "reply", ...options, to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, inReplyTo: reply.inReplyTo,
+      accountId: account.id, kind: "reply", ...options, to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject, template: body.template,
+      bodyText: body.bodyText, bodyHtml: body.bodyHtml || undefined, attachments: files, inReplyTo: reply.inReplyTo,
       references: reply.references.join(" "),
       sendAt: due, failureMode: mode, idempotencyKey: req.idempotencyKey || undefined,
       requestHash: req.idempotencyKey ? requestHash(toBinary(ReplyRequestSchema, { ...req, waitForAttempt: false })) : undefined,

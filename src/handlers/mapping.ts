@@ -59,6 +59,8 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     tags: row.tags,
     metadata: row.metadata,
     priority: row.priority === "bulk" ? Priority.BULK : Priority.TRANSACTIONAL,
+    templateName: row.template?.name ?? "",
+    templateVersion: row.template?.version ?? 0,
   });
 }
 

@@ -146,7 +146,7 @@ export function newRow(id: number, msg: NewMessage, due: number, now: number): O
     idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
     inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, from: msg.from,
     headers: msg.headers ?? [], tags: msg.tags ?? {}, metadata: msg.metadata ?? {}, suppressed: msg.suppressed ?? [],
-    priority: msg.priority ?? "transactional",
+    priority: msg.priority ?? "transactional", template: msg.template ?? null,
   };
 }
 
@@ -157,7 +157,7 @@ export function dueAt(msg: NewMessage, now: number): number {
 const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
   idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject, body_text, body_html,
   in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at, headers_json, tags_json,
-  metadata_json, suppressed_json, priority)`;
+  metadata_json, suppressed_json, priority, template_name, template_version)`;
 
 function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
   const due = dueAt(m, now);
@@ -170,7 +170,7 @@ function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined):
     lease?.token ?? null, lease?.owner ?? null, lease ? lease.now + lease.leaseMs : null, now, now,
     jsonColumn(m.headers), jsonColumn(m.tags), jsonColumn(m.metadata),
     m.suppressed?.length ? JSON.stringify(m.suppressed) : null,
-    m.priority === "bulk" ? 1 : 0,
+    m.priority === "bulk" ? 1 : 0, m.template?.name ?? null, m.template?.version ?? null,
   ];
 }
 

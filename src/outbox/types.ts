@@ -59,6 +59,14 @@ export interface NewMessage {
   metadata?: StringMap;
   /** Claim order under a bottleneck (BULK_HANDICAP_MS); transactional by default. */
   priority?: Priority;
+  /** The template the subject and bodies were rendered from. */
+  template?: TemplateUse;
+}
+
+/** A template by name and version, as a row records what it was rendered from. */
+export interface TemplateUse {
+  name: string;
+  version: number;
 }
 
 /** A header field as [name, value]. */
@@ -108,6 +116,8 @@ export interface OutboxRow {
   tags: StringMap;
   metadata: StringMap;
   priority: Priority;
+  /** The template it was rendered from; null when the request gave the body. */
+  template: TemplateUse | null;
 }
 
 /** A row a sender holds a lease on, with everything needed to send it. */

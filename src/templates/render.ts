@@ -32,12 +32,13 @@ export interface RenderOptions {
   deadline: number;
 }
 
-/** A text part from HTML: links kept as "text [url]", images left out, lines wrapped at 78. */
+/** A text part from HTML: links kept as "text [url]", images left out, headings as written, lines wrapped at 78. */
 const htmlToText = compileHtmlToText({
   wordwrap: 78,
   selectors: [
     { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
     { selector: "img", format: "skip" },
+    ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({ selector, options: { uppercase: false } })),
   ],
 });
 

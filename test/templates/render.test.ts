@@ -101,7 +101,7 @@ test("a stored template renders with its layout; html-only templates get a text 
   expect(res.problems).toEqual([]);
   expect(res.version).toBe(1);
   expect(res.html).toBe('<header>ACME</header><h1>Hi Zoë</h1><p>Open <a href="https://example.com/start?u=42">your account</a>.</p><footer>Bye</footer>');
-  expect(res.text).toBe("ACME\n\n\nHI ZOË\n\nOpen your account [https://example.com/start?u=42].\n\nBye");
+  expect(res.text).toBe("ACME\n\n\nHi Zoë\n\nOpen your account [https://example.com/start?u=42].\n\nBye");
   expect(await refusal(c.renderTemplate({ accountId: 1, source: { case: "stored", value: { name: "nope" } } }))).toMatchObject({ code: Code.NotFound, reason: "TEMPLATE_NOT_FOUND" });
   // An inline template may use a stored layout, as the editor's preview does.
   const preview = await inline({ subject: "x", html: "<i>{{v}}</i>", layout: "shell" }, { v: 1, brand: "B" });
