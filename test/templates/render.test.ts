@@ -107,3 +107,18 @@ test("a stored template renders with its layout; html-only templates get a text 
   const preview = await inline({ subject: "x", html: "<i>{{v}}</i>", layout: "shell" }, { v: 1, brand: "B" });
   expect(preview.html).toBe("<header>B</header><i>1</i><footer>Bye</footer>");
 });
+
+test("an MJML template renders its compiled HTML, and an MJML layout wraps a plain fragment", async () => {
+  const mjml = (inner: string) => `<mjml><mj-body><mj-section><mj-column>${inner}</mj-column></mj-section></mj-body></mjml>`;
+  await c.createTemplate({ accountId: 1, name: "mj-shell", content: { subject: "", html: mjml("<mj-text>Top {{brand}}</mj-text><mj-raw>{{{body}}}</mj-raw>"), text: "" } });
+  await c.createTemplate({ accountId: 1, name: "mj-page", content: { subject: "Hi", html: mjml('<mj-button href="https://x.example/{{id}}">Go {{name}}</mj-button>'), text: "" } });
+  const page = await c.renderTemplate({ accountId: 1, source: { case: "stored", value: { name: "mj-page" } }, data: { id: 7, name: "<Zoë>" } });
+  expect(page.problems).toEqual([]);
+  expect(page.html).toMatch(/^<!doctype html>/);
+  expect(page.html).toContain('href="https://x.example/7"');
+  expect(page.html).toContain("Go &lt;Zoë&gt;");
+  expect(page.text).toContain("Go <Zoë> [https://x.example/7]");
+  const framed = await inline({ subject: "s", html: "<p id=inner>{{v}}</p>", layout: "mj-shell" }, { v: "in", brand: "ACME" });
+  expect(framed.problems).toEqual([]);
+  expect(framed.html).toMatch(/^<!doctype html>[\s\S]*Top ACME[\s\S]*<p id=inner>in<\/p>/);
+});
