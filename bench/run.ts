@@ -17,6 +17,7 @@ import { profileMarkdown, profilePhase } from "./phase-profile.js";
 import { watchPhase } from "./phase-watch.js";
 import { webhookPhase } from "./phase-webhooks.js";
 import { priorityPhase } from "./phase-priority.js";
+import { templatePhase } from "./phase-templates.js";
 import { progress } from "./progress.js";
 import { textTable, writeReport, type Report } from "./report.js";
 import { DEFAULT_SETTINGS, QUICK_SETTINGS } from "./settings.js";
@@ -40,6 +41,7 @@ const PHASES: { rows: string[]; weight: number; run: (ctx: PhaseContext) => Prom
   { rows: ["6"], weight: 10, run: attachmentPhase },
   { rows: ["8"], weight: 8, run: webhookPhase },
   { rows: ["9"], weight: 12, run: priorityPhase },
+  { rows: ["10"], weight: 6, run: templatePhase },
 ];
 
 async function main(): Promise<void> {

@@ -34,7 +34,7 @@ export async function messageBody(templates: CompiledTemplates, config: Config, 
   ].filter((p): p is TemplateProblem => p !== undefined);
   if (problems.length) throw problemsError(problems);
 
-  const found = ref.version === 0 ? "not_found" : await templates.forSend(req.accountId, ref.name, ref.version, call);
+  const found = ref.version === 0 ? "not_found" : await templates.forSend(req.accountId, ref.name, ref.version);
   if (found === "not_found") throw templateNotFound(ref.name, ref.version);
   if (found === "layout_gone") {
     throw problemsError([{ field: "template", reason: "TEMPLATE_LAYOUT_INVALID", message: "the layout of this template version was deleted" }]);

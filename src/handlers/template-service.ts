@@ -110,7 +110,7 @@ async function renderSource(deps: TemplateDeps, req: RenderTemplateRequest): Pro
     const ref = req.source.value;
     const bad = nameProblem("stored.name", ref.name);
     if (bad) throw problemsError([bad]);
-    const found = ref.version === 0 ? "not_found" : await deps.templates.forSend(accountId, ref.name, ref.version, new TemplateCall());
+    const found = ref.version === 0 ? "not_found" : await deps.templates.forSend(accountId, ref.name, ref.version);
     if (found === "not_found") throw templateNotFound(ref.name, ref.version);
     if (found === "layout_gone") return [{ field: "layout", reason: "TEMPLATE_LAYOUT_INVALID", message: "the layout of this template version was deleted" }];
     return { template: found.template, layout: found.layout, version: found.version };
@@ -120,7 +120,7 @@ async function renderSource(deps: TemplateDeps, req: RenderTemplateRequest): Pro
   if (Array.isArray(content)) return content;
   let layout: CompiledTemplate | undefined;
   if (content.layout) {
-    const found = await deps.templates.forSend(accountId, content.layout, undefined, new TemplateCall());
+    const found = await deps.templates.forSend(accountId, content.layout, undefined);
     if (typeof found === "string") return [{ field: "layout", reason: "TEMPLATE_LAYOUT_INVALID", message: `the account has no template named ${content.layout}` }];
     layout = found.template;
   }

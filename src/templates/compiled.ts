@@ -1,9 +1,11 @@
 // Compiled templates by (account, name, version) in a bounded LRU: a version never changes, so
-// an entry never goes stale; only which version is the latest is read for each send.
+// an entry never goes stale; only which version is the latest is read for each send
+// (send-targets.ts, batched).
 import type { Pool } from "../outbox/db.js";
 import { compilePart } from "./engine.js";
 import type { CompiledTemplate } from "./render.js";
-import { sendTarget, versionContent, type SendTarget } from "./store.js";
+import { SendTargets } from "./send-targets.js";
+import { versionContent } from "./store.js";
 
 /** Compiled versions kept per instance. */
 const MAX_ENTRIES = 1000;
@@ -17,10 +19,9 @@ export interface SendTemplate {
   layout?: CompiledTemplate;
 }
 
-/** One RPC's rendering: its deadline, and the targets it already read (a batch names few templates). */
+/** One RPC's rendering (a Send, or a whole SendBatch): its deadline. */
 export class TemplateCall {
   readonly deadline = performance.now() + CALL_RENDER_MS;
-  readonly targets = new Map<string, Promise<SendTarget | undefined>>();
 }
 
 /** The parts of a version's sources, compiled; a part with an empty source is left out. */
@@ -34,19 +35,19 @@ export function compileTemplate(src: { subject: string; html: string; text: stri
 
 export class CompiledTemplates {
   private readonly entries = new Map<string, Promise<CompiledTemplate | undefined>>();
+  private readonly targets: SendTargets;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool) {
+    this.targets = new SendTargets(pool);
+  }
 
   /**
    * The version a send renders (the latest unless one is named) and its layout, compiled;
    * "not_found" when the account has no such live template or version, "layout_gone" when the
    * version's layout was deleted since.
    */
-  async forSend(accountId: number, name: string, version: number | undefined, call: TemplateCall): Promise<SendTemplate | "not_found" | "layout_gone"> {
-    const key = `${accountId}\0${name}\0${version ?? ""}`;
-    let target = call.targets.get(key);
-    if (!target) call.targets.set(key, (target = sendTarget(this.pool, accountId, name, version)));
-    const t = await target;
+  async forSend(accountId: number, name: string, version: number | undefined): Promise<SendTemplate | "not_found" | "layout_gone"> {
+    const t = await this.targets.read({ accountId, name, version });
     if (!t) return "not_found";
     if (t.layout !== null && t.layoutVersion === null) return "layout_gone";
     const [template, layout] = await Promise.all([

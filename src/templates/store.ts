@@ -176,16 +176,31 @@ export async function getVersion(db: Queryable, accountId: number, name: string,
   return row && toVersion(row);
 }
 
-/** Which version a send renders, and its layout's latest version: one indexed read. */
-export async function sendTarget(db: Queryable, accountId: number, name: string, version?: number): Promise<SendTarget | undefined> {
-  const [[row]] = (await db.query(
-    `SELECT v.version, v.layout, l.latest_version AS layout_version FROM template t
-       JOIN template_version v ON v.account_id = t.account_id AND v.name = t.name AND v.version = COALESCE(?, t.latest_version)
-       LEFT JOIN template l ON l.account_id = v.account_id AND l.name = v.layout AND l.deleted_at IS NULL
-     WHERE t.account_id = ? AND t.name = ? AND t.deleted_at IS NULL`,
-    [version ?? null, accountId, name],
-  )) as unknown as [{ version: number; layout: string | null; layout_version: number | null }[]];
-  return row && { version: row.version, layout: row.layout, layoutVersion: row.layout_version };
+/** Which version a send renders (latest unless named). */
+export interface TargetKey {
+  accountId: number;
+  name: string;
+  version?: number;
+}
+
+const TARGET = `SELECT ? AS k, v.version, v.layout, l.latest_version AS layout_version FROM template t
+    JOIN template_version v ON v.account_id = t.account_id AND v.name = t.name AND v.version = COALESCE(?, t.latest_version)
+    LEFT JOIN template l ON l.account_id = v.account_id AND l.name = v.layout AND l.deleted_at IS NULL
+  WHERE t.account_id = ? AND t.name = ? AND t.deleted_at IS NULL`;
+
+/**
+ * The version each send renders and its layout's latest version, for many sends in one statement
+ * (each part a primary-key read); undefined where there is no such live template or version.
+ */
+export async function sendTargets(db: Queryable, keys: readonly TargetKey[]): Promise<(SendTarget | undefined)[]> {
+  if (keys.length === 0) return [];
+  const [rows] = (await db.query(
+    keys.map(() => `(${TARGET})`).join(" UNION ALL "),
+    keys.flatMap((key, i) => [i, key.version ?? null, key.accountId, key.name]),
+  )) as unknown as [{ k: number; version: number; layout: string | null; layout_version: number | null }[]];
+  const found: (SendTarget | undefined)[] = keys.map(() => undefined);
+  for (const r of rows) found[Number(r.k)] = { version: r.version, layout: r.layout, layoutVersion: r.layout_version };
+  return found;
 }
 
 /** The parts of one version, deleted or not (versions never change, so this is cached by the caller). */
