@@ -9,6 +9,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { buildDashboard } from "../../dashboard/build.js";
 import { TemplateService } from "../../gen/email/v1/template_service_pb.js";
+import { EmailService } from "../../gen/email/v1/email_service_pb.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { requirePackage } from "../helpers/requires.js";
 import { testKey, withAuthorization } from "../security/keys.js";
@@ -106,6 +107,16 @@ describe("dashboard Templates panel in Chromium", () => {
     await field("html").fill("{{#each}}");
     await editor().locator('button[data-action="save"]').click();
     await expect.poll(() => problems.allTextContents(), { timeout: WAIT_MS }).toEqual([expect.stringMatching(/^content\.html: line 1: parse error/)]);
+
+    // A message sent with it shows, in the detail view, the template and version it came from.
+    const email = createClient(EmailService, createConnectTransport({ baseUrl: t.url, httpVersion: "1.1", interceptors: [withAuthorization(`Bearer ${key.key}`)] }));
+    const sent = await email.send({ accountId: 1, to: ["bob@example.com"], template: { name: "receipt", version: 1, data: { order: { id: 9, items: [{ title: "Tea", price: 3 }] } } } });
+    await editor().locator('button[data-action="close"]').click();
+    await page.locator(`tr[data-outbox-id="${sent.outbox!.outboxId}"] button[data-view]`).click();
+    await expect.poll(() => page.locator('#detail dd[data-field="Template"]').textContent(), { timeout: WAIT_MS }).toBe("receipt v1");
+    await page.click("#detail-close");
+    await page.locator('#templates-table tr[data-template="receipt"] button[data-edit]').click();
+    await expect.poll(() => field("name").inputValue(), { timeout: WAIT_MS }).toBe("receipt");
 
     // Delete asks first, then the list no longer has it.
     await editor().locator('button[data-action="delete"]').click();

@@ -15,6 +15,7 @@ import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { curlConnect, grpcJsClient } from "../helpers/clients.js";
 import { refusal } from "../helpers/refusal.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
+import { statementsDuring } from "../helpers/statements.js";
 import { countRows } from "../helpers/tables.js";
 import { partsWithMailparser, partsWithPython } from "./parse-parts.js";
 
@@ -152,12 +153,14 @@ test("the same idempotency key and request replays its row after the template ch
 test("a SendBatch of 500 renders each message with its own data", { timeout: 120_000 }, async () => {
   await templates.createTemplate({ accountId: 1, name: "hello-each", content: { subject: "Hello {{name}} #{{i}}", html: "<p>{{name}}</p>", text: "" } });
   const before = sink.messages.length;
-  const res = await email.sendBatch({
+  const { result: res, statements } = await statementsDuring(() => email.sendBatch({
     messages: Array.from({ length: 500 }, (_, i) => ({
       accountId: 1, to: [`r${i}@example.com`], template: { name: "hello-each", data: { name: `Zoë ${i}`, i } },
     })),
-  });
+  }));
   expect(res.results.map((r) => batchError(r))).toEqual(res.results.map(() => undefined));
+  // Which version to render was read once for the 500 messages.
+  expect(statements.filter((sql) => sql.includes("AS layout_version"))).toHaveLength(1);
   const conn = await db();
   try {
     const [rows] = (await conn.query("SELECT subject, body_text, body_html, template_version FROM outbox WHERE template_name = 'hello-each' ORDER BY id")) as unknown as [
