@@ -32,6 +32,9 @@ export interface RenderOptions {
   deadline: number;
 }
 
+/** HTML longer than this gets no derived text part (the template must have one). */
+const MAX_DERIVED_HTML = 512 * 1024;
+
 /** A text part from HTML: links kept as "text [url]", images left out, headings as written, lines wrapped at 78. */
 const htmlToText = compileHtmlToText({
   wordwrap: 78,
@@ -52,11 +55,11 @@ export class RenderProblems extends Error {
 /** Renders; unless collecting problems, throws RenderProblems with the first one. */
 export function renderTemplate(t: CompiledTemplate, data: object, opts: RenderOptions): Rendered {
   const problems: TemplateProblem[] = [];
-  const part = (field: string, compiled: CompiledPart | undefined, root: object): string => {
-    if (!compiled) return "";
+  /** One step of the render; its problem is kept (and thrown unless collecting), its output empty. */
+  const run = (field: string, step: (guard: RenderGuard) => string, root: object = data): string => {
     const guard = new RenderGuard(root, opts.collect === true, opts.deadline);
     try {
-      return compiled(root, guard);
+      return step(guard);
     } catch (err) {
       problems.push(problemOf(err, field));
       if (!opts.collect) throw new RenderProblems(problems);
@@ -65,17 +68,27 @@ export function renderTemplate(t: CompiledTemplate, data: object, opts: RenderOp
       for (const path of guard.missing) problems.push(missing(path, field));
     }
   };
-  const subject = opts.skipSubject ? "" : part("subject", t.subject, data);
-  let html = part("html", t.html, data);
+  const part = (field: string, compiled: CompiledPart | undefined, root: object = data) => (compiled ? run(field, (g) => compiled(root, g), root) : "");
+  const subject = opts.skipSubject ? "" : part("subject", t.subject);
+  let html = part("html", t.html);
   if (t.html && opts.layout?.html) html = part("layout.html", opts.layout.html, { ...data, body: html });
   let text: string;
   if (t.text) {
-    text = part("text", t.text, data);
+    text = part("text", t.text);
     if (opts.layout?.text) text = part("layout.text", opts.layout.text, { ...data, body: text });
   } else {
-    text = html ? htmlToText(html) : "";
+    text = html ? run("text", () => derive(html, opts.deadline)) : "";
   }
   return { subject, html, text, problems };
+}
+
+/** Text from HTML, bounded: it costs far more per byte than rendering (up to a second a MiB of markup). */
+function derive(html: string, deadline: number): string {
+  if (html.length > MAX_DERIVED_HTML) {
+    throw new RenderStop("TEMPLATE_OUTPUT_TOO_LARGE", `the HTML is over ${MAX_DERIVED_HTML} characters: give the template a text part rather than derive one`);
+  }
+  if (performance.now() > deadline) throw new RenderStop("TEMPLATE_RENDER_LIMIT", "the render took too long");
+  return htmlToText(html);
 }
 
 function missing(path: string, field: string): TemplateProblem {
