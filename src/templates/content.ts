@@ -11,7 +11,8 @@ import type { VersionContent } from "./store.js";
 export const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const MAX_SUBJECT_SOURCE = 4 * 1024;
 export const MAX_PART_SOURCE = 512 * 1024;
-/** MJML's output is several times its input; what is stored and rendered is bounded too. */
+/** MJML compiles about 100 KiB a second and writes several times its input: both are bounded. */
+const MAX_MJML_SOURCE = 128 * 1024;
 const MAX_COMPILED_HTML = 4 * 1024 * 1024;
 const MAX_DESCRIPTION = 1000;
 /** Template data (and sample data), as JSON. */
@@ -80,6 +81,10 @@ export async function prepareContent(input: ContentInput, prefix: string): Promi
   for (const p of checkSource(input.text, "text", "plain")) add(p);
   let compiledHtml: string | null = null;
   if (problems.length === 0 && isMjml(input.html)) {
+    if (Buffer.byteLength(input.html) > MAX_MJML_SOURCE) {
+      tooLarge("html", MAX_MJML_SOURCE);
+      return problems;
+    }
     const mjml = await compileMjml(input.html, "html");
     if (Array.isArray(mjml)) mjml.forEach(add);
     else if (Buffer.byteLength(mjml) > MAX_COMPILED_HTML) tooLarge("html", MAX_COMPILED_HTML);

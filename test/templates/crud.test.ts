@@ -109,6 +109,8 @@ test("MJML is compiled when saved; its errors come back with their lines, and mj
   const { reason, list } = await violations(c.createTemplate({ accountId: 1, name: "mjml-bad", content: content({ html: bad }) }));
   expect(reason).toBe("TEMPLATE_MJML_INVALID");
   expect(list.map((v) => v.description)).toEqual(expect.arrayContaining([expect.stringMatching(/^content\.html: line 4: .*color/), expect.stringMatching(/^content\.html: line 5: .*mj-buton/)]));
+  const huge = await violations(c.createTemplate({ accountId: 1, name: "mjml-huge", content: content({ html: mjml.replace("Hello", "x".repeat(140 * 1024)) }) }));
+  expect(huge.list).toEqual([expect.objectContaining({ field: "content.html", reason: "TEMPLATE_TOO_LARGE" })]);
   const include = await violations(c.createTemplate({ accountId: 1, name: "mjml-include", content: content({ html: `<mjml><mj-body>\n<mj-include path="/etc/passwd" />\n</mj-body></mjml>` }) }));
   expect(include.list).toEqual([expect.objectContaining({ reason: "TEMPLATE_MJML_INVALID", description: expect.stringMatching(/line 2: mj-include is not supported/) })]);
 });
