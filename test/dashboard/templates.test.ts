@@ -101,7 +101,7 @@ describe("dashboard Templates panel in Chromium", () => {
     await expect.poll(() => field("subject").inputValue(), { timeout: WAIT_MS }).toBe("Receipt {{order.id}}");
     expect(JSON.parse(await field("sampleData").inputValue())).toEqual({ order: { id: 7, items: [{ title: "<b>Tea</b>", price: 3 }] } });
     await expect.poll(() => editor().locator('[data-part="subject"]').textContent(), { timeout: WAIT_MS }).toBe("Receipt 7");
-    expect(await page.locator('#templates-table tr[data-template="receipt"] .version').textContent()).toBe("v2");
+    await expect.poll(() => page.locator('#templates-table tr[data-template="receipt"] .version').textContent(), { timeout: WAIT_MS }).toBe("v2");
 
     // A save the server refuses shows why, field by field.
     await field("html").fill("{{#each}}");
