@@ -40,6 +40,8 @@ export interface Settings {
   priorityRate: number;
   priorityMessages: number;
   priorityPerSecond: number;
+  /** Row 10: messages per delivered run of plain and of templated Sends (enqueue-only runs use rpcCalls). */
+  templateMessages: number;
   /** Longest wait for the sink to accept a run's messages. */
   deliveryTimeoutMs: number;
 }
@@ -74,6 +76,7 @@ export const DEFAULT_SETTINGS: Settings = {
   priorityRate: 400,
   priorityMessages: 100,
   priorityPerSecond: 20,
+  templateMessages: 2_000,
   deliveryTimeoutMs: 120_000,
 };
 
@@ -93,5 +96,6 @@ export const QUICK_SETTINGS: Settings = {
   webhookMessages: 300,
   webhookPacedMessages: 100,
   priorityBacklog: 3_000,
+  templateMessages: 500,
   deliveryTimeoutMs: 60_000,
 };

@@ -40,20 +40,16 @@ export function dataProblem(field: string, data: JsonObject | undefined): Templa
   if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) {
     return { field, reason: "TEMPLATE_DATA_TOO_LARGE", message: `the data is more than ${MAX_DATA_BYTES} bytes as JSON` };
   }
-  if (depth(data) > MAX_DATA_DEPTH) return { field, reason: "TEMPLATE_DATA_TOO_LARGE", message: `the data is nested more than ${MAX_DATA_DEPTH} deep` };
+  if (tooDeep(data, MAX_DATA_DEPTH)) return { field, reason: "TEMPLATE_DATA_TOO_LARGE", message: `the data is nested more than ${MAX_DATA_DEPTH} deep` };
   return undefined;
 }
 
-function depth(value: JsonValue): number {
-  let max = 0;
-  const stack: [JsonValue, number][] = [[value, 1]];
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    const [v, d] = item;
-    if (v === null || typeof v !== "object") continue;
-    max = Math.max(max, d);
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
-  }
-  return max;
+/** Whether the value nests deeper than `room` levels (stops looking as soon as it does). */
+function tooDeep(value: JsonValue, room: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (room === 0) return true;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) if (tooDeep(child, room - 1)) return true;
+  return false;
 }
 
 /** The version to store, or every problem of it (fields prefixed with `prefix`, e.g. "content."). */

@@ -58,7 +58,7 @@ export function registerHelpers(env: Env, guard: () => RenderGuard): void {
 
 /** A cached Intl formatter; bad options (an unknown locale, currency or style) are the template's error. */
 function formatter(kind: "number" | "date", locale: unknown, opts: Record<string, unknown>): Intl.NumberFormat | Intl.DateTimeFormat {
-  const key = JSON.stringify([kind, locale ?? DEFAULT_LOCALE, opts]);
+  const key = `${kind}\0${String(locale ?? DEFAULT_LOCALE)}\0${Object.entries(opts).join("\0")}`;
   let f = formatters.get(key);
   if (f) return f;
   try {

@@ -75,6 +75,9 @@ test("a render that loops too long or grows too large stops with a clear reason"
   const big = await inline({ subject: "s", text: "{{#each items}}{{#each @root.items}}{{@root.blob}}{{/each}}{{/each}}" }, { items: items.slice(0, 100), blob: "x".repeat(100_000) });
   expect(big.problems.map((p) => [p.field, p.reason])).toEqual([["text", "TEMPLATE_OUTPUT_TOO_LARGE"]]);
   expect(await refusal(inline({ subject: "s", text: "t" }, { blob: "x".repeat(300_000) }))).toMatchObject({ code: Code.InvalidArgument, reason: "TEMPLATE_DATA_TOO_LARGE" });
+  const nest = (n: number): JsonObject => (n === 0 ? {} : { a: nest(n - 1) });
+  expect((await inline({ subject: "s", text: "t" }, nest(31))).problems).toEqual([]);
+  expect(await refusal(inline({ subject: "s", text: "t" }, nest(40)))).toMatchObject({ reason: "TEMPLATE_DATA_TOO_LARGE", message: expect.stringContaining("32 deep") });
   // Deriving text costs far more per byte than rendering: past 512 KiB of HTML the template must give its text.
   const wide = await inline({ subject: "s", html: `{{#each items}}<li>${"<b>cell</b> ".repeat(20)}</li>{{/each}}` }, { items: items.concat(items, items) });
   expect(wide.problems.map((p) => [p.field, p.reason])).toEqual([["text", "TEMPLATE_OUTPUT_TOO_LARGE"]]);
