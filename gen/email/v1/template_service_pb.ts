@@ -68,7 +68,7 @@ export type TemplateContent = Message<"email.v1.TemplateContent"> & {
 
   /**
    * The HTML body, Handlebars, values HTML-escaped ({{{x}}} writes x unescaped). A document
-   * whose root is <mjml> is compiled to HTML with MJML when saved. At most 512 KiB.
+   * whose root is <mjml> is compiled to HTML with MJML when saved. At most 512 KiB (MJML 128 KiB).
    *
    * @generated from field: string html = 2;
    */
@@ -768,7 +768,9 @@ export type RenderTemplateResponse = Message<"email.v1.RenderTemplateResponse"> 
   text: string;
 
   /**
-   * Every problem; a Send with the same template and data succeeds only when this is empty.
+   * Every problem: the template's, and once it renders cleanly, the rendered message's against the
+   * rules of a plain Send (subject, bodies). Empty means a Send with this template and data passes
+   * every check of its content.
    *
    * @generated from field: repeated email.v1.TemplateProblem problems = 4;
    */
