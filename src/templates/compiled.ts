@@ -7,8 +7,9 @@ import type { CompiledTemplate } from "./render.js";
 import { SendTargets } from "./send-targets.js";
 import { versionContent } from "./store.js";
 
-/** Compiled versions kept per instance. */
+/** Compiled versions kept per instance, and their sources' characters in all (a compiled part holds its text). */
 const MAX_ENTRIES = 1000;
+const MAX_CHARS = 64 * 1024 * 1024;
 /** Render time one call (a Send, or a whole SendBatch) may spend in all. */
 const CALL_RENDER_MS = 2_000;
 
@@ -33,8 +34,16 @@ export function compileTemplate(src: { subject: string; html: string; text: stri
   };
 }
 
+interface Entry {
+  loading: Promise<CompiledTemplate | undefined>;
+  /** The sources' length once loaded. */
+  chars: number;
+}
+
 export class CompiledTemplates {
-  private readonly entries = new Map<string, Promise<CompiledTemplate | undefined>>();
+  /** In use order: the first is the least recently used. */
+  private readonly entries = new Map<string, Entry>();
+  private chars = 0;
   private readonly targets: SendTargets;
 
   constructor(private readonly pool: Pool) {
@@ -63,16 +72,36 @@ export class CompiledTemplates {
     const key = `${accountId}\0${name}\0${version}`;
     const hit = this.entries.get(key);
     if (hit) {
-      // Most recently used last: the first key is the one to evict.
       this.entries.delete(key);
       this.entries.set(key, hit);
-      return hit;
+      return hit.loading;
     }
-    const loading = versionContent(this.pool, accountId, name, version).then((src) => src && compileTemplate(src));
+    const entry: Entry = { loading: Promise.resolve(undefined), chars: 0 };
+    entry.loading = versionContent(this.pool, accountId, name, version).then((src) => {
+      if (!src) return undefined;
+      entry.chars = src.subject.length + src.html.length + src.text.length;
+      if (this.entries.get(key) === entry) this.chars += entry.chars;
+      this.evict();
+      return compileTemplate(src);
+    });
     // A failed read is not kept: the next send reads again.
-    loading.catch(() => this.entries.delete(key));
-    this.entries.set(key, loading);
-    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    return loading;
+    entry.loading.catch(() => this.drop(key, entry));
+    this.entries.set(key, entry);
+    this.evict();
+    return entry.loading;
+  }
+
+  /** Least recently used first, until both bounds hold (the newest entry always stays). */
+  private evict(): void {
+    while (this.entries.size > 1 && (this.entries.size > MAX_ENTRIES || this.chars > MAX_CHARS)) {
+      const [key, entry] = this.entries.entries().next().value!;
+      this.drop(key, entry);
+    }
+  }
+
+  private drop(key: string, entry: Entry): void {
+    if (this.entries.get(key) !== entry) return;
+    this.entries.delete(key);
+    this.chars -= entry.chars;
   }
 }
