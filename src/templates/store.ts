@@ -3,6 +3,7 @@
 // template's row, and the layout's, so the one-level layout rule holds under concurrent saves.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { inTransaction, type Pool, type PoolConnection, type Queryable } from "../db/pool.js";
+import { select, selectOne } from "../db/query.js";
 import { isDuplicateKey } from "../outbox/enqueue.js";
 import { placesBody } from "./layout.js";
 
@@ -71,6 +72,16 @@ interface VersionDbRow {
   created_at: number;
 }
 
+interface SummaryDbRow {
+  account_id: number;
+  name: string;
+  latest_version: number;
+  description: string;
+  layout: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 const VERSION_COLUMNS = `v.account_id, v.name, v.version, t.latest_version, v.subject, v.html, v.compiled_html, v.text_body, v.layout,
   v.description, v.sample_data, v.created_at`;
 const LATEST = "v.account_id = t.account_id AND v.name = t.name AND v.version = t.latest_version";
@@ -93,9 +104,10 @@ export async function saveVersion(
 ): Promise<TemplateVersion | TemplateRefusal> {
   try {
     return await inTransaction(pool, async (conn) => {
-      const [[own]] = (await conn.query("SELECT latest_version, deleted_at FROM template WHERE account_id = ? AND name = ? FOR UPDATE", [
-        accountId, name,
-      ])) as unknown as [{ latest_version: number; deleted_at: number | null }[]];
+      const own = await selectOne<{ latest_version: number; deleted_at: number | null }>(conn,
+        "SELECT latest_version, deleted_at FROM template WHERE account_id = ? AND name = ? FOR UPDATE",
+        [accountId, name],
+      );
       const live = own !== undefined && own.deleted_at === null;
       if (mode === "create" && live) return { refused: "TEMPLATE_EXISTS", message: `the account already has a template named ${name}` } as const;
       if (mode === "update" && !live) return notFound(name);
@@ -134,11 +146,11 @@ async function layoutRefusal(conn: PoolConnection, accountId: number, name: stri
   const invalid = (message: string) => ({ refused: "TEMPLATE_LAYOUT_INVALID", message }) as const;
   if (content.layout !== null) {
     if (content.layout === name) return invalid("a template cannot be its own layout");
-    const [[layout]] = (await conn.query(
+    const layout = await selectOne<{ layout: string | null; html: string; compiled_html: string | null; text_body: string }>(conn,
       `SELECT v.layout, v.html, v.compiled_html, v.text_body FROM template t JOIN template_version v ON ${LATEST}
        WHERE t.account_id = ? AND t.name = ? AND t.deleted_at IS NULL FOR UPDATE`,
       [accountId, content.layout],
-    )) as unknown as [{ layout: string | null; html: string; compiled_html: string | null; text_body: string }[]];
+    );
     if (!layout) return invalid(`the account has no template named ${content.layout} to use as the layout`);
     if (layout.layout !== null) return invalid(`${content.layout} has a layout itself; layouts are one level deep`);
     if (!placesBody(layout.compiled_html ?? layout.html, layout.text_body)) return invalid(`${content.layout} does not place the content with {{{body}}}`);
@@ -153,11 +165,11 @@ async function layoutRefusal(conn: PoolConnection, accountId: number, name: stri
 
 /** A live template whose latest version uses `name` as its layout, if any. */
 async function layoutUser(db: Queryable, accountId: number, name: string): Promise<string | undefined> {
-  const [[row]] = (await db.query(
+  const row = await selectOne<{ name: string }>(db,
     `SELECT t.name FROM template_version v JOIN template t ON ${LATEST}
      WHERE v.account_id = ? AND v.layout = ? AND t.deleted_at IS NULL ORDER BY t.name LIMIT 1`,
     [accountId, name],
-  )) as unknown as [{ name: string }[]];
+  );
   return row?.name;
 }
 
@@ -167,12 +179,12 @@ function notFound(name: string): TemplateRefusal {
 
 /** One version of a live template (the latest when none is named). */
 export async function getVersion(db: Queryable, accountId: number, name: string, version?: number): Promise<TemplateVersion | undefined> {
-  const [[row]] = (await db.query(
+  const row = await selectOne<VersionDbRow>(db,
     `SELECT ${VERSION_COLUMNS} FROM template t JOIN template_version v
        ON v.account_id = t.account_id AND v.name = t.name AND v.version = COALESCE(?, t.latest_version)
      WHERE t.account_id = ? AND t.name = ? AND t.deleted_at IS NULL`,
     [version ?? null, accountId, name],
-  )) as unknown as [VersionDbRow[]];
+  );
   return row && toVersion(row);
 }
 
@@ -194,10 +206,10 @@ const TARGET = `SELECT ? AS k, v.version, v.layout, l.latest_version AS layout_v
  */
 export async function sendTargets(db: Queryable, keys: readonly TargetKey[]): Promise<(SendTarget | undefined)[]> {
   if (keys.length === 0) return [];
-  const [rows] = (await db.query(
+  const rows = await select<{ k: number; version: number; layout: string | null; layout_version: number | null }>(db,
     keys.map(() => `(${TARGET})`).join(" UNION ALL "),
     keys.flatMap((key, i) => [i, key.version ?? null, key.accountId, key.name]),
-  )) as unknown as [{ k: number; version: number; layout: string | null; layout_version: number | null }[]];
+  );
   const found: (SendTarget | undefined)[] = keys.map(() => undefined);
   for (const r of rows) found[Number(r.k)] = { version: r.version, layout: r.layout, layoutVersion: r.layout_version };
   return found;
@@ -205,21 +217,21 @@ export async function sendTargets(db: Queryable, keys: readonly TargetKey[]): Pr
 
 /** The parts of one version, deleted or not (versions never change, so this is cached by the caller). */
 export async function versionContent(db: Queryable, accountId: number, name: string, version: number) {
-  const [[row]] = (await db.query(
+  const row = await selectOne<{ subject: string; html: string; compiled_html: string | null; text_body: string }>(db,
     "SELECT subject, html, compiled_html, text_body FROM template_version WHERE account_id = ? AND name = ? AND version = ?",
     [accountId, name, version],
-  )) as unknown as [{ subject: string; html: string; compiled_html: string | null; text_body: string }[]];
+  );
   return row && { subject: row.subject, html: row.compiled_html ?? row.html, text: row.text_body };
 }
 
 /** A page of an account's live templates in name order, after `afterName`. */
 export async function listTemplates(db: Queryable, accountId: number, afterName: string | undefined, limit: number): Promise<TemplateSummary[]> {
-  const [rows] = (await db.query(
+  const rows = await select<SummaryDbRow>(db,
     `SELECT t.account_id, t.name, t.latest_version, v.description, v.layout, t.created_at, t.updated_at
      FROM template t JOIN template_version v ON ${LATEST}
      WHERE t.account_id = ? AND t.deleted_at IS NULL AND t.name > ? ORDER BY t.name LIMIT ?`,
     [accountId, afterName ?? "", limit],
-  )) as unknown as [{ account_id: number; name: string; latest_version: number; description: string; layout: string | null; created_at: number; updated_at: number }[]];
+  );
   return rows.map((r) => ({
     accountId: r.account_id, name: r.name, latestVersion: r.latest_version, description: r.description, layout: r.layout,
     createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
@@ -228,15 +240,16 @@ export async function listTemplates(db: Queryable, accountId: number, afterName:
 
 /** A page of a live template's versions, newest first, below `beforeVersion`; undefined when there is no such template. */
 export async function listVersions(db: Queryable, accountId: number, name: string, beforeVersion: number | undefined, limit: number): Promise<VersionSummary[] | undefined> {
-  const [[own]] = (await db.query("SELECT 1 AS live FROM template WHERE account_id = ? AND name = ? AND deleted_at IS NULL", [accountId, name])) as unknown as [
-    { live: number }[],
-  ];
+  const own = await selectOne<{ live: number }>(db,
+    "SELECT 1 AS live FROM template WHERE account_id = ? AND name = ? AND deleted_at IS NULL",
+    [accountId, name],
+  );
   if (!own) return undefined;
-  const [rows] = (await db.query(
+  const rows = await select<{ version: number; description: string; layout: string | null; mjml: number; created_at: number }>(db,
     `SELECT version, description, layout, compiled_html IS NOT NULL AS mjml, created_at FROM template_version
      WHERE account_id = ? AND name = ? AND version < ? ORDER BY version DESC LIMIT ?`,
     [accountId, name, beforeVersion ?? 2 ** 32, limit],
-  )) as unknown as [{ version: number; description: string; layout: string | null; mjml: number; created_at: number }[]];
+  );
   return rows.map((r) => ({ version: r.version, description: r.description, layout: r.layout, mjml: r.mjml === 1, createdAt: Number(r.created_at) }));
 }
 
@@ -244,9 +257,10 @@ export async function listVersions(db: Queryable, accountId: number, name: strin
 export async function deleteTemplate(pool: Pool, accountId: number, name: string, now: number): Promise<TemplateRefusal | undefined> {
   return inTransaction(pool, async (conn) => {
     // Locked first: a save naming it as its layout locks it too, so the check below stays true.
-    const [[own]] = (await conn.query("SELECT 1 AS live FROM template WHERE account_id = ? AND name = ? AND deleted_at IS NULL FOR UPDATE", [
-      accountId, name,
-    ])) as unknown as [{ live: number }[]];
+    const own = await selectOne<{ live: number }>(conn,
+      "SELECT 1 AS live FROM template WHERE account_id = ? AND name = ? AND deleted_at IS NULL FOR UPDATE",
+      [accountId, name],
+    );
     if (!own) return notFound(name);
     const user = await layoutUser(conn, accountId, name);
     if (user !== undefined) return { refused: "TEMPLATE_IN_USE", message: `${name} is the layout of ${user}; change or delete ${user} first` } as const;
