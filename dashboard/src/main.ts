@@ -184,7 +184,8 @@ function loadOlder(): void {
   if (!nextPage) {
     // The stream already described older rows than the table shows.
     limit += pageRows();
-    return invalidate();
+    invalidate();
+    return;
   }
   ui.older.disabled = true;
   api.listOutbox({ accountId: accountFilter(), pageSize: pageRows(), query, tags, pageToken: nextPage }).then(

@@ -135,7 +135,10 @@ export class TemplateEditor {
   private preview(): void {
     const n = ++this.previews;
     const form = this.content();
-    if (typeof form === "string") return this.showProblems([form]);
+    if (typeof form === "string") {
+      this.showProblems([form]);
+      return;
+    }
     this.api.renderTemplate({ accountId: this.accountId, source: { case: "inline", value: form.content }, data: form.data }).then(
       (res) => {
         if (n !== this.previews) return;

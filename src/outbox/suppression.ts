@@ -2,7 +2,7 @@
 // reason suppresses, complaints and repeated soft bounces (src/inbound/bounces/apply.ts) and from the API;
 // addresses are compared and stored lower-cased.
 import { isBounceReason, type BounceReason } from "../message/bounce-reasons.js";
-import { exec, select, selectOne } from "../db/query.js";
+import { exec, select, } from "../db/query.js";
 import { inTransaction, type Pool, type Queryable } from "../db/pool.js";
 
 export type SuppressionReason = "hard_bounce" | "complaint" | "soft_bounces" | "manual";

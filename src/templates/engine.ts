@@ -3,7 +3,7 @@
 // guard (render-guard.ts), which allows own data properties only and names what is missing.
 import Handlebars from "handlebars";
 import { registerHelpers, KNOWN_HELPERS } from "./helpers.js";
-import { RenderGuard } from "./render-guard.js";
+import type { RenderGuard } from "./render-guard.js";
 import type { TemplateProblem } from "./problems.js";
 
 /** A compiled part: renders `root` under `guard`. */

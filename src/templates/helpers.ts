@@ -3,8 +3,9 @@
 // formatNumber and formatDate (Intl, with a locale) and default. No helper touches anything but
 // its arguments: no files, environment, network or clock.
 import type { HelperOptions } from "handlebars";
-import { childPath, RenderGuard, RenderStop } from "./render-guard.js";
+import { childPath, type RenderGuard, RenderStop } from "./render-guard.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: Handlebars' own signatures for helpers and frames.
 type Env = { registerHelper(name: string, fn: (...args: any[]) => unknown): void; createFrame(data: unknown): any };
 
 /** Helpers a template may call besides the built-ins; `log` is not one (it writes to the console). */

@@ -4,7 +4,7 @@ import { toProtoRecipient } from "./report-mapping.js";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
-  EmailService,
+  type EmailService,
   OutboxEventKind,
   WatchOutboxResponseSchema,
   type CancelOutboxRequest,
@@ -40,7 +40,6 @@ import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.j
 import { clientError } from "./interceptors.js";
 import type { Logger } from "../../lib/log.js";
 import { TemplateCall, type CompiledTemplates } from "../../templates/compiled.js";
-import { messageBody } from "./template-body.js";
 import { MAX_BATCH_ROWS, type GroupCommit } from "../../outbox/group-commit.js";
 import { accountFilter, authorize, mayAccess } from "../auth/authorize.js";
 import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
