@@ -79,13 +79,17 @@ function connection<T extends SmtpFile | ImapFile>({ user: _user, auth: _auth, t
  */
 function allowedAddresses(entries: readonly string[], from: string, where: string): readonly string[] {
   if (ownAddress(from) === undefined) throw new ConfigError(`${where}: with allowed_from, from must be one address (the envelope sender)`);
-  return Object.freeze(entries.map((entry) => {
-    try {
-      return allowedFromEntry(entry);
-    } catch (err) {
-      throw new ConfigError(`${where}: allowed_from: ${JSON.stringify(entry)} is not an address or "*@domain" (${(err as Error).message})`);
-    }
-  }));
+  return Object.freeze(
+    entries.map((entry) => {
+      try {
+        return allowedFromEntry(entry);
+      } catch (err) {
+        throw new ConfigError(
+          `${where}: allowed_from: ${JSON.stringify(entry)} is not an address or "*@domain" (${(err as Error).message})`,
+        );
+      }
+    }),
+  );
 }
 
 /** `suppression`: the soft-bounce rule (off without a limit) and the account's reason classes. */

@@ -44,7 +44,8 @@ export async function attempt(
   try {
     if (claim.hasAttachments) files = (await loadAttachments(ctx.pool, [claim.id])).get(claim.id) ?? [];
   } catch (err) {
-    if (err instanceof AttachmentIncompleteError) return { kind: "failed", error: err.message, errorClass: "ATTACHMENT_INCOMPLETE", permanent: true };
+    if (err instanceof AttachmentIncompleteError)
+      return { kind: "failed", error: err.message, errorClass: "ATTACHMENT_INCOMPLETE", permanent: true };
     log.warn({ ...attemptFields(claim), err: (err as Error).message }, "could not read the attachments; claim handed back");
     return undefined;
   }

@@ -139,8 +139,9 @@ export class Lane {
     this.pause.pause(pauseMs);
     const limit = this.limit;
     if (limit) {
-      void holdPace(pool, this.account.id, clock.now() + pauseMs, limit)
-        .catch((err: Error) => log.warn({ account_id: this.account.id, err: err.message }, "could not pause the account's shared pace"));
+      void holdPace(pool, this.account.id, clock.now() + pauseMs, limit).catch((err: Error) =>
+        log.warn({ account_id: this.account.id, err: err.message }, "could not pause the account's shared pace"),
+      );
     }
     metrics?.slowedDown(claim.accountId);
     log.warn({ ...attemptFields(claim), error_class: errorClass, pause_ms: pauseMs }, "slow-down reply: account paused");

@@ -60,7 +60,10 @@ export class Sender {
     this.completer = new Completer(pool, clock, log, onCommit);
     this.handBack = new HandBack({ pool, clock, log, metrics, onCommit, settled: (job) => this.settle(job, false) });
     this.laneContext = {
-      pool, clock, log, metrics,
+      pool,
+      clock,
+      log,
+      metrics,
       transports: this.transports,
       allowFailureMode: () => this.config.allowFailureMode,
       // Not attempted (its attachments could not be read): back to the queue, no attempt spent.

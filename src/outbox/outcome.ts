@@ -5,7 +5,10 @@ import { TRANSITIONS, allows, type Transition, type TransitionName } from "./lif
 import type { AttemptOutcome, ClaimedMessage } from "./types.js";
 
 /** The transition each status an attempt can leave its row in is entered by (all from SENDING). */
-export const ATTEMPT_TRANSITIONS = { sent: "accepted", failed: "transient", dead: "permanent" } as const satisfies Record<string, TransitionName>;
+export const ATTEMPT_TRANSITIONS = { sent: "accepted", failed: "transient", dead: "permanent" } as const satisfies Record<
+  string,
+  TransitionName
+>;
 
 export type AttemptStatus = keyof typeof ATTEMPT_TRANSITIONS;
 type AttemptTransition = (typeof ATTEMPT_TRANSITIONS)[AttemptStatus];

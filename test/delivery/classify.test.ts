@@ -27,12 +27,18 @@ test.each([
 
 test("ETIMEDOUT and connection errors are transient", () => {
   expect(classifySmtpError(smtpError({ code: "ETIMEDOUT", message: "Greeting never received" }))).toMatchObject({
-    errorClass: "TIMEOUT", permanent: false, error: "Greeting never received",
+    errorClass: "TIMEOUT",
+    permanent: false,
+    error: "Greeting never received",
   });
   expect(classifySmtpError(smtpError({ code: "ECONNECTION", message: "connect ECONNREFUSED 127.0.0.1:1" }))).toMatchObject({
-    errorClass: "NETWORK", permanent: false,
+    errorClass: "NETWORK",
+    permanent: false,
   });
-  expect(classifySmtpError(smtpError({ code: "ESOCKET", message: "read ECONNRESET" }))).toMatchObject({ errorClass: "NETWORK", permanent: false });
+  expect(classifySmtpError(smtpError({ code: "ESOCKET", message: "read ECONNRESET" }))).toMatchObject({
+    errorClass: "NETWORK",
+    permanent: false,
+  });
 });
 
 test("EAUTH is AUTH and transient, even with a 5xx reply", () => {

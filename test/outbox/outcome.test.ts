@@ -26,15 +26,33 @@ test("each status an attempt leaves is entered from SENDING by the transition th
 
 test("accepted: SENT with the provider's id, the attempt not counted, the Message-ID kept, nothing due", () => {
   expect(finalization(claim(2), sent, NOW, rules)).toEqual({
-    id: 7, accountId: 2, leaseToken: 99, messageId: "<outbox-7-2@example.com>", status: "sent", retries: 2, messageSeq: 2,
-    nextAttemptAt: null, providerMessageId: "smtp-250 ok", error: null, errorClass: null,
+    id: 7,
+    accountId: 2,
+    leaseToken: 99,
+    messageId: "<outbox-7-2@example.com>",
+    status: "sent",
+    retries: 2,
+    messageSeq: 2,
+    nextAttemptAt: null,
+    providerMessageId: "smtp-250 ok",
+    error: null,
+    errorClass: null,
   });
 });
 
 test("a transient failure: FAILED, the attempt counted, the next Message-ID, due after the backoff of the new count", () => {
   expect(finalization(claim(1), transient, NOW, rules)).toEqual({
-    id: 7, accountId: 2, leaseToken: 99, messageId: "<outbox-7-1@example.com>", status: "failed", retries: 2, messageSeq: 2,
-    nextAttemptAt: NOW + 2_000, providerMessageId: null, error: "451 try later", errorClass: "SMTP_TRANSIENT",
+    id: 7,
+    accountId: 2,
+    leaseToken: 99,
+    messageId: "<outbox-7-1@example.com>",
+    status: "failed",
+    retries: 2,
+    messageSeq: 2,
+    nextAttemptAt: NOW + 2_000,
+    providerMessageId: null,
+    error: "451 try later",
+    errorClass: "SMTP_TRANSIENT",
   });
 });
 
@@ -45,14 +63,23 @@ test("an unknown outcome counts the attempt but keeps the Message-ID, so the ret
 
 test("a permanent failure is DEAD at once, with nothing due", () => {
   expect(finalization(claim(0), permanent, NOW, rules)).toMatchObject({
-    status: "dead", retries: 1, messageSeq: 1, nextAttemptAt: null, error: "550 no such user", errorClass: "SMTP_PERMANENT",
+    status: "dead",
+    retries: 1,
+    messageSeq: 1,
+    nextAttemptAt: null,
+    error: "550 no such user",
+    errorClass: "SMTP_PERMANENT",
   });
 });
 
 test("the attempt that reaches max_attempts is the last: a transient failure then is DEAD", () => {
   expect(attemptTransition(rules.maxAttempts - 2, transient, rules.maxAttempts)).toBe("transient");
   expect(attemptTransition(rules.maxAttempts - 1, transient, rules.maxAttempts)).toBe("permanent");
-  expect(finalization(claim(rules.maxAttempts - 1), transient, NOW, rules)).toMatchObject({ status: "dead", retries: rules.maxAttempts, nextAttemptAt: null });
+  expect(finalization(claim(rules.maxAttempts - 1), transient, NOW, rules)).toMatchObject({
+    status: "dead",
+    retries: rules.maxAttempts,
+    nextAttemptAt: null,
+  });
   // A success on the last attempt is still a success.
   expect(attemptTransition(rules.maxAttempts - 1, sent, rules.maxAttempts)).toBe("accepted");
 });
