@@ -292,7 +292,7 @@ export class Sender {
     if (!lane) {
       const account = this.config.accounts.get(accountId);
       if (!account) return undefined;
-      lane = { account, transport: createTransport(account, { log: this.log, metrics: this.metrics }), pause: new AccountPause(), waiting: [], active: 0, startTat: -Infinity };
+      lane = { account, transport: createTransport(account, account.relays[0]!, { log: this.log, metrics: this.metrics }), pause: new AccountPause(), waiting: [], active: 0, startTat: -Infinity };
       this.lanes.set(accountId, lane);
     }
     return lane;
@@ -517,7 +517,7 @@ export class Sender {
       }
       if (!sameDelivery(account, lane.account)) {
         this.retire(lane.transport);
-        lane.transport = createTransport(account, { log: this.log, metrics: this.metrics });
+        lane.transport = createTransport(account, account.relays[0]!, { log: this.log, metrics: this.metrics });
       }
       lane.account = account;
       this.pump(lane);
@@ -582,5 +582,5 @@ function paceLimit(account: AccountConfig): PaceLimit | undefined {
 
 /** Same server, credentials, connection limits and DKIM key (or the same folder): the transport can stay. */
 function sameDelivery(a: AccountConfig, b: AccountConfig): boolean {
-  return JSON.stringify([a.smtp, a.fileDir, a.dkim]) === JSON.stringify([b.smtp, b.fileDir, b.dkim]);
+  return JSON.stringify([a.relays, a.dkim]) === JSON.stringify([b.relays, b.dkim]);
 }

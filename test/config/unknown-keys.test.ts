@@ -41,7 +41,7 @@ describe("unknown keys are refused at every level", () => {
       cors: { allowed_origins: ["https://a.example"] },
       allow_failure_mode: true,
     }, ENV, "/srv/outbox");
-    expect(config.accounts.get(7)!.smtp!.maxConnections).toBe(2);
+    expect(config.accounts.get(7)!.relays[0]!.smtp!.maxConnections).toBe(2);
     expect(config.allowFailureMode).toBe(true);
   });
 });
