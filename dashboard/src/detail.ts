@@ -59,7 +59,7 @@ export class DetailView {
     const fields: [string, string | HTMLElement][] = [
       ["From", d.fromAddress], ["To", o.to.join(", ")], ["Cc", o.cc.join(", ")], ["Bcc", o.bcc.join(", ")], ["Reply-To", d.replyTo],
       ["Subject", o.subject], ["Account", String(o.accountId)], ["Message-ID", o.messageId], ["Created", when(o.createTime)],
-      ["Sent", when(o.sentTime)], ["Retries", String(o.retries)],
+      ["Sent", when(o.sentTime)], ["Relay", o.relay], ["Retries", String(o.retries)],
     ];
     part("fields").replaceChildren(...fields.filter(([, v]) => v !== "").flatMap(([k, v]) => {
       const dd = el("dd");
@@ -73,6 +73,7 @@ export class DetailView {
       li.dataset.kind = OutboxEventKind[e.kind] ?? String(e.kind);
       li.append(when(e.time), el("span", "kind", OutboxEventKind[e.kind] ?? "?"), el("span", "retries", `retries ${e.retries}`));
       if (e.messageId) li.append(el("code", "message-id", e.messageId));
+      if (e.relay) li.append(el("span", "relay", `via ${e.relay}`));
       if (e.recipient) li.append(el("span", "recipient", e.recipient));
       if (bounceReasonName(e.reason)) li.append(reasonChip(bounceReasonName(e.reason), e.error));
       if (e.error) li.append(el("div", "error", e.error));

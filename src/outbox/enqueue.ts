@@ -151,7 +151,7 @@ export function newRow(id: number, msg: NewMessage, due: number, now: number): O
     idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
     inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, from: msg.from,
     headers: msg.headers ?? [], tags: msg.tags ?? {}, metadata: msg.metadata ?? {}, suppressed: msg.suppressed ?? [],
-    priority: msg.priority ?? "transactional",
+    priority: msg.priority ?? "transactional", relay: null,
   };
 }
 
@@ -186,6 +186,7 @@ function claimedRow(id: number, m: NewMessage, due: number, now: number, lease: 
     messageId: attemptMessageId(id, 0, lease.messageIdDomain),
     messageSeq: 0,
     leaseToken: lease.token,
+    relayHops: 0,
     replyTo: m.replyTo ?? null,
     bodyText: m.bodyText,
     bodyHtml: m.bodyHtml ?? null,

@@ -18,12 +18,13 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
   const first = res.insertId - events.length + 1;
   await conn.query(
     `INSERT INTO outbox_event
-       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, bounce_reason, created_at)
+       (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, bounce_reason,
+        relay, created_at)
      VALUES ?`,
     [
       events.map((e, i) => [
         first + i, e.outboxId, e.accountId, e.kind, e.status, e.retries, e.nextAttemptAt,
-        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, e.bounceReason ?? null, now,
+        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, e.bounceReason ?? null, e.relay ?? null, now,
       ]),
     ],
   );
@@ -42,6 +43,7 @@ interface EventDbRow {
   error: string | null;
   recipient: string | null;
   bounce_reason: string | null;
+  relay: string | null;
   created_at: number;
   tags_json: unknown;
   metadata_json: unknown;
@@ -52,7 +54,7 @@ interface EventDbRow {
  * change, so the event rows need not repeat them; a row retention deleted has none).
  */
 const EVENT_COLUMNS = `e.id, e.outbox_id, e.account_id, e.kind, e.status, e.retries, e.next_attempt_at, e.provider_message_id,
-  e.message_id, e.error, e.recipient, e.bounce_reason, e.created_at, o.tags_json, o.metadata_json`;
+  e.message_id, e.error, e.recipient, e.bounce_reason, e.relay, e.created_at, o.tags_json, o.metadata_json`;
 const EVENTS_FROM = "outbox_event e LEFT JOIN outbox o ON o.id = e.outbox_id";
 
 function toEventRow(r: EventDbRow): EventRow {
@@ -69,6 +71,7 @@ function toEventRow(r: EventDbRow): EventRow {
     error: r.error,
     recipient: r.recipient,
     bounceReason: r.bounce_reason !== null && isBounceReason(r.bounce_reason) ? r.bounce_reason : null,
+    relay: r.relay,
     createdAt: r.created_at,
     tags: jsonMap(r.tags_json),
     metadata: jsonMap(r.metadata_json),

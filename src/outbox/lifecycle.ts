@@ -31,6 +31,7 @@ export const TRANSITIONS = {
   accepted: { by: "accepted", from: ["sending"], to: ["sent"], event: "sent", countsAttempt: false, newMessageId: "no" },
   transient: { by: "4xx, network, timeout", from: ["sending"], to: ["failed"], event: "failed", countsAttempt: true, newMessageId: "unless the outcome is unknown" },
   permanent: { by: "5xx, attachment gone, or max_attempts reached", from: ["sending"], to: ["dead"], event: "dead", countsAttempt: true, newMessageId: "unless the outcome is unknown" },
+  failover: { by: "the relay's own failure, another relay left", from: ["sending"], to: QUEUED, event: "relayFailed", countsAttempt: false, newMessageId: "no" },
   cancel: { by: "CancelOutbox", from: QUEUED, to: ["cancelled"], event: "cancelled", countsAttempt: false, newMessageId: "no" },
   rescue: { by: "lease expired", from: ["sending"], to: QUEUED, event: "leaseRescued", countsAttempt: false, newMessageId: "no" },
   release: { by: "handed back unstarted", from: ["sending"], to: QUEUED, event: "released", countsAttempt: false, newMessageId: "no" },

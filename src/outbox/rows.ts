@@ -4,10 +4,10 @@ import type { ClaimedMessage, FailureMode, HeaderField, OutboxRow, OutboxStatus,
 /** The columns of an OutboxRow: everything but the bodies. */
 export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_at, send_at, message_id, provider_message_id,
   last_error, last_error_class, failure_mode, idempotency_key, to_json, cc_json, bcc_json, subject, in_reply_to,
-  created_at, updated_at, sent_at, from_header, headers_json, tags_json, metadata_json, suppressed_json, priority`;
+  created_at, updated_at, sent_at, from_header, headers_json, tags_json, metadata_json, suppressed_json, priority, relay`;
 
 /** The extra columns a sender needs to build the message. */
-export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, reply_to, body_text, body_html, references_header,
+export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, relay_hops, reply_to, body_text, body_html, references_header,
   EXISTS (SELECT 1 FROM outbox_attachment a WHERE a.outbox_id = outbox.id) AS has_attachments`;
 
 export interface OutboxDbRow {
@@ -39,11 +39,13 @@ export interface OutboxDbRow {
   tags_json: unknown;
   metadata_json: unknown;
   priority: number;
+  relay: string | null;
 }
 
 export interface ClaimDbRow extends OutboxDbRow {
   message_seq: number;
   lease_token: number;
+  relay_hops: number;
   reply_to: string | null;
   body_text: string;
   body_html: string | null;
@@ -111,6 +113,7 @@ export function toRow(r: OutboxDbRow): OutboxRow {
     tags: jsonMap(r.tags_json),
     metadata: jsonMap(r.metadata_json),
     priority: r.priority === 1 ? "bulk" : "transactional",
+    relay: r.relay,
   };
 }
 
@@ -120,6 +123,7 @@ export function toClaimed(r: ClaimDbRow): ClaimedMessage {
     messageId: r.message_id ?? "",
     messageSeq: r.message_seq,
     leaseToken: r.lease_token,
+    relayHops: r.relay_hops,
     replyTo: r.reply_to,
     bodyText: r.body_text,
     bodyHtml: r.body_html,

@@ -25,6 +25,8 @@ export const EventKind = {
   recipientBounced: 13,
   recipientDelayed: 14,
   recipientComplained: 15,
+  // 16-19 are left for other kinds.
+  relayFailed: 20,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -112,6 +114,8 @@ export interface OutboxRow {
   tags: StringMap;
   metadata: StringMap;
   priority: Priority;
+  /** The relay that accepted a SENT row; otherwise the relay its next attempt goes to (null: the policy's first). */
+  relay: string | null;
 }
 
 /** A row a sender holds a lease on, with everything needed to send it. */
@@ -128,6 +132,8 @@ export interface ClaimedMessage extends OutboxRow {
   hasAttachments: boolean;
   /** A rate-limited account's start slot (ms): the attempt starts no earlier. */
   notBefore?: number;
+  /** Relays that failed (or were skipped) since the last counted attempt. */
+  relayHops: number;
 }
 
 /** The outcome of one attempt, to be written only if the lease is still ours. */
@@ -140,6 +146,8 @@ export type AttemptOutcome =
       permanent: boolean;
       /** The server may have kept the message (the connection broke after all of it was sent). */
       ambiguous?: boolean;
+      /** The relay's own failure, not the message's: another relay may take it (classify.ts). */
+      relayLevel?: boolean;
     };
 
 export interface EventRow {
@@ -158,12 +166,15 @@ export interface EventRow {
   recipient: string | null;
   /** For a recipient event: why it failed (null for reports stored before reasons were recorded). */
   bounceReason: BounceReason | null;
+  /** For an attempt's outcome: the relay it went through. */
+  relay: string | null;
   /** The row's, read with the event (they never change), so every event of a row carries them. */
   tags: StringMap;
   metadata: StringMap;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "tags" | "metadata"> & {
+export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "relay" | "tags" | "metadata"> & {
   recipient?: string | null;
   bounceReason?: BounceReason | null;
+  relay?: string | null;
 };

@@ -321,7 +321,7 @@ function snapshotEvent(row: OutboxRow) {
   return {
     eventId: 0n, kind: OutboxEventKind.SNAPSHOT, outboxId: o.outboxId, accountId: o.accountId, status: o.status, retries: o.retries,
     nextAttemptAt: o.nextAttemptAt, providerMessageId: o.providerMessageId, error: o.lastError, time: o.updateTime,
-    messageId: o.messageId, tags: o.tags, metadata: o.metadata,
+    messageId: o.messageId, relay: o.relay, tags: o.tags, metadata: o.metadata,
   };
 }
 

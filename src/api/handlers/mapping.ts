@@ -60,6 +60,7 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     tags: row.tags,
     metadata: row.metadata,
     priority: row.priority === "bulk" ? Priority.BULK : Priority.TRANSACTIONAL,
+    relay: row.relay ?? "",
   });
 }
 
@@ -79,6 +80,7 @@ export function toProtoEvent(e: EventRow): OutboxEvent {
     messageId: e.messageId ?? "",
     recipient: e.recipient ?? "",
     reason: toProtoReason(e.bounceReason),
+    relay: e.relay ?? "",
     tags: e.tags,
     metadata: e.metadata,
   });
