@@ -4,7 +4,7 @@
 // <iframe sandbox> as srcdoc — no scripts, no same origin, no forms, popups or navigation, and a
 // policy of its own on top of the page's (which a srcdoc frame inherits): nothing is fetched.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { OutboxEventKind, type GetOutboxMessageResponse } from "../../gen/email/v1/email_service_pb.js";
+import { CancelReason, OutboxEventKind, type GetOutboxMessageResponse } from "../../gen/email/v1/email_service_pb.js";
 import { bounceReasonName } from "../../src/client/reasons.js";
 import { bytes, dateTime, reasonChip, statusName, utc } from "./format.js";
 
@@ -59,7 +59,8 @@ export class DetailView {
     const fields: [string, string | HTMLElement][] = [
       ["From", d.fromAddress], ["To", o.to.join(", ")], ["Cc", o.cc.join(", ")], ["Bcc", o.bcc.join(", ")], ["Reply-To", d.replyTo],
       ["Subject", o.subject], ["Account", String(o.accountId)], ["Message-ID", o.messageId], ["Created", when(o.createTime)],
-      ["Sent", when(o.sentTime)], ["Relay", o.relay], ["Retries", String(o.retries)],
+      ["Sent", when(o.sentTime)], ["Relay", o.relay], ["Retries", String(o.retries)], ["Expires", when(o.expireAt)], ["Collapse key", o.collapseKey],
+      ["Superseded by", o.supersededBy ? `#${o.supersededBy}` : ""],
     ];
     part("fields").replaceChildren(...fields.filter(([, v]) => v !== "").flatMap(([k, v]) => {
       const dd = el("dd");
@@ -77,6 +78,7 @@ export class DetailView {
       if (e.recipient) li.append(el("span", "recipient", e.recipient));
       if (bounceReasonName(e.reason)) li.append(reasonChip(bounceReasonName(e.reason), e.error));
       if (e.error) li.append(el("div", "error", e.error));
+      if (e.cancelReason === CancelReason.SUPERSEDED) li.append(el("span", "superseded", `superseded by #${e.supersededBy}`));
       return li;
     }));
     part("events-note").textContent = d.eventsTruncated ? "Only the newest 1,000 events are shown." : "";

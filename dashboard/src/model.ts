@@ -53,6 +53,7 @@ export const STATUSES: readonly OutboxStatus[] = [
   OutboxStatus.DEAD,
   OutboxStatus.CANCELLED,
   OutboxStatus.SUPPRESSED,
+  OutboxStatus.EXPIRED,
 ];
 
 /** Events about one recipient: they leave the row's state as it is. */

@@ -19,7 +19,10 @@ export interface TlsFiles {
 
 /** What a connection may cost before it is closed (config `server`). */
 export interface ConnectionLimits {
-  /** From accept to the HTTP/2 preface, a complete HTTP/1.1 request head, or the TLS handshake. */
+  /**
+   * From accept to the HTTP/2 preface, a complete HTTP/1.1 request head, or the TLS handshake;
+   * then again from there to the first HTTP/2 stream.
+   */
   firstBytesTimeoutMs: number;
   /** No traffic for this long on an HTTP/2 session or an HTTP/1.1 connection: closed. */
   idleTimeoutMs: number;
@@ -56,9 +59,16 @@ export async function listen(handler: RequestHandler, host: string, port: number
   const h2Sessions = new Set<http2.ServerHttp2Session>();
   const trackSession = (s: http2.ServerHttp2Session) => {
     h2Sessions.add(s);
-    s.once("close", () => h2Sessions.delete(s));
-    // A session with no frames for this long is gone or was never meant to be used.
+    // A session with no stream activity for this long is gone or was never meant to be used.
     s.setTimeout(limits.idleTimeoutMs, () => s.destroy());
+    // It must open its first stream within firstBytesTimeoutMs, as an HTTP/1.1 connection must
+    // send its first request head, whatever else it sends meanwhile (SETTINGS, PINGs, half a frame).
+    const unused = setTimeout(() => s.destroy(), limits.firstBytesTimeoutMs).unref();
+    s.once("stream", () => clearTimeout(unused));
+    s.once("close", () => {
+      h2Sessions.delete(s);
+      clearTimeout(unused);
+    });
   };
   const settings = { maxConcurrentStreams: limits.maxConcurrentStreams };
 

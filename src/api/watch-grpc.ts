@@ -4,7 +4,7 @@
 // steps and an encode per message) was what delayed the last stream's copy. The stream's content
 // (snapshot, catch-up, live tail, heartbeats, errors) comes from the same handler code as on
 // every other protocol; gRPC-Web, Connect and JSON requests go through the RPC router as before.
-import type http2 from "node:http2";
+import http2 from "node:http2";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -21,7 +21,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import { codeName } from "../metrics/rpc-interceptor.js";
 import type { EventRow } from "../outbox/types.js";
 import type { WatchItem } from "../events/watch/stream.js";
-import type { WatchStreamSlots } from "./stream-limits.js";
+import { STREAM_SLOT, type StreamSlot, type WatchStreamSlots } from "./stream-limits.js";
 import { budgetMs, MIN_DEADLINE_MS } from "./deadline.js";
 import type { RequestHandler } from "./listen.js";
 
@@ -67,42 +67,57 @@ export function watchOverGrpc(deps: WatchGrpcDeps): (...args: Parameters<Request
 async function serve(deps: WatchGrpcDeps, frameOf: (item: WatchItem) => Uint8Array, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
   const labels = { grpc_service: EmailService.typeName, grpc_method: METHOD.name, grpc_type: METHOD.methodKind };
   const stopTimer = deps.metrics.rpcSeconds.startTimer(labels);
+  // The HTTP/2 stream closed: cancelled, reset, its connection closed or gone away.
   const gone = new AbortController();
   res.once("close", () => gone.abort());
   let status: ConnectError | undefined;
-  let release = () => undefined as void;
+  let slot: StreamSlot | undefined;
+  // Frames written whose bytes the client's flow-control window has not let out yet.
+  let unsent = 0;
+  const sent = () => void unsent--;
   try {
     const header = requestHeaders(req);
     // From the headers, before any byte of the body is read.
     const principal = authenticate(deps.log, deps.keys(), EmailService.typeName, METHOD.name, header.get("authorization"));
-    release = deps.slots.take((principal ?? ANONYMOUS).keyId);
     const timeoutMs = budgetMs(header);
     if (timeoutMs !== undefined && timeoutMs < MIN_DEADLINE_MS) {
       throw apiError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `the deadline leaves less than ${MIN_DEADLINE_MS} ms; nothing was done`);
     }
-    const request = decodeRequest(unframe(await readBody(req)));
     const ctx = createHandlerContext({
       service: EmailService, method: METHOD, protocolName: "grpc", requestMethod: "POST", url: req.url, timeoutMs,
       requestSignal: gone.signal, requestHeader: header, contextValues: createContextValues().set(PRINCIPAL, principal),
     });
+    // Ends with the call (gone, deadline) or when the stream is cut off, and then frees the slot.
+    slot = deps.slots.take((principal ?? ANONYMOUS).keyId, ctx.signal);
+    slot.unsent = () => unsent;
+    ctx.values.set(STREAM_SLOT, slot);
+    const request = decodeRequest(unframe(await readBody(req)));
     res.writeHead(200, { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" });
     for await (const item of deps.handlers.watchItems(request, ctx)) {
-      if (!res.write(frameOf(item))) await drained(res, gone.signal);
-      if (gone.signal.aborted) break;
+      if (slot.signal.aborted) break;
+      unsent++;
+      if (!res.write(frameOf(item), sent)) await drained(res, slot.signal);
+      if (slot.signal.aborted) break;
     }
-    if (ctx.signal.aborted && !gone.signal.aborted) status = ConnectError.from(ctx.signal.reason);
+    if (slot.signal.aborted && !gone.signal.aborted) status = clientError(deps.log, watchError(slot.signal.reason), METHOD.name);
   } catch (err) {
     status = clientError(deps.log, watchError(err), METHOD.name);
   } finally {
-    release();
+    slot?.end(status);
     stopTimer();
     deps.metrics.rpcHandled.inc({ ...labels, grpc_code: status ? codeName(status) : gone.signal.aborted ? "CANCELLED" : "OK" });
-    if (!gone.signal.aborted) finish(res, status);
+    if (!gone.signal.aborted) finish(res, status, unsent);
   }
 }
 
-/** Ends the stream with its status in the trailers (headers and trailers only, for an early error). */
-function finish(res: http2.Http2ServerResponse, status: ConnectError | undefined): void {
+/**
+ * Ends the stream with its status in the trailers (headers and trailers only, for an early error).
+ * A stream cut off for falling behind while frames it was sent are still unsent is reset instead
+ * (ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED): its trailers would wait
+ * behind those frames, and the frames in memory, for as long as the client does not read.
+ */
+function finish(res: http2.Http2ServerResponse, status: ConnectError | undefined, unsent: number): void {
+  if (unsent > 0 && status?.code === Code.ResourceExhausted) return void res.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto" });
   const trailers: Record<string, string> = {};
   setTrailerStatus(new Headers(), status).forEach((value, key) => (trailers[key] = value));
@@ -154,14 +169,16 @@ function frame(message: Uint8Array): Uint8Array {
   return out;
 }
 
-function drained(res: http2.Http2ServerResponse, gone: AbortSignal): Promise<void> {
+/** Resolves when the client took enough to write more, or the stream ended (perhaps already). */
+function drained(res: http2.Http2ServerResponse, ended: AbortSignal): Promise<void> {
+  if (ended.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);
-      gone.removeEventListener("abort", done);
+      ended.removeEventListener("abort", done);
       resolve();
     };
     res.once("drain", done);
-    gone.addEventListener("abort", done, { once: true });
+    ended.addEventListener("abort", done, { once: true });
   });
 }

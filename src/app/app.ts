@@ -70,6 +70,8 @@ export interface App {
   readonly sender: Sender;
   readonly rescuer: Rescuer;
   readonly tailer: EventTailer;
+  /** The open WatchOutbox streams, per API key and in total. */
+  readonly watchSlots: WatchStreamSlots;
   /** Deletes events past watch.event_retention_ms (runs with the background roles). */
   readonly pruner: EventPruner;
   /** Deletes finished rows past retention.outbox_ms (runs with the background roles). */
@@ -150,6 +152,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   });
   let stopping: Promise<void> | undefined;
   const requestBudget = new RequestBudget(config.server.requestBytesInFlight);
+  const watchSlots = new WatchStreamSlots(() => config.watch);
 
   /** The RPC side, built once the database is ready: the group commit asks it how ids are given out. */
   const serveRequests = async (): Promise<RequestHandler> => {
@@ -162,7 +165,6 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
     });
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log });
-    const watchSlots = new WatchStreamSlots(() => config.watch);
     const adapter = gatedAdapter({
       routes: routes(
         { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock, log, metrics }),
@@ -248,6 +250,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     sender,
     rescuer,
     tailer,
+    watchSlots,
     pruner,
     retention,
     webhooks,

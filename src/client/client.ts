@@ -60,10 +60,10 @@ export function oneClickUnsubscribe(httpsUrl: string, mailto?: string): Record<s
 }
 
 /** Statuses a message stays in unless an operator acts: the outcome of its delivery. */
-const SETTLED: ReadonlySet<OutboxStatus> = new Set([OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.CANCELLED]);
+const SETTLED: ReadonlySet<OutboxStatus> = new Set([OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.CANCELLED, OutboxStatus.EXPIRED]);
 
 /**
- * Watches one message until it reaches one of `until` (default SENT, DEAD or CANCELLED) and
+ * Watches one message until it reaches one of `until` (default SENT, DEAD, CANCELLED or EXPIRED) and
  * returns that event. The current state comes first, so a message that already settled returns
  * at once; abort with `signal` to give up.
  */

@@ -1,6 +1,7 @@
 // Time for every decision the outbox makes (due, backoff, leases). Instances follow the database
 // clock, so skew between their hosts cannot expire a lease early or make a row due late.
 import type { Pool } from "./pool.js";
+import { select } from "./query.js";
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -40,7 +41,7 @@ export class DatabaseClock implements Clock {
   /** Offset = database time - local midpoint of the round trip. */
   async sync(): Promise<void> {
     const before = Date.now();
-    const [rows] = (await this.pool.query(DATABASE_NOW_SQL)) as unknown as [{ ms: number }[]];
+    const rows = await select<{ ms: number }>(this.pool, DATABASE_NOW_SQL);
     const after = Date.now();
     this.offsetMs = Number(rows[0]!.ms) - Math.round((before + after) / 2);
   }

@@ -1,6 +1,7 @@
 // The MySQL connection pool, and creating the database when it does not exist yet.
 import mysql from "mysql2/promise";
 import type { Pool, PoolConnection } from "mysql2/promise";
+import { select } from "./query.js";
 
 export type { Pool, PoolConnection };
 

@@ -1,9 +1,11 @@
 // Writes attempt outcomes in batches: outcomes that finish together share one transaction.
 // While the database is unreachable the outcomes wait and are written when it is back.
-import { finalize, type Finalization } from "../outbox/claims.js";
+import { finalize } from "../outbox/claims.js";
+import type { Finalization } from "../outbox/outcome.js";
 import type { Pool } from "../db/pool.js";
 import type { Clock } from "../db/clock.js";
 import type { Logger } from "../lib/log.js";
+import { Drain } from "../lib/drain.js";
 
 interface Waiting {
   fin: Finalization;
@@ -11,11 +13,14 @@ interface Waiting {
 }
 
 const MAX_BATCH = 100;
+const FIRST_RETRY_MS = 100;
 
 export class Completer {
   private queue: Waiting[] = [];
-  private running?: Promise<void>;
+  private readonly drain = new Drain(() => this.queue.length > 0, () => this.writeBatch());
   private abandoned = false;
+  /** The wait before writing again after a failed write. */
+  private retryMs = FIRST_RETRY_MS;
 
   constructor(
     private readonly pool: Pool,
@@ -28,21 +33,13 @@ export class Completer {
   submit(fin: Finalization): Promise<boolean> {
     return new Promise((resolve) => {
       this.queue.push({ fin, resolve });
-      this.kick();
-    });
-  }
-
-  private kick(): void {
-    this.running ??= this.drain().finally(() => {
-      this.running = undefined;
-      // Submitted after the writer saw an empty queue but before it ended: start another.
-      if (this.queue.length > 0) this.kick();
+      this.drain.kick();
     });
   }
 
   /** Resolves when everything submitted so far is written (or abandoned). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
+  idle(): Promise<void> {
+    return this.drain.idle();
   }
 
   /** Stop retrying writes (shutdown timed out); the rows' leases will expire and be rescued. */
@@ -50,34 +47,29 @@ export class Completer {
     this.abandoned = true;
   }
 
-  private async drain(): Promise<void> {
-    // Let outcomes that complete in the same tick join the batch.
-    await new Promise((r) => setImmediate(r));
-    let delay = 100;
-    while (this.queue.length > 0) {
-      const batch = onePerRow(this.queue);
-      try {
-        const written = await finalize(this.pool, batch.map((w) => w.fin), this.clock.now());
-        const taken = new Set(batch);
-        this.queue = this.queue.filter((w) => !taken.has(w));
-        this.onCommit();
-        for (const w of batch) {
-          if (!written.has(w.fin.id)) {
-            const { id, accountId, messageId, errorClass } = w.fin;
-            this.log.warn({ outbox_id: id, account_id: accountId, message_id: messageId, error_class: errorClass }, "lease lost before finalize; outcome discarded");
-          }
-          w.resolve(written.has(w.fin.id));
+  private async writeBatch(): Promise<void> {
+    const batch = onePerRow(this.queue);
+    try {
+      const written = await finalize(this.pool, batch.map((w) => w.fin), this.clock.now());
+      const taken = new Set(batch);
+      this.queue = this.queue.filter((w) => !taken.has(w));
+      this.onCommit();
+      for (const w of batch) {
+        if (!written.has(w.fin.id)) {
+          const { id, accountId, messageId, errorClass } = w.fin;
+          this.log.warn({ outbox_id: id, account_id: accountId, message_id: messageId, error_class: errorClass }, "lease lost before finalize; outcome discarded");
         }
-        delay = 100;
-      } catch (err) {
-        if (this.abandoned) {
-          for (const w of this.queue.splice(0)) w.resolve(false);
-          return;
-        }
-        this.log.error({ err: errorText(err), pending: this.queue.length }, "finalize failed; will retry");
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5_000);
+        w.resolve(written.has(w.fin.id));
       }
+      this.retryMs = FIRST_RETRY_MS;
+    } catch (err) {
+      if (this.abandoned) {
+        for (const w of this.queue.splice(0)) w.resolve(false);
+        return;
+      }
+      this.log.error({ err: errorText(err), pending: this.queue.length }, "finalize failed; will retry");
+      await new Promise((r) => setTimeout(r, this.retryMs));
+      this.retryMs = Math.min(this.retryMs * 2, 5_000);
     }
   }
 }

@@ -1,6 +1,7 @@
-// Deletes finished rows (sent, cancelled, dead) older than retention.outbox_ms, with their
-// attachments and old events, in small batches: each batch is its own short transaction. Answered
-// outbox_request rows go after the same time, received messages after retention.mail_message_ms.
+// Deletes finished rows (sent, cancelled, dead, suppressed, expired) older than
+// retention.outbox_ms, with their attachments and old events, in small batches: each batch is its
+// own short transaction. Answered outbox_request rows go after the same time, received messages
+// after retention.mail_message_ms.
 import { Periodic } from "../lib/periodic.js";
 import type { Clock } from "../db/clock.js";
 import type { Config } from "../config/config.js";

@@ -1,6 +1,7 @@
 // Delivery outcomes per minute, for GetOutboxActivity's chart: one grouped read of the events.
 import type { Pool } from "../db/pool.js";
 import { EventKind } from "./types.js";
+import { select } from "../db/query.js";
 
 export interface OutcomeCount {
   accountId: number;
@@ -21,11 +22,11 @@ export const OUTCOME_COUNTS_SQL = `SELECT kind, account_id, FLOOR(created_at / 6
  * idx_outbox_event_outcome per kind, read from the index alone (a plain read: no locks).
  */
 export async function readOutcomeCounts(pool: Pool, since: number, timeoutMs: number): Promise<OutcomeCount[]> {
-  const [rows] = (await pool.query({
+  const rows = await select<{ kind: number; account_id: number; minute: number | string; n: number | string }>(pool, {
     sql: OUTCOME_COUNTS_SQL,
     values: [OUTCOMES, since],
     timeout: timeoutMs,
-  })) as unknown as [{ kind: number; account_id: number; minute: number | string; n: number | string }[]];
+  });
   return rows.map((r) => ({
     accountId: Number(r.account_id),
     minute: Number(r.minute),

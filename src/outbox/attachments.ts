@@ -4,6 +4,7 @@
 // both tables' rows (ON DELETE CASCADE).
 import type { Pool, PoolConnection } from "../db/pool.js";
 import type { AttachmentInfo, MessageAttachment } from "./types.js";
+import { select } from "../db/query.js";
 
 /** Far below the default 16 MiB packet limit, and a small share of InnoDB's redo log per row. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -43,10 +44,10 @@ interface ChunkDbRow {
 
 /** A row's attached files without their bytes, in their order. */
 export async function listAttachmentInfo(pool: Pool, outboxId: number): Promise<AttachmentInfo[]> {
-  const [files] = (await pool.query(
+  const files = await select<AttachmentDbRow>(pool,
     "SELECT filename, content_type, content_id, size_bytes FROM outbox_attachment WHERE outbox_id = ? ORDER BY position",
     [outboxId],
-  )) as unknown as [AttachmentDbRow[]];
+  );
   return files.map((f) => ({ filename: f.filename, contentType: f.content_type, contentId: f.content_id, sizeBytes: Number(f.size_bytes) }));
 }
 
@@ -59,16 +60,16 @@ export class AttachmentIncompleteError extends Error {
 export async function loadAttachments(pool: Pool, outboxIds: readonly number[]): Promise<Map<number, MessageAttachment[]>> {
   const byRow = new Map<number, MessageAttachment[]>();
   if (outboxIds.length === 0) return byRow;
-  const [files] = (await pool.query(
+  const files = await select<AttachmentDbRow>(pool,
     `SELECT outbox_id, position, filename, content_type, content_id, size_bytes FROM outbox_attachment
      WHERE outbox_id IN (?) ORDER BY outbox_id, position`,
     [outboxIds],
-  )) as unknown as [AttachmentDbRow[]];
+  );
   if (files.length === 0) return byRow;
-  const [chunks] = (await pool.query(
+  const chunks = await select<ChunkDbRow>(pool,
     "SELECT outbox_id, position, data FROM outbox_attachment_chunk WHERE outbox_id IN (?) ORDER BY outbox_id, position, seq",
     [[...new Set(files.map((f) => f.outbox_id))]],
-  )) as unknown as [ChunkDbRow[]];
+  );
   const parts = new Map<string, Buffer[]>();
   for (const c of chunks) {
     const key = `${c.outbox_id}/${c.position}`;

@@ -7,9 +7,12 @@ import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
-import { CLAIM_COLUMNS, attemptMessageId, toClaimed } from "./rows.js";
+import { CLAIM_COLUMNS, attemptMessageId, toClaimed, type ClaimDbRow } from "./rows.js";
 import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql, type TransitionName } from "./lifecycle.js";
+import { expireRows, isExpired, takeExpired } from "./expiry.js";
+import { ATTEMPT_TRANSITIONS, type Finalization } from "./outcome.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
+import { select, exec } from "../db/query.js";
 
 export interface Lease {
   owner: string;
@@ -18,28 +21,25 @@ export interface Lease {
   messageIdDomain: string;
 }
 
-/** What an attempt left the row as; written only while the lease is still ours. */
-export interface Finalization {
-  id: number;
-  accountId: number;
-  leaseToken: number;
-  messageId: string;
-  status: "sent" | "failed" | "dead";
-  retries: number;
-  /** The number the next attempt's Message-ID carries; by default `retries`. */
-  messageSeq?: number;
-  nextAttemptAt: number | null;
-  providerMessageId: string | null;
-  error: string | null;
-  errorClass: string | null;
-}
+/** What finalize() writes: an attempt's outcome as its row's next state (see outcome.ts). */
+export type { Finalization };
 
 interface ClaimKey {
   id: number;
   account_id: number;
   retries: number;
   message_seq: number;
+  expire_at: number | null;
 }
+
+/** The columns of a ClaimKey. */
+const KEY_COLUMNS = "id, account_id, retries, message_seq, expire_at";
+
+/** The lease ends with every status a row leaves SENDING for. */
+const END_LEASE = "lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL";
+
+/** Claim order, as both claim indexes hold it; rows another claim holds are skipped. */
+const IN_CLAIM_ORDER = "ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
 /**
  * A BULK row is claimed as if it were due this much later (claim_at, migration 0055): behind
@@ -51,14 +51,15 @@ export const BULK_HANDICAP_MS = 60_000;
  * The SQL of the claim: one range scan of idx_outbox_claim in claim order, skipping rows not yet
  * due (a transactional row scheduled within the handicap), locked rows, and rows of accounts this
  * instance does not have (another instance may; none is charged for it). Parameters: now plus
- * the handicap, now, the account ids, the limit.
+ * the handicap, now, the account ids, the limit. Rows past their expire_at are among them: the
+ * claim expires them (expiry.ts).
  */
 export const CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  `SELECT ${KEY_COLUMNS} FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ${IN_CLAIM_ORDER}`;
 
 /** The claim of one rate-limited account: its own due rows, in claim order, through idx_outbox_account_claim. */
 export const PACED_CLAIM_SQL =
-  "SELECT id, account_id, retries, message_seq FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ORDER BY claim_at, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+  `SELECT ${KEY_COLUMNS} FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ${IN_CLAIM_ORDER}`;
 
 /** Rate-limited accounts to claim for, and how far ahead their start slots may be taken. */
 export interface Pacing {
@@ -69,7 +70,7 @@ export interface Pacing {
 /**
  * Claims up to `limit` due rows of these accounts for this sender. Rows of rate-limited accounts
  * are claimed only as far as the account's fleet-wide pace has start slots within the horizon;
- * each carries its slot as `notBefore`.
+ * each carries its slot as `notBefore`. Due rows past their expire_at are moved to EXPIRED instead.
  */
 export async function claimDue(pool: Pool, limit: number, lease: Lease, accountIds: readonly number[], pacing?: Pacing): Promise<ClaimedMessage[]> {
   const paced = pacing?.accounts.filter((a) => a.max > 0) ?? [];
@@ -80,12 +81,14 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
   const token = newLeaseToken();
   return inTransaction(pool, async (conn) => {
     let keys: ClaimKey[] = [];
-    if (free.length > 0) [keys] = (await conn.query(CLAIM_SQL, [lease.now + BULK_HANDICAP_MS, lease.now, free, limit])) as unknown as [ClaimKey[]];
+    if (free.length > 0) keys = await select<ClaimKey>(conn, CLAIM_SQL, [lease.now + BULK_HANDICAP_MS, lease.now, free, limit]);
+    const expired = takeExpired(keys, lease.now);
     const notBefore = paced.length > 0 && keys.length < limit
-      ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys)
+      ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys, expired)
       : new Map<number, number>();
-    if (keys.length === 0) return [];
-    await takeLease(conn, keys, token, lease, "claim");
+    const expiredEvents = await expireRows(conn, expired, lease.now);
+    if (keys.length > 0) await takeLease(conn, keys, token, lease, "claim");
+    await appendEvents(conn, expiredEvents, lease.now);
     if (keys.length === 0) return [];
     // Read inside the claim's transaction: rows it claimed are never left leased but unread.
     const claimed = await loadClaimed(conn, keys.map((k) => k.id));
@@ -96,16 +99,20 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
 
 /**
  * Adds to `keys` the due rows of rate-limited accounts that have a start slot soon, taking the
- * slots from their pace rows (locked until the claim commits). Returns each row's slot.
+ * slots from their pace rows (locked until the claim commits), and to `expired` those past their
+ * expiry, which take no slot. Returns each row's slot.
  */
-async function claimPaced(conn: PoolConnection, accounts: readonly PacedAccount[], limit: number, now: number, horizonMs: number, keys: ClaimKey[]): Promise<Map<number, number>> {
+async function claimPaced(
+  conn: PoolConnection, accounts: readonly PacedAccount[], limit: number, now: number, horizonMs: number, keys: ClaimKey[], expired: ClaimKey[],
+): Promise<Map<number, number>> {
   const notBefore = new Map<number, number>();
   const candidates = new Map<number, ClaimKey[]>();
   for (const a of accounts) {
     if (keys.length >= limit) break;
     // At most what the account could start within the horizon, counting its burst.
     const most = Math.min(a.max, limit - keys.length, a.burst + Math.ceil((horizonMs * a.maxPerSecond) / 1000));
-    const [rows] = (await conn.query(PACED_CLAIM_SQL, [a.id, now + BULK_HANDICAP_MS, now, most])) as unknown as [ClaimKey[]];
+    const rows = await select<ClaimKey>(conn, PACED_CLAIM_SQL, [a.id, now + BULK_HANDICAP_MS, now, most]);
+    expired.push(...takeExpired(rows, now));
     if (rows.length > 0) candidates.set(a.id, rows);
   }
   if (candidates.size === 0) return notBefore;
@@ -129,20 +136,24 @@ async function claimPaced(conn: PoolConnection, accounts: readonly PacedAccount[
 
 /**
  * RetryOutbox: claims one row now, whatever its due time when `force`. Sent, sending and
- * cancelled rows are refused; so is a row not yet due without `force` (due exactly now is due).
+ * cancelled rows are refused; so is a row not yet due without `force` (due exactly now is due),
+ * and a row past its expire_at (the claim expires it if it is queued).
  */
 export async function claimForRetry(pool: Pool, id: number, force: boolean, lease: Lease, pacedAccounts: readonly PacedAccount[] = []): Promise<ClaimedMessage> {
   const token = newLeaseToken();
   if (pacedAccounts.length > 0) await ensurePace(pool, pacedAccounts.map((a) => a.id));
   return inTransaction(pool, async (conn) => {
-    const [rows] = (await conn.query(
-      "SELECT id, account_id, retries, message_seq, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE",
+    const rows = await select<ClaimKey & { status: OutboxStatus; next_attempt_at: number | null }>(conn,
+      `SELECT ${KEY_COLUMNS}, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE`,
       [id],
-    )) as unknown as [(ClaimKey & { status: OutboxStatus; next_attempt_at: number | null })[]];
+    );
     const row = rows[0];
     if (!row) throw new OutboxError("OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
     if (!allows("retry", row.status)) {
       throw new OutboxError("RETRY_NOT_ALLOWED_FOR_STATUS", "retry_not_allowed_for_status", { status: row.status });
+    }
+    if (isExpired(row.expire_at, lease.now)) {
+      throw new OutboxError("MESSAGE_EXPIRED", "the message expired: it is not attempted again", { expire_at: new Date(row.expire_at!).toISOString() });
     }
     if (!force && row.status !== "dead" && row.next_attempt_at !== null && row.next_attempt_at > lease.now) {
       throw new OutboxError("RETRY_NOT_DUE", "retry_not_due", { next_attempt_at: new Date(row.next_attempt_at).toISOString() });
@@ -191,9 +202,7 @@ async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, 
 
 async function loadClaimed(conn: PoolConnection, ids: number[]): Promise<ClaimedMessage[]> {
   if (ids.length === 0) return [];
-  const [rows] = (await conn.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id IN (?) ORDER BY id`, [ids])) as unknown as [
-    Parameters<typeof toClaimed>[0][],
-  ];
+  const rows = await select<ClaimDbRow>(conn, `SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id IN (?) ORDER BY id`, [ids]);
   return rows.map(toClaimed);
 }
 
@@ -218,10 +227,10 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
     if (!(err instanceof LeaseLost)) throw err;
   }
   return inTransaction(pool, async (conn) => {
-    const [held] = (await conn.query(
+    const held = await select<{ id: number; lease_token: number | null }>(conn,
       `SELECT id, lease_token FROM outbox WHERE id IN (?) AND ${fromSql("accepted")} FOR UPDATE`,
       [outcomes.map((r) => r.id)],
-    )) as unknown as [{ id: number; lease_token: number | null }[]];
+    );
     const leases = new Map(held.map((h) => [Number(h.id), Number(h.lease_token)]));
     const mine = outcomes.filter((r) => leases.get(r.id) === r.leaseToken);
     if (mine.length === 0) return new Set<number>();
@@ -231,9 +240,6 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
 }
 
 class LeaseLost extends Error {}
-
-/** The transition each attempt outcome takes (all leave SENDING, fenced by the lease). */
-const OUTCOME = { sent: "accepted", failed: "transient", dead: "permanent" } as const satisfies Record<Finalization["status"], TransitionName>;
 
 /**
  * One UPDATE for all outcomes, each column taking its row's value chosen by id, and only where
@@ -257,12 +263,12 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
     sent_at: sent.length ? byId(sent, () => now, "sent_at") : { sql: "sent_at", args: [] },
   };
   const fence = byId(rows, (r) => r.leaseToken);
-  const [res] = (await conn.query(
+  const res = await exec(conn,
     `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
-       rescues = 0, lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+       rescues = 0, ${END_LEASE}
      WHERE id IN (?) AND ${fromSql("accepted")} AND lease_token = ${fence.sql}`,
     [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
-  )) as unknown as [{ affectedRows: number }];
+  );
   return res.affectedRows;
 }
 
@@ -271,7 +277,7 @@ async function finishWrite(conn: PoolConnection, mine: Finalization[], now: numb
   // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
   await recordSent(conn, mine.filter((r) => r.status === "sent").map((r) => r.id), now);
   await appendEvents(conn, mine.map((r) => ({
-    outboxId: r.id, accountId: r.accountId, kind: eventOf(OUTCOME[r.status]), status: r.status, retries: r.retries,
+    outboxId: r.id, accountId: r.accountId, kind: eventOf(ATTEMPT_TRANSITIONS[r.status]), status: r.status, retries: r.retries,
     nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
   })), now);
   return new Set(mine.map((r) => r.id));
@@ -291,10 +297,10 @@ export interface Rescued {
 export async function rescueExpired(pool: Pool, now: number, limit: number, maxRescues: number, fence?: Fence): Promise<Rescued> {
   return inTransaction(pool, async (conn) => {
     await fence?.(conn);
-    const [keys] = (await conn.query(
-      `SELECT id, account_id, retries, message_seq, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
+    const keys = await select<ClaimKey & { rescues: number }>(conn,
+      `SELECT ${KEY_COLUMNS}, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
       [now, limit],
-    )) as unknown as [(ClaimKey & { rescues: number })[]];
+    );
     const poison = keys.filter((k) => k.rescues + 1 > maxRescues);
     const again = keys.filter((k) => k.rescues + 1 <= maxRescues);
     if (again.length > 0) await conn.query("UPDATE outbox SET rescues = rescues + 1 WHERE id IN (?)", [again.map((k) => k.id)]);
@@ -302,8 +308,8 @@ export async function rescueExpired(pool: Pool, now: number, limit: number, maxR
     if (poison.length > 0) {
       const error = `the lease expired ${maxRescues + 1} times with no attempt finished: the message stalls or crashes its sender`;
       await conn.query(
-        `UPDATE outbox SET status = ${toSql("rescueLimit")}, next_attempt_at = NULL, last_error = ?, last_error_class = 'RESCUE_LIMIT', updated_at = ?,
-           lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+        `UPDATE outbox SET status = ${toSql("rescueLimit")}, next_attempt_at = NULL, last_error = ?, last_error_class = 'RESCUE_LIMIT',
+           updated_at = ?, ${END_LEASE}
          WHERE id IN (?)`,
         [error, now, poison.map((k) => k.id)],
       );
@@ -330,10 +336,10 @@ export async function releaseClaims(
 ): Promise<number> {
   if (claims.length === 0) return 0;
   return inTransaction(pool, async (conn) => {
-    const [keys] = (await conn.query(
-      `SELECT id, account_id, retries, message_seq FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
+    const keys = await select<ClaimKey>(conn,
+      `SELECT ${KEY_COLUMNS} FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
       [claims.map((c) => [c.id, c.leaseToken])],
-    )) as unknown as [ClaimKey[]];
+    );
     const dueAt = new Map(claims.map((c) => [c.id, c.dueAt ?? now]));
     await appendEvents(conn, await requeue(conn, keys, now, "release", (id) => dueAt.get(id) ?? now), now);
     return keys.length;
@@ -347,9 +353,7 @@ async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, by: 
   for (const k of keys) byDue.set(dueOf(k.id), [...(byDue.get(dueOf(k.id)) ?? []), k.id]);
   for (const [due, ids] of byDue) {
     await conn.query(
-      `UPDATE outbox SET status = ${REQUEUED_STATUS_SQL}, next_attempt_at = ?, updated_at = ?,
-         lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
-       WHERE id IN (?)`,
+      `UPDATE outbox SET status = ${REQUEUED_STATUS_SQL}, next_attempt_at = ?, updated_at = ?, ${END_LEASE} WHERE id IN (?)`,
       [due, now, ids],
     );
   }

@@ -8,7 +8,9 @@ import { OutboxError } from "./errors.js";
 import { ROW_COLUMNS, attemptMessageId, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
 import { everyRecipientSuppressed } from "./suppressed-recipients.js";
+import { supersedeOlder } from "./supersede.js";
 import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
+import { select, exec } from "../db/query.js";
 
 const ER_DUP_ENTRY = 1062;
 
@@ -32,14 +34,18 @@ export interface Committed {
   due: number;
   /** Set for a row committed leased to the local sender: what it needs to send it. */
   claim?: ClaimedMessage;
+  /** Set for a row a later message of the same transaction superseded (its collapse key). */
+  supersededBy?: number;
 }
 
 /**
  * Inserts `msgs` in this transaction: one multi-row INSERT, attachments, and the events, which go
  * last (they lock the event counter until COMMIT). `take[i]` commits message i leased under
- * `lease` instead of pending. Multi-row ids are consecutive only when the server hands out a
- * statement's AUTO_INCREMENT values together (innodb_autoinc_lock_mode 0 or 1, MariaDB's
- * default); otherwise pass `consecutiveIds: false` and each row is inserted on its own.
+ * `lease` instead of pending (never one a later message of `msgs` supersedes). A message with a
+ * collapse key cancels the queued rows of its account and key that it supersedes. Multi-row ids
+ * are consecutive only when the server hands out a statement's AUTO_INCREMENT values together
+ * (innodb_autoinc_lock_mode 0 or 1, MariaDB's default); otherwise pass `consecutiveIds: false`
+ * and each row is inserted on its own.
  */
 export async function insertMessages(
   conn: PoolConnection,
@@ -51,11 +57,11 @@ export async function insertMessages(
   const values = msgs.map((m, i) => rowValues(m, now, taken(i) ? opts.lease : undefined));
   const ids: number[] = [];
   if (opts.consecutiveIds || msgs.length === 1) {
-    const [res] = (await conn.query(`${INSERT_OUTBOX} VALUES ?`, [values])) as unknown as [{ insertId: number }];
+    const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [values]);
     for (let i = 0; i < msgs.length; i++) ids.push(res.insertId + i);
   } else {
     for (const v of values) {
-      const [res] = (await conn.query(`${INSERT_OUTBOX} VALUES ?`, [[v]])) as unknown as [{ insertId: number }];
+      const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [[v]]);
       ids.push(res.insertId);
     }
   }
@@ -65,6 +71,8 @@ export async function insertMessages(
     await conn.query("UPDATE outbox SET message_id = CONCAT('<outbox-', id, '-0@', ?, '>') WHERE id IN (?)", [lease.messageIdDomain, takenIds]);
   }
   for (const [i, m] of msgs.entries()) await insertAttachments(conn, ids[i]!, m.attachments ?? []);
+  const keyed = msgs.flatMap((m, i) => (m.collapseKey === undefined ? [] : [{ id: ids[i]!, accountId: m.accountId, collapseKey: m.collapseKey }]));
+  const superseded = await supersedeOlder(conn, keyed, now);
 
   const events: NewEvent[] = [];
   const committed = msgs.map((m, i): Committed => {
@@ -81,7 +89,7 @@ export async function insertMessages(
       outboxId: id, accountId: m.accountId, kind: eventOf(due > now ? "schedule" : "send"), status: "pending",
       retries: 0, nextAttemptAt: due, providerMessageId: null, messageId: null, error: null,
     });
-    if (!lease || !taken(i)) return { id, due };
+    if (!lease || !taken(i)) return { id, due, supersededBy: superseded.by.get(id) };
     const claim = claimedRow(id, m, due, now, lease);
     events.push({
       outboxId: id, accountId: m.accountId, kind: eventOf("handOff"), status: "sending", retries: 0, nextAttemptAt: null,
@@ -89,7 +97,8 @@ export async function insertMessages(
     });
     return { id, due, claim };
   });
-  await appendEvents(conn, events, now);
+  // After the rows' own first events: a row of this batch is created before it is superseded.
+  await appendEvents(conn, [...events, ...superseded.events], now);
   return committed;
 }
 
@@ -100,7 +109,7 @@ export async function insertMessages(
 export async function enqueue(pool: Pool, msg: NewMessage, now: number): Promise<EnqueueResult> {
   try {
     const [c] = await inTransaction(pool, (conn) => insertMessages(conn, [msg], now, { consecutiveIds: true }));
-    return { row: newRow(c!.id, msg, c!.due, now), replay: false };
+    return { row: newRow(c!.id, msg, c!.due, now, c!.supersededBy), replay: false };
   } catch (err) {
     if (!isDuplicateKey(err) || !msg.idempotencyKey) throw err;
     const [existing] = await rowsWithKeys(pool, [msg]);
@@ -119,11 +128,10 @@ export type KeyedRow = OutboxDbRow & { request_hash: Buffer | null };
 export async function rowsWithKeys(db: Queryable, msgs: readonly NewMessage[]): Promise<KeyedRow[]> {
   const keyed = msgs.filter((m) => m.idempotencyKey);
   if (keyed.length === 0) return [];
-  const [rows] = (await db.query(
+  return select<KeyedRow>(db,
     `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE (account_id, idempotency_key) IN (?)`,
     [keyed.map((m) => [m.accountId, m.idempotencyKey])],
-  )) as unknown as [KeyedRow[]];
-  return rows;
+  );
 }
 
 /** The key was used before: the same request gets the same row, another request is refused. */
@@ -142,16 +150,18 @@ export function checkReplay(msg: NewMessage, hash: Buffer | null | undefined, id
 }
 
 /** The row as just committed, without reading it back. */
-export function newRow(id: number, msg: NewMessage, due: number, now: number): OutboxRow {
+export function newRow(id: number, msg: NewMessage, due: number, now: number, supersededBy?: number): OutboxRow {
   const suppressed = everyRecipientSuppressed(msg);
+  const status = suppressed ? "suppressed" : supersededBy !== undefined ? "cancelled" : "pending";
   return {
-    id, accountId: msg.accountId, kind: msg.kind, status: suppressed ? "suppressed" : "pending", retries: 0,
-    nextAttemptAt: suppressed ? null : due, sendAt: due,
+    id, accountId: msg.accountId, kind: msg.kind, status, retries: 0,
+    nextAttemptAt: status === "pending" ? due : null, sendAt: due,
     messageId: null, providerMessageId: null, lastError: null, lastErrorClass: null, failureMode: msg.failureMode,
     idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
     inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, from: msg.from,
     headers: msg.headers ?? [], tags: msg.tags ?? {}, metadata: msg.metadata ?? {}, suppressed: msg.suppressed ?? [],
-    priority: msg.priority ?? "transactional", relay: null,
+    priority: msg.priority ?? "transactional",
+    expireAt: msg.expireAt ?? null, collapseKey: msg.collapseKey ?? null, supersededBy: supersededBy ?? null, relay: null,
   };
 }
 
@@ -162,7 +172,7 @@ export function dueAt(msg: NewMessage, now: number): number {
 const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
   idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject, body_text, body_html,
   in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at, headers_json, tags_json,
-  metadata_json, suppressed_json, priority)`;
+  metadata_json, suppressed_json, priority, expire_at, collapse_key)`;
 
 function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
   const due = dueAt(m, now);
@@ -176,6 +186,7 @@ function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined):
     jsonColumn(m.headers), jsonColumn(m.tags), jsonColumn(m.metadata),
     m.suppressed?.length ? JSON.stringify(m.suppressed) : null,
     m.priority === "bulk" ? 1 : 0,
+    m.expireAt ?? null, m.collapseKey ?? null,
   ];
 }
 

@@ -3,6 +3,7 @@ import type { PoolConnection, Pool, Queryable } from "../db/pool.js";
 import { isBounceReason } from "../message/bounce-reasons.js";
 import { jsonMap } from "./rows.js";
 import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
+import { select, exec } from "../db/query.js";
 
 /**
  * Appends events as the LAST step of a transaction, just before COMMIT. Taking the ids from the
@@ -11,20 +12,20 @@ import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
  */
 export async function appendEvents(conn: PoolConnection, events: NewEvent[], now: number): Promise<void> {
   if (events.length === 0) return;
-  const [res] = (await conn.query(
+  const res = await exec(conn,
     "UPDATE outbox_event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1",
     [events.length],
-  )) as unknown as [{ insertId: number }];
+  );
   const first = res.insertId - events.length + 1;
   await conn.query(
     `INSERT INTO outbox_event
        (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, bounce_reason,
-        relay, created_at)
+        superseded_by, relay, created_at)
      VALUES ?`,
     [
       events.map((e, i) => [
         first + i, e.outboxId, e.accountId, e.kind, e.status, e.retries, e.nextAttemptAt,
-        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, e.bounceReason ?? null, e.relay ?? null, now,
+        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, e.bounceReason ?? null, e.supersededBy ?? null, e.relay ?? null, now,
       ]),
     ],
   );
@@ -43,6 +44,7 @@ interface EventDbRow {
   error: string | null;
   recipient: string | null;
   bounce_reason: string | null;
+  superseded_by: number | null;
   relay: string | null;
   created_at: number;
   tags_json: unknown;
@@ -54,7 +56,7 @@ interface EventDbRow {
  * change, so the event rows need not repeat them; a row retention deleted has none).
  */
 const EVENT_COLUMNS = `e.id, e.outbox_id, e.account_id, e.kind, e.status, e.retries, e.next_attempt_at, e.provider_message_id,
-  e.message_id, e.error, e.recipient, e.bounce_reason, e.relay, e.created_at, o.tags_json, o.metadata_json`;
+  e.message_id, e.error, e.recipient, e.bounce_reason, e.superseded_by, e.relay, e.created_at, o.tags_json, o.metadata_json`;
 const EVENTS_FROM = "outbox_event e LEFT JOIN outbox o ON o.id = e.outbox_id";
 
 function toEventRow(r: EventDbRow): EventRow {
@@ -71,6 +73,7 @@ function toEventRow(r: EventDbRow): EventRow {
     error: r.error,
     recipient: r.recipient,
     bounceReason: r.bounce_reason !== null && isBounceReason(r.bounce_reason) ? r.bounce_reason : null,
+    supersededBy: r.superseded_by,
     relay: r.relay,
     createdAt: r.created_at,
     tags: jsonMap(r.tags_json),
@@ -80,37 +83,37 @@ function toEventRow(r: EventDbRow): EventRow {
 
 /** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
 export async function readEventsAfter(pool: Queryable, afterId: number, limit: number): Promise<EventRow[]> {
-  const [rows] = (await pool.query(
+  const rows = await select<EventDbRow>(pool,
     `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.id > ? ORDER BY e.id LIMIT ?`,
     [afterId, limit],
-  )) as unknown as [EventDbRow[]];
+  );
   return rows.map(toEventRow);
 }
 
 /** These events (with their rows' tags and metadata), in no particular order. */
 export async function readEventsByIds(db: Queryable, ids: readonly number[]): Promise<EventRow[]> {
   if (ids.length === 0) return [];
-  const [rows] = (await db.query(`SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.id IN (?)`, [ids])) as unknown as [EventDbRow[]];
+  const rows = await select<EventDbRow>(db, `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.id IN (?)`, [ids]);
   return rows.map(toEventRow);
 }
 
 /** One row's newest `limit` events (through idx_outbox_event_outbox), oldest first. */
 export async function readRowEvents(pool: Pool, outboxId: number, limit: number): Promise<EventRow[]> {
-  const [rows] = (await pool.query(
+  const rows = await select<EventDbRow>(pool,
     `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.outbox_id = ? ORDER BY e.id DESC LIMIT ?`,
     [outboxId, limit],
-  )) as unknown as [EventDbRow[]];
+  );
   return rows.map(toEventRow).reverse();
 }
 
 /** The newest event id (0 when there is none): where a live tail starts. */
 export async function lastEventId(pool: Pool): Promise<number> {
-  const [rows] = (await pool.query("SELECT last_id FROM outbox_event_seq WHERE id = 1")) as unknown as [{ last_id: number }[]];
+  const rows = await select<{ last_id: number }>(pool, "SELECT last_id FROM outbox_event_seq WHERE id = 1");
   return Number(rows[0]?.last_id ?? 0);
 }
 
 /** The oldest event still kept (0 when there is none), to detect a resume past retention. */
 export async function firstEventId(pool: Pool): Promise<number> {
-  const [rows] = (await pool.query("SELECT MIN(id) AS id FROM outbox_event")) as unknown as [{ id: number | null }[]];
+  const rows = await select<{ id: number | null }>(pool, "SELECT MIN(id) AS id FROM outbox_event");
   return Number(rows[0]?.id ?? 0);
 }

@@ -2,12 +2,14 @@
 // arrives while a commit is under way joins the next one; each call is answered only once its own
 // transaction committed. One bad row (a reused idempotency key) fails only its own call.
 import type { Clock } from "../db/clock.js";
+import { Drain } from "../lib/drain.js";
 import { inTransaction, type Pool } from "../db/pool.js";
 import {
   enqueue, insertMessages, isDuplicateKey, newRow, replayOf, rowsWithKeys, type EnqueueResult, type HandoffLease,
 } from "./enqueue.js";
 import type { ClaimedMessage, NewMessage } from "./types.js";
 import { markSuppressed } from "./suppressed-recipients.js";
+import { supersededInBatch } from "./supersede.js";
 
 /** The local sender's side of the hand-off: rows it takes are committed already leased to it. */
 export interface Handoff {
@@ -47,7 +49,8 @@ const MAX_BATCH_CHARS = 2 * 1024 * 1024;
 
 export class GroupCommit {
   private queue: Waiting[] = [];
-  private running?: Promise<void>;
+  // Calls made in the same tick (a SendBatch, say) join the first transaction.
+  private readonly drain = new Drain(() => this.queue.length > 0, () => this.commit(this.nextBatch()));
 
   constructor(
     private readonly pool: Pool,
@@ -59,22 +62,8 @@ export class GroupCommit {
   submit(msg: NewMessage): Promise<EnqueueResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ msg, resolve, reject });
-      this.kick();
+      this.drain.kick();
     });
-  }
-
-  private kick(): void {
-    this.running ??= this.drain().finally(() => {
-      this.running = undefined;
-      // Submitted after the loop saw an empty queue but before it ended: start again.
-      if (this.queue.length > 0) this.kick();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    // Calls made in the same tick (a SendBatch, say) join the first transaction.
-    await new Promise((r) => setImmediate(r));
-    while (this.queue.length > 0) await this.commit(this.nextBatch());
   }
 
   /**
@@ -114,7 +103,7 @@ export class GroupCommit {
     for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
     const now = this.clock.now();
     const handoff = this.opts.handoff;
-    const reserved = handoff?.reserve(msgs, now);
+    const reserved = this.reserve(msgs, now);
     try {
       const committed = await inTransaction(this.pool, (conn) =>
         insertMessages(conn, msgs, now, { take: reserved?.take, lease: reserved?.lease, consecutiveIds: this.opts.consecutiveIds }),
@@ -124,12 +113,24 @@ export class GroupCommit {
       this.opts.onCommit(committed.some((c) => !c.claim && c.due <= now));
       for (const [i, w] of batch.entries()) {
         const c = committed[i]!;
-        w.resolve({ row: c.claim ?? newRow(c.id, w.msg, c.due, now), replay: false });
+        w.resolve({ row: c.claim ?? newRow(c.id, w.msg, c.due, now, c.supersededBy), replay: false });
       }
     } catch (err) {
       if (reserved) handoff!.cancel(reserved.lease, reserved.take.filter(Boolean).length);
       await this.recover(batch, err);
     }
+  }
+
+  /** The hand-off's slots for this batch; a message a later one of it supersedes is never taken. */
+  private reserve(msgs: NewMessage[], now: number): { lease: HandoffLease; take: boolean[] } | undefined {
+    const superseded = supersededInBatch(msgs);
+    if (!superseded.includes(true)) return this.opts.handoff?.reserve(msgs, now);
+    const live = msgs.flatMap((m, i) => (superseded[i] ? [] : [i]));
+    const reserved = this.opts.handoff?.reserve(live.map((i) => msgs[i]!), now);
+    if (!reserved) return undefined;
+    const take = msgs.map(() => false);
+    live.forEach((i, j) => (take[i] = reserved.take[j]!));
+    return { lease: reserved.lease, take };
   }
 
   /**

@@ -1,5 +1,6 @@
 // The UID state of each watched IMAP mailbox (see migration 0170): where ingest resumes.
 import { inTransaction, type Pool, type Queryable } from "../db/pool.js";
+import { exec, select, selectOne } from "../db/query.js";
 import type { Fence } from "../db/fleet-lease.js";
 
 export interface MailboxState {
@@ -8,10 +9,10 @@ export interface MailboxState {
 }
 
 export async function readMailboxState(pool: Queryable, accountId: number, mailbox: string): Promise<MailboxState | undefined> {
-  const [rows] = (await pool.query(
+  const rows = await select<{ uid_validity: string; last_uid: number | string }>(pool,
     "SELECT CAST(uid_validity AS CHAR) AS uid_validity, last_uid FROM imap_mailbox_state WHERE account_id = ? AND mailbox = ?",
     [accountId, mailbox],
-  )) as unknown as [{ uid_validity: string; last_uid: number | string }[]];
+  );
   const row = rows[0];
   return row ? { uidValidity: BigInt(row.uid_validity), lastUid: Number(row.last_uid) } : undefined;
 }

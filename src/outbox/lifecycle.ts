@@ -36,6 +36,8 @@ export const TRANSITIONS = {
   rescue: { by: "lease expired", from: ["sending"], to: QUEUED, event: "leaseRescued", countsAttempt: false, newMessageId: "no" },
   release: { by: "handed back unstarted", from: ["sending"], to: QUEUED, event: "released", countsAttempt: false, newMessageId: "no" },
   rescueLimit: { by: "lease expired sender.max_rescues times in a row (RESCUE_LIMIT)", from: ["sending"], to: ["dead"], event: "dead", countsAttempt: false, newMessageId: "no" },
+  expire: { by: "expire_at passed, found by a claim", from: QUEUED, to: ["expired"], event: "expired", countsAttempt: false, newMessageId: "no" },
+  supersede: { by: "a newer message with the same collapse_key (SUPERSEDED)", from: QUEUED, to: ["cancelled"], event: "cancelled", countsAttempt: false, newMessageId: "no" },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
@@ -47,7 +49,7 @@ export type TransitionName = keyof typeof TRANSITIONS;
 export const RECIPIENT_EVENTS = { bounced: "recipientBounced", delayed: "recipientDelayed", complained: "recipientComplained" } as const;
 
 /** Rows no sender takes again on its own (DEAD only through RetryOutbox): what retention deletes. */
-export const FINISHED: readonly OutboxStatus[] = ["sent", "cancelled", "dead", "suppressed"];
+export const FINISHED: readonly OutboxStatus[] = ["sent", "cancelled", "dead", "suppressed", "expired"];
 
 /** Whether a row in `status` may take this transition (the guard of the RPCs). */
 export function allows(name: TransitionName, status: OutboxStatus): boolean {

@@ -3,6 +3,7 @@
 import type { PoolConnection, Queryable } from "../db/pool.js";
 import { jsonArray, jsonList } from "./rows.js";
 import { containsAny } from "./search.js";
+import { select, exec } from "../db/query.js";
 
 export type Direction = "inbound" | "outbound";
 
@@ -81,7 +82,7 @@ const STORABLE_ID = /^[\x21-\x7e]{1,998}$/;
  * row either way, and whether this call created it.
  */
 export async function insertMessage(pool: Queryable, m: NewMailMessage, now: number): Promise<{ message: MailMessage; created: boolean }> {
-  const [res] = (await pool.query(
+  const res = await exec(pool,
     `INSERT INTO mail_message (account_id, direction, message_id, from_header, reply_to_json, to_json, cc_json, subject,
        header_date, in_reply_to, references_header, body_text, body_html, attachments_json, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -91,7 +92,7 @@ export async function insertMessage(pool: Queryable, m: NewMailMessage, now: num
       m.subject, m.date, m.inReplyTo, m.references.length ? m.references.join(" ") : null, m.bodyText, m.bodyHtml,
       JSON.stringify(m.attachments), now,
     ],
-  )) as unknown as [{ insertId: number }];
+  );
   const message = await findMessage(pool, m.accountId, m.messageId);
   if (!message) throw new Error("mail_message row vanished right after it was written");
   // A duplicate reports no insert id (affectedRows cannot tell: mysql2 sets CLIENT_FOUND_ROWS).
@@ -101,9 +102,9 @@ export async function insertMessage(pool: Queryable, m: NewMailMessage, now: num
 /** One message of the account, by its normalised Message-ID, bodies included. */
 export async function findMessage(pool: Queryable, accountId: number, messageId: string): Promise<MailMessage | undefined> {
   if (!STORABLE_ID.test(messageId)) return undefined;
-  const [rows] = (await pool.query(`SELECT ${ALL_COLUMNS} FROM mail_message WHERE account_id = ? AND message_id = ?`, [
+  const rows = await select<MessageDbRow>(pool, `SELECT ${ALL_COLUMNS} FROM mail_message WHERE account_id = ? AND message_id = ?`, [
     accountId, messageId,
-  ])) as unknown as [MessageDbRow[]];
+  ]);
   return rows[0] ? toMessage(rows[0]) : undefined;
 }
 
@@ -125,10 +126,10 @@ export async function listMessages(pool: Queryable, q: MessageQuery): Promise<Ma
     args.push(...search.args);
   }
   args.push(q.limit);
-  const [rows] = (await pool.query(
+  const rows = await select<MessageDbRow>(pool,
     `SELECT ${SUMMARY_COLUMNS} FROM mail_message WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`,
     args,
-  )) as unknown as [MessageDbRow[]];
+  );
   return rows.map(toMessage);
 }
 

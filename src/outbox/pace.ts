@@ -1,8 +1,11 @@
 // Fleet-wide pacing of rate-limited accounts (GCRA, the generic cell rate algorithm). One row
 // per account holds its theoretical arrival time (TAT) on the database clock; every claim of the
 // account's rows locks it, gives each claimed row a start slot and moves it on, so all instances
-// together start at most `burst` at once and then one per 1/max_per_second.
+// together start at most `burst` at once and then one per 1/max_per_second. A sender's lane
+// (src/sender/lane.ts) starts its claims at their slots with the same GCRA step; a "slow down"
+// reply also pauses the account on the instance that got it (src/sender/slow-down.ts).
 import type { Pool, PoolConnection } from "../db/pool.js";
+import { select } from "../db/query.js";
 
 /** A rate limit: one start per 1/maxPerSecond, `burst` at once after a quiet spell. */
 export interface PaceLimit {
@@ -21,6 +24,11 @@ export interface Slots {
   starts: number[];
   /** The TAT after them. */
   tat: number;
+}
+
+/** An account's pace limit (rate_limit.max_per_second and burst), if its starts are paced at all. */
+export function paceLimit(rateLimit: { maxPerSecond?: number; burst: number } | undefined): PaceLimit | undefined {
+  return rateLimit?.maxPerSecond === undefined ? undefined : { maxPerSecond: rateLimit.maxPerSecond, burst: rateLimit.burst };
 }
 
 const intervalMs = (limit: PaceLimit) => 1000 / limit.maxPerSecond;
@@ -65,10 +73,10 @@ export async function ensurePace(pool: Pool, accountIds: readonly number[]): Pro
 
 /** Locks the pace rows of these accounts, in id order so that claims cannot deadlock. */
 export async function lockPace(conn: PoolConnection, accountIds: readonly number[]): Promise<Map<number, number>> {
-  const [rows] = (await conn.query(
+  const rows = await select<{ account_id: number; tat: number }>(conn,
     "SELECT account_id, tat FROM account_pace WHERE account_id IN (?) ORDER BY account_id FOR UPDATE",
     [accountIds],
-  )) as unknown as [{ account_id: number; tat: number }[]];
+  );
   return new Map(rows.map((r) => [Number(r.account_id), Number(r.tat)]));
 }
 

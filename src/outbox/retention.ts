@@ -1,9 +1,11 @@
-// Deleting finished rows (sent, cancelled, dead, suppressed) past retention, in short transactions. They touch
-// only finished rows, which claims never read (claims walk the due index, where finished rows
-// have no entry), and skip rows someone holds (a RetryOutbox of a dead row), so claims never wait.
+// Deleting finished rows (sent, cancelled, dead, suppressed, expired) past retention, in short
+// transactions. They touch only finished rows, which claims never read (claims walk the due
+// index, where finished rows have no entry), and skip rows someone holds (a RetryOutbox of a dead
+// row), so claims never wait.
 import type { Fence } from "../db/fleet-lease.js";
 import { inTransaction, type Pool } from "../db/pool.js";
 import { FINISHED } from "./lifecycle.js";
+import { select, exec } from "../db/query.js";
 
 /** Finished rows changed before a cutoff, through idx_outbox_finished, with their attachment bytes. */
 export const FINISHED_BEFORE_SQL = `SELECT o.id, (SELECT COALESCE(SUM(a.size_bytes), 0) FROM outbox_attachment a WHERE a.outbox_id = o.id) AS bytes
@@ -35,17 +37,17 @@ export async function deleteFinishedBefore(pool: Pool, cutoff: number, eventCuto
     await conn.query("DELETE FROM outbox_event WHERE outbox_id IN (?) AND created_at < ?", [ids, eventCutoff]);
     // The sent copy kept for Reply: a reply's parent stays findable exactly as long as its row.
     await conn.query("DELETE FROM mail_message WHERE outbox_id IN (?)", [ids]);
-    const [res] = (await conn.query("DELETE FROM outbox WHERE id IN (?)", [ids])) as unknown as [{ affectedRows: number }];
+    const res = await exec(conn, "DELETE FROM outbox WHERE id IN (?)", [ids]);
     return res.affectedRows;
   });
 }
 
 /** Deletes up to `limit` received messages stored before `cutoff`; returns how many. */
 export async function deleteReceivedBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
-  const [res] = (await pool.query(
+  const res = await exec(pool,
     "DELETE FROM mail_message WHERE direction = 'inbound' AND created_at < ? ORDER BY created_at LIMIT ?",
     [cutoff, limit],
-  )) as unknown as [{ affectedRows: number }];
+  );
   return res.affectedRows;
 }
 

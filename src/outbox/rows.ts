@@ -4,7 +4,8 @@ import type { ClaimedMessage, FailureMode, HeaderField, OutboxRow, OutboxStatus,
 /** The columns of an OutboxRow: everything but the bodies. */
 export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_at, send_at, message_id, provider_message_id,
   last_error, last_error_class, failure_mode, idempotency_key, to_json, cc_json, bcc_json, subject, in_reply_to,
-  created_at, updated_at, sent_at, from_header, headers_json, tags_json, metadata_json, suppressed_json, priority, relay`;
+  created_at, updated_at, sent_at, from_header, headers_json, tags_json, metadata_json, suppressed_json, priority,
+  expire_at, collapse_key, superseded_by, relay`;
 
 /** The extra columns a sender needs to build the message. */
 export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, relay_hops, reply_to, body_text, body_html, references_header,
@@ -39,6 +40,10 @@ export interface OutboxDbRow {
   tags_json: unknown;
   metadata_json: unknown;
   priority: number;
+  expire_at: number | null;
+  /** VARBINARY: the key's UTF-8 bytes. */
+  collapse_key: Buffer | string | null;
+  superseded_by: number | null;
   relay: string | null;
 }
 
@@ -113,6 +118,9 @@ export function toRow(r: OutboxDbRow): OutboxRow {
     tags: jsonMap(r.tags_json),
     metadata: jsonMap(r.metadata_json),
     priority: r.priority === 1 ? "bulk" : "transactional",
+    expireAt: r.expire_at,
+    collapseKey: r.collapse_key === null ? null : r.collapse_key.toString(),
+    supersededBy: r.superseded_by,
     relay: r.relay,
   };
 }

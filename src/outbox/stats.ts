@@ -1,5 +1,6 @@
 // What the metrics endpoint reads from the outbox: rows per status and the oldest due time.
 import type { Pool } from "../db/pool.js";
+import { exec, select, selectOne } from "../db/query.js";
 import { BULK_HANDICAP_MS } from "./claims.js";
 import { OUTBOX_STATUSES, type OutboxStatus } from "./types.js";
 
@@ -15,15 +16,13 @@ export interface OutboxStats {
  * so only that stretch of the index is read. Plain reads: no locks, never waiting for a claim.
  */
 export async function readOutboxStats(pool: Pool, timeoutMs: number): Promise<OutboxStats> {
-  const [counts] = (await pool.query({ sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status", timeout: timeoutMs })) as unknown as [
-    { status: OutboxStatus; n: number }[],
-  ];
-  const [[due]] = (await pool.query({
+  const counts = await select<{ status: OutboxStatus; n: number }>(pool, {
+    sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status", timeout: timeoutMs,
+  });
+  const due = await selectOne<{ due: number | null }>(pool, {
     sql: "SELECT MIN(due_at) AS due FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= (SELECT MIN(claim_at) FROM outbox) + ?",
     values: [BULK_HANDICAP_MS], timeout: timeoutMs,
-  })) as unknown as [
-    [{ due: number | null }],
-  ];
+  });
   const byStatus = Object.fromEntries(OUTBOX_STATUSES.map((s) => [s, 0])) as Record<OutboxStatus, number>;
   for (const c of counts) byStatus[c.status] = Number(c.n);
   return { byStatus, earliestDueAt: due?.due === null || due?.due === undefined ? null : Number(due.due) };

@@ -5,6 +5,7 @@ import { OutboxError } from "./errors.js";
 import { CLAIM_COLUMNS, ROW_COLUMNS, toClaimed, toRow, type ClaimDbRow, type OutboxDbRow } from "./rows.js";
 import { allows, eventOf, toSql } from "./lifecycle.js";
 import type { ClaimedMessage, OutboxRow, OutboxStatus, StringMap } from "./types.js";
+import { select } from "../db/query.js";
 
 export interface ListQuery {
   /** Accounts to include; undefined means all. */
@@ -18,7 +19,7 @@ export interface ListQuery {
 }
 
 export async function getOutbox(pool: Pool, id: number): Promise<OutboxRow | undefined> {
-  const [rows] = (await pool.query(`SELECT ${ROW_COLUMNS} FROM outbox WHERE id = ?`, [id])) as unknown as [OutboxDbRow[]];
+  const rows = await select<OutboxDbRow>(pool, `SELECT ${ROW_COLUMNS} FROM outbox WHERE id = ?`, [id]);
   return rows[0] ? toRow(rows[0]) : undefined;
 }
 
@@ -27,7 +28,7 @@ export async function getOutbox(pool: Pool, id: number): Promise<OutboxRow | und
  * the detail view.
  */
 export async function getOutboxContent(pool: Pool, id: number): Promise<ClaimedMessage | undefined> {
-  const [rows] = (await pool.query(`SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id = ?`, [id])) as unknown as [ClaimDbRow[]];
+  const rows = await select<ClaimDbRow>(pool, `SELECT ${CLAIM_COLUMNS} FROM outbox WHERE id = ?`, [id]);
   return rows[0] ? toClaimed(rows[0]) : undefined;
 }
 
@@ -51,19 +52,18 @@ export async function listOutbox(pool: Queryable, q: ListQuery, where: string[] 
     args.push(JSON.stringify(q.tags));
   }
   args.push(q.limit);
-  const [rows] = (await pool.query(
+  const rows = await select<OutboxDbRow>(pool,
     `SELECT ${ROW_COLUMNS} FROM outbox ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
     args,
-  )) as unknown as [OutboxDbRow[]];
+  );
   return rows.map(toRow);
 }
 
 /** PENDING (also scheduled) or FAILED -> CANCELLED. */
 export async function cancelOutbox(pool: Pool, id: number, now: number): Promise<OutboxRow> {
   await inTransaction(pool, async (conn) => {
-    const [rows] = (await conn.query("SELECT account_id, status, retries FROM outbox WHERE id = ? FOR UPDATE", [id])) as unknown as [
-      { account_id: number; status: OutboxStatus; retries: number }[],
-    ];
+    const rows = await select<{ account_id: number; status: OutboxStatus; retries: number }>(conn,
+      "SELECT account_id, status, retries FROM outbox WHERE id = ? FOR UPDATE", [id]);
     const row = rows[0];
     if (!row) throw new OutboxError("OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
     if (!allows("cancel", row.status)) {
@@ -98,7 +98,7 @@ export async function snapshotOutbox(pool: Pool, q: ListQuery & { outboxIds?: re
     // A consistent snapshot needs REPEATABLE READ (sessions default to READ COMMITTED, see db.ts).
     await conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     await conn.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
-    const [seq] = (await conn.query("SELECT last_id FROM outbox_event_seq WHERE id = 1")) as unknown as [{ last_id: number }[]];
+    const seq = await select<{ last_id: number }>(conn, "SELECT last_id FROM outbox_event_seq WHERE id = 1");
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.outboxIds) {

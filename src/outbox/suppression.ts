@@ -2,6 +2,7 @@
 // reason suppresses, complaints and repeated soft bounces (src/inbound/bounces/apply.ts) and from the API;
 // addresses are compared and stored lower-cased.
 import { isBounceReason, type BounceReason } from "../message/bounce-reasons.js";
+import { exec, select, selectOne } from "../db/query.js";
 import { inTransaction, type Pool, type Queryable } from "../db/pool.js";
 
 export type SuppressionReason = "hard_bounce" | "complaint" | "soft_bounces" | "manual";
@@ -43,10 +44,10 @@ export const normalizeAddress = (address: string) => address.trim().toLowerCase(
 /** The suppressed addresses among these (account, address) pairs, as "account\0address". */
 export async function suppressedAmong(db: Queryable, pairs: readonly (readonly [number, string])[]): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
-  const [rows] = (await db.query(
+  const rows = await select<{ account_id: number; address: string }>(db,
     "SELECT account_id, address FROM suppression WHERE (account_id, address) IN (?)",
     [pairs.map(([a, addr]) => [a, normalizeAddress(addr)])],
-  )) as unknown as [{ account_id: number; address: string }[]];
+  );
   return new Set(rows.map((r) => `${r.account_id}\u0000${r.address}`));
 }
 
@@ -62,17 +63,17 @@ export async function addSuppression(db: Queryable, entry: Suppression): Promise
 }
 
 export async function getSuppression(db: Queryable, accountId: number, address: string): Promise<Suppression | undefined> {
-  const [rows] = (await db.query(`SELECT ${COLUMNS} FROM suppression WHERE account_id = ? AND address = ?`, [
+  const rows = await select<SuppressionDbRow>(db, `SELECT ${COLUMNS} FROM suppression WHERE account_id = ? AND address = ?`, [
     accountId, normalizeAddress(address),
-  ])) as unknown as [SuppressionDbRow[]];
+  ]);
   return rows[0] && toSuppression(rows[0]);
 }
 
 /** Removes an entry; false when there was none. Later mail to the address is sent again. */
 export async function removeSuppression(pool: Pool, accountId: number, address: string): Promise<boolean> {
-  const [res] = (await pool.query("DELETE FROM suppression WHERE account_id = ? AND address = ?", [
+  const res = await exec(pool, "DELETE FROM suppression WHERE account_id = ? AND address = ?", [
     accountId, normalizeAddress(address),
-  ])) as unknown as [{ affectedRows: number }];
+  ]);
   return res.affectedRows === 1;
 }
 

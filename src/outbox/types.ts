@@ -3,10 +3,10 @@ import type { BounceReason } from "../message/bounce-reasons.js";
 
 export type Priority = "transactional" | "bulk";
 
-export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled" | "suppressed";
+export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled" | "suppressed" | "expired";
 
 /** Every status, in lifecycle order (metrics and webhook filters enumerate them). */
-export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed"];
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed", "expired"];
 
 /** What happened to a row. Numbers are stored, and equal the proto's OutboxEventKind values. */
 export const EventKind = {
@@ -25,7 +25,8 @@ export const EventKind = {
   recipientBounced: 13,
   recipientDelayed: 14,
   recipientComplained: 15,
-  // 16-19 are left for other kinds.
+  expired: 16,
+  // 17-19 are left for other kinds.
   relayFailed: 20,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
@@ -65,6 +66,10 @@ export interface NewMessage {
   metadata?: StringMap;
   /** Claim order under a bottleneck (BULK_HANDICAP_MS); transactional by default. */
   priority?: Priority;
+  /** No attempt starts at or after this time (ms): the row is EXPIRED instead. */
+  expireAt?: number;
+  /** Committing it cancels the account's queued rows with the same key (superseded). */
+  collapseKey?: string;
 }
 
 /** A header field as [name, value]. */
@@ -114,6 +119,10 @@ export interface OutboxRow {
   tags: StringMap;
   metadata: StringMap;
   priority: Priority;
+  expireAt: number | null;
+  collapseKey: string | null;
+  /** For a row a newer one with its collapse key cancelled: that row's id. */
+  supersededBy: number | null;
   /** The relay that accepted a SENT row; otherwise the relay its next attempt goes to (null: the policy's first). */
   relay: string | null;
 }
@@ -166,6 +175,8 @@ export interface EventRow {
   recipient: string | null;
   /** For a recipient event: why it failed (null for reports stored before reasons were recorded). */
   bounceReason: BounceReason | null;
+  /** For a CANCELLED event: the newer row with the same collapse key that cancelled this one. */
+  supersededBy: number | null;
   /** For an attempt's outcome: the relay it went through. */
   relay: string | null;
   /** The row's, read with the event (they never change), so every event of a row carries them. */
@@ -173,8 +184,9 @@ export interface EventRow {
   metadata: StringMap;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "relay" | "tags" | "metadata"> & {
+export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "supersededBy" | "relay" | "tags" | "metadata"> & {
   recipient?: string | null;
   bounceReason?: BounceReason | null;
+  supersededBy?: number | null;
   relay?: string | null;
 };

@@ -6,6 +6,7 @@ import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
 import { newLeaseToken } from "./claims.js";
 import type { EventRow } from "./types.js";
 import { readEventsAfter, readEventsByIds } from "./events.js";
+import { select, exec } from "../db/query.js";
 
 export interface EndpointKey {
   accountId: number;
@@ -70,20 +71,20 @@ export async function ensureEndpoint(pool: Pool, key: EndpointKey): Promise<void
  */
 export async function recordDeliveries(pool: Pool, key: EndpointKey, wanted: (e: EventRow) => boolean, limit: number, now: number): Promise<number> {
   return inTransaction(pool, async (conn) => {
-    const [rows] = (await conn.query(
+    const rows = await select<{ last_event_id: number }>(conn,
       "SELECT last_event_id FROM webhook_endpoint WHERE account_id = ? AND endpoint_id = ? FOR UPDATE SKIP LOCKED",
       [key.accountId, key.endpointId],
-    )) as unknown as [{ last_event_id: number }[]];
+    );
     if (!rows[0]) return -1;
     const events = await readEventsAfter(conn, Number(rows[0].last_event_id), limit);
     if (events.length === 0) return 0;
     const mine = events.filter((e) => e.accountId === key.accountId && wanted(e));
     if (mine.length > 0) {
       // A row whose earlier event is still open for this endpoint waits behind it.
-      const [open] = (await conn.query(
+      const open = await select<{ outbox_id: number }>(conn,
         `SELECT DISTINCT outbox_id FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND outbox_id IN (?) AND status IN ${OPEN}`,
         [key.accountId, key.endpointId, [...new Set(mine.map((e) => e.outboxId))]],
-      )) as unknown as [{ outbox_id: number }[]];
+      );
       const busy = new Set(open.map((o) => Number(o.outbox_id)));
       const values = mine.map((e) => {
         const waits = busy.has(e.outboxId);
@@ -111,9 +112,9 @@ export async function claimDeliveries(pool: Pool, key: EndpointKey, now: number,
   if (limit <= 0) return [];
   const token = newLeaseToken();
   const claimed = await inTransaction(pool, async (conn) => {
-    const [keys] = (await conn.query(WEBHOOK_CLAIM_SQL, [key.accountId, key.endpointId, now, limit])) as unknown as [
-      { event_id: number; outbox_id: number; attempts: number; event_at: number }[],
-    ];
+    const keys = await select<{ event_id: number; outbox_id: number; attempts: number; event_at: number }>(conn, WEBHOOK_CLAIM_SQL, [
+      key.accountId, key.endpointId, now, limit,
+    ]);
     if (keys.length === 0) return [];
     await conn.query(
       "UPDATE webhook_delivery SET status = 'delivering', due_at = ?, lease_token = ?, updated_at = ? WHERE account_id = ? AND endpoint_id = ? AND event_id IN (?)",
@@ -148,23 +149,23 @@ export async function finishDeliveries(pool: Pool, batch: readonly Finished[], n
     const endpoints = [...new Map(batch.map((f) => [`${f.delivery.accountId}/${f.delivery.endpointId}`, f.delivery])).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     const failing = new Map<string, number | null>();
     for (const [k, key] of endpoints) {
-      const [ep] = (await conn.query(
+      const ep = await select<{ failing_since: number | null }>(conn,
         "SELECT failing_since FROM webhook_endpoint WHERE account_id = ? AND endpoint_id = ? FOR UPDATE",
         [key.accountId, key.endpointId],
-      )) as unknown as [{ failing_since: number | null }[]];
+      );
       if (ep[0]) failing.set(k, ep[0].failing_since === null ? null : Number(ep[0].failing_since));
     }
     const written = new Set<Finished>();
     const pauseAfter = new Map<string, number>();
     for (const f of batch) {
       const { delivery: d, outcome } = f;
-      const [res] = (await conn.query(
+      const res = await exec(conn,
         `UPDATE webhook_delivery SET status = ?, due_at = ?, lease_token = NULL, attempts = attempts + 1, last_status = ?, last_error = ?,
            last_attempt_at = ?, delivered_at = IF(? = 'delivered', ?, delivered_at), updated_at = ?
          WHERE account_id = ? AND endpoint_id = ? AND event_id = ? AND status = 'delivering' AND lease_token = ?`,
         [outcome.status, outcome.status === "pending" ? outcome.dueAt : null, outcome.httpStatus ?? null, outcome.error ?? null,
           now, outcome.status, now, now, d.accountId, d.endpointId, d.eventId, d.leaseToken],
-      )) as unknown as [{ affectedRows: number }];
+      );
       if (res.affectedRows !== 1) continue;
       written.add(f);
       if (outcome.status !== "pending") await releaseNext(conn, d, d.outboxId, now);
@@ -203,9 +204,8 @@ export interface EndpointState {
 
 /** Pause and failure state of the endpoints that have a row (plain read). */
 export async function endpointStates(pool: Pool): Promise<Map<string, EndpointState>> {
-  const [rows] = (await pool.query("SELECT account_id, endpoint_id, failing_since, paused_at FROM webhook_endpoint")) as unknown as [
-    { account_id: number; endpoint_id: string; failing_since: number | null; paused_at: number | null }[],
-  ];
+  const rows = await select<{ account_id: number; endpoint_id: string; failing_since: number | null; paused_at: number | null }>(pool,
+    "SELECT account_id, endpoint_id, failing_since, paused_at FROM webhook_endpoint");
   return new Map(rows.map((r) => [`${r.account_id}/${r.endpoint_id}`, {
     pausedAt: r.paused_at === null ? null : Number(r.paused_at), failingSince: r.failing_since === null ? null : Number(r.failing_since),
   }]));
@@ -215,10 +215,10 @@ export async function endpointStates(pool: Pool): Promise<Map<string, EndpointSt
 export async function oldestOpen(pool: Pool, keys: readonly EndpointKey[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const key of keys) {
-    const [rows] = (await pool.query(
+    const rows = await select<{ at: number | null }>(pool,
       `SELECT MIN(event_at) AS at FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND status IN ${OPEN}`,
       [key.accountId, key.endpointId],
-    )) as unknown as [{ at: number | null }[]];
+    );
     if (rows[0]?.at != null) out.set(`${key.accountId}/${key.endpointId}`, Number(rows[0].at));
   }
   return out;
@@ -226,11 +226,11 @@ export async function oldestOpen(pool: Pool, keys: readonly EndpointKey[]): Prom
 
 /** An endpoint's deliveries, newest event first, optionally before an event id (paging). */
 export async function listDeliveries(pool: Pool, key: EndpointKey, beforeEventId: number, limit: number): Promise<Delivery[]> {
-  const [rows] = (await pool.query(
+  const rows = await select<Record<string, number | string | null>>(pool,
     `SELECT event_id, outbox_id, status, attempts, due_at, event_at, last_status, last_error, last_attempt_at, delivered_at
        FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?`,
     [key.accountId, key.endpointId, beforeEventId || Number.MAX_SAFE_INTEGER, limit],
-  )) as unknown as [Record<string, number | string | null>[]];
+  );
   const n = (v: unknown) => (v === null ? null : Number(v));
   return rows.map((r) => ({
     eventId: Number(r.event_id), outboxId: Number(r.outbox_id), status: r.status as DeliveryStatus, attempts: Number(r.attempts),
@@ -249,11 +249,11 @@ export async function redeliver(pool: Pool, key: EndpointKey, from: number, to: 
       "UPDATE webhook_endpoint SET paused_at = NULL, failing_since = NULL WHERE account_id = ? AND endpoint_id = ?",
       [key.accountId, key.endpointId],
     );
-    const [res] = (await conn.query(
+    const res = await exec(conn,
       `UPDATE webhook_delivery SET status = 'pending', due_at = ?, attempts = 0, event_at = GREATEST(event_at, ?), updated_at = ?
        WHERE account_id = ? AND endpoint_id = ? AND event_id BETWEEN ? AND ? AND status IN ('delivered', 'failed') ORDER BY event_id LIMIT ?`,
       [now, now, now, key.accountId, key.endpointId, from, to, limit],
-    )) as unknown as [{ affectedRows: number }];
+    );
     return res.affectedRows;
   });
 }
@@ -265,10 +265,10 @@ export async function redeliver(pool: Pool, key: EndpointKey, from: number, to: 
 export async function pruneDeliveries(pool: Pool, key: EndpointKey, firstKept: number, limit: number): Promise<number> {
   let deleted = 0;
   for (const status of ["delivered", "failed"]) {
-    const [res] = (await pool.query(
+    const res = await exec(pool,
       "DELETE FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND status = ? AND event_id < ? ORDER BY event_id LIMIT ?",
       [key.accountId, key.endpointId, status, firstKept, limit],
-    )) as unknown as [{ affectedRows: number }];
+    );
     deleted += res.affectedRows;
   }
   return deleted;

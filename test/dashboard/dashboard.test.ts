@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { buildDashboard } from "../../dashboard/build.js";
 import { createClient } from "@connectrpc/connect";
 import { createEmailClient, createEmailTransport, FailureMode, MailboxService, OutboxStatus, type EmailClient } from "../../src/index.js";
@@ -350,6 +351,45 @@ describe("dashboard in Chromium", () => {
     await page.screenshot({ path: DETAIL_SCREENSHOT });
     await page.click("#detail-close");
     await page.locator("#detail:not([open])").waitFor({ state: "attached", timeout: WAIT_MS });
+  });
+
+  test("an expired message has its own chip; the detail view shows its expiry, and a superseded one its collapse key and successor", async () => {
+    const expiring = (await client.send({
+      accountId: 2, to: ["erin@example.com"], subject: "Code that expires", bodyText: "123456", failureMode: FailureMode.NETWORK,
+      waitForAttempt: true, expireAt: timestampFromMs(Date.now() + 2_000),
+    })).outbox!;
+    expect(expiring.status).toBe(OutboxStatus.FAILED);
+    // Its retry is due 10 s on; it falls due at its expiry instead, and the sender's poll expires it.
+    await waitRow(expiring.outboxId, "EXPIRED");
+    const chip = page.locator('#status-filters button[data-status-filter="EXPIRED"]');
+    expect(await chip.getAttribute("class")).toContain("s-expired");
+    expect(Number(await chip.locator(".chip-count").textContent())).toBeGreaterThan(0);
+
+    const later = timestampFromMs(Date.now() + 3_600_000);
+    const older = (await client.send({ accountId: 2, to: ["erin@example.com"], subject: "Order 9: packed", bodyText: "x", collapseKey: "order-9", sendAt: later })).outbox!;
+    const newer = (await client.send({ accountId: 2, to: ["erin@example.com"], subject: "Order 9: shipped", bodyText: "x", collapseKey: "order-9", sendAt: later })).outbox!;
+    await waitRow(older.outboxId, "CANCELLED");
+
+    const open = async (id: bigint) => {
+      await row(id).locator("button[data-view]").click();
+      const dialog = page.locator(`#detail[open][data-outbox-id="${id}"]`);
+      await dialog.waitFor({ timeout: WAIT_MS });
+      return { dialog, field: (name: string) => dialog.locator(`dd[data-field="${name}"]`).textContent() };
+    };
+    const a = await open(expiring.outboxId);
+    expect(await a.dialog.locator('[data-part="status"]').textContent()).toBe("EXPIRED");
+    expect(await a.field("Expires")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(await a.dialog.locator(".timeline li").evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.kind)))
+      .toEqual(["CREATED", "SENDING", "FAILED", "EXPIRED"]);
+    await page.click("#detail-close");
+
+    const b = await open(older.outboxId);
+    expect(await b.field("Collapse key")).toBe("order-9");
+    expect(await b.field("Superseded by")).toBe(`#${newer.outboxId}`);
+    expect(await b.dialog.locator('.timeline li[data-kind="CANCELLED"] .superseded').textContent()).toBe(`superseded by #${newer.outboxId}`);
+    await page.click("#detail-close");
+    await page.locator("#detail:not([open])").waitFor({ state: "attached", timeout: WAIT_MS });
+    await client.cancelOutbox({ outboxId: newer.outboxId });
   });
 
   test("the chart shows sent and failed per minute of the last hour, as the server counts them, per account", async () => {

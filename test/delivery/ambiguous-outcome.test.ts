@@ -3,51 +3,34 @@
 // same message. A clear failure (a 4xx reply) moves it on. Either way the attempt counts for the
 // backoff. (A break while the message is still being written moves it on too; the client sees a
 // break as unknown as soon as the last byte left it, since it cannot tell what the server got.)
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
-import { emailClient, type EmailClient } from "../helpers/clients.js";
 import { ManualClock } from "../helpers/clock.js";
-import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
-import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { rowOf, waitForRow } from "./harness.js";
+import { useSinkApp } from "../helpers/sink-app.js";
 
 const T0 = 1_700_000_000_000;
 const clock = new ManualClock(T0);
-let sink: SmtpSink;
-let t: TestApp;
-let client: EmailClient;
 
-beforeAll(async () => {
-  sink = await startSmtpSink();
-  t = await startTestApp({
-    label: "ambiguous_outcome",
-    clock,
-    json: { accounts: [sinkAccount(1, sink.port)], message_id_domain: "mail.test", sender: { poll_interval_ms: 600_000 } },
-  });
-  client = emailClient(t.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+const env = useSinkApp({ label: "ambiguous_outcome", clock, json: { message_id_domain: "mail.test", sender: { poll_interval_ms: 600_000 } } });
 
 /** Sends once under `fault`, then lets the retry through; returns the Message-IDs the sink saw and the row. */
 async function failOnceThenSend(fault: "reset-after-data" | "451") {
-  sink.clear();
-  sink.fault = fault === "451" ? undefined : fault;
-  sink.script = fault === "451" ? (stage) => (stage === "data" ? { code: 451, message: "4.3.0 try later" } : undefined) : undefined;
-  const { outbox } = await client.send({ accountId: 1, to: ["bob@example.com"], subject: fault, bodyText: "b", waitForAttempt: true });
+  env.sink.clear();
+  env.sink.fault = fault === "451" ? undefined : fault;
+  env.sink.script = fault === "451" ? (stage) => (stage === "data" ? { code: 451, message: "4.3.0 try later" } : undefined) : undefined;
+  const { outbox } = await env.client.send({ accountId: 1, to: ["bob@example.com"], subject: fault, bodyText: "b", waitForAttempt: true });
   const id = Number(outbox!.outboxId);
   expect(outbox).toMatchObject({ status: OutboxStatus.FAILED, retries: 1 });
-  const failed = await rowOf(t.app.pool, id);
+  const failed = await rowOf(env.t.app.pool, id);
   expect(failed.nextAttemptAt).toBe(T0 + 10_000);
-  sink.fault = undefined;
-  sink.script = undefined;
+  env.sink.fault = undefined;
+  env.sink.script = undefined;
   clock.set(failed.nextAttemptAt!);
-  t.app.sender.wake();
-  const sent = await waitForRow(t.app.pool, id, { status: "sent", retries: 1 });
+  env.t.app.sender.wake();
+  const sent = await waitForRow(env.t.app.pool, id, { status: "sent", retries: 1 });
   clock.set(T0);
-  return { id, failed, sent, seen: sink.messages.map((m) => m.messageId) };
+  return { id, failed, sent, seen: env.sink.messages.map((m) => m.messageId) };
 }
 
 test("a break after the whole message keeps the Message-ID for the retry; the attempt still counts", async () => {

@@ -46,6 +46,8 @@ export type Seen = { type: "event"; event: SeenEvent } | { type: "heartbeat"; la
 export interface StreamEnd {
   /** undefined when the server ended the stream cleanly. */
   code: Code | undefined;
+  /** The error's message, when it ended with one. */
+  message?: string;
   reason?: string;
   metadata: Record<string, string>;
 }
@@ -131,7 +133,7 @@ function connectStream(baseUrl: string, transport: TransportName, req: WatchRequ
 function connectEnd(e: unknown): StreamEnd {
   const err = ConnectError.from(e);
   const [info] = err.findDetails(ErrorInfoSchema);
-  return { code: err.code, reason: info?.reason, metadata: { ...info?.metadata } };
+  return { code: err.code, message: err.rawMessage, reason: info?.reason, metadata: { ...info?.metadata } };
 }
 
 function fromConnect(res: WatchOutboxResponse): Seen {

@@ -64,7 +64,7 @@ test("counters, histograms and gauges follow a known sequence of sends and failu
   expect(total(m, "email_outbox_claim_batch_size_sum")).toBeGreaterThanOrEqual(6);
   expect(total(m, "email_outbox_claim_batch_size_count")).toBeGreaterThanOrEqual(1);
 
-  expect(depth(m)).toEqual({ pending: 0, sending: 0, sent: 3, failed: 2, dead: 1, cancelled: 0, suppressed: 0 });
+  expect(depth(m)).toEqual({ pending: 0, sending: 0, sent: 3, failed: 2, dead: 1, cancelled: 0, suppressed: 0, expired: 0 });
   // The failed rows are due after their backoff: nothing is overdue.
   expect(total(m, "email_outbox_oldest_due_age_seconds")).toBe(0);
   expect(total(m, "email_outbox_database_up")).toBe(1);

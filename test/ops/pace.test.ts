@@ -3,7 +3,7 @@
 // test moves, and which SMTP replies count as "slow down".
 import { describe, expect, test } from "vitest";
 import { takeSlots } from "../../src/outbox/pace.js";
-import { AccountPause, isSlowDownReply } from "../../src/delivery/rate-limit.js";
+import { AccountPause, isSlowDownReply } from "../../src/delivery/slow-down.js";
 
 describe("takeSlots", () => {
   const five = { maxPerSecond: 5, burst: 1, max: 100 };

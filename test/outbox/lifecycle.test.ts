@@ -5,9 +5,10 @@ import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 import { FINISHED, RECIPIENT_EVENTS, TRANSITIONS, requeuedStatus, stateDiagram } from "../../src/outbox/lifecycle.js";
 import { EventKind, type OutboxStatus } from "../../src/outbox/types.js";
+import { lastDefinitionOf } from "../helpers/migrations.js";
 
 const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
-const STATUSES: OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed"];
+const STATUSES: OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed", "expired"];
 
 test("the README's States diagram is the table's", () => {
   const readme = read("README.md");
@@ -37,24 +38,30 @@ test("every event kind but SNAPSHOT is some transition's event or a recipient ev
   }
 });
 
-test("the claim index holds exactly the statuses a claim takes rows from", () => {
-  for (const [file, column] of [["0001_create_outbox.sql", "due_at"], ["0055_add_outbox_claim_at.sql", "claim_at"]]) {
-    const statuses = new RegExp(`${column} BIGINT AS \\(IF\\(status IN \\(([^)]*)\\)`).exec(read(`migrations/${file}`))?.[1];
+test("the claim index holds exactly the statuses a claim takes rows from, and those expiry and superseding take", () => {
+  for (const column of ["due_at", "claim_at"]) {
+    const [, statuses, due] = new RegExp(`${column} BIGINT AS \\(IF\\(status IN \\(([^)]*)\\), (.*), NULL\\)\\) STORED`).exec(lastDefinitionOf(column).sql) ?? [];
     expect(statuses!.split(",").map((s) => s.trim().replace(/'/g, ""))).toEqual([...TRANSITIONS.claim.from]);
+    // A queued row is due at its expiry at the latest, so a claim finds it to expire it.
+    expect(due).toMatch(/^LEAST\(.*, IFNULL\(expire_at, .*\)\)$/);
   }
+  // A claim finds the rows to expire: they leave exactly the statuses it takes rows from.
+  expect(TRANSITIONS.expire.from).toEqual(TRANSITIONS.claim.from);
+  // Superseding leaves alone what a sender holds or finished.
+  expect(TRANSITIONS.supersede.from).toEqual(TRANSITIONS.cancel.from);
 });
 
 test("structural rules of the table", () => {
   const all = Object.values(TRANSITIONS);
-  // SENT, CANCELLED and SUPPRESSED are terminal: nothing leaves them.
-  for (const terminal of ["sent", "cancelled", "suppressed"] as const) for (const t of all) expect(t.from).not.toContain(terminal);
+  // SENT, CANCELLED, SUPPRESSED and EXPIRED are terminal: nothing leaves them.
+  for (const terminal of ["sent", "cancelled", "suppressed", "expired"] as const) for (const t of all) expect(t.from).not.toContain(terminal);
   // Retention deletes exactly the rows no sender takes again on its own.
   const queued = new Set<string>([...TRANSITIONS.claim.from, "sending"]);
   expect([...FINISHED].sort()).toEqual(STATUSES.filter((s) => !queued.has(s)).sort());
   // Every status is reachable.
   for (const s of STATUSES) expect(all.some((t) => (t.to as readonly string[]).includes(s))).toBe(true);
   // Only an attempt's outcome counts an attempt; hand-backs and rescues never do.
-  for (const name of ["rescue", "release", "rescueLimit", "claim", "handOff", "retry"] as const) {
+  for (const name of ["rescue", "release", "rescueLimit", "claim", "handOff", "retry", "expire", "supersede"] as const) {
     expect(TRANSITIONS[name].countsAttempt).toBe(false);
     expect(TRANSITIONS[name].newMessageId).toBe("no");
   }

@@ -1,6 +1,6 @@
 // What a connection may cost: one that sends nothing, a partial or trickled HTTP/2 preface, or a
 // half request head is closed after server.first_bytes_timeout_ms; an HTTP/2 session without
-// traffic after server.idle_timeout_ms; HTTP/2 allows server.max_concurrent_streams streams; open
+// streams after server.idle_timeout_ms, whatever frames it still sends; HTTP/2 allows server.max_concurrent_streams streams; open
 // WatchOutbox streams are capped per key and in total; a client that goes away logs nothing above debug.
 import http2 from "node:http2";
 import net from "node:net";
@@ -80,6 +80,21 @@ test("an idle HTTP/2 session is closed; it may open 100 streams at once", async 
   await new Promise<void>((r) => session.once("remoteSettings", () => r()));
   expect(session.remoteSettings.maxConcurrentStreams).toBe(100);
   await new Promise<void>((r) => session.once("close", () => r()));
+});
+
+test("a session that keeps pinging after its last stream closed is closed after the idle limit", async () => {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on("error", () => undefined);
+  const closed = new Promise<void>((r) => session.once("close", () => r()));
+  const req = session.request({ ":method": "GET", ":path": "/healthz" });
+  req.on("data", () => undefined).end();
+  await new Promise<void>((r) => req.once("close", () => r()));
+  // Frames keep coming, but no stream: that is not a use of the session.
+  const pings = setInterval(() => session.ping(() => undefined), 100);
+  const outcome = await Promise.race([closed.then(() => "closed"), new Promise((r) => setTimeout(r, 10_000, "still open"))]);
+  clearInterval(pings);
+  session.destroy();
+  expect(outcome).toBe("closed");
 });
 
 test("WatchOutbox streams are capped per key and in total, and freed when they end", async () => {

@@ -1,13 +1,11 @@
 // email.v1.EmailService: thin handlers that validate, call the outbox, and map the results.
 import { recipientReports, recipientReportsOf } from "../../inbound/bounces/recipients.js";
 import { toProtoRecipient } from "./report-mapping.js";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { messageOptions, prepareSend, requireNonEmpty } from "./prepare-send.js";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   EmailService,
   OutboxEventKind,
-  ReplyRequestSchema,
   WatchOutboxResponseSchema,
   type CancelOutboxRequest,
   type GetOutboxActivityRequest,
@@ -32,33 +30,21 @@ import { OutboxActivity } from "./outbox-activity.js";
 import { MAX_DETAIL_READS, outboxMessage } from "./outbox-detail.js";
 import { Turns } from "./turns.js";
 import { outboxQuery } from "./outbox-query.js";
-import { findMessage } from "../../outbox/messages.js";
 import type { NewMessage, OutboxRow } from "../../outbox/types.js";
 import type { Sender } from "../../delivery/sender.js";
 import { SenderStoppedError } from "../../delivery/sender.js";
 import type { EventTailer } from "../../events/watch/tailer.js";
 import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError, type WatchItem } from "../../events/watch/stream.js";
-import { replyHeaders } from "../../inbound/mailbox/reply.js";
+import { STREAM_SLOT, StreamSlot } from "../stream-limits.js";
 import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
 import { clientError } from "./interceptors.js";
 import type { Logger } from "../../lib/log.js";
 import { MAX_BATCH_ROWS, type GroupCommit } from "../../outbox/group-commit.js";
 import { accountFilter, authorize, mayAccess } from "../auth/authorize.js";
 import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
-import { requestMessageId } from "./message-id.js";
+import { replyMessage, sendMessage } from "./message-request.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
-import {
-  attachments,
-  checkBodies,
-  checkIdempotencyKey,
-  checkRecipientCount,
-  checkSizes,
-  failureMode,
-  requestHash,
-  requireAccount,
-  sendAt,
-  Violations,
-} from "./validate.js";
+import { failureMode, Violations } from "./validate.js";
 
 export interface HandlerDeps {
   config(): Config;
@@ -87,7 +73,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
   }
 
   async send(req: SendRequest, ctx: HandlerContext) {
-    const msg = await this.prepareSend(req, ctx);
+    authorize(ctx, req.accountId);
+    const msg = await sendMessage(req, this.deps);
     const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
     return { outbox: toProtoOutbox(row), idempotentReplay: replay };
   }
@@ -105,7 +92,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
         if (m.waitForAttempt) {
           throw invalidArgument([{ field: `messages[${i}].wait_for_attempt`, reason: "WAIT_NOT_ALLOWED_IN_BATCH", description: "a batch never waits for attempts; watch the rows instead" }]);
         }
-        return await this.deps.commits.submit(await this.prepareSend(m, ctx)).catch(fromOutboxError);
+        authorize(ctx, m.accountId);
+        return await this.deps.commits.submit(await sendMessage(m, this.deps)).catch(fromOutboxError);
       } catch (err) {
         return clientError(this.deps.log, err, "SendBatch");
       }
@@ -117,49 +105,9 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     };
   }
 
-  /** Validates a Send (the account check first) into the message to commit. */
-  private async prepareSend(req: SendRequest, ctx: HandlerContext): Promise<NewMessage> {
-    authorize(ctx, req.accountId);
-    return prepareSend(req, this.deps.config(), this.deps.clock.now());
-  }
-
   async reply(req: ReplyRequest, ctx: HandlerContext) {
     authorize(ctx, req.accountId);
-    checkSizes({ bodyText: req.bodyText, bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length });
-    const config = this.deps.config();
-    const now = this.deps.clock.now();
-    requireNonEmpty([["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""], ["body_text", req.bodyText.trim() !== ""]],
-      "in_reply_to_message_id/body_text cannot be empty");
-    const account = requireAccount(config, req.accountId);
-    const mode = failureMode(config, req.failureMode);
-    const parentId = requestMessageId("in_reply_to_message_id", req.inReplyToMessageId);
-    const v = new Violations();
-    checkBodies(v, req.bodyText, req.bodyHtml);
-    checkIdempotencyKey(v, req.idempotencyKey);
-    const due = sendAt(v, req.sendAt, now);
-    const options = messageOptions(v, account, req);
-    const files = await attachments(v, config, req.attachments);
-    v.check();
-
-    // The parent is a message this account received or sent; the headers are fixed now, so
-    // retries keep them even if the parent is deleted.
-    const parent = await findMessage(this.deps.pool, account.id, parentId);
-    if (!parent) {
-      throw apiError(Code.NotFound, "PARENT_NOT_FOUND", "in_reply_to_message_id does not exist for this account");
-    }
-    const reply = replyHeaders(parent, account.from, req.replyAll);
-    if (!reply) throw apiError(Code.FailedPrecondition, "REPLY_RECIPIENT_UNKNOWN", "cannot infer reply recipient from parent sender");
-    const recipients = new Violations();
-    checkRecipientCount(recipients, reply.to.length + reply.cc.length);
-    recipients.check();
-
-    const msg: NewMessage = {
-      accountId: account.id, kind: "reply", ...options, to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, inReplyTo: reply.inReplyTo,
-      references: reply.references.join(" "),
-      sendAt: due, failureMode: mode, idempotencyKey: req.idempotencyKey || undefined,
-      requestHash: req.idempotencyKey ? requestHash(toBinary(ReplyRequestSchema, { ...req, waitForAttempt: false })) : undefined,
-    };
+    const msg = await replyMessage(req, this.deps);
     const { row, replay } = await this.commit(msg, req.waitForAttempt, ctx);
     return { outbox: toProtoOutbox(row), idempotentReplay: replay };
   }
@@ -234,10 +182,12 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
 
   /**
    * What a WatchOutbox stream carries, before it is put into messages (watch-grpc.ts frames the
-   * same items itself). Throws what watchError() maps to the stream's status.
+   * same items itself). Throws what watchError() maps to the stream's status. It ends with the
+   * stream's slot, which the transport put in the context.
    */
   watchItems(req: WatchOutboxRequest, ctx: HandlerContext): AsyncGenerator<WatchItem> {
     const { pool, tailer } = this.deps;
+    const stream = ctx.values.get(STREAM_SLOT) ?? new StreamSlot(ctx.signal);
     return watchOutbox(
       { pool, tailer, heartbeatMs: this.deps.config().watch.heartbeatMs },
       {
@@ -248,7 +198,7 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
         afterEventId: Number(req.afterEventId),
         includeCurrent: req.includeCurrent,
       },
-      ctx.signal,
+      stream,
     );
   }
 
@@ -334,15 +284,14 @@ export function watchResponse(item: WatchItem, now: number): WatchOutboxResponse
   });
 }
 
+/** A stream cut off during its snapshot has no resume point: it starts again. */
+const resume = (err: { lastEventId?: number }) => (err.lastEventId === undefined ? "start again with include_current" : "resume with after_event_id");
+const resumeAt = (err: { lastEventId?: number }): Record<string, string> => (err.lastEventId === undefined ? {} : { last_event_id: String(err.lastEventId) });
+
 /** How a WatchOutbox stream that ended early reports it; anything else is returned as it is. */
 export function watchError(err: unknown): unknown {
-  if (err instanceof WatchOverflowError) {
-    return apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", "the stream fell too far behind; resume with after_event_id",
-      { last_event_id: String(err.lastEventId) });
-  }
-  if (err instanceof WatchShutdownError) {
-    return apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; resume with after_event_id", { last_event_id: String(err.lastEventId) });
-  }
+  if (err instanceof WatchOverflowError) return apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", `the stream fell too far behind; ${resume(err)}`, resumeAt(err));
+  if (err instanceof WatchShutdownError) return apiError(Code.Unavailable, "SERVER_STOPPING", `the server is stopping; ${resume(err)}`, resumeAt(err));
   if (err instanceof WatchOutOfRangeError) return apiError(Code.OutOfRange, "EVENT_OUT_OF_RANGE", err.message);
   if (err instanceof WatchSnapshotTooLargeError) {
     return apiError(Code.FailedPrecondition, "WATCH_SNAPSHOT_TOO_LARGE", err.message, { limit: String(err.limit) });

@@ -40,6 +40,7 @@ const REFUSAL_CODES: Record<OutboxError["reason"], Code> = {
   OUTBOX_NOT_FOUND: Code.NotFound,
   RETRY_NOT_ALLOWED_FOR_STATUS: Code.FailedPrecondition,
   RETRY_NOT_DUE: Code.FailedPrecondition,
+  MESSAGE_EXPIRED: Code.FailedPrecondition,
   CANCEL_NOT_ALLOWED_FOR_STATUS: Code.FailedPrecondition,
   IDEMPOTENCY_KEY_REUSED: Code.FailedPrecondition,
 };

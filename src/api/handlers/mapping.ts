@@ -1,7 +1,7 @@
 // Domain rows and events -> proto messages.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { OutboxEventSchema, type OutboxEvent, type OutboxEventKind } from "../../../gen/email/v1/email_service_pb.js";
+import { CancelReason, OutboxEventSchema, type OutboxEvent, type OutboxEventKind } from "../../../gen/email/v1/email_service_pb.js";
 import { OutboxSchema, OutboxStatus, Priority, type Outbox } from "../../../gen/email/v1/outbox_pb.js";
 import { EventKind, type EventRow, type OutboxRow, type OutboxStatus as Status } from "../../outbox/types.js";
 import { toProtoReason } from "./reason-mapping.js";
@@ -14,6 +14,7 @@ export const STATUS_TO_PROTO: Record<Status, OutboxStatus> = {
   dead: OutboxStatus.DEAD,
   cancelled: OutboxStatus.CANCELLED,
   suppressed: OutboxStatus.SUPPRESSED,
+  expired: OutboxStatus.EXPIRED,
 };
 
 export const STATUS_FROM_PROTO = new Map<OutboxStatus, Status>(
@@ -60,6 +61,9 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     tags: row.tags,
     metadata: row.metadata,
     priority: row.priority === "bulk" ? Priority.BULK : Priority.TRANSACTIONAL,
+    expireAt: time(row.expireAt),
+    collapseKey: row.collapseKey ?? "",
+    supersededBy: BigInt(row.supersededBy ?? 0),
     relay: row.relay ?? "",
   });
 }
@@ -83,5 +87,13 @@ export function toProtoEvent(e: EventRow): OutboxEvent {
     relay: e.relay ?? "",
     tags: e.tags,
     metadata: e.metadata,
+    cancelReason: cancelReason(e),
+    supersededBy: BigInt(e.supersededBy ?? 0),
   });
+}
+
+/** A CANCELLED event's reason: the newer row that superseded it, or else a CancelOutbox. */
+function cancelReason(e: EventRow): CancelReason {
+  if (e.kind !== EventKind.cancelled) return CancelReason.UNSPECIFIED;
+  return e.supersededBy === null ? CancelReason.REQUESTED : CancelReason.SUPERSEDED;
 }

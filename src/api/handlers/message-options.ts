@@ -1,6 +1,7 @@
 // The per-message options of Send and Reply beyond the content: the From identity, extra header
-// fields, tags and metadata. Counts and sizes are checked before any element is, and every
-// problem is a field violation, so nothing is written for a bad request.
+// fields, tags and metadata, expiry and collapse key. Counts and sizes are checked before any
+// element is, and every problem is a field violation, so nothing is written for a bad request.
+import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { AccountConfig } from "../../config/config.js";
 import { formatMailbox, parseMailbox, AddressError } from "../../message/address.js";
 import { mayUseFrom } from "../../message/sender-identity.js";
@@ -13,6 +14,9 @@ export const MAX_HEADERS = 50;
 export const MAX_HEADER_BYTES = 16 * 1024;
 export const MAX_METADATA = 20;
 export const MAX_METADATA_BYTES = 2 * 1024;
+/** A message worth sending a month late is not one that expires: a longer expiry is a mistake. */
+export const MAX_EXPIRY_MS = 30 * 24 * 3600_000;
+export const MAX_COLLAPSE_KEY_BYTES = 128;
 
 /** RFC 5322 §3.6.8 field-name: printable ASCII except ':'; at most 76, so it fits a line with room. */
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]{1,76}$/;
@@ -25,6 +29,8 @@ const STRUCTURAL = new Set([
   "reply-to", "sender", "return-path", "dkim-signature", "x-outbox-id",
 ]);
 const LONE_SURROGATE = /\p{Cs}/u;
+/** Not printable: control, format (bidirectional and zero-width), surrogate, private-use, unassigned. */
+const NOT_PRINTABLE = /\p{C}/u;
 
 /** The From header: the request's, if the account allows its address, else the account's. */
 export function fromHeader(v: Violations, account: AccountConfig, value: string): string {
@@ -113,4 +119,25 @@ export function metadata(v: Violations, input: Readonly<StringMap>): StringMap |
     return undefined;
   }
   return { ...input };
+}
+
+/** expire_at: after the time the message is due (send_at, or now) and at most 30 days after it. */
+export function expireAt(v: Violations, value: Timestamp | undefined, due: number): number | undefined {
+  if (!value) return undefined;
+  const ms = timestampMs(value);
+  if (!Number.isFinite(ms) || ms <= due || ms > due + MAX_EXPIRY_MS) {
+    v.add("expire_at", "EXPIRE_AT_INVALID", "expire_at must be after send_at (or now) and at most 30 days after it");
+    return undefined;
+  }
+  return ms;
+}
+
+/** collapse_key: 1 to 128 bytes of printable text; empty means none. */
+export function collapseKey(v: Violations, value: string): string | undefined {
+  if (value === "") return undefined;
+  if (Buffer.byteLength(value, "utf8") > MAX_COLLAPSE_KEY_BYTES || NOT_PRINTABLE.test(value)) {
+    v.add("collapse_key", "COLLAPSE_KEY_INVALID", `collapse_key must be at most ${MAX_COLLAPSE_KEY_BYTES} bytes of printable text`);
+    return undefined;
+  }
+  return value;
 }

@@ -7,7 +7,7 @@ import { SendRequestSchema, type SendRequest } from "../../../gen/email/v1/email
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import type { Config } from "../../config/config.js";
 import type { PendingRequest, Verdict } from "../../outbox/requests.js";
-import { prepareSend } from "../handlers/prepare-send.js";
+import { sendMessage } from "../handlers/message-request.js";
 
 /**
  * Decodes the request's JSON (strictly: an unknown field is refused, as on the RPCs) and runs
@@ -27,7 +27,7 @@ export async function judgeRequest(req: PendingRequest, config: Config, now: num
   // The idempotency fingerprint covers account_id, so a request and a Send of the same message match.
   send.accountId = req.accountId;
   try {
-    return { msg: await prepareSend(send, config, now) };
+    return { msg: await sendMessage(send, { config: () => config, clock: { now: () => now } }) };
   } catch (err) {
     if (!(err instanceof ConnectError)) throw err;
     return refused(err.findDetails(ErrorInfoSchema)[0]?.reason ?? "", err.rawMessage);

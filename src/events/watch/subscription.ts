@@ -1,5 +1,6 @@
 // One consumer of live events: a bounded buffer the tailer pushes into and a stream pulls from.
-// A consumer that falls more than `capacity` events behind is cut off instead of growing memory.
+// A consumer that falls more than `capacity` events behind is cut off instead of growing memory;
+// what it took out and its client has not received yet counts as behind too.
 import type { EventRow } from "../../outbox/types.js";
 
 export interface EventFilter {
@@ -26,6 +27,10 @@ export class Subscription {
   private buffer: EventRow[] = [];
   private wakeup?: () => void;
   ended?: EndReason;
+  /** Events the consumer took that its client has not received yet (set by the consumer). */
+  held: () => number = () => 0;
+  /** Told once when it ends, also while the consumer is busy elsewhere and not waiting in take(). */
+  onEnd?: (reason: EndReason) => void;
 
   constructor(
     readonly filter: EventFilter,
@@ -36,7 +41,7 @@ export class Subscription {
   /** Called by the tailer for every new event, in id order. */
   offer(event: EventRow): void {
     if (this.ended || !matches(this.filter, event)) return;
-    if (this.buffer.length >= this.capacity) {
+    if (this.buffer.length + this.held() >= this.capacity) {
       this.end("overflow");
       return;
     }
@@ -54,6 +59,7 @@ export class Subscription {
     if (reason === "overflow") this.buffer = [];
     this.detach(this);
     this.wake();
+    this.onEnd?.(reason);
   }
 
   /** Takes every buffered event; waits (until `signal` or timeoutMs) when there is none. */

@@ -1,6 +1,7 @@
 // One tailer per process reads new events in id order and feeds every subscription. Commits on
 // this instance call notify() so local watchers see them at once; other instances' commits are
 // found by polling.
+import { Poller } from "../../lib/poller.js";
 import type { Logger } from "../../lib/log.js";
 import type { Pool } from "../../db/pool.js";
 import { lastEventId, readEventsAfter } from "../../outbox/events.js";
@@ -11,10 +12,7 @@ const PAGE = 1000;
 export class EventTailer {
   private readonly subs = new Set<Subscription>();
   private position = 0;
-  private timer?: NodeJS.Timeout;
-  private polling?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly reads = new Poller(() => this.poll());
 
   constructor(
     private readonly pool: Pool,
@@ -25,7 +23,7 @@ export class EventTailer {
 
   async start(): Promise<void> {
     this.position = await lastEventId(this.pool);
-    this.timer = setInterval(() => this.read(), this.pollIntervalMs);
+    this.reads.start(this.pollIntervalMs);
   }
 
   /** The id of the newest event handed to subscribers; every later event will be. */
@@ -37,25 +35,16 @@ export class EventTailer {
     return this.subs.size;
   }
 
-  /** Something was committed: read new events now, if anyone is listening. */
-  notify(): void {
-    if (this.subs.size > 0) this.read();
+  /** Events held for subscribers: buffered, or taken and not yet received by their clients. */
+  get heldEvents(): number {
+    let n = 0;
+    for (const sub of this.subs) n += sub.buffered + sub.held();
+    return n;
   }
 
-  /** Reads new events (coalesced with a read under way). */
-  private read(): void {
-    if (this.stopped) return;
-    if (this.polling) {
-      this.again = true;
-      return;
-    }
-    this.polling = this.poll().finally(() => {
-      this.polling = undefined;
-      if (this.again) {
-        this.again = false;
-        this.read();
-      }
-    });
+  /** Something was committed: read new events now, if anyone is listening. */
+  notify(): void {
+    if (this.subs.size > 0) this.reads.wake();
   }
 
   /**
@@ -65,7 +54,7 @@ export class EventTailer {
   subscribe(filter: EventFilter): { sub: Subscription; from: number } {
     const sub = new Subscription(filter, this.capacity, (s) => this.subs.delete(s));
     // A stream arriving while the server stops ends at once (UNAVAILABLE) instead of hanging.
-    if (this.stopped) sub.end("shutdown");
+    if (this.reads.stopped) sub.end("shutdown");
     else this.subs.add(sub);
     return { sub, from: this.position };
   }
@@ -94,9 +83,7 @@ export class EventTailer {
 
   /** Ends every stream (they report UNAVAILABLE so clients resume elsewhere). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.polling;
+    await this.reads.stop();
     for (const sub of [...this.subs]) sub.close();
   }
 }

@@ -6,6 +6,7 @@
 // email delivery shares nothing with it but the database.
 import type { Clock } from "../../db/clock.js";
 import type { Config } from "../../config/config.js";
+import { Poller } from "../../lib/poller.js";
 import { redactAddressesIn, type Logger } from "../../lib/log.js";
 import type { Pool } from "../../db/pool.js";
 import { firstEventId } from "../../outbox/events.js";
@@ -62,11 +63,7 @@ export function configuredEndpoints(config: Config): WebhookEndpoint[] {
 }
 
 export class WebhookDispatcher {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private started = false;
-  private stopped = false;
+  private readonly passes = new Poller(() => this.checkedPass());
   private readonly inFlight = new Map<string, number>();
   private total = 0;
   private readonly sends = new Set<Promise<void>>();
@@ -83,32 +80,24 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    this.started = true;
-    this.timer = setInterval(() => this.wake(), this.o.pollMs);
-    this.wake();
+    this.passes.start(this.o.pollMs);
+    this.passes.wake();
   }
 
   /** Runs a pass now, or right after the one under way. */
   wake(): void {
-    if (!this.started || this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
+    this.passes.wake();
+  }
+
+  private async checkedPass(): Promise<void> {
+    try {
+      await this.pass();
+      this.passError = undefined;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== this.passError) this.o.log.warn({ err: message }, "webhook pass failed; retrying every poll");
+      this.passError = message;
     }
-    this.running = this.pass()
-      .then(() => (this.passError = undefined))
-      .catch((err: unknown) => {
-        const message = (err as Error).message;
-        if (message !== this.passError) this.o.log.warn({ err: message }, "webhook pass failed; retrying every poll");
-        this.passError = message;
-      })
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
   }
 
   /** The endpoints paused fleet-wide (by "account/endpoint"), as of the last pass. */
@@ -119,9 +108,7 @@ export class WebhookDispatcher {
 
   /** Stops claiming and waits for the requests under way (each bounded by its timeout_ms). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+    await this.passes.stop();
     await Promise.all([...this.sends]);
   }
 
@@ -140,14 +127,14 @@ export class WebhookDispatcher {
     const firstKept = prune ? await firstEventId(this.o.pool) : 0;
     if (prune) this.lastPrune = this.o.clock.now();
     for (const ep of endpoints) {
-      if (this.stopped) return;
+      if (this.passes.stopped) return;
       const key = keyOf(ep);
       if (!this.ensured.has(key)) {
         await ensureEndpoint(this.o.pool, ep);
         this.ensured.add(key);
       }
       const now = this.o.clock.now();
-      while ((await recordDeliveries(this.o.pool, ep, (e) => wants(ep.config, e), SCAN, now)) === SCAN && !this.stopped);
+      while ((await recordDeliveries(this.o.pool, ep, (e) => wants(ep.config, e), SCAN, now)) === SCAN && !this.passes.stopped);
       if (prune && firstKept > 0) await pruneDeliveries(this.o.pool, ep, firstKept, 1000);
       if (this.states.get(key)?.pausedAt != null) continue;
       const room = Math.min(PER_ENDPOINT - (this.inFlight.get(key) ?? 0), MAX_IN_FLIGHT - this.total);

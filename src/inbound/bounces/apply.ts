@@ -17,6 +17,7 @@ import { reportClass } from "./report-class.js";
 import type { ReasonClass } from "../../message/bounce-reasons.js";
 import type { RecipientOutcome, Report } from "./report.js";
 import { verpOutboxId } from "../../message/verp.js";
+import { select, selectOne } from "../../db/query.js";
 
 export interface AppliedRecipient extends RecipientOutcome {
   updatedAt: number;
@@ -59,10 +60,10 @@ interface TargetRow {
 export async function applyReport(conn: PoolConnection, account: AccountConfig, messageIdDomain: string, report: Report, now: number): Promise<Applied | undefined> {
   const target = reportTarget(account, messageIdDomain, report);
   if (!target || !Number.isSafeInteger(target.id)) return undefined;
-  const [rows] = (await conn.query(
+  const rows = await select<TargetRow>(conn,
     "SELECT id, account_id, status, retries, message_seq, to_json, cc_json, bcc_json FROM outbox WHERE id = ? FOR UPDATE",
     [target.id],
-  )) as unknown as [TargetRow[]];
+  );
   const row = rows[0];
   // Another account's row, or a Message-ID this row never carried: not ours to change.
   if (!row || row.account_id !== account.id || (target.seq !== undefined && target.seq > row.message_seq)) return undefined;
@@ -80,9 +81,8 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
   }
   if (named.length === 0) return undefined;
 
-  const [held] = (await conn.query("SELECT address, state FROM outbox_recipient WHERE outbox_id = ? FOR UPDATE", [row.id])) as unknown as [
-    { address: string; state: RecipientOutcome["state"] }[],
-  ];
+  const held = await select<{ address: string; state: RecipientOutcome["state"] }>(conn,
+    "SELECT address, state FROM outbox_recipient WHERE outbox_id = ? FOR UPDATE", [row.id]);
   const permanent = new Set(held.filter((h) => h.state !== "delayed").map((h) => h.address));
   // A report may quote any of the account's relays' exchanges.
   const secrets = account.relays.flatMap((relay) => secretForms(relay.smtp?.auth));

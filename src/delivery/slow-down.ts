@@ -1,6 +1,7 @@
-// Per-account pauses on this instance after a "slow down" reply. Pacing by max_per_second is
-// fleet-wide and lives in the database (src/outbox/pace.ts). Times come from a monotonic clock:
-// they pace SMTP traffic, not the outbox's due times.
+// "Slow down" replies, and the pause they put an account in on this instance. Pacing by
+// max_per_second is fleet-wide and lives with the outbox (src/outbox/pace.ts); a pause also holds
+// that pace back. Times come from a monotonic clock: they pace SMTP traffic, not the outbox's
+// due times.
 import { performance } from "node:perf_hooks";
 
 const monotonicMs = () => performance.now();

@@ -1,0 +1,32 @@
+// Typed results of the driver's query(): mysql2 types every result as "rows or a write's header",
+// so each statement says here which one it returns instead of casting at every call.
+import type { Connection, QueryOptions, QueryResult, ResultSetHeader, RowDataPacket } from "mysql2/promise";
+
+/** A statement: its SQL with `?` placeholders, or the driver's options (a timeout, say). */
+export type Statement = string | QueryOptions;
+
+/** Anything that runs statements: the pool, a pooled connection, or a connection of its own. */
+type Db = Pick<Connection, "query">;
+
+/** The values of its placeholders, in order. */
+type Args = QueryOptions["values"];
+
+async function run<T extends QueryResult>(db: Db, sql: Statement, args?: Args): Promise<T> {
+  const [result] = typeof sql === "string" ? await db.query<T>(sql, args) : await db.query<T>(sql, args);
+  return result;
+}
+
+/** The rows of a SELECT, typed as the columns it names. */
+export function select<T>(db: Db, sql: Statement, args?: Args): Promise<T[]> {
+  return run<(T & RowDataPacket)[]>(db, sql, args);
+}
+
+/** The first row of a SELECT, if any. */
+export async function selectOne<T>(db: Db, sql: Statement, args?: Args): Promise<T | undefined> {
+  return (await select<T>(db, sql, args))[0];
+}
+
+/** An INSERT, UPDATE or DELETE: what it changed (affectedRows, insertId). */
+export function exec(db: Db, sql: Statement, args?: Args): Promise<ResultSetHeader> {
+  return run<ResultSetHeader>(db, sql, args);
+}

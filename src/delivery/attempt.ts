@@ -1,0 +1,69 @@
+// One attempt at a claimed row: its attachments read from the outbox, the message composed and
+// handed to a transport, and the result classified. It knows no lane, lease or queue.
+import type { AccountConfig } from "../config/config.js";
+import { verpAddress } from "../message/verp.js";
+import { redactAddressesIn, type Logger } from "../lib/log.js";
+import { ownAddress } from "../message/sender-identity.js";
+import type { SenderMetrics } from "../metrics/metrics.js";
+import { AttachmentIncompleteError, loadAttachments } from "../outbox/attachments.js";
+import type { Pool } from "../db/pool.js";
+import type { AttemptOutcome, ClaimedMessage, MessageAttachment } from "../outbox/types.js";
+import { classifySmtpError } from "./classify.js";
+import { composeMessage } from "./compose.js";
+import { SimulatedFailure } from "./simulated-failure.js";
+import { isSlowDownReply } from "./slow-down.js";
+import type { AccountTransport } from "./transports.js";
+
+export interface AttemptContext {
+  pool: Pool;
+  log: Logger;
+  metrics?: SenderMetrics;
+}
+
+/** The log fields of every line about one attempt. */
+export function attemptFields(claim: ClaimedMessage) {
+  return { outbox_id: claim.id, account_id: claim.accountId, attempt: claim.retries + 1, message_id: claim.messageId };
+}
+
+/**
+ * The attempt's outcome; undefined when it never reached the SMTP server through no fault of its
+ * own. `onSlowDown` hears of a reply that asks the whole account to slow down.
+ */
+export async function attempt(
+  ctx: AttemptContext,
+  claim: ClaimedMessage,
+  account: AccountConfig,
+  transport: AccountTransport,
+  onSlowDown: (errorClass: string) => void,
+): Promise<AttemptOutcome | undefined> {
+  const { log, metrics } = ctx;
+  // Attachment bytes are read from the outbox now, not at claim time: only attempts under way
+  // hold them in memory. A database that fails this read is no fault of the SMTP server's, so it
+  // costs no attempt (and does not move the Message-ID on); bytes that are gone make it DEAD.
+  let files: MessageAttachment[] = [];
+  try {
+    if (claim.hasAttachments) files = (await loadAttachments(ctx.pool, [claim.id])).get(claim.id) ?? [];
+  } catch (err) {
+    if (err instanceof AttachmentIncompleteError) return { kind: "failed", error: err.message, errorClass: "ATTACHMENT_INCOMPLETE", permanent: true };
+    log.warn({ ...attemptFields(claim), err: (err as Error).message }, "could not read the attachments; claim handed back");
+    return undefined;
+  }
+  const started = Date.now();
+  try {
+    const envelopeFrom = account.verp ? verpAddress(account.id, claim.id, account.verp) : ownAddress(account.from);
+    const providerMessageId = await transport.send(composeMessage(claim, files, envelopeFrom));
+    metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
+    // Per-attempt success is debug: at volume an info line per message costs more than it tells;
+    // the outcome is in the row, its events and the metrics.
+    log.debug({ ...attemptFields(claim), ms: Date.now() - started }, "sent");
+    return { kind: "sent", providerMessageId };
+  } catch (err) {
+    // A simulated failure reached no server: nothing to time, log or slow down for.
+    if (err instanceof SimulatedFailure) return err.outcome;
+    const outcome = classifySmtpError(err);
+    metrics?.attempted(claim.accountId, "failed", (Date.now() - started) / 1000);
+    log.warn({ ...attemptFields(claim), error_class: outcome.errorClass, error: redactAddressesIn(outcome.error) }, "attempt failed");
+    if (isSlowDownReply(err)) onSlowDown(outcome.errorClass);
+    return outcome;
+  }
+}
