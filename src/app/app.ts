@@ -146,6 +146,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
     maintenance: () => maintenance.held,
   });
   metrics.observeRequests({ oldestPendingMs: () => oldestPendingAgeMs(pool) });
+  const openRelayBreakers = () => sender.relayBreakers.notClosed(config.accounts.values());
+  metrics.observeRelays({
+    relays: () => [...config.accounts.values()].flatMap((a) => a.relays.map((r) => ({ accountId: a.id, relay: r.name }))),
+    notClosed: openRelayBreakers,
+  });
   metrics.observeWebhooks({
     clock, paused: () => webhooks.paused(), endpoints: () => configuredEndpoints(config).map(keyOf),
     oldestOpen: () => oldestOpen(pool, configuredEndpoints(config)),
@@ -180,7 +185,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log),
         watchStreamLimits(watchSlots)],
       fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined,
-        webhooksPaused: () => webhooks.paused().length }),
+        webhooksPaused: () => webhooks.paused().length, relayBreakers: openRelayBreakers }),
     }, { keys: () => config.apiKeys, budget: requestBudget, log });
     const watchGrpc = watchOverGrpc({ handlers, keys: () => config.apiKeys, slots: watchSlots, clock, metrics, log });
     const serveRpc: RequestHandler = (req, res) => {
