@@ -43,7 +43,7 @@ test.each([
   [{ url: "http://hooks.example.com/x" }, "account 3: webhooks[0] (h): url must be https:// (http:// is for loopback hosts, or set allow_http: true)"],
   [{ url: "ftp://x/" }, "account 3: webhooks[0] (h): url must be http:// or https://"],
   [{ url: "https://u:p@x.example/" }, "account 3: webhooks[0] (h): url must not contain credentials"],
-  [{ events: ["sent", "bounced"] }, "account 3: webhooks[0] (h): events must be a non-empty list of created, scheduled, sending, sent, failed, dead, cancelled, lease_rescued, retried, released, suppressed, recipient_bounced, recipient_delayed, recipient_complained, expired"],
+  [{ events: ["sent", "bounced"] }, "account 3: webhooks[0] (h): events must be a non-empty list of created, scheduled, sending, sent, failed, dead, cancelled, lease_rescued, retried, released, suppressed, recipient_bounced, recipient_delayed, recipient_complained, expired, relay_failed"],
   [{ statuses: [] }, "account 3: webhooks[0] (h): statuses must be a non-empty list of pending, sending, sent, failed, dead, cancelled, suppressed, expired"],
   [{ tags: { "bad tag": "x" } }, "account 3: webhooks[0] (h): tags must be an object of 1 to 10 name: value tags (letters, digits, '_' or '-')"],
   [{ timeout_ms: 0 }, "account 3: webhooks[0] (h): timeout_ms must be a positive integer of at most 2147483647"],
