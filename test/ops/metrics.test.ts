@@ -100,8 +100,8 @@ test("open watch streams are a gauge read at scrape time", async () => {
   expect(total(m, "grpc_server_handled_total", { grpc_method: "WatchOutbox", grpc_type: "server_streaming" })).toBe(1);
 });
 
-test("labels stay low-cardinality: accounts, classes, statuses and RPC names only", async () => {
-  const allowed = new Set(["account_id", "error_class", "outcome", "status", "result", "le", "grpc_service", "grpc_method", "grpc_type", "grpc_code"]);
+test("labels stay low-cardinality: accounts, their configured relays, classes, statuses and RPC names only", async () => {
+  const allowed = new Set(["account_id", "relay", "error_class", "outcome", "status", "result", "le", "grpc_service", "grpc_method", "grpc_type", "grpc_code"]);
   for (const s of await scrape(t.url)) {
     if (!s.name.startsWith("email_outbox_") && !s.name.startsWith("grpc_server_")) continue;
     for (const label of Object.keys(s.labels)) expect(allowed, `${s.name} label ${label}`).toContain(label);
