@@ -3,6 +3,7 @@
 // are single statements outside the attempt's finalize: the breaker is advice on where to send,
 // and a lost write costs at most one more try of a failing relay.
 import type { Pool, Queryable } from "../db/pool.js";
+import { exec, select } from "../db/query.js";
 
 export interface BreakerRow {
   accountId: number;
@@ -21,9 +22,8 @@ export interface BreakerRule {
 
 /** Every breaker that has seen a failure (a relay without a row is closed). The table is small: a row per relay. */
 export async function readBreakers(db: Queryable): Promise<BreakerRow[]> {
-  const [rows] = (await db.query("SELECT account_id, relay, failures, open_until FROM relay_breaker")) as unknown as [
-    { account_id: number; relay: string; failures: number; open_until: number | null }[],
-  ];
+  const rows = await select<{ account_id: number; relay: string; failures: number; open_until: number | null }>(db,
+    "SELECT account_id, relay, failures, open_until FROM relay_breaker");
   return rows.map((r) => ({
     accountId: Number(r.account_id), relay: r.relay, failures: Number(r.failures), openUntil: r.open_until === null ? null : Number(r.open_until),
   }));
@@ -35,7 +35,7 @@ export async function readBreakers(db: Queryable): Promise<BreakerRow[]> {
  */
 export async function recordRelayFailure(pool: Pool, accountId: number, relay: string, now: number, rule: BreakerRule): Promise<void> {
   const opensAt = now + rule.coolDownMs;
-  await pool.query(
+  await exec(pool,
     `INSERT INTO relay_breaker (account_id, relay, failures, open_until, updated_at) VALUES (?, ?, 1, IF(1 >= ?, ?, NULL), ?)
      ON DUPLICATE KEY UPDATE
        open_until = IF(failures + 1 >= ? AND (open_until IS NULL OR open_until <= ?), ?, open_until),
@@ -46,7 +46,7 @@ export async function recordRelayFailure(pool: Pool, accountId: number, relay: s
 
 /** The relay took an attempt: its breaker closes. */
 export async function recordRelaySuccess(pool: Pool, accountId: number, relay: string, now: number): Promise<void> {
-  await pool.query(
+  await exec(pool,
     "UPDATE relay_breaker SET failures = 0, open_until = NULL, updated_at = ? WHERE account_id = ? AND relay = ? AND (failures > 0 OR open_until IS NOT NULL)",
     [now, accountId, relay],
   );
@@ -58,9 +58,9 @@ export async function recordRelaySuccess(pool: Pool, accountId: number, relay: s
  * the trial succeeds and closes it first.
  */
 export async function takeTrial(pool: Pool, accountId: number, relay: string, now: number, coolDownMs: number): Promise<boolean> {
-  const [res] = (await pool.query(
+  const res = await exec(pool,
     "UPDATE relay_breaker SET open_until = ?, updated_at = ? WHERE account_id = ? AND relay = ? AND open_until IS NOT NULL AND open_until <= ?",
     [now + coolDownMs, now, accountId, relay, now],
-  )) as unknown as [{ affectedRows: number }];
+  );
   return res.affectedRows === 1;
 }
