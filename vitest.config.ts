@@ -4,8 +4,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The fault suite kills and restarts services: it runs alone, via `npm run test:faults`.
-    exclude: ["test/faults/**", "node_modules/**"],
+    // The fault suite kills and restarts services, the HA suite runs a Galera cluster: each runs
+    // alone, via `npm run test:faults` and `npm run test:ha`.
+    exclude: ["test/faults/**", "test/ha/**", "node_modules/**"],
     // The tests' MariaDB: the running one, or a private one started for the run.
     globalSetup: ["test/helpers/database-server.ts"],
     pool: "forks",

@@ -13,7 +13,7 @@ import mysql from "mysql2/promise";
 import { enqueueInTransaction } from "../src/index.js";
 import { INTAKE_LIMITS } from "../src/api/outbox-request/intake.js";
 import { PENDING_REQUEST_SQL } from "../src/outbox/requests.js";
-import { startOurs, type Ours } from "./contenders.js";
+import { startOurs, } from "./contenders.js";
 import type { WatchItem } from "./grpc.js";
 import { closedLoop, paced } from "./load.js";
 import { benchMessage, nowMs } from "./mail.js";

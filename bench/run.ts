@@ -19,6 +19,7 @@ import { watchPhase } from "./phase-watch.js";
 import { webhookPhase } from "./phase-webhooks.js";
 import { priorityPhase } from "./phase-priority.js";
 import { outboxRequestPhase } from "./phase-outbox-request.js";
+import { templatePhase } from "./phase-templates.js";
 import { progress } from "./progress.js";
 import { textTable, writeReport, type Report } from "./report.js";
 import { DEFAULT_SETTINGS, QUICK_SETTINGS } from "./settings.js";
@@ -43,6 +44,7 @@ const PHASES: { rows: string[]; weight: number; run: (ctx: PhaseContext) => Prom
   { rows: ["8"], weight: 8, run: webhookPhase },
   { rows: ["9"], weight: 12, run: priorityPhase },
   { rows: ["outbox_request"], weight: 12, run: outboxRequestPhase },
+  { rows: ["10"], weight: 6, run: templatePhase },
 ];
 
 async function main(): Promise<void> {

@@ -42,6 +42,8 @@ export interface Settings {
   priorityPerSecond: number;
   /** Row outbox_request: requests committed one at a time at idle, per round (each after a pause of over a second). */
   requestIdleSamples: number;
+  /** Row 10: messages per delivered run of plain and of templated Sends (enqueue-only runs use rpcCalls). */
+  templateMessages: number;
   /** Longest wait for the sink to accept a run's messages. */
   deliveryTimeoutMs: number;
 }
@@ -77,6 +79,7 @@ export const DEFAULT_SETTINGS: Settings = {
   priorityMessages: 100,
   priorityPerSecond: 20,
   requestIdleSamples: 30,
+  templateMessages: 2_000,
   deliveryTimeoutMs: 120_000,
 };
 
@@ -97,5 +100,6 @@ export const QUICK_SETTINGS: Settings = {
   webhookPacedMessages: 100,
   priorityBacklog: 3_000,
   requestIdleSamples: 10,
+  templateMessages: 500,
   deliveryTimeoutMs: 60_000,
 };

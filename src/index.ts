@@ -22,5 +22,6 @@ export * from "../gen/email/v1/outbox_pb.js";
 export * from "../gen/email/v1/mailbox_service_pb.js";
 export * from "../gen/email/v1/account_service_pb.js";
 export * from "../gen/email/v1/webhook_service_pb.js";
+export * from "../gen/email/v1/template_service_pb.js";
 export { BadRequestSchema, ErrorInfoSchema, type BadRequest, type ErrorInfo } from "../gen/google/rpc/error_details_pb.js";
 export { Code, ConnectError } from "@connectrpc/connect";

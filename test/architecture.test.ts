@@ -13,8 +13,8 @@ const SRC = path.join(ROOT, "src");
 const ALLOWED: Record<string, readonly string[]> = {
   "main.ts": ["app", "config", "lib"],
   "index.ts": ["client", "gen"],
-  app: ["api", "config", "db", "outbox", "delivery", "events", "inbound", "maintenance", "metrics", "message", "lib", "gen"],
-  api: ["config", "db", "outbox", "delivery", "events", "inbound", "metrics", "message", "lib", "gen"],
+  app: ["api", "config", "db", "outbox", "delivery", "events", "inbound", "maintenance", "metrics", "message", "templates", "lib", "gen"],
+  api: ["config", "db", "outbox", "delivery", "events", "inbound", "metrics", "message", "templates", "lib", "gen"],
   config: ["message", "lib"],
   delivery: ["config", "db", "outbox", "metrics", "message", "lib"],
   events: ["config", "db", "outbox", "message", "lib", "gen"],
@@ -22,6 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   maintenance: ["config", "db", "outbox", "lib"],
   metrics: ["db", "outbox", "message", "lib"],
   outbox: ["db", "message", "lib"],
+  templates: ["db", "outbox", "message", "lib"],
   db: ["lib"],
   message: ["lib"],
   client: ["gen", "lib"],

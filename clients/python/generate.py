@@ -26,7 +26,7 @@ from grpc_tools import protoc
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PROTOS = ["email/v1/email_service.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"]
+PROTOS = ["email/v1/email_service.proto", "email/v1/template_service.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"]
 
 
 PACKAGE = "email_outbox_client"

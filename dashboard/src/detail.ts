@@ -58,7 +58,8 @@ export class DetailView {
 
     const fields: [string, string | HTMLElement][] = [
       ["From", d.fromAddress], ["To", o.to.join(", ")], ["Cc", o.cc.join(", ")], ["Bcc", o.bcc.join(", ")], ["Reply-To", d.replyTo],
-      ["Subject", o.subject], ["Account", String(o.accountId)], ["Message-ID", o.messageId], ["Created", when(o.createTime)],
+      ["Subject", o.subject], ["Template", o.templateName ? `${o.templateName} v${o.templateVersion}` : ""], ["Account", String(o.accountId)],
+      ["Message-ID", o.messageId], ["Created", when(o.createTime)],
       ["Sent", when(o.sentTime)], ["Relay", o.relay], ["Retries", String(o.retries)], ["Expires", when(o.expireAt)], ["Collapse key", o.collapseKey],
       ["Superseded by", o.supersededBy ? `#${o.supersededBy}` : ""],
     ];

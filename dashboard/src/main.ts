@@ -5,7 +5,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OutboxStatus, type Outbox } from "../../gen/email/v1/outbox_pb.js";
 import { errorReason } from "../../src/client/errors.js";
-import { apiKey, createAccountsApi, createApi, createMailboxApi, createWebhooksApi } from "./api.js";
+import { apiKey, createAccountsApi, createApi, createMailboxApi, createTemplatesApi, createWebhooksApi } from "./api.js";
 import { statusName } from "./format.js";
 import { renderActivity } from "./chart.js";
 import { DetailView } from "./detail.js";
@@ -15,6 +15,7 @@ import { watchOutbox, type WatchState } from "./watch.js";
 import { WebhooksPanel } from "./webhooks.js";
 import { SuppressionsPanel } from "./suppressions.js";
 import { RefusalBanner } from "./refusals.js";
+import { TemplatesPanel } from "./templates.js";
 
 /** Rows in the table per page (the Rows picker); the counts above it cover every row the stream described. */
 const pageRows = () => Number(ui.pageSize.value) || 200;
@@ -60,6 +61,9 @@ const webhooks = new WebhooksPanel(createWebhooksApi(location.origin), {
 const suppressions = new SuppressionsPanel(createMailboxApi(location.origin), {
   section: byId("suppressions"), rows: document.querySelector("#suppressions-table tbody")!, title: byId("suppressions-title"), toasts: ui.toasts,
   filter: byId("suppressions-reason"),
+});
+const templates = new TemplatesPanel(createTemplatesApi(location.origin), {
+  rows: document.querySelector("#templates-table tbody")!, title: byId("templates-title"), add: byId("template-new"), dialog: byId("template-editor"), toasts: ui.toasts,
 });
 const accountsApi = createAccountsApi(location.origin);
 const refusals = new RefusalBanner(accountsApi, byId("refusals"));
@@ -125,6 +129,7 @@ function restart(): void {
   scheduleActivity(0);
   void suppressions.load(accountId);
   refusals.show(accountId);
+  void templates.load(accountId);
   stopWatch = watchOutbox(api, { accountId, tags }, {
     start(snapshot, first) {
       notice(snapshot ? "" : "Too many messages for a full snapshot: showing the newest ones and every change from now on. Filter by account to see all.");
@@ -179,7 +184,8 @@ function loadOlder(): void {
   if (!nextPage) {
     // The stream already described older rows than the table shows.
     limit += pageRows();
-    return invalidate();
+    invalidate();
+    return;
   }
   ui.older.disabled = true;
   api.listOutbox({ accountId: accountFilter(), pageSize: pageRows(), query, tags, pageToken: nextPage }).then(

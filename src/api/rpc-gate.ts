@@ -67,6 +67,7 @@ export function gatedAdapter(options: ConnectNodeAdapterOptions & { fallback: Re
   };
 }
 
+// biome-ignore lint/correctness/useYield: a body that fails before its first chunk, as a stream must.
 async function* refused(err: ConnectError): AsyncGenerator<Uint8Array> {
   throw err;
 }

@@ -6,7 +6,7 @@
 // every other protocol; gRPC-Web, Connect and JSON requests go through the RPC router as before.
 import http2 from "node:http2";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
+import { Code, type ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { EmailService, WatchOutboxRequestSchema, WatchOutboxResponseSchema } from "../../gen/email/v1/email_service_pb.js";
 import type { ApiKey } from "./auth/keys.js";

@@ -13,6 +13,8 @@ import { EmailServiceHandlers } from "../api/handlers/email-service.js";
 import { MailboxServiceHandlers } from "../api/handlers/mailbox-service.js";
 import { accountServiceHandlers } from "../api/handlers/account-service.js";
 import { webhookServiceHandlers } from "../api/handlers/webhook-service.js";
+import { templateServiceHandlers } from "../api/handlers/template-service.js";
+import { CompiledTemplates } from "../templates/compiled.js";
 import { errorInterceptor } from "../api/handlers/interceptors.js";
 import { authInterceptor } from "../api/auth/interceptor.js";
 import { logSecurityPosture } from "../api/auth/warnings.js";
@@ -136,7 +138,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n), undefined, fence);
   const inbound = new ImapInbound({ pool, clock, log, metrics, messageIdDomain: () => config.messageIdDomain });
   // Every instance takes committed outbox_request rows; claims skip the ones another holds.
-  const requests = new RequestIntake({ pool, clock, log, config: () => config, metrics, onCommit: () => {
+  const templates = new CompiledTemplates(pool);
+  const requests = new RequestIntake({ pool, clock, log, config: () => config, metrics, templates, onCommit: () => {
     eventsCommitted();
     sender.wake();
   } });
@@ -169,12 +172,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
         if (dueLeft) sender.wake();
       },
     });
-    const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log });
+    const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log, templates });
     const adapter = gatedAdapter({
       routes: routes(
         { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock, log, metrics }),
           accounts: accountServiceHandlers({ config: () => config, pool, clock }),
-          webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }) },
+          webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }),
+          templates: templateServiceHandlers({ config: () => config, pool, clock, templates }) },
         health,
       ),
       readMaxBytes: READ_MAX_BYTES,

@@ -26,7 +26,7 @@ export interface EmailClientOptions {
   interceptors?: Interceptor[];
 }
 
-/** A transport for any service of this server (EmailService, MailboxService, AccountService, WebhookService). */
+/** A transport for any service of this server (EmailService, MailboxService, AccountService, WebhookService, TemplateService). */
 export function createEmailTransport(opts: EmailClientOptions): Transport {
   const interceptors = [...(opts.apiKey === undefined ? [] : [bearer(opts.apiKey)]), ...(opts.interceptors ?? [])];
   const protocol = opts.protocol ?? "grpc";

@@ -1,7 +1,7 @@
 // Reading the error details the service attaches to every refusal: a google.rpc.ErrorInfo with a
 // stable reason, and for bad fields a google.rpc.BadRequest. Browser-safe (no Node imports), so
 // the dashboard uses it too.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
 import type { SendBatchResult } from "../../gen/email/v1/email_service_pb.js";
 import {
   BadRequestSchema,

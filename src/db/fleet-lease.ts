@@ -5,6 +5,7 @@
 // the token on; a holder's writes are fenced by it (`fenceLease`), so a paused holder whose lease
 // moved on cannot act.
 import type { Queryable } from "./pool.js";
+import { exec, select } from "./query.js";
 
 /** Created by migrate() before any migration runs: the migrations themselves take a lease. */
 export const CREATE_FLEET_LEASE = `CREATE TABLE IF NOT EXISTS fleet_lease (
@@ -28,8 +29,6 @@ export class LeaseLostError extends Error {
   }
 }
 
-const affected = (result: unknown) => Number((result as [{ affectedRows?: number }])[0]?.affectedRows ?? 0);
-
 /**
  * Takes the lease when it is free or expired (a new token), or renews it when `held` is still
  * this holder's. Resolves to the lease held now, or undefined when another instance holds it.
@@ -39,24 +38,24 @@ export async function takeOrRenewLease(db: Queryable, name: string, owner: strin
   if (held) {
     // The token is unchanged only while nobody took the lease over: renewing it then is safe even
     // past its expiry.
-    const renewed = await db.query(
+    const renewed = await exec(db,
       "UPDATE fleet_lease SET expires_at = NOW(6) + INTERVAL ? MICROSECOND WHERE name = ? AND owner = ? AND token = ?",
       [ttlUs, name, owner, held.token],
     );
-    return affected(renewed) === 1 ? held : undefined;
+    return renewed.affectedRows === 1 ? held : undefined;
   }
-  const inserted = await db.query(
+  const inserted = await exec(db,
     "INSERT IGNORE INTO fleet_lease (name, owner, token, expires_at) VALUES (?, ?, 1, NOW(6) + INTERVAL ? MICROSECOND)",
     [name, owner, ttlUs],
   );
-  if (affected(inserted) !== 1) {
-    const taken = await db.query(
+  if (inserted.affectedRows !== 1) {
+    const taken = await exec(db,
       "UPDATE fleet_lease SET owner = ?, token = token + 1, expires_at = NOW(6) + INTERVAL ? MICROSECOND WHERE name = ? AND expires_at < NOW(6)",
       [owner, ttlUs, name],
     );
-    if (affected(taken) !== 1) return undefined;
+    if (taken.affectedRows !== 1) return undefined;
   }
-  const [rows] = (await db.query("SELECT token FROM fleet_lease WHERE name = ? AND owner = ?", [name, owner])) as unknown as [{ token: number | string }[]];
+  const rows = await select<{ token: number | string }>(db, "SELECT token FROM fleet_lease WHERE name = ? AND owner = ?", [name, owner]);
   return rows[0] ? { name, owner, token: Number(rows[0].token) } : undefined;
 }
 
@@ -76,18 +75,18 @@ export async function releaseLease(db: Queryable, lease: Lease): Promise<void> {
  * fenced work cannot both commit.
  */
 export async function fenceLease(db: Queryable, lease: Lease): Promise<void> {
-  const fenced = await db.query(
+  const fenced = await exec(db,
     "UPDATE fleet_lease SET fenced_at = NOW(6) WHERE name = ? AND owner = ? AND token = ? AND expires_at >= NOW(6)",
     [lease.name, lease.owner, lease.token],
   );
-  if (affected(fenced) !== 1) throw new LeaseLostError(lease.name);
+  if (fenced.affectedRows !== 1) throw new LeaseLostError(lease.name);
 }
 
 /** The holders as the database sees them (for tests and operators). */
 export async function listLeases(db: Queryable): Promise<{ name: string; owner: string; token: number; live: boolean }[]> {
-  const [rows] = (await db.query("SELECT name, owner, token, expires_at >= NOW(6) AS live FROM fleet_lease ORDER BY name")) as unknown as [
-    { name: string; owner: string; token: number | string; live: number }[],
-  ];
+  const rows = await select<{ name: string; owner: string; token: number | string; live: number }>(db,
+    "SELECT name, owner, token, expires_at >= NOW(6) AS live FROM fleet_lease ORDER BY name",
+  );
   return rows.map((r) => ({ name: r.name, owner: r.owner, token: Number(r.token), live: Number(r.live) === 1 }));
 }
 

@@ -5,6 +5,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { inTransaction, type Pool } from "./pool.js";
+import { select, selectOne } from "./query.js";
 import { CREATE_FLEET_LEASE, fenceLease, releaseLease, takeOrRenewLease, type Lease } from "../db/fleet-lease.js";
 import { packageRoot } from "../lib/package-root.js";
 
@@ -46,7 +47,7 @@ export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<string[
          applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
        ) ENGINE = InnoDB`,
     );
-    const [rows] = (await pool.query("SELECT version FROM schema_migrations")) as unknown as [{ version: number }[]];
+    const rows = await select<{ version: number }>(pool, "SELECT version FROM schema_migrations");
     const done = new Set(rows.map((r) => r.version));
     const applied: string[] = [];
     for (const m of migrations) {
@@ -80,6 +81,6 @@ async function waitForLease(pool: Pool, owner: string): Promise<Lease> {
 /** True when every migration on disk is in the ledger (for readiness checks). */
 export async function isMigrated(pool: Pool, dir = MIGRATIONS_DIR): Promise<boolean> {
   const migrations = await readMigrations(dir);
-  const [rows] = (await pool.query("SELECT COUNT(*) AS n FROM schema_migrations")) as unknown as [{ n: number }[]];
-  return Number(rows[0]?.n ?? 0) >= migrations.length;
+  const ledger = await selectOne<{ n: number }>(pool, "SELECT COUNT(*) AS n FROM schema_migrations");
+  return Number(ledger?.n ?? 0) >= migrations.length;
 }

@@ -8,7 +8,7 @@ import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed, type ClaimDbRow } from "./rows.js";
-import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql, type TransitionName } from "./lifecycle.js";
+import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql, } from "./lifecycle.js";
 import { expireRows, isExpired, takeExpired } from "./expiry.js";
 import { ATTEMPT_TRANSITIONS, type AttemptStatus, type Finalization } from "./outcome.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";

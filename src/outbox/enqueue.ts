@@ -160,7 +160,7 @@ export function newRow(id: number, msg: NewMessage, due: number, now: number, su
     idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
     inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, from: msg.from,
     headers: msg.headers ?? [], tags: msg.tags ?? {}, metadata: msg.metadata ?? {}, suppressed: msg.suppressed ?? [],
-    priority: msg.priority ?? "transactional",
+    priority: msg.priority ?? "transactional", template: msg.template ?? null,
     expireAt: msg.expireAt ?? null, collapseKey: msg.collapseKey ?? null, supersededBy: supersededBy ?? null, relay: null,
   };
 }
@@ -172,7 +172,7 @@ export function dueAt(msg: NewMessage, now: number): number {
 const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
   idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject, body_text, body_html,
   in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at, headers_json, tags_json,
-  metadata_json, suppressed_json, priority, expire_at, collapse_key)`;
+  metadata_json, suppressed_json, priority, expire_at, collapse_key, template_name, template_version)`;
 
 function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
   const due = dueAt(m, now);
@@ -186,7 +186,7 @@ function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined):
     jsonColumn(m.headers), jsonColumn(m.tags), jsonColumn(m.metadata),
     m.suppressed?.length ? JSON.stringify(m.suppressed) : null,
     m.priority === "bulk" ? 1 : 0,
-    m.expireAt ?? null, m.collapseKey ?? null,
+    m.expireAt ?? null, m.collapseKey ?? null, m.template?.name ?? null, m.template?.version ?? null,
   ];
 }
 

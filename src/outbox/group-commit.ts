@@ -125,7 +125,7 @@ export class GroupCommit {
   private reserve(msgs: NewMessage[], now: number): { lease: HandoffLease; take: boolean[] } | undefined {
     const superseded = supersededInBatch(msgs);
     if (!superseded.includes(true)) return this.opts.handoff?.reserve(msgs, now);
-    const live = msgs.flatMap((m, i) => (superseded[i] ? [] : [i]));
+    const live = msgs.flatMap((_m, i) => (superseded[i] ? [] : [i]));
     const reserved = this.opts.handoff?.reserve(live.map((i) => msgs[i]!), now);
     if (!reserved) return undefined;
     const take = msgs.map(() => false);

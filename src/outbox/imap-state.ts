@@ -1,6 +1,6 @@
 // The UID state of each watched IMAP mailbox (see migration 0170): where ingest resumes.
 import { inTransaction, type Pool, type Queryable } from "../db/pool.js";
-import { exec, select, selectOne } from "../db/query.js";
+import { select, } from "../db/query.js";
 import type { Fence } from "../db/fleet-lease.js";
 
 export interface MailboxState {

@@ -5,6 +5,7 @@
 // becomes one row or one refusal, whichever instance takes it and whenever one dies.
 import type { Clock } from "../db/clock.js";
 import { inTransaction, type Pool, type PoolConnection, type Queryable } from "../db/pool.js";
+import { exec, select, selectOne } from "../db/query.js";
 import { checkReplay, insertMessages, rowsWithKeys } from "./enqueue.js";
 import { OutboxError } from "./errors.js";
 import { markSuppressed } from "./suppressed-recipients.js";
@@ -58,16 +59,16 @@ export interface TakeLimits {
 export type Judge = (requests: PendingRequest[], now: number) => Promise<Verdict[]>;
 
 export async function hasPendingRequest(db: Queryable): Promise<boolean> {
-  const [rows] = (await db.query(PENDING_REQUEST_SQL)) as unknown as [unknown[]];
+  const rows = await select<{ id: number }>(db, PENDING_REQUEST_SQL);
   return rows.length > 0;
 }
 
 /** How long the oldest pending request has waited, in ms (0: none). */
 export async function oldestPendingAgeMs(db: Queryable): Promise<number> {
-  const [rows] = (await db.query(
+  const oldest = await selectOne<{ us: number | string }>(db,
     "SELECT TIMESTAMPDIFF(MICROSECOND, created_at, UTC_TIMESTAMP(6)) AS us FROM outbox_request FORCE INDEX (idx_outbox_request_pending) WHERE processed_at IS NULL ORDER BY id LIMIT 1",
-  )) as unknown as [{ us: number | string }[]];
-  return rows[0] ? Math.max(0, Number(rows[0].us) / 1000) : 0;
+  );
+  return oldest ? Math.max(0, Number(oldest.us) / 1000) : 0;
 }
 
 /**
@@ -77,7 +78,7 @@ export async function oldestPendingAgeMs(db: Queryable): Promise<number> {
  */
 export async function takeRequests(pool: Pool, clock: Clock, limits: TakeLimits, judge: Judge): Promise<Answer[]> {
   return inTransaction(pool, async (conn) => {
-    const [keys] = (await conn.query(CLAIM_REQUESTS_SQL, [limits.batch])) as unknown as [{ id: number; account_id: number; bytes: number | string | null }[]];
+    const keys = await select<{ id: number; account_id: number; bytes: number | string | null }>(conn, CLAIM_REQUESTS_SQL, [limits.batch]);
     const batch = withinBudget(keys.map((k) => ({ id: Number(k.id), accountId: Number(k.account_id), bytes: Number(k.bytes ?? 0) })), limits);
     if (batch.length === 0) return [];
     await readBodies(conn, batch, limits.maxRequestBytes);
@@ -92,7 +93,10 @@ export async function takeRequests(pool: Pool, clock: Clock, limits: TakeLimits,
 /** Refuses one pending request on its own (one no batch can take); false if it is held or answered. */
 export async function refuseRequest(pool: Pool, id: number, refusal: Refusal): Promise<boolean> {
   return inTransaction(pool, async (conn) => {
-    const [rows] = (await conn.query("SELECT id FROM outbox_request WHERE id = ? AND processed_at IS NULL FOR UPDATE SKIP LOCKED", [id])) as unknown as [unknown[]];
+    const rows = await select<{ id: number }>(conn,
+      "SELECT id FROM outbox_request WHERE id = ? AND processed_at IS NULL FOR UPDATE SKIP LOCKED",
+      [id],
+    );
     if (rows.length === 0) return false;
     await writeAnswers(conn, [{ id, refusal }]);
     return true;
@@ -115,7 +119,7 @@ function withinBudget(rows: PendingRequest[], limits: TakeLimits): PendingReques
 async function readBodies(conn: PoolConnection, batch: PendingRequest[], maxBytes: number): Promise<void> {
   const ids = batch.filter((r) => r.bytes <= maxBytes).map((r) => r.id);
   if (ids.length === 0) return;
-  const [rows] = (await conn.query("SELECT id, request FROM outbox_request WHERE id IN (?)", [ids])) as unknown as [{ id: number; request: unknown }[]];
+  const rows = await select<{ id: number; request: unknown }>(conn, "SELECT id, request FROM outbox_request WHERE id IN (?)", [ids]);
   const byId = new Map(batch.map((r) => [r.id, r]));
   // MariaDB's JSON is text; MySQL's comes back parsed.
   for (const r of rows) byId.get(Number(r.id))!.json = typeof r.request === "string" ? r.request : JSON.stringify(r.request);
@@ -185,10 +189,10 @@ async function writeAnswers(conn: PoolConnection, answers: Answer[]): Promise<vo
     error_reason: byId((a) => ("refusal" in a ? a.refusal.reason : null)),
     error_message: byId((a) => ("refusal" in a ? a.refusal.message.slice(0, MAX_MESSAGE) : null)),
   };
-  const [res] = (await conn.query(
+  const res = await exec(conn,
     `UPDATE outbox_request SET processed_at = UTC_TIMESTAMP(6), ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}
      WHERE id IN (?) AND processed_at IS NULL`,
     [...Object.values(columns).flatMap((c) => c.args), answers.map((a) => a.id)],
-  )) as unknown as [{ affectedRows: number }];
+  );
   if (res.affectedRows !== answers.length) throw new RequestTakenElsewhereError("a claimed outbox request was answered by another instance");
 }

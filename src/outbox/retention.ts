@@ -25,7 +25,7 @@ const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 export async function deleteFinishedBefore(pool: Pool, cutoff: number, eventCutoff: number, limit: number, fence?: Fence): Promise<number> {
   return inTransaction(pool, async (conn) => {
     await fence?.(conn);
-    const [rows] = (await conn.query(FINISHED_BEFORE_SQL, [cutoff, limit])) as unknown as [{ id: number; bytes: number | string }[]];
+    const rows = await select<{ id: number; bytes: number | string }>(conn, FINISHED_BEFORE_SQL, [cutoff, limit]);
     const ids: number[] = [];
     let bytes = 0;
     for (const r of rows) {
@@ -57,9 +57,9 @@ export async function deleteReceivedBefore(pool: Pool, cutoff: number, limit: nu
  */
 export async function deleteAnsweredRequestsBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
   const utc = new Date(cutoff).toISOString().replace("T", " ").replace("Z", "");
-  const [res] = (await pool.query(
+  const res = await exec(pool,
     "DELETE FROM outbox_request WHERE processed_at < ? ORDER BY processed_at LIMIT ?",
     [utc, limit],
-  )) as unknown as [{ affectedRows: number }];
+  );
   return res.affectedRows;
 }

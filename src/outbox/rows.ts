@@ -5,7 +5,7 @@ import type { ClaimedMessage, FailureMode, HeaderField, OutboxRow, OutboxStatus,
 export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_at, send_at, message_id, provider_message_id,
   last_error, last_error_class, failure_mode, idempotency_key, to_json, cc_json, bcc_json, subject, in_reply_to,
   created_at, updated_at, sent_at, from_header, headers_json, tags_json, metadata_json, suppressed_json, priority,
-  expire_at, collapse_key, superseded_by, relay`;
+  expire_at, collapse_key, superseded_by, relay, template_name, template_version`;
 
 /** The extra columns a sender needs to build the message. */
 export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, relay_hops, reply_to, body_text, body_html, references_header,
@@ -45,6 +45,8 @@ export interface OutboxDbRow {
   collapse_key: Buffer | string | null;
   superseded_by: number | null;
   relay: string | null;
+  template_name: string | null;
+  template_version: number | null;
 }
 
 export interface ClaimDbRow extends OutboxDbRow {
@@ -122,6 +124,7 @@ export function toRow(r: OutboxDbRow): OutboxRow {
     collapseKey: r.collapse_key === null ? null : r.collapse_key.toString(),
     supersededBy: r.superseded_by,
     relay: r.relay,
+    template: r.template_name === null ? null : { name: r.template_name, version: Number(r.template_version) },
   };
 }
 

@@ -1,6 +1,6 @@
 // What the metrics endpoint reads from the outbox: rows per status and the oldest due time.
 import type { Pool } from "../db/pool.js";
-import { exec, select, selectOne } from "../db/query.js";
+import { select, selectOne } from "../db/query.js";
 import { BULK_HANDICAP_MS } from "./claims.js";
 import { OUTBOX_STATUSES, type OutboxStatus } from "./types.js";
 

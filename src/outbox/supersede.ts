@@ -3,6 +3,7 @@
 // updates only the newest goes out. A row with an attempt under way (SENDING) or finished is
 // left as it is.
 import type { PoolConnection } from "../db/pool.js";
+import { select } from "../db/query.js";
 import { eventOf, fromSql, toSql } from "./lifecycle.js";
 import type { NewEvent, NewMessage } from "./types.js";
 
@@ -50,9 +51,10 @@ export async function supersedeOlder(
   const by = new Map<number, number>();
   if (newest.size === 0) return { events: [], by };
   const groups = [...newest.values()];
-  const [older] = (await conn.query(olderRowsSql(groups.length), groups.flatMap((g) => [g.accountId, g.collapseKey, g.id]))) as unknown as [
-    { id: number; account_id: number; collapse_key: Buffer; retries: number }[],
-  ];
+  const older = await select<{ id: number; account_id: number; collapse_key: Buffer; retries: number }>(conn,
+    olderRowsSql(groups.length),
+    groups.flatMap((g) => [g.accountId, g.collapseKey, g.id]),
+  );
   if (older.length === 0) return { events: [], by };
   older.sort((a, b) => a.id - b.id);
   for (const o of older) by.set(o.id, newest.get(groupOf(o.account_id, o.collapse_key.toString()))!.id);

@@ -2,7 +2,7 @@
 // reason suppresses, complaints and repeated soft bounces (src/inbound/bounces/apply.ts) and from the API;
 // addresses are compared and stored lower-cased.
 import { isBounceReason, type BounceReason } from "../message/bounce-reasons.js";
-import { exec, select, selectOne } from "../db/query.js";
+import { exec, select, } from "../db/query.js";
 import { inTransaction, type Pool, type Queryable } from "../db/pool.js";
 
 export type SuppressionReason = "hard_bounce" | "complaint" | "soft_bounces" | "manual";
@@ -54,10 +54,10 @@ export async function suppressedAmong(db: Queryable, pairs: readonly (readonly [
 /** Adds an entry unless the address is already suppressed; returns the entry that holds. */
 export async function addSuppression(db: Queryable, entry: Suppression): Promise<{ entry: Suppression; created: boolean }> {
   const address = normalizeAddress(entry.address);
-  const [res] = (await db.query(
+  const res = await exec(db,
     `INSERT IGNORE INTO suppression (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     [entry.accountId, address, entry.reason, entry.bounceReason, entry.outboxId, entry.detail.slice(0, 1000), entry.createdAt],
-  )) as unknown as [{ affectedRows: number }];
+  );
   const held = await getSuppression(db, entry.accountId, address);
   return { entry: held ?? { ...entry, address }, created: res.affectedRows === 1 };
 }
@@ -85,9 +85,10 @@ export async function removeSuppressions(pool: Pool, accountId: number, addresse
   const wanted = [...new Set(addresses.map(normalizeAddress))];
   if (wanted.length === 0) return [];
   return inTransaction(pool, async (conn) => {
-    const [rows] = (await conn.query("SELECT address FROM suppression WHERE account_id = ? AND address IN (?) FOR UPDATE", [
-      accountId, wanted,
-    ])) as unknown as [{ address: string }[]];
+    const rows = await select<{ address: string }>(conn,
+      "SELECT address FROM suppression WHERE account_id = ? AND address IN (?) FOR UPDATE",
+      [accountId, wanted],
+    );
     const listed = new Set(rows.map((r) => r.address));
     const removed = wanted.filter((a) => listed.has(a));
     if (removed.length > 0) await conn.query("DELETE FROM suppression WHERE account_id = ? AND address IN (?)", [accountId, removed]);
@@ -128,8 +129,9 @@ export async function listSuppressions(pool: Pool, q: SuppressionQuery): Promise
     where.push(`(${either.join(" OR ")})`);
     if (named.length) args.push(named);
   }
-  const [rows] = (await pool.query(`SELECT ${COLUMNS} FROM suppression WHERE ${where.join(" AND ")} ORDER BY address LIMIT ?`, [
-    ...args, q.limit,
-  ])) as unknown as [SuppressionDbRow[]];
+  const rows = await select<SuppressionDbRow>(pool,
+    `SELECT ${COLUMNS} FROM suppression WHERE ${where.join(" AND ")} ORDER BY address LIMIT ?`,
+    [...args, q.limit],
+  );
   return rows.map(toSuppression);
 }

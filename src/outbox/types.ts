@@ -70,6 +70,14 @@ export interface NewMessage {
   expireAt?: number;
   /** Committing it cancels the account's queued rows with the same key (superseded). */
   collapseKey?: string;
+  /** The template the subject and bodies were rendered from. */
+  template?: TemplateUse;
+}
+
+/** A template by name and version, as a row records what it was rendered from. */
+export interface TemplateUse {
+  name: string;
+  version: number;
 }
 
 /** A header field as [name, value]. */
@@ -125,6 +133,8 @@ export interface OutboxRow {
   supersededBy: number | null;
   /** The relay that accepted a SENT row; otherwise the relay its next attempt goes to (null: the policy's first). */
   relay: string | null;
+  /** The template it was rendered from; null when the request gave the body. */
+  template: TemplateUse | null;
 }
 
 /** A row a sender holds a lease on, with everything needed to send it. */

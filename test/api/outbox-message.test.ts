@@ -99,7 +99,7 @@ test("GetOutboxMessage returns From, recipients, the headers as sent, both bodie
 });
 
 test("bodies are cut at 1 MiB on a character boundary; a row not yet attempted shows its next Message-ID", async () => {
-  const body = "a".repeat(MAX_BODY_RETURNED - 1) + "é and more";
+  const body = `${"a".repeat(MAX_BODY_RETURNED - 1)}é and more`;
   const { outbox } = await as(admin.key).send({
     accountId: 1, to: ["bob@example.com"], subject: "Big", bodyText: body, bodyHtml: `<p>${body}</p>`, sendAt: timestampFromMs(Date.now() + 3_600_000),
   });

@@ -64,7 +64,7 @@ test("describe email.v1.EmailService: reflection answers with the contract's fil
   const res = JSON.parse(out) as { fileDescriptorResponse: { fileDescriptorProto: string[] } };
   const files = res.fileDescriptorResponse.fileDescriptorProto.map((b64) => fromBinary(FileDescriptorProtoSchema, Buffer.from(b64, "base64")));
   const file = files.find((fd) => fd.name === "email/v1/email_service.proto")!;
-  expect(file.dependency).toEqual(["email/v1/outbox.proto", "google/protobuf/timestamp.proto", "google/rpc/status.proto"]);
+  expect(file.dependency).toEqual(["email/v1/outbox.proto", "email/v1/template_service.proto", "google/protobuf/timestamp.proto", "google/rpc/status.proto"]);
   expect(describeService(file, "email.v1.EmailService")).toEqual(
     EmailService.methods.map((m) => {
       const stream = m.methodKind === "server_streaming" ? "stream " : "";
@@ -97,4 +97,18 @@ describe.each<BufProtocol>(["grpc", "grpcweb", "connect"])("--protocol %s", (pro
     const info = printed.details.find((d) => d.type === "google.rpc.ErrorInfo")!;
     expect(fromBinary(ErrorInfoSchema, Buffer.from(info.value, "base64")).reason).toBe("ADDRESS_INVALID");
   });
+});
+
+test("the README's template commands: save a template, then Send with it and its data", async () => {
+  const saved = await bufCurl("grpc", "-d", JSON.stringify({
+    accountId: 1, name: "welcome",
+    content: { subject: "Welcome, {{name}}", html: "<p>Hi {{name}}, your plan is {{plan}}.</p>", sampleData: { name: "Ada", plan: "pro" } },
+  }), `${f.t.url}/email.v1.TemplateService/CreateTemplate`);
+  expect(JSON.parse(saved)).toMatchObject({ template: { name: "welcome", version: 1 } });
+  const out = await bufCurl("grpc", "-d", JSON.stringify({
+    accountId: 1, to: ["bob@example.com"], template: { name: "welcome", data: { name: "Bob", plan: "pro" } }, waitForAttempt: true,
+  }), `${f.t.url}/email.v1.EmailService/Send`);
+  const outbox = (JSON.parse(out) as { outbox: Record<string, unknown> }).outbox;
+  expect(outbox).toMatchObject({ status: "OUTBOX_STATUS_SENT", subject: "Welcome, Bob", templateName: "welcome", templateVersion: 1 });
+  expect(f.received(outbox.messageId as string)?.parsed.html).toBe("<p>Hi Bob, your plan is pro.</p>");
 });

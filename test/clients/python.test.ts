@@ -40,6 +40,7 @@ afterAll(async () => {
 });
 
 type Step = Record<string, unknown> & { step: string };
+const euros = (n: number) => new Intl.NumberFormat("de-DE", { style: "currency", currency: "EUR" }).format(n);
 
 test("the package's modules import from the venv, outside the source tree", async () => {
   const { stdout } = await run(path.join(venv, "bin", "python"), ["-c",
@@ -61,6 +62,13 @@ test("email-outbox-example: send, INVALID_ARGUMENT reason, failed attempt, Retry
   expect(send.from).toBe("Account 1 <sender1@example.com>");
   expect(f.received(send.message_id as string)?.headers.get("list-unsubscribe-post")).toEqual(["List-Unsubscribe=One-Click"]);
   expect(f.received(send.message_id as string)?.parsed.subject).toBe("Hello from Python");
+
+  expect(steps.get("template")).toMatchObject({ name: "python-receipt", version: 1 });
+  const templated = steps.get("templated")!;
+  expect(templated).toMatchObject({ status: "OUTBOX_STATUS_SENT", subject: "Receipt 42 for Ada", template: "python-receipt v1" });
+  const parsed = f.received(templated.message_id as string)!.parsed;
+  expect(parsed.html).toBe(`<p>Thanks, Ada!</p><ul><li>Tea: ${euros(3.5)}</li><li>Crème: ${euros(2)}</li></ul>`);
+  expect(parsed.text).toContain(`Tea: ${euros(3.5)}`);
 
   expect(steps.get("invalid")).toEqual({
     step: "invalid", code: "INVALID_ARGUMENT", reason: "ADDRESS_INVALID", domain: "email.v1",

@@ -6,14 +6,18 @@ import {
   Code,
   ConnectError,
   createEmailClient,
+  createEmailTransport,
+  errorInfo,
   errorReason,
   fieldViolations,
   FailureMode,
   oneClickUnsubscribe,
   OutboxStatus,
+  TemplateService,
   waitForOutcome,
   type EmailClientOptions,
 } from "../../src/index.js";
+import { createClient } from "@connectrpc/connect";
 import { DOMAIN, startClientFixture, type ClientFixture } from "./fixture.js";
 
 let f: ClientFixture;
@@ -48,6 +52,19 @@ describe.each(VARIANTS)("$protocol over HTTP/$httpVersion", (variant) => {
     expect(errorReason(err)).toBe("ADDRESS_INVALID");
     expect(fieldViolations(err).map((v) => v.field)).toEqual(["to[0]"]);
   });
+});
+
+test("a template saved with TemplateService is rendered into a Send with its own data", async () => {
+  const templates = createClient(TemplateService, createEmailTransport({ baseUrl: f.t.url, apiKey: f.apiKey }));
+  await templates.createTemplate({ accountId: 1, name: "ts-welcome", content: { subject: "Welcome, {{name}}", html: "<p>Hello {{name}} ({{plan}})</p>" } });
+  const client = createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey });
+  const { outbox } = await client.send({ accountId: 1, to: ["bob@example.com"], template: { name: "ts-welcome", data: { name: "Bob", plan: "pro" } } });
+  expect(outbox).toMatchObject({ subject: "Welcome, Bob", templateName: "ts-welcome", templateVersion: 1 });
+  const outcome = await waitForOutcome(client, outbox!.outboxId, { signal: AbortSignal.timeout(20_000) });
+  const parsed = f.received(outcome.messageId)!.parsed;
+  expect([parsed.html, parsed.text]).toEqual(["<p>Hello Bob (pro)</p>", "Hello Bob (pro)"]);
+  const err = await client.send({ accountId: 1, to: ["bob@example.com"], template: { name: "ts-welcome", data: { name: "Bob" } } }).catch((e: unknown) => e);
+  expect([errorReason(err), errorInfo(err)?.metadata.path]).toEqual(["TEMPLATE_DATA_MISSING", "plan"]);
 });
 
 test("without the API key the call is refused with reason API_KEY_MISSING", async () => {

@@ -9,7 +9,6 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { buildDashboard } from "../../dashboard/build.js";
 import { createClient } from "@connectrpc/connect";
 import { createEmailClient, createEmailTransport, FailureMode, MailboxService, OutboxStatus, type EmailClient } from "../../src/index.js";
-import { sinkAccount } from "../helpers/app.js";
 import { requirePackage } from "../helpers/requires.js";
 import { fixture } from "../inbound/bounces/fixtures.js";
 import { DOMAIN, startClientFixture, type ClientFixture } from "../clients/fixture.js";

@@ -50,7 +50,7 @@ describe("a short secret", () => {
 });
 
 test("a 64-character secret is replaced wherever it appears, even inside a longer token", () => {
-  const pw = "P".repeat(18) + "4x-9_Qz".repeat(6) + "long";
+  const pw = `${"P".repeat(18) + "4x-9_Qz".repeat(6)}long`;
   expect(pw).toHaveLength(64);
   const forms = secretForms(password("real", pw));
   expect(redactSecrets(`250 queued; welcome real:${pw}@relay.example.com`, forms)).toBe(`250 queued; welcome real:${REDACTED}@relay.example.com`);

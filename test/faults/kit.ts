@@ -4,7 +4,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { randomInt } from "node:crypto";
 import mysql from "mysql2/promise";
 import { vi } from "vitest";
-import { sinkAccount, startTestApp } from "../helpers/app.js";
+import { type sinkAccount, startTestApp } from "../helpers/app.js";
 import { emailClient, type EmailClient } from "../helpers/clients.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { startServiceProcess, type ServiceOptions, type ServiceProcess } from "../helpers/service-process.js";

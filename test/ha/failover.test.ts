@@ -13,7 +13,7 @@ import { startGaleraCluster, type GaleraCluster } from "../helpers/galera.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { startReceiver, type Receiver } from "../helpers/webhook-receiver.js";
-import { byOutboxId, DOMAIN, serviceConfig, until } from "../faults/kit.js";
+import { byOutboxId, serviceConfig, until } from "../faults/kit.js";
 
 const MESSAGES = 2_000;
 const PARALLEL = 32;

@@ -57,7 +57,7 @@ test("two instances writing through two nodes at once: every message sent once, 
   const ids = new Array<number>(MESSAGES);
   await Promise.all(Array.from({ length: PARALLEL }, async () => {
     for (let i = next++; i < MESSAGES; i = next++) {
-      for (let attempt = 0; ; attempt++) {
+      for (let _attempt = 0; ; _attempt++) {
         try {
           const res = await clients[i % 2]!.send({ accountId: 1, to: [`rcpt${i}@example.com`], subject: `mw ${i}`, bodyText: `body ${i}`, idempotencyKey: `mw-${i}` });
           ids[i] = Number(res.outbox!.outboxId);

@@ -1,6 +1,6 @@
 // Reads a refused call back into what tests assert on: the gRPC code, the message, the
 // google.rpc.ErrorInfo reason and metadata, and the google.rpc.BadRequest field names.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 
 export interface Refusal {

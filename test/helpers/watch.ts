@@ -2,7 +2,7 @@
 // order, and how the stream ended (code, ErrorInfo reason and metadata).
 import { fileURLToPath } from "node:url";
 import { vi } from "vitest";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";

@@ -21,9 +21,9 @@ test("the README's States diagram is the table's", () => {
 
 test("the proto's OutboxStatus comment is the table's", () => {
   const proto = read("proto/email/v1/outbox.proto");
-  const comment = /\/\/ OutboxStatus is where a message stands in the outbox state machine:\n\/\/\n((?:\/\/   .*\n)+)/.exec(proto)?.[1];
+  const comment = /\/\/ OutboxStatus is where a message stands in the outbox state machine:\n\/\/\n((?:\/\/ {3}.*\n)+)/.exec(proto)?.[1];
   expect(comment, "outbox.proto: the OutboxStatus comment must hold the diagram").toBeDefined();
-  expect(comment!.trimEnd().split("\n").map((l) => l.replace(/^\/\/   /, ""))).toEqual(stateDiagram());
+  expect(comment!.trimEnd().split("\n").map((l) => l.replace(/^\/\/ {3}/, ""))).toEqual(stateDiagram());
   for (const s of STATUSES) expect(proto).toContain(`OUTBOX_STATUS_${s.toUpperCase()} =`);
 });
 

@@ -51,8 +51,8 @@ describe("api_keys", () => {
     ["no accounts", { api_keys: [{ ...entry, accounts: [] }] }, 'api key k: accounts must be "*" or a non-empty list of account ids'],
     ["account 0", { api_keys: [{ ...entry, accounts: [0] }] }, 'api key k: accounts must be "*" or a non-empty list of account ids'],
     ["accounts 'all'", { api_keys: [{ ...entry, accounts: "all" }] }, 'api key k: accounts must be "*" or a non-empty list of account ids'],
-    ["unknown scope", { api_keys: [{ ...entry, scopes: ["send", "admin"] }] }, "api key k: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest, suppress, metrics"],
-    ["no scopes", { api_keys: [{ ...entry, scopes: [] }] }, "api key k: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest, suppress, metrics"],
+    ["unknown scope", { api_keys: [{ ...entry, scopes: ["send", "admin"] }] }, "api key k: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates"],
+    ["no scopes", { api_keys: [{ ...entry, scopes: [] }] }, "api key k: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates"],
     ["duplicate id", { api_keys: [entry, { ...entry, sha256: hashKey("other") }] }, "api_keys: ids must be unique"],
     ["duplicate hash", { api_keys: [entry, { ...entry, id: "k2" }] }, "api_keys: two entries have the same sha256"],
   ])("refuses %s", (_name, json, message) => {

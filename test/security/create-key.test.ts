@@ -38,7 +38,7 @@ test("a usage error exits with code 2 and prints nothing on stdout", async () =>
 test.each([
   [["--accounts", "one", "--scopes", "send"], "--accounts must be '*' or account ids separated by commas"],
   [["--accounts", "0", "--scopes", "send"], "--accounts must be '*' or account ids separated by commas"],
-  [["--accounts", "*", "--scopes", "send,admin"], "unknown scope admin (send, reply, retry, cancel, read, watch, ingest, suppress, metrics)"],
+  [["--accounts", "*", "--scopes", "send,admin"], "unknown scope admin (send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates)"],
   [["--accounts", "*", "--scopes", "send", "--id", "a b"], "--id must be 1-64 letters, digits, '.', '_' or '-'"],
   [["--accounts", "*", "--scopes", "send", "--key", "x"], "Unknown option '--key'"],
 ])("refuses %j", (args, message) => {

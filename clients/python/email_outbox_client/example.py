@@ -4,11 +4,12 @@
     email-outbox-example --url 127.0.0.1:8080 [--api-key KEY] [--account 1]
 
 It sends a message (with one-click unsubscribe headers, tags and metadata) and waits for its
-first attempt, shows the reason of an INVALID_ARGUMENT,
+first attempt, saves a template (TemplateService) and sends with it and per-message data,
+shows the reason of an INVALID_ARGUMENT,
 then (when the server has allow_failure_mode) makes an attempt fail, re-drives the failed row
 with RetryOutbox and watches it to SENT with WatchOutbox. Each step prints one JSON line. The
-key needs the scopes send, retry and watch; a refusal it does not expect is printed as one line
-(code, reason, message) on stderr, and the command exits 1.
+key needs the scopes send, templates, retry and watch; a refusal it does not expect is printed as
+one line (code, reason, message) on stderr, and the command exits 1.
 """
 import argparse
 import json
@@ -16,10 +17,13 @@ import os
 import sys
 
 import grpc
+from google.protobuf import struct_pb2
 
 from email_outbox_client.email_v1 import email_service_pb2 as api
 from email_outbox_client.email_v1 import email_service_pb2_grpc as api_grpc
 from email_outbox_client.email_v1 import outbox_pb2 as outbox
+from email_outbox_client.email_v1 import template_service_pb2 as tpl
+from email_outbox_client.email_v1 import template_service_pb2_grpc as tpl_grpc
 from email_outbox_client.errors import describe, error_details
 
 TIMEOUT_S = 30
@@ -40,7 +44,17 @@ def row(o: outbox.Outbox) -> dict:
         "from": getattr(o, "from"),
         "tags": dict(o.tags),
         "metadata": dict(o.metadata),
+        "subject": o.subject,
+        "template": f"{o.template_name} v{o.template_version}" if o.template_name else "",
     }
+
+
+RECEIPT = tpl.TemplateContent(
+    subject="Receipt {{order.id}} for {{name}}",
+    html="<p>Thanks, {{name}}!</p><ul>{{#each order.items}}<li>{{title}}: "
+         "{{formatNumber price style='currency' currency='EUR' locale='de-DE'}}</li>{{/each}}</ul>",
+    description="the Python tour's receipt",
+)
 
 
 def main() -> int:
@@ -76,7 +90,28 @@ def tour() -> int:
         )
         show("send", **row(sent.outbox))
 
-        # 2. A request that can never be sent is refused before any row exists; the reason is stable.
+        # 2. A template saved on the server (a new version if it exists), then a Send that names it
+        #    with its own data instead of a body: the server renders subject, HTML and text.
+        templates = tpl_grpc.TemplateServiceStub(channel)
+        try:
+            saved = templates.CreateTemplate(tpl.CreateTemplateRequest(account_id=args.account, name="python-receipt", content=RECEIPT),
+                                             metadata=md, timeout=TIMEOUT_S)
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+            saved = templates.UpdateTemplate(tpl.UpdateTemplateRequest(account_id=args.account, name="python-receipt", content=RECEIPT),
+                                             metadata=md, timeout=TIMEOUT_S)
+        show("template", name=saved.template.name, version=saved.template.version)
+        data = struct_pb2.Struct()
+        data.update({"name": "Ada", "order": {"id": 42, "items": [{"title": "Tea", "price": 3.5}, {"title": "Crème", "price": 2}]}})
+        templated = stub.Send(
+            api.SendRequest(account_id=args.account, to=[args.to], template=tpl.TemplateRef(name="python-receipt", data=data),
+                            wait_for_attempt=True),
+            metadata=md, timeout=TIMEOUT_S,
+        )
+        show("templated", **row(templated.outbox))
+
+        # 3. A request that can never be sent is refused before any row exists; the reason is stable.
         try:
             stub.Send(api.SendRequest(account_id=args.account, to=["not an address"], subject="x", body_text="y"), metadata=md, timeout=TIMEOUT_S)
             show("invalid", error="unexpectedly accepted")
@@ -86,7 +121,7 @@ def tour() -> int:
             show("invalid", code=err.code().name, reason=info.reason, domain=info.domain, message=err.details(),
                  fields=[v.field for v in violations])
 
-        # 3. An attempt that fails (simulated network timeout) leaves a FAILED row, not an RPC error.
+        # 4. An attempt that fails (simulated network timeout) leaves a FAILED row, not an RPC error.
         try:
             failed = stub.Send(
                 api.SendRequest(account_id=args.account, to=[args.to], subject="Retried from Python", body_text="Second try.",
@@ -102,7 +137,7 @@ def tour() -> int:
         show("failed", **row(failed.outbox))
         outbox_id = failed.outbox.outbox_id
 
-        # 4. Watch the row (its current state first), re-drive it with RetryOutbox, and follow it to SENT.
+        # 5. Watch the row (its current state first), re-drive it with RetryOutbox, and follow it to SENT.
         watch = stub.WatchOutbox(api.WatchOutboxRequest(outbox_ids=[outbox_id], include_current=True), metadata=md, timeout=TIMEOUT_S)
         events = []
         try:

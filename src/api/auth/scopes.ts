@@ -1,7 +1,7 @@
 // What each RPC needs: one table, so a new method is denied until it is listed here.
 
-/** `metrics` is for GET /metrics on the API port (no RPC needs it). */
-export const SCOPES = ["send", "reply", "retry", "cancel", "read", "watch", "ingest", "suppress", "metrics"] as const;
+/** `metrics` is for GET /metrics on the API port (no RPC needs it); `templates` saves and deletes templates. */
+export const SCOPES = ["send", "reply", "retry", "cancel", "read", "watch", "ingest", "suppress", "metrics", "templates"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** "package.Service/Method" -> the scope a key needs to call it. */
@@ -26,6 +26,13 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
   ["email.v1.WebhookService/ListWebhookEndpoints", "read"],
   ["email.v1.WebhookService/ListWebhookDeliveries", "read"],
   ["email.v1.WebhookService/RedeliverWebhooks", "retry"],
+  ["email.v1.TemplateService/CreateTemplate", "templates"],
+  ["email.v1.TemplateService/UpdateTemplate", "templates"],
+  ["email.v1.TemplateService/DeleteTemplate", "templates"],
+  ["email.v1.TemplateService/GetTemplate", "read"],
+  ["email.v1.TemplateService/ListTemplates", "read"],
+  ["email.v1.TemplateService/ListTemplateVersions", "read"],
+  ["email.v1.TemplateService/RenderTemplate", "read"],
 ]);
 
 /** Services any caller may use: tools and load balancers must not need a key. */

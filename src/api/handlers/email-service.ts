@@ -4,7 +4,7 @@ import { toProtoRecipient } from "./report-mapping.js";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
-  EmailService,
+  type EmailService,
   OutboxEventKind,
   WatchOutboxResponseSchema,
   type CancelOutboxRequest,
@@ -39,6 +39,7 @@ import { STREAM_SLOT, StreamSlot } from "../stream-limits.js";
 import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
 import { clientError } from "./interceptors.js";
 import type { Logger } from "../../lib/log.js";
+import { TemplateCall, type CompiledTemplates } from "../../templates/compiled.js";
 import { MAX_BATCH_ROWS, type GroupCommit } from "../../outbox/group-commit.js";
 import { accountFilter, authorize, mayAccess } from "../auth/authorize.js";
 import { STATUS_FROM_PROTO, toProtoEvent, toProtoOutbox } from "./mapping.js";
@@ -55,6 +56,7 @@ export interface HandlerDeps {
   /** Commits new messages; it wakes the sender and the tailer after each commit. */
   commits: GroupCommit;
   log: Logger;
+  templates: CompiledTemplates;
 }
 
 /** A SendBatch commits in one transaction when it is the only caller. */
@@ -87,13 +89,14 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     if (req.messages.length < 1 || req.messages.length > MAX_BATCH_MESSAGES) {
       throw invalidArgument([{ field: "messages", reason: "BATCH_SIZE_INVALID", description: `a batch holds 1 to ${MAX_BATCH_MESSAGES} messages` }]);
     }
+    const call = new TemplateCall();
     const outcomes = await Promise.all(req.messages.map(async (m, i) => {
       try {
         if (m.waitForAttempt) {
           throw invalidArgument([{ field: `messages[${i}].wait_for_attempt`, reason: "WAIT_NOT_ALLOWED_IN_BATCH", description: "a batch never waits for attempts; watch the rows instead" }]);
         }
         authorize(ctx, m.accountId);
-        return await this.deps.commits.submit(await sendMessage(m, this.deps)).catch(fromOutboxError);
+        return await this.deps.commits.submit(await sendMessage(m, this.deps, call)).catch(fromOutboxError);
       } catch (err) {
         return clientError(this.deps.log, err, "SendBatch");
       }

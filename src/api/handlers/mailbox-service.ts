@@ -4,7 +4,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import {
   MessageDirection,
-  SuppressionReason,
+  type SuppressionReason,
   type AddSuppressionRequest,
   type GetMessageRequest,
   type IngestMessageRequest,

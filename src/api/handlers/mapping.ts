@@ -64,6 +64,8 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     expireAt: time(row.expireAt),
     collapseKey: row.collapseKey ?? "",
     supersededBy: BigInt(row.supersededBy ?? 0),
+    templateName: row.template?.name ?? "",
+    templateVersion: row.template?.version ?? 0,
     relay: row.relay ?? "",
   });
 }

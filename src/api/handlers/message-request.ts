@@ -13,6 +13,8 @@ import { findMessage } from "../../outbox/messages.js";
 import type { NewMessage } from "../../outbox/types.js";
 import { apiError, invalidArgument } from "./errors.js";
 import { requestMessageId } from "./message-id.js";
+import { messageBody, type MessageBody } from "./template-body.js";
+import { TemplateCall, type CompiledTemplates } from "../../templates/compiled.js";
 import { collapseKey, customHeaders, expireAt, fromHeader, metadata, priority, tags } from "./message-options.js";
 import {
   address,
@@ -34,33 +36,37 @@ import {
 export interface RequestDeps {
   config(): Config;
   clock: Pick<Clock, "now">;
+  /** The stored templates a request may name instead of giving its subject and bodies. */
+  templates: CompiledTemplates;
   /** For a Reply's parent; a Send reads nothing. */
   pool?: Pool;
 }
 
 /** A Send as the message to commit. */
-export async function sendMessage(req: SendRequest, deps: RequestDeps): Promise<NewMessage> {
+export async function sendMessage(req: SendRequest, deps: RequestDeps, call = new TemplateCall()): Promise<NewMessage> {
   const recipients = req.to.length + req.cc.length + req.bcc.length;
-  const { common, own } = await prepare(req, deps, {
-    sizes: { recipients, subject: req.subject },
-    required: [["to", req.to.some((t) => t.trim() !== "")], ["subject", req.subject.trim() !== ""]],
+  const body = await messageBody(deps.templates, deps.config(), req, call);
+  const { common, own } = await prepare(req, body, deps, {
+    sizes: { recipients, subject: body.subject },
+    required: [["to", req.to.some((t) => t.trim() !== "")], ["subject", body.subject.trim() !== ""]],
     check: (v) => {
       const to = addressList(v, "to", req.to);
       const cc = addressList(v, "cc", req.cc);
       const bcc = addressList(v, "bcc", req.bcc);
       const replyTo = req.replyTo ? address(v, "reply_to", req.replyTo) : undefined;
       checkRecipientCount(v, recipients);
-      checkSubject(v, req.subject);
+      checkSubject(v, body.subject);
       return { to, cc, bcc, replyTo };
     },
     bytes: () => toBinary(SendRequestSchema, { ...req, waitForAttempt: false }),
   });
-  return { ...common, kind: "send", ...own, subject: req.subject };
+  return { ...common, kind: "send", ...own, subject: body.subject };
 }
 
 /** A Reply as the message to commit: its recipients, subject and threading come from the parent. */
 export async function replyMessage(req: ReplyRequest, deps: Required<RequestDeps>): Promise<NewMessage> {
-  const { account, common, own: parentId } = await prepare(req, deps, {
+  const body = await messageBody(deps.templates, deps.config(), req, new TemplateCall());
+  const { account, common, own: parentId } = await prepare(req, body, deps, {
     required: [["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""]],
     check: () => requestMessageId("in_reply_to_message_id", req.inReplyToMessageId),
     bytes: () => toBinary(ReplyRequestSchema, { ...req, waitForAttempt: false }),
@@ -97,18 +103,18 @@ interface OwnChecks<T> {
  * fields and the shared ones as one list of field violations. Returns the account and the shared
  * part of the message.
  */
-async function prepare<T>(req: SendRequest | ReplyRequest, deps: RequestDeps, own: OwnChecks<T>) {
+async function prepare<T>(req: SendRequest | ReplyRequest, body: MessageBody, deps: RequestDeps, own: OwnChecks<T>) {
   checkSizes({
-    ...own.sizes, bodyText: req.bodyText, bodyHtml: req.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length,
+    ...own.sizes, bodyText: body.bodyText, bodyHtml: body.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length,
   });
   const config = deps.config();
   const now = deps.clock.now();
-  requireNonEmpty([...own.required, ["body_text", req.bodyText.trim() !== ""]]);
+  requireNonEmpty([...own.required, ["body_text", body.bodyText.trim() !== ""]]);
   const account = requireAccount(config, req.accountId);
   const mode = failureMode(config, req.failureMode);
   const v = new Violations();
   const checked = own.check(v);
-  checkBodies(v, req.bodyText, req.bodyHtml);
+  checkBodies(v, body.bodyText, body.bodyHtml);
   checkIdempotencyKey(v, req.idempotencyKey);
   const due = sendAt(v, req.sendAt, now);
   // Expiry, collapse key, From, headers, tags and metadata, as they are committed.
@@ -128,7 +134,7 @@ async function prepare<T>(req: SendRequest | ReplyRequest, deps: RequestDeps, ow
     own: checked,
     common: {
       accountId: account.id, ...options,
-      bodyText: req.bodyText, bodyHtml: req.bodyHtml || undefined, attachments: files, sendAt: due, failureMode: mode,
+      bodyText: body.bodyText, bodyHtml: body.bodyHtml || undefined, template: body.template, attachments: files, sendAt: due, failureMode: mode,
       idempotencyKey: req.idempotencyKey || undefined,
       requestHash: req.idempotencyKey ? requestHash(own.bytes()) : undefined,
     },

@@ -17,6 +17,7 @@ import {
 import { clientError } from "../handlers/interceptors.js";
 import { READ_MAX_BYTES } from "../rpc-gate.js";
 import { judgeRequest } from "./verdict.js";
+import type { CompiledTemplates } from "../../templates/compiled.js";
 
 export interface IntakeLimits extends Omit<TakeLimits, "consecutiveIds"> {
   /** How often an instance looks for requests when none came within busyForMs. */
@@ -47,6 +48,8 @@ export interface IntakeOptions {
   /** Read for every batch, so a reload applies at once. */
   config: () => Config;
   metrics: RequestMetrics;
+  /** The stored templates a request may name, as a Send may. */
+  templates: CompiledTemplates;
   /** Outbox rows were committed: wake the sender and the watchers. */
   onCommit: () => void;
   limits?: Partial<IntakeLimits>;
@@ -143,7 +146,7 @@ export class RequestIntake {
 
   private async judge(req: PendingRequest, config: Config, now: number): Promise<Verdict> {
     try {
-      return await judgeRequest(req, config, now, this.limits.maxRequestBytes);
+      return await judgeRequest(req, { config: () => config, clock: { now: () => now }, templates: this.o.templates }, this.limits.maxRequestBytes);
     } catch (err) {
       clientError(this.o.log, err, METHOD);
       return { refusal: { reason: "INTERNAL", message: "internal error" } };

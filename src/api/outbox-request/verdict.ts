@@ -5,15 +5,14 @@ import { fromJsonString } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { SendRequestSchema, type SendRequest } from "../../../gen/email/v1/email_service_pb.js";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import type { Config } from "../../config/config.js";
 import type { PendingRequest, Verdict } from "../../outbox/requests.js";
-import { sendMessage } from "../handlers/message-request.js";
+import { sendMessage, type RequestDeps } from "../handlers/message-request.js";
 
 /**
  * Decodes the request's JSON (strictly: an unknown field is refused, as on the RPCs) and runs
  * Send's checks on it. Throws only what is not the request's fault (Send would answer INTERNAL).
  */
-export async function judgeRequest(req: PendingRequest, config: Config, now: number, maxBytes: number): Promise<Verdict> {
+export async function judgeRequest(req: PendingRequest, deps: RequestDeps, maxBytes: number): Promise<Verdict> {
   if (req.json === undefined) return refused("REQUEST_TOO_LARGE", `a request is at most ${maxBytes} bytes of JSON`);
   let send: SendRequest;
   try {
@@ -27,7 +26,7 @@ export async function judgeRequest(req: PendingRequest, config: Config, now: num
   // The idempotency fingerprint covers account_id, so a request and a Send of the same message match.
   send.accountId = req.accountId;
   try {
-    return { msg: await sendMessage(send, { config: () => config, clock: { now: () => now } }) };
+    return { msg: await sendMessage(send, deps) };
   } catch (err) {
     if (!(err instanceof ConnectError)) throw err;
     return refused(err.findDetails(ErrorInfoSchema)[0]?.reason ?? "", err.rawMessage);

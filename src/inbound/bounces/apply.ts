@@ -128,9 +128,10 @@ async function suppressionReason(conn: PoolConnection, account: AccountConfig, r
   const soft = account.softBounces;
   if (r.reasonClass !== "soft" || !soft) return undefined;
   // idx_outbox_recipient_address: the (account, address) range, a few rows per address.
-  const [[counted]] = (await conn.query(
+  // COUNT(*) without GROUP BY: always one row.
+  const counted = (await selectOne<{ n: number }>(conn,
     "SELECT COUNT(*) AS n FROM outbox_recipient WHERE account_id = ? AND address = ? AND bounce_reason IN (?) AND updated_at >= ?",
     [account.id, r.address, [...reasonsOfClass(account, "soft"), ...reasonsOfClass(account, "suppress").filter((x) => x !== "complaint")], now - soft.windowMs],
-  )) as unknown as [[{ n: number }]];
+  ))!;
   return Number(counted.n) >= soft.limit ? "soft_bounces" : undefined;
 }

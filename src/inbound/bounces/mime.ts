@@ -82,7 +82,7 @@ function walk(headers: Headers, body: string, depth: number, out: Part[], budget
   const declared = headers.get("content-type");
   const guessed = declared === undefined && depth === 0;
   const { type, params } = guessed ? guessMultipart(body) : contentType(declared);
-  const boundary = params["boundary"];
+  const boundary = params.boundary;
   if (type.startsWith("multipart/") && boundary) {
     const sections = splitMultipart(body, boundary);
     if (sections) {
@@ -97,7 +97,7 @@ function walk(headers: Headers, body: string, depth: number, out: Part[], budget
   }
   // A multipart whose boundary never appears is read as the text it is.
   const leafType = type.startsWith("multipart/") ? "text/plain" : type;
-  out.push({ type: leafType, headers, text: decodeBody(body, headers.get("content-transfer-encoding"), params["charset"]) });
+  out.push({ type: leafType, headers, text: decodeBody(body, headers.get("content-transfer-encoding"), params.charset) });
 }
 
 /**

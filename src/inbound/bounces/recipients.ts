@@ -1,5 +1,6 @@
 // Reading back what reports said about rows' recipients (GetOutbox, and ListOutbox a page at once).
 import type { Queryable } from "../../db/pool.js";
+import { select } from "../../db/query.js";
 import { isBounceReason, type BounceReason } from "../../message/bounce-reasons.js";
 import type { RecipientOutcome } from "./report.js";
 
@@ -28,11 +29,11 @@ export async function recipientReports(db: Queryable, outboxId: number): Promise
 export async function recipientReportsOf(db: Queryable, outboxIds: readonly number[]): Promise<Map<number, StoredRecipient[]>> {
   const byRow = new Map<number, StoredRecipient[]>();
   if (outboxIds.length === 0) return byRow;
-  const [rows] = (await db.query(
+  const rows = await select<RecipientDbRow>(db,
     `SELECT outbox_id, address, state, status_code, diagnostic, bounce_reason, reply_code, updated_at
      FROM outbox_recipient WHERE outbox_id IN (?) ORDER BY outbox_id, address`,
     [outboxIds],
-  )) as unknown as [RecipientDbRow[]];
+  );
   for (const r of rows) {
     const id = Number(r.outbox_id);
     const list = byRow.get(id) ?? byRow.set(id, []).get(id)!;

@@ -3,6 +3,7 @@
 // reason, with the latest of each. Two queries for any number of accounts, both range scans of
 // idx_outbox_recipient_reason (account_id, bounce_reason, updated_at).
 import type { Queryable } from "../../db/pool.js";
+import { select } from "../../db/query.js";
 import { reasonsOfClass, type ReasonClasses } from "../../config/reason-classes.js";
 import type { BounceReason } from "../../message/bounce-reasons.js";
 import { domainOf } from "./signal.js";
@@ -32,16 +33,16 @@ export async function senderRefusals(
   const reasons = [...new Set([...sender.values()].flatMap((s) => [...s]))];
   const out = new Map<number, SenderRefusal[]>();
   if (accounts.length === 0 || reasons.length === 0) return out;
-  const [counts] = (await db.query(COUNT_SQL, [[...sender.keys()], reasons, since])) as unknown as [
-    { account_id: number; bounce_reason: BounceReason; n: number; latest: number }[],
-  ];
+  const counts = await select<{ account_id: number; bounce_reason: BounceReason; n: number; latest: number }>(db, COUNT_SQL, [
+    [...sender.keys()], reasons, since,
+  ]);
   // A reason of the sender class for some accounts only counts for those.
   const found = counts.filter((c) => sender.get(c.account_id)?.has(c.bounce_reason));
   if (found.length === 0) return out;
-  const [latest] = (await db.query(
+  const latest = await select<{ account_id: number; bounce_reason: string; address: string; diagnostic: string }>(db,
     found.map(() => LATEST_SQL).join(" UNION ALL "),
     found.flatMap((c) => [c.account_id, c.bounce_reason, c.latest]),
-  )) as unknown as [{ account_id: number; bounce_reason: string; address: string; diagnostic: string }[]];
+  );
   const latestOf = new Map(latest.map((l) => [`${l.account_id}/${l.bounce_reason}`, l]));
   for (const c of found) {
     const l = latestOf.get(`${c.account_id}/${c.bounce_reason}`);

@@ -2,7 +2,7 @@
 // Every pattern here is linear: no nested quantifier, every gap bounded.
 
 const LOCAL = String.raw`[A-Za-z0-9.!#$%&'*+/=?^_\`{|}~-]{1,64}|"[^"\n]{1,64}"`;
-const LABEL = String.raw`[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?`;
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 /** An address in free text: a dotted domain, so "user@host" in prose is not taken for one. */
 const EMAIL = new RegExp(String.raw`(?:${LOCAL})@${LABEL}(?:\.${LABEL}){1,8}`, "g");
 /** An address in a field that can only hold one (Final-Recipient): a bare host is allowed. */

@@ -160,6 +160,7 @@ export class ImapMailbox {
       return;
     }
     const fetched = await client.fetchOne(String(uid), { source: true }, { uid: true });
+    // biome-ignore lint/complexity/useOptionalChain: fetched is `false | message`; `?.` does not narrow it.
     if (!fetched || !fetched.source) return;
     try {
       // As IngestMessage stores it: a bounce or complaint report is applied to its row too.

@@ -9,6 +9,7 @@ import { enqueueInTransaction, errorReason, FailureMode, type SendRequest } from
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { SendRequestSchema } from "../../../gen/email/v1/email_service_pb.js";
 import { CLAIM_REQUESTS_SQL, PENDING_REQUEST_SQL } from "../../../src/outbox/requests.js";
+import { CompiledTemplates } from "../../../src/templates/compiled.js";
 import { RequestIntake } from "../../../src/api/outbox-request/intake.js";
 import { systemClock } from "../../../src/db/clock.js";
 import { createLogger } from "../../../src/lib/log.js";
@@ -268,7 +269,7 @@ test("metrics: the lag of a pending request, then accepted and refused counts", 
 test("a request over the size limit is refused unread, and the requests after it go through", async () => {
   await t.app.requests.stop();
   const small = new RequestIntake({
-    pool: t.app.pool, clock: systemClock, log: createLogger("silent"), config: () => t.app.config, metrics: new Metrics(), onCommit: () => undefined,
+    pool: t.app.pool, clock: systemClock, log: createLogger("silent"), config: () => t.app.config, metrics: new Metrics(), templates: new CompiledTemplates(t.app.pool), onCommit: () => undefined,
     limits: { maxRequestBytes: 2_000, batchBytes: 4_000 },
   });
   try {

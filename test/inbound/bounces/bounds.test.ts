@@ -13,7 +13,7 @@ function dsn(recipients: number): string {
 }
 
 function report(parts: string[], boundary = "b0"): Buffer {
-  const body = parts.map((p) => `--${boundary}\r\n${p}\r\n`).join("") + `--${boundary}--\r\n`;
+  const body = `${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join("")}--${boundary}--\r\n`;
   return Buffer.from(`${HEAD}MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"\r\n\r\n${body}`);
 }
 
