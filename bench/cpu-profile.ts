@@ -54,7 +54,8 @@ export function summarizeProfile(file: string, skipMs: number, n = 12): { totalM
     const { functionName, url, lineNumber } = node.callFrame;
     const where = area(url, functionName);
     areas.set(where, (areas.get(where) ?? 0) + us);
-    const fn = `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules\/|src\/)/, "$1")}:${lineNumber + 1}` : ""}`.trim();
+    const fn =
+      `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules\/|src\/)/, "$1")}:${lineNumber + 1}` : ""}`.trim();
     functions.set(fn, (functions.get(fn) ?? 0) + us);
   });
   return { totalMs: all / 1000, byArea: top(areas, all, n), byFunction: top(functions, all, n) };

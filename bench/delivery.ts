@@ -64,10 +64,19 @@ export async function measureDelivery(sink: BenchSink, submit: Submit, count: nu
  * sink: at a low rate they barely disturb each other, and they share whatever the machine is
  * doing meanwhile.
  */
-export async function measureTogether(sink: BenchSink, submits: Submit[], count: number, shape: Shape, timeoutMs: number): Promise<Delivery[]> {
+export async function measureTogether(
+  sink: BenchSink,
+  submits: Submit[],
+  count: number,
+  shape: Shape,
+  timeoutMs: number,
+): Promise<Delivery[]> {
   sink.reset();
   const runs = await Promise.all(submits.map(async (submit) => ({ starts: await submitAll(submit, count, shape), end: nowMs() })));
-  await sink.waitFor(runs.flatMap((r) => [...r.starts.keys()]), timeoutMs);
+  await sink.waitFor(
+    runs.flatMap((r) => [...r.starts.keys()]),
+    timeoutMs,
+  );
   return runs.map((r) => deliveryFrom(sink, r.starts, r.end));
 }
 
@@ -75,7 +84,14 @@ export async function measureTogether(sink: BenchSink, submits: Submit[], count:
  * `count` messages in calls of `batchSize`, `inFlight` calls at a time; each message's latency
  * starts when its call starts.
  */
-export async function measureBatches(sink: BenchSink, submit: SubmitBatch, count: number, batchSize: number, inFlight: number, timeoutMs: number): Promise<Delivery> {
+export async function measureBatches(
+  sink: BenchSink,
+  submit: SubmitBatch,
+  count: number,
+  batchSize: number,
+  inFlight: number,
+  timeoutMs: number,
+): Promise<Delivery> {
   sink.reset();
   const starts = new Map<string, number>();
   const calls = Math.ceil(count / batchSize);

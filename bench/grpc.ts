@@ -51,7 +51,9 @@ export class BenchClient {
   }
 
   sendBatch(messages: Record<string, unknown>[]): Promise<{ results: { outbox?: { outbox_id: string }; error?: { message: string } }[] }> {
-    return this.unary(this.email, "SendBatch", { messages }) as Promise<{ results: { outbox?: { outbox_id: string }; error?: { message: string } }[] }>;
+    return this.unary(this.email, "SendBatch", { messages }) as Promise<{
+      results: { outbox?: { outbox_id: string }; error?: { message: string } }[];
+    }>;
   }
 
   getOutbox(id: string): Promise<{ outbox: { status: string } }> {

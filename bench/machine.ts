@@ -24,5 +24,7 @@ export async function describeMachine(redisVersion: string | undefined): Promise
 }
 
 export function loadAverage(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(" / ");
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" / ");
 }

@@ -19,10 +19,7 @@ export type PeerCommand =
   | { type: "direct"; count: number; inFlight: number; prefix: string }
   | { type: "exit" };
 
-export type PeerReply =
-  | { type: "ok" }
-  | { type: "direct-done"; starts: Record<string, number> }
-  | { type: "error"; message: string };
+export type PeerReply = { type: "ok" } | { type: "direct-done"; starts: Record<string, number> } | { type: "error"; message: string };
 
 export interface PeerJob {
   id: string;

@@ -24,17 +24,27 @@ export async function attachmentPhase({ sink, s, slice }: PhaseContext): Promise
     try {
       idle.push(ours.stats().rssMiB);
       const attach = (i: number) =>
-        ours.client.send(sendRequest(benchMessage(i), { attachments: [{ filename: `file${i}.pdf`, content_type: "application/pdf", content }] }));
+        ours.client.send(
+          sendRequest(benchMessage(i), { attachments: [{ filename: `file${i}.pdf`, content_type: "application/pdf", content }] }),
+        );
       const stop = ticker(`row 6 attachments round ${round}/${s.reps}`, () => `${sink.count}/${s.attachmentSends} accepted`);
       try {
-        const d = await measureDelivery(sink, async (i) => (await attach(i)).outbox.outbox_id, s.attachmentSends, { inFlight: s.attachmentSends }, s.deliveryTimeoutMs);
+        const d = await measureDelivery(
+          sink,
+          async (i) => (await attach(i)).outbox.outbox_id,
+          s.attachmentSends,
+          { inFlight: s.attachmentSends },
+          s.deliveryTimeoutMs,
+        );
         total.push(s.attachmentSends / d.perSecond);
         p50.push(d.p50Ms / 1000);
       } finally {
         stop();
       }
       peak.push(ours.stats().peakMiB);
-      progress(`row 6 attachments round ${round}/${s.reps}: all ${s.attachmentSends} in ${total.at(-1)!.toFixed(1)} s, peak RSS ${peak.at(-1)!.toFixed(0)} MiB`);
+      progress(
+        `row 6 attachments round ${round}/${s.reps}: all ${s.attachmentSends} in ${total.at(-1)!.toFixed(1)} s, peak RSS ${peak.at(-1)!.toFixed(0)} MiB`,
+      );
     } finally {
       await ours.stop();
     }

@@ -44,11 +44,24 @@ async function claimAndFinalize(pool: Pool, rows: number, batch: number): Promis
   const start = nowMs();
   for (let done = 0; done < rows; ) {
     const now = Date.now();
-    const claims = await claimDue(pool, Math.min(batch, rows - done), { owner: "bench", now, leaseMs: 300_000, messageIdDomain: "bench.local" }, [1]);
+    const claims = await claimDue(
+      pool,
+      Math.min(batch, rows - done),
+      { owner: "bench", now, leaseMs: 300_000, messageIdDomain: "bench.local" },
+      [1],
+    );
     if (claims.length === 0) throw new Error("backlog ran dry");
     const results: Finalization[] = claims.map((c) => ({
-      id: c.id, accountId: c.accountId, leaseToken: c.leaseToken, messageId: c.messageId, status: "sent", retries: c.retries,
-      nextAttemptAt: null, providerMessageId: "smtp-250 bench", error: null, errorClass: null,
+      id: c.id,
+      accountId: c.accountId,
+      leaseToken: c.leaseToken,
+      messageId: c.messageId,
+      status: "sent",
+      retries: c.retries,
+      nextAttemptAt: null,
+      providerMessageId: "smtp-250 bench",
+      error: null,
+      errorClass: null,
     }));
     await finalize(pool, results, Date.now());
     done += claims.length;

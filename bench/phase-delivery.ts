@@ -30,10 +30,18 @@ const benchCpuMs = () => {
 };
 
 /** One contender's measured run, one message at a time (`batch` unset) or in calls of `batch`. */
-async function timedRun(label: string, sink: BenchSink, c: Contender, storePid: number | undefined, s: Settings, batched = false): Promise<Run> {
-  const measure = () => batched
-    ? measureBatches(sink, c.submitBatch, s.messages, s.batchSize, s.batchInFlight, s.deliveryTimeoutMs)
-    : measureDelivery(sink, c.submit, s.messages, { inFlight: s.inFlight }, s.deliveryTimeoutMs);
+async function timedRun(
+  label: string,
+  sink: BenchSink,
+  c: Contender,
+  storePid: number | undefined,
+  s: Settings,
+  batched = false,
+): Promise<Run> {
+  const measure = () =>
+    batched
+      ? measureBatches(sink, c.submitBatch, s.messages, s.batchSize, s.batchInFlight, s.deliveryTimeoutMs)
+      : measureDelivery(sink, c.submit, s.messages, { inFlight: s.inFlight }, s.deliveryTimeoutMs);
   await measureDelivery(sink, c.submit, s.warmUp, { inFlight: s.inFlight }, s.deliveryTimeoutMs);
   const stop = ticker(label, () => `${sink.count}/${s.messages} accepted`);
   const storeCpu = () => (storePid === undefined ? NaN : processStats(storePid).cpuMs);
@@ -42,9 +50,15 @@ async function timedRun(label: string, sink: BenchSink, c: Contender, storePid: 
     const delivery = await measure();
     const after = c.stats();
     const perMessage = (now: number, then: number) => (now - then) / s.messages;
-    const cpu = { sender: perMessage(after.cpuMs, before.sender), store: perMessage(storeCpu(), before.store), bench: perMessage(benchCpuMs(), before.bench) };
-    progress(`${label}: ${delivery.perSecond.toFixed(0)} msg/s, p50 ${delivery.p50Ms.toFixed(0)} ms, p99 ${delivery.p99Ms.toFixed(0)} ms; ` +
-      `CPU/message ${cpu.sender.toFixed(2)} ms sender, ${cpu.store.toFixed(2)} ms store, ${cpu.bench.toFixed(2)} ms client + sink`);
+    const cpu = {
+      sender: perMessage(after.cpuMs, before.sender),
+      store: perMessage(storeCpu(), before.store),
+      bench: perMessage(benchCpuMs(), before.bench),
+    };
+    progress(
+      `${label}: ${delivery.perSecond.toFixed(0)} msg/s, p50 ${delivery.p50Ms.toFixed(0)} ms, p99 ${delivery.p99Ms.toFixed(0)} ms; ` +
+        `CPU/message ${cpu.sender.toFixed(2)} ms sender, ${cpu.store.toFixed(2)} ms store, ${cpu.bench.toFixed(2)} ms client + sink`,
+    );
     return { delivery, peakMiB: after.peakMiB, cpu };
   } finally {
     stop();
@@ -94,7 +108,9 @@ export async function deliveryPhase({ sink, s, redis, slice }: PhaseContext): Pr
         for (const batched of [false, true]) {
           const bull = await startPeer(sink, `bench-${process.pid}-aof${batched ? "-bulk" : ""}-${round}`, address);
           try {
-            (batched ? runs.aofBulk : runs.aof).push(await timedRun(`row 2 peer AOF ${batched ? "addBulk" : "add"} ${tag}`, sink, bull, aof.pid, s, batched));
+            (batched ? runs.aofBulk : runs.aof).push(
+              await timedRun(`row 2 peer AOF ${batched ? "addBulk" : "add"} ${tag}`, sink, bull, aof.pid, s, batched),
+            );
           } finally {
             await bull.stop();
           }
@@ -124,8 +140,20 @@ export async function deliveryPhase({ sink, s, redis, slice }: PhaseContext): Pr
   const lines = runLines("1", runs.send, { who: "Service", submit: "Send", ...service });
   lines.push(
     { row: "1", name: "Service: Send RPCs completed", unit: "calls/s", figure: figure(runs.send.map((r) => r.delivery.submitsPerSecond)) },
-    { row: "1", name: "Service: SQL statements per message (whole life)", unit: "", figure: figure(statements.map((x) => x.total)), target: { op: "<=", value: 1.5 } },
-    { row: "1", name: "Service: COMMITs per message (whole life)", unit: "", figure: figure(statements.map((x) => x.commits)), target: { op: "<=", value: 0.3 } },
+    {
+      row: "1",
+      name: "Service: SQL statements per message (whole life)",
+      unit: "",
+      figure: figure(statements.map((x) => x.total)),
+      target: { op: "<=", value: 1.5 },
+    },
+    {
+      row: "1",
+      name: "Service: COMMITs per message (whole life)",
+      unit: "",
+      figure: figure(statements.map((x) => x.commits)),
+      target: { op: "<=", value: 0.3 },
+    },
     ...runLines("1", runs.batch, { who: `Service SendBatch of ${s.batchSize}`, submit: "SendBatch", ...service }),
   );
   if (aof) {
@@ -133,25 +161,57 @@ export async function deliveryPhase({ sink, s, redis, slice }: PhaseContext): Pr
     lines.push(
       ...runLines("2", runs.aof, { who: "Peer (BullMQ + nodemailer, Redis AOF everysec)", submit: "add()", ...durable }),
       ...runLines("2", runs.aofBulk, { who: `Peer AOF, addBulk of ${s.batchSize}`, submit: "addBulk()", ...durable }),
-      { row: "2", name: "Service Send ÷ peer AOF add() (throughput)", unit: "×", figure: ratio(rate(runs.send), rate(runs.aof)), target: { op: ">=", value: 1 } },
-      { row: "2", name: "Service SendBatch ÷ peer AOF addBulk() (throughput)", unit: "×", figure: ratio(rate(runs.batch), rate(runs.aofBulk)), target: { op: ">=", value: 1 } },
       {
-        row: "2", name: "Service + MariaDB CPU per message ÷ peer worker + Redis AOF", unit: "×",
-        figure: ratio(cpuTotal(runs.send), cpuTotal(runs.aof)), target: { op: "<=", value: 1.2 },
+        row: "2",
+        name: "Service Send ÷ peer AOF add() (throughput)",
+        unit: "×",
+        figure: ratio(rate(runs.send), rate(runs.aof)),
+        target: { op: ">=", value: 1 },
+      },
+      {
+        row: "2",
+        name: "Service SendBatch ÷ peer AOF addBulk() (throughput)",
+        unit: "×",
+        figure: ratio(rate(runs.batch), rate(runs.aofBulk)),
+        target: { op: ">=", value: 1 },
+      },
+      {
+        row: "2",
+        name: "Service + MariaDB CPU per message ÷ peer worker + Redis AOF",
+        unit: "×",
+        figure: ratio(cpuTotal(runs.send), cpuTotal(runs.aof)),
+        target: { op: "<=", value: 1.2 },
       },
     );
   }
   if (redis) {
     lines.push(
-      ...runLines("2", runs.peer, { who: "Peer (BullMQ + nodemailer, Redis without persistence)", submit: "add()", sender: "worker process", store: "Redis", bench: "BullMQ producer + sink" }),
-      { row: "2", name: "Service Send ÷ peer without persistence (throughput)", unit: "×", figure: ratio(rate(runs.send), rate(runs.peer)) },
+      ...runLines("2", runs.peer, {
+        who: "Peer (BullMQ + nodemailer, Redis without persistence)",
+        submit: "add()",
+        sender: "worker process",
+        store: "Redis",
+        bench: "BullMQ producer + sink",
+      }),
+      {
+        row: "2",
+        name: "Service Send ÷ peer without persistence (throughput)",
+        unit: "×",
+        figure: ratio(rate(runs.send), rate(runs.peer)),
+      },
     );
   } else {
     notes.push("Row 2 peer without persistence skipped: no Redis answered PING at 127.0.0.1:6379.");
   }
   lines.push(
     { row: "2", name: "Ceiling (pooled nodemailer, no queue)", unit: "msg/s", figure: ceilingRate },
-    { row: "2", name: "Service Send ÷ ceiling (throughput)", unit: "×", figure: ratio(rate(runs.send), ceilingRate), target: { op: ">=", value: 0.6 } },
+    {
+      row: "2",
+      name: "Service Send ÷ ceiling (throughput)",
+      unit: "×",
+      figure: ratio(rate(runs.send), ceilingRate),
+      target: { op: ">=", value: 0.6 },
+    },
     { row: "7", name: "Service peak RSS during row 1 (VmHWM)", unit: "MiB", figure: figure(runs.send.map((r) => r.peakMiB)) },
   );
   if (aof) lines.push({ row: "7", name: "Peer worker peak RSS (VmHWM)", unit: "MiB", figure: figure(runs.aof.map((r) => r.peakMiB)) });

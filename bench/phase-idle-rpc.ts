@@ -14,7 +14,12 @@ import type { Line } from "./report.js";
 import { figure, ratio } from "./stats.js";
 
 /** Calls per second of `calls` calls at `inFlight`, and the service's CPU per call (ms). */
-async function callRate(ours: Ours, calls: number, inFlight: number, call: (i: number) => Promise<unknown>): Promise<{ rate: number; cpuMs: number }> {
+async function callRate(
+  ours: Ours,
+  calls: number,
+  inFlight: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<{ rate: number; cpuMs: number }> {
   const start = nowMs();
   const cpu = ours.stats().cpuMs;
   await closedLoop(calls, inFlight, async (i) => void (await call(i)));
@@ -45,11 +50,19 @@ export async function idleAndRpcPhase({ sink, s, slice }: PhaseContext): Promise
     const tomorrow = { seconds: String(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 };
     while (slice.another(s.reps, "Rows 3, 5", notes)) {
       const tag = `round ${slice.round}/${s.reps}`;
-      const [o, p] = await measureTogether(sink, contenders.map((c) => c.submit), s.idleMessages, { perSecond: s.idlePerSecond }, s.deliveryTimeoutMs);
+      const [o, p] = await measureTogether(
+        sink,
+        contenders.map((c) => c.submit),
+        s.idleMessages,
+        { perSecond: s.idlePerSecond },
+        s.deliveryTimeoutMs,
+      );
       oursIdle.push(o!);
       if (p) peerIdle.push(p);
       progress(`row 3 ${tag}: service ${ms(o!)}${p ? `; peer ${ms(p)}` : ""}`);
-      sends.push(await callRate(ours, s.rpcCalls, s.inFlight, (i) => ours.client.send(sendRequest(benchMessage(i), { send_at: tomorrow }))));
+      sends.push(
+        await callRate(ours, s.rpcCalls, s.inFlight, (i) => ours.client.send(sendRequest(benchMessage(i), { send_at: tomorrow }))),
+      );
       checks.push(await callRate(ours, s.rpcCalls, s.inFlight, () => ours.client.check()));
       progress(`row 5 ${tag}: Send ${sends.at(-1)!.rate.toFixed(0)}/s, Check ${checks.at(-1)!.rate.toFixed(0)}/s`);
     }

@@ -13,7 +13,7 @@ import mysql from "mysql2/promise";
 import { enqueueInTransaction } from "../src/index.js";
 import { INTAKE_LIMITS } from "../src/api/outbox-request/intake.js";
 import { PENDING_REQUEST_SQL } from "../src/outbox/requests.js";
-import { startOurs, } from "./contenders.js";
+import { startOurs } from "./contenders.js";
 import type { WatchItem } from "./grpc.js";
 import { closedLoop, paced } from "./load.js";
 import { benchMessage, nowMs } from "./mail.js";
@@ -133,18 +133,25 @@ export async function outboxRequestPhase({ sink, s, slice }: PhaseContext): Prom
       await rows.all(is, s.deliveryTimeoutMs);
       const lastRow = Math.max(...is.map((i) => rows.at.get(i)!.ms));
       intoRows.push(s.messages / ((lastRow - start) / 1000));
-      await sink.waitFor(is.map((i) => rows.at.get(i)!.outboxId), s.deliveryTimeoutMs);
+      await sink.waitFor(
+        is.map((i) => rows.at.get(i)!.outboxId),
+        s.deliveryTimeoutMs,
+      );
       const lastSent = Math.max(...is.map((i) => sink.acceptedAt.get(rows.at.get(i)!.outboxId)!));
       intoSink.push(s.messages / ((lastSent - start) / 1000));
-      progress(`${tag}: idle p50 ${idle.p50.at(-1)!.toFixed(1)} ms, p99 ${idle.p99.at(-1)!.toFixed(1)} ms; ` +
-        `${s.idlePerSecond}/s p50 ${steady.p50.at(-1)!.toFixed(1)} ms; ${intoRows.at(-1)!.toFixed(0)} requests/s into rows, ${intoSink.at(-1)!.toFixed(0)} msg/s to the sink`);
+      progress(
+        `${tag}: idle p50 ${idle.p50.at(-1)!.toFixed(1)} ms, p99 ${idle.p99.at(-1)!.toFixed(1)} ms; ` +
+          `${s.idlePerSecond}/s p50 ${steady.p50.at(-1)!.toFixed(1)} ms; ${intoRows.at(-1)!.toFixed(0)} requests/s into rows, ${intoSink.at(-1)!.toFixed(0)} msg/s to the sink`,
+      );
     }
     const cpuBefore = ours.stats().cpuMs;
     await sleep(IDLE_CPU_MS);
     const idleCpu = (ours.stats().cpuMs - cpuBefore) / (IDLE_CPU_MS / 1000);
     const read = await timeReads(app);
-    progress(`${ROW}: service CPU at idle ${idleCpu.toFixed(1)} ms/s; one pending-index read ${read.us.toFixed(0)} µs, ` +
-      `${read.cpuUs.toFixed(0)} µs of client CPU, ${read.handlerReads.toFixed(1)} handler reads`);
+    progress(
+      `${ROW}: service CPU at idle ${idleCpu.toFixed(1)} ms/s; one pending-index read ${read.us.toFixed(0)} µs, ` +
+        `${read.cpuUs.toFixed(0)} µs of client CPU, ${read.handlerReads.toFixed(1)} handler reads`,
+    );
     return { lines: lines(s, idle, steady, intoRows, intoSink, idleCpu, read), notes };
   } finally {
     stream.cancel();
@@ -187,21 +194,52 @@ export async function timeReads(app: mysql.Pool): Promise<ReadCost> {
 }
 
 function lines(
-  s: PhaseContext["s"], idle: { p50: number[]; p99: number[] }, steady: { p50: number[]; p99: number[] },
-  intoRows: number[], intoSink: number[], idleCpu: number, read: ReadCost,
+  s: PhaseContext["s"],
+  idle: { p50: number[]; p99: number[] },
+  steady: { p50: number[]; p99: number[] },
+  intoRows: number[],
+  intoSink: number[],
+  idleCpu: number,
+  read: ReadCost,
 ): Line[] {
   const perSecond = 1000 / INTAKE_LIMITS.idleMs;
   return [
-    { row: ROW, name: "Idle (one at a time): commit → outbox row p50", unit: "ms", figure: figure(idle.p50), target: { op: "<=", value: 100 } },
+    {
+      row: ROW,
+      name: "Idle (one at a time): commit → outbox row p50",
+      unit: "ms",
+      figure: figure(idle.p50),
+      target: { op: "<=", value: 100 },
+    },
     { row: ROW, name: "Idle (one at a time): commit → outbox row p99", unit: "ms", figure: figure(idle.p99) },
     { row: ROW, name: `Steady (${s.idlePerSecond}/s): commit → outbox row p50`, unit: "ms", figure: figure(steady.p50) },
     { row: ROW, name: `Steady (${s.idlePerSecond}/s): commit → outbox row p99`, unit: "ms", figure: figure(steady.p99) },
     { row: ROW, name: `${s.inFlight} writers, a request a transaction: commit → outbox row`, unit: "msg/s", figure: figure(intoRows) },
-    { row: ROW, name: `${s.inFlight} writers, a request a transaction: commit → accepted by the sink`, unit: "msg/s", figure: figure(intoSink) },
-    { row: ROW, name: `Service CPU at idle (every poller; the intake reads every ${INTAKE_LIMITS.idleMs} ms)`, unit: "ms/s", figure: figure([idleCpu]) },
+    {
+      row: ROW,
+      name: `${s.inFlight} writers, a request a transaction: commit → accepted by the sink`,
+      unit: "msg/s",
+      figure: figure(intoSink),
+    },
+    {
+      row: ROW,
+      name: `Service CPU at idle (every poller; the intake reads every ${INTAKE_LIMITS.idleMs} ms)`,
+      unit: "ms/s",
+      figure: figure([idleCpu]),
+    },
     { row: ROW, name: "One idle read of the pending index: round trip from a client", unit: "µs", figure: figure([read.us]) },
     { row: ROW, name: "One idle read: the reader's CPU", unit: "µs", figure: figure([read.cpuUs]) },
-    { row: ROW, name: "One idle read: the server's index and row reads (Handler_read_*)", unit: "reads", figure: figure([read.handlerReads]) },
-    { row: ROW, name: `Idle reads: the reader's CPU at ${perSecond} a second, per instance`, unit: "ms/s", figure: figure([(read.cpuUs * perSecond) / 1000]) },
+    {
+      row: ROW,
+      name: "One idle read: the server's index and row reads (Handler_read_*)",
+      unit: "reads",
+      figure: figure([read.handlerReads]),
+    },
+    {
+      row: ROW,
+      name: `Idle reads: the reader's CPU at ${perSecond} a second, per instance`,
+      unit: "ms/s",
+      figure: figure([(read.cpuUs * perSecond) / 1000]),
+    },
   ];
 }

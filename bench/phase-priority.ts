@@ -26,8 +26,13 @@ async function duringBacklog(ours: Ours, s: Settings, sink: PhaseContext["sink"]
     lastOfBatch.push(results.at(-1)!.outbox!.outbox_id);
   });
   let next = first + s.priorityBacklog;
-  const delivery = await measureDelivery(sink, async () => (await ours.client.send(sendRequest(benchMessage(next++)))).outbox.outbox_id,
-    s.priorityMessages, { perSecond: s.priorityPerSecond }, s.deliveryTimeoutMs);
+  const delivery = await measureDelivery(
+    sink,
+    async () => (await ours.client.send(sendRequest(benchMessage(next++)))).outbox.outbox_id,
+    s.priorityMessages,
+    { perSecond: s.priorityPerSecond },
+    s.deliveryTimeoutMs,
+  );
   const deadline = Date.now() + s.deliveryTimeoutMs;
   for (const id of lastOfBatch) {
     while ((await ours.client.getOutbox(id)).outbox.status !== "OUTBOX_STATUS_SENT") {
@@ -55,13 +60,25 @@ export async function priorityPhase({ sink, s, slice }: PhaseContext): Promise<P
       p50.push(bulk.p50Ms);
       p99.push(bulk.p99Ms);
       fifo.push(plain.p99Ms);
-      progress(`row 9 round ${slice.round}/${s.reps}: transactional p99 ${bulk.p99Ms.toFixed(0)} ms behind a bulk backlog, ${plain.p99Ms.toFixed(0)} ms behind the same backlog sent transactional`);
+      progress(
+        `row 9 round ${slice.round}/${s.reps}: transactional p99 ${bulk.p99Ms.toFixed(0)} ms behind a bulk backlog, ${plain.p99Ms.toFixed(0)} ms behind the same backlog sent transactional`,
+      );
     }
     return {
       lines: [
-        { row: "9", name: `Priority: transactional p50 at ${s.priorityPerSecond}/s while ${s.priorityBacklog} bulk messages drain at ${s.priorityRate}/s`, unit: "ms", figure: figure(p50) },
+        {
+          row: "9",
+          name: `Priority: transactional p50 at ${s.priorityPerSecond}/s while ${s.priorityBacklog} bulk messages drain at ${s.priorityRate}/s`,
+          unit: "ms",
+          figure: figure(p50),
+        },
         { row: "9", name: "Priority: transactional p99 (same)", unit: "ms", figure: figure(p99) },
-        { row: "9", name: "Priority: baseline, p99 behind the same backlog sent TRANSACTIONAL (arrival order)", unit: "ms", figure: figure(fifo) },
+        {
+          row: "9",
+          name: "Priority: baseline, p99 behind the same backlog sent TRANSACTIONAL (arrival order)",
+          unit: "ms",
+          figure: figure(fifo),
+        },
         { row: "9", name: "Priority: transactional p99 ÷ baseline", unit: "ratio", figure: ratio(figure(p99), figure(fifo)) },
       ],
       notes,

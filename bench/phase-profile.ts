@@ -68,11 +68,15 @@ export async function profilePhase(sink: BenchSink, s: Settings): Promise<Profil
 
 export function profileMarkdown(p: ProfileResult): string {
   const shares = (list: Share[]) => list.map((x) => `| ${x.name} | ${x.ms.toFixed(0)} | ${x.percent.toFixed(1)} |`).join("\n");
-  const statements = Object.entries(p.statementsPerMessage).map(([k, v]) => `| ${k} | ${v} |`).join("\n");
-  return `## Profile of one row-1 run (${p.messages} messages, ${p.perSecond.toFixed(0)} msg/s)\n\n` +
+  const statements = Object.entries(p.statementsPerMessage)
+    .map(([k, v]) => `| ${k} | ${v} |`)
+    .join("\n");
+  return (
+    `## Profile of one row-1 run (${p.messages} messages, ${p.perSecond.toFixed(0)} msg/s)\n\n` +
     `Service CPU per message: ${p.cpuMsPerMessage.toFixed(2)} ms (from /proc). Self time below is from the profile's ` +
     `samples after start-up and warm-up; on a loaded machine a sample's time includes moments the process waited for a core.\n\n` +
     `| Where (self time) | ms | % |\n| --- | --- | --- |\n${shares(p.byArea)}\n\n` +
     `| Hottest functions | ms | % |\n| --- | --- | --- |\n${shares(p.byFunction)}\n\n` +
-    `| SQL statement | per message |\n| --- | --- |\n${statements}\n`;
+    `| SQL statement | per message |\n| --- | --- |\n${statements}\n`
+  );
 }

@@ -14,11 +14,16 @@ import type { PhaseContext, PhaseResult } from "./phase.js";
 import { progress } from "./progress.js";
 import { figure, ratio } from "./stats.js";
 
-const ITEMS = [{ title: "Green tea", price: 3.5 }, { title: "Crème brûlée", price: 6.25 }, { title: "Espresso", price: 2.1 }];
+const ITEMS = [
+  { title: "Green tea", price: 3.5 },
+  { title: "Crème brûlée", price: 6.25 },
+  { title: "Espresso", price: 2.1 },
+];
 const RECEIPT = {
   subject: "Receipt {{i}} for {{name}}",
-  html: "<h1>Thank you, {{name}}</h1><p>Your order {{i}}:</p><ul>{{#each items}}<li>{{title}}: {{formatNumber price style='currency' currency='EUR'}}</li>{{/each}}</ul>"
-    + "<p><a href=\"https://shop.example/orders/{{i}}\">See your order</a></p>",
+  html:
+    "<h1>Thank you, {{name}}</h1><p>Your order {{i}}:</p><ul>{{#each items}}<li>{{title}}: {{formatNumber price style='currency' currency='EUR'}}</li>{{/each}}</ul>" +
+    '<p><a href="https://shop.example/orders/{{i}}">See your order</a></p>',
 };
 
 /** What the template renders for message i, for the plain Send. */
@@ -26,8 +31,9 @@ function rendered(i: number) {
   const euros = (n: number) => new Intl.NumberFormat("en-US", { style: "currency", currency: "EUR" }).format(n);
   return {
     subject: `Receipt ${i} for Ada`,
-    body_html: `<h1>Thank you, Ada</h1><p>Your order ${i}:</p><ul>${ITEMS.map((it) => `<li>${it.title}: ${euros(it.price)}</li>`).join("")}</ul>`
-      + `<p><a href="https://shop.example/orders/${i}">See your order</a></p>`,
+    body_html:
+      `<h1>Thank you, Ada</h1><p>Your order ${i}:</p><ul>${ITEMS.map((it) => `<li>${it.title}: ${euros(it.price)}</li>`).join("")}</ul>` +
+      `<p><a href="https://shop.example/orders/${i}">See your order</a></p>`,
     body_text: `Thank you, Ada\n\nYour order ${i}:\n\n${ITEMS.map((it) => ` * ${it.title}: ${euros(it.price)}`).join("\n")}\n\nSee your order [https://shop.example/orders/${i}]`,
   };
 }
@@ -72,22 +78,35 @@ export async function templatePhase({ sink, s, slice }: PhaseContext): Promise<P
     let next = 0;
     const run = async (kind: Kind) => {
       const submit = async (i: number) => (await ours.client.send(requests[kind](i))).outbox.outbox_id;
-      const delivery = await measureDelivery(sink, (k) => submit(next + k), s.templateMessages, { inFlight: s.inFlight }, s.deliveryTimeoutMs);
+      const delivery = await measureDelivery(
+        sink,
+        (k) => submit(next + k),
+        s.templateMessages,
+        { inFlight: s.inFlight },
+        s.deliveryTimeoutMs,
+      );
       next += s.templateMessages;
       const rpc = await sendRate(ours, s.rpcCalls, s.inFlight, (i) => ({ ...requests[kind](i), send_at: tomorrow }), next);
       next += s.rpcCalls;
       runs[kind].push({ delivered: delivery.perSecond, enqueued: rpc.rate, cpuMs: rpc.cpuMs });
     };
     // Warm-up: both paths compiled, the template cached.
-    await measureDelivery(sink, async (k) => (await ours.client.send(requests[k % 2 ? "plain" : "templated"](next + k))).outbox.outbox_id,
-      s.warmUp, { inFlight: s.inFlight }, s.deliveryTimeoutMs);
+    await measureDelivery(
+      sink,
+      async (k) => (await ours.client.send(requests[k % 2 ? "plain" : "templated"](next + k))).outbox.outbox_id,
+      s.warmUp,
+      { inFlight: s.inFlight },
+      s.deliveryTimeoutMs,
+    );
     next += s.warmUp;
     while (slice.another(s.reps, "Row 10 templates", notes)) {
       const order: Kind[] = slice.round % 2 ? ["plain", "templated"] : ["templated", "plain"];
       for (const kind of order) await run(kind);
       const [p, t] = [runs.plain.at(-1)!, runs.templated.at(-1)!];
-      progress(`row 10 round ${slice.round}/${s.reps}: delivered plain ${p.delivered.toFixed(0)}/s, templated ${t.delivered.toFixed(0)}/s; `
-        + `Send RPC plain ${p.enqueued.toFixed(0)}/s, templated ${t.enqueued.toFixed(0)}/s`);
+      progress(
+        `row 10 round ${slice.round}/${s.reps}: delivered plain ${p.delivered.toFixed(0)}/s, templated ${t.delivered.toFixed(0)}/s; ` +
+          `Send RPC plain ${p.enqueued.toFixed(0)}/s, templated ${t.enqueued.toFixed(0)}/s`,
+      );
     }
   } finally {
     await ours.stop();
@@ -95,12 +114,33 @@ export async function templatePhase({ sink, s, slice }: PhaseContext): Promise<P
   const fig = (kind: Kind, key: keyof Run) => figure(runs[kind].map((r) => r[key]));
   return {
     lines: [
-      { row: "10", name: "Plain Send → accepted by the sink (subject, HTML and text given)", unit: "msg/s", figure: fig("plain", "delivered") },
-      { row: "10", name: "Templated Send → accepted by the sink (same message from a stored template, text derived)", unit: "msg/s", figure: fig("templated", "delivered") },
-      { row: "10", name: "Templated ÷ plain Send (delivered)", unit: "×", figure: ratio(fig("templated", "delivered"), fig("plain", "delivered")), target: { op: ">=", value: 0.9 } },
+      {
+        row: "10",
+        name: "Plain Send → accepted by the sink (subject, HTML and text given)",
+        unit: "msg/s",
+        figure: fig("plain", "delivered"),
+      },
+      {
+        row: "10",
+        name: "Templated Send → accepted by the sink (same message from a stored template, text derived)",
+        unit: "msg/s",
+        figure: fig("templated", "delivered"),
+      },
+      {
+        row: "10",
+        name: "Templated ÷ plain Send (delivered)",
+        unit: "×",
+        figure: ratio(fig("templated", "delivered"), fig("plain", "delivered")),
+        target: { op: ">=", value: 0.9 },
+      },
       { row: "10", name: "Plain Send RPC (enqueue only, scheduled a day ahead)", unit: "calls/s", figure: fig("plain", "enqueued") },
       { row: "10", name: "Templated Send RPC (enqueue only)", unit: "calls/s", figure: fig("templated", "enqueued") },
-      { row: "10", name: "Templated ÷ plain Send RPC (enqueue only: the render's share at its largest)", unit: "×", figure: ratio(fig("templated", "enqueued"), fig("plain", "enqueued")) },
+      {
+        row: "10",
+        name: "Templated ÷ plain Send RPC (enqueue only: the render's share at its largest)",
+        unit: "×",
+        figure: ratio(fig("templated", "enqueued"), fig("plain", "enqueued")),
+      },
       { row: "10", name: "Service CPU per plain Send (enqueue only)", unit: "ms", figure: fig("plain", "cpuMs") },
       { row: "10", name: "Service CPU per templated Send (enqueue only)", unit: "ms", figure: fig("templated", "cpuMs") },
     ],

@@ -40,7 +40,10 @@ class FanOut {
   /** Resolves when every stream has seen `perStream` SENT events in total. */
   until(perStream: number, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`watch: ${this.received} of ${perStream * this.streams.length} events arrived`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`watch: ${this.received} of ${perStream * this.streams.length} events arrived`)),
+        timeoutMs,
+      );
       this.waiting = { perStream, resolve: () => (clearTimeout(timer), resolve()) };
       this.check();
     });
@@ -83,7 +86,10 @@ export async function watchPhase({ sink, s, slice }: PhaseContext): Promise<Phas
       fan.delays = [];
       const cpuBefore = ours.stats().cpuMs;
       const clientBefore = process.cpuUsage();
-      const stop = ticker(`row 6 watch round ${round}/${s.reps}`, () => `${fan.delays.length} of ${s.watchMessages * s.watchStreams} events`);
+      const stop = ticker(
+        `row 6 watch round ${round}/${s.reps}`,
+        () => `${fan.delays.length} of ${s.watchMessages * s.watchStreams} events`,
+      );
       try {
         await paced(s.watchMessages, s.watchPerSecond, async (i) => void (await ours.submit(i)));
         await fan.until(1 + round * s.watchMessages, s.deliveryTimeoutMs);
@@ -109,13 +115,34 @@ export async function watchPhase({ sink, s, slice }: PhaseContext): Promise<Phas
         { row: "6", name: `Watch fan-out (${label}): commit → client p50`, unit: "ms", figure: figure(p50) },
         { row: "6", name: "Watch fan-out: commit → client p99", unit: "ms", figure: figure(p99), target: { op: "<=", value: 100 } },
         { row: "6", name: "Watch fan-out: service CPU per event delivered to a stream", unit: "µs", figure: figure(cpuPerEvent) },
-        { row: "6", name: "Watch fan-out: client CPU per event received (one grpc-js process, all streams)", unit: "µs", figure: figure(clientCpuPerEvent) },
+        {
+          row: "6",
+          name: "Watch fan-out: client CPU per event received (one grpc-js process, all streams)",
+          unit: "µs",
+          figure: figure(clientCpuPerEvent),
+        },
         { row: "6", name: "Watch fan-out: service RSS before the streams", unit: "MiB", figure: figure([rssBefore]) },
         { row: "6", name: "Watch fan-out: service RSS with the streams, after sending", unit: "MiB", figure: figure(rssAfter) },
-        { row: "6", name: "Watch fan-out: service RSS growth with the streams open", unit: "MiB", figure: figure(rssAfter.map((r) => r - rssBefore)), target: { op: "<=", value: 100 } },
-        { row: "6", name: `Idle streams: ${s.idleStreams.toLocaleString("en")} held open (${s.streamsPerConnection} a connection), all live`, unit: "streams", figure: figure([idle.live]) },
+        {
+          row: "6",
+          name: "Watch fan-out: service RSS growth with the streams open",
+          unit: "MiB",
+          figure: figure(rssAfter.map((r) => r - rssBefore)),
+          target: { op: "<=", value: 100 },
+        },
+        {
+          row: "6",
+          name: `Idle streams: ${s.idleStreams.toLocaleString("en")} held open (${s.streamsPerConnection} a connection), all live`,
+          unit: "streams",
+          figure: figure([idle.live]),
+        },
         { row: "6", name: "Idle streams: service RSS growth while they are open", unit: "MiB", figure: figure([idle.growthMiB]) },
-        { row: "6", name: "Idle streams: service memory per stream", unit: "KiB", figure: figure([(idle.growthMiB * 1024) / s.idleStreams]) },
+        {
+          row: "6",
+          name: "Idle streams: service memory per stream",
+          unit: "KiB",
+          figure: figure([(idle.growthMiB * 1024) / s.idleStreams]),
+        },
       ],
       notes,
     };
@@ -131,7 +158,10 @@ export async function watchPhase({ sink, s, slice }: PhaseContext): Promise<Phas
  */
 async function holdIdleStreams(ours: Ours, s: PhaseContext["s"]): Promise<{ live: number; growthMiB: number }> {
   const before = ours.stats().rssMiB;
-  const clients = Array.from({ length: Math.ceil(s.idleStreams / s.streamsPerConnection) }, () => new BenchClient(ours.service.proc.port, true));
+  const clients = Array.from(
+    { length: Math.ceil(s.idleStreams / s.streamsPerConnection) },
+    () => new BenchClient(ours.service.proc.port, true),
+  );
   const streams: ClientReadableStream<WatchItem>[] = [];
   let live = 0;
   const stop = ticker("row 6 idle streams", () => `${live} of ${s.idleStreams} live`);

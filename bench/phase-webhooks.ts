@@ -77,11 +77,18 @@ export async function webhookPhase({ sink, s, slice }: PhaseContext): Promise<Ph
       const delays = endpoint.arrivals.filter((a) => a.type === "outbox.sent").map((a) => a.at - a.eventTime);
       p50.push(percentile(delays, 50));
       p99.push(percentile(delays, 99));
-      progress(`row 8 webhooks round ${slice.round}/${s.reps}: ${rates.at(-1)!.toFixed(0)} events/s; commit → webhook p50 ${p50.at(-1)!.toFixed(0)} ms, p99 ${p99.at(-1)!.toFixed(0)} ms`);
+      progress(
+        `row 8 webhooks round ${slice.round}/${s.reps}: ${rates.at(-1)!.toFixed(0)} events/s; commit → webhook p50 ${p50.at(-1)!.toFixed(0)} ms, p99 ${p99.at(-1)!.toFixed(0)} ms`,
+      );
     }
     return {
       lines: [
-        { row: "8", name: `Webhooks: events delivered to one endpoint answering at once (${s.webhookMessages} Sends, ${s.inFlight} in flight)`, unit: "events/s", figure: figure(rates) },
+        {
+          row: "8",
+          name: `Webhooks: events delivered to one endpoint answering at once (${s.webhookMessages} Sends, ${s.inFlight} in flight)`,
+          unit: "events/s",
+          figure: figure(rates),
+        },
         { row: "8", name: `Webhooks (${s.webhookPerSecond} msg/s): SENT commit → webhook p50`, unit: "ms", figure: figure(p50) },
         { row: "8", name: "Webhooks: SENT commit → webhook p99", unit: "ms", figure: figure(p99) },
       ],

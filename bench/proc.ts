@@ -24,7 +24,9 @@ export function processStats(pid: number): ProcessStats {
   const status = read("status");
   const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = read("stat").replace(/^.*\) /s, "").split(" ");
+  const fields = read("stat")
+    .replace(/^.*\) /s, "")
+    .split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return { rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024, cpuMs: (ticks * 1000) / TICKS_PER_SECOND };
 }

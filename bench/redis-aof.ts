@@ -29,10 +29,11 @@ function freePort(): Promise<number> {
 export async function startAofRedis(): Promise<AofRedis> {
   const dir = mkdtempSync(path.join(tmpdir(), "email-outbox-redis-aof-"));
   const port = await freePort();
-  const child = spawn("redis-server", [
-    "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-    "--appendonly", "yes", "--appendfsync", "everysec",
-  ], { stdio: "ignore" });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"],
+    { stdio: "ignore" },
+  );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
     child.kill("SIGTERM");

@@ -66,16 +66,25 @@ export function textTable(lines: Line[]): string {
   const widths = HEAD.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const numeric = new Set([3, 4, 5, 6]);
   return rows
-    .map((r) => r.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join("  ").trimEnd())
+    .map((r) =>
+      r
+        .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+        .join("  ")
+        .trimEnd(),
+    )
     .join("\n");
 }
 
 export function markdownReport(r: Report): string {
-  const machine = Object.entries(r.machine).map(([k, v]) => `- ${k}: ${v}`).join("\n");
+  const machine = Object.entries(r.machine)
+    .map(([k, v]) => `- ${k}: ${v}`)
+    .join("\n");
   const notes = r.notes.length ? `\n\n## Notes\n\n${r.notes.map((n) => `- ${n}`).join("\n")}` : "";
-  return `# Benchmark results\n\n\`${r.command}\` (${r.mode} mode), started ${r.startedAt}, took ${r.durationS.toFixed(0)} s.\n\n` +
+  return (
+    `# Benchmark results\n\n\`${r.command}\` (${r.mode} mode), started ${r.startedAt}, took ${r.durationS.toFixed(0)} s.\n\n` +
     `${markdownTable(r.lines)}\n\nMedian, min and max are over the repetitions (Runs); ratios are per round (paired runs), ` +
-    `then the median of those.\n\n## Machine\n\n${machine}${notes}\n${r.profile ? `\n${r.profile.markdown}` : ""}`;
+    `then the median of those.\n\n## Machine\n\n${machine}${notes}\n${r.profile ? `\n${r.profile.markdown}` : ""}`
+  );
 }
 
 export function writeReport(r: Report): string[] {

@@ -66,7 +66,10 @@ async function main(): Promise<void> {
     notes: [],
   };
   const phases = PHASES.filter((p) => !only || p.rows.some((r) => only.has(r)));
-  const budget = new Budget(settings.budgetS * 1000 - (Date.now() - startedAt.getTime()), phases.map((p) => p.weight));
+  const budget = new Budget(
+    settings.budgetS * 1000 - (Date.now() - startedAt.getTime()),
+    phases.map((p) => p.weight),
+  );
   try {
     for (const phase of phases) {
       const result = await phase.run({ sink, s: settings, redis: redis !== undefined, slice: budget.slice(phase.weight) });

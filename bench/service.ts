@@ -32,7 +32,12 @@ export interface ServiceExtra {
 }
 
 /** Starts the service; a start that fails (on a busy machine, say) is tried once more. */
-export async function startService(label: string, sinkPort: number, profile?: ServiceProfile, extra: ServiceExtra = {}): Promise<BenchService> {
+export async function startService(
+  label: string,
+  sinkPort: number,
+  profile?: ServiceProfile,
+  extra: ServiceExtra = {},
+): Promise<BenchService> {
   try {
     return await startOnce(label, sinkPort, profile, extra);
   } catch (err) {

@@ -32,4 +32,8 @@ export async function buildService(): Promise<void> {
 }
 
 await buildService();
-console.log(`built ${Object.keys(ENTRY_POINTS).map((e) => `dist/${e}.js`).join(", ")} and dist/dashboard/`);
+console.log(
+  `built ${Object.keys(ENTRY_POINTS)
+    .map((e) => `dist/${e}.js`)
+    .join(", ")} and dist/dashboard/`,
+);

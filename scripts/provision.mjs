@@ -63,13 +63,20 @@ for (const m of missing) console.error(`  ${m.packages.join(", ")}: ${m.for}`);
 
 const hasApt = existsSync("/usr/bin/apt-get");
 if (!hasApt || process.getuid?.() !== 0) {
-  console.error(hasApt ? `\nRun as root, then npm test again:\n  sudo apt-get update && sudo ${command}\n` : "\nThis machine has no apt-get: install the tools above with its package manager.\n");
+  console.error(
+    hasApt
+      ? `\nRun as root, then npm test again:\n  sudo apt-get update && sudo ${command}\n`
+      : "\nThis machine has no apt-get: install the tools above with its package manager.\n",
+  );
   process.exit(1);
 }
 
 console.error(`\nInstalling them (apt-get, as root): ${packages.join(" ")}`);
 const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-for (const args of [["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", ...packages]]) {
+for (const args of [
+  ["update", "-qq"],
+  ["install", "-y", "-qq", "--no-install-recommends", ...packages],
+]) {
   const r = spawnSync("apt-get", args, { stdio: ["ignore", "ignore", "inherit"], env });
   if (r.status !== 0) {
     console.error(`\napt-get ${args[0]} failed (exit ${r.status}). Run it by hand:\n  apt-get update && ${command}\n`);

@@ -45,18 +45,21 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     log.info({ signal }, "stopping");
-    app.stop().then(() => localDb?.stop()).then(
-      () => {
-        process.exitCode = 0;
-        // Anything still holding the event loop open now is a bug; do not hang a deploy on it.
-        setTimeout(() => process.exit(0), 1_000).unref();
-      },
-      (err: unknown) => {
-        log.error({ err: (err as Error).message }, "stop failed");
-        void localDb?.stop();
-        process.exit(1);
-      },
-    );
+    app
+      .stop()
+      .then(() => localDb?.stop())
+      .then(
+        () => {
+          process.exitCode = 0;
+          // Anything still holding the event loop open now is a bug; do not hang a deploy on it.
+          setTimeout(() => process.exit(0), 1_000).unref();
+        },
+        (err: unknown) => {
+          log.error({ err: (err as Error).message }, "stop failed");
+          void localDb?.stop();
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);

@@ -42,7 +42,11 @@ const EXCEPTIONS: { from: string; to: string; why: string }[] = [
   { from: "events/webhooks/payload.ts", to: "api/handlers/mapping.ts", why: "a webhook's body is the API's OutboxEvent" },
   { from: "events/webhooks/sender.ts", to: "delivery/remote-text.ts", why: "a webhook reply is cleaned like an SMTP reply" },
   { from: "inbound/bounces/apply.ts", to: "delivery/remote-text.ts", why: "a bounce's diagnostic is cleaned like an SMTP reply" },
-  { from: "client/reasons.ts", to: "message/bounce-reasons.ts", why: "the client names a report's reason and its default class from the one taxonomy" },
+  {
+    from: "client/reasons.ts",
+    to: "message/bounce-reasons.ts",
+    why: "the client names a report's reason and its default class from the one taxonomy",
+  },
   { from: "inbound/mailbox/imap-mailbox.ts", to: "delivery/remote-text.ts", why: "an IMAP server's error is cleaned like an SMTP reply" },
 ];
 
@@ -55,7 +59,8 @@ function sourceFiles(dir: string): string[] {
 /** The relative specifiers a file imports: static, re-exported, side-effect and dynamic. */
 function relativeImports(text: string): string[] {
   const specs: string[] = [];
-  for (const m of text.matchAll(/\bfrom\s*"(\.[^"]+)"|\bimport\s*\(\s*"(\.[^"]+)"\s*\)|^import\s+"(\.[^"]+)"/gm)) specs.push(m[1] ?? m[2] ?? m[3]!);
+  for (const m of text.matchAll(/\bfrom\s*"(\.[^"]+)"|\bimport\s*\(\s*"(\.[^"]+)"\s*\)|^import\s+"(\.[^"]+)"/gm))
+    specs.push(m[1] ?? m[2] ?? m[3]!);
   return specs;
 }
 
@@ -91,6 +96,7 @@ test("every import in src/ follows the rules of docs/architecture.md", () => {
 });
 
 test("the import scan sees every kind of import", () => {
-  const text = 'import a from "./a.js";\nimport type { B } from "../b.js";\nexport { c } from "./c.js";\nimport "./d.js";\nconst e = await import("./e.js");\nimport x from "node:fs";';
+  const text =
+    'import a from "./a.js";\nimport type { B } from "../b.js";\nexport { c } from "./c.js";\nimport "./d.js";\nconst e = await import("./e.js");\nimport x from "node:fs";';
   expect(relativeImports(text)).toEqual(["./a.js", "../b.js", "./c.js", "./d.js", "./e.js"]);
 });

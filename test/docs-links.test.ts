@@ -6,11 +6,19 @@ import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const PAGES = ["README.md", ...readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const PAGES = [
+  "README.md",
+  ...readdirSync(path.join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 
 /** Text outside ``` blocks: a `#` line in a shell example is no heading. */
 function prose(markdown: string): string {
-  return markdown.split(/^```.*$/m).filter((_, i) => i % 2 === 0).join("\n");
+  return markdown
+    .split(/^```.*$/m)
+    .filter((_, i) => i % 2 === 0)
+    .join("\n");
 }
 
 /** The anchors of a page's headings, as a Markdown renderer derives them (repeats get -1, -2, …). */
@@ -18,7 +26,11 @@ function anchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const out = new Set<string>();
   for (const [, title] of prose(markdown).matchAll(/^#{1,6} (.+)$/gm)) {
-    const base = title!.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+    const base = title!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n === 0 ? base : `${base}-${n}`);

@@ -37,9 +37,18 @@ export function renderActivity(host: SVGSVGElement, legend: HTMLElement, minutes
   });
   const label = (i: number, anchor: string) => {
     const m = minutes[i];
-    return svg("text", { class: "label", x: anchor === "end" ? WIDTH : i * SLOT, y: HEIGHT - 2, "text-anchor": anchor }, m?.startTime ? clock(timestampDate(m.startTime)) : "");
+    return svg(
+      "text",
+      { class: "label", x: anchor === "end" ? WIDTH : i * SLOT, y: HEIGHT - 2, "text-anchor": anchor },
+      m?.startTime ? clock(timestampDate(m.startTime)) : "",
+    );
   };
-  nodes.push(label(0, "start"), label(30, "start"), label(minutes.length - 1, "end"), svg("text", { class: "label", x: 0, y: 9 }, `${max} / min`));
+  nodes.push(
+    label(0, "start"),
+    label(30, "start"),
+    label(minutes.length - 1, "end"),
+    svg("text", { class: "label", x: 0, y: 9 }, `${max} / min`),
+  );
   host.replaceChildren(...nodes);
   const sent = minutes.reduce((n, m) => n + m.sent, 0);
   const failed = minutes.reduce((n, m) => n + m.failed, 0);

@@ -57,31 +57,48 @@ export class DetailView {
     badge.className = `badge s-${statusName(o.status).toLowerCase()}`;
 
     const fields: [string, string | HTMLElement][] = [
-      ["From", d.fromAddress], ["To", o.to.join(", ")], ["Cc", o.cc.join(", ")], ["Bcc", o.bcc.join(", ")], ["Reply-To", d.replyTo],
-      ["Subject", o.subject], ["Template", o.templateName ? `${o.templateName} v${o.templateVersion}` : ""], ["Account", String(o.accountId)],
-      ["Message-ID", o.messageId], ["Created", when(o.createTime)],
-      ["Sent", when(o.sentTime)], ["Relay", o.relay], ["Retries", String(o.retries)], ["Expires", when(o.expireAt)], ["Collapse key", o.collapseKey],
+      ["From", d.fromAddress],
+      ["To", o.to.join(", ")],
+      ["Cc", o.cc.join(", ")],
+      ["Bcc", o.bcc.join(", ")],
+      ["Reply-To", d.replyTo],
+      ["Subject", o.subject],
+      ["Template", o.templateName ? `${o.templateName} v${o.templateVersion}` : ""],
+      ["Account", String(o.accountId)],
+      ["Message-ID", o.messageId],
+      ["Created", when(o.createTime)],
+      ["Sent", when(o.sentTime)],
+      ["Relay", o.relay],
+      ["Retries", String(o.retries)],
+      ["Expires", when(o.expireAt)],
+      ["Collapse key", o.collapseKey],
       ["Superseded by", o.supersededBy ? `#${o.supersededBy}` : ""],
     ];
-    part("fields").replaceChildren(...fields.filter(([, v]) => v !== "").flatMap(([k, v]) => {
-      const dd = el("dd");
-      dd.append(v);
-      dd.dataset.field = k;
-      return [el("dt", undefined, k), dd];
-    }));
+    part("fields").replaceChildren(
+      ...fields
+        .filter(([, v]) => v !== "")
+        .flatMap(([k, v]) => {
+          const dd = el("dd");
+          dd.append(v);
+          dd.dataset.field = k;
+          return [el("dt", undefined, k), dd];
+        }),
+    );
 
-    part("events").replaceChildren(...d.events.map((e) => {
-      const li = el("li", `s-${statusName(e.status).toLowerCase()}`);
-      li.dataset.kind = OutboxEventKind[e.kind] ?? String(e.kind);
-      li.append(when(e.time), el("span", "kind", OutboxEventKind[e.kind] ?? "?"), el("span", "retries", `retries ${e.retries}`));
-      if (e.messageId) li.append(el("code", "message-id", e.messageId));
-      if (e.relay) li.append(el("span", "relay", `via ${e.relay}`));
-      if (e.recipient) li.append(el("span", "recipient", e.recipient));
-      if (bounceReasonName(e.reason)) li.append(reasonChip(bounceReasonName(e.reason), e.error));
-      if (e.error) li.append(el("div", "error", e.error));
-      if (e.cancelReason === CancelReason.SUPERSEDED) li.append(el("span", "superseded", `superseded by #${e.supersededBy}`));
-      return li;
-    }));
+    part("events").replaceChildren(
+      ...d.events.map((e) => {
+        const li = el("li", `s-${statusName(e.status).toLowerCase()}`);
+        li.dataset.kind = OutboxEventKind[e.kind] ?? String(e.kind);
+        li.append(when(e.time), el("span", "kind", OutboxEventKind[e.kind] ?? "?"), el("span", "retries", `retries ${e.retries}`));
+        if (e.messageId) li.append(el("code", "message-id", e.messageId));
+        if (e.relay) li.append(el("span", "relay", `via ${e.relay}`));
+        if (e.recipient) li.append(el("span", "recipient", e.recipient));
+        if (bounceReasonName(e.reason)) li.append(reasonChip(bounceReasonName(e.reason), e.error));
+        if (e.error) li.append(el("div", "error", e.error));
+        if (e.cancelReason === CancelReason.SUPERSEDED) li.append(el("span", "superseded", `superseded by #${e.supersededBy}`));
+        return li;
+      }),
+    );
     part("events-note").textContent = d.eventsTruncated ? "Only the newest 1,000 events are shown." : "";
 
     part("text").textContent = d.bodyText;
@@ -89,11 +106,18 @@ export class DetailView {
     part("html").replaceChildren(d.bodyHtml ? sandboxedFrame(d.bodyHtml) : el("p", "none", "No HTML body."));
     part("html-note").textContent = d.bodyHtmlTruncated ? "Cut at 1 MiB." : "";
 
-    part("attachments").replaceChildren(...(d.attachments.length ? d.attachments.map((a) => {
-      const li = el("li");
-      li.append(el("span", "filename", a.filename), el("span", "meta", ` ${a.contentType} · ${bytes(Number(a.sizeBytes))}${a.contentId ? ` · inline cid:${a.contentId}` : ""}`));
-      return li;
-    }) : [el("li", "none", "None.")]));
+    part("attachments").replaceChildren(
+      ...(d.attachments.length
+        ? d.attachments.map((a) => {
+            const li = el("li");
+            li.append(
+              el("span", "filename", a.filename),
+              el("span", "meta", ` ${a.contentType} · ${bytes(Number(a.sizeBytes))}${a.contentId ? ` · inline cid:${a.contentId}` : ""}`),
+            );
+            return li;
+          })
+        : [el("li", "none", "None.")]),
+    );
     part("headers").textContent = d.headers;
     if (!this.dialog.open) this.dialog.showModal();
   }

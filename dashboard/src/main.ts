@@ -55,15 +55,25 @@ const ui = {
 
 const api = createApi(location.origin);
 const webhooks = new WebhooksPanel(createWebhooksApi(location.origin), {
-  section: byId("webhooks"), endpoints: document.querySelector("#webhook-endpoints tbody")!,
-  deliveries: document.querySelector("#webhook-deliveries tbody")!, title: byId("webhook-deliveries-title"), toasts: ui.toasts,
+  section: byId("webhooks"),
+  endpoints: document.querySelector("#webhook-endpoints tbody")!,
+  deliveries: document.querySelector("#webhook-deliveries tbody")!,
+  title: byId("webhook-deliveries-title"),
+  toasts: ui.toasts,
 });
 const suppressions = new SuppressionsPanel(createMailboxApi(location.origin), {
-  section: byId("suppressions"), rows: document.querySelector("#suppressions-table tbody")!, title: byId("suppressions-title"), toasts: ui.toasts,
+  section: byId("suppressions"),
+  rows: document.querySelector("#suppressions-table tbody")!,
+  title: byId("suppressions-title"),
+  toasts: ui.toasts,
   filter: byId("suppressions-reason"),
 });
 const templates = new TemplatesPanel(createTemplatesApi(location.origin), {
-  rows: document.querySelector("#templates-table tbody")!, title: byId("templates-title"), add: byId("template-new"), dialog: byId("template-editor"), toasts: ui.toasts,
+  rows: document.querySelector("#templates-table tbody")!,
+  title: byId("templates-title"),
+  add: byId("template-new"),
+  dialog: byId("template-editor"),
+  toasts: ui.toasts,
 });
 const accountsApi = createAccountsApi(location.origin);
 const refusals = new RefusalBanner(accountsApi, byId("refusals"));
@@ -130,22 +140,30 @@ function restart(): void {
   void suppressions.load(accountId);
   refusals.show(accountId);
   void templates.load(accountId);
-  stopWatch = watchOutbox(api, { accountId, tags }, {
-    start(snapshot, first) {
-      notice(snapshot ? "" : "Too many messages for a full snapshot: showing the newest ones and every change from now on. Filter by account to see all.");
-      if (first) return;
-      model.clear();
-      loadNewest(gen, accountId);
+  stopWatch = watchOutbox(
+    api,
+    { accountId, tags },
+    {
+      start(snapshot, first) {
+        notice(
+          snapshot
+            ? ""
+            : "Too many messages for a full snapshot: showing the newest ones and every change from now on. Filter by account to see all.",
+        );
+        if (first) return;
+        model.clear();
+        loadNewest(gen, accountId);
+      },
+      event(e) {
+        model.applyEvent(e);
+        if (e.recipient) refusals.refresh();
+        invalidate();
+        if (e.outboxId === detail.openId) void openDetail(e.outboxId, true);
+        if (OUTCOME_STATUSES.has(e.status)) scheduleActivity(ACTIVITY_MIN_MS);
+      },
+      state: showState,
     },
-    event(e) {
-      model.applyEvent(e);
-      if (e.recipient) refusals.refresh();
-      invalidate();
-      if (e.outboxId === detail.openId) void openDetail(e.outboxId, true);
-      if (OUTCOME_STATUSES.has(e.status)) scheduleActivity(ACTIVITY_MIN_MS);
-    },
-    state: showState,
-  });
+  );
 }
 
 /** The newest rows: their subjects and recipients and, for rows no event described, their state. */
@@ -154,19 +172,22 @@ function loadNewest(gen: number, accountId: number): void {
   detailsWanted.clear();
   invalidate();
   nextPage = "";
-  api.listOutbox({ accountId, pageSize: limit, query, tags }).then(
-    (res) => {
+  api
+    .listOutbox({ accountId, pageSize: limit, query, tags })
+    .then(
+      (res) => {
+        if (gen !== generation) return;
+        addPage(res.outboxes, res.nextPageToken);
+        // The stream holds its headers until it has news; this answer proves the key and server.
+        if (ui.connection.dataset.state === "connecting") showState({ kind: "live", snapshot: true });
+      },
+      () => undefined,
+    )
+    .finally(() => {
       if (gen !== generation) return;
-      addPage(res.outboxes, res.nextPageToken);
-      // The stream holds its headers until it has news; this answer proves the key and server.
-      if (ui.connection.dataset.state === "connecting") showState({ kind: "live", snapshot: true });
-    },
-    () => undefined,
-  ).finally(() => {
-    if (gen !== generation) return;
-    listed = true;
-    invalidate();
-  });
+      listed = true;
+      invalidate();
+    });
 }
 
 function addPage(outboxes: readonly Outbox[], token: string): void {
@@ -188,25 +209,31 @@ function loadOlder(): void {
     return;
   }
   ui.older.disabled = true;
-  api.listOutbox({ accountId: accountFilter(), pageSize: pageRows(), query, tags, pageToken: nextPage }).then(
-    (res) => {
-      if (gen !== generation) return;
-      addPage(res.outboxes, res.nextPageToken);
-      limit = shown + res.outboxes.length;
-    },
-    (err: unknown) => toast(ui.toasts, `Older messages: ${ConnectError.from(err).rawMessage}`, "error"),
-  ).finally(() => {
-    ui.older.disabled = false;
-    invalidate();
-  });
+  api
+    .listOutbox({ accountId: accountFilter(), pageSize: pageRows(), query, tags, pageToken: nextPage })
+    .then(
+      (res) => {
+        if (gen !== generation) return;
+        addPage(res.outboxes, res.nextPageToken);
+        limit = shown + res.outboxes.length;
+      },
+      (err: unknown) => toast(ui.toasts, `Older messages: ${ConnectError.from(err).rawMessage}`, "error"),
+    )
+    .finally(() => {
+      ui.older.disabled = false;
+      invalidate();
+    });
 }
 
 function showState(s: WatchState): void {
   const [state, text] =
-    s.kind === "live" ? ["live", s.snapshot ? "live" : "live (changes only)"]
-    : s.kind === "connecting" ? ["connecting", "connecting…"]
-    : s.kind === "retrying" ? ["retrying", `reconnecting in ${Math.ceil(s.inMs / 1000)} s`]
-    : ["refused", "refused"];
+    s.kind === "live"
+      ? ["live", s.snapshot ? "live" : "live (changes only)"]
+      : s.kind === "connecting"
+        ? ["connecting", "connecting…"]
+        : s.kind === "retrying"
+          ? ["retrying", `reconnecting in ${Math.ceil(s.inMs / 1000)} s`]
+          : ["refused", "refused"];
   ui.connection.dataset.state = state;
   ui.connection.textContent = text;
   ui.connection.title = "message" in s ? s.message : "";
@@ -258,15 +285,18 @@ function fetchDetails(rows: readonly RowView[]): void {
     if (row.details || detailsWanted.has(row.id)) continue;
     detailsWanted.add(row.id);
     detailsInFlight++;
-    api.getOutbox({ outboxId: row.id }).then(
-      (res) => {
-        if (gen === generation && res.outbox) model.applyRow(res.outbox);
-      },
-      () => undefined,
-    ).finally(() => {
-      detailsInFlight--;
-      invalidate();
-    });
+    api
+      .getOutbox({ outboxId: row.id })
+      .then(
+        (res) => {
+          if (gen === generation && res.outbox) model.applyRow(res.outbox);
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        detailsInFlight--;
+        invalidate();
+      });
   }
 }
 
@@ -298,14 +328,17 @@ function loadActivity(): void {
   activityTimer = undefined;
   activityDue = Infinity;
   const gen = generation;
-  api.getOutboxActivity({ accountId: accountFilter() }).then(
-    (res) => {
-      if (gen === generation) renderActivity(ui.chart, ui.chartLegend, res.minutes);
-    },
-    () => undefined, // the stream shows why (no key, wrong key)
-  ).finally(() => {
-    if (activityTimer === undefined) scheduleActivity(ACTIVITY_MAX_MS);
-  });
+  api
+    .getOutboxActivity({ accountId: accountFilter() })
+    .then(
+      (res) => {
+        if (gen === generation) renderActivity(ui.chart, ui.chartLegend, res.minutes);
+      },
+      () => undefined, // the stream shows why (no key, wrong key)
+    )
+    .finally(() => {
+      if (activityTimer === undefined) scheduleActivity(ACTIVITY_MAX_MS);
+    });
 }
 
 async function act(action: Action, id: bigint, button: HTMLButtonElement): Promise<void> {
@@ -327,7 +360,10 @@ async function act(action: Action, id: bigint, button: HTMLButtonElement): Promi
 /** Retry or cancel every ticked row that allows it, one call each, then one summary. */
 async function actOnSelected(action: Action, button: HTMLButtonElement): Promise<void> {
   const allowed = action === "retry" ? canRetry : canCancel;
-  const ids = model.visible(statusFilter, limit, found).rows.filter((r) => selected.has(r.id) && allowed(r.status)).map((r) => r.id);
+  const ids = model
+    .visible(statusFilter, limit, found)
+    .rows.filter((r) => selected.has(r.id) && allowed(r.status))
+    .map((r) => r.id);
   const label = action === "retry" ? "Retry" : "Cancel";
   if (ids.length === 0) return;
   if (action === "cancel" && !confirm(`Cancel ${ids.length} message(s)? They will not be sent.`)) return;
@@ -335,8 +371,14 @@ async function actOnSelected(action: Action, button: HTMLButtonElement): Promise
   const results = await Promise.allSettled(
     ids.map((outboxId) => (action === "retry" ? api.retryOutbox({ outboxId, force: true }) : api.cancelOutbox({ outboxId }))),
   );
-  const refused = results.flatMap((r, i) => (r.status === "rejected" ? [`#${ids[i]} (${errorReason(r.reason) ?? Code[ConnectError.from(r.reason).code]})`] : []));
-  toast(ui.toasts, `${label} selected: ${ids.length - refused.length} done${refused.length ? `, refused ${refused.join(", ")}` : ""}`, refused.length ? "error" : "ok");
+  const refused = results.flatMap((r, i) =>
+    r.status === "rejected" ? [`#${ids[i]} (${errorReason(r.reason) ?? Code[ConnectError.from(r.reason).code]})`] : [],
+  );
+  toast(
+    ui.toasts,
+    `${label} selected: ${ids.length - refused.length} done${refused.length ? `, refused ${refused.join(", ")}` : ""}`,
+    refused.length ? "error" : "ok",
+  );
   selected.clear();
   invalidate();
 }

@@ -158,8 +158,22 @@ export class OutboxModel {
 
   private blank(id: bigint, accountId: number): RowView {
     const row: RowView = {
-      id, accountId, status: OutboxStatus.UNSPECIFIED, retries: 0, nextAttemptAt: undefined, lastError: "",
-      messageId: "", providerMessageId: "", relay: "", updated: undefined, lastKind: undefined, version: 0, tags: {}, reports: [], suppressed: [], bulk: false,
+      id,
+      accountId,
+      status: OutboxStatus.UNSPECIFIED,
+      retries: 0,
+      nextAttemptAt: undefined,
+      lastError: "",
+      messageId: "",
+      providerMessageId: "",
+      relay: "",
+      updated: undefined,
+      lastKind: undefined,
+      version: 0,
+      tags: {},
+      reports: [],
+      suppressed: [],
+      bulk: false,
     };
     this.rows.set(id, row);
     return row;

@@ -17,7 +17,10 @@ export class RefusalBanner {
   private lastRead = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly api: AccountsApi, private readonly banner: HTMLElement) {}
+  constructor(
+    private readonly api: AccountsApi,
+    private readonly banner: HTMLElement,
+  ) {}
 
   /** Shows the signal of one account (0: every account), read afresh. */
   show(accountId: number): void {
@@ -29,29 +32,39 @@ export class RefusalBanner {
   /** Reads ListAccounts again soon (a report came in), at most every MIN_READ_MS. */
   refresh(): void {
     if (this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.lastRead = Date.now();
-      this.api.listAccounts({}).then(
-        (res) => {
-          this.accounts = res.accounts;
-          this.render();
-        },
-        () => undefined, // the stream shows why (no key, wrong key)
-      ).finally(() => (this.timer = undefined));
-    }, Math.max(0, this.lastRead + MIN_READ_MS - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.lastRead = Date.now();
+        this.api
+          .listAccounts({})
+          .then(
+            (res) => {
+              this.accounts = res.accounts;
+              this.render();
+            },
+            () => undefined, // the stream shows why (no key, wrong key)
+          )
+          .finally(() => (this.timer = undefined));
+      },
+      Math.max(0, this.lastRead + MIN_READ_MS - Date.now()),
+    );
   }
 
   private render(): void {
     const refused = this.accounts.filter((a) => a.senderRefusals.length > 0 && (this.accountId === 0 || a.accountId === this.accountId));
-    this.banner.replaceChildren(...refused.map((a) => {
-      const line = document.createElement("p");
-      line.dataset.accountId = String(a.accountId);
-      const counts = a.senderRefusals.map((r) => `${bounceReasonName(r.reason)} ×${r.count}${r.latestDomain ? ` (${r.latestDomain})` : ""}`);
-      const latest = [...a.senderRefusals].sort((x, y) => Number((y.latestTime?.seconds ?? 0n) - (x.latestTime?.seconds ?? 0n)))[0]!;
-      line.textContent = `Mail from account ${a.accountId} is being refused: ${counts.join(", ")} — latest: ${latest.latestDiagnostic}`;
-      line.title = "Sender-side refusals of the last 24 hours: the recipients are not suppressed; our IP, domain or message was refused.";
-      return line;
-    }));
+    this.banner.replaceChildren(
+      ...refused.map((a) => {
+        const line = document.createElement("p");
+        line.dataset.accountId = String(a.accountId);
+        const counts = a.senderRefusals.map(
+          (r) => `${bounceReasonName(r.reason)} ×${r.count}${r.latestDomain ? ` (${r.latestDomain})` : ""}`,
+        );
+        const latest = [...a.senderRefusals].sort((x, y) => Number((y.latestTime?.seconds ?? 0n) - (x.latestTime?.seconds ?? 0n)))[0]!;
+        line.textContent = `Mail from account ${a.accountId} is being refused: ${counts.join(", ")} — latest: ${latest.latestDiagnostic}`;
+        line.title = "Sender-side refusals of the last 24 hours: the recipients are not suppressed; our IP, domain or message was refused.";
+        return line;
+      }),
+    );
     this.banner.hidden = refused.length === 0;
   }
 }

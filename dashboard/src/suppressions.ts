@@ -28,11 +28,20 @@ export class SuppressionsPanel {
 
   constructor(
     private readonly api: MailboxApi,
-    private readonly ui: { section: HTMLElement; rows: HTMLTableSectionElement; title: HTMLElement; toasts: HTMLElement; filter: HTMLSelectElement },
+    private readonly ui: {
+      section: HTMLElement;
+      rows: HTMLTableSectionElement;
+      title: HTMLElement;
+      toasts: HTMLElement;
+      filter: HTMLSelectElement;
+    },
   ) {
     const option = (value: string, text: string) => Object.assign(el("option", undefined, text), { value });
-    ui.filter.replaceChildren(option("", "any bounce reason"), option("none", "none (manual, or listed by the old rule)"),
-      ...BOUNCE_REASONS.map((r) => option(r, r)));
+    ui.filter.replaceChildren(
+      option("", "any bounce reason"),
+      option("none", "none (manual, or listed by the old rule)"),
+      ...BOUNCE_REASONS.map((r) => option(r, r)),
+    );
     ui.filter.addEventListener("change", () => void this.load(this.accountId));
     ui.rows.addEventListener("click", (ev) => {
       const button = (ev.target as HTMLElement).closest<HTMLButtonElement>("button[data-remove]");
@@ -51,7 +60,10 @@ export class SuppressionsPanel {
     let entries: Suppression[];
     try {
       const picked = this.ui.filter.value;
-      const bounceReasons = picked === "" ? [] : [picked === "none" ? BounceReason.UNSPECIFIED : BounceReason[picked.toUpperCase() as keyof typeof BounceReason]];
+      const bounceReasons =
+        picked === ""
+          ? []
+          : [picked === "none" ? BounceReason.UNSPECIFIED : BounceReason[picked.toUpperCase() as keyof typeof BounceReason]];
       entries = (await this.api.listSuppressions({ accountId, pageSize: 100, bounceReasons })).suppressions;
     } catch (err) {
       this.ui.title.textContent = `Suppressed addresses: ${ConnectError.from(err).rawMessage}`;
@@ -60,21 +72,28 @@ export class SuppressionsPanel {
     }
     if (accountId !== this.accountId) return;
     this.ui.title.textContent = `Suppressed addresses of account ${accountId} (${entries.length}${entries.length === 100 ? "+" : ""})`;
-    this.ui.rows.replaceChildren(...entries.map((s) => {
-      const tr = el("tr");
-      tr.dataset.address = s.address;
-      const bounce = el("td", "bounce-reason");
-      if (bounceReasonName(s.bounceReason)) bounce.append(reasonChip(bounceReasonName(s.bounceReason), s.detail));
-      tr.append(el("td", "address", s.address), el("td", "reason", reason(s.reason)), bounce,
-        el("td", "num", s.outboxId ? `#${s.outboxId}` : ""), el("td", "error", s.detail),
-        el("td", "since", s.createTime ? dateTime(timestampDate(s.createTime)) : ""));
-      const actions = el("td");
-      const button = el("button", "quiet", "Remove");
-      button.dataset.remove = s.address;
-      actions.append(button);
-      tr.append(actions);
-      return tr;
-    }));
+    this.ui.rows.replaceChildren(
+      ...entries.map((s) => {
+        const tr = el("tr");
+        tr.dataset.address = s.address;
+        const bounce = el("td", "bounce-reason");
+        if (bounceReasonName(s.bounceReason)) bounce.append(reasonChip(bounceReasonName(s.bounceReason), s.detail));
+        tr.append(
+          el("td", "address", s.address),
+          el("td", "reason", reason(s.reason)),
+          bounce,
+          el("td", "num", s.outboxId ? `#${s.outboxId}` : ""),
+          el("td", "error", s.detail),
+          el("td", "since", s.createTime ? dateTime(timestampDate(s.createTime)) : ""),
+        );
+        const actions = el("td");
+        const button = el("button", "quiet", "Remove");
+        button.dataset.remove = s.address;
+        actions.append(button);
+        tr.append(actions);
+        return tr;
+      }),
+    );
   }
 
   private async remove(address: string, button: HTMLButtonElement): Promise<void> {

@@ -39,7 +39,10 @@ export class TemplateEditor {
   ) {
     this.form.addEventListener("input", () => this.schedulePreview());
     this.form.addEventListener("submit", (ev) => ev.preventDefault());
-    this.part("versions").addEventListener("change", () => void this.showVersion(Number((this.part("versions") as HTMLSelectElement).value)));
+    this.part("versions").addEventListener(
+      "change",
+      () => void this.showVersion(Number((this.part("versions") as HTMLSelectElement).value)),
+    );
     dialog.addEventListener("click", (ev) => {
       const action = (ev.target as HTMLElement).closest<HTMLButtonElement>("button[data-action]")?.dataset.action;
       if (action === "save") void this.save();
@@ -76,11 +79,17 @@ export class TemplateEditor {
           this.api.listTemplateVersions({ accountId, name, pageSize: 100 }),
         ]);
         this.fill(latest.template!);
-        this.part("versions").replaceChildren(...versions.versions.map((v) => {
-          const option = el("option", undefined, `v${v.version}${v.version === latest.template!.latestVersion ? " (latest)" : ""} · ${v.createTime ? dateTime(timestampDate(v.createTime)) : ""}${v.description ? ` · ${v.description}` : ""}`);
-          option.value = String(v.version);
-          return option;
-        }));
+        this.part("versions").replaceChildren(
+          ...versions.versions.map((v) => {
+            const option = el(
+              "option",
+              undefined,
+              `v${v.version}${v.version === latest.template!.latestVersion ? " (latest)" : ""} · ${v.createTime ? dateTime(timestampDate(v.createTime)) : ""}${v.description ? ` · ${v.description}` : ""}`,
+            );
+            option.value = String(v.version);
+            return option;
+          }),
+        );
       } catch (err) {
         return this.refused("Open", err);
       }
@@ -92,7 +101,12 @@ export class TemplateEditor {
   private fill(t: Template): void {
     const c = t.content!;
     const values: Record<Field, string> = {
-      name: t.name, description: c.description, layout: c.layout, subject: c.subject, html: c.html, text: c.text,
+      name: t.name,
+      description: c.description,
+      layout: c.layout,
+      subject: c.subject,
+      html: c.html,
+      text: c.text,
       sampleData: c.sampleData ? JSON.stringify(c.sampleData, null, 2) : "",
     };
     for (const f of FIELDS) this.input(f).value = values[f];
@@ -122,7 +136,14 @@ export class TemplateEditor {
     if (data === null || typeof data !== "object" || Array.isArray(data)) return "Sample data is a JSON object ({…}).";
     const v = (f: Field) => this.input(f).value;
     return {
-      content: { subject: v("subject"), html: v("html"), text: v("text"), layout: v("layout").trim(), description: v("description"), sampleData: text ? (data as JsonObject) : undefined },
+      content: {
+        subject: v("subject"),
+        html: v("html"),
+        text: v("text"),
+        layout: v("layout").trim(),
+        description: v("description"),
+        sampleData: text ? (data as JsonObject) : undefined,
+      },
       data: data as JsonObject,
     };
   }
@@ -180,7 +201,11 @@ export class TemplateEditor {
   }
 
   private async remove(): Promise<void> {
-    if (!this.name || !confirm(`Delete template ${this.name}? Messages already accepted keep their content; new sends with it are refused.`)) return;
+    if (
+      !this.name ||
+      !confirm(`Delete template ${this.name}? Messages already accepted keep their content; new sends with it are refused.`)
+    )
+      return;
     try {
       await this.api.deleteTemplate({ accountId: this.accountId, name: this.name });
       toast(this.toasts, `Deleted ${this.name}`, "ok");

@@ -22,7 +22,13 @@ export class TemplatesPanel {
 
   constructor(
     private readonly api: TemplatesApi,
-    private readonly ui: { rows: HTMLTableSectionElement; title: HTMLElement; add: HTMLButtonElement; dialog: HTMLDialogElement; toasts: HTMLElement },
+    private readonly ui: {
+      rows: HTMLTableSectionElement;
+      title: HTMLElement;
+      add: HTMLButtonElement;
+      dialog: HTMLDialogElement;
+      toasts: HTMLElement;
+    },
   ) {
     this.editor = new TemplateEditor(api, ui.dialog, ui.toasts, () => void this.load(this.accountId));
     ui.add.addEventListener("click", () => void this.editor.open(this.accountId));
@@ -54,17 +60,24 @@ export class TemplatesPanel {
     }
     if (accountId !== this.accountId) return;
     this.ui.title.textContent = `Templates of account ${accountId} (${list.length}${more ? "+" : ""})`;
-    this.ui.rows.replaceChildren(...list.map((t) => {
-      const tr = el("tr");
-      tr.dataset.template = t.name;
-      tr.append(el("td", "name", t.name), el("td", "num version", `v${t.latestVersion}`), el("td", "layout", t.layout),
-        el("td", "description", t.description), el("td", "since", t.updateTime ? dateTime(timestampDate(t.updateTime)) : ""));
-      const actions = el("td");
-      const edit = el("button", "quiet", "Edit");
-      edit.dataset.edit = t.name;
-      actions.append(edit);
-      tr.append(actions);
-      return tr;
-    }));
+    this.ui.rows.replaceChildren(
+      ...list.map((t) => {
+        const tr = el("tr");
+        tr.dataset.template = t.name;
+        tr.append(
+          el("td", "name", t.name),
+          el("td", "num version", `v${t.latestVersion}`),
+          el("td", "layout", t.layout),
+          el("td", "description", t.description),
+          el("td", "since", t.updateTime ? dateTime(timestampDate(t.updateTime)) : ""),
+        );
+        const actions = el("td");
+        const edit = el("button", "quiet", "Edit");
+        edit.dataset.edit = t.name;
+        actions.append(edit);
+        tr.append(actions);
+        return tr;
+      }),
+    );
   }
 }

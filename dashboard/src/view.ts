@@ -106,7 +106,9 @@ export class OutboxTable {
     row.badge.className = `badge s-${status.toLowerCase()}`;
     setText(row.subject, v.details?.subject ?? "", v.details?.subject ?? "");
     setText(row.to, v.details?.to.join(", ") ?? "", v.details?.to.join(", ") ?? "");
-    const tags = Object.entries(v.tags).map(([name, value]) => `${name}=${value}`).join(" ");
+    const tags = Object.entries(v.tags)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(" ");
     const left = v.suppressed.length ? `suppressed ${v.suppressed.join(", ")}` : "";
     const relay = v.relay ? `relay ${v.relay}` : "";
     const from = [v.details ? `from ${v.details.from}` : "", relay, v.bulk ? "bulk" : "", tags, left].filter(Boolean).join(" · ");

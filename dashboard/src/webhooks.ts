@@ -31,7 +31,13 @@ export class WebhooksPanel {
 
   constructor(
     private readonly api: WebhooksApi,
-    private readonly ui: { section: HTMLElement; endpoints: HTMLTableSectionElement; deliveries: HTMLTableSectionElement; title: HTMLElement; toasts: HTMLElement },
+    private readonly ui: {
+      section: HTMLElement;
+      endpoints: HTMLTableSectionElement;
+      deliveries: HTMLTableSectionElement;
+      title: HTMLElement;
+      toasts: HTMLElement;
+    },
   ) {
     ui.endpoints.addEventListener("click", (ev) => {
       const tr = (ev.target as HTMLElement).closest<HTMLTableRowElement>("tr[data-endpoint]");
@@ -55,18 +61,25 @@ export class WebhooksPanel {
     }
     this.ui.section.hidden = endpoints.length === 0;
     const now = Date.now();
-    this.ui.endpoints.replaceChildren(...endpoints.map((e) => {
-      const tr = el("tr");
-      tr.dataset.account = String(e.accountId);
-      tr.dataset.endpoint = e.endpointId;
-      tr.dataset.state = !e.enabled ? "disabled" : e.paused ? "paused" : e.failingSince ? "failing" : "ok";
-      tr.append(el("td", "num", String(e.accountId)), el("td", "endpoint", e.endpointId), el("td", "origin", e.origin),
-        el("td", "state", state(e, now)), el("td", "oldest", when(e.oldestUndeliveredTime, now)));
-      const show = el("td");
-      show.append(el("button", "quiet", "Deliveries"));
-      tr.append(show);
-      return tr;
-    }));
+    this.ui.endpoints.replaceChildren(
+      ...endpoints.map((e) => {
+        const tr = el("tr");
+        tr.dataset.account = String(e.accountId);
+        tr.dataset.endpoint = e.endpointId;
+        tr.dataset.state = !e.enabled ? "disabled" : e.paused ? "paused" : e.failingSince ? "failing" : "ok";
+        tr.append(
+          el("td", "num", String(e.accountId)),
+          el("td", "endpoint", e.endpointId),
+          el("td", "origin", e.origin),
+          el("td", "state", state(e, now)),
+          el("td", "oldest", when(e.oldestUndeliveredTime, now)),
+        );
+        const show = el("td");
+        show.append(el("button", "quiet", "Deliveries"));
+        tr.append(show);
+        return tr;
+      }),
+    );
     if (this.chosen) await this.loadDeliveries();
   }
 
@@ -76,23 +89,31 @@ export class WebhooksPanel {
     try {
       const res = await this.api.listWebhookDeliveries({ ...chosen, pageSize: 50 });
       const now = Date.now();
-      this.ui.deliveries.replaceChildren(...res.deliveries.map((d) => {
-        const tr = el("tr");
-        const status = WebhookDeliveryStatus[d.status] ?? "UNKNOWN";
-        tr.dataset.event = String(d.eventId);
-        tr.dataset.status = status;
-        tr.append(el("td", "num", String(d.eventId)), el("td", "num", `#${d.outboxId}`), el("td", "status", status),
-          el("td", "num attempts", String(d.attempts)), el("td", "num", d.lastHttpStatus ? String(d.lastHttpStatus) : ""),
-          el("td", "error", d.lastError), el("td", "next", when(d.nextAttemptTime, now)));
-        const actions = el("td");
-        if (d.status === WebhookDeliveryStatus.DELIVERED || d.status === WebhookDeliveryStatus.FAILED) {
-          const button = el("button", "quiet", "Redeliver");
-          button.dataset.event = String(d.eventId);
-          actions.append(button);
-        }
-        tr.append(actions);
-        return tr;
-      }));
+      this.ui.deliveries.replaceChildren(
+        ...res.deliveries.map((d) => {
+          const tr = el("tr");
+          const status = WebhookDeliveryStatus[d.status] ?? "UNKNOWN";
+          tr.dataset.event = String(d.eventId);
+          tr.dataset.status = status;
+          tr.append(
+            el("td", "num", String(d.eventId)),
+            el("td", "num", `#${d.outboxId}`),
+            el("td", "status", status),
+            el("td", "num attempts", String(d.attempts)),
+            el("td", "num", d.lastHttpStatus ? String(d.lastHttpStatus) : ""),
+            el("td", "error", d.lastError),
+            el("td", "next", when(d.nextAttemptTime, now)),
+          );
+          const actions = el("td");
+          if (d.status === WebhookDeliveryStatus.DELIVERED || d.status === WebhookDeliveryStatus.FAILED) {
+            const button = el("button", "quiet", "Redeliver");
+            button.dataset.event = String(d.eventId);
+            actions.append(button);
+          }
+          tr.append(actions);
+          return tr;
+        }),
+      );
     } catch (err) {
       toast(this.ui.toasts, `Deliveries: ${ConnectError.from(err).rawMessage}`, "error");
     }

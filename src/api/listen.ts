@@ -37,7 +37,13 @@ export interface Listener {
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-export async function listen(handler: RequestHandler, host: string, port: number, limits: ConnectionLimits, tls?: TlsFiles): Promise<Listener> {
+export async function listen(
+  handler: RequestHandler,
+  host: string,
+  port: number,
+  limits: ConnectionLimits,
+  tls?: TlsFiles,
+): Promise<Listener> {
   const sockets = new Set<net.Socket>();
   // Until its first bytes have come (see ConnectionLimits), a connection lives on this timer.
   const firstBytes = new WeakMap<net.Socket, NodeJS.Timeout>();
@@ -90,7 +96,11 @@ export async function listen(handler: RequestHandler, host: string, port: number
     server = secure;
   } else {
     const h1 = http.createServer(
-      { headersTimeout: limits.firstBytesTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, limits.firstBytesTimeoutMs) },
+      {
+        headersTimeout: limits.firstBytesTimeoutMs,
+        requestTimeout: 0,
+        connectionsCheckingInterval: Math.min(1_000, limits.firstBytesTimeoutMs),
+      },
       handler as http.RequestListener,
     );
     h1.timeout = limits.idleTimeoutMs;

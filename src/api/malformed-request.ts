@@ -4,7 +4,14 @@
 // given, to INVALID_ARGUMENT with reason REQUEST_MALFORMED. Every other answer passes untouched.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope, type UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import {
+  codeToHttpStatus,
+  endStreamFlag,
+  endStreamFromJson,
+  endStreamToJson,
+  errorFromJsonBytes,
+  errorToJsonBytes,
+} from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { apiError } from "./handlers/errors.js";
@@ -14,7 +21,11 @@ const PARSE_BINARY = "parse binary: ";
 /** The client's error for connect's "parse binary" INTERNAL; undefined for anything else. */
 export function malformedRequest(err: ConnectError | undefined): ConnectError | undefined {
   if (err?.code !== Code.Internal || !err.rawMessage.startsWith(PARSE_BINARY)) return undefined;
-  return apiError(Code.InvalidArgument, "REQUEST_MALFORMED", `the request is not a valid protobuf message: ${err.rawMessage.slice(PARSE_BINARY.length)}`);
+  return apiError(
+    Code.InvalidArgument,
+    "REQUEST_MALFORMED",
+    `the request is not a valid protobuf message: ${err.rawMessage.slice(PARSE_BINARY.length)}`,
+  );
 }
 
 export function rewriteMalformed(res: UniversalServerResponse, requestContentType: string): UniversalServerResponse {
@@ -78,7 +89,11 @@ async function* afterBody(body: AsyncIterable<Uint8Array>, then: () => void): As
 }
 
 /** Rewrites the payload of envelopes carrying `flag` (the last frame of a stream); a compressed one passes as it is. */
-async function* mapFrames(body: AsyncIterable<Uint8Array>, flag: number, rewrite: (data: Uint8Array) => Uint8Array | undefined): AsyncGenerator<Uint8Array> {
+async function* mapFrames(
+  body: AsyncIterable<Uint8Array>,
+  flag: number,
+  rewrite: (data: Uint8Array) => Uint8Array | undefined,
+): AsyncGenerator<Uint8Array> {
   for await (const chunk of body) {
     const length = chunk.byteLength >= 5 ? new DataView(chunk.buffer, chunk.byteOffset).getUint32(1) : -1;
     const final = chunk[0] === flag && chunk.byteLength === 5 + length;

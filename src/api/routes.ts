@@ -12,7 +12,13 @@ import type { HealthService } from "./standard/health.js";
 import { registerReflection } from "./standard/reflection.js";
 
 /** The application's own services: health answers for each of them by name, and for "". */
-export const APPLICATION_SERVICES = [EmailService.typeName, MailboxService.typeName, AccountService.typeName, WebhookService.typeName, TemplateService.typeName];
+export const APPLICATION_SERVICES = [
+  EmailService.typeName,
+  MailboxService.typeName,
+  AccountService.typeName,
+  WebhookService.typeName,
+  TemplateService.typeName,
+];
 
 export interface Services {
   email: ServiceImpl<typeof EmailService>;

@@ -87,8 +87,9 @@ async function* metered(body: AsyncIterable<Uint8Array>, req: Req, res: Res, bud
       budget.give(held);
       held = 0;
       stopReading(req, res);
-      throw apiError(Code.ResourceExhausted, "REQUEST_BUDGET_EXHAUSTED",
-        "the server holds as many request bytes as it may; retry later", { bytes_in_flight: String(budget.inUse) });
+      throw apiError(Code.ResourceExhausted, "REQUEST_BUDGET_EXHAUSTED", "the server holds as many request bytes as it may; retry later", {
+        bytes_in_flight: String(budget.inUse),
+      });
     }
     held += bytes;
   };

@@ -62,8 +62,9 @@ export class WatchStreamSlots {
     const mine = this.byKey.get(keyId) ?? 0;
     if (this.total >= this.caps().maxStreams || mine >= perKey) {
       const which = mine >= perKey ? "this API key" : "this server";
-      throw apiError(Code.ResourceExhausted, "WATCH_STREAMS_EXHAUSTED", `too many open WatchOutbox streams for ${which}; close one first`,
-        { limit: String(mine >= perKey ? perKey : this.caps().maxStreams) });
+      throw apiError(Code.ResourceExhausted, "WATCH_STREAMS_EXHAUSTED", `too many open WatchOutbox streams for ${which}; close one first`, {
+        limit: String(mine >= perKey ? perKey : this.caps().maxStreams),
+      });
     }
     this.total++;
     this.byKey.set(keyId, mine + 1);

@@ -58,13 +58,19 @@ export function watchOverGrpc(deps: WatchGrpcDeps): (...args: Parameters<Request
     const type = req.headers["content-type"];
     const encoding = req.headers["grpc-encoding"];
     if (req.httpVersionMajor !== 2 || req.method !== "POST" || req.url !== PATH) return false;
-    if ((type !== "application/grpc" && type !== "application/grpc+proto") || (encoding !== undefined && encoding !== "identity")) return false;
+    if ((type !== "application/grpc" && type !== "application/grpc+proto") || (encoding !== undefined && encoding !== "identity"))
+      return false;
     void serve(deps, frameOf, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
     return true;
   };
 }
 
-async function serve(deps: WatchGrpcDeps, frameOf: (item: WatchItem) => Uint8Array, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
+async function serve(
+  deps: WatchGrpcDeps,
+  frameOf: (item: WatchItem) => Uint8Array,
+  req: http2.Http2ServerRequest,
+  res: http2.Http2ServerResponse,
+): Promise<void> {
   const labels = { grpc_service: EmailService.typeName, grpc_method: METHOD.name, grpc_type: METHOD.methodKind };
   const stopTimer = deps.metrics.rpcSeconds.startTimer(labels);
   // The HTTP/2 stream closed: cancelled, reset, its connection closed or gone away.
@@ -84,8 +90,15 @@ async function serve(deps: WatchGrpcDeps, frameOf: (item: WatchItem) => Uint8Arr
       throw apiError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `the deadline leaves less than ${MIN_DEADLINE_MS} ms; nothing was done`);
     }
     const ctx = createHandlerContext({
-      service: EmailService, method: METHOD, protocolName: "grpc", requestMethod: "POST", url: req.url, timeoutMs,
-      requestSignal: gone.signal, requestHeader: header, contextValues: createContextValues().set(PRINCIPAL, principal),
+      service: EmailService,
+      method: METHOD,
+      protocolName: "grpc",
+      requestMethod: "POST",
+      url: req.url,
+      timeoutMs,
+      requestSignal: gone.signal,
+      requestHeader: header,
+      contextValues: createContextValues().set(PRINCIPAL, principal),
     });
     // Ends with the call (gone, deadline) or when the stream is cut off, and then frees the slot.
     slot = deps.slots.take((principal ?? ANONYMOUS).keyId, ctx.signal);
@@ -139,7 +152,8 @@ async function readBody(req: http2.Http2ServerRequest): Promise<Uint8Array> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_REQUEST_BYTES) throw apiError(Code.ResourceExhausted, "REQUEST_TOO_LARGE", `a WatchOutbox request is at most ${MAX_REQUEST_BYTES} bytes`);
+    if (size > MAX_REQUEST_BYTES)
+      throw apiError(Code.ResourceExhausted, "REQUEST_TOO_LARGE", `a WatchOutbox request is at most ${MAX_REQUEST_BYTES} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);

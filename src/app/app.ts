@@ -114,7 +114,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const metrics = new Metrics({ processMetrics: opts.processMetrics, tagLabels: () => config.metrics.tagLabels });
   // Events committed here reach watchers and webhook endpoints at once; other instances' within a poll.
   const webhooks = new WebhookDispatcher({
-    pool, clock, log, config: () => config, metrics, pollMs: config.watch.pollIntervalMs, resolve: opts.resolve,
+    pool,
+    clock,
+    log,
+    config: () => config,
+    metrics,
+    pollMs: config.watch.pollIntervalMs,
+    resolve: opts.resolve,
   });
   const eventsCommitted = () => {
     tailer.notify();
@@ -125,27 +131,55 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const maintenance = new FleetLock(pool, log);
   const fence = fenceOf("maintenance", () => maintenance.lease);
   const rescueEvery = Math.min(30_000, Math.max(250, Math.floor(config.sender.leaseMs / 4)));
-  const rescuer = createRescuer(pool, clock, log, rescueEvery, () => config.sender.maxRescues, () => {
-    tailer.notify();
-    sender.wake();
-  }, (r) => {
-    metrics.rescued.inc({ outcome: "requeued" }, r.requeued);
-    metrics.rescued.inc({ outcome: "dead" }, r.dead);
-  }, fence);
+  const rescuer = createRescuer(
+    pool,
+    clock,
+    log,
+    rescueEvery,
+    () => config.sender.maxRescues,
+    () => {
+      tailer.notify();
+      sender.wake();
+    },
+    (r) => {
+      metrics.rescued.inc({ outcome: "requeued" }, r.requeued);
+      metrics.rescued.inc({ outcome: "dead" }, r.dead);
+    },
+    fence,
+  );
   const health = createHealth(Serving.SERVING, APPLICATION_SERVICES);
   const probe = new DatabaseProbe(new DatabasePing(config.databaseUrl, 2_000), health, log);
   const pruner = createEventPruner(pool, clock, log, config.watch.eventRetentionMs, undefined, fence);
-  const retention = new OutboxRetention(pool, clock, log, () => config, (n) => metrics.retentionDeleted.inc(n), undefined, fence);
+  const retention = new OutboxRetention(
+    pool,
+    clock,
+    log,
+    () => config,
+    (n) => metrics.retentionDeleted.inc(n),
+    undefined,
+    fence,
+  );
   const inbound = new ImapInbound({ pool, clock, log, metrics, messageIdDomain: () => config.messageIdDomain });
   // Every instance takes committed outbox_request rows; claims skip the ones another holds.
   const templates = new CompiledTemplates(pool);
-  const requests = new RequestIntake({ pool, clock, log, config: () => config, metrics, templates, onCommit: () => {
-    eventsCommitted();
-    sender.wake();
-  } });
+  const requests = new RequestIntake({
+    pool,
+    clock,
+    log,
+    config: () => config,
+    metrics,
+    templates,
+    onCommit: () => {
+      eventsCommitted();
+      sender.wake();
+    },
+  });
   for (const role of [rescuer, pruner, retention]) role.gateWith(() => maintenance.held);
   metrics.observe({
-    outboxStats: cachedOutboxStats(pool, log), clock, watchStreams: () => tailer.subscriberCount, databaseUp: () => probe.reachable,
+    outboxStats: cachedOutboxStats(pool, log),
+    clock,
+    watchStreams: () => tailer.subscriberCount,
+    databaseUp: () => probe.reachable,
     maintenance: () => maintenance.held,
   });
   metrics.observeRequests({ oldestPendingMs: () => oldestPendingAgeMs(pool) });
@@ -155,7 +189,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     notClosed: openRelayBreakers,
   });
   metrics.observeWebhooks({
-    clock, paused: () => webhooks.paused(), endpoints: () => configuredEndpoints(config).map(keyOf),
+    clock,
+    paused: () => webhooks.paused(),
+    endpoints: () => configuredEndpoints(config).map(keyOf),
     oldestOpen: () => oldestOpen(pool, configuredEndpoints(config)),
   });
   let stopping: Promise<void> | undefined;
@@ -173,24 +209,41 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
     });
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log, templates });
-    const adapter = gatedAdapter({
-      routes: routes(
-        { email: handlers, mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock, log, metrics }),
-          accounts: accountServiceHandlers({ config: () => config, pool, clock }),
-          webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }),
-          templates: templateServiceHandlers({ config: () => config, pool, clock, templates }) },
-        health,
-      ),
-      readMaxBytes: READ_MAX_BYTES,
-      // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
-      // silently dropped (which could turn "bcc" into no bcc at all).
-      // The error details inside SendBatch results are google.protobuf.Any: JSON needs their types.
-      jsonOptions: { ignoreUnknownFields: false, registry: createRegistry(ErrorInfoSchema, BadRequestSchema) },
-      interceptors: [rpcMetricsInterceptor(metrics), errorInterceptor(log), deadlineInterceptor(), authInterceptor(() => config.apiKeys, log),
-        watchStreamLimits(watchSlots)],
-      fallback: httpFallback({ pool, metrics: config.metrics.listen ? undefined : metrics, keys: () => config.apiKeys, stopping: () => stopping !== undefined,
-        webhooksPaused: () => webhooks.paused().length, relayBreakers: openRelayBreakers }),
-    }, { keys: () => config.apiKeys, budget: requestBudget, log });
+    const adapter = gatedAdapter(
+      {
+        routes: routes(
+          {
+            email: handlers,
+            mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock, log, metrics }),
+            accounts: accountServiceHandlers({ config: () => config, pool, clock }),
+            webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }),
+            templates: templateServiceHandlers({ config: () => config, pool, clock, templates }),
+          },
+          health,
+        ),
+        readMaxBytes: READ_MAX_BYTES,
+        // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
+        // silently dropped (which could turn "bcc" into no bcc at all).
+        // The error details inside SendBatch results are google.protobuf.Any: JSON needs their types.
+        jsonOptions: { ignoreUnknownFields: false, registry: createRegistry(ErrorInfoSchema, BadRequestSchema) },
+        interceptors: [
+          rpcMetricsInterceptor(metrics),
+          errorInterceptor(log),
+          deadlineInterceptor(),
+          authInterceptor(() => config.apiKeys, log),
+          watchStreamLimits(watchSlots),
+        ],
+        fallback: httpFallback({
+          pool,
+          metrics: config.metrics.listen ? undefined : metrics,
+          keys: () => config.apiKeys,
+          stopping: () => stopping !== undefined,
+          webhooksPaused: () => webhooks.paused().length,
+          relayBreakers: openRelayBreakers,
+        }),
+      },
+      { keys: () => config.apiKeys, budget: requestBudget, log },
+    );
     const watchGrpc = watchOverGrpc({ handlers, keys: () => config.apiKeys, slots: watchSlots, clock, metrics, log });
     const serveRpc: RequestHandler = (req, res) => {
       if (!watchGrpc(req, res)) adapter(req, res);
@@ -221,14 +274,18 @@ export async function startApp(opts: AppOptions): Promise<App> {
     ...(dbClock ? [service("database clock", dbClock)] : []),
     // Before the port opens: a stream that subscribes must find the tailer's position set.
     service("event tailer", tailer),
-    ...(metricsAt ? [{
-      name: "metrics listener",
-      start: async () => {
-        metricsListener = await listenMetrics(metrics, metricsAt.host, metricsAt.port);
-        log.info({ host: metricsAt.host, port: metricsListener.port }, "metrics listening");
-      },
-      stop: () => metricsListener!.close(),
-    }] : []),
+    ...(metricsAt
+      ? [
+          {
+            name: "metrics listener",
+            start: async () => {
+              metricsListener = await listenMetrics(metrics, metricsAt.host, metricsAt.port);
+              log.info({ host: metricsAt.host, port: metricsListener.port }, "metrics listening");
+            },
+            stop: () => metricsListener!.close(),
+          },
+        ]
+      : []),
     {
       name: "listener",
       start: async () => {
@@ -241,12 +298,19 @@ export async function startApp(opts: AppOptions): Promise<App> {
     // Open streams end (UNAVAILABLE, with a resume point) before the listener closes under them.
     { name: "watch streams", start: async () => undefined, stop: () => tailer.stop() },
     service("database probe", probe),
-    ...(background ? [
-      service("maintenance lock", maintenance), service("outbox retention", retention), service("event pruner", pruner), service("rescuer", rescuer),
-      // Webhooks stop after the sender, so the outcomes of its last attempts are still pushed.
-      service("webhooks", webhooks), service("sender", sender), service("outbox requests", requests),
-      { name: "imap ingest", start: () => inbound.start(config), stop: () => inbound.stop() },
-    ] : []),
+    ...(background
+      ? [
+          service("maintenance lock", maintenance),
+          service("outbox retention", retention),
+          service("event pruner", pruner),
+          service("rescuer", rescuer),
+          // Webhooks stop after the sender, so the outcomes of its last attempts are still pushed.
+          service("webhooks", webhooks),
+          service("sender", sender),
+          service("outbox requests", requests),
+          { name: "imap ingest", start: () => inbound.start(config), stop: () => inbound.stop() },
+        ]
+      : []),
   ];
   const stopServices = await startInOrder(services, log);
   const port = listener!.port;

@@ -3,7 +3,11 @@
 import { ConfigError, loadConfig } from "../config/config.js";
 import { parseDatabaseUrl } from "../db/pool.js";
 
-export function checkConfig(env: NodeJS.ProcessEnv = process.env, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): number {
+export function checkConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): number {
   try {
     const config = loadConfig(env);
     parseDatabaseUrl(config.databaseUrl);

@@ -19,7 +19,9 @@ export async function provideLocalDatabase(
 ): Promise<PrivateMariaDb | undefined> {
   if (env.DATABASE_URL || (await answers("127.0.0.1", port))) return undefined;
   if (!mariadbBinaries()) {
-    throw new Error(`no DATABASE_URL and nothing answers on 127.0.0.1:${port}; MariaDB is not installed: run \`${INSTALL_MARIADB}\` (as root), or set DATABASE_URL`);
+    throw new Error(
+      `no DATABASE_URL and nothing answers on 127.0.0.1:${port}; MariaDB is not installed: run \`${INSTALL_MARIADB}\` (as root), or set DATABASE_URL`,
+    );
   }
   const server = await startPrivateMariaDb(dataDir);
   env.DATABASE_URL = `${server.serverUrl}email_outbox`;

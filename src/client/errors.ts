@@ -22,7 +22,9 @@ export function errorReason(err: unknown): string | undefined {
 
 /** Every bad field of an INVALID_ARGUMENT, in request order. */
 export function fieldViolations(err: unknown): BadRequest_FieldViolation[] {
-  return ConnectError.from(err).findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations);
+  return ConnectError.from(err)
+    .findDetails(BadRequestSchema)
+    .flatMap((d) => d.fieldViolations);
 }
 
 /**

@@ -30,7 +30,10 @@ export async function enqueueInTransaction(
   if (msg.accountId <= 0) throw new Error("enqueueInTransaction: the request needs its accountId");
   const table = opts.table ?? "outbox_request";
   if (!TABLE.test(table)) throw new Error(`enqueueInTransaction: not a table name: ${JSON.stringify(table)}`);
-  const quoted = table.split(".").map((part) => `\`${part}\``).join(".");
+  const quoted = table
+    .split(".")
+    .map((part) => `\`${part}\``)
+    .join(".");
   const [result] = (await conn.query(`INSERT INTO ${quoted} (account_id, request) VALUES (?, ?)`, [
     msg.accountId,
     toJsonString(SendRequestSchema, msg),

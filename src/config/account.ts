@@ -65,9 +65,13 @@ export function accountConfig(account: AccountFile, env: NodeJS.ProcessEnv, base
   if (ways.length === 0) throw new ConfigError(`${where}: smtp (or relays) is required`);
   const smtpConfig = (file: SmtpFile, at: string): SmtpConfig =>
     Object.freeze({ ...connection(file, SMTP_PORTS), auth: file.auth && authFor(file.auth, file.user, "smtp", env, at) });
-  const relayConfigs: RelayConfig[] = fileDir !== undefined
-    ? [{ name: DEFAULT_RELAY, fileDir: path.resolve(baseDir, fileDir) }]
-    : (relays ?? [{ name: DEFAULT_RELAY, smtp: smtp! }]).map((r) => ({ name: r.name, smtp: smtpConfig(r.smtp, relays ? `${where} relay ${r.name}` : where) }));
+  const relayConfigs: RelayConfig[] =
+    fileDir !== undefined
+      ? [{ name: DEFAULT_RELAY, fileDir: path.resolve(baseDir, fileDir) }]
+      : (relays ?? [{ name: DEFAULT_RELAY, smtp: smtp! }]).map((r) => ({
+          name: r.name,
+          smtp: smtpConfig(r.smtp, relays ? `${where} relay ${r.name}` : where),
+        }));
   return Object.freeze({
     ...rest,
     allowedFrom: allowedFrom && allowedAddresses(allowedFrom, account.from, where),
@@ -97,13 +101,17 @@ function connection<T extends SmtpFile | ImapFile>({ user: _user, auth: _auth, t
  */
 function allowedAddresses(entries: readonly string[], from: string, where: string): readonly string[] {
   if (ownAddress(from) === undefined) throw new ConfigError(`${where}: with allowed_from, from must be one address (the envelope sender)`);
-  return Object.freeze(entries.map((entry) => {
-    try {
-      return allowedFromEntry(entry);
-    } catch (err) {
-      throw new ConfigError(`${where}: allowed_from: ${JSON.stringify(entry)} is not an address or "*@domain" (${(err as Error).message})`);
-    }
-  }));
+  return Object.freeze(
+    entries.map((entry) => {
+      try {
+        return allowedFromEntry(entry);
+      } catch (err) {
+        throw new ConfigError(
+          `${where}: allowed_from: ${JSON.stringify(entry)} is not an address or "*@domain" (${(err as Error).message})`,
+        );
+      }
+    }),
+  );
 }
 
 /** `suppression`: the soft-bounce rule (off without a limit) and the account's reason classes. */

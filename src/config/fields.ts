@@ -64,8 +64,16 @@ export const count = (fallback: number, description: string) => v.optional(posit
 const TIMER = `{field} must be a positive integer of at most ${MAX_TIMER_MS}`;
 /** A delay in ms that a timer waits, so at most MAX_TIMER_MS. */
 export const timer = (fallback: number, description: string) =>
-  v.optional(v.pipe(v.number(TIMER), v.description(description), v.integer(TIMER), v.minValue(1, TIMER),
-    v.maxValue(MAX_TIMER_MS, `{field} must be at most ${MAX_TIMER_MS} (about 24.8 days; Node timers cannot wait longer)`)), fallback);
+  v.optional(
+    v.pipe(
+      v.number(TIMER),
+      v.description(description),
+      v.integer(TIMER),
+      v.minValue(1, TIMER),
+      v.maxValue(MAX_TIMER_MS, `{field} must be at most ${MAX_TIMER_MS} (about 24.8 days; Node timers cannot wait longer)`),
+    ),
+    fallback,
+  );
 
 export const flag = (fallback: boolean, description: string, message = "{field} must be true or false") =>
   v.optional(v.pipe(v.boolean(message), v.description(description)), fallback);

@@ -73,10 +73,12 @@ export function parseConfig(json: unknown, env: NodeJS.ProcessEnv, baseDir: stri
     port,
     accounts,
     attachmentStore: attachmentStore && Object.freeze({ dir: path.resolve(baseDir, attachmentStore.dir) }),
-    tls: tls && Object.freeze({
-      certFile: readable(baseDir, tls.certFile, "tls.cert_file"),
-      keyFile: readable(baseDir, tls.keyFile, "tls.key_file"),
-    }),
+    tls:
+      tls &&
+      Object.freeze({
+        certFile: readable(baseDir, tls.certFile, "tls.cert_file"),
+        keyFile: readable(baseDir, tls.keyFile, "tls.key_file"),
+      }),
     configFile,
   });
 }

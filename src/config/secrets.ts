@@ -44,7 +44,11 @@ const WAYS = ["password", "password_env", "oauth_token", "oauth_token_env", "oau
 
 /** `smtp.auth` or `imap.auth` (`section`): exactly one way to authenticate as `user`, its secret read. */
 export function authFor(
-  auth: SmtpAuthFile | ImapAuthFile, user: string, section: "smtp" | "imap", env: NodeJS.ProcessEnv, where: string,
+  auth: SmtpAuthFile | ImapAuthFile,
+  user: string,
+  section: "smtp" | "imap",
+  env: NodeJS.ProcessEnv,
+  where: string,
 ): SmtpAuth {
   const given = WAYS.filter((way) => (auth as SmtpAuthFile)[way] !== undefined);
   if (given.length !== 1) {

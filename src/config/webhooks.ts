@@ -19,26 +19,47 @@ const TAGS = `{field} must be an object of 1 to ${MAX_TAGS} name: value tags (le
 /** A filter: a non-empty list of `allowed` read as a set; undefined (no filter) without it. */
 function only<T extends string>(allowed: readonly T[], description: string) {
   const message = `{field} must be a non-empty list of ${allowed.join(", ")}`;
-  return v.optional(v.pipe(v.array(v.picklist(allowed, message), message), v.description(description), v.minLength(1, message),
-    v.transform((items): ReadonlySet<T> => new Set(items))));
+  return v.optional(
+    v.pipe(
+      v.array(v.picklist(allowed, message), message),
+      v.description(description),
+      v.minLength(1, message),
+      v.transform((items): ReadonlySet<T> => new Set(items)),
+    ),
+  );
 }
 
 export const webhookSchema = settings("An HTTP endpoint the account's events are pushed to, as Standard Webhooks.", {
   id: matching(ID, "{field} must be 1-64 letters, digits, '.', '_' or '-'", "Names the endpoint in its account (its deliveries)."),
-  url: v.pipe(v.string(URL_TEXT), v.url(URL_TEXT),
+  url: v.pipe(
+    v.string(URL_TEXT),
+    v.url(URL_TEXT),
     v.description("https://…; http:// only to localhost, 127.0.0.0/8 or [::1] unless allow_http; no credentials or fragment."),
     v.check((url) => /^https?:$/.test(new URL(url).protocol), "{field} must be http:// or https://"),
     v.check((url) => !new URL(url).username && !new URL(url).password, "{field} must not contain credentials"),
-    v.check((url) => !new URL(url).hash, "{field} must not have a #fragment"), v.transform((url) => new URL(url))),
-  secret_env: v.pipe(v.union([secretVar, v.pipe(v.array(secretVar, SECRET_ENV), v.minLength(1, SECRET_ENV))], SECRET_ENV), v.description(
-    "An environment variable (or a list of them) holding the signing secret whsec_<base64 of 16-128 bytes>; " +
-      "several, space-separated, while rotating: each request is signed with each.")),
+    v.check((url) => !new URL(url).hash, "{field} must not have a #fragment"),
+    v.transform((url) => new URL(url)),
+  ),
+  secret_env: v.pipe(
+    v.union([secretVar, v.pipe(v.array(secretVar, SECRET_ENV), v.minLength(1, SECRET_ENV))], SECRET_ENV),
+    v.description(
+      "An environment variable (or a list of them) holding the signing secret whsec_<base64 of 16-128 bytes>; " +
+        "several, space-separated, while rotating: each request is signed with each.",
+    ),
+  ),
   events: only(EVENT_NAMES, "Event kinds wanted; all without it."),
   statuses: only<OutboxStatus>(OUTBOX_STATUSES, "Only events whose row status is one of these; all without it."),
-  tags: v.optional(v.pipe(plainObject(TAGS), v.record(v.string(), v.pipe(v.string(TAG_VALUE), v.regex(TAG_TEXT, TAG_VALUE))),
-    v.description('Only events of rows carrying every one of these tags, e.g. {"campaign": "spring"}.'),
-    v.minEntries(1, TAGS), v.maxEntries(MAX_TAGS, TAGS), v.check((tags) => Object.keys(tags).every((name) => TAG_TEXT.test(name)), TAGS),
-    v.transform((tags): Readonly<Record<string, string>> => Object.freeze({ ...tags })))),
+  tags: v.optional(
+    v.pipe(
+      plainObject(TAGS),
+      v.record(v.string(), v.pipe(v.string(TAG_VALUE), v.regex(TAG_TEXT, TAG_VALUE))),
+      v.description('Only events of rows carrying every one of these tags, e.g. {"campaign": "spring"}.'),
+      v.minEntries(1, TAGS),
+      v.maxEntries(MAX_TAGS, TAGS),
+      v.check((tags) => Object.keys(tags).every((name) => TAG_TEXT.test(name)), TAGS),
+      v.transform((tags): Readonly<Record<string, string>> => Object.freeze({ ...tags })),
+    ),
+  ),
   timeout_ms: timer(10_000, "One request, connect to answer."),
   enabled: flag(true, "false records and sends nothing for it; enabled again, it catches up from where it stopped (with the events kept)."),
   allow_http: flag(false, "Allow http:// to a host that is not loopback (the SSRF checks still apply)."),
@@ -55,15 +76,17 @@ export type WebhookConfig = Omit<WebhookFile, "secretEnv"> & {
 
 /** The endpoints of one account (`where` is "account N") with their secrets from the environment. */
 export function webhookConfigs(hooks: readonly WebhookFile[], env: NodeJS.ProcessEnv, where: string): readonly WebhookConfig[] {
-  return Object.freeze(hooks.map(({ secretEnv, events, statuses, tags, ...hook }, i) => {
-    const at = `${where}: webhooks[${i}] (${hook.id})`;
-    if (hook.url.protocol === "http:" && !hook.allowHttp && !isLoopbackName(hook.url.hostname)) {
-      throw new ConfigError(`${at}: url must be https:// (http:// is for loopback hosts, or set allow_http: true)`);
-    }
-    // The filters are there even when unset (undefined: no filter).
-    const secrets = signingSecrets(typeof secretEnv === "string" ? [secretEnv] : secretEnv, env, at);
-    return Object.freeze({ ...hook, events, statuses, tags, secrets });
-  }));
+  return Object.freeze(
+    hooks.map(({ secretEnv, events, statuses, tags, ...hook }, i) => {
+      const at = `${where}: webhooks[${i}] (${hook.id})`;
+      if (hook.url.protocol === "http:" && !hook.allowHttp && !isLoopbackName(hook.url.hostname)) {
+        throw new ConfigError(`${at}: url must be https:// (http:// is for loopback hosts, or set allow_http: true)`);
+      }
+      // The filters are there even when unset (undefined: no filter).
+      const secrets = signingSecrets(typeof secretEnv === "string" ? [secretEnv] : secretEnv, env, at);
+      return Object.freeze({ ...hook, events, statuses, tags, secrets });
+    }),
+  );
 }
 
 /** A URL host that names this machine: localhost, 127.0.0.0/8 or [::1]. */

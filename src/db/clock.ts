@@ -22,7 +22,10 @@ export class DatabaseClock implements Clock {
   private offsetMs = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly pool: Pool, private readonly resyncMs = 60_000) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly resyncMs = 60_000,
+  ) {}
 
   now(): number {
     return Date.now() + this.offsetMs;

@@ -33,23 +33,32 @@ export class LeaseLostError extends Error {
  * Takes the lease when it is free or expired (a new token), or renews it when `held` is still
  * this holder's. Resolves to the lease held now, or undefined when another instance holds it.
  */
-export async function takeOrRenewLease(db: Queryable, name: string, owner: string, ttlMs: number, held?: Lease): Promise<Lease | undefined> {
+export async function takeOrRenewLease(
+  db: Queryable,
+  name: string,
+  owner: string,
+  ttlMs: number,
+  held?: Lease,
+): Promise<Lease | undefined> {
   const ttlUs = Math.round(ttlMs * 1000);
   if (held) {
     // The token is unchanged only while nobody took the lease over: renewing it then is safe even
     // past its expiry.
-    const renewed = await exec(db,
+    const renewed = await exec(
+      db,
       "UPDATE fleet_lease SET expires_at = NOW(6) + INTERVAL ? MICROSECOND WHERE name = ? AND owner = ? AND token = ?",
       [ttlUs, name, owner, held.token],
     );
     return renewed.affectedRows === 1 ? held : undefined;
   }
-  const inserted = await exec(db,
+  const inserted = await exec(
+    db,
     "INSERT IGNORE INTO fleet_lease (name, owner, token, expires_at) VALUES (?, ?, 1, NOW(6) + INTERVAL ? MICROSECOND)",
     [name, owner, ttlUs],
   );
   if (inserted.affectedRows !== 1) {
-    const taken = await exec(db,
+    const taken = await exec(
+      db,
       "UPDATE fleet_lease SET owner = ?, token = token + 1, expires_at = NOW(6) + INTERVAL ? MICROSECOND WHERE name = ? AND expires_at < NOW(6)",
       [owner, ttlUs, name],
     );
@@ -75,7 +84,8 @@ export async function releaseLease(db: Queryable, lease: Lease): Promise<void> {
  * fenced work cannot both commit.
  */
 export async function fenceLease(db: Queryable, lease: Lease): Promise<void> {
-  const fenced = await exec(db,
+  const fenced = await exec(
+    db,
     "UPDATE fleet_lease SET fenced_at = NOW(6) WHERE name = ? AND owner = ? AND token = ? AND expires_at >= NOW(6)",
     [lease.name, lease.owner, lease.token],
   );
@@ -84,7 +94,8 @@ export async function fenceLease(db: Queryable, lease: Lease): Promise<void> {
 
 /** The holders as the database sees them (for tests and operators). */
 export async function listLeases(db: Queryable): Promise<{ name: string; owner: string; token: number; live: boolean }[]> {
-  const rows = await select<{ name: string; owner: string; token: number | string; live: number }>(db,
+  const rows = await select<{ name: string; owner: string; token: number | string; live: number }>(
+    db,
     "SELECT name, owner, token, expires_at >= NOW(6) AS live FROM fleet_lease ORDER BY name",
   );
   return rows.map((r) => ({ name: r.name, owner: r.owner, token: Number(r.token), live: Number(r.live) === 1 }));

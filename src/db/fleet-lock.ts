@@ -80,7 +80,8 @@ export class FleetLock {
       if (lease) {
         // Counted from when the renewal was sent: the database's expiry is at least that late.
         this.validUntil = sent + this.ttlMs;
-        if (!held) this.log.info({ lease: this.role.key, token: lease.token }, `${this.role.key} lease taken: this instance runs ${this.role.what}`);
+        if (!held)
+          this.log.info({ lease: this.role.key, token: lease.token }, `${this.role.key} lease taken: this instance runs ${this.role.what}`);
         this.set(lease);
       } else if (held) {
         this.drop("taken over by another instance");

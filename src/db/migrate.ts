@@ -38,7 +38,10 @@ export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<string[
   const migrations = await readMigrations(dir);
   await pool.query(CREATE_FLEET_LEASE);
   const lease = await waitForLease(pool, `migrate:${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`);
-  const renewal = setInterval(() => void takeOrRenewLease(pool, lease.name, lease.owner, LEASE_TTL_MS, lease).catch(() => undefined), LEASE_TTL_MS / 4);
+  const renewal = setInterval(
+    () => void takeOrRenewLease(pool, lease.name, lease.owner, LEASE_TTL_MS, lease).catch(() => undefined),
+    LEASE_TTL_MS / 4,
+  );
   try {
     await pool.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (

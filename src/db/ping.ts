@@ -6,7 +6,10 @@ import { parseDatabaseUrl } from "./pool.js";
 export class DatabasePing {
   private conn?: mysql.Connection;
 
-  constructor(private readonly url: string, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** Resolves when the database answered SELECT 1 within the timeout; rejects otherwise. */
   async ping(): Promise<void> {

@@ -100,7 +100,8 @@ export async function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) =>
  * than 1 (Galera sets auto_increment_increment to the cluster's size).
  */
 export async function consecutiveAutoIncrement(pool: Pool): Promise<boolean> {
-  const rows = await select<{ mode: number; step: number }>(pool,
+  const rows = await select<{ mode: number; step: number }>(
+    pool,
     "SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step",
   );
   return Number(rows[0]?.mode) < 2 && Number(rows[0]?.step) === 1;

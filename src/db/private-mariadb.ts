@@ -56,18 +56,34 @@ export async function startPrivateMariaDb(dataDir: string): Promise<PrivateMaria
   // The server refuses to run as root unless told to; any other user runs it as itself.
   const user = userInfo().username;
   if (!existsSync(path.join(data, "mysql"))) {
-    const init = spawnSync(bin.installDb, ["--no-defaults", `--datadir=${data}`, `--user=${user}`, "--auth-root-authentication-method=normal", "--skip-test-db"], {
-      encoding: "utf8",
-    });
+    const init = spawnSync(
+      bin.installDb,
+      ["--no-defaults", `--datadir=${data}`, `--user=${user}`, "--auth-root-authentication-method=normal", "--skip-test-db"],
+      {
+        encoding: "utf8",
+      },
+    );
     if (init.status !== 0) throw new Error(`mariadb-install-db failed in ${data}: ${(init.stderr || init.stdout).trim().slice(-2000)}`);
   }
   const port = await freePort();
   const errorLog = path.join(dir, "error.log");
-  const proc = spawn(bin.server, [
-    "--no-defaults", `--datadir=${data}`, `--user=${user}`, `--socket=${socketPath(dir)}`, `--port=${port}`, "--bind-address=127.0.0.1",
-    `--pid-file=${path.join(dir, "mariadbd.pid")}`, `--log-error=${errorLog}`, "--skip-log-bin", "--innodb-buffer-pool-size=256M",
-    "--max-connections=500",
-  ], { stdio: "ignore" });
+  const proc = spawn(
+    bin.server,
+    [
+      "--no-defaults",
+      `--datadir=${data}`,
+      `--user=${user}`,
+      `--socket=${socketPath(dir)}`,
+      `--port=${port}`,
+      "--bind-address=127.0.0.1",
+      `--pid-file=${path.join(dir, "mariadbd.pid")}`,
+      `--log-error=${errorLog}`,
+      "--skip-log-bin",
+      "--innodb-buffer-pool-size=256M",
+      "--max-connections=500",
+    ],
+    { stdio: "ignore" },
+  );
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   const serverUrl = `mysql://root@127.0.0.1:${port}/`;
   try {
@@ -91,7 +107,8 @@ async function waitReady(serverUrl: string, exited: Promise<number | null>): Pro
       await conn.end();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the private MariaDB server did not answer within ${READY_MS / 1000} s: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`the private MariaDB server did not answer within ${READY_MS / 1000} s: ${(err as Error).message}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -46,7 +46,8 @@ export async function attempt(
   try {
     if (claim.hasAttachments) files = (await loadAttachments(ctx.pool, [claim.id])).get(claim.id) ?? [];
   } catch (err) {
-    if (err instanceof AttachmentIncompleteError) return { kind: "failed", error: err.message, errorClass: "ATTACHMENT_INCOMPLETE", permanent: true };
+    if (err instanceof AttachmentIncompleteError)
+      return { kind: "failed", error: err.message, errorClass: "ATTACHMENT_INCOMPLETE", permanent: true };
     log.warn({ ...attemptFields(claim), err: (err as Error).message }, "could not read the attachments; claim handed back");
     return undefined;
   }
@@ -64,8 +65,16 @@ export async function attempt(
     if (err instanceof SimulatedFailure) return err.outcome;
     const outcome = classifySmtpError(err);
     metrics?.attempted(claim.accountId, "failed", (Date.now() - started) / 1000);
-    log.warn({ ...attemptFields(claim), relay, error_class: outcome.errorClass, relay_failed: outcome.relayLevel === true, error: redactAddressesIn(outcome.error) },
-      "attempt failed");
+    log.warn(
+      {
+        ...attemptFields(claim),
+        relay,
+        error_class: outcome.errorClass,
+        relay_failed: outcome.relayLevel === true,
+        error: redactAddressesIn(outcome.error),
+      },
+      "attempt failed",
+    );
     if (isSlowDownReply(err)) onSlowDown(outcome.errorClass);
     return outcome;
   }

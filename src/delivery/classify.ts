@@ -74,6 +74,9 @@ function describe(e: SmtpLikeError): string {
 
 /** The reference's provider id: "smtp-" + the server's final reply text, without its code. */
 export function providerMessageId(response: string | undefined): string {
-  const text = (response ?? "").replace(/^250[ -]/, "").replace(/\s+/g, " ").trim();
+  const text = (response ?? "")
+    .replace(/^250[ -]/, "")
+    .replace(/\s+/g, " ")
+    .trim();
   return `smtp-${text || "accepted"}`.slice(0, 1000);
 }

@@ -17,7 +17,10 @@ const FIRST_RETRY_MS = 100;
 
 export class Completer {
   private queue: Waiting[] = [];
-  private readonly drain = new Drain(() => this.queue.length > 0, () => this.writeBatch());
+  private readonly drain = new Drain(
+    () => this.queue.length > 0,
+    () => this.writeBatch(),
+  );
   private abandoned = false;
   /** The wait before writing again after a failed write. */
   private retryMs = FIRST_RETRY_MS;
@@ -50,14 +53,21 @@ export class Completer {
   private async writeBatch(): Promise<void> {
     const batch = onePerRow(this.queue);
     try {
-      const written = await finalize(this.pool, batch.map((w) => w.fin), this.clock.now());
+      const written = await finalize(
+        this.pool,
+        batch.map((w) => w.fin),
+        this.clock.now(),
+      );
       const taken = new Set(batch);
       this.queue = this.queue.filter((w) => !taken.has(w));
       this.onCommit();
       for (const w of batch) {
         if (!written.has(w.fin.id)) {
           const { id, accountId, messageId, errorClass } = w.fin;
-          this.log.warn({ outbox_id: id, account_id: accountId, message_id: messageId, error_class: errorClass }, "lease lost before finalize; outcome discarded");
+          this.log.warn(
+            { outbox_id: id, account_id: accountId, message_id: messageId, error_class: errorClass },
+            "lease lost before finalize; outcome discarded",
+          );
         }
         w.resolve(written.has(w.fin.id));
       }

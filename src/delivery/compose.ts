@@ -16,7 +16,8 @@ export function composeMessage(m: ClaimedMessage, attachments: readonly MessageA
   const [to, cc, bcc] = [keep(m.to), keep(m.cc), keep(m.bcc)];
   // Extra fields first, in their stored order; a value too long to fold goes as encoded words.
   const headers: { key: string; value: string | { prepared: true; value: string } }[] = m.headers.map(([key, value]) => ({
-    key, value: foldedHeader(value) ?? value,
+    key,
+    value: foldedHeader(value) ?? value,
   }));
   headers.push({ key: "X-Outbox-Id", value: String(m.id) });
   if (subject) headers.push({ key: "Subject", value: subject });

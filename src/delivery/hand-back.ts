@@ -22,7 +22,10 @@ export interface HandBackOptions {
 
 export class HandBack {
   private pending: { job: Job; dueAt: number }[] = [];
-  private readonly drain = new Drain(() => this.pending.length > 0, () => this.writeBatch());
+  private readonly drain = new Drain(
+    () => this.pending.length > 0,
+    () => this.writeBatch(),
+  );
 
   constructor(private readonly o: HandBackOptions) {}
 
@@ -49,8 +52,14 @@ export class HandBack {
     const n = await this.release(batch.map(({ job, dueAt }) => ({ id: job.claim.id, leaseToken: job.claim.leaseToken, dueAt })));
     if (n !== undefined) {
       const last = batch[batch.length - 1]!;
-      this.o.log.debug({ account_ids: [...new Set(batch.map((d) => d.job.claim.accountId))], deferred: batch.length, last_due_at: new Date(last.dueAt).toISOString() },
-        "handed back claims to wait for their account's turn");
+      this.o.log.debug(
+        {
+          account_ids: [...new Set(batch.map((d) => d.job.claim.accountId))],
+          deferred: batch.length,
+          last_due_at: new Date(last.dueAt).toISOString(),
+        },
+        "handed back claims to wait for their account's turn",
+      );
     }
     for (const { job } of batch) this.o.settled(job);
   }

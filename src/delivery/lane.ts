@@ -158,7 +158,10 @@ export class Lane {
     if (!step) {
       const names = round.map((s) => account.relays[s.index]!.name);
       const delayMs = Math.max(0, breakers!.reopensAt(account.id, names) - this.ctx.clock.now());
-      this.ctx.log.info({ ...attemptFields(claim), relays: names, delay_ms: delayMs }, "every relay left has its breaker open; claim handed back");
+      this.ctx.log.info(
+        { ...attemptFields(claim), relays: names, delay_ms: delayMs },
+        "every relay left has its breaker open; claim handed back",
+      );
       this.ctx.handBack(job, delayMs);
       return undefined;
     }
@@ -168,7 +171,14 @@ export class Lane {
     const lastRelay = afterAttempt(account, claim, step, true).next === undefined;
     this.ctx.transports.begin(transport);
     try {
-      const outcome = await attempt(this.ctx, claim, account, transport, relay, (errorClass) => lastRelay && this.slowDown(claim, errorClass));
+      const outcome = await attempt(
+        this.ctx,
+        claim,
+        account,
+        transport,
+        relay,
+        (errorClass) => lastRelay && this.slowDown(claim, errorClass),
+      );
       if (!outcome) return { outcome };
       const relayFailed = outcome.kind === "failed" && outcome.relayLevel === true;
       if (relayFailed) breakers?.failed(account, relay);
@@ -197,8 +207,9 @@ export class Lane {
     this.pause.pause(pauseMs);
     const limit = this.limit;
     if (limit) {
-      void holdPace(pool, this.account.id, clock.now() + pauseMs, limit)
-        .catch((err: Error) => log.warn({ account_id: this.account.id, err: err.message }, "could not pause the account's shared pace"));
+      void holdPace(pool, this.account.id, clock.now() + pauseMs, limit).catch((err: Error) =>
+        log.warn({ account_id: this.account.id, err: err.message }, "could not pause the account's shared pace"),
+      );
     }
     metrics?.slowedDown(claim.accountId);
     log.warn({ ...attemptFields(claim), error_class: errorClass, pause_ms: pauseMs }, "slow-down reply: account paused");
@@ -245,7 +256,9 @@ export class Lane {
   }
 
   private open(account: AccountConfig): Map<string, AccountTransport> {
-    return new Map(account.relays.map((relay) => [relay.name, createTransport(account, relay, { log: this.ctx.log, metrics: this.ctx.metrics })]));
+    return new Map(
+      account.relays.map((relay) => [relay.name, createTransport(account, relay, { log: this.ctx.log, metrics: this.ctx.metrics })]),
+    );
   }
 }
 

@@ -112,7 +112,12 @@ export class OAuthTokenSource {
 
   async #request(): Promise<{ value: string; expiresInS: number }> {
     const c = this.client;
-    const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: this.#refreshToken, client_id: c.clientId, client_secret: c.clientSecret });
+    const body = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: this.#refreshToken,
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+    });
     if (c.scope) body.set("scope", c.scope);
     let res: Response;
     try {
@@ -136,7 +141,8 @@ export class OAuthTokenSource {
       throw new TokenError(`${this.#where} refused the refresh: ${code}${description}${hint}`);
     }
     const value = data?.access_token;
-    if (typeof value !== "string" || value === "" || /[^\x21-\x7e]/.test(value)) throw new TokenError(`${this.#where} answered without a usable access_token`);
+    if (typeof value !== "string" || value === "" || /[^\x21-\x7e]/.test(value))
+      throw new TokenError(`${this.#where} answered without a usable access_token`);
     // Some providers rotate the refresh token; the new one is used from now on (kept in memory only).
     if (typeof data?.refresh_token === "string" && data.refresh_token !== "") this.#refreshToken = data.refresh_token;
     const lifetime = Number(data?.expires_in);

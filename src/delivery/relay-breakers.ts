@@ -83,11 +83,16 @@ export class RelayBreakers {
     this.remember(account.id, relay, (row) => {
       const failures = row.failures + 1;
       const opens = failures >= rule.failures && (row.openUntil === null || row.openUntil <= now);
-      if (opens) this.log.warn({ account_id: account.id, relay, failures, cool_down_ms: rule.coolDownMs }, "relay breaker open: the relay is skipped");
+      if (opens)
+        this.log.warn(
+          { account_id: account.id, relay, failures, cool_down_ms: rule.coolDownMs },
+          "relay breaker open: the relay is skipped",
+        );
       return { ...row, failures, openUntil: opens ? now + rule.coolDownMs : row.openUntil };
     });
-    void recordRelayFailure(this.pool, account.id, relay, now, rule)
-      .catch((err: Error) => this.log.warn({ account_id: account.id, relay, err: err.message }, "could not record the relay failure"));
+    void recordRelayFailure(this.pool, account.id, relay, now, rule).catch((err: Error) =>
+      this.log.warn({ account_id: account.id, relay, err: err.message }, "could not record the relay failure"),
+    );
   }
 
   /** The relay answered (accepted the message, or refused it for a reason of its own): its breaker closes. */
@@ -97,8 +102,9 @@ export class RelayBreakers {
     if (!row || (row.failures === 0 && row.openUntil === null)) return;
     if (row.openUntil !== null) this.log.info({ account_id: account.id, relay }, "relay breaker closed");
     this.rows.set(keyOf(account.id, relay), { ...row, failures: 0, openUntil: null });
-    void recordRelaySuccess(this.pool, account.id, relay, this.clock.now())
-      .catch((err: Error) => this.log.warn({ account_id: account.id, relay, err: err.message }, "could not record the relay's success"));
+    void recordRelaySuccess(this.pool, account.id, relay, this.clock.now()).catch((err: Error) =>
+      this.log.warn({ account_id: account.id, relay, err: err.message }, "could not record the relay's success"),
+    );
   }
 
   /** The breakers of these accounts' relays that are not closed (read fresh when due). */

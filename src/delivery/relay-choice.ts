@@ -37,7 +37,12 @@ export interface RelayOutcome {
   hops: number;
 }
 
-export function afterAttempt(account: AccountConfig, claim: Pick<ClaimedMessage, "relay" | "relayHops">, step: RoundStep, relayFailed: boolean): RelayOutcome {
+export function afterAttempt(
+  account: AccountConfig,
+  claim: Pick<ClaimedMessage, "relay" | "relayHops">,
+  step: RoundStep,
+  relayFailed: boolean,
+): RelayOutcome {
   const used = account.relays[step.index]!.name;
   if (!relayFailed) return { used, hops: 0 };
   const named = claim.relay !== null && account.relays.some((r) => r.name === claim.relay);

@@ -54,7 +54,10 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
 
 /** Redacts `secrets` (redactSecrets) and API-key-shaped words, folds whitespace, cuts to MAX_REMOTE_TEXT. */
 export function cleanRemoteText(text: string, secrets: readonly string[]): string {
-  const out = redactSecrets(text, secrets).replace(API_KEY, REDACTED).replace(/[\p{Cc}\u2028\u2029\s]+/gu, " ").trim();
+  const out = redactSecrets(text, secrets)
+    .replace(API_KEY, REDACTED)
+    .replace(/[\p{Cc}\u2028\u2029\s]+/gu, " ")
+    .trim();
   return out.length > MAX_REMOTE_TEXT ? `${out.slice(0, MAX_REMOTE_TEXT)}…` : out;
 }
 

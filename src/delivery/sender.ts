@@ -64,12 +64,16 @@ export class Sender {
     this.handBack = new HandBack({ pool, clock, log, metrics, onCommit, settled: (job) => this.settle(job, false) });
     this.relayBreakers = new RelayBreakers(pool, clock, log, () => this.config.sender.pollIntervalMs);
     this.laneContext = {
-      pool, clock, log, metrics,
+      pool,
+      clock,
+      log,
+      metrics,
       transports: this.transports,
       breakers: this.relayBreakers,
       allowFailureMode: () => this.config.allowFailureMode,
       // Not attempted (its attachments could not be read): back to the queue, no attempt spent.
-      ended: (job, outcome, relay) => (outcome ? void this.finish(job, outcome, relay) : this.handBack.later(job, this.config.sender.pollIntervalMs)),
+      ended: (job, outcome, relay) =>
+        outcome ? void this.finish(job, outcome, relay) : this.handBack.later(job, this.config.sender.pollIntervalMs),
       expired: (job) => this.settle(job, false),
       handBack: (job, delayMs) => this.handBack.later(job, delayMs),
     };

@@ -9,6 +9,9 @@ import { composeMessage } from "./compose.js";
  * names and types reach the top-level headers; the MIME boundary is random, as in every attempt.
  */
 export function sentHeaders(m: ClaimedMessage, files: readonly AttachmentInfo[]): string {
-  const mail = composeMessage(m, files.map((f) => ({ ...f, content: Buffer.alloc(0) })));
+  const mail = composeMessage(
+    m,
+    files.map((f) => ({ ...f, content: Buffer.alloc(0) })),
+  );
   return new MailComposer(mail).compile().buildHeaders();
 }

@@ -29,8 +29,14 @@ class SimulatedFailureTransport implements AccountTransport {
 }
 
 const TRANSPORTS = new Map<FailureMode, AccountTransport>([
-  [FailureMode.network, new SimulatedFailureTransport({ kind: "failed", error: "simulated network timeout", errorClass: "NETWORK", permanent: false })],
-  [FailureMode.provider, new SimulatedFailureTransport({ kind: "failed", error: "simulated provider rejection", errorClass: "SMTP_PERMANENT", permanent: true })],
+  [
+    FailureMode.network,
+    new SimulatedFailureTransport({ kind: "failed", error: "simulated network timeout", errorClass: "NETWORK", permanent: false }),
+  ],
+  [
+    FailureMode.provider,
+    new SimulatedFailureTransport({ kind: "failed", error: "simulated provider rejection", errorClass: "SMTP_PERMANENT", permanent: true }),
+  ],
 ]);
 
 /** The transport of an attempt that asked to fail, when the config allows it; undefined otherwise. */

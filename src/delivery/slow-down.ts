@@ -36,6 +36,11 @@ export function isSlowDownReply(err: unknown): boolean {
   if (typeof err !== "object" || err === null) return false;
   const { responseCode, response } = err as SmtpReplyError;
   if (responseCode === 421) return true;
-  return typeof responseCode === "number" && responseCode >= 400 && responseCode < 500 &&
-    typeof response === "string" && /^4\d\d[ -]4\.7\.\d{1,3}\b/.test(response);
+  return (
+    typeof responseCode === "number" &&
+    responseCode >= 400 &&
+    responseCode < 500 &&
+    typeof response === "string" &&
+    /^4\d\d[ -]4\.7\.\d{1,3}\b/.test(response)
+  );
 }

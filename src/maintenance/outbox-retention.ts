@@ -53,7 +53,13 @@ export class OutboxRetention {
       while (!this.loop.stopped) {
         const { retention, watch } = this.config();
         const now = this.clock.now();
-        const n = await deleteFinishedBefore(this.pool, now - retention.outboxMs, now - watch.eventRetentionMs, retention.batchSize, this.fence);
+        const n = await deleteFinishedBefore(
+          this.pool,
+          now - retention.outboxMs,
+          now - watch.eventRetentionMs,
+          retention.batchSize,
+          this.fence,
+        );
         if (n === 0) break;
         total += n;
         this.onDeleted(n);

@@ -11,11 +11,7 @@
 
 import { domainToASCII, domainToUnicode } from "node:url";
 
-export type AddressErrorReason =
-  | "ADDRESS_EMPTY"
-  | "ADDRESS_INVALID"
-  | "ADDRESS_TOO_LONG"
-  | "HEADER_INJECTION";
+export type AddressErrorReason = "ADDRESS_EMPTY" | "ADDRESS_INVALID" | "ADDRESS_TOO_LONG" | "HEADER_INJECTION";
 
 export class AddressError extends Error {
   override readonly name = "AddressError";
@@ -121,8 +117,12 @@ export function parseMailbox(input: string): Mailbox {
  */
 export function formatMailbox(m: Mailbox): string {
   // Mailbox values may be built by hand (from parsed mail) rather than by parseMailbox.
-  for (const [value, what] of [[m.address, "address"], [m.name, "display name"]] as const) {
-    if (HEADER_UNSAFE.test(value)) throw new AddressError("HEADER_INJECTION", `${what} must not contain control characters (CR, LF, NUL, ...)`);
+  for (const [value, what] of [
+    [m.address, "address"],
+    [m.name, "display name"],
+  ] as const) {
+    if (HEADER_UNSAFE.test(value))
+      throw new AddressError("HEADER_INJECTION", `${what} must not contain control characters (CR, LF, NUL, ...)`);
   }
   if (m.name === "") return m.address;
   return `"${m.name.replace(/["\\]/g, "\\$&")}" <${m.address}>`;
@@ -220,7 +220,11 @@ function normaliseDomain(domain: string): string {
   if (ascii === "") throw invalid("domain is not a valid host name");
   // Node 20 answers "" for a label of invalid punycode ("xn--zz"); Node 24 passes it through,
   // and decoding leaves it as it was, where a valid one becomes Unicode.
-  if (domainToUnicode(ascii).split(".").some((label) => label.startsWith("xn--"))) {
+  if (
+    domainToUnicode(ascii)
+      .split(".")
+      .some((label) => label.startsWith("xn--"))
+  ) {
     throw invalid("domain is not a valid host name");
   }
   if (ascii.length > MAX_DOMAIN_OCTETS) {

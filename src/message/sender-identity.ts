@@ -8,7 +8,9 @@ import { AddressError, parseMailbox } from "./address.js";
 export function allowedFromEntry(entry: string): string {
   if (entry.startsWith("*@")) {
     // The domain is checked as an address's domain would be.
-    return `*@${parseMailbox(`x${entry.slice(1)}`).address.slice(2).toLowerCase()}`;
+    return `*@${parseMailbox(`x${entry.slice(1)}`)
+      .address.slice(2)
+      .toLowerCase()}`;
   }
   const mailbox = parseMailbox(entry);
   if (mailbox.name !== "") throw new AddressError("ADDRESS_INVALID", "an allowed_from entry is an address, without a display name");

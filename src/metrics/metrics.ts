@@ -29,7 +29,12 @@ export interface SenderMetrics {
   /** An SMTP (or file) attempt ended after `seconds`. */
   attempted(accountId: number, outcome: "sent" | "failed", seconds: number): void;
   /** An outcome was written: the row is now sent, failed (to be retried) or dead. */
-  finalized(accountId: number, status: "sent" | "failed" | "dead", errorClass: string | null, tags?: Readonly<Record<string, string>>): void;
+  finalized(
+    accountId: number,
+    status: "sent" | "failed" | "dead",
+    errorClass: string | null,
+    tags?: Readonly<Record<string, string>>,
+  ): void;
   /** A relay failed and the row moved to the account's next relay. */
   failedOver(accountId: number, relay: string): void;
   /** A "slow down" reply paused the account. */
@@ -75,95 +80,138 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
   private readonly registers = [this.registry];
 
   private readonly sent = new Counter({
-    name: "email_outbox_sent_total", help: "Messages accepted by the SMTP server (outcome written).",
-    labelNames: ["account_id"], registers: this.registers,
+    name: "email_outbox_sent_total",
+    help: "Messages accepted by the SMTP server (outcome written).",
+    labelNames: ["account_id"],
+    registers: this.registers,
   });
   private readonly failed = new Counter({
-    name: "email_outbox_failed_total", help: "Attempts that failed and will be retried.",
-    labelNames: ["account_id", "error_class"], registers: this.registers,
+    name: "email_outbox_failed_total",
+    help: "Attempts that failed and will be retried.",
+    labelNames: ["account_id", "error_class"],
+    registers: this.registers,
   });
   private readonly dead = new Counter({
-    name: "email_outbox_dead_total", help: "Messages given up on (permanent error or out of attempts).",
-    labelNames: ["account_id", "error_class"], registers: this.registers,
+    name: "email_outbox_dead_total",
+    help: "Messages given up on (permanent error or out of attempts).",
+    labelNames: ["account_id", "error_class"],
+    registers: this.registers,
   });
   private readonly attemptSeconds = new Histogram({
-    name: "email_outbox_attempt_duration_seconds", help: "Time one delivery attempt took, from its start to the server's answer.",
-    labelNames: ["account_id", "outcome"], buckets: ATTEMPT_BUCKETS, registers: this.registers,
+    name: "email_outbox_attempt_duration_seconds",
+    help: "Time one delivery attempt took, from its start to the server's answer.",
+    labelNames: ["account_id", "outcome"],
+    buckets: ATTEMPT_BUCKETS,
+    registers: this.registers,
   });
   private readonly claimBatch = new Histogram({
-    name: "email_outbox_claim_batch_size", help: "Rows returned by one claim query.",
-    buckets: CLAIM_BUCKETS, registers: this.registers,
+    name: "email_outbox_claim_batch_size",
+    help: "Rows returned by one claim query.",
+    buckets: CLAIM_BUCKETS,
+    registers: this.registers,
   });
   private readonly slowDowns = new Counter({
-    name: "email_outbox_slow_down_pauses_total", help: "Times an account was paused after a 421 or 4.7.x reply.",
-    labelNames: ["account_id"], registers: this.registers,
+    name: "email_outbox_slow_down_pauses_total",
+    help: "Times an account was paused after a 421 or 4.7.x reply.",
+    labelNames: ["account_id"],
+    registers: this.registers,
   });
   private readonly failovers = new Counter({
-    name: "email_outbox_relay_failovers_total", help: "Attempts that failed for a reason of the relay's own and moved their row to the account's next relay.",
-    labelNames: ["account_id", "relay"], registers: this.registers,
+    name: "email_outbox_relay_failovers_total",
+    help: "Attempts that failed for a reason of the relay's own and moved their row to the account's next relay.",
+    labelNames: ["account_id", "relay"],
+    registers: this.registers,
   });
   private readonly deferrals = new Counter({
-    name: "email_outbox_deferred_total", help: "Claims handed back to wait for their account's rate limit or pause.",
-    labelNames: ["account_id"], registers: this.registers,
+    name: "email_outbox_deferred_total",
+    help: "Claims handed back to wait for their account's rate limit or pause.",
+    labelNames: ["account_id"],
+    registers: this.registers,
   });
   private readonly tokenRequests = new Counter({
-    name: "email_outbox_oauth_token_requests_total", help: "OAuth2 access token requests to the token endpoint, by outcome (ok, failed).",
-    labelNames: ["account_id", "outcome"], registers: this.registers,
+    name: "email_outbox_oauth_token_requests_total",
+    help: "OAuth2 access token requests to the token endpoint, by outcome (ok, failed).",
+    labelNames: ["account_id", "outcome"],
+    registers: this.registers,
   });
   private readonly tokenExpiry = new Gauge({
-    name: "email_outbox_oauth_token_expiry_timestamp_seconds", help: "When the account's current OAuth2 access token expires (Unix time).",
-    labelNames: ["account_id"], registers: this.registers,
+    name: "email_outbox_oauth_token_expiry_timestamp_seconds",
+    help: "When the account's current OAuth2 access token expires (Unix time).",
+    labelNames: ["account_id"],
+    registers: this.registers,
   });
   private readonly byTag = new Counter({
     name: "email_outbox_finalized_by_tag_total",
     help: "Outcomes written (sent, failed, dead) of rows carrying a tag that metrics.tag_labels names, by tag name and value.",
-    labelNames: ["tag", "value", "status"], registers: this.registers,
+    labelNames: ["tag", "value", "status"],
+    registers: this.registers,
   });
   readonly rescued = new Counter({
-    name: "email_outbox_lease_rescues_total", help: "Rows whose lease expired: requeued, or dead at sender.max_rescues.",
-    labelNames: ["outcome"], registers: this.registers,
+    name: "email_outbox_lease_rescues_total",
+    help: "Rows whose lease expired: requeued, or dead at sender.max_rescues.",
+    labelNames: ["outcome"],
+    registers: this.registers,
   });
   readonly retentionDeleted = new Counter({
-    name: "email_outbox_retention_deleted_total", help: "Finished rows deleted by retention.", registers: this.registers,
+    name: "email_outbox_retention_deleted_total",
+    help: "Finished rows deleted by retention.",
+    registers: this.registers,
   });
   readonly configReloads = new Counter({
-    name: "email_outbox_config_reloads_total", help: "Config reloads, applied or rejected.",
-    labelNames: ["result"], registers: this.registers,
+    name: "email_outbox_config_reloads_total",
+    help: "Config reloads, applied or rejected.",
+    labelNames: ["result"],
+    registers: this.registers,
   });
   private readonly webhookDeliveries = new Counter({
-    name: "email_outbox_webhook_deliveries_total", help: "Webhook attempts by endpoint and result (delivered, retry, failed).",
-    labelNames: ["account_id", "endpoint", "result"], registers: this.registers,
+    name: "email_outbox_webhook_deliveries_total",
+    help: "Webhook attempts by endpoint and result (delivered, retry, failed).",
+    labelNames: ["account_id", "endpoint", "result"],
+    registers: this.registers,
   });
   private readonly imapMessages = new Counter({
     name: "email_outbox_imap_messages_total",
     help: "Messages of an account's IMAP mailbox handled: ingested, duplicate (already stored), too_large or invalid (skipped).",
-    labelNames: ["account_id", "outcome"], registers: this.registers,
+    labelNames: ["account_id", "outcome"],
+    registers: this.registers,
   });
   private readonly recipientReports = new Counter({
     name: "email_outbox_recipient_reports_total",
-    help: "Recipients named by applied bounce and complaint reports, by reason and its class for the account (suppress, soft, sender). " +
-      "class=\"sender\": our mail was refused (blocked, spam_detected, policy_violation, …).",
-    labelNames: ["account_id", "reason", "class"], registers: this.registers,
+    help:
+      "Recipients named by applied bounce and complaint reports, by reason and its class for the account (suppress, soft, sender). " +
+      'class="sender": our mail was refused (blocked, spam_detected, policy_violation, …).',
+    labelNames: ["account_id", "reason", "class"],
+    registers: this.registers,
   });
   private readonly imapConnections = new Gauge({
-    name: "email_outbox_imap_connected", help: "1 while this instance has the account's mailbox open (it holds the account's IMAP lock).",
-    labelNames: ["account_id", "mailbox"], registers: this.registers,
+    name: "email_outbox_imap_connected",
+    help: "1 while this instance has the account's mailbox open (it holds the account's IMAP lock).",
+    labelNames: ["account_id", "mailbox"],
+    registers: this.registers,
   });
   private readonly requestsAccepted = new Counter({
-    name: "email_outbox_requests_accepted_total", help: "outbox_request rows turned into outbox rows (or answered with the row their idempotency key holds).",
+    name: "email_outbox_requests_accepted_total",
+    help: "outbox_request rows turned into outbox rows (or answered with the row their idempotency key holds).",
     registers: this.registers,
   });
   private readonly requestsRefused = new Counter({
-    name: "email_outbox_requests_refused_total", help: "outbox_request rows refused, by the ErrorInfo reason Send would have answered.",
-    labelNames: ["reason"], registers: this.registers,
+    name: "email_outbox_requests_refused_total",
+    help: "outbox_request rows refused, by the ErrorInfo reason Send would have answered.",
+    labelNames: ["reason"],
+    registers: this.registers,
   });
   readonly rpcHandled = new Counter({
-    name: "grpc_server_handled_total", help: "RPCs completed, by method and status code.",
-    labelNames: ["grpc_service", "grpc_method", "grpc_type", "grpc_code"], registers: this.registers,
+    name: "grpc_server_handled_total",
+    help: "RPCs completed, by method and status code.",
+    labelNames: ["grpc_service", "grpc_method", "grpc_type", "grpc_code"],
+    registers: this.registers,
   });
   readonly rpcSeconds = new Histogram({
-    name: "grpc_server_handling_seconds", help: "Time to complete an RPC (a stream: its whole life).",
-    labelNames: ["grpc_service", "grpc_method", "grpc_type"], buckets: RPC_BUCKETS, registers: this.registers,
+    name: "grpc_server_handling_seconds",
+    help: "Time to complete an RPC (a stream: its whole life).",
+    labelNames: ["grpc_service", "grpc_method", "grpc_type"],
+    buckets: RPC_BUCKETS,
+    registers: this.registers,
   });
 
   /** The tag names counted (the config's metrics.tag_labels, read at each outcome: reload applies). */
@@ -179,7 +227,10 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
   observe(src: ScrapeSources): void {
     const registers = this.registers;
     new Gauge({
-      name: "email_outbox_depth", help: "Outbox rows by status.", labelNames: ["status"], registers,
+      name: "email_outbox_depth",
+      help: "Outbox rows by status.",
+      labelNames: ["status"],
+      registers,
       async collect() {
         const stats = await src.outboxStats();
         this.reset();
@@ -187,7 +238,8 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
       },
     });
     new Gauge({
-      name: "email_outbox_oldest_due_age_seconds", help: "How long the oldest due row has been waiting to be claimed (0: none).",
+      name: "email_outbox_oldest_due_age_seconds",
+      help: "How long the oldest due row has been waiting to be claimed (0: none).",
       registers,
       async collect() {
         const stats = await src.outboxStats();
@@ -198,19 +250,25 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
       },
     });
     new Gauge({
-      name: "email_outbox_watch_streams", help: "Open WatchOutbox streams on this instance.", registers,
+      name: "email_outbox_watch_streams",
+      help: "Open WatchOutbox streams on this instance.",
+      registers,
       collect() {
         this.set(src.watchStreams());
       },
     });
     new Gauge({
-      name: "email_outbox_database_up", help: "1 while the database answers the health probe.", registers,
+      name: "email_outbox_database_up",
+      help: "1 while the database answers the health probe.",
+      registers,
       collect() {
         this.set(src.databaseUp() ? 1 : 0);
       },
     });
     new Gauge({
-      name: "email_outbox_maintenance_lock_held", help: "1 on the one instance that runs rescue, event pruning and retention.", registers,
+      name: "email_outbox_maintenance_lock_held",
+      help: "1 on the one instance that runs rescue, event pruning and retention.",
+      registers,
       collect() {
         this.set(src.maintenance() ? 1 : 0);
       },
@@ -222,8 +280,10 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
     const registers = this.registers;
     const split = (key: string) => ({ account_id: key.slice(0, key.indexOf("/")), endpoint: key.slice(key.indexOf("/") + 1) });
     new Gauge({
-      name: "email_outbox_webhook_oldest_undelivered_age_seconds", help: "Age of the oldest event not yet delivered (nor given up on) per webhook endpoint (0: none).",
-      labelNames: ["account_id", "endpoint"], registers,
+      name: "email_outbox_webhook_oldest_undelivered_age_seconds",
+      help: "Age of the oldest event not yet delivered (nor given up on) per webhook endpoint (0: none).",
+      labelNames: ["account_id", "endpoint"],
+      registers,
       async collect() {
         const oldest = await src.oldestOpen().catch(() => undefined);
         this.reset();
@@ -232,8 +292,10 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
       },
     });
     new Gauge({
-      name: "email_outbox_webhook_endpoint_paused", help: "1 while a webhook endpoint is paused after failing for pause_after_ms.",
-      labelNames: ["account_id", "endpoint"], registers,
+      name: "email_outbox_webhook_endpoint_paused",
+      help: "1 while a webhook endpoint is paused after failing for pause_after_ms.",
+      labelNames: ["account_id", "endpoint"],
+      registers,
       collect() {
         this.reset();
         const paused = new Set(src.paused());
@@ -243,17 +305,23 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
   }
 
   /** Each configured relay's circuit breaker, computed at scrape time. */
-  observeRelays(src: { relays: () => { accountId: number; relay: string }[]; notClosed: () => Promise<{ accountId: number; relay: string }[]> }): void {
+  observeRelays(src: {
+    relays: () => { accountId: number; relay: string }[];
+    notClosed: () => Promise<{ accountId: number; relay: string }[]>;
+  }): void {
     new Gauge({
-      name: "email_outbox_relay_breaker_open", help: "1 while a relay's circuit breaker is open (or waiting for its trial attempt): the fleet skips the relay.",
-      labelNames: ["account_id", "relay"], registers: this.registers,
+      name: "email_outbox_relay_breaker_open",
+      help: "1 while a relay's circuit breaker is open (or waiting for its trial attempt): the fleet skips the relay.",
+      labelNames: ["account_id", "relay"],
+      registers: this.registers,
       async collect() {
         const open = await src.notClosed().catch(() => undefined);
         this.reset();
         if (!open) return;
         const key = (accountId: number, relay: string) => `${accountId}/${relay}`;
         const openKeys = new Set(open.map((b) => key(b.accountId, b.relay)));
-        for (const r of src.relays()) this.set({ account_id: String(r.accountId), relay: r.relay }, openKeys.has(key(r.accountId, r.relay)) ? 1 : 0);
+        for (const r of src.relays())
+          this.set({ account_id: String(r.accountId), relay: r.relay }, openKeys.has(key(r.accountId, r.relay)) ? 1 : 0);
       },
     });
   }
@@ -261,7 +329,8 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
   /** The outbox_request lag, computed at scrape time. */
   observeRequests(src: { oldestPendingMs: () => Promise<number> }): void {
     new Gauge({
-      name: "email_outbox_request_lag_seconds", help: "How long the oldest pending outbox_request row has waited to be taken (0: none).",
+      name: "email_outbox_request_lag_seconds",
+      help: "How long the oldest pending outbox_request row has waited to be taken (0: none).",
       registers: this.registers,
       async collect() {
         const ms = await src.oldestPendingMs().catch(() => undefined);
@@ -288,7 +357,12 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
     this.attemptSeconds.observe({ account_id: String(accountId), outcome }, seconds);
   }
 
-  finalized(accountId: number, status: "sent" | "failed" | "dead", errorClass: string | null, tags?: Readonly<Record<string, string>>): void {
+  finalized(
+    accountId: number,
+    status: "sent" | "failed" | "dead",
+    errorClass: string | null,
+    tags?: Readonly<Record<string, string>>,
+  ): void {
     const account_id = String(accountId);
     if (status === "sent") this.sent.inc({ account_id });
     else (status === "dead" ? this.dead : this.failed).inc({ account_id, error_class: errorClass ?? "UNKNOWN" });

@@ -12,17 +12,18 @@ export const CHUNK_BYTES = 4 * 1024 * 1024;
 /** Inside the enqueue transaction, after the outbox row. */
 export async function insertAttachments(conn: PoolConnection, outboxId: number, files: readonly MessageAttachment[]): Promise<void> {
   if (files.length === 0) return;
-  await conn.query(
-    "INSERT INTO outbox_attachment (outbox_id, position, filename, content_type, content_id, size_bytes) VALUES ?",
-    [files.map((f, position) => [outboxId, position, f.filename, f.contentType, f.contentId, f.content.length])],
-  );
+  await conn.query("INSERT INTO outbox_attachment (outbox_id, position, filename, content_type, content_id, size_bytes) VALUES ?", [
+    files.map((f, position) => [outboxId, position, f.filename, f.contentType, f.contentId, f.content.length]),
+  ]);
   for (const [position, f] of files.entries()) {
     for (let seq = 0; seq * CHUNK_BYTES < f.content.length; seq++) {
       // execute: the binary protocol sends the bytes as they are (query would send them as hex, twice the size).
-      await conn.execute(
-        "INSERT INTO outbox_attachment_chunk (outbox_id, position, seq, data) VALUES (?, ?, ?, ?)",
-        [outboxId, position, seq, f.content.subarray(seq * CHUNK_BYTES, (seq + 1) * CHUNK_BYTES)],
-      );
+      await conn.execute("INSERT INTO outbox_attachment_chunk (outbox_id, position, seq, data) VALUES (?, ?, ?, ?)", [
+        outboxId,
+        position,
+        seq,
+        f.content.subarray(seq * CHUNK_BYTES, (seq + 1) * CHUNK_BYTES),
+      ]);
     }
   }
 }
@@ -44,11 +45,17 @@ interface ChunkDbRow {
 
 /** A row's attached files without their bytes, in their order. */
 export async function listAttachmentInfo(pool: Pool, outboxId: number): Promise<AttachmentInfo[]> {
-  const files = await select<AttachmentDbRow>(pool,
+  const files = await select<AttachmentDbRow>(
+    pool,
     "SELECT filename, content_type, content_id, size_bytes FROM outbox_attachment WHERE outbox_id = ? ORDER BY position",
     [outboxId],
   );
-  return files.map((f) => ({ filename: f.filename, contentType: f.content_type, contentId: f.content_id, sizeBytes: Number(f.size_bytes) }));
+  return files.map((f) => ({
+    filename: f.filename,
+    contentType: f.content_type,
+    contentId: f.content_id,
+    sizeBytes: Number(f.size_bytes),
+  }));
 }
 
 /** Stored bytes are missing: no retry can send the message whole. */
@@ -60,13 +67,15 @@ export class AttachmentIncompleteError extends Error {
 export async function loadAttachments(pool: Pool, outboxIds: readonly number[]): Promise<Map<number, MessageAttachment[]>> {
   const byRow = new Map<number, MessageAttachment[]>();
   if (outboxIds.length === 0) return byRow;
-  const files = await select<AttachmentDbRow>(pool,
+  const files = await select<AttachmentDbRow>(
+    pool,
     `SELECT outbox_id, position, filename, content_type, content_id, size_bytes FROM outbox_attachment
      WHERE outbox_id IN (?) ORDER BY outbox_id, position`,
     [outboxIds],
   );
   if (files.length === 0) return byRow;
-  const chunks = await select<ChunkDbRow>(pool,
+  const chunks = await select<ChunkDbRow>(
+    pool,
     "SELECT outbox_id, position, data FROM outbox_attachment_chunk WHERE outbox_id IN (?) ORDER BY outbox_id, position, seq",
     [[...new Set(files.map((f) => f.outbox_id))]],
   );
@@ -80,7 +89,8 @@ export async function loadAttachments(pool: Pool, outboxIds: readonly number[]):
   for (const f of files) {
     const content = Buffer.concat(parts.get(`${f.outbox_id}/${f.position}`) ?? []);
     // A missing chunk must never turn into a shorter file sent as if it were whole.
-    if (content.length !== f.size_bytes) throw new AttachmentIncompleteError(`attachment ${f.position} of outbox ${f.outbox_id} is incomplete`);
+    if (content.length !== f.size_bytes)
+      throw new AttachmentIncompleteError(`attachment ${f.position} of outbox ${f.outbox_id} is incomplete`);
     const list = byRow.get(f.outbox_id) ?? [];
     list.push({ filename: f.filename, contentType: f.content_type, contentId: f.content_id, content });
     byRow.set(f.outbox_id, list);

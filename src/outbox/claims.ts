@@ -8,7 +8,7 @@ import { OutboxError } from "./errors.js";
 import { recordSent } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed, type ClaimDbRow } from "./rows.js";
-import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql, } from "./lifecycle.js";
+import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql } from "./lifecycle.js";
 import { expireRows, isExpired, takeExpired } from "./expiry.js";
 import { ATTEMPT_TRANSITIONS, type AttemptStatus, type Finalization } from "./outcome.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
@@ -54,12 +54,10 @@ export const BULK_HANDICAP_MS = 60_000;
  * the handicap, now, the account ids, the limit. Rows past their expire_at are among them: the
  * claim expires them (expiry.ts).
  */
-export const CLAIM_SQL =
-  `SELECT ${KEY_COLUMNS} FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ${IN_CLAIM_ORDER}`;
+export const CLAIM_SQL = `SELECT ${KEY_COLUMNS} FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= ? AND due_at <= ? AND account_id IN (?) ${IN_CLAIM_ORDER}`;
 
 /** The claim of one rate-limited account: its own due rows, in claim order, through idx_outbox_account_claim. */
-export const PACED_CLAIM_SQL =
-  `SELECT ${KEY_COLUMNS} FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ${IN_CLAIM_ORDER}`;
+export const PACED_CLAIM_SQL = `SELECT ${KEY_COLUMNS} FROM outbox FORCE INDEX (idx_outbox_account_claim) WHERE account_id = ? AND claim_at <= ? AND due_at <= ? ${IN_CLAIM_ORDER}`;
 
 /** Rate-limited accounts to claim for, and how far ahead their start slots may be taken. */
 export interface Pacing {
@@ -72,26 +70,40 @@ export interface Pacing {
  * are claimed only as far as the account's fleet-wide pace has start slots within the horizon;
  * each carries its slot as `notBefore`. Due rows past their expire_at are moved to EXPIRED instead.
  */
-export async function claimDue(pool: Pool, limit: number, lease: Lease, accountIds: readonly number[], pacing?: Pacing): Promise<ClaimedMessage[]> {
+export async function claimDue(
+  pool: Pool,
+  limit: number,
+  lease: Lease,
+  accountIds: readonly number[],
+  pacing?: Pacing,
+): Promise<ClaimedMessage[]> {
   const paced = pacing?.accounts.filter((a) => a.max > 0) ?? [];
   const pacedIds = new Set(pacing?.accounts.map((a) => a.id));
   const free = accountIds.filter((id) => !pacedIds.has(id));
   if (free.length === 0 && paced.length === 0) return [];
-  if (paced.length > 0) await ensurePace(pool, paced.map((a) => a.id));
+  if (paced.length > 0)
+    await ensurePace(
+      pool,
+      paced.map((a) => a.id),
+    );
   const token = newLeaseToken();
   return inTransaction(pool, async (conn) => {
     let keys: ClaimKey[] = [];
     if (free.length > 0) keys = await select<ClaimKey>(conn, CLAIM_SQL, [lease.now + BULK_HANDICAP_MS, lease.now, free, limit]);
     const expired = takeExpired(keys, lease.now);
-    const notBefore = paced.length > 0 && keys.length < limit
-      ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys, expired)
-      : new Map<number, number>();
+    const notBefore =
+      paced.length > 0 && keys.length < limit
+        ? await claimPaced(conn, paced, limit - keys.length, lease.now, pacing!.horizonMs, keys, expired)
+        : new Map<number, number>();
     const expiredEvents = await expireRows(conn, expired, lease.now);
     if (keys.length > 0) await takeLease(conn, keys, token, lease, "claim");
     await appendEvents(conn, expiredEvents, lease.now);
     if (keys.length === 0) return [];
     // Read inside the claim's transaction: rows it claimed are never left leased but unread.
-    const claimed = await loadClaimed(conn, keys.map((k) => k.id));
+    const claimed = await loadClaimed(
+      conn,
+      keys.map((k) => k.id),
+    );
     for (const c of claimed) c.notBefore = notBefore.get(c.id);
     return claimed;
   });
@@ -103,7 +115,13 @@ export async function claimDue(pool: Pool, limit: number, lease: Lease, accountI
  * expiry, which take no slot. Returns each row's slot.
  */
 async function claimPaced(
-  conn: PoolConnection, accounts: readonly PacedAccount[], limit: number, now: number, horizonMs: number, keys: ClaimKey[], expired: ClaimKey[],
+  conn: PoolConnection,
+  accounts: readonly PacedAccount[],
+  limit: number,
+  now: number,
+  horizonMs: number,
+  keys: ClaimKey[],
+  expired: ClaimKey[],
 ): Promise<Map<number, number>> {
   const notBefore = new Map<number, number>();
   const candidates = new Map<number, ClaimKey[]>();
@@ -139,11 +157,22 @@ async function claimPaced(
  * cancelled rows are refused; so is a row not yet due without `force` (due exactly now is due),
  * and a row past its expire_at (the claim expires it if it is queued).
  */
-export async function claimForRetry(pool: Pool, id: number, force: boolean, lease: Lease, pacedAccounts: readonly PacedAccount[] = []): Promise<ClaimedMessage> {
+export async function claimForRetry(
+  pool: Pool,
+  id: number,
+  force: boolean,
+  lease: Lease,
+  pacedAccounts: readonly PacedAccount[] = [],
+): Promise<ClaimedMessage> {
   const token = newLeaseToken();
-  if (pacedAccounts.length > 0) await ensurePace(pool, pacedAccounts.map((a) => a.id));
+  if (pacedAccounts.length > 0)
+    await ensurePace(
+      pool,
+      pacedAccounts.map((a) => a.id),
+    );
   return inTransaction(pool, async (conn) => {
-    const rows = await select<ClaimKey & { status: OutboxStatus; next_attempt_at: number | null }>(conn,
+    const rows = await select<ClaimKey & { status: OutboxStatus; next_attempt_at: number | null }>(
+      conn,
       `SELECT ${KEY_COLUMNS}, status, next_attempt_at FROM outbox WHERE id = ? FOR UPDATE`,
       [id],
     );
@@ -153,7 +182,9 @@ export async function claimForRetry(pool: Pool, id: number, force: boolean, leas
       throw new OutboxError("RETRY_NOT_ALLOWED_FOR_STATUS", "retry_not_allowed_for_status", { status: row.status });
     }
     if (isExpired(row.expire_at, lease.now)) {
-      throw new OutboxError("MESSAGE_EXPIRED", "the message expired: it is not attempted again", { expire_at: new Date(row.expire_at!).toISOString() });
+      throw new OutboxError("MESSAGE_EXPIRED", "the message expired: it is not attempted again", {
+        expire_at: new Date(row.expire_at!).toISOString(),
+      });
     }
     if (!force && row.status !== "dead" && row.next_attempt_at !== null && row.next_attempt_at > lease.now) {
       throw new OutboxError("RETRY_NOT_DUE", "retry_not_due", { next_attempt_at: new Date(row.next_attempt_at).toISOString() });
@@ -187,17 +218,29 @@ async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, 
     [token, lease.owner, lease.now + lease.leaseMs, lease.now, lease.messageIdDomain, keys.map((k) => k.id)],
   )) as unknown as [{ affectedRows: number }];
   if (res.affectedRows < keys.length) {
-    const [mine] = (await conn.query("SELECT id FROM outbox WHERE id IN (?) AND lease_token = ?", [keys.map((k) => k.id), token])) as unknown as [
-      { id: number }[],
-    ];
+    const [mine] = (await conn.query("SELECT id FROM outbox WHERE id IN (?) AND lease_token = ?", [
+      keys.map((k) => k.id),
+      token,
+    ])) as unknown as [{ id: number }[]];
     const taken = new Set(mine.map((r) => Number(r.id)));
     keys.splice(0, keys.length, ...keys.filter((k) => taken.has(Number(k.id))));
     if (keys.length === 0) return;
   }
-  await appendEvents(conn, keys.map((k) => ({
-    outboxId: k.id, accountId: k.account_id, kind: eventOf(by), status: "sending", retries: k.retries, nextAttemptAt: null,
-    providerMessageId: null, messageId: attemptMessageId(k.id, k.message_seq, lease.messageIdDomain), error: null,
-  })), lease.now);
+  await appendEvents(
+    conn,
+    keys.map((k) => ({
+      outboxId: k.id,
+      accountId: k.account_id,
+      kind: eventOf(by),
+      status: "sending",
+      retries: k.retries,
+      nextAttemptAt: null,
+      providerMessageId: null,
+      messageId: attemptMessageId(k.id, k.message_seq, lease.messageIdDomain),
+      error: null,
+    })),
+    lease.now,
+  );
 }
 
 async function loadClaimed(conn: PoolConnection, ids: number[]): Promise<ClaimedMessage[]> {
@@ -227,7 +270,8 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
     if (!(err instanceof LeaseLost)) throw err;
   }
   return inTransaction(pool, async (conn) => {
-    const held = await select<{ id: number; lease_token: number | null }>(conn,
+    const held = await select<{ id: number; lease_token: number | null }>(
+      conn,
       `SELECT id, lease_token FROM outbox WHERE id IN (?) AND ${fromSql("accepted")} FOR UPDATE`,
       [outcomes.map((r) => r.id)],
     );
@@ -263,11 +307,16 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
     // sent_at changes only for rows now sent.
     sent_at: sent.length ? byId(sent, () => now, "sent_at") : { sql: "sent_at", args: [] },
     // Where the row stands in its round of relays, for outcomes that say.
-    ...(relayed.length ? { relay: byId(relayed, (r) => r.relay!.row, "relay"), relay_hops: byId(relayed, (r) => r.relay!.hops, "relay_hops") } : {}),
+    ...(relayed.length
+      ? { relay: byId(relayed, (r) => r.relay!.row, "relay"), relay_hops: byId(relayed, (r) => r.relay!.hops, "relay_hops") }
+      : {}),
   };
   const fence = byId(rows, (r) => r.leaseToken);
-  const res = await exec(conn,
-    `UPDATE outbox SET ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}, updated_at = ?,
+  const res = await exec(
+    conn,
+    `UPDATE outbox SET ${Object.entries(columns)
+      .map(([name, c]) => `${name} = ${c.sql}`)
+      .join(", ")}, updated_at = ?,
        rescues = 0, ${END_LEASE}
      WHERE id IN (?) AND ${fromSql("accepted")} AND lease_token = ${fence.sql}`,
     [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
@@ -278,12 +327,27 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
 /** After the outcomes are written: the sent mail as messages the account holds, and the events. */
 async function finishWrite(conn: PoolConnection, mine: Finalization[], now: number): Promise<Set<number>> {
   // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
-  await recordSent(conn, mine.filter((r) => r.status === "sent").map((r) => r.id), now);
-  await appendEvents(conn, mine.map((r) => ({
-    outboxId: r.id, accountId: r.accountId, kind: eventOf(r.transition ?? ATTEMPT_TRANSITIONS[r.status as AttemptStatus]), status: r.status,
-    retries: r.retries, nextAttemptAt: r.nextAttemptAt, providerMessageId: r.providerMessageId, messageId: r.messageId, error: r.error,
-    relay: r.relay?.used ?? null,
-  })), now);
+  await recordSent(
+    conn,
+    mine.filter((r) => r.status === "sent").map((r) => r.id),
+    now,
+  );
+  await appendEvents(
+    conn,
+    mine.map((r) => ({
+      outboxId: r.id,
+      accountId: r.accountId,
+      kind: eventOf(r.transition ?? ATTEMPT_TRANSITIONS[r.status as AttemptStatus]),
+      status: r.status,
+      retries: r.retries,
+      nextAttemptAt: r.nextAttemptAt,
+      providerMessageId: r.providerMessageId,
+      messageId: r.messageId,
+      error: r.error,
+      relay: r.relay?.used ?? null,
+    })),
+    now,
+  );
   return new Set(mine.map((r) => r.id));
 }
 
@@ -301,7 +365,8 @@ export interface Rescued {
 export async function rescueExpired(pool: Pool, now: number, limit: number, maxRescues: number, fence?: Fence): Promise<Rescued> {
   return inTransaction(pool, async (conn) => {
     await fence?.(conn);
-    const keys = await select<ClaimKey & { rescues: number }>(conn,
+    const keys = await select<ClaimKey & { rescues: number }>(
+      conn,
       `SELECT ${KEY_COLUMNS}, rescues FROM outbox WHERE ${fromSql("rescue")} AND lease_expires_at <= ? LIMIT ? FOR UPDATE SKIP LOCKED`,
       [now, limit],
     );
@@ -319,8 +384,15 @@ export async function rescueExpired(pool: Pool, now: number, limit: number, maxR
       );
       for (const k of poison) {
         events.push({
-          outboxId: k.id, accountId: k.account_id, kind: eventOf("rescueLimit"), status: "dead", retries: k.retries, nextAttemptAt: null,
-          providerMessageId: null, messageId: null, error,
+          outboxId: k.id,
+          accountId: k.account_id,
+          kind: eventOf("rescueLimit"),
+          status: "dead",
+          retries: k.retries,
+          nextAttemptAt: null,
+          providerMessageId: null,
+          messageId: null,
+          error,
         });
       }
     }
@@ -340,7 +412,8 @@ export async function releaseClaims(
 ): Promise<number> {
   if (claims.length === 0) return 0;
   return inTransaction(pool, async (conn) => {
-    const keys = await select<ClaimKey>(conn,
+    const keys = await select<ClaimKey>(
+      conn,
       `SELECT ${KEY_COLUMNS} FROM outbox WHERE ${fromSql("release")} AND (id, lease_token) IN (?) FOR UPDATE`,
       [claims.map((c) => [c.id, c.leaseToken])],
     );
@@ -351,7 +424,13 @@ export async function releaseClaims(
 }
 
 /** Puts rows back in the queue (due at `dueOf`); returns their events, for the caller to append last. */
-async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, by: "rescue" | "release", dueOf: (id: number) => number = () => now): Promise<NewEvent[]> {
+async function requeue(
+  conn: PoolConnection,
+  keys: ClaimKey[],
+  now: number,
+  by: "rescue" | "release",
+  dueOf: (id: number) => number = () => now,
+): Promise<NewEvent[]> {
   if (keys.length === 0) return [];
   const byDue = new Map<number, number[]>();
   for (const k of keys) byDue.set(dueOf(k.id), [...(byDue.get(dueOf(k.id)) ?? []), k.id]);
@@ -362,8 +441,15 @@ async function requeue(conn: PoolConnection, keys: ClaimKey[], now: number, by: 
     );
   }
   return keys.map((k) => ({
-    outboxId: k.id, accountId: k.account_id, kind: eventOf(by), status: requeuedStatus(k.retries), retries: k.retries,
-    nextAttemptAt: dueOf(k.id), providerMessageId: null, messageId: null, error: null,
+    outboxId: k.id,
+    accountId: k.account_id,
+    kind: eventOf(by),
+    status: requeuedStatus(k.retries),
+    retries: k.retries,
+    nextAttemptAt: dueOf(k.id),
+    providerMessageId: null,
+    messageId: null,
+    error: null,
   }));
 }
 

@@ -68,10 +68,15 @@ export async function insertMessages(
   const lease = opts.lease;
   const takenIds = ids.filter((_, i) => taken(i));
   if (lease && takenIds.length > 0) {
-    await conn.query("UPDATE outbox SET message_id = CONCAT('<outbox-', id, '-0@', ?, '>') WHERE id IN (?)", [lease.messageIdDomain, takenIds]);
+    await conn.query("UPDATE outbox SET message_id = CONCAT('<outbox-', id, '-0@', ?, '>') WHERE id IN (?)", [
+      lease.messageIdDomain,
+      takenIds,
+    ]);
   }
   for (const [i, m] of msgs.entries()) await insertAttachments(conn, ids[i]!, m.attachments ?? []);
-  const keyed = msgs.flatMap((m, i) => (m.collapseKey === undefined ? [] : [{ id: ids[i]!, accountId: m.accountId, collapseKey: m.collapseKey }]));
+  const keyed = msgs.flatMap((m, i) =>
+    m.collapseKey === undefined ? [] : [{ id: ids[i]!, accountId: m.accountId, collapseKey: m.collapseKey }],
+  );
   const superseded = await supersedeOlder(conn, keyed, now);
 
   const events: NewEvent[] = [];
@@ -80,20 +85,41 @@ export async function insertMessages(
     const due = dueAt(m, now);
     if (everyRecipientSuppressed(m)) {
       events.push({
-        outboxId: id, accountId: m.accountId, kind: eventOf("suppress"), status: "suppressed",
-        retries: 0, nextAttemptAt: null, providerMessageId: null, messageId: null, error: null,
+        outboxId: id,
+        accountId: m.accountId,
+        kind: eventOf("suppress"),
+        status: "suppressed",
+        retries: 0,
+        nextAttemptAt: null,
+        providerMessageId: null,
+        messageId: null,
+        error: null,
       });
       return { id, due };
     }
     events.push({
-      outboxId: id, accountId: m.accountId, kind: eventOf(due > now ? "schedule" : "send"), status: "pending",
-      retries: 0, nextAttemptAt: due, providerMessageId: null, messageId: null, error: null,
+      outboxId: id,
+      accountId: m.accountId,
+      kind: eventOf(due > now ? "schedule" : "send"),
+      status: "pending",
+      retries: 0,
+      nextAttemptAt: due,
+      providerMessageId: null,
+      messageId: null,
+      error: null,
     });
     if (!lease || !taken(i)) return { id, due, supersededBy: superseded.by.get(id) };
     const claim = claimedRow(id, m, due, now, lease);
     events.push({
-      outboxId: id, accountId: m.accountId, kind: eventOf("handOff"), status: "sending", retries: 0, nextAttemptAt: null,
-      providerMessageId: null, messageId: claim.messageId, error: null,
+      outboxId: id,
+      accountId: m.accountId,
+      kind: eventOf("handOff"),
+      status: "sending",
+      retries: 0,
+      nextAttemptAt: null,
+      providerMessageId: null,
+      messageId: claim.messageId,
+      error: null,
     });
     return { id, due, claim };
   });
@@ -128,10 +154,9 @@ export type KeyedRow = OutboxDbRow & { request_hash: Buffer | null };
 export async function rowsWithKeys(db: Queryable, msgs: readonly NewMessage[]): Promise<KeyedRow[]> {
   const keyed = msgs.filter((m) => m.idempotencyKey);
   if (keyed.length === 0) return [];
-  return select<KeyedRow>(db,
-    `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE (account_id, idempotency_key) IN (?)`,
-    [keyed.map((m) => [m.accountId, m.idempotencyKey])],
-  );
+  return select<KeyedRow>(db, `SELECT ${ROW_COLUMNS}, request_hash FROM outbox WHERE (account_id, idempotency_key) IN (?)`, [
+    keyed.map((m) => [m.accountId, m.idempotencyKey]),
+  ]);
 }
 
 /** The key was used before: the same request gets the same row, another request is refused. */
@@ -154,14 +179,38 @@ export function newRow(id: number, msg: NewMessage, due: number, now: number, su
   const suppressed = everyRecipientSuppressed(msg);
   const status = suppressed ? "suppressed" : supersededBy !== undefined ? "cancelled" : "pending";
   return {
-    id, accountId: msg.accountId, kind: msg.kind, status, retries: 0,
-    nextAttemptAt: status === "pending" ? due : null, sendAt: due,
-    messageId: null, providerMessageId: null, lastError: null, lastErrorClass: null, failureMode: msg.failureMode,
-    idempotencyKey: msg.idempotencyKey ?? null, to: msg.to, cc: msg.cc, bcc: msg.bcc, subject: msg.subject,
-    inReplyTo: msg.inReplyTo ?? null, createdAt: now, updatedAt: now, sentAt: null, from: msg.from,
-    headers: msg.headers ?? [], tags: msg.tags ?? {}, metadata: msg.metadata ?? {}, suppressed: msg.suppressed ?? [],
-    priority: msg.priority ?? "transactional", template: msg.template ?? null,
-    expireAt: msg.expireAt ?? null, collapseKey: msg.collapseKey ?? null, supersededBy: supersededBy ?? null, relay: null,
+    id,
+    accountId: msg.accountId,
+    kind: msg.kind,
+    status,
+    retries: 0,
+    nextAttemptAt: status === "pending" ? due : null,
+    sendAt: due,
+    messageId: null,
+    providerMessageId: null,
+    lastError: null,
+    lastErrorClass: null,
+    failureMode: msg.failureMode,
+    idempotencyKey: msg.idempotencyKey ?? null,
+    to: msg.to,
+    cc: msg.cc,
+    bcc: msg.bcc,
+    subject: msg.subject,
+    inReplyTo: msg.inReplyTo ?? null,
+    createdAt: now,
+    updatedAt: now,
+    sentAt: null,
+    from: msg.from,
+    headers: msg.headers ?? [],
+    tags: msg.tags ?? {},
+    metadata: msg.metadata ?? {},
+    suppressed: msg.suppressed ?? [],
+    priority: msg.priority ?? "transactional",
+    template: msg.template ?? null,
+    expireAt: msg.expireAt ?? null,
+    collapseKey: msg.collapseKey ?? null,
+    supersededBy: supersededBy ?? null,
+    relay: null,
   };
 }
 
@@ -179,14 +228,39 @@ function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined):
   const suppressed = everyRecipientSuppressed(m);
   const status = TRANSITIONS[suppressed ? "suppress" : lease ? "handOff" : "send"].to[0];
   return [
-    m.accountId, m.kind, status, 0, suppressed ? null : due, due, m.failureMode, m.idempotencyKey ?? null,
-    m.requestHash ?? null, m.from, JSON.stringify(m.to), JSON.stringify(m.cc), JSON.stringify(m.bcc), m.replyTo ?? null,
-    m.subject, m.bodyText, m.bodyHtml ?? null, m.inReplyTo ?? null, m.references ?? null,
-    lease?.token ?? null, lease?.owner ?? null, lease ? lease.now + lease.leaseMs : null, now, now,
-    jsonColumn(m.headers), jsonColumn(m.tags), jsonColumn(m.metadata),
+    m.accountId,
+    m.kind,
+    status,
+    0,
+    suppressed ? null : due,
+    due,
+    m.failureMode,
+    m.idempotencyKey ?? null,
+    m.requestHash ?? null,
+    m.from,
+    JSON.stringify(m.to),
+    JSON.stringify(m.cc),
+    JSON.stringify(m.bcc),
+    m.replyTo ?? null,
+    m.subject,
+    m.bodyText,
+    m.bodyHtml ?? null,
+    m.inReplyTo ?? null,
+    m.references ?? null,
+    lease?.token ?? null,
+    lease?.owner ?? null,
+    lease ? lease.now + lease.leaseMs : null,
+    now,
+    now,
+    jsonColumn(m.headers),
+    jsonColumn(m.tags),
+    jsonColumn(m.metadata),
     m.suppressed?.length ? JSON.stringify(m.suppressed) : null,
     m.priority === "bulk" ? 1 : 0,
-    m.expireAt ?? null, m.collapseKey ?? null, m.template?.name ?? null, m.template?.version ?? null,
+    m.expireAt ?? null,
+    m.collapseKey ?? null,
+    m.template?.name ?? null,
+    m.template?.version ?? null,
   ];
 }
 

@@ -10,10 +10,9 @@ import { exec, select } from "../db/query.js";
  * several instances may differ slightly). Returns the number deleted.
  */
 export async function deleteEventsBefore(pool: Pool, cutoff: number, limit: number, fence?: Fence): Promise<number> {
-  const head = await select<{ id: number; created_at: number }>(pool,
-    "SELECT id, created_at FROM outbox_event ORDER BY id LIMIT ?",
-    [limit],
-  );
+  const head = await select<{ id: number; created_at: number }>(pool, "SELECT id, created_at FROM outbox_event ORDER BY id LIMIT ?", [
+    limit,
+  ]);
   let upTo = 0;
   for (const e of head) {
     if (Number(e.created_at) >= cutoff) break;

@@ -12,10 +12,7 @@ import { select, exec } from "../db/query.js";
  */
 export async function appendEvents(conn: PoolConnection, events: NewEvent[], now: number): Promise<void> {
   if (events.length === 0) return;
-  const res = await exec(conn,
-    "UPDATE outbox_event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1",
-    [events.length],
-  );
+  const res = await exec(conn, "UPDATE outbox_event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1", [events.length]);
   const first = res.insertId - events.length + 1;
   await conn.query(
     `INSERT INTO outbox_event
@@ -24,8 +21,21 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
      VALUES ?`,
     [
       events.map((e, i) => [
-        first + i, e.outboxId, e.accountId, e.kind, e.status, e.retries, e.nextAttemptAt,
-        e.providerMessageId, e.messageId, e.error, e.recipient ?? null, e.bounceReason ?? null, e.supersededBy ?? null, e.relay ?? null, now,
+        first + i,
+        e.outboxId,
+        e.accountId,
+        e.kind,
+        e.status,
+        e.retries,
+        e.nextAttemptAt,
+        e.providerMessageId,
+        e.messageId,
+        e.error,
+        e.recipient ?? null,
+        e.bounceReason ?? null,
+        e.supersededBy ?? null,
+        e.relay ?? null,
+        now,
       ]),
     ],
   );
@@ -83,10 +93,10 @@ function toEventRow(r: EventDbRow): EventRow {
 
 /** Events after `afterId`, oldest first. Ids are gapless, so reading on from the last is exact. */
 export async function readEventsAfter(pool: Queryable, afterId: number, limit: number): Promise<EventRow[]> {
-  const rows = await select<EventDbRow>(pool,
-    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.id > ? ORDER BY e.id LIMIT ?`,
-    [afterId, limit],
-  );
+  const rows = await select<EventDbRow>(pool, `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.id > ? ORDER BY e.id LIMIT ?`, [
+    afterId,
+    limit,
+  ]);
   return rows.map(toEventRow);
 }
 
@@ -99,7 +109,8 @@ export async function readEventsByIds(db: Queryable, ids: readonly number[]): Pr
 
 /** One row's newest `limit` events (through idx_outbox_event_outbox), oldest first. */
 export async function readRowEvents(pool: Pool, outboxId: number, limit: number): Promise<EventRow[]> {
-  const rows = await select<EventDbRow>(pool,
+  const rows = await select<EventDbRow>(
+    pool,
     `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.outbox_id = ? ORDER BY e.id DESC LIMIT ?`,
     [outboxId, limit],
   );

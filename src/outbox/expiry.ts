@@ -33,7 +33,14 @@ export async function expireRows(conn: PoolConnection, keys: readonly ExpiringKe
     [now, keys.map((k) => k.id)],
   );
   return keys.map((k) => ({
-    outboxId: k.id, accountId: k.account_id, kind: eventOf("expire"), status: "expired", retries: k.retries,
-    nextAttemptAt: null, providerMessageId: null, messageId: null, error: null,
+    outboxId: k.id,
+    accountId: k.account_id,
+    kind: eventOf("expire"),
+    status: "expired",
+    retries: k.retries,
+    nextAttemptAt: null,
+    providerMessageId: null,
+    messageId: null,
+    error: null,
   }));
 }

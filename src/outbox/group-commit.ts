@@ -5,7 +5,14 @@ import type { Clock } from "../db/clock.js";
 import { Drain } from "../lib/drain.js";
 import { inTransaction, type Pool } from "../db/pool.js";
 import {
-  enqueue, insertMessages, isDuplicateKey, newRow, replayOf, rowsWithKeys, type EnqueueResult, type HandoffLease,
+  enqueue,
+  insertMessages,
+  isDuplicateKey,
+  newRow,
+  replayOf,
+  rowsWithKeys,
+  type EnqueueResult,
+  type HandoffLease,
 } from "./enqueue.js";
 import type { ClaimedMessage, NewMessage } from "./types.js";
 import { markSuppressed } from "./suppressed-recipients.js";
@@ -50,7 +57,10 @@ const MAX_BATCH_CHARS = 2 * 1024 * 1024;
 export class GroupCommit {
   private queue: Waiting[] = [];
   // Calls made in the same tick (a SendBatch, say) join the first transaction.
-  private readonly drain = new Drain(() => this.queue.length > 0, () => this.commit(this.nextBatch()));
+  private readonly drain = new Drain(
+    () => this.queue.length > 0,
+    () => this.commit(this.nextBatch()),
+  );
 
   constructor(
     private readonly pool: Pool,
@@ -95,7 +105,10 @@ export class GroupCommit {
     let msgs: NewMessage[];
     try {
       // One query for the whole batch; a recipient suppressed later is still sent to.
-      msgs = await markSuppressed(this.pool, batch.map((w) => w.msg));
+      msgs = await markSuppressed(
+        this.pool,
+        batch.map((w) => w.msg),
+      );
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;
@@ -126,7 +139,10 @@ export class GroupCommit {
     const superseded = supersededInBatch(msgs);
     if (!superseded.includes(true)) return this.opts.handoff?.reserve(msgs, now);
     const live = msgs.flatMap((_m, i) => (superseded[i] ? [] : [i]));
-    const reserved = this.opts.handoff?.reserve(live.map((i) => msgs[i]!), now);
+    const reserved = this.opts.handoff?.reserve(
+      live.map((i) => msgs[i]!),
+      now,
+    );
     if (!reserved) return undefined;
     const take = msgs.map(() => false);
     live.forEach((i, j) => (take[i] = reserved.take[j]!));
@@ -140,7 +156,10 @@ export class GroupCommit {
    */
   private async recover(batch: Waiting[], err: unknown): Promise<void> {
     if (isDuplicateKey(err)) {
-      const existing = await rowsWithKeys(this.pool, batch.map((w) => w.msg)).catch(() => []);
+      const existing = await rowsWithKeys(
+        this.pool,
+        batch.map((w) => w.msg),
+      ).catch(() => []);
       // The column holds bytes: its value comes back as a Buffer.
       const byKey = new Map(existing.map((r) => [`${r.account_id}\u0000${r.idempotency_key?.toString()}`, r]));
       const again: Waiting[] = [];
@@ -155,14 +174,16 @@ export class GroupCommit {
       }
     }
     if (batch.length === 1) return batch[0]!.reject(err);
-    await Promise.all(batch.map(async (w) => {
-      try {
-        w.resolve(await enqueue(this.pool, w.msg, this.clock.now()));
-        this.opts.onCommit(true);
-      } catch (e) {
-        w.reject(e);
-      }
-    }));
+    await Promise.all(
+      batch.map(async (w) => {
+        try {
+          w.resolve(await enqueue(this.pool, w.msg, this.clock.now()));
+          this.opts.onCommit(true);
+        } catch (e) {
+          w.reject(e);
+        }
+      }),
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 // The UID state of each watched IMAP mailbox (see migration 0170): where ingest resumes.
 import { inTransaction, type Pool, type Queryable } from "../db/pool.js";
-import { select, } from "../db/query.js";
+import { select } from "../db/query.js";
 import type { Fence } from "../db/fleet-lease.js";
 
 export interface MailboxState {
@@ -9,7 +9,8 @@ export interface MailboxState {
 }
 
 export async function readMailboxState(pool: Queryable, accountId: number, mailbox: string): Promise<MailboxState | undefined> {
-  const rows = await select<{ uid_validity: string; last_uid: number | string }>(pool,
+  const rows = await select<{ uid_validity: string; last_uid: number | string }>(
+    pool,
     "SELECT CAST(uid_validity AS CHAR) AS uid_validity, last_uid FROM imap_mailbox_state WHERE account_id = ? AND mailbox = ?",
     [accountId, mailbox],
   );
@@ -21,7 +22,14 @@ export async function readMailboxState(pool: Queryable, accountId: number, mailb
  * Records that every UID up to lastUid under uidValidity is done. A new UIDVALIDITY replaces the
  * old state; under the same one the UID only moves up, so a late writer cannot move it back.
  */
-export async function saveMailboxState(pool: Pool, accountId: number, mailbox: string, state: MailboxState, now: number, fence?: Fence): Promise<void> {
+export async function saveMailboxState(
+  pool: Pool,
+  accountId: number,
+  mailbox: string,
+  state: MailboxState,
+  now: number,
+  fence?: Fence,
+): Promise<void> {
   await inTransaction(pool, async (conn) => {
     await fence?.(conn);
     await saveState(conn, accountId, mailbox, state, now);

@@ -82,15 +82,28 @@ const STORABLE_ID = /^[\x21-\x7e]{1,998}$/;
  * row either way, and whether this call created it.
  */
 export async function insertMessage(pool: Queryable, m: NewMailMessage, now: number): Promise<{ message: MailMessage; created: boolean }> {
-  const res = await exec(pool,
+  const res = await exec(
+    pool,
     `INSERT INTO mail_message (account_id, direction, message_id, from_header, reply_to_json, to_json, cc_json, subject,
        header_date, in_reply_to, references_header, body_text, body_html, attachments_json, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON DUPLICATE KEY UPDATE id = id`,
     [
-      m.accountId, m.direction, m.messageId, m.from, JSON.stringify(m.replyTo), JSON.stringify(m.to), JSON.stringify(m.cc),
-      m.subject, m.date, m.inReplyTo, m.references.length ? m.references.join(" ") : null, m.bodyText, m.bodyHtml,
-      JSON.stringify(m.attachments), now,
+      m.accountId,
+      m.direction,
+      m.messageId,
+      m.from,
+      JSON.stringify(m.replyTo),
+      JSON.stringify(m.to),
+      JSON.stringify(m.cc),
+      m.subject,
+      m.date,
+      m.inReplyTo,
+      m.references.length ? m.references.join(" ") : null,
+      m.bodyText,
+      m.bodyHtml,
+      JSON.stringify(m.attachments),
+      now,
     ],
   );
   const message = await findMessage(pool, m.accountId, m.messageId);
@@ -103,7 +116,8 @@ export async function insertMessage(pool: Queryable, m: NewMailMessage, now: num
 export async function findMessage(pool: Queryable, accountId: number, messageId: string): Promise<MailMessage | undefined> {
   if (!STORABLE_ID.test(messageId)) return undefined;
   const rows = await select<MessageDbRow>(pool, `SELECT ${ALL_COLUMNS} FROM mail_message WHERE account_id = ? AND message_id = ?`, [
-    accountId, messageId,
+    accountId,
+    messageId,
   ]);
   return rows[0] ? toMessage(rows[0]) : undefined;
 }
@@ -126,7 +140,8 @@ export async function listMessages(pool: Queryable, q: MessageQuery): Promise<Ma
     args.push(...search.args);
   }
   args.push(q.limit);
-  const rows = await select<MessageDbRow>(pool,
+  const rows = await select<MessageDbRow>(
+    pool,
     `SELECT ${SUMMARY_COLUMNS} FROM mail_message WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`,
     args,
   );

@@ -5,7 +5,10 @@ import { TRANSITIONS, allows, requeuedStatus, type Transition, type TransitionNa
 import type { AttemptOutcome, ClaimedMessage } from "./types.js";
 
 /** The transition each status an attempt can leave its row in is entered by (all from SENDING). */
-export const ATTEMPT_TRANSITIONS = { sent: "accepted", failed: "transient", dead: "permanent" } as const satisfies Record<string, TransitionName>;
+export const ATTEMPT_TRANSITIONS = { sent: "accepted", failed: "transient", dead: "permanent" } as const satisfies Record<
+  string,
+  TransitionName
+>;
 
 export type AttemptStatus = keyof typeof ATTEMPT_TRANSITIONS;
 type AttemptTransition = (typeof ATTEMPT_TRANSITIONS)[AttemptStatus] | "failover";
@@ -73,7 +76,13 @@ export function attemptTransition(retries: number, outcome: AttemptOutcome, maxA
 }
 
 /** The row after the attempt, fenced by the claim's lease. */
-export function finalization(claim: ClaimedMessage, outcome: AttemptOutcome, now: number, rules: RetryRules, relay?: RelayStep): Finalization {
+export function finalization(
+  claim: ClaimedMessage,
+  outcome: AttemptOutcome,
+  now: number,
+  rules: RetryRules,
+  relay?: RelayStep,
+): Finalization {
   const name = attemptTransition(claim.retries, outcome, rules.maxAttempts, relay);
   const failover = name === "failover";
   // A failover puts the row back in the queue as a hand-back does: PENDING until an attempt has counted.
@@ -95,6 +104,8 @@ export function finalization(claim: ClaimedMessage, outcome: AttemptOutcome, now
     providerMessageId: outcome.kind === "sent" ? outcome.providerMessageId : null,
     error: outcome.kind === "failed" ? outcome.error : null,
     errorClass: outcome.kind === "failed" ? outcome.errorClass : null,
-    ...(relay ? { relay: { used: relay.used, row: failover ? relay.next! : relayFailed ? null : relay.used, hops: failover ? relay.hops : 0 } } : {}),
+    ...(relay
+      ? { relay: { used: relay.used, row: failover ? relay.next! : relayFailed ? null : relay.used, hops: failover ? relay.hops : 0 } }
+      : {}),
   };
 }

@@ -73,7 +73,8 @@ export async function ensurePace(pool: Pool, accountIds: readonly number[]): Pro
 
 /** Locks the pace rows of these accounts, in id order so that claims cannot deadlock. */
 export async function lockPace(conn: PoolConnection, accountIds: readonly number[]): Promise<Map<number, number>> {
-  const rows = await select<{ account_id: number; tat: number }>(conn,
+  const rows = await select<{ account_id: number; tat: number }>(
+    conn,
     "SELECT account_id, tat FROM account_pace WHERE account_id IN (?) ORDER BY account_id FOR UPDATE",
     [accountIds],
   );
@@ -84,10 +85,9 @@ export async function lockPace(conn: PoolConnection, accountIds: readonly number
 export async function savePace(conn: PoolConnection, tats: ReadonlyMap<number, number>): Promise<void> {
   if (tats.size === 0) return;
   const entries = [...tats];
-  await conn.query(
-    "INSERT INTO account_pace (account_id, tat) VALUES ? ON DUPLICATE KEY UPDATE tat = VALUES(tat)",
-    [entries.map(([id, tat]) => [id, Math.ceil(tat)])],
-  );
+  await conn.query("INSERT INTO account_pace (account_id, tat) VALUES ? ON DUPLICATE KEY UPDATE tat = VALUES(tat)", [
+    entries.map(([id, tat]) => [id, Math.ceil(tat)]),
+  ]);
 }
 
 /**
@@ -95,8 +95,8 @@ export async function savePace(conn: PoolConnection, tats: ReadonlyMap<number, n
  * at a time again (an empty bucket).
  */
 export async function holdPace(pool: Pool, accountId: number, until: number, limit: PaceLimit): Promise<void> {
-  await pool.query(
-    "INSERT INTO account_pace (account_id, tat) VALUES (?, ?) ON DUPLICATE KEY UPDATE tat = GREATEST(tat, VALUES(tat))",
-    [accountId, Math.ceil(until + toleranceMs(limit))],
-  );
+  await pool.query("INSERT INTO account_pace (account_id, tat) VALUES (?, ?) ON DUPLICATE KEY UPDATE tat = GREATEST(tat, VALUES(tat))", [
+    accountId,
+    Math.ceil(until + toleranceMs(limit)),
+  ]);
 }

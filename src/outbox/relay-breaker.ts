@@ -22,10 +22,15 @@ export interface BreakerRule {
 
 /** Every breaker that has seen a failure (a relay without a row is closed). The table is small: a row per relay. */
 export async function readBreakers(db: Queryable): Promise<BreakerRow[]> {
-  const rows = await select<{ account_id: number; relay: string; failures: number; open_until: number | null }>(db,
-    "SELECT account_id, relay, failures, open_until FROM relay_breaker");
+  const rows = await select<{ account_id: number; relay: string; failures: number; open_until: number | null }>(
+    db,
+    "SELECT account_id, relay, failures, open_until FROM relay_breaker",
+  );
   return rows.map((r) => ({
-    accountId: Number(r.account_id), relay: r.relay, failures: Number(r.failures), openUntil: r.open_until === null ? null : Number(r.open_until),
+    accountId: Number(r.account_id),
+    relay: r.relay,
+    failures: Number(r.failures),
+    openUntil: r.open_until === null ? null : Number(r.open_until),
   }));
 }
 
@@ -35,7 +40,8 @@ export async function readBreakers(db: Queryable): Promise<BreakerRow[]> {
  */
 export async function recordRelayFailure(pool: Pool, accountId: number, relay: string, now: number, rule: BreakerRule): Promise<void> {
   const opensAt = now + rule.coolDownMs;
-  await exec(pool,
+  await exec(
+    pool,
     `INSERT INTO relay_breaker (account_id, relay, failures, open_until, updated_at) VALUES (?, ?, 1, IF(1 >= ?, ?, NULL), ?)
      ON DUPLICATE KEY UPDATE
        open_until = IF(failures + 1 >= ? AND (open_until IS NULL OR open_until <= ?), ?, open_until),
@@ -46,7 +52,8 @@ export async function recordRelayFailure(pool: Pool, accountId: number, relay: s
 
 /** The relay took an attempt: its breaker closes. */
 export async function recordRelaySuccess(pool: Pool, accountId: number, relay: string, now: number): Promise<void> {
-  await exec(pool,
+  await exec(
+    pool,
     "UPDATE relay_breaker SET failures = 0, open_until = NULL, updated_at = ? WHERE account_id = ? AND relay = ? AND (failures > 0 OR open_until IS NOT NULL)",
     [now, accountId, relay],
   );
@@ -58,7 +65,8 @@ export async function recordRelaySuccess(pool: Pool, accountId: number, relay: s
  * the trial succeeds and closes it first.
  */
 export async function takeTrial(pool: Pool, accountId: number, relay: string, now: number, coolDownMs: number): Promise<boolean> {
-  const res = await exec(pool,
+  const res = await exec(
+    pool,
     "UPDATE relay_breaker SET open_until = ?, updated_at = ? WHERE account_id = ? AND relay = ? AND open_until IS NOT NULL AND open_until <= ?",
     [now + coolDownMs, now, accountId, relay, now],
   );

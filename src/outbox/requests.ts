@@ -65,7 +65,8 @@ export async function hasPendingRequest(db: Queryable): Promise<boolean> {
 
 /** How long the oldest pending request has waited, in ms (0: none). */
 export async function oldestPendingAgeMs(db: Queryable): Promise<number> {
-  const oldest = await selectOne<{ us: number | string }>(db,
+  const oldest = await selectOne<{ us: number | string }>(
+    db,
     "SELECT TIMESTAMPDIFF(MICROSECOND, created_at, UTC_TIMESTAMP(6)) AS us FROM outbox_request FORCE INDEX (idx_outbox_request_pending) WHERE processed_at IS NULL ORDER BY id LIMIT 1",
   );
   return oldest ? Math.max(0, Number(oldest.us) / 1000) : 0;
@@ -79,7 +80,10 @@ export async function oldestPendingAgeMs(db: Queryable): Promise<number> {
 export async function takeRequests(pool: Pool, clock: Clock, limits: TakeLimits, judge: Judge): Promise<Answer[]> {
   return inTransaction(pool, async (conn) => {
     const keys = await select<{ id: number; account_id: number; bytes: number | string | null }>(conn, CLAIM_REQUESTS_SQL, [limits.batch]);
-    const batch = withinBudget(keys.map((k) => ({ id: Number(k.id), accountId: Number(k.account_id), bytes: Number(k.bytes ?? 0) })), limits);
+    const batch = withinBudget(
+      keys.map((k) => ({ id: Number(k.id), accountId: Number(k.account_id), bytes: Number(k.bytes ?? 0) })),
+      limits,
+    );
     if (batch.length === 0) return [];
     await readBodies(conn, batch, limits.maxRequestBytes);
     const now = clock.now();
@@ -93,7 +97,8 @@ export async function takeRequests(pool: Pool, clock: Clock, limits: TakeLimits,
 /** Refuses one pending request on its own (one no batch can take); false if it is held or answered. */
 export async function refuseRequest(pool: Pool, id: number, refusal: Refusal): Promise<boolean> {
   return inTransaction(pool, async (conn) => {
-    const rows = await select<{ id: number }>(conn,
+    const rows = await select<{ id: number }>(
+      conn,
       "SELECT id FROM outbox_request WHERE id = ? AND processed_at IS NULL FOR UPDATE SKIP LOCKED",
       [id],
     );
@@ -130,14 +135,23 @@ async function readBodies(conn: PoolConnection, batch: PendingRequest[], maxByte
  * request) answers from that row; a key used twice in the batch is inserted once, and the later
  * requests answer from the first, as Send answers a replay or refuses another payload.
  */
-async function commitVerdicts(conn: PoolConnection, batch: PendingRequest[], verdicts: Verdict[], now: number, consecutiveIds: boolean): Promise<Answer[]> {
+async function commitVerdicts(
+  conn: PoolConnection,
+  batch: PendingRequest[],
+  verdicts: Verdict[],
+  now: number,
+  consecutiveIds: boolean,
+): Promise<Answer[]> {
   const answers = new Array<Answer>(batch.length);
   const accepted: number[] = [];
   verdicts.forEach((v, i) => {
     if ("refusal" in v) answers[i] = { id: batch[i]!.id, refusal: v.refusal };
     else accepted.push(i);
   });
-  const msgs = await markSuppressed(conn, accepted.map((i) => (verdicts[i] as { msg: NewMessage }).msg));
+  const msgs = await markSuppressed(
+    conn,
+    accepted.map((i) => (verdicts[i] as { msg: NewMessage }).msg),
+  );
   // The column holds bytes: its value comes back as a Buffer.
   const held = new Map((await rowsWithKeys(conn, msgs)).map((r) => [keyOf(Number(r.account_id), r.idempotency_key!.toString()), r]));
   const fresh: { i: number; msg: NewMessage }[] = [];
@@ -154,7 +168,15 @@ async function commitVerdicts(conn: PoolConnection, batch: PendingRequest[], ver
       fresh.push({ i, msg });
     }
   });
-  const committed = fresh.length > 0 ? await insertMessages(conn, fresh.map((f) => f.msg), now, { consecutiveIds }) : [];
+  const committed =
+    fresh.length > 0
+      ? await insertMessages(
+          conn,
+          fresh.map((f) => f.msg),
+          now,
+          { consecutiveIds },
+        )
+      : [];
   fresh.forEach((f, k) => (answers[f.i] = { id: batch[f.i]!.id, outboxId: committed[k]!.id, replay: false }));
   for (const r of repeats) answers[r.i] = replay(batch[r.i]!.id, r.msg, fresh[r.first]!.msg.requestHash, committed[r.first]!.id);
   return answers;
@@ -189,10 +211,14 @@ async function writeAnswers(conn: PoolConnection, answers: Answer[]): Promise<vo
     error_reason: byId((a) => ("refusal" in a ? a.refusal.reason : null)),
     error_message: byId((a) => ("refusal" in a ? a.refusal.message.slice(0, MAX_MESSAGE) : null)),
   };
-  const res = await exec(conn,
-    `UPDATE outbox_request SET processed_at = UTC_TIMESTAMP(6), ${Object.entries(columns).map(([name, c]) => `${name} = ${c.sql}`).join(", ")}
+  const res = await exec(
+    conn,
+    `UPDATE outbox_request SET processed_at = UTC_TIMESTAMP(6), ${Object.entries(columns)
+      .map(([name, c]) => `${name} = ${c.sql}`)
+      .join(", ")}
      WHERE id IN (?) AND processed_at IS NULL`,
     [...Object.values(columns).flatMap((c) => c.args), answers.map((a) => a.id)],
   );
-  if (res.affectedRows !== answers.length) throw new RequestTakenElsewhereError("a claimed outbox request was answered by another instance");
+  if (res.affectedRows !== answers.length)
+    throw new RequestTakenElsewhereError("a claimed outbox request was answered by another instance");
 }

@@ -44,10 +44,10 @@ export async function deleteFinishedBefore(pool: Pool, cutoff: number, eventCuto
 
 /** Deletes up to `limit` received messages stored before `cutoff`; returns how many. */
 export async function deleteReceivedBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
-  const res = await exec(pool,
-    "DELETE FROM mail_message WHERE direction = 'inbound' AND created_at < ? ORDER BY created_at LIMIT ?",
-    [cutoff, limit],
-  );
+  const res = await exec(pool, "DELETE FROM mail_message WHERE direction = 'inbound' AND created_at < ? ORDER BY created_at LIMIT ?", [
+    cutoff,
+    limit,
+  ]);
   return res.affectedRows;
 }
 
@@ -57,9 +57,6 @@ export async function deleteReceivedBefore(pool: Pool, cutoff: number, limit: nu
  */
 export async function deleteAnsweredRequestsBefore(pool: Pool, cutoff: number, limit: number): Promise<number> {
   const utc = new Date(cutoff).toISOString().replace("T", " ").replace("Z", "");
-  const res = await exec(pool,
-    "DELETE FROM outbox_request WHERE processed_at < ? ORDER BY processed_at LIMIT ?",
-    [utc, limit],
-  );
+  const res = await exec(pool, "DELETE FROM outbox_request WHERE processed_at < ? ORDER BY processed_at LIMIT ?", [utc, limit]);
   return res.affectedRows;
 }

@@ -17,11 +17,13 @@ export interface OutboxStats {
  */
 export async function readOutboxStats(pool: Pool, timeoutMs: number): Promise<OutboxStats> {
   const counts = await select<{ status: OutboxStatus; n: number }>(pool, {
-    sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status", timeout: timeoutMs,
+    sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status",
+    timeout: timeoutMs,
   });
   const due = await selectOne<{ due: number | null }>(pool, {
     sql: "SELECT MIN(due_at) AS due FROM outbox FORCE INDEX (idx_outbox_claim) WHERE claim_at <= (SELECT MIN(claim_at) FROM outbox) + ?",
-    values: [BULK_HANDICAP_MS], timeout: timeoutMs,
+    values: [BULK_HANDICAP_MS],
+    timeout: timeoutMs,
   });
   const byStatus = Object.fromEntries(OUTBOX_STATUSES.map((s) => [s, 0])) as Record<OutboxStatus, number>;
   for (const c of counts) byStatus[c.status] = Number(c.n);

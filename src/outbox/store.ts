@@ -52,7 +52,8 @@ export async function listOutbox(pool: Queryable, q: ListQuery, where: string[] 
     args.push(JSON.stringify(q.tags));
   }
   args.push(q.limit);
-  const rows = await select<OutboxDbRow>(pool,
+  const rows = await select<OutboxDbRow>(
+    pool,
     `SELECT ${ROW_COLUMNS} FROM outbox ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
     args,
   );
@@ -62,21 +63,34 @@ export async function listOutbox(pool: Queryable, q: ListQuery, where: string[] 
 /** PENDING (also scheduled) or FAILED -> CANCELLED. */
 export async function cancelOutbox(pool: Pool, id: number, now: number): Promise<OutboxRow> {
   await inTransaction(pool, async (conn) => {
-    const rows = await select<{ account_id: number; status: OutboxStatus; retries: number }>(conn,
-      "SELECT account_id, status, retries FROM outbox WHERE id = ? FOR UPDATE", [id]);
+    const rows = await select<{ account_id: number; status: OutboxStatus; retries: number }>(
+      conn,
+      "SELECT account_id, status, retries FROM outbox WHERE id = ? FOR UPDATE",
+      [id],
+    );
     const row = rows[0];
     if (!row) throw new OutboxError("OUTBOX_NOT_FOUND", "outbox record not found", { outbox_id: String(id) });
     if (!allows("cancel", row.status)) {
       throw new OutboxError("CANCEL_NOT_ALLOWED_FOR_STATUS", "cancel_not_allowed_for_status", { status: row.status });
     }
-    await conn.query(
-      `UPDATE outbox SET status = ${toSql("cancel")}, next_attempt_at = NULL, updated_at = ? WHERE id = ?`,
-      [now, id],
+    await conn.query(`UPDATE outbox SET status = ${toSql("cancel")}, next_attempt_at = NULL, updated_at = ? WHERE id = ?`, [now, id]);
+    await appendEvents(
+      conn,
+      [
+        {
+          outboxId: id,
+          accountId: row.account_id,
+          kind: eventOf("cancel"),
+          status: "cancelled",
+          retries: row.retries,
+          nextAttemptAt: null,
+          providerMessageId: null,
+          messageId: null,
+          error: null,
+        },
+      ],
+      now,
     );
-    await appendEvents(conn, [{
-      outboxId: id, accountId: row.account_id, kind: eventOf("cancel"), status: "cancelled", retries: row.retries,
-      nextAttemptAt: null, providerMessageId: null, messageId: null, error: null,
-    }], now);
   });
   return (await getOutbox(pool, id))!;
 }

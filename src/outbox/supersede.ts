@@ -41,7 +41,9 @@ export function olderRowsSql(groups: number): string {
  * UPDATE. Returns the new events (to be appended with the others) and each cancelled row's successor.
  */
 export async function supersedeOlder(
-  conn: PoolConnection, rows: readonly KeyedRow[], now: number,
+  conn: PoolConnection,
+  rows: readonly KeyedRow[],
+  now: number,
 ): Promise<{ events: NewEvent[]; by: Map<number, number> }> {
   const newest = new Map<string, KeyedRow>();
   for (const r of rows) {
@@ -51,7 +53,8 @@ export async function supersedeOlder(
   const by = new Map<number, number>();
   if (newest.size === 0) return { events: [], by };
   const groups = [...newest.values()];
-  const older = await select<{ id: number; account_id: number; collapse_key: Buffer; retries: number }>(conn,
+  const older = await select<{ id: number; account_id: number; collapse_key: Buffer; retries: number }>(
+    conn,
     olderRowsSql(groups.length),
     groups.flatMap((g) => [g.accountId, g.collapseKey, g.id]),
   );
@@ -64,9 +67,19 @@ export async function supersedeOlder(
      WHERE id IN (?) AND ${fromSql("supersede")}`,
     [now, ...older.flatMap((o) => [o.id, by.get(o.id)]), older.map((o) => o.id)],
   );
-  const events = older.map((o): NewEvent => ({
-    outboxId: o.id, accountId: o.account_id, kind: eventOf("supersede"), status: "cancelled", retries: o.retries,
-    nextAttemptAt: null, providerMessageId: null, messageId: null, error: null, supersededBy: by.get(o.id)!,
-  }));
+  const events = older.map(
+    (o): NewEvent => ({
+      outboxId: o.id,
+      accountId: o.account_id,
+      kind: eventOf("supersede"),
+      status: "cancelled",
+      retries: o.retries,
+      nextAttemptAt: null,
+      providerMessageId: null,
+      messageId: null,
+      error: null,
+      supersededBy: by.get(o.id)!,
+    }),
+  );
   return { events, by };
 }

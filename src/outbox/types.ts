@@ -6,7 +6,16 @@ export type Priority = "transactional" | "bulk";
 export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "dead" | "cancelled" | "suppressed" | "expired";
 
 /** Every status, in lifecycle order (metrics and webhook filters enumerate them). */
-export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sending", "sent", "failed", "dead", "cancelled", "suppressed", "expired"];
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = [
+  "pending",
+  "sending",
+  "sent",
+  "failed",
+  "dead",
+  "cancelled",
+  "suppressed",
+  "expired",
+];
 
 /** What happened to a row. Numbers are stored, and equal the proto's OutboxEventKind values. */
 export const EventKind = {
@@ -194,7 +203,10 @@ export interface EventRow {
   metadata: StringMap;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "supersededBy" | "relay" | "tags" | "metadata"> & {
+export type NewEvent = Omit<
+  EventRow,
+  "id" | "createdAt" | "recipient" | "bounceReason" | "supersededBy" | "relay" | "tags" | "metadata"
+> & {
   recipient?: string | null;
   bounceReason?: BounceReason | null;
   supersededBy?: number | null;

@@ -69,9 +69,16 @@ export async function ensureEndpoint(pool: Pool, key: EndpointKey): Promise<void
  * `wanted` accepts, and moves the cursor. Another instance doing the same for this endpoint holds
  * its row: this one skips it (returns -1). Returns the number of events scanned.
  */
-export async function recordDeliveries(pool: Pool, key: EndpointKey, wanted: (e: EventRow) => boolean, limit: number, now: number): Promise<number> {
+export async function recordDeliveries(
+  pool: Pool,
+  key: EndpointKey,
+  wanted: (e: EventRow) => boolean,
+  limit: number,
+  now: number,
+): Promise<number> {
   return inTransaction(pool, async (conn) => {
-    const rows = await select<{ last_event_id: number }>(conn,
+    const rows = await select<{ last_event_id: number }>(
+      conn,
       "SELECT last_event_id FROM webhook_endpoint WHERE account_id = ? AND endpoint_id = ? FOR UPDATE SKIP LOCKED",
       [key.accountId, key.endpointId],
     );
@@ -81,7 +88,8 @@ export async function recordDeliveries(pool: Pool, key: EndpointKey, wanted: (e:
     const mine = events.filter((e) => e.accountId === key.accountId && wanted(e));
     if (mine.length > 0) {
       // A row whose earlier event is still open for this endpoint waits behind it.
-      const open = await select<{ outbox_id: number }>(conn,
+      const open = await select<{ outbox_id: number }>(
+        conn,
         `SELECT DISTINCT outbox_id FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND outbox_id IN (?) AND status IN ${OPEN}`,
         [key.accountId, key.endpointId, [...new Set(mine.map((e) => e.outboxId))]],
       );
@@ -97,7 +105,9 @@ export async function recordDeliveries(pool: Pool, key: EndpointKey, wanted: (e:
       );
     }
     await conn.query("UPDATE webhook_endpoint SET last_event_id = ? WHERE account_id = ? AND endpoint_id = ?", [
-      events[events.length - 1]!.id, key.accountId, key.endpointId,
+      events[events.length - 1]!.id,
+      key.accountId,
+      key.endpointId,
     ]);
     return events.length;
   });
@@ -108,24 +118,47 @@ export const WEBHOOK_CLAIM_SQL =
   "SELECT event_id, outbox_id, attempts, event_at FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND due_at <= ? ORDER BY due_at, event_id LIMIT ? FOR UPDATE SKIP LOCKED";
 
 /** Claims up to `limit` due deliveries (also expired leases) of an endpoint that is not paused. */
-export async function claimDeliveries(pool: Pool, key: EndpointKey, now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+export async function claimDeliveries(
+  pool: Pool,
+  key: EndpointKey,
+  now: number,
+  limit: number,
+  leaseMs: number,
+): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
   const token = newLeaseToken();
   const claimed = await inTransaction(pool, async (conn) => {
     const keys = await select<{ event_id: number; outbox_id: number; attempts: number; event_at: number }>(conn, WEBHOOK_CLAIM_SQL, [
-      key.accountId, key.endpointId, now, limit,
+      key.accountId,
+      key.endpointId,
+      now,
+      limit,
     ]);
     if (keys.length === 0) return [];
     await conn.query(
       "UPDATE webhook_delivery SET status = 'delivering', due_at = ?, lease_token = ?, updated_at = ? WHERE account_id = ? AND endpoint_id = ? AND event_id IN (?)",
       [now + leaseMs, token, now, key.accountId, key.endpointId, keys.map((k) => k.event_id)],
     );
-    return keys.map((k): ClaimedDelivery => ({
-      ...key, eventId: Number(k.event_id), outboxId: Number(k.outbox_id), attempts: k.attempts, leaseToken: token, eventAt: Number(k.event_at),
-    }));
+    return keys.map(
+      (k): ClaimedDelivery => ({
+        ...key,
+        eventId: Number(k.event_id),
+        outboxId: Number(k.outbox_id),
+        attempts: k.attempts,
+        leaseToken: token,
+        eventAt: Number(k.event_at),
+      }),
+    );
   });
   if (claimed.length === 0) return claimed;
-  const events = new Map((await readEventsByIds(pool, claimed.map((c) => c.eventId))).map((e) => [e.id, e]));
+  const events = new Map(
+    (
+      await readEventsByIds(
+        pool,
+        claimed.map((c) => c.eventId),
+      )
+    ).map((e) => [e.id, e]),
+  );
   for (const c of claimed) c.event = events.get(c.eventId);
   return claimed;
 }
@@ -146,10 +179,13 @@ export async function finishDeliveries(pool: Pool, batch: readonly Finished[], n
   if (batch.length === 0) return new Set();
   return inTransaction(pool, async (conn) => {
     // Endpoint rows first, in key order: recordDeliveries holds one while it decides which events wait.
-    const endpoints = [...new Map(batch.map((f) => [`${f.delivery.accountId}/${f.delivery.endpointId}`, f.delivery])).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    const endpoints = [...new Map(batch.map((f) => [`${f.delivery.accountId}/${f.delivery.endpointId}`, f.delivery])).entries()].sort(
+      ([a], [b]) => (a < b ? -1 : 1),
+    );
     const failing = new Map<string, number | null>();
     for (const [k, key] of endpoints) {
-      const ep = await select<{ failing_since: number | null }>(conn,
+      const ep = await select<{ failing_since: number | null }>(
+        conn,
         "SELECT failing_since FROM webhook_endpoint WHERE account_id = ? AND endpoint_id = ? FOR UPDATE",
         [key.accountId, key.endpointId],
       );
@@ -159,12 +195,25 @@ export async function finishDeliveries(pool: Pool, batch: readonly Finished[], n
     const pauseAfter = new Map<string, number>();
     for (const f of batch) {
       const { delivery: d, outcome } = f;
-      const res = await exec(conn,
+      const res = await exec(
+        conn,
         `UPDATE webhook_delivery SET status = ?, due_at = ?, lease_token = NULL, attempts = attempts + 1, last_status = ?, last_error = ?,
            last_attempt_at = ?, delivered_at = IF(? = 'delivered', ?, delivered_at), updated_at = ?
          WHERE account_id = ? AND endpoint_id = ? AND event_id = ? AND status = 'delivering' AND lease_token = ?`,
-        [outcome.status, outcome.status === "pending" ? outcome.dueAt : null, outcome.httpStatus ?? null, outcome.error ?? null,
-          now, outcome.status, now, now, d.accountId, d.endpointId, d.eventId, d.leaseToken],
+        [
+          outcome.status,
+          outcome.status === "pending" ? outcome.dueAt : null,
+          outcome.httpStatus ?? null,
+          outcome.error ?? null,
+          now,
+          outcome.status,
+          now,
+          now,
+          d.accountId,
+          d.endpointId,
+          d.eventId,
+          d.leaseToken,
+        ],
       );
       if (res.affectedRows !== 1) continue;
       written.add(f);
@@ -204,18 +253,27 @@ export interface EndpointState {
 
 /** Pause and failure state of the endpoints that have a row (plain read). */
 export async function endpointStates(pool: Pool): Promise<Map<string, EndpointState>> {
-  const rows = await select<{ account_id: number; endpoint_id: string; failing_since: number | null; paused_at: number | null }>(pool,
-    "SELECT account_id, endpoint_id, failing_since, paused_at FROM webhook_endpoint");
-  return new Map(rows.map((r) => [`${r.account_id}/${r.endpoint_id}`, {
-    pausedAt: r.paused_at === null ? null : Number(r.paused_at), failingSince: r.failing_since === null ? null : Number(r.failing_since),
-  }]));
+  const rows = await select<{ account_id: number; endpoint_id: string; failing_since: number | null; paused_at: number | null }>(
+    pool,
+    "SELECT account_id, endpoint_id, failing_since, paused_at FROM webhook_endpoint",
+  );
+  return new Map(
+    rows.map((r) => [
+      `${r.account_id}/${r.endpoint_id}`,
+      {
+        pausedAt: r.paused_at === null ? null : Number(r.paused_at),
+        failingSince: r.failing_since === null ? null : Number(r.failing_since),
+      },
+    ]),
+  );
 }
 
 /** The oldest open delivery's event time per endpoint ("account/endpoint" -> ms). */
 export async function oldestOpen(pool: Pool, keys: readonly EndpointKey[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const key of keys) {
-    const rows = await select<{ at: number | null }>(pool,
+    const rows = await select<{ at: number | null }>(
+      pool,
       `SELECT MIN(event_at) AS at FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND status IN ${OPEN}`,
       [key.accountId, key.endpointId],
     );
@@ -226,16 +284,24 @@ export async function oldestOpen(pool: Pool, keys: readonly EndpointKey[]): Prom
 
 /** An endpoint's deliveries, newest event first, optionally before an event id (paging). */
 export async function listDeliveries(pool: Pool, key: EndpointKey, beforeEventId: number, limit: number): Promise<Delivery[]> {
-  const rows = await select<Record<string, number | string | null>>(pool,
+  const rows = await select<Record<string, number | string | null>>(
+    pool,
     `SELECT event_id, outbox_id, status, attempts, due_at, event_at, last_status, last_error, last_attempt_at, delivered_at
        FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?`,
     [key.accountId, key.endpointId, beforeEventId || Number.MAX_SAFE_INTEGER, limit],
   );
   const n = (v: unknown) => (v === null ? null : Number(v));
   return rows.map((r) => ({
-    eventId: Number(r.event_id), outboxId: Number(r.outbox_id), status: r.status as DeliveryStatus, attempts: Number(r.attempts),
-    dueAt: n(r.due_at), eventAt: Number(r.event_at), lastStatus: n(r.last_status), lastError: r.last_error as string | null,
-    lastAttemptAt: n(r.last_attempt_at), deliveredAt: n(r.delivered_at),
+    eventId: Number(r.event_id),
+    outboxId: Number(r.outbox_id),
+    status: r.status as DeliveryStatus,
+    attempts: Number(r.attempts),
+    dueAt: n(r.due_at),
+    eventAt: Number(r.event_at),
+    lastStatus: n(r.last_status),
+    lastError: r.last_error as string | null,
+    lastAttemptAt: n(r.last_attempt_at),
+    deliveredAt: n(r.delivered_at),
   }));
 }
 
@@ -245,11 +311,12 @@ export async function listDeliveries(pool: Pool, key: EndpointKey, beforeEventId
  */
 export async function redeliver(pool: Pool, key: EndpointKey, from: number, to: number, limit: number, now: number): Promise<number> {
   return inTransaction(pool, async (conn) => {
-    await conn.query(
-      "UPDATE webhook_endpoint SET paused_at = NULL, failing_since = NULL WHERE account_id = ? AND endpoint_id = ?",
-      [key.accountId, key.endpointId],
-    );
-    const res = await exec(conn,
+    await conn.query("UPDATE webhook_endpoint SET paused_at = NULL, failing_since = NULL WHERE account_id = ? AND endpoint_id = ?", [
+      key.accountId,
+      key.endpointId,
+    ]);
+    const res = await exec(
+      conn,
       `UPDATE webhook_delivery SET status = 'pending', due_at = ?, attempts = 0, event_at = GREATEST(event_at, ?), updated_at = ?
        WHERE account_id = ? AND endpoint_id = ? AND event_id BETWEEN ? AND ? AND status IN ('delivered', 'failed') ORDER BY event_id LIMIT ?`,
       [now, now, now, key.accountId, key.endpointId, from, to, limit],
@@ -265,7 +332,8 @@ export async function redeliver(pool: Pool, key: EndpointKey, from: number, to: 
 export async function pruneDeliveries(pool: Pool, key: EndpointKey, firstKept: number, limit: number): Promise<number> {
   let deleted = 0;
   for (const status of ["delivered", "failed"]) {
-    const res = await exec(pool,
+    const res = await exec(
+      pool,
       "DELETE FROM webhook_delivery WHERE account_id = ? AND endpoint_id = ? AND status = ? AND event_id < ? ORDER BY event_id LIMIT ?",
       [key.accountId, key.endpointId, status, firstKept, limit],
     );

@@ -40,7 +40,8 @@ export function dataProblem(field: string, data: JsonObject | undefined): Templa
   if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) {
     return { field, reason: "TEMPLATE_DATA_TOO_LARGE", message: `the data is more than ${MAX_DATA_BYTES} bytes as JSON` };
   }
-  if (tooDeep(data, MAX_DATA_DEPTH)) return { field, reason: "TEMPLATE_DATA_TOO_LARGE", message: `the data is nested more than ${MAX_DATA_DEPTH} deep` };
+  if (tooDeep(data, MAX_DATA_DEPTH))
+    return { field, reason: "TEMPLATE_DATA_TOO_LARGE", message: `the data is nested more than ${MAX_DATA_DEPTH} deep` };
   return undefined;
 }
 
@@ -56,12 +57,15 @@ function tooDeep(value: JsonValue, room: number): boolean {
 export async function prepareContent(input: ContentInput, prefix: string): Promise<VersionContent | TemplateProblem[]> {
   const problems: TemplateProblem[] = [];
   const add = (p: TemplateProblem | undefined) => p && problems.push({ ...p, field: prefix + p.field });
-  const tooLarge = (field: string, max: number) => add({ field, reason: "TEMPLATE_TOO_LARGE", message: `${field} is more than ${max} bytes` });
+  const tooLarge = (field: string, max: number) =>
+    add({ field, reason: "TEMPLATE_TOO_LARGE", message: `${field} is more than ${max} bytes` });
   if (Buffer.byteLength(input.subject) > MAX_SUBJECT_SOURCE) tooLarge("subject", MAX_SUBJECT_SOURCE);
   if (Buffer.byteLength(input.html) > MAX_PART_SOURCE) tooLarge("html", MAX_PART_SOURCE);
   if (Buffer.byteLength(input.text) > MAX_PART_SOURCE) tooLarge("text", MAX_PART_SOURCE);
-  if (input.description.length > MAX_DESCRIPTION) add({ field: "description", reason: "TEMPLATE_TOO_LARGE", message: `description is more than ${MAX_DESCRIPTION} characters` });
-  if (!input.html.trim() && !input.text.trim()) add({ field: "html", reason: "TEMPLATE_EMPTY", message: "a template has html, text or both" });
+  if (input.description.length > MAX_DESCRIPTION)
+    add({ field: "description", reason: "TEMPLATE_TOO_LARGE", message: `description is more than ${MAX_DESCRIPTION} characters` });
+  if (!input.html.trim() && !input.text.trim())
+    add({ field: "html", reason: "TEMPLATE_EMPTY", message: "a template has html, text or both" });
   if (input.layout) add(nameProblem("layout", input.layout));
   add(dataProblem("sample_data", input.sampleData));
   if (problems.length) return problems;
@@ -85,12 +89,24 @@ export async function prepareContent(input: ContentInput, prefix: string): Promi
     if (Array.isArray(mjml)) mjml.forEach(add);
     else if (Buffer.byteLength(mjml) > MAX_COMPILED_HTML) tooLarge("html", MAX_COMPILED_HTML);
     // MJML keeps the Handlebars text as it is; should it have changed a tag, say so.
-    else for (const p of checkSource((compiledHtml = mjml), "html", "html")) add({ ...p, message: `after MJML: ${p.message}`, line: undefined, column: undefined });
-    if (input.layout && compiledHtml !== null) add({ field: "html", reason: "TEMPLATE_LAYOUT_INVALID", message: "an MJML document is a whole message: it can be a layout but cannot have one" });
+    else
+      for (const p of checkSource((compiledHtml = mjml), "html", "html"))
+        add({ ...p, message: `after MJML: ${p.message}`, line: undefined, column: undefined });
+    if (input.layout && compiledHtml !== null)
+      add({
+        field: "html",
+        reason: "TEMPLATE_LAYOUT_INVALID",
+        message: "an MJML document is a whole message: it can be a layout but cannot have one",
+      });
   }
   if (problems.length) return problems;
   return {
-    subject: input.subject, html: input.html, compiledHtml, text: input.text, layout: input.layout || null, description: input.description,
+    subject: input.subject,
+    html: input.html,
+    compiledHtml,
+    text: input.text,
+    layout: input.layout || null,
+    description: input.description,
     sampleData: input.sampleData ?? null,
   };
 }

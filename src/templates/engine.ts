@@ -61,7 +61,13 @@ class Forbidden extends Handlebars.Visitor {
     super();
   }
   private refuse(node: hbs.AST.Node, what: string) {
-    this.problems.push({ field: this.field, reason: "TEMPLATE_SYNTAX", message: `${what} are not supported`, line: node.loc.start.line, column: node.loc.start.column });
+    this.problems.push({
+      field: this.field,
+      reason: "TEMPLATE_SYNTAX",
+      message: `${what} are not supported`,
+      line: node.loc.start.line,
+      column: node.loc.start.column,
+    });
   }
   override PartialStatement(node: hbs.AST.PartialStatement) {
     this.refuse(node, "partials");
@@ -112,7 +118,10 @@ function syntaxProblem(err: unknown, field: string): TemplateProblem {
   const parse = /^Parse error on line (\d+):\n[^\n]*\n[^\n]*\n(.*)$/s.exec(message);
   if (parse) return { field, reason: "TEMPLATE_SYNTAX", message: `parse error: ${parse[2]!.replace(/\s+/g, " ")}`, line: Number(parse[1]) };
   return {
-    field, reason: "TEMPLATE_SYNTAX", message: message.replace(/ - \d+:\d+$/, ""),
-    line: typeof e.lineNumber === "number" ? e.lineNumber : undefined, column: typeof e.column === "number" ? e.column : undefined,
+    field,
+    reason: "TEMPLATE_SYNTAX",
+    message: message.replace(/ - \d+:\d+$/, ""),
+    line: typeof e.lineNumber === "number" ? e.lineNumber : undefined,
+    column: typeof e.column === "number" ? e.column : undefined,
   };
 }

@@ -37,19 +37,28 @@ export function registerHelpers(env: Env, guard: () => RenderGuard): void {
     return out;
   });
   env.registerHelper("lookup", (obj: unknown, field: unknown) => guard().read(obj, String(field)));
-  env.registerHelper("default", (value: unknown, fallback: unknown) => (value === null || value === undefined || value === "" ? fallback : value));
+  env.registerHelper("default", (value: unknown, fallback: unknown) =>
+    value === null || value === undefined || value === "" ? fallback : value,
+  );
   // undefined is a missing value, already reported (a preview renders it empty).
   env.registerHelper("formatNumber", (value: unknown, options: HelperOptions) => {
     if (value === undefined) return "";
     const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
     if (!Number.isFinite(n)) throw invalid("formatNumber", `${preview(value)} is not a number`);
-    const { locale, ...rest } = pick("formatNumber", options.hash, ["locale", "style", "currency", "minimumFractionDigits", "maximumFractionDigits"]);
+    const { locale, ...rest } = pick("formatNumber", options.hash, [
+      "locale",
+      "style",
+      "currency",
+      "minimumFractionDigits",
+      "maximumFractionDigits",
+    ]);
     return (formatter("number", locale, rest) as Intl.NumberFormat).format(n);
   });
   env.registerHelper("formatDate", (value: unknown, options: HelperOptions) => {
     if (value === undefined) return "";
     const ms = typeof value === "number" ? value : typeof value === "string" ? Date.parse(value) : NaN;
-    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw invalid("formatDate", `${preview(value)} is not a date (ISO 8601 text or milliseconds since 1970)`);
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15)
+      throw invalid("formatDate", `${preview(value)} is not a date (ISO 8601 text or milliseconds since 1970)`);
     const { locale, ...rest } = pick("formatDate", options.hash, ["locale", "dateStyle", "timeStyle", "timeZone"]);
     if (!rest.dateStyle && !rest.timeStyle) rest.dateStyle = "medium";
     rest.timeZone ??= "UTC";
@@ -63,7 +72,7 @@ function formatter(kind: "number" | "date", locale: unknown, opts: Record<string
   let f = formatters.get(key);
   if (f) return f;
   try {
-    const tag = locale === undefined ? DEFAULT_LOCALE : Intl.getCanonicalLocales(String(locale))[0] ?? DEFAULT_LOCALE;
+    const tag = locale === undefined ? DEFAULT_LOCALE : (Intl.getCanonicalLocales(String(locale))[0] ?? DEFAULT_LOCALE);
     f = kind === "number" ? new Intl.NumberFormat(tag, opts) : new Intl.DateTimeFormat(tag, opts);
   } catch (err) {
     throw invalid(kind === "number" ? "formatNumber" : "formatDate", (err as Error).message);
@@ -84,6 +93,6 @@ function invalid(helper: string, message: string): RenderStop {
 }
 
 function preview(value: unknown): string {
-  const text = value === undefined ? "undefined" : JSON.stringify(value) ?? String(value);
+  const text = value === undefined ? "undefined" : (JSON.stringify(value) ?? String(value));
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }

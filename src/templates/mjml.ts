@@ -12,7 +12,14 @@ export function isMjml(html: string): boolean {
 export async function compileMjml(source: string, field: string): Promise<string | TemplateProblem[]> {
   const include = /<mj-include\b/i.exec(source);
   if (include) {
-    return [{ field, reason: "TEMPLATE_MJML_INVALID", message: "mj-include is not supported: a template is one document", line: lineOf(source, include.index) }];
+    return [
+      {
+        field,
+        reason: "TEMPLATE_MJML_INVALID",
+        message: "mj-include is not supported: a template is one document",
+        line: lineOf(source, include.index),
+      },
+    ];
   }
   const { default: mjml2html } = await import("mjml");
   try {

@@ -68,7 +68,8 @@ export function renderTemplate(t: CompiledTemplate, data: object, opts: RenderOp
       for (const path of guard.missing) problems.push(missing(path, field));
     }
   };
-  const part = (field: string, compiled: CompiledPart | undefined, root: object = data) => (compiled ? run(field, (g) => compiled(root, g), root) : "");
+  const part = (field: string, compiled: CompiledPart | undefined, root: object = data) =>
+    compiled ? run(field, (g) => compiled(root, g), root) : "";
   const subject = opts.skipSubject ? "" : part("subject", t.subject);
   let html = part("html", t.html);
   if (t.html && opts.layout?.html) html = part("layout.html", opts.layout.html, { ...data, body: html });
@@ -85,7 +86,10 @@ export function renderTemplate(t: CompiledTemplate, data: object, opts: RenderOp
 /** Text from HTML, bounded: it costs far more per byte than rendering (up to a second a MiB of markup). */
 function derive(html: string, deadline: number): string {
   if (html.length > MAX_DERIVED_HTML) {
-    throw new RenderStop("TEMPLATE_OUTPUT_TOO_LARGE", `the HTML is over ${MAX_DERIVED_HTML} characters: give the template a text part rather than derive one`);
+    throw new RenderStop(
+      "TEMPLATE_OUTPUT_TOO_LARGE",
+      `the HTML is over ${MAX_DERIVED_HTML} characters: give the template a text part rather than derive one`,
+    );
   }
   if (performance.now() > deadline) throw new RenderStop("TEMPLATE_RENDER_LIMIT", "the render took too long");
   return htmlToText(html);
@@ -96,7 +100,8 @@ function missing(path: string, field: string): TemplateProblem {
 }
 
 function problemOf(err: unknown, field: string): TemplateProblem {
-  if (err instanceof RenderStop) return err.reason === "TEMPLATE_DATA_MISSING" ? missing(err.path, field) : { field, reason: err.reason, message: err.message };
+  if (err instanceof RenderStop)
+    return err.reason === "TEMPLATE_DATA_MISSING" ? missing(err.path, field) : { field, reason: err.reason, message: err.message };
   // A runtime error of Handlebars itself, e.g. an object written where text was expected.
   return { field, reason: "TEMPLATE_RENDER_FAILED", message: (err as Error).message ?? String(err) };
 }

@@ -38,7 +38,10 @@ export class SendTargets {
     this.queued = new Map();
     for (let i = 0; i < batch.length; i += MAX_KEYS) {
       const part = batch.slice(i, i + MAX_KEYS);
-      sendTargets(this.pool, part.map((w) => w.key)).then(
+      sendTargets(
+        this.pool,
+        part.map((w) => w.key),
+      ).then(
         (found) => part.forEach((w, j) => w.resolve(found[j])),
         (err: unknown) => part.forEach((w) => w.reject(err)),
       );

@@ -20,17 +20,29 @@ afterAll(async () => {
 const BAD_ADDRESS = "not an address\u2028";
 
 test("100,000 unparseable recipients: only TOO_MANY_RECIPIENTS", async () => {
-  const r = await refusal(keyedClient(EmailService, t.url, undefined).send({
-    accountId: 1, to: Array.from({ length: 100_000 }, () => BAD_ADDRESS), subject: "s", bodyText: "b",
-  }));
+  const r = await refusal(
+    keyedClient(EmailService, t.url, undefined).send({
+      accountId: 1,
+      to: Array.from({ length: 100_000 }, () => BAD_ADDRESS),
+      subject: "s",
+      bodyText: "b",
+    }),
+  );
   expect([r.code, r.reason, r.fields]).toEqual([Code.InvalidArgument, "TOO_MANY_RECIPIENTS", ["to"]]);
 });
 
 test("every size limit is reported together, before the elements", async () => {
-  const r = await refusal(keyedClient(EmailService, t.url, undefined).send({
-    accountId: 1, to: [BAD_ADDRESS], cc: Array.from({ length: MAX_RECIPIENTS }, () => BAD_ADDRESS), subject: "\u2028".repeat(999), bodyText: "b",
-    idempotencyKey: "k".repeat(257), attachments: Array.from({ length: 33 }, () => ({ filename: "\u202e", contentType: "x/y", content: Buffer.from("") })),
-  }));
+  const r = await refusal(
+    keyedClient(EmailService, t.url, undefined).send({
+      accountId: 1,
+      to: [BAD_ADDRESS],
+      cc: Array.from({ length: MAX_RECIPIENTS }, () => BAD_ADDRESS),
+      subject: "\u2028".repeat(999),
+      bodyText: "b",
+      idempotencyKey: "k".repeat(257),
+      attachments: Array.from({ length: 33 }, () => ({ filename: "\u202e", contentType: "x/y", content: Buffer.from("") })),
+    }),
+  );
   expect(r.fields).toEqual(["to", "subject", "idempotency_key", "attachments"]);
 });
 

@@ -40,7 +40,11 @@ describe.each(Object.keys(TRANSPORTS) as TransportName[])("%s", (name) => {
   test("Send reaches the SMTP server", async () => {
     const subject = `via ${name}`;
     const res = await emailClient(t.url, name).send({
-      accountId: 1, to: ["Bob <bob@example.com>"], subject, bodyText: "hello", waitForAttempt: true,
+      accountId: 1,
+      to: ["Bob <bob@example.com>"],
+      subject,
+      bodyText: "hello",
+      waitForAttempt: true,
     });
     const outbox = res.outbox!;
     expect(outbox.status).toBe(OutboxStatus.SENT);
@@ -55,7 +59,11 @@ test("grpc-js with proto-loader on the same .proto: Send reaches the SMTP server
   try {
     const subject = "via grpc-js";
     const res = await client.unary<{ outbox: { outbox_id: string; status: string; message_id: string } }>("Send", {
-      account_id: 1, to: ["Bob <bob@example.com>"], subject, body_text: "hello", wait_for_attempt: true,
+      account_id: 1,
+      to: ["Bob <bob@example.com>"],
+      subject,
+      body_text: "hello",
+      wait_for_attempt: true,
     });
     expect(res.outbox.status).toBe("OUTBOX_STATUS_SENT");
     expect(res.outbox.message_id).toBe(`<outbox-${res.outbox.outbox_id}-0@${DOMAIN}>`);
@@ -68,7 +76,11 @@ test("grpc-js with proto-loader on the same .proto: Send reaches the SMTP server
 test("curl posting Connect JSON: Send reaches the SMTP server", async () => {
   const subject = "via curl";
   const { status, body } = await curlConnect(t.url, "Send", {
-    accountId: 1, to: ["Bob <bob@example.com>"], subject, bodyText: "hello", waitForAttempt: true,
+    accountId: 1,
+    to: ["Bob <bob@example.com>"],
+    subject,
+    bodyText: "hello",
+    waitForAttempt: true,
   });
   expect(status).toBe(200);
   const outbox = body.outbox as { outboxId: string; status: string };
@@ -85,7 +97,11 @@ test("curl gets a Connect JSON error for a bad request", async () => {
 test("buf curl over gRPC with reflection: Send reaches the SMTP server", async () => {
   const subject = "via buf curl";
   const body = await bufCurlEmail(t.url, "Send", {
-    accountId: 1, to: ["Bob <bob@example.com>"], subject, bodyText: "hello", waitForAttempt: true,
+    accountId: 1,
+    to: ["Bob <bob@example.com>"],
+    subject,
+    bodyText: "hello",
+    waitForAttempt: true,
   });
   const outbox = body.outbox as { outboxId: string; status: string };
   expect(outbox.status).toBe("OUTBOX_STATUS_SENT");

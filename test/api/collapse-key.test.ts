@@ -44,7 +44,13 @@ afterAll(async () => {
   await sink?.close();
 });
 
-const message = (subject: string, collapseKey: string, accountId = 1) => ({ accountId, to: ["bob@example.com"], subject, bodyText: "Order status", collapseKey });
+const message = (subject: string, collapseKey: string, accountId = 1) => ({
+  accountId,
+  to: ["bob@example.com"],
+  subject,
+  bodyText: "Order status",
+  collapseKey,
+});
 const get = async (id: bigint): Promise<Outbox> => (await client.getOutbox({ outboxId: id })).outbox!;
 const events = async (id: bigint): Promise<OutboxEvent[]> => (await client.getOutboxMessage({ outboxId: id })).events;
 const outcome = async (id: bigint) => (await waitForOutcome(client, id, { signal: AbortSignal.timeout(10_000) })).status;
@@ -59,9 +65,16 @@ function advanceTo(ms: number): void {
 test("a bad collapse_key is INVALID_ARGUMENT COLLAPSE_KEY_INVALID and writes nothing", async () => {
   for (const key of ["k".repeat(129), `${"你".repeat(43)}`, "line\nbreak", "tab\there", "bidi\u202eevil", "zero\u200bwidth"]) {
     const r = await refusal(client.send(message("bad", key)));
-    expect({ key, code: r.code, reason: r.reason, fields: r.fields }).toEqual({ key, code: Code.InvalidArgument, reason: "COLLAPSE_KEY_INVALID", fields: ["collapse_key"] });
+    expect({ key, code: r.code, reason: r.reason, fields: r.fields }).toEqual({
+      key,
+      code: Code.InvalidArgument,
+      reason: "COLLAPSE_KEY_INVALID",
+      fields: ["collapse_key"],
+    });
   }
-  const reply = await refusal(client.reply({ accountId: 1, inReplyToMessageId: "<parent@example.com>", bodyText: "x", collapseKey: "\u0000" }));
+  const reply = await refusal(
+    client.reply({ accountId: 1, inReplyToMessageId: "<parent@example.com>", bodyText: "x", collapseKey: "\u0000" }),
+  );
   expect({ code: reply.code, reason: reply.reason }).toEqual({ code: Code.InvalidArgument, reason: "COLLAPSE_KEY_INVALID" });
   expect(await countRows(t.db.url)).toEqual({ outbox: 0, events: 0 });
   // 128 bytes of printable text is a key.
@@ -81,10 +94,18 @@ test("three updates with one key while held (scheduled): the first two are SUPER
   }
   const [first, second, newest] = ids as [bigint, bigint, bigint];
   // Each is superseded by the row whose commit cancelled it: following superseded_by leads to the newest.
-  for (const [id, by] of [[first, second], [second, newest]] as const) {
+  for (const [id, by] of [
+    [first, second],
+    [second, newest],
+  ] as const) {
     expect(await get(id)).toMatchObject({ status: OutboxStatus.CANCELLED, supersededBy: by, collapseKey: "order-7" });
     const last = (await events(id)).at(-1)!;
-    expect(last).toMatchObject({ kind: OutboxEventKind.CANCELLED, status: OutboxStatus.CANCELLED, cancelReason: CancelReason.SUPERSEDED, supersededBy: by });
+    expect(last).toMatchObject({
+      kind: OutboxEventKind.CANCELLED,
+      status: OutboxStatus.CANCELLED,
+      cancelReason: CancelReason.SUPERSEDED,
+      supersededBy: by,
+    });
   }
   expect(await get(newest)).toMatchObject({ status: OutboxStatus.PENDING, supersededBy: 0n });
 
@@ -94,7 +115,11 @@ test("three updates with one key while held (scheduled): the first two are SUPER
   // A cancel by request says so.
   const cancelled = (await client.send({ ...message("cancel me", ""), sendAt: timestampFromMs(T0 + 60_000) })).outbox!;
   await client.cancelOutbox({ outboxId: cancelled.outboxId });
-  expect((await events(cancelled.outboxId)).at(-1)).toMatchObject({ kind: OutboxEventKind.CANCELLED, cancelReason: CancelReason.REQUESTED, supersededBy: 0n });
+  expect((await events(cancelled.outboxId)).at(-1)).toMatchObject({
+    kind: OutboxEventKind.CANCELLED,
+    cancelReason: CancelReason.REQUESTED,
+    supersededBy: 0n,
+  });
 });
 
 test("a message with an attempt under way (SENDING) is not cancelled by a newer one", async () => {
@@ -149,6 +174,9 @@ test("inside one SendBatch the last message with a key wins; the others are retu
   expect(subjects().sort()).toEqual(["b3", "b4", "b5"]);
   // Created, then superseded in the same transaction: never handed to the sender.
   for (const row of [b1, b2]) {
-    expect((await events(row!.outboxId)).map((e) => [e.kind, e.supersededBy])).toEqual([[OutboxEventKind.CREATED, 0n], [OutboxEventKind.CANCELLED, b4!.outboxId]]);
+    expect((await events(row!.outboxId)).map((e) => [e.kind, e.supersededBy])).toEqual([
+      [OutboxEventKind.CREATED, 0n],
+      [OutboxEventKind.CANCELLED, b4!.outboxId],
+    ]);
   }
 });

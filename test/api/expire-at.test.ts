@@ -84,10 +84,13 @@ async function eventKinds(id: bigint): Promise<OutboxEventKind[]> {
 
 /** Wakes the sender until the row is EXPIRED (a wake during a claim under way runs once more after it). */
 async function expired(id: bigint): Promise<void> {
-  await vi.waitFor(async () => {
-    t.app.sender.wake();
-    expect(await status(id)).toBe(OutboxStatus.EXPIRED);
-  }, { timeout: 10_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      t.app.sender.wake();
+      expect(await status(id)).toBe(OutboxStatus.EXPIRED);
+    },
+    { timeout: 10_000, interval: 50 },
+  );
 }
 
 test("a bad expire_at is INVALID_ARGUMENT EXPIRE_AT_INVALID, on Send, SendBatch and Reply, and writes nothing", async () => {
@@ -103,9 +106,15 @@ test("a bad expire_at is INVALID_ARGUMENT EXPIRE_AT_INVALID, on Send, SendBatch 
   ];
   for (const c of cases) {
     const r = await refusal(client.send({ ...message("bad"), ...c }));
-    expect({ code: r.code, reason: r.reason, fields: r.fields }).toEqual({ code: Code.InvalidArgument, reason: "EXPIRE_AT_INVALID", fields: ["expire_at"] });
+    expect({ code: r.code, reason: r.reason, fields: r.fields }).toEqual({
+      code: Code.InvalidArgument,
+      reason: "EXPIRE_AT_INVALID",
+      fields: ["expire_at"],
+    });
   }
-  const reply = await refusal(client.reply({ accountId: 1, inReplyToMessageId: "<parent@example.com>", bodyText: "x", expireAt: at(T0 - 1) }));
+  const reply = await refusal(
+    client.reply({ accountId: 1, inReplyToMessageId: "<parent@example.com>", bodyText: "x", expireAt: at(T0 - 1) }),
+  );
   expect({ code: reply.code, reason: reply.reason }).toEqual({ code: Code.InvalidArgument, reason: "EXPIRE_AT_INVALID" });
   const batch = await client.sendBatch({ messages: [{ ...message("bad"), expireAt: at(T0 - 1) }] });
   expect(batch.results[0]!.result).toMatchObject({ case: "error", value: { code: Code.InvalidArgument } });
@@ -144,7 +153,10 @@ test("a message whose expire_at passes while it waits for a retry ends EXPIRED, 
   // Its webhook: the EXPIRED event, as WatchOutbox streams it.
   await vi.waitFor(() => expect(receiver.received.length).toBeGreaterThan(0), { timeout: 15_000, interval: 50 });
   const body = JSON.parse(receiver.received[0]!.body) as { type: string; data: Record<string, unknown> };
-  expect(body).toMatchObject({ type: "outbox.expired", data: { outboxId: String(id), kind: "OUTBOX_EVENT_KIND_EXPIRED", status: "OUTBOX_STATUS_EXPIRED" } });
+  expect(body).toMatchObject({
+    type: "outbox.expired",
+    data: { outboxId: String(id), kind: "OUTBOX_EVENT_KIND_EXPIRED", status: "OUTBOX_STATUS_EXPIRED" },
+  });
 
   // An hour on, a claim runs (it takes a message scheduled for then) and attempts only that one.
   dataReply = undefined;
@@ -192,9 +204,16 @@ test("a message that expires while it waits for its account's one connection is 
     expect(waiting.status).toBe(OutboxStatus.SENDING);
     clock.set(T0 + 8031 * SECOND);
     release();
-    expect(await waitForOutcome(client, occupying.outboxId, { signal: AbortSignal.timeout(10_000) })).toMatchObject({ status: OutboxStatus.SENT });
+    expect(await waitForOutcome(client, occupying.outboxId, { signal: AbortSignal.timeout(10_000) })).toMatchObject({
+      status: OutboxStatus.SENT,
+    });
     await expired(waiting.outboxId);
-    expect(await eventKinds(waiting.outboxId)).toEqual([OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.RELEASED, OutboxEventKind.EXPIRED]);
+    expect(await eventKinds(waiting.outboxId)).toEqual([
+      OutboxEventKind.CREATED,
+      OutboxEventKind.SENDING,
+      OutboxEventKind.RELEASED,
+      OutboxEventKind.EXPIRED,
+    ]);
     expect(attempts).toEqual(["occupying"]);
   } finally {
     hold = undefined;
@@ -210,6 +229,10 @@ test("RetryOutbox of a DEAD message past its expiry is FAILED_PRECONDITION MESSA
   dataReply = undefined;
   clock.set(T0 + 10_061 * SECOND);
   const r = await refusal(client.retryOutbox({ outboxId: dead.outboxId }));
-  expect(r).toMatchObject({ code: Code.FailedPrecondition, reason: "MESSAGE_EXPIRED", metadata: { expire_at: new Date(T0 + 10_060 * SECOND).toISOString() } });
+  expect(r).toMatchObject({
+    code: Code.FailedPrecondition,
+    reason: "MESSAGE_EXPIRED",
+    metadata: { expire_at: new Date(T0 + 10_060 * SECOND).toISOString() },
+  });
   expect(await status(dead.outboxId)).toBe(OutboxStatus.DEAD);
 });

@@ -30,8 +30,16 @@ test("GetOutbox returns the row as Send committed and the sender finished it", a
   const sent = await env.client.send({ ...message, idempotencyKey: "get-1", waitForAttempt: true });
   const { outbox } = await env.client.getOutbox({ outboxId: sent.outbox!.outboxId });
   expect(outbox).toMatchObject({
-    outboxId: sent.outbox!.outboxId, accountId: 1, status: OutboxStatus.SENT, retries: 0, subject: "Hello",
-    to: ['"Bob" <bob@example.com>'], cc: ["carol@example.com"], bcc: [], idempotencyKey: "get-1", lastError: "",
+    outboxId: sent.outbox!.outboxId,
+    accountId: 1,
+    status: OutboxStatus.SENT,
+    retries: 0,
+    subject: "Hello",
+    to: ['"Bob" <bob@example.com>'],
+    cc: ["carol@example.com"],
+    bcc: [],
+    idempotencyKey: "get-1",
+    lastError: "",
     messageId: `<outbox-${sent.outbox!.outboxId}-0@prx-email.local>`,
   });
   expect(outbox!.providerMessageId).toMatch(/^smtp-/);

@@ -13,7 +13,10 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 async function details(call: Promise<unknown>): Promise<string> {
-  const err = (await call.then(() => undefined, (e: unknown) => e)) as ServiceError | undefined;
+  const err = (await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as ServiceError | undefined;
   if (!err) throw new Error("the call succeeded");
   return err.details;
 }
@@ -22,8 +25,12 @@ test("grpc-js reads messages with '/', ':', '@', '%' and non-ASCII text as the s
   const email = grpcJsClient(t.url);
   const health = grpcJsClient(t.url, "grpc/health/v1/health.proto", "grpc.health.v1.Health");
   try {
-    expect(await details(email.unary("Send", { account_id: 1, to: [], subject: "", body_text: "" }))).toBe("to/subject/body_text cannot be empty");
-    expect(await details(email.unary("Send", { account_id: 1, to: ["bob"], subject: "s", body_text: "b" }))).toBe("to[0]: address is missing '@'");
+    expect(await details(email.unary("Send", { account_id: 1, to: [], subject: "", body_text: "" }))).toBe(
+      "to/subject/body_text cannot be empty",
+    );
+    expect(await details(email.unary("Send", { account_id: 1, to: ["bob"], subject: "s", body_text: "b" }))).toBe(
+      "to[0]: address is missing '@'",
+    );
     expect(await details(health.unary("Check", { service: "почта.v1 100%" }))).toBe('unknown service "почта.v1 100%"');
   } finally {
     email.close();

@@ -19,7 +19,11 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 const request = (key: string, accountId = 1) => ({
-  accountId, to: ["Bob <bob@example.com>"], subject: "Invoice", bodyText: "Attached.", idempotencyKey: key,
+  accountId,
+  to: ["Bob <bob@example.com>"],
+  subject: "Invoice",
+  bodyText: "Attached.",
+  idempotencyKey: key,
 });
 
 test("the same key with the same request returns the same row, once", async () => {

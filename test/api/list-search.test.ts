@@ -17,11 +17,21 @@ beforeAll(async () => {
   const dir = `mail-out/search-${process.pid}`;
   t = await startTestApp({
     label: "list_search",
-    json: { accounts: [1, 2].map((n) => ({ id: n, from: `Ops ${n} <ops${n}@example.com>`, file_dir: dir })), message_id_domain: "search.test" },
+    json: {
+      accounts: [1, 2].map((n) => ({ id: n, from: `Ops ${n} <ops${n}@example.com>`, file_dir: dir })),
+      message_id_domain: "search.test",
+    },
   });
   client = emailClient(t.url);
   const send = async (name: string, fields: { accountId?: number; to?: string[]; cc?: string[]; bcc?: string[]; subject?: string }) => {
-    const res = await client.send({ accountId: 1, to: ["nobody@example.com"], subject: name, bodyText: "b", waitForAttempt: true, ...fields });
+    const res = await client.send({
+      accountId: 1,
+      to: ["nobody@example.com"],
+      subject: name,
+      bodyText: "b",
+      waitForAttempt: true,
+      ...fields,
+    });
     id[name] = res.outbox!.outboxId;
     return res.outbox!;
   };

@@ -25,8 +25,9 @@ beforeAll(async () => {
     ids.push(res.outbox!.outboxId);
   }
   for (const i of [1, 4]) await client.cancelOutbox({ outboxId: ids[i]! });
-  await Promise.all(Array.from({ length: BULK }, (_, i) =>
-    client.send({ accountId: 2, to: ["carol@example.com"], subject: `bulk ${i}`, bodyText: "b" })));
+  await Promise.all(
+    Array.from({ length: BULK }, (_, i) => client.send({ accountId: 2, to: ["carol@example.com"], subject: `bulk ${i}`, bodyText: "b" })),
+  );
 });
 afterAll(() => t?.close());
 
@@ -70,7 +71,12 @@ test("page_size 500 is allowed; every row is listed once", async () => {
 
 test.each([501, 100_000])("page_size %i is refused with limit_out_of_range", async (pageSize) => {
   const r = await refusal(client.listOutbox({ pageSize }));
-  expect(r).toMatchObject({ code: Code.InvalidArgument, message: "limit_out_of_range", reason: "LIMIT_OUT_OF_RANGE", fields: ["page_size"] });
+  expect(r).toMatchObject({
+    code: Code.InvalidArgument,
+    message: "limit_out_of_range",
+    reason: "LIMIT_OUT_OF_RANGE",
+    fields: ["page_size"],
+  });
 });
 
 test("a page token the server did not issue is refused", async () => {

@@ -68,7 +68,13 @@ test("from within allowed_from is the From header; the envelope sender stays the
     ["offers@brand.example", "offers@brand.example", "offers@brand.example"], // *@brand.example
     ['"Doe, Jane" <sender1@example.com>', '"Doe, Jane" <sender1@example.com>', '"Doe, Jane" <sender1@example.com>'], // its own address
   ]) {
-    const { outbox } = await client.send({ ...message, from, cc: ["carol@example.com"], bcc: ["hidden@example.com"], waitForAttempt: true });
+    const { outbox } = await client.send({
+      ...message,
+      from,
+      cc: ["carol@example.com"],
+      bcc: ["hidden@example.com"],
+      waitForAttempt: true,
+    });
     expect(outbox).toMatchObject({ status: OutboxStatus.SENT, from: header });
     const delivered = deliveredOf(outbox!.outboxId);
     expect(delivered.envelope).toEqual({ from: "sender1@example.com", to: ["bob@example.com", "carol@example.com", "hidden@example.com"] });
@@ -93,7 +99,12 @@ test("a from the account may not use is FROM_NOT_ALLOWED before any write, in Se
   const bad = await refusal(client.send({ ...message, from: "News <news@example.com>\r\nBcc: x@y.z" }));
   expect(bad).toMatchObject({ code: Code.InvalidArgument, reason: "HEADER_INJECTION", fields: ["from"] });
 
-  const batch = await client.sendBatch({ messages: [{ ...message, from: "evil@example.net" }, { ...message, from: "a@brand.example" }] });
+  const batch = await client.sendBatch({
+    messages: [
+      { ...message, from: "evil@example.net" },
+      { ...message, from: "a@brand.example" },
+    ],
+  });
   expect(batch.results[0]!.result.case).toBe("error");
   expect(batch.results[1]!.result).toMatchObject({ case: "outbox", value: { from: "a@brand.example" } });
   expect(await rowCount()).toBe(before + 1);
@@ -165,10 +176,15 @@ test("tags and metadata: returned, on every watch event, filtered by tag, never 
 
   // A snapshot (include_current) holds the tagged rows only, with their tags and metadata.
   const snap = new AbortController();
-  const snapshot = client.watchOutbox({ tags: { campaign: "welcome-2026" }, includeCurrent: true }, { signal: snap.signal })[Symbol.asyncIterator]();
+  const snapshot = client
+    .watchOutbox({ tags: { campaign: "welcome-2026" }, includeCurrent: true }, { signal: snap.signal })
+    [Symbol.asyncIterator]();
   const [first, second] = [(await snapshot.next()).value, (await snapshot.next()).value];
   snap.abort();
-  expect(first.message).toMatchObject({ case: "event", value: { outboxId: outbox!.outboxId, status: OutboxStatus.SENT, tags, metadata: meta } });
+  expect(first.message).toMatchObject({
+    case: "event",
+    value: { outboxId: outbox!.outboxId, status: OutboxStatus.SENT, tags, metadata: meta },
+  });
   expect(second.message.case).toBe("heartbeat"); // the snapshot had nothing else
 
   const listed = await client.listOutbox({ tags: { campaign: "welcome-2026" } });
@@ -208,32 +224,66 @@ test("tags and metadata over their limits are refused before any write; a bad ta
 test("Reply takes from, headers, tags and metadata as Send does", async () => {
   const parent = (await client.send({ ...message, to: ["carol@example.com"], subject: "Thread", waitForAttempt: true })).outbox!;
   const r = await client.reply({
-    accountId: 1, inReplyToMessageId: parent.messageId, bodyText: "Re", from: "Brand <team@brand.example>",
-    headers: UNSUBSCRIBE, tags: { campaign: "reply" }, metadata: { k: "v" }, waitForAttempt: true,
+    accountId: 1,
+    inReplyToMessageId: parent.messageId,
+    bodyText: "Re",
+    from: "Brand <team@brand.example>",
+    headers: UNSUBSCRIBE,
+    tags: { campaign: "reply" },
+    metadata: { k: "v" },
+    waitForAttempt: true,
   });
-  expect(r.outbox).toMatchObject({ status: OutboxStatus.SENT, from: '"Brand" <team@brand.example>', tags: { campaign: "reply" }, metadata: { k: "v" } });
+  expect(r.outbox).toMatchObject({
+    status: OutboxStatus.SENT,
+    from: '"Brand" <team@brand.example>',
+    tags: { campaign: "reply" },
+    metadata: { k: "v" },
+  });
   const delivered = deliveredOf(r.outbox!.outboxId);
   expect(delivered.envelope).toEqual({ from: "sender1@example.com", to: ["carol@example.com"] });
-  expect(headerLines(delivered.raw)).toEqual(expect.arrayContaining(["From: Brand <team@brand.example>", "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]));
-  expect((await refusal(client.reply({ accountId: 1, inReplyToMessageId: parent.messageId, bodyText: "Re", from: "x@evil.example" }))).reason)
-    .toBe("FROM_NOT_ALLOWED");
+  expect(headerLines(delivered.raw)).toEqual(
+    expect.arrayContaining(["From: Brand <team@brand.example>", "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]),
+  );
+  expect(
+    (await refusal(client.reply({ accountId: 1, inReplyToMessageId: parent.messageId, bodyText: "Re", from: "x@evil.example" }))).reason,
+  ).toBe("FROM_NOT_ALLOWED");
 });
 
 test("docs/api.md's example over curl (Connect JSON) and grpc-js: maps in JSON and on the .proto", async () => {
   const res = await curlConnect(t.url, "Send", {
-    accountId: 1, from: "Example News <news@example.com>", to: ["bob@example.com"], subject: "This week", bodyText: "…",
-    headers: UNSUBSCRIBE, tags: { campaign: "weekly-49" }, metadata: { user_id: "42" },
+    accountId: 1,
+    from: "Example News <news@example.com>",
+    to: ["bob@example.com"],
+    subject: "This week",
+    bodyText: "…",
+    headers: UNSUBSCRIBE,
+    tags: { campaign: "weekly-49" },
+    metadata: { user_id: "42" },
   });
   expect(res.status).toBe(200);
-  expect(res.body.outbox).toMatchObject({ from: '"Example News" <news@example.com>', headers: UNSUBSCRIBE, tags: { campaign: "weekly-49" }, metadata: { user_id: "42" } });
+  expect(res.body.outbox).toMatchObject({
+    from: '"Example News" <news@example.com>',
+    headers: UNSUBSCRIBE,
+    tags: { campaign: "weekly-49" },
+    metadata: { user_id: "42" },
+  });
   const listed = await curlConnect(t.url, "ListOutbox", { tags: { campaign: "weekly-49" } });
-  expect((listed.body.outboxes as { outboxId: string }[]).map((o) => o.outboxId)).toEqual([(res.body.outbox as { outboxId: string }).outboxId]);
+  expect((listed.body.outboxes as { outboxId: string }[]).map((o) => o.outboxId)).toEqual([
+    (res.body.outbox as { outboxId: string }).outboxId,
+  ]);
 
   const grpcJs = grpcJsClient(t.url);
   try {
-    const got = await grpcJs.unary<{ outbox: Record<string, unknown> }>("GetOutbox", { outbox_id: (res.body.outbox as { outboxId: string }).outboxId });
-    expect(got.outbox).toMatchObject({ from: '"Example News" <news@example.com>', tags: { campaign: "weekly-49" }, metadata: { user_id: "42" } });
-    const refused = await grpcJs.unary("Send", { account_id: 1, to: ["bob@example.com"], subject: "s", body_text: "x", from: "x@evil.example" })
+    const got = await grpcJs.unary<{ outbox: Record<string, unknown> }>("GetOutbox", {
+      outbox_id: (res.body.outbox as { outboxId: string }).outboxId,
+    });
+    expect(got.outbox).toMatchObject({
+      from: '"Example News" <news@example.com>',
+      tags: { campaign: "weekly-49" },
+      metadata: { user_id: "42" },
+    });
+    const refused = await grpcJs
+      .unary("Send", { account_id: 1, to: ["bob@example.com"], subject: "s", body_text: "x", from: "x@evil.example" })
       .catch((e: unknown) => e);
     expect((refused as { code: number }).code).toBe(Code.InvalidArgument);
   } finally {

@@ -48,8 +48,14 @@ beforeAll(async () => {
   });
   const client = as(admin.key);
   const sent = await client.send({
-    accountId: 1, to: ["Bob <bob@example.com>"], cc: ["carol@example.com"], bcc: ["hidden@example.com"], replyTo: "help@example.com",
-    subject: "Détail ✓", bodyText: "Plain body", bodyHtml: "<p>Hi <b>Bob</b></p><script>alert(1)</script>",
+    accountId: 1,
+    to: ["Bob <bob@example.com>"],
+    cc: ["carol@example.com"],
+    bcc: ["hidden@example.com"],
+    replyTo: "help@example.com",
+    subject: "Détail ✓",
+    bodyText: "Plain body",
+    bodyHtml: "<p>Hi <b>Bob</b></p><script>alert(1)</script>",
     attachments: [
       { filename: "report.pdf", contentType: "application/pdf", content: Buffer.from("%PDF-1.4 tiny") },
       { filename: "logo.png", contentType: "image/png", contentId: "logo@x", content: Buffer.alloc(300, 1) },
@@ -60,7 +66,14 @@ beforeAll(async () => {
   detailId = sent.outbox!.outboxId;
   expect((await client.retryOutbox({ outboxId: detailId, force: true })).outbox?.status).toBe(OutboxStatus.SENT);
   // Account 2: one permanent failure.
-  const dead = await client.send({ accountId: 2, to: ["x@example.com"], subject: "s", bodyText: "b", failureMode: FailureMode.PROVIDER, waitForAttempt: true });
+  const dead = await client.send({
+    accountId: 2,
+    to: ["x@example.com"],
+    subject: "s",
+    bodyText: "b",
+    failureMode: FailureMode.PROVIDER,
+    waitForAttempt: true,
+  });
   expect(dead.outbox?.status).toBe(OutboxStatus.DEAD);
 });
 afterAll(async () => {
@@ -72,11 +85,25 @@ const as = (key: string) => keyedClient(EmailService, t.url, key);
 
 test("GetOutboxMessage returns From, recipients, the headers as sent, both bodies, the attachments and the timeline", async () => {
   const d = await as(reader.key).getOutboxMessage({ outboxId: detailId });
-  expect(d.outbox).toMatchObject({ outboxId: detailId, status: OutboxStatus.SENT, to: [`"Bob" <bob@example.com>`], cc: ["carol@example.com"], subject: "Détail ✓" });
-  expect(d).toMatchObject({ fromAddress: "Account 1 <sender1@example.com>", replyTo: "help@example.com", bodyText: "Plain body", bodyTextTruncated: false,
-    bodyHtml: "<p>Hi <b>Bob</b></p><script>alert(1)</script>", bodyHtmlTruncated: false, eventsTruncated: false });
+  expect(d.outbox).toMatchObject({
+    outboxId: detailId,
+    status: OutboxStatus.SENT,
+    to: [`"Bob" <bob@example.com>`],
+    cc: ["carol@example.com"],
+    subject: "Détail ✓",
+  });
+  expect(d).toMatchObject({
+    fromAddress: "Account 1 <sender1@example.com>",
+    replyTo: "help@example.com",
+    bodyText: "Plain body",
+    bodyTextTruncated: false,
+    bodyHtml: "<p>Hi <b>Bob</b></p><script>alert(1)</script>",
+    bodyHtmlTruncated: false,
+    eventsTruncated: false,
+  });
   expect(d.attachments.map((a) => [a.filename, a.contentType, a.contentId, a.sizeBytes])).toEqual([
-    ["report.pdf", "application/pdf", "", 13n], ["logo.png", "image/png", "logo@x", 300n],
+    ["report.pdf", "application/pdf", "", 13n],
+    ["logo.png", "image/png", "logo@x", 300n],
   ]);
 
   // The header block is the one the SMTP server received for the accepted attempt, but for the
@@ -101,7 +128,12 @@ test("GetOutboxMessage returns From, recipients, the headers as sent, both bodie
 test("bodies are cut at 1 MiB on a character boundary; a row not yet attempted shows its next Message-ID", async () => {
   const body = `${"a".repeat(MAX_BODY_RETURNED - 1)}é and more`;
   const { outbox } = await as(admin.key).send({
-    accountId: 1, to: ["bob@example.com"], subject: "Big", bodyText: body, bodyHtml: `<p>${body}</p>`, sendAt: timestampFromMs(Date.now() + 3_600_000),
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "Big",
+    bodyText: body,
+    bodyHtml: `<p>${body}</p>`,
+    sendAt: timestampFromMs(Date.now() + 3_600_000),
   });
   const d = await as(reader.key).getOutboxMessage({ outboxId: outbox!.outboxId });
   expect(d.bodyText).toBe("a".repeat(MAX_BODY_RETURNED - 1));
@@ -113,10 +145,22 @@ test("bodies are cut at 1 MiB on a character boundary; a row not yet attempted s
 });
 
 test("GetOutboxMessage: another account's row is NOT_FOUND, a key without read is refused, a bad id is INVALID_ARGUMENT", async () => {
-  expect(await refusal(as(otherAccount.key).getOutboxMessage({ outboxId: detailId }))).toMatchObject({ code: Code.NotFound, reason: "OUTBOX_NOT_FOUND" });
-  expect(await refusal(as(noRead.key).getOutboxMessage({ outboxId: detailId }))).toMatchObject({ code: Code.PermissionDenied, reason: "SCOPE_NOT_ALLOWED" });
-  expect(await refusal(as(admin.key).getOutboxMessage({ outboxId: 999_999n }))).toMatchObject({ code: Code.NotFound, reason: "OUTBOX_NOT_FOUND" });
-  expect(await refusal(as(admin.key).getOutboxMessage({ outboxId: 0n }))).toMatchObject({ code: Code.InvalidArgument, reason: "OUTBOX_ID_INVALID" });
+  expect(await refusal(as(otherAccount.key).getOutboxMessage({ outboxId: detailId }))).toMatchObject({
+    code: Code.NotFound,
+    reason: "OUTBOX_NOT_FOUND",
+  });
+  expect(await refusal(as(noRead.key).getOutboxMessage({ outboxId: detailId }))).toMatchObject({
+    code: Code.PermissionDenied,
+    reason: "SCOPE_NOT_ALLOWED",
+  });
+  expect(await refusal(as(admin.key).getOutboxMessage({ outboxId: 999_999n }))).toMatchObject({
+    code: Code.NotFound,
+    reason: "OUTBOX_NOT_FOUND",
+  });
+  expect(await refusal(as(admin.key).getOutboxMessage({ outboxId: 0n }))).toMatchObject({
+    code: Code.InvalidArgument,
+    reason: "OUTBOX_ID_INVALID",
+  });
 });
 
 test("GetOutboxActivity: 60 whole minutes, sent and failed counted for the caller's accounts only", async () => {
@@ -132,7 +176,10 @@ test("GetOutboxActivity: 60 whole minutes, sent and failed counted for the calle
   expect(await total(admin.key, 2)).toEqual({ sent: 0, failed: 1 });
   expect(await total(reader.key)).toEqual({ sent: 1, failed: 1 });
   expect(await total(otherAccount.key)).toEqual({ sent: 0, failed: 1 });
-  expect(await refusal(as(otherAccount.key).getOutboxActivity({ accountId: 1 }))).toMatchObject({ code: Code.PermissionDenied, reason: "ACCOUNT_NOT_ALLOWED" });
+  expect(await refusal(as(otherAccount.key).getOutboxActivity({ accountId: 1 }))).toMatchObject({
+    code: Code.PermissionDenied,
+    reason: "ACCOUNT_NOT_ALLOWED",
+  });
   expect(await refusal(as(noRead.key).getOutboxActivity({}))).toMatchObject({ code: Code.PermissionDenied, reason: "SCOPE_NOT_ALLOWED" });
 });
 
@@ -140,7 +187,9 @@ test("the activity query reads only idx_outbox_event_outcome", async () => {
   const conn = await mysql.createConnection({ uri: t.db.url });
   try {
     await conn.query("ANALYZE TABLE outbox_event");
-    const [plan] = (await conn.query(`EXPLAIN ${OUTCOME_COUNTS_SQL}`, [OUTCOMES, Date.now() - 3_600_000])) as unknown as [Record<string, unknown>[]];
+    const [plan] = (await conn.query(`EXPLAIN ${OUTCOME_COUNTS_SQL}`, [OUTCOMES, Date.now() - 3_600_000])) as unknown as [
+      Record<string, unknown>[],
+    ];
     expect(plan).toHaveLength(1);
     expect(plan[0]).toMatchObject({ table: "outbox_event", key: "idx_outbox_event_outcome", type: "range" });
     expect(String(plan[0]!.Extra)).toMatch(/Using index/);

@@ -33,7 +33,11 @@ test("RetryOutbox of a SENT row is RETRY_NOT_ALLOWED_FOR_STATUS, with or without
   expect(sent.status).toBe(OutboxStatus.SENT);
   for (const force of [false, true]) {
     const r = await refusal(env.client.retryOutbox({ outboxId: sent.outboxId, force }));
-    expect(r).toMatchObject({ code: Code.FailedPrecondition, reason: "RETRY_NOT_ALLOWED_FOR_STATUS", message: "retry_not_allowed_for_status" });
+    expect(r).toMatchObject({
+      code: Code.FailedPrecondition,
+      reason: "RETRY_NOT_ALLOWED_FOR_STATUS",
+      message: "retry_not_allowed_for_status",
+    });
   }
 });
 

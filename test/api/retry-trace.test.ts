@@ -64,13 +64,25 @@ test("the reference trace: 100 → 110, 105 not due, 200 → 220, 300 → 340", 
   expect(notDue).toMatchObject({ code: Code.FailedPrecondition, reason: "RETRY_NOT_DUE", message: "retry_not_due" });
   // A refused retry changes nothing.
   const unchanged = (await client.getOutbox({ outboxId: id })).outbox!;
-  expect({ status: unchanged.status, retries: unchanged.retries, next: nextMs(unchanged) }).toEqual({ status: OutboxStatus.FAILED, retries: 1, next: 110_000 });
+  expect({ status: unchanged.status, retries: unchanged.retries, next: nextMs(unchanged) }).toEqual({
+    status: OutboxStatus.FAILED,
+    retries: 1,
+    next: 110_000,
+  });
 
   const second = await retryAt(200_000, id);
-  expect({ status: second.status, retries: second.retries, next: nextMs(second) }).toEqual({ status: OutboxStatus.FAILED, retries: 2, next: 220_000 });
+  expect({ status: second.status, retries: second.retries, next: nextMs(second) }).toEqual({
+    status: OutboxStatus.FAILED,
+    retries: 2,
+    next: 220_000,
+  });
 
   const third = await retryAt(300_000, id);
-  expect({ status: third.status, retries: third.retries, next: nextMs(third) }).toEqual({ status: OutboxStatus.FAILED, retries: 3, next: 340_000 });
+  expect({ status: third.status, retries: third.retries, next: nextMs(third) }).toEqual({
+    status: OutboxStatus.FAILED,
+    retries: 3,
+    next: 340_000,
+  });
 
   // Each attempt carried the retries read at claim time in its Message-ID.
   expect(attempts).toEqual([0, 1, 2].map((n) => `<outbox-${id}-${n}@${DOMAIN}>`));
@@ -89,7 +101,11 @@ test("a retry due exactly now is allowed; a millisecond earlier it is not", asyn
   expect(await refusal(client.retryOutbox({ outboxId: sent.outboxId }))).toMatchObject({ reason: "RETRY_NOT_DUE" });
 
   const retried = await retryAt(410_000, sent.outboxId);
-  expect({ status: retried.status, retries: retried.retries, next: nextMs(retried) }).toEqual({ status: OutboxStatus.FAILED, retries: 2, next: 430_000 });
+  expect({ status: retried.status, retries: retried.retries, next: nextMs(retried) }).toEqual({
+    status: OutboxStatus.FAILED,
+    retries: 2,
+    next: 430_000,
+  });
   await client.cancelOutbox({ outboxId: sent.outboxId });
 });
 
@@ -99,7 +115,11 @@ test("force skips the due check", async () => {
   expect(nextMs(sent)).toBe(510_000);
 
   const forced = await retryAt(500_001, sent.outboxId, true);
-  expect({ status: forced.status, retries: forced.retries, next: nextMs(forced) }).toEqual({ status: OutboxStatus.FAILED, retries: 2, next: 520_001 });
+  expect({ status: forced.status, retries: forced.retries, next: nextMs(forced) }).toEqual({
+    status: OutboxStatus.FAILED,
+    retries: 2,
+    next: 520_001,
+  });
   await client.cancelOutbox({ outboxId: sent.outboxId });
 });
 

@@ -33,13 +33,21 @@ function pythonParse(raw: Buffer): Promise<{ subject: string; body: string }> {
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as { subject: string; body: string }) : reject(new Error(`python3 exited ${code}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve(JSON.parse(out) as { subject: string; body: string }) : reject(new Error(`python3 exited ${code}`)),
+    );
     child.stdin.end(raw);
   });
 }
 
 test("subject 你好 and body 消息正文。 arrive intact, the Subject RFC 2047-encoded", async () => {
-  const res = await emailClient(t.url).send({ accountId: 1, to: ["bob@example.com"], subject: "你好", bodyText: "消息正文。", waitForAttempt: true });
+  const res = await emailClient(t.url).send({
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "你好",
+    bodyText: "消息正文。",
+    waitForAttempt: true,
+  });
   expect(res.outbox?.status).toBe(OutboxStatus.SENT);
   expect(res.outbox?.subject).toBe("你好");
   const [msg] = await sink.waitFor(1);

@@ -26,7 +26,13 @@ afterAll(async () => {
   await sink?.close();
 });
 
-const msg = (subject: string, extra: MessageInitShape<typeof SendRequestSchema> = {}) => ({ accountId: 1, to: ["bob@example.com"], subject, bodyText: "b", ...extra });
+const msg = (subject: string, extra: MessageInitShape<typeof SendRequestSchema> = {}) => ({
+  accountId: 1,
+  to: ["bob@example.com"],
+  subject,
+  bodyText: "b",
+  ...extra,
+});
 
 test("valid messages are committed and delivered; each refused one gets Send's error, in order", async () => {
   const before = await countRows(t.db.url);
@@ -73,14 +79,22 @@ test("an empty batch and one over 500 messages are refused whole with BATCH_SIZE
   const before = await countRows(t.db.url);
   expect(await refusal(client.sendBatch({ messages: [] }))).toMatchObject({ code: Code.InvalidArgument, reason: "BATCH_SIZE_INVALID" });
   const tooMany = Array.from({ length: 501 }, (_, i) => msg(`m${i}`));
-  expect(await refusal(client.sendBatch({ messages: tooMany }))).toMatchObject({ code: Code.InvalidArgument, reason: "BATCH_SIZE_INVALID" });
+  expect(await refusal(client.sendBatch({ messages: tooMany }))).toMatchObject({
+    code: Code.InvalidArgument,
+    reason: "BATCH_SIZE_INVALID",
+  });
   expect(await countRows(t.db.url)).toEqual(before);
 });
 
 test("500 messages commit with one result each, in request order, over grpc-js too", async () => {
   const grpc = grpcJsClient(t.url);
   try {
-    const messages = Array.from({ length: 500 }, (_, i) => ({ account_id: 1, to: ["bob@example.com"], subject: `bulk ${i}`, body_text: "b" }));
+    const messages = Array.from({ length: 500 }, (_, i) => ({
+      account_id: 1,
+      to: ["bob@example.com"],
+      subject: `bulk ${i}`,
+      body_text: "b",
+    }));
     const res = (await grpc.unary("SendBatch", { messages })) as { results: { outbox?: { outbox_id: string; subject: string } }[] };
     expect(res.results).toHaveLength(500);
     expect(res.results.map((x) => x.outbox?.subject)).toEqual(messages.map((m) => m.subject));

@@ -58,32 +58,61 @@ const sendCases: Case<SendInit>[] = [
   { name: "NUL in subject", req: { ...GOOD, subject: "Hi\0there" }, reason: "HEADER_INJECTION", field: "subject" },
   {
     name: "CR LF in a display name",
-    req: { ...GOOD, to: ["Bob\r\nBcc: eve@evil.test <bob@example.com>"] }, reason: "HEADER_INJECTION", field: "to[0]",
+    req: { ...GOOD, to: ["Bob\r\nBcc: eve@evil.test <bob@example.com>"] },
+    reason: "HEADER_INJECTION",
+    field: "to[0]",
   },
   { name: "LF in a cc display name", req: { ...GOOD, cc: ["Carol\n <carol@example.com>"] }, reason: "HEADER_INJECTION", field: "cc[0]" },
-  { name: "NUL in a reply_to display name", req: { ...GOOD, replyTo: "R\0 <r@example.com>" }, reason: "HEADER_INJECTION", field: "reply_to" },
+  {
+    name: "NUL in a reply_to display name",
+    req: { ...GOOD, replyTo: "R\0 <r@example.com>" },
+    reason: "HEADER_INJECTION",
+    field: "reply_to",
+  },
   {
     name: "51 recipients in all",
-    req: { ...GOOD, to: addresses(20, "to"), cc: addresses(20, "cc"), bcc: addresses(11, "bcc") }, reason: "TOO_MANY_RECIPIENTS", field: "to",
+    req: { ...GOOD, to: addresses(20, "to"), cc: addresses(20, "cc"), bcc: addresses(11, "bcc") },
+    reason: "TOO_MANY_RECIPIENTS",
+    field: "to",
   },
   { name: "999-byte subject", req: { ...GOOD, subject: "x".repeat(999) }, reason: "SUBJECT_TOO_LONG", field: "subject" },
   { name: "1000-byte multibyte subject", req: { ...GOOD, subject: `${"你".repeat(333)}x` }, reason: "SUBJECT_TOO_LONG", field: "subject" },
   { name: "unknown account", req: { ...GOOD, accountId: 99 }, code: Code.NotFound, reason: "ACCOUNT_NOT_FOUND" },
   {
     name: "send_at two years ahead",
-    req: { ...GOOD, sendAt: timestampFromMs(Date.now() + TWO_YEARS_MS) }, reason: "SEND_AT_OUT_OF_RANGE", field: "send_at",
+    req: { ...GOOD, sendAt: timestampFromMs(Date.now() + TWO_YEARS_MS) },
+    reason: "SEND_AT_OUT_OF_RANGE",
+    field: "send_at",
   },
-  { name: "257-char idempotency_key", req: { ...GOOD, idempotencyKey: "k".repeat(257) }, reason: "IDEMPOTENCY_KEY_INVALID", field: "idempotency_key" },
-  { name: "idempotency_key with LF", req: { ...GOOD, idempotencyKey: "key\nmore" }, reason: "IDEMPOTENCY_KEY_INVALID", field: "idempotency_key" },
-  { name: "idempotency_key with DEL", req: { ...GOOD, idempotencyKey: "key\x7f" }, reason: "IDEMPOTENCY_KEY_INVALID", field: "idempotency_key" },
+  {
+    name: "257-char idempotency_key",
+    req: { ...GOOD, idempotencyKey: "k".repeat(257) },
+    reason: "IDEMPOTENCY_KEY_INVALID",
+    field: "idempotency_key",
+  },
+  {
+    name: "idempotency_key with LF",
+    req: { ...GOOD, idempotencyKey: "key\nmore" },
+    reason: "IDEMPOTENCY_KEY_INVALID",
+    field: "idempotency_key",
+  },
+  {
+    name: "idempotency_key with DEL",
+    req: { ...GOOD, idempotencyKey: "key\x7f" },
+    reason: "IDEMPOTENCY_KEY_INVALID",
+    field: "idempotency_key",
+  },
   {
     name: "failure_mode not allowed",
-    req: { ...GOOD, failureMode: FailureMode.NETWORK }, code: Code.FailedPrecondition, reason: "FAILURE_MODE_NOT_ALLOWED",
+    req: { ...GOOD, failureMode: FailureMode.NETWORK },
+    code: Code.FailedPrecondition,
+    reason: "FAILURE_MODE_NOT_ALLOWED",
   },
   {
     name: "an attachment of a type not allowed",
     req: { ...GOOD, attachments: [{ filename: "a.html", contentType: "text/html", content: new Uint8Array([104, 105]) }] },
-    reason: "ATTACHMENT_CONTENT_TYPE_NOT_ALLOWED", field: "attachments[0].content_type",
+    reason: "ATTACHMENT_CONTENT_TYPE_NOT_ALLOWED",
+    field: "attachments[0].content_type",
   },
 ];
 
@@ -91,29 +120,55 @@ const REPLY: ReplyInit = { accountId: 1, inReplyToMessageId: "<parent@example.co
 const REPLY_EMPTY = "in_reply_to_message_id/body_text cannot be empty";
 
 const replyCases: Case<ReplyInit>[] = [
-  { name: "empty in_reply_to_message_id", req: { ...REPLY, inReplyToMessageId: "" }, reason: "REQUIRED_FIELD_EMPTY", field: "in_reply_to_message_id", message: REPLY_EMPTY },
+  {
+    name: "empty in_reply_to_message_id",
+    req: { ...REPLY, inReplyToMessageId: "" },
+    reason: "REQUIRED_FIELD_EMPTY",
+    field: "in_reply_to_message_id",
+    message: REPLY_EMPTY,
+  },
   { name: "blank body_text", req: { ...REPLY, bodyText: "   " }, reason: "REQUIRED_FIELD_EMPTY", field: "body_text", message: REPLY_EMPTY },
   { name: "unknown account", req: { ...REPLY, accountId: 7 }, code: Code.NotFound, reason: "ACCOUNT_NOT_FOUND" },
-  { name: "unknown parent", req: REPLY, code: Code.NotFound, reason: "PARENT_NOT_FOUND", message: "in_reply_to_message_id does not exist for this account" },
-  { name: "257-char idempotency_key", req: { ...REPLY, idempotencyKey: "k".repeat(257) }, reason: "IDEMPOTENCY_KEY_INVALID", field: "idempotency_key" },
+  {
+    name: "unknown parent",
+    req: REPLY,
+    code: Code.NotFound,
+    reason: "PARENT_NOT_FOUND",
+    message: "in_reply_to_message_id does not exist for this account",
+  },
+  {
+    name: "257-char idempotency_key",
+    req: { ...REPLY, idempotencyKey: "k".repeat(257) },
+    reason: "IDEMPOTENCY_KEY_INVALID",
+    field: "idempotency_key",
+  },
   {
     name: "send_at two years ahead",
-    req: { ...REPLY, sendAt: timestampFromMs(Date.now() + TWO_YEARS_MS) }, reason: "SEND_AT_OUT_OF_RANGE", field: "send_at",
+    req: { ...REPLY, sendAt: timestampFromMs(Date.now() + TWO_YEARS_MS) },
+    reason: "SEND_AT_OUT_OF_RANGE",
+    field: "send_at",
   },
   {
     name: "failure_mode not allowed",
-    req: { ...REPLY, failureMode: FailureMode.PROVIDER }, code: Code.FailedPrecondition, reason: "FAILURE_MODE_NOT_ALLOWED",
+    req: { ...REPLY, failureMode: FailureMode.PROVIDER },
+    code: Code.FailedPrecondition,
+    reason: "FAILURE_MODE_NOT_ALLOWED",
   },
   {
     name: "an attachment with neither content nor path",
     req: { ...REPLY, attachments: [{ filename: "a.pdf", contentType: "application/pdf" }] },
-    reason: "ATTACHMENT_SOURCE_INVALID", field: "attachments[0]",
+    reason: "ATTACHMENT_SOURCE_INVALID",
+    field: "attachments[0]",
   },
 ];
 
 async function expectRefused(call: Promise<unknown>, c: Case<unknown>): Promise<void> {
   const r = await refusal(call);
-  expect({ code: r.code, reason: r.reason, field: r.fields[0] }).toEqual({ code: c.code ?? Code.InvalidArgument, reason: c.reason, field: c.field });
+  expect({ code: r.code, reason: r.reason, field: r.fields[0] }).toEqual({
+    code: c.code ?? Code.InvalidArgument,
+    reason: c.reason,
+    field: c.field,
+  });
   if (c.message) expect(r.message).toBe(c.message);
 }
 

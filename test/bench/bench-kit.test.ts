@@ -18,7 +18,13 @@ test("the sink records each message under its X-Outbox-Id and waits for exactly 
   try {
     const waiting = sink.waitFor(["a-1", "a-2"], 10_000);
     for (const id of ["a-1", "a-2"]) {
-      await transport.sendMail({ from: "b@example.com", to: "c@example.com", subject: "s", text: "x".repeat(200_000), headers: { "X-Outbox-Id": id } });
+      await transport.sendMail({
+        from: "b@example.com",
+        to: "c@example.com",
+        subject: "s",
+        text: "x".repeat(200_000),
+        headers: { "X-Outbox-Id": id },
+      });
     }
     await waiting;
     expect([...sink.acceptedAt.keys()]).toEqual(["a-1", "a-2"]);

@@ -57,14 +57,25 @@ function describeService(file: FileDescriptorProto, name: string): string[] {
 test("describe email.v1.EmailService: reflection answers with the contract's file descriptor", async () => {
   // buf curl has no `describe`: call the reflection service itself, its schema from proto/.
   const out = await bufCurl(
-    "grpc", "--schema", "proto", "--reflect=false",
-    "-d", JSON.stringify({ fileContainingSymbol: "email.v1.EmailService" }),
+    "grpc",
+    "--schema",
+    "proto",
+    "--reflect=false",
+    "-d",
+    JSON.stringify({ fileContainingSymbol: "email.v1.EmailService" }),
     `${f.t.url}/grpc.reflection.v1.ServerReflection/ServerReflectionInfo`,
   );
   const res = JSON.parse(out) as { fileDescriptorResponse: { fileDescriptorProto: string[] } };
-  const files = res.fileDescriptorResponse.fileDescriptorProto.map((b64) => fromBinary(FileDescriptorProtoSchema, Buffer.from(b64, "base64")));
+  const files = res.fileDescriptorResponse.fileDescriptorProto.map((b64) =>
+    fromBinary(FileDescriptorProtoSchema, Buffer.from(b64, "base64")),
+  );
   const file = files.find((fd) => fd.name === "email/v1/email_service.proto")!;
-  expect(file.dependency).toEqual(["email/v1/outbox.proto", "email/v1/template_service.proto", "google/protobuf/timestamp.proto", "google/rpc/status.proto"]);
+  expect(file.dependency).toEqual([
+    "email/v1/outbox.proto",
+    "email/v1/template_service.proto",
+    "google/protobuf/timestamp.proto",
+    "google/rpc/status.proto",
+  ]);
   expect(describeService(file, "email.v1.EmailService")).toEqual(
     EmailService.methods.map((m) => {
       const stream = m.methodKind === "server_streaming" ? "stream " : "";
@@ -77,8 +88,10 @@ describe.each<BufProtocol>(["grpc", "grpcweb", "connect"])("--protocol %s", (pro
   test("Send with --emit-defaults returns the whole Outbox, SENT, and the SMTP server has it", async () => {
     const subject = `buf curl ${protocol}`;
     const out = await bufCurl(
-      protocol, "--emit-defaults",
-      "-d", JSON.stringify({ accountId: 1, to: ["bob@example.com"], subject, bodyText: "hello", waitForAttempt: true }),
+      protocol,
+      "--emit-defaults",
+      "-d",
+      JSON.stringify({ accountId: 1, to: ["bob@example.com"], subject, bodyText: "hello", waitForAttempt: true }),
       `${f.t.url}/email.v1.EmailService/Send`,
     );
     const outbox = (JSON.parse(out) as { outbox: Record<string, unknown> }).outbox;
@@ -89,7 +102,9 @@ describe.each<BufProtocol>(["grpc", "grpcweb", "connect"])("--protocol %s", (pro
 
   test("a bad Send fails with the ErrorInfo reason in the printed details", async () => {
     const err = (await bufCurl(
-      protocol, "-d", JSON.stringify({ accountId: 1, to: ["not an address"], subject: "x", bodyText: "y" }),
+      protocol,
+      "-d",
+      JSON.stringify({ accountId: 1, to: ["not an address"], subject: "x", bodyText: "y" }),
       `${f.t.url}/email.v1.EmailService/Send`,
     ).catch((e: unknown) => e)) as { stderr: string };
     const printed = JSON.parse(err.stderr) as { code: string; details: { type: string; value: string }[] };
@@ -100,14 +115,32 @@ describe.each<BufProtocol>(["grpc", "grpcweb", "connect"])("--protocol %s", (pro
 });
 
 test("the README's template commands: save a template, then Send with it and its data", async () => {
-  const saved = await bufCurl("grpc", "-d", JSON.stringify({
-    accountId: 1, name: "welcome",
-    content: { subject: "Welcome, {{name}}", html: "<p>Hi {{name}}, your plan is {{plan}}.</p>", sampleData: { name: "Ada", plan: "pro" } },
-  }), `${f.t.url}/email.v1.TemplateService/CreateTemplate`);
+  const saved = await bufCurl(
+    "grpc",
+    "-d",
+    JSON.stringify({
+      accountId: 1,
+      name: "welcome",
+      content: {
+        subject: "Welcome, {{name}}",
+        html: "<p>Hi {{name}}, your plan is {{plan}}.</p>",
+        sampleData: { name: "Ada", plan: "pro" },
+      },
+    }),
+    `${f.t.url}/email.v1.TemplateService/CreateTemplate`,
+  );
   expect(JSON.parse(saved)).toMatchObject({ template: { name: "welcome", version: 1 } });
-  const out = await bufCurl("grpc", "-d", JSON.stringify({
-    accountId: 1, to: ["bob@example.com"], template: { name: "welcome", data: { name: "Bob", plan: "pro" } }, waitForAttempt: true,
-  }), `${f.t.url}/email.v1.EmailService/Send`);
+  const out = await bufCurl(
+    "grpc",
+    "-d",
+    JSON.stringify({
+      accountId: 1,
+      to: ["bob@example.com"],
+      template: { name: "welcome", data: { name: "Bob", plan: "pro" } },
+      waitForAttempt: true,
+    }),
+    `${f.t.url}/email.v1.EmailService/Send`,
+  );
   const outbox = (JSON.parse(out) as { outbox: Record<string, unknown> }).outbox;
   expect(outbox).toMatchObject({ status: "OUTBOX_STATUS_SENT", subject: "Welcome, Bob", templateName: "welcome", templateVersion: 1 });
   expect(f.received(outbox.messageId as string)?.parsed.html).toBe("<p>Hi Bob, your plan is pro.</p>");

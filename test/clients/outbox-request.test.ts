@@ -40,11 +40,14 @@ async function sentFor(requestId: number) {
   const [answer] = await reader.answered([requestId]);
   expect(answer).toMatchObject({ error_reason: null });
   const messageId = `<outbox-${answer!.outbox_id}-0@${DOMAIN}>`;
-  return vi.waitFor(() => {
-    const m = f.received(messageId);
-    if (!m) throw new Error(`the sink has no ${messageId} yet`);
-    return m;
-  }, { timeout: 20_000, interval: 20 });
+  return vi.waitFor(
+    () => {
+      const m = f.received(messageId);
+      if (!m) throw new Error(`the sink has no ${messageId} yet`);
+      return m;
+    },
+    { timeout: 20_000, interval: 20 },
+  );
 }
 
 async function outboxRowsWithSubject(subject: string): Promise<number> {
@@ -61,11 +64,21 @@ describe("TypeScript: enqueueInTransaction(conn, request) on a mysql2 connection
     const table = `${f.t.db.name}.outbox_request`;
     try {
       await conn.beginTransaction();
-      const rolledBack = await enqueueInTransaction(conn, { accountId: 1, to: ["bob@example.com"], subject: "ts rolled back", bodyText: "x" }, { table });
+      const rolledBack = await enqueueInTransaction(
+        conn,
+        { accountId: 1, to: ["bob@example.com"], subject: "ts rolled back", bodyText: "x" },
+        { table },
+      );
       await conn.rollback();
 
       await conn.beginTransaction();
-      const message = create(SendRequestSchema, { accountId: 1, to: ["Bob <bob@example.com>"], subject: "ts committed", bodyText: "from TypeScript", metadata: { via: "ts" } });
+      const message = create(SendRequestSchema, {
+        accountId: 1,
+        to: ["Bob <bob@example.com>"],
+        subject: "ts committed",
+        bodyText: "from TypeScript",
+        metadata: { via: "ts" },
+      });
       const committed = await enqueueInTransaction(conn, message, { table });
       await conn.commit();
 
@@ -83,7 +96,9 @@ describe("TypeScript: enqueueInTransaction(conn, request) on a mysql2 connection
     const conn = await mysql.createConnection({ uri: appUser.url });
     try {
       await expect(enqueueInTransaction(conn, { to: ["bob@example.com"], subject: "s", bodyText: "b" })).rejects.toThrow(/accountId/);
-      await expect(enqueueInTransaction(conn, { accountId: 1 }, { table: "outbox_request; DROP TABLE x" })).rejects.toThrow(/not a table name/);
+      await expect(enqueueInTransaction(conn, { accountId: 1 }, { table: "outbox_request; DROP TABLE x" })).rejects.toThrow(
+        /not a table name/,
+      );
     } finally {
       await conn.end();
     }
@@ -93,11 +108,16 @@ describe("TypeScript: enqueueInTransaction(conn, request) on a mysql2 connection
 describe("Python: enqueue_in_transaction(conn, request) on a PyMySQL (DB-API) connection", () => {
   const venv = mkdtempSync(path.join(tmpdir(), "email-outbox-py-request-"));
   beforeAll(async () => {
-    requirePackage(pythonHas("grpc, grpc_tools, setuptools, venv"), `${PYTHON} with grpc, grpc_tools, setuptools and venv`,
-      "python3-grpcio python3-grpc-tools python3-setuptools python3-venv");
+    requirePackage(
+      pythonHas("grpc, grpc_tools, setuptools, venv"),
+      `${PYTHON} with grpc, grpc_tools, setuptools and venv`,
+      "python3-grpcio python3-grpc-tools python3-setuptools python3-venv",
+    );
     requirePackage(pythonHas("pymysql"), `${PYTHON} with PyMySQL`, "python3-pymysql");
     await run(PYTHON, ["-m", "venv", "--system-site-packages", venv]);
-    await run(path.join(venv, "bin", "pip"), ["install", "--no-index", "--no-build-isolation", "--quiet", "./clients/python"], { timeout: 120_000 });
+    await run(path.join(venv, "bin", "pip"), ["install", "--no-index", "--no-build-isolation", "--quiet", "./clients/python"], {
+      timeout: 120_000,
+    });
   }, 180_000);
   afterAll(() => rmSync(venv, { recursive: true, force: true }));
 
@@ -120,9 +140,11 @@ describe("Python: enqueue_in_transaction(conn, request) on a PyMySQL (DB-API) co
       "conn.commit()",
       "print(json.dumps({'rolled_back': rolled_back, 'committed': committed}))",
     ].join("\n");
-    const { stdout } = await run(path.join(venv, "bin", "python"), [
-      "-c", script, url.hostname, url.port || "3306", decodeURIComponent(url.username), decodeURIComponent(url.password), f.t.db.name,
-    ], { cwd: tmpdir(), timeout: 60_000 });
+    const { stdout } = await run(
+      path.join(venv, "bin", "python"),
+      ["-c", script, url.hostname, url.port || "3306", decodeURIComponent(url.username), decodeURIComponent(url.password), f.t.db.name],
+      { cwd: tmpdir(), timeout: 60_000 },
+    );
     const ids = JSON.parse(stdout) as { rolled_back: number; committed: number };
     const mail = await sentFor(ids.committed);
     expect(mail.parsed.subject).toBe("py committed");

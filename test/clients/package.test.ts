@@ -21,7 +21,10 @@ beforeAll(async () => {
   await run("npm", ["pack", "--pack-destination", scratch], { cwd: path.join(ROOT, "clients", "typescript"), timeout: 120_000 });
   const tarball = readdirSync(scratch).find((n) => n.endsWith(".tgz"))!;
   writeFileSync(path.join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
-  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", `./${tarball}`, "@types/node@20.19.43"], { cwd: scratch, timeout: 150_000 });
+  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", `./${tarball}`, "@types/node@20.19.43"], {
+    cwd: scratch,
+    timeout: 150_000,
+  });
 }, 300_000);
 afterAll(async () => {
   await f?.close();
@@ -30,7 +33,11 @@ afterAll(async () => {
 
 /** Runs a script in the scratch project; it prints one JSON line. */
 async function call(file: string): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, [file], { cwd: scratch, env: { ...process.env, URL_: f.t.url, KEY: f.apiKey }, timeout: 60_000 });
+  const { stdout } = await run(process.execPath, [file], {
+    cwd: scratch,
+    env: { ...process.env, URL_: f.t.url, KEY: f.apiKey },
+    timeout: 60_000,
+  });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
@@ -55,23 +62,36 @@ test("the package installs with only its runtime dependencies and ships .js and 
 
 test("a plain .mjs file imports it by name and calls the live server", { timeout: 60_000 }, async () => {
   // The same code without the TypeScript-only syntax.
-  writeFileSync(path.join(scratch, "call.mjs"), IMPORT + BODY.replace("process.env.URL_!", "process.env.URL_").replace("outbox!", "outbox").replace("(e: unknown)", "(e)"));
+  writeFileSync(
+    path.join(scratch, "call.mjs"),
+    IMPORT + BODY.replace("process.env.URL_!", "process.env.URL_").replace("outbox!", "outbox").replace("(e: unknown)", "(e)"),
+  );
   const out = await call("call.mjs");
-  expect(out).toEqual({ status: "SENT", messageId: expect.stringMatching(new RegExp(`^<outbox-\\d+-0@${DOMAIN}>$`)) as unknown, reason: "ADDRESS_INVALID" });
+  expect(out).toEqual({
+    status: "SENT",
+    messageId: expect.stringMatching(new RegExp(`^<outbox-\\d+-0@${DOMAIN}>$`)) as unknown,
+    reason: "ADDRESS_INVALID",
+  });
   expect(f.received(out.messageId as string)?.parsed.subject).toBe("from the package");
 });
 
 test("a TypeScript file type-checks against the .d.ts with tsc and calls the live server", { timeout: 120_000 }, async () => {
   writeFileSync(path.join(scratch, "call.ts"), IMPORT + BODY);
-  writeFileSync(path.join(scratch, "tsconfig.json"), JSON.stringify({
-    compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, types: ["node"], outDir: "out" },
-    files: ["call.ts"],
-  }));
+  writeFileSync(
+    path.join(scratch, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, types: ["node"], outDir: "out" },
+      files: ["call.ts"],
+    }),
+  );
   // A type error in the package's .d.ts or in its use fails here; skipLibCheck is off.
   await run(TSC, ["-p", "tsconfig.json"], { cwd: scratch, timeout: 100_000 });
   // And a misuse is refused by the same types.
   writeFileSync(path.join(scratch, "bad.ts"), `${IMPORT}createEmailClient({ baseUrl: 1 });\n`);
-  writeFileSync(path.join(scratch, "tsconfig.bad.json"), JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { noEmit: true }, files: ["bad.ts"] }));
+  writeFileSync(
+    path.join(scratch, "tsconfig.bad.json"),
+    JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { noEmit: true }, files: ["bad.ts"] }),
+  );
   await expect(run(TSC, ["-p", "tsconfig.bad.json"], { cwd: scratch })).rejects.toMatchObject({
     stdout: expect.stringMatching(/bad\.ts.*error TS2322.*number.*string/s) as unknown,
   });

@@ -28,10 +28,16 @@ function pythonHasModules(): boolean {
 
 let f: ClientFixture;
 beforeAll(async () => {
-  requirePackage(pythonHasModules(), `${PYTHON} with grpc, grpc_tools, setuptools and venv`, "python3-grpcio python3-grpc-tools python3-setuptools python3-venv");
+  requirePackage(
+    pythonHasModules(),
+    `${PYTHON} with grpc, grpc_tools, setuptools and venv`,
+    "python3-grpcio python3-grpc-tools python3-setuptools python3-venv",
+  );
   // Debian's grpcio and protobuf come from the system site-packages: nothing is downloaded.
   await run(PYTHON, ["-m", "venv", "--system-site-packages", venv]);
-  await run(path.join(venv, "bin", "pip"), ["install", "--no-index", "--no-build-isolation", "--quiet", "./clients/python"], { timeout: 120_000 });
+  await run(path.join(venv, "bin", "pip"), ["install", "--no-index", "--no-build-isolation", "--quiet", "./clients/python"], {
+    timeout: 120_000,
+  });
   f = await startClientFixture("python_client");
 }, 180_000);
 afterAll(async () => {
@@ -43,19 +49,32 @@ type Step = Record<string, unknown> & { step: string };
 const euros = (n: number) => new Intl.NumberFormat("de-DE", { style: "currency", currency: "EUR" }).format(n);
 
 test("the package's modules import from the venv, outside the source tree", async () => {
-  const { stdout } = await run(path.join(venv, "bin", "python"), ["-c",
-    "import email_outbox_client as c, email_outbox_client.email_v1.email_service_pb2 as api, email;" +
-    "print(c.__file__.startswith(%r), api.SendRequest.DESCRIPTOR.full_name, hasattr(email, 'message_from_string'))".replace("%r", JSON.stringify(venv)),
-  ], { cwd: tmpdir() });
+  const { stdout } = await run(
+    path.join(venv, "bin", "python"),
+    [
+      "-c",
+      "import email_outbox_client as c, email_outbox_client.email_v1.email_service_pb2 as api, email;" +
+        "print(c.__file__.startswith(%r), api.SendRequest.DESCRIPTOR.full_name, hasattr(email, 'message_from_string'))".replace(
+          "%r",
+          JSON.stringify(venv),
+        ),
+    ],
+    { cwd: tmpdir() },
+  );
   expect(stdout.trim()).toBe("True email.v1.SendRequest True");
 });
 
 test("email-outbox-example: send, INVALID_ARGUMENT reason, failed attempt, RetryOutbox, watch to SENT", async () => {
   const { stdout } = await run(EXAMPLE, ["--url", new URL(f.t.url).host, "--api-key", f.apiKey], { timeout: 60_000 });
-  const steps = new Map(stdout.trim().split("\n").map((line) => {
-    const s = JSON.parse(line) as Step;
-    return [s.step, s] as const;
-  }));
+  const steps = new Map(
+    stdout
+      .trim()
+      .split("\n")
+      .map((line) => {
+        const s = JSON.parse(line) as Step;
+        return [s.step, s] as const;
+      }),
+  );
 
   const send = steps.get("send")!;
   expect(send).toMatchObject({ status: "OUTBOX_STATUS_SENT", retries: 0, tags: { campaign: "python-tour" }, metadata: { user_id: "42" } });
@@ -71,8 +90,12 @@ test("email-outbox-example: send, INVALID_ARGUMENT reason, failed attempt, Retry
   expect(parsed.text).toContain(`Tea: ${euros(3.5)}`);
 
   expect(steps.get("invalid")).toEqual({
-    step: "invalid", code: "INVALID_ARGUMENT", reason: "ADDRESS_INVALID", domain: "email.v1",
-    message: expect.stringContaining("to[0]") as unknown, fields: ["to[0]"],
+    step: "invalid",
+    code: "INVALID_ARGUMENT",
+    reason: "ADDRESS_INVALID",
+    domain: "email.v1",
+    message: expect.stringContaining("to[0]") as unknown,
+    fields: ["to[0]"],
   });
 
   const failed = steps.get("failed")!;
@@ -87,7 +110,9 @@ test("email-outbox-example: send, INVALID_ARGUMENT reason, failed attempt, Retry
 });
 
 test("a key without the watch scope gets one line with code, reason and message, exit code 1", async () => {
-  const err = (await run(EXAMPLE, ["--url", new URL(f.t.url).host, "--api-key", f.sendOnlyKey], { timeout: 60_000 }).catch((e: unknown) => e)) as {
+  const err = (await run(EXAMPLE, ["--url", new URL(f.t.url).host, "--api-key", f.sendOnlyKey], { timeout: 60_000 }).catch(
+    (e: unknown) => e,
+  )) as {
     code: number;
     stderr: string;
   };

@@ -47,7 +47,9 @@ describe.each(VARIANTS)("$protocol over HTTP/$httpVersion", (variant) => {
   });
 
   test("errorReason reads the ErrorInfo of an INVALID_ARGUMENT, fieldViolations its BadRequest", async () => {
-    const err = await client().send({ accountId: 1, to: ["not an address"], subject: "x", bodyText: "y" }).catch((e: unknown) => e);
+    const err = await client()
+      .send({ accountId: 1, to: ["not an address"], subject: "x", bodyText: "y" })
+      .catch((e: unknown) => e);
     expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
     expect(errorReason(err)).toBe("ADDRESS_INVALID");
     expect(fieldViolations(err).map((v) => v.field)).toEqual(["to[0]"]);
@@ -56,26 +58,44 @@ describe.each(VARIANTS)("$protocol over HTTP/$httpVersion", (variant) => {
 
 test("a template saved with TemplateService is rendered into a Send with its own data", async () => {
   const templates = createClient(TemplateService, createEmailTransport({ baseUrl: f.t.url, apiKey: f.apiKey }));
-  await templates.createTemplate({ accountId: 1, name: "ts-welcome", content: { subject: "Welcome, {{name}}", html: "<p>Hello {{name}} ({{plan}})</p>" } });
+  await templates.createTemplate({
+    accountId: 1,
+    name: "ts-welcome",
+    content: { subject: "Welcome, {{name}}", html: "<p>Hello {{name}} ({{plan}})</p>" },
+  });
   const client = createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey });
-  const { outbox } = await client.send({ accountId: 1, to: ["bob@example.com"], template: { name: "ts-welcome", data: { name: "Bob", plan: "pro" } } });
+  const { outbox } = await client.send({
+    accountId: 1,
+    to: ["bob@example.com"],
+    template: { name: "ts-welcome", data: { name: "Bob", plan: "pro" } },
+  });
   expect(outbox).toMatchObject({ subject: "Welcome, Bob", templateName: "ts-welcome", templateVersion: 1 });
   const outcome = await waitForOutcome(client, outbox!.outboxId, { signal: AbortSignal.timeout(20_000) });
   const parsed = f.received(outcome.messageId)!.parsed;
   expect([parsed.html, parsed.text]).toEqual(["<p>Hello Bob (pro)</p>", "Hello Bob (pro)"]);
-  const err = await client.send({ accountId: 1, to: ["bob@example.com"], template: { name: "ts-welcome", data: { name: "Bob" } } }).catch((e: unknown) => e);
+  const err = await client
+    .send({ accountId: 1, to: ["bob@example.com"], template: { name: "ts-welcome", data: { name: "Bob" } } })
+    .catch((e: unknown) => e);
   expect([errorReason(err), errorInfo(err)?.metadata.path]).toEqual(["TEMPLATE_DATA_MISSING", "plan"]);
 });
 
 test("without the API key the call is refused with reason API_KEY_MISSING", async () => {
-  const err = await createEmailClient({ baseUrl: f.t.url }).listOutbox({}).catch((e: unknown) => e);
+  const err = await createEmailClient({ baseUrl: f.t.url })
+    .listOutbox({})
+    .catch((e: unknown) => e);
   expect(ConnectError.from(err).code).toBe(Code.Unauthenticated);
   expect(errorReason(err)).toBe("API_KEY_MISSING");
 });
 
 test("waitForOutcome with until FAILED sees a failed attempt; RetryOutbox then re-drives it to SENT", async () => {
   const client = createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey });
-  const { outbox } = await client.send({ accountId: 1, to: ["bob@example.com"], subject: "fails first", bodyText: "x", failureMode: FailureMode.NETWORK });
+  const { outbox } = await client.send({
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "fails first",
+    bodyText: "x",
+    failureMode: FailureMode.NETWORK,
+  });
   const failed = await waitForOutcome(client, outbox!.outboxId, { until: [OutboxStatus.FAILED], signal: AbortSignal.timeout(20_000) });
   expect(failed).toMatchObject({ status: OutboxStatus.FAILED, retries: 1, error: "simulated network timeout" });
   const early = await client.retryOutbox({ outboxId: outbox!.outboxId }).catch((e: unknown) => e);
@@ -88,7 +108,13 @@ test("oneClickUnsubscribe headers and tags: sent with the message, tags and meta
   const client = createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey });
   const headers = oneClickUnsubscribe("https://example.com/u/7", "u@example.com");
   const { outbox } = await client.send({
-    accountId: 1, to: ["bob@example.com"], subject: "unsubscribable", bodyText: "x", headers, tags: { campaign: "c7" }, metadata: { user: "7" },
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "unsubscribable",
+    bodyText: "x",
+    headers,
+    tags: { campaign: "c7" },
+    metadata: { user: "7" },
   });
   const outcome = await waitForOutcome(client, outbox!.outboxId, { signal: AbortSignal.timeout(20_000) });
   expect(outcome).toMatchObject({ status: OutboxStatus.SENT, tags: { campaign: "c7" }, metadata: { user: "7" } });

@@ -25,7 +25,11 @@ function configError(json: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV
 }
 
 describe("smtp host", () => {
-  test.each([["missing", undefined], ["empty", ""], ["blank", "   "]])("%s → `smtp host is required`, naming the account", (_, host) => {
+  test.each([
+    ["missing", undefined],
+    ["empty", ""],
+    ["blank", "   "],
+  ])("%s → `smtp host is required`, naming the account", (_, host) => {
     expect(configError({ accounts: [account({ host, auth: { password: "pw" } })] })).toBe("account 7: smtp host is required");
   });
 
@@ -83,12 +87,18 @@ describe("tls", () => {
 describe("secrets from the environment", () => {
   test("password_env and oauth_token_env are read from the environment", () => {
     const env = { ...ENV, SMTP_PW: "pw-from-env", SMTP_TOKEN: "token-from-env" };
-    const accounts = parse({ accounts: [account({ auth: { password_env: "SMTP_PW" } }, 1), account({ auth: { oauth_token_env: "SMTP_TOKEN" } }, 2)] }, env).accounts;
+    const accounts = parse(
+      { accounts: [account({ auth: { password_env: "SMTP_PW" } }, 1), account({ auth: { oauth_token_env: "SMTP_TOKEN" } }, 2)] },
+      env,
+    ).accounts;
     expect(accounts.get(1)!.relays[0]!.smtp!.auth).toMatchObject({ kind: "password", password: "pw-from-env" });
     expect(accounts.get(2)!.relays[0]!.smtp!.auth).toMatchObject({ kind: "oauth2", accessToken: "token-from-env" });
   });
 
-  test.each([["unset", undefined], ["empty", ""]])("a variable that is %s is an error naming the account and the variable", (_, value) => {
+  test.each([
+    ["unset", undefined],
+    ["empty", ""],
+  ])("a variable that is %s is an error naming the account and the variable", (_, value) => {
     const message = configError({ accounts: [account({ auth: { password_env: "SMTP_PW" } })] }, { ...ENV, SMTP_PW: value });
     expect(message).toBe("account 7: environment variable SMTP_PW (smtp.auth.password_env) is not set");
   });
@@ -127,7 +137,12 @@ test("the config is frozen", () => {
 describe("server and metrics settings", () => {
   test("defaults: a 256 MiB request budget, 10 s to the first bytes, 100 streams, /metrics on the API port", () => {
     const c = parse({});
-    expect(c.server).toEqual({ requestBytesInFlight: 256 * 1024 * 1024, firstBytesTimeoutMs: 10_000, idleTimeoutMs: 300_000, maxConcurrentStreams: 100 });
+    expect(c.server).toEqual({
+      requestBytesInFlight: 256 * 1024 * 1024,
+      firstBytesTimeoutMs: 10_000,
+      idleTimeoutMs: 300_000,
+      maxConcurrentStreams: 100,
+    });
     expect([c.watch.maxStreams, c.watch.maxStreamsPerKey]).toEqual([1000, 100]);
     expect(c.metrics).toEqual({ tagLabels: [] });
   });
@@ -173,7 +188,8 @@ describe("allowed_from", () => {
   });
 
   test("with allowed_from, from must be one address: it stays the envelope sender", () => {
-    expect(configError({ accounts: [{ ...account({}), from: "a@x.example, b@x.example", allowed_from: ["*@x.example"] }] }))
-      .toBe("account 7: with allowed_from, from must be one address (the envelope sender)");
+    expect(configError({ accounts: [{ ...account({}), from: "a@x.example, b@x.example", allowed_from: ["*@x.example"] }] })).toBe(
+      "account 7: with allowed_from, from must be one address (the envelope sender)",
+    );
   });
 });

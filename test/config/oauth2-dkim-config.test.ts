@@ -7,7 +7,12 @@ import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config/config.js";
 
-const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0", OAUTH_SECRET: "cs-Config-Secret", OAUTH_REFRESH: "rt-Config-Refresh" };
+const ENV = {
+  DATABASE_URL: "mysql://root@127.0.0.1:3306/x",
+  PORT: "0",
+  OAUTH_SECRET: "cs-Config-Secret",
+  OAUTH_REFRESH: "rt-Config-Refresh",
+};
 const OAUTH2 = {
   token_url: "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
   client_id: "0b4c1e2f-app",
@@ -16,10 +21,16 @@ const OAUTH2 = {
   scope: "https://outlook.office.com/SMTP.Send offline_access",
 };
 
-const account = (extra: Record<string, unknown>) => ({ id: 7, from: "Ops <ops@contoso.com>", smtp: { host: "smtp.office365.com", user: "ops@contoso.com" }, ...extra });
+const account = (extra: Record<string, unknown>) => ({
+  id: 7,
+  from: "Ops <ops@contoso.com>",
+  smtp: { host: "smtp.office365.com", user: "ops@contoso.com" },
+  ...extra,
+});
 const withOAuth2 = (oauth2: Record<string, unknown>, auth: Record<string, unknown> = {}) =>
   account({ smtp: { host: "smtp.office365.com", user: "ops@contoso.com", auth: { oauth2, ...auth } } });
-const parse = (acct: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV) => parseConfig({ accounts: [acct] }, env, "/srv/outbox").accounts.get(7)!;
+const parse = (acct: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV) =>
+  parseConfig({ accounts: [acct] }, env, "/srv/outbox").accounts.get(7)!;
 
 function configError(acct: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV): string {
   try {
@@ -36,26 +47,52 @@ describe("smtp.auth.oauth2", () => {
     expect(parse(withOAuth2(OAUTH2)).relays[0]!.smtp!.auth).toEqual({
       kind: "oauth2-refresh",
       user: "ops@contoso.com",
-      client: { tokenUrl: OAUTH2.token_url, clientId: "0b4c1e2f-app", clientSecret: "cs-Config-Secret", refreshToken: "rt-Config-Refresh", scope: OAUTH2.scope },
+      client: {
+        tokenUrl: OAUTH2.token_url,
+        clientId: "0b4c1e2f-app",
+        clientSecret: "cs-Config-Secret",
+        refreshToken: "rt-Config-Refresh",
+        scope: OAUTH2.scope,
+      },
     });
   });
 
   test("http:// is allowed to a loopback token endpoint only", () => {
-    expect(parse(withOAuth2({ ...OAUTH2, token_url: "http://127.0.0.1:8099/token" })).relays[0]!.smtp!.auth).toMatchObject({ client: { tokenUrl: "http://127.0.0.1:8099/token" } });
+    expect(parse(withOAuth2({ ...OAUTH2, token_url: "http://127.0.0.1:8099/token" })).relays[0]!.smtp!.auth).toMatchObject({
+      client: { tokenUrl: "http://127.0.0.1:8099/token" },
+    });
     const plain = "account 7: smtp.auth.oauth2.token_url must be an https:// URL without credentials (http:// only to a loopback host)";
     expect(configError(withOAuth2({ ...OAUTH2, token_url: "http://login.example.com/token" }))).toBe(plain);
     expect(configError(withOAuth2({ ...OAUTH2, token_url: "https://u:p@login.example.com/token" }))).toBe(plain);
-    expect(configError(withOAuth2({ ...OAUTH2, token_url: "login.example.com/token" }))).toBe("account 7: smtp.auth.oauth2.token_url must be an https:// URL");
+    expect(configError(withOAuth2({ ...OAUTH2, token_url: "login.example.com/token" }))).toBe(
+      "account 7: smtp.auth.oauth2.token_url must be an https:// URL",
+    );
   });
 
   test.each([
-    ["an inline client_secret", { client_secret: "cs-Inline" }, "account 7: smtp.auth.oauth2: client_secret must be given by environment variable (client_secret_env)"],
-    ["an inline refresh_token", { refresh_token: "rt-Inline" }, "account 7: smtp.auth.oauth2: refresh_token must be given by environment variable (refresh_token_env)"],
+    [
+      "an inline client_secret",
+      { client_secret: "cs-Inline" },
+      "account 7: smtp.auth.oauth2: client_secret must be given by environment variable (client_secret_env)",
+    ],
+    [
+      "an inline refresh_token",
+      { refresh_token: "rt-Inline" },
+      "account 7: smtp.auth.oauth2: refresh_token must be given by environment variable (refresh_token_env)",
+    ],
     ["an unknown setting", { tenant: "contoso" }, "account 7: smtp.auth.oauth2.tenant: unknown setting"],
     ["no client_id", { client_id: undefined }, "account 7: smtp.auth.oauth2.client_id is required (without control characters)"],
     ["a scope with a quote", { scope: 'SMTP.Send "x"' }, "account 7: smtp.auth.oauth2.scope must be space-separated scope tokens"],
-    ["an unset variable", { refresh_token_env: "NOT_SET" }, "account 7: smtp.auth.oauth2: environment variable NOT_SET (refresh_token_env) is not set"],
-    ["no refresh_token_env", { refresh_token_env: undefined }, "account 7: smtp.auth.oauth2.refresh_token_env must name an environment variable"],
+    [
+      "an unset variable",
+      { refresh_token_env: "NOT_SET" },
+      "account 7: smtp.auth.oauth2: environment variable NOT_SET (refresh_token_env) is not set",
+    ],
+    [
+      "no refresh_token_env",
+      { refresh_token_env: undefined },
+      "account 7: smtp.auth.oauth2.refresh_token_env must name an environment variable",
+    ],
   ])("%s is refused", (_, change, message) => {
     const error = configError(withOAuth2({ ...OAUTH2, ...change }));
     expect(error).toBe(message);
@@ -63,8 +100,12 @@ describe("smtp.auth.oauth2", () => {
   });
 
   test("together with a password or a static token it is refused", () => {
-    expect(configError(withOAuth2(OAUTH2, { password: "pw" }))).toBe("account 7: smtp.auth must set exactly one of password/oauth_token/oauth2");
-    expect(configError(withOAuth2(OAUTH2, { oauth_token_env: "OAUTH_SECRET" }))).toBe("account 7: smtp.auth must set exactly one of password/oauth_token/oauth2");
+    expect(configError(withOAuth2(OAUTH2, { password: "pw" }))).toBe(
+      "account 7: smtp.auth must set exactly one of password/oauth_token/oauth2",
+    );
+    expect(configError(withOAuth2(OAUTH2, { oauth_token_env: "OAUTH_SECRET" }))).toBe(
+      "account 7: smtp.auth must set exactly one of password/oauth_token/oauth2",
+    );
   });
 });
 
@@ -80,12 +121,23 @@ describe("dkim", () => {
 
   test("an RSA key from a file (relative to the config file) or from the environment", () => {
     const relative = parseConfig({ accounts: [dkim({ private_key_file: "key.pem" })] }, ENV, dir).accounts.get(7)!.dkim!;
-    expect(relative).toEqual({ domain: "contoso.com", selector: "mail2026", privateKey: rsa.privateKey.export({ type: "pkcs8", format: "pem" }) });
-    expect(parse(dkim({ domain: "Mail.Contoso.COM", private_key_env: "DKIM_KEY" }), envWith(pkcs1)).dkim).toMatchObject({ domain: "mail.contoso.com" });
+    expect(relative).toEqual({
+      domain: "contoso.com",
+      selector: "mail2026",
+      privateKey: rsa.privateKey.export({ type: "pkcs8", format: "pem" }),
+    });
+    expect(parse(dkim({ domain: "Mail.Contoso.COM", private_key_env: "DKIM_KEY" }), envWith(pkcs1)).dkim).toMatchObject({
+      domain: "mail.contoso.com",
+    });
   });
 
   test("also on a file_dir account", () => {
-    const acct = { id: 7, from: "Dev <dev@contoso.com>", file_dir: "out", dkim: { domain: "contoso.com", selector: "dev", private_key_file: keyFile } };
+    const acct = {
+      id: 7,
+      from: "Dev <dev@contoso.com>",
+      file_dir: "out",
+      dkim: { domain: "contoso.com", selector: "dev", private_key_file: keyFile },
+    };
     expect(parse(acct).dkim?.selector).toBe("dev");
   });
 
@@ -106,19 +158,49 @@ describe("dkim", () => {
 
   test("an RSA key under 1024 bits is refused", () => {
     const small = generateKeyPairSync("rsa", { modulusLength: 768 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    expect(configError(dkim({ private_key_env: "DKIM_KEY" }), envWith(small))).toBe(`${from} has 768 bits: DKIM needs at least 1024 (2048 recommended)`);
+    expect(configError(dkim({ private_key_env: "DKIM_KEY" }), envWith(small))).toBe(
+      `${from} has 768 bits: DKIM needs at least 1024 (2048 recommended)`,
+    );
   });
 
   test.each([
     ["no key", {}, "account 7: dkim: set exactly one of private_key_file/private_key_env"],
-    ["two keys", { private_key_file: keyFile, private_key_env: "DKIM_KEY" }, "account 7: dkim: set exactly one of private_key_file/private_key_env"],
-    ["a missing file", { private_key_file: "/nonexistent/k.pem" }, "account 7: dkim: private_key_file /nonexistent/k.pem cannot be read (ENOENT)"],
-    ["an unset variable", { private_key_env: "NO_SUCH_KEY" }, "account 7: dkim: environment variable NO_SUCH_KEY (private_key_env) is not set"],
+    [
+      "two keys",
+      { private_key_file: keyFile, private_key_env: "DKIM_KEY" },
+      "account 7: dkim: set exactly one of private_key_file/private_key_env",
+    ],
+    [
+      "a missing file",
+      { private_key_file: "/nonexistent/k.pem" },
+      "account 7: dkim: private_key_file /nonexistent/k.pem cannot be read (ENOENT)",
+    ],
+    [
+      "an unset variable",
+      { private_key_env: "NO_SUCH_KEY" },
+      "account 7: dkim: environment variable NO_SUCH_KEY (private_key_env) is not set",
+    ],
     ["an unknown setting", { private_key_file: keyFile, algorithm: "ed25519" }, "account 7: dkim.algorithm: unknown setting"],
-    ["a one-label domain", { domain: "localhost", private_key_file: keyFile }, "account 7: dkim.domain must be a domain name such as example.com"],
-    ["a domain with a space", { domain: "con toso.com", private_key_file: keyFile }, "account 7: dkim.domain must be a domain name such as example.com"],
-    ["a selector with an underscore", { selector: "mail_2026", private_key_file: keyFile }, "account 7: dkim.selector must be DNS labels such as mail2026"],
-    ["a selector with a semicolon", { selector: "a;b=c", private_key_file: keyFile }, "account 7: dkim.selector must be DNS labels such as mail2026"],
+    [
+      "a one-label domain",
+      { domain: "localhost", private_key_file: keyFile },
+      "account 7: dkim.domain must be a domain name such as example.com",
+    ],
+    [
+      "a domain with a space",
+      { domain: "con toso.com", private_key_file: keyFile },
+      "account 7: dkim.domain must be a domain name such as example.com",
+    ],
+    [
+      "a selector with an underscore",
+      { selector: "mail_2026", private_key_file: keyFile },
+      "account 7: dkim.selector must be DNS labels such as mail2026",
+    ],
+    [
+      "a selector with a semicolon",
+      { selector: "a;b=c", private_key_file: keyFile },
+      "account 7: dkim.selector must be DNS labels such as mail2026",
+    ],
   ])("%s is refused", (_, change, message) => {
     expect(configError(dkim(change))).toBe(message);
   });

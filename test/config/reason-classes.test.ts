@@ -6,8 +6,9 @@ import { reasonClass } from "../../src/config/reason-classes.js";
 import { DEFAULT_REASON_CLASS } from "../../src/message/bounce-reasons.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0" };
-const withSuppression = (suppression: unknown) =>
-  ({ accounts: [{ id: 7, from: "Ops <ops@example.com>", smtp: { host: "smtp.example.com" }, suppression }] });
+const withSuppression = (suppression: unknown) => ({
+  accounts: [{ id: 7, from: "Ops <ops@example.com>", smtp: { host: "smtp.example.com" }, suppression }],
+});
 
 function configError(suppression: unknown): string {
   try {
@@ -20,7 +21,11 @@ function configError(suppression: unknown): string {
 }
 
 test("overrides apply to the named reasons only, next to the soft-bounce rule", () => {
-  const config = parseConfig(withSuppression({ soft_bounce_limit: 3, reason_classes: { mailbox_full: "suppress", blocked: "soft", complaint: "suppress" } }), ENV, "/");
+  const config = parseConfig(
+    withSuppression({ soft_bounce_limit: 3, reason_classes: { mailbox_full: "suppress", blocked: "soft", complaint: "suppress" } }),
+    ENV,
+    "/",
+  );
   const account = config.accounts.get(7)!;
   expect(account.softBounces).toEqual({ limit: 3, windowMs: 7 * 24 * 3_600_000 });
   expect(reasonClass(account, "mailbox_full")).toBe("suppress");
@@ -36,11 +41,20 @@ test("overrides apply to the named reasons only, next to the soft-bounce rule", 
 });
 
 test.each([
-  [{ reason_classes: { mailbox_ful: "suppress" } }, "account 7: suppression.reason_classes.mailbox_ful: unknown bounce reason (did you mean mailbox_full?)"],
-  [{ reason_classes: { blocked: "sofft" } }, 'account 7: suppression.reason_classes.blocked: "sofft" is not a class (did you mean soft?); one of suppress, soft, sender'],
+  [
+    { reason_classes: { mailbox_ful: "suppress" } },
+    "account 7: suppression.reason_classes.mailbox_ful: unknown bounce reason (did you mean mailbox_full?)",
+  ],
+  [
+    { reason_classes: { blocked: "sofft" } },
+    'account 7: suppression.reason_classes.blocked: "sofft" is not a class (did you mean soft?); one of suppress, soft, sender',
+  ],
   [{ reason_classes: { blocked: 1 } }, "account 7: suppression.reason_classes.blocked: 1 is not a class; one of suppress, soft, sender"],
   [{ reason_classes: { bogus_reason: "soft" } }, "account 7: suppression.reason_classes.bogus_reason: unknown bounce reason"],
-  [{ reason_classes: ["blocked"] }, 'account 7: suppression.reason_classes must be an object of reason: class, e.g. { "mailbox_full": "suppress" }'],
+  [
+    { reason_classes: ["blocked"] },
+    'account 7: suppression.reason_classes must be an object of reason: class, e.g. { "mailbox_full": "suppress" }',
+  ],
   [{ reason_class: {} }, "account 7: suppression.reason_class: unknown setting (did you mean reason_classes?)"],
 ])("refused: %j", (suppression, message) => {
   expect(configError(suppression)).toBe(message);

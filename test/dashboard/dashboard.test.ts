@@ -16,15 +16,20 @@ import { DOMAIN, startClientFixture, type ClientFixture } from "../clients/fixtu
 const CHROMIUM = "/usr/bin/chromium";
 /** design.md: headless Chromium as root, nothing fetched in the background. */
 const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 const SCREENSHOT = "test-results/dashboard.png";
 const DETAIL_SCREENSHOT = "test-results/dashboard-detail.png";
 /** The top of the page with two rows ticked: what docs/dashboard.png shows. */
 const README_SCREENSHOT = "test-results/dashboard-readme.png";
 const WAIT_MS = 15_000;
-
 
 let f: ClientFixture;
 let browser: Browser;
@@ -85,7 +90,12 @@ describe("dashboard in Chromium", () => {
       return undefined;
     };
     try {
-      const { outbox } = await client.send({ accountId: 1, to: ["Bob <bob@example.com>"], subject: "Held at the SMTP server", bodyText: "hi" });
+      const { outbox } = await client.send({
+        accountId: 1,
+        to: ["Bob <bob@example.com>"],
+        subject: "Held at the SMTP server",
+        bodyText: "hi",
+      });
       const id = outbox!.outboxId;
       await waitRow(id, "SENDING");
       // The row can appear from its events (committed together by the hand-off) before the page
@@ -102,7 +112,12 @@ describe("dashboard in Chromium", () => {
 
   test("a failing message shows its error; the Retry button re-drives it to SENT", async () => {
     const { outbox } = await client.send({
-      accountId: 1, to: ["carol@example.com"], subject: "Fails once", bodyText: "x", failureMode: FailureMode.NETWORK, waitForAttempt: true,
+      accountId: 1,
+      to: ["carol@example.com"],
+      subject: "Fails once",
+      bodyText: "x",
+      failureMode: FailureMode.NETWORK,
+      waitForAttempt: true,
     });
     const id = outbox!.outboxId;
     expect(outbox!.status).toBe(OutboxStatus.FAILED);
@@ -123,7 +138,12 @@ describe("dashboard in Chromium", () => {
 
   test("the Cancel button cancels a failed message after confirmation", async () => {
     const { outbox } = await client.send({
-      accountId: 1, to: ["dave@example.com"], subject: "Cancelled by the operator", bodyText: "x", failureMode: FailureMode.NETWORK, waitForAttempt: true,
+      accountId: 1,
+      to: ["dave@example.com"],
+      subject: "Cancelled by the operator",
+      bodyText: "x",
+      failureMode: FailureMode.NETWORK,
+      waitForAttempt: true,
     });
     const id = outbox!.outboxId;
     await waitRow(id, "FAILED");
@@ -135,7 +155,14 @@ describe("dashboard in Chromium", () => {
 
   test("several ticked rows are retried, then several cancelled, in one click each", async () => {
     const failing = async (subject: string) => {
-      const { outbox } = await client.send({ accountId: 1, to: ["gina@example.com"], subject, bodyText: "x", failureMode: FailureMode.NETWORK, waitForAttempt: true });
+      const { outbox } = await client.send({
+        accountId: 1,
+        to: ["gina@example.com"],
+        subject,
+        bodyText: "x",
+        failureMode: FailureMode.NETWORK,
+        waitForAttempt: true,
+      });
       await waitRow(outbox!.outboxId, "FAILED");
       return outbox!.outboxId;
     };
@@ -163,7 +190,12 @@ describe("dashboard in Chromium", () => {
 
   test("filters by status and by account, picked from the accounts the key covers", async () => {
     const dead = await client.send({
-      accountId: 2, to: ["erin@example.com"], subject: "Rejected for account 2", bodyText: "x", failureMode: FailureMode.PROVIDER, waitForAttempt: true,
+      accountId: 2,
+      to: ["erin@example.com"],
+      subject: "Rejected for account 2",
+      bodyText: "x",
+      failureMode: FailureMode.PROVIDER,
+      waitForAttempt: true,
     });
     const deadId = dead.outbox!.outboxId;
     await waitRow(deadId, "DEAD");
@@ -175,11 +207,20 @@ describe("dashboard in Chromium", () => {
     await page.click('button[data-status-filter="SENT"]');
 
     // The account picker lists what ListAccounts says the key covers.
-    const options = await page.locator("#account option").evaluateAll((os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
-    expect(options).toEqual([["", "all"], ["1", "1 · Account 1 <sender1@example.com>"], ["2", "2 · Account 2 <sender2@example.com>"]]);
+    const options = await page
+      .locator("#account option")
+      .evaluateAll((os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
+    expect(options).toEqual([
+      ["", "all"],
+      ["1", "1 · Account 1 <sender1@example.com>"],
+      ["2", "2 · Account 2 <sender2@example.com>"],
+    ]);
     await page.selectOption("#account", "2");
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: WAIT_MS });
-    await expect.poll(() => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId)), { timeout: WAIT_MS })
+    await expect
+      .poll(() => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId)), {
+        timeout: WAIT_MS,
+      })
       .toEqual([String(deadId)]);
     await page.selectOption("#account", "");
     await expect.poll(() => page.locator("tbody tr").count(), { timeout: WAIT_MS }).toBeGreaterThan(3);
@@ -188,7 +229,8 @@ describe("dashboard in Chromium", () => {
   test("search finds rows by subject and by #id, server-side; Older messages pages past the newest", async () => {
     const shownIds = () => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId));
     const needles: bigint[] = [];
-    for (const n of [1, 2]) needles.push((await client.send({ accountId: 1, to: ["hay@example.com"], subject: `Needle ${n}`, bodyText: "x" })).outbox!.outboxId);
+    for (const n of [1, 2])
+      needles.push((await client.send({ accountId: 1, to: ["hay@example.com"], subject: `Needle ${n}`, bodyText: "x" })).outbox!.outboxId);
     await waitRow(needles[1]!, "SENT");
 
     await page.fill("#search", "NEEDLE");
@@ -204,8 +246,11 @@ describe("dashboard in Chromium", () => {
 
     // More rows than a page of 25: the table shows 25, and Older messages the next ones.
     const total = Number((await client.listOutbox({ pageSize: 1 })).outboxes[0]!.outboxId);
-    await Promise.all(Array.from({ length: Math.max(0, 30 - total) }, (_, i) =>
-      client.send({ accountId: 2, to: ["bulk@example.com"], subject: `Page filler ${i}`, bodyText: "x" })));
+    await Promise.all(
+      Array.from({ length: Math.max(0, 30 - total) }, (_, i) =>
+        client.send({ accountId: 2, to: ["bulk@example.com"], subject: `Page filler ${i}`, bodyText: "x" }),
+      ),
+    );
     const newest = (await client.listOutbox({ pageSize: 30 })).outboxes.map((o) => String(o.outboxId));
     await page.selectOption("#page-size", "25");
     await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual(newest.slice(0, 25));
@@ -216,9 +261,18 @@ describe("dashboard in Chromium", () => {
 
   test("a row shows its From and tags; the tag filter shows only rows with that tag, live", async () => {
     const shownIds = () => page.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.outboxId));
-    const tagged = (await client.send({ accountId: 1, to: ["t@example.com"], subject: "Tagged", bodyText: "x", tags: { campaign: "dash-1", tier: "gold" } })).outbox!;
+    const tagged = (
+      await client.send({
+        accountId: 1,
+        to: ["t@example.com"],
+        subject: "Tagged",
+        bodyText: "x",
+        tags: { campaign: "dash-1", tier: "gold" },
+      })
+    ).outbox!;
     await waitRow(tagged.outboxId, "SENT");
-    await expect.poll(() => row(tagged.outboxId).locator(".from").textContent(), { timeout: WAIT_MS })
+    await expect
+      .poll(() => row(tagged.outboxId).locator(".from").textContent(), { timeout: WAIT_MS })
       .toBe("from Account 1 <sender1@example.com> · relay default · campaign=dash-1 tier=gold");
 
     await page.fill("#tag", "campaign=dash-1");
@@ -226,7 +280,9 @@ describe("dashboard in Chromium", () => {
     await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual([String(tagged.outboxId)]);
     // A new row with the tag arrives through the filtered stream; one without it does not.
     await client.send({ accountId: 1, to: ["t@example.com"], subject: "Untagged", bodyText: "x" });
-    const second = (await client.send({ accountId: 2, to: ["t@example.com"], subject: "Tagged too", bodyText: "x", tags: { campaign: "dash-1" } })).outbox!;
+    const second = (
+      await client.send({ accountId: 2, to: ["t@example.com"], subject: "Tagged too", bodyText: "x", tags: { campaign: "dash-1" } })
+    ).outbox!;
     await waitRow(second.outboxId, "SENT");
     await expect.poll(shownIds, { timeout: WAIT_MS }).toEqual([String(second.outboxId), String(tagged.outboxId)]);
     await page.fill("#tag", "");
@@ -236,7 +292,8 @@ describe("dashboard in Chromium", () => {
 
   test("a bounce shows on its row; the address is listed as suppressed, new mail to it is SUPPRESSED, and Remove takes it off", async () => {
     const mailbox = createClient(MailboxService, createEmailTransport({ baseUrl: f.t.url, apiKey: f.apiKey }));
-    const sent = (await client.send({ accountId: 1, to: ["gone@example.org"], subject: "Bounces", bodyText: "x", waitForAttempt: true })).outbox!;
+    const sent = (await client.send({ accountId: 1, to: ["gone@example.org"], subject: "Bounces", bodyText: "x", waitForAttempt: true }))
+      .outbox!;
     await waitRow(sent.outboxId, "SENT");
     await mailbox.ingestMessage({ accountId: 1, raw: fixture("postfix-dsn", { rcpt: "gone@example.org", messageId: sent.messageId }) });
     const report = row(sent.outboxId).locator('.report[data-address="gone@example.org"]');
@@ -261,7 +318,8 @@ describe("dashboard in Chromium", () => {
   test("a sender-side refusal shows its reason chip, leaves the address unsuppressed and raises the account's banner; the panel filters by bounce reason", async () => {
     const mailbox = createClient(MailboxService, createEmailTransport({ baseUrl: f.t.url, apiKey: f.apiKey }));
     const sendAndBounce = async (rcpt: string, name: "postfix-blocked" | "gmail-dsn") => {
-      const sent = (await client.send({ accountId: 1, to: [rcpt], subject: `Refused ${name}`, bodyText: "x", waitForAttempt: true })).outbox!;
+      const sent = (await client.send({ accountId: 1, to: [rcpt], subject: `Refused ${name}`, bodyText: "x", waitForAttempt: true }))
+        .outbox!;
       await waitRow(sent.outboxId, "SENT");
       await mailbox.ingestMessage({ accountId: 1, raw: fixture(name, { rcpt, messageId: sent.messageId }) });
       return sent.outboxId;
@@ -276,7 +334,8 @@ describe("dashboard in Chromium", () => {
 
     // The account's banner, read again after the stream reported the bounce.
     const banner = page.locator('#refusals p[data-account-id="1"]');
-    await expect.poll(() => banner.textContent(), { timeout: WAIT_MS })
+    await expect
+      .poll(() => banner.textContent(), { timeout: WAIT_MS })
       .toMatch(/^Mail from account 1 is being refused: blocked ×1 \(customer\.example\) — latest: .*blocked using zen\.spamhaus\.org/);
     // Not on the list; a reload reads the chip from ListOutbox alone.
     expect((await mailbox.listSuppressions({ accountId: 1, query: "vip" })).suppressions).toEqual([]);
@@ -293,7 +352,8 @@ describe("dashboard in Chromium", () => {
     await page.selectOption("#account", "1");
     await sendAndBounce("dead@example.org", "gmail-dsn");
     await mailbox.addSuppression({ accountId: 1, address: "by-hand@example.org" });
-    const listed = () => page.locator("#suppressions-table tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.address));
+    const listed = () =>
+      page.locator("#suppressions-table tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.address));
     await page.click("#suppressions-refresh");
     await expect.poll(listed, { timeout: WAIT_MS }).toEqual(["by-hand@example.org", "dead@example.org"]);
     await page.selectOption("#suppressions-reason", "user_unknown");
@@ -307,12 +367,18 @@ describe("dashboard in Chromium", () => {
 
   test("View opens one message: addresses, timeline with the attempt's error, bodies, attachments, headers; the HTML body is sandboxed and its script does not run", async () => {
     const { outbox } = await client.send({
-      accountId: 1, to: ["Bob <bob@example.com>"], cc: ["carol@example.com"], subject: "Detail view", bodyText: "The text body.",
-      bodyHtml: '<h1 id="greeting">Hello from HTML</h1><p id="ran"></p>' +
+      accountId: 1,
+      to: ["Bob <bob@example.com>"],
+      cc: ["carol@example.com"],
+      subject: "Detail view",
+      bodyText: "The text body.",
+      bodyHtml:
+        '<h1 id="greeting">Hello from HTML</h1><p id="ran"></p>' +
         '<script>document.getElementById("ran").textContent = "script ran"; parent.document.title = "pwned";</script>' +
         '<img src="http://198.51.100.7/pixel.png" alt="">',
       attachments: [{ filename: "report.pdf", contentType: "application/pdf", content: Buffer.from("%PDF-1.4 tiny") }],
-      failureMode: FailureMode.NETWORK, waitForAttempt: true,
+      failureMode: FailureMode.NETWORK,
+      waitForAttempt: true,
     });
     const id = outbox!.outboxId;
     await client.retryOutbox({ outboxId: id, force: true });
@@ -325,8 +391,13 @@ describe("dashboard in Chromium", () => {
     expect(await field("From")).toBe("Account 1 <sender1@example.com>");
     expect(await field("To")).toBe('"Bob" <bob@example.com>');
     expect(await field("Cc")).toBe("carol@example.com");
-    expect(await dialog.locator(".timeline li").evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.kind)))
-      .toEqual(["CREATED", "SENDING", "FAILED", "RETRIED", "SENT"]);
+    expect(await dialog.locator(".timeline li").evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.kind))).toEqual([
+      "CREATED",
+      "SENDING",
+      "FAILED",
+      "RETRIED",
+      "SENT",
+    ]);
     expect(await dialog.locator('.timeline li[data-kind="FAILED"] .error').textContent()).toBe("simulated network timeout");
     expect(await dialog.locator(".body-text").textContent()).toBe("The text body.");
     expect(await dialog.locator(".attachments li").textContent()).toBe("report.pdf application/pdf · 13 B");
@@ -353,10 +424,17 @@ describe("dashboard in Chromium", () => {
   });
 
   test("an expired message has its own chip; the detail view shows its expiry, and a superseded one its collapse key and successor", async () => {
-    const expiring = (await client.send({
-      accountId: 2, to: ["erin@example.com"], subject: "Code that expires", bodyText: "123456", failureMode: FailureMode.NETWORK,
-      waitForAttempt: true, expireAt: timestampFromMs(Date.now() + 2_000),
-    })).outbox!;
+    const expiring = (
+      await client.send({
+        accountId: 2,
+        to: ["erin@example.com"],
+        subject: "Code that expires",
+        bodyText: "123456",
+        failureMode: FailureMode.NETWORK,
+        waitForAttempt: true,
+        expireAt: timestampFromMs(Date.now() + 2_000),
+      })
+    ).outbox!;
     expect(expiring.status).toBe(OutboxStatus.FAILED);
     // Its retry is due 10 s on; it falls due at its expiry instead, and the sender's poll expires it.
     await waitRow(expiring.outboxId, "EXPIRED");
@@ -365,8 +443,26 @@ describe("dashboard in Chromium", () => {
     expect(Number(await chip.locator(".chip-count").textContent())).toBeGreaterThan(0);
 
     const later = timestampFromMs(Date.now() + 3_600_000);
-    const older = (await client.send({ accountId: 2, to: ["erin@example.com"], subject: "Order 9: packed", bodyText: "x", collapseKey: "order-9", sendAt: later })).outbox!;
-    const newer = (await client.send({ accountId: 2, to: ["erin@example.com"], subject: "Order 9: shipped", bodyText: "x", collapseKey: "order-9", sendAt: later })).outbox!;
+    const older = (
+      await client.send({
+        accountId: 2,
+        to: ["erin@example.com"],
+        subject: "Order 9: packed",
+        bodyText: "x",
+        collapseKey: "order-9",
+        sendAt: later,
+      })
+    ).outbox!;
+    const newer = (
+      await client.send({
+        accountId: 2,
+        to: ["erin@example.com"],
+        subject: "Order 9: shipped",
+        bodyText: "x",
+        collapseKey: "order-9",
+        sendAt: later,
+      })
+    ).outbox!;
     await waitRow(older.outboxId, "CANCELLED");
 
     const open = async (id: bigint) => {
@@ -378,21 +474,28 @@ describe("dashboard in Chromium", () => {
     const a = await open(expiring.outboxId);
     expect(await a.dialog.locator('[data-part="status"]').textContent()).toBe("EXPIRED");
     expect(await a.field("Expires")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
-    expect(await a.dialog.locator(".timeline li").evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.kind)))
-      .toEqual(["CREATED", "SENDING", "FAILED", "EXPIRED"]);
+    expect(await a.dialog.locator(".timeline li").evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.kind))).toEqual([
+      "CREATED",
+      "SENDING",
+      "FAILED",
+      "EXPIRED",
+    ]);
     await page.click("#detail-close");
 
     const b = await open(older.outboxId);
     expect(await b.field("Collapse key")).toBe("order-9");
     expect(await b.field("Superseded by")).toBe(`#${newer.outboxId}`);
-    expect(await b.dialog.locator('.timeline li[data-kind="CANCELLED"] .superseded').textContent()).toBe(`superseded by #${newer.outboxId}`);
+    expect(await b.dialog.locator('.timeline li[data-kind="CANCELLED"] .superseded').textContent()).toBe(
+      `superseded by #${newer.outboxId}`,
+    );
     await page.click("#detail-close");
     await page.locator("#detail:not([open])").waitFor({ state: "attached", timeout: WAIT_MS });
     await client.cancelOutbox({ outboxId: newer.outboxId });
   });
 
   test("the chart shows sent and failed per minute of the last hour, as the server counts them, per account", async () => {
-    const chart = () => page.locator("#activity-legend span").evaluateAll((spans) => spans.map((s) => Number((s as HTMLElement).dataset.total)));
+    const chart = () =>
+      page.locator("#activity-legend span").evaluateAll((spans) => spans.map((s) => Number((s as HTMLElement).dataset.total)));
     const server = async (accountId: number) => {
       const { minutes } = await client.getOutboxActivity({ accountId });
       return [minutes.reduce((n, m) => n + m.sent, 0), minutes.reduce((n, m) => n + m.failed, 0)];
@@ -420,12 +523,21 @@ describe("dashboard in Chromium", () => {
   test("screenshot, and the page never asked anything of another origin", async () => {
     // One message left failing, so the picture shows every kind of row.
     const { outbox } = await client.send({
-      accountId: 2, to: ["frank@example.com"], subject: "Still failing", bodyText: "x", failureMode: FailureMode.NETWORK, waitForAttempt: true,
+      accountId: 2,
+      to: ["frank@example.com"],
+      subject: "Still failing",
+      bodyText: "x",
+      failureMode: FailureMode.NETWORK,
+      waitForAttempt: true,
     });
     await waitRow(outbox!.outboxId, "FAILED");
     await mkdir("test-results", { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    for (const tr of await page.locator("tbody tr").all().then((trs) => trs.slice(0, 2))) await tr.locator("input[data-select]").check();
+    for (const tr of await page
+      .locator("tbody tr")
+      .all()
+      .then((trs) => trs.slice(0, 2)))
+      await tr.locator("input[data-select]").check();
     await expect.poll(() => page.locator("#selected-count").textContent(), { timeout: WAIT_MS }).toBe("2 selected");
     await page.screenshot({ path: README_SCREENSHOT });
     const origin = new URL(f.t.url).origin;

@@ -16,8 +16,14 @@ import { testKey, withAuthorization } from "../security/keys.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 const WAIT_MS = 15_000;
 
@@ -31,9 +37,20 @@ const dialogs: string[] = [];
 beforeAll(async () => {
   requirePackage(existsSync(CHROMIUM), CHROMIUM, "chromium");
   await buildDashboard();
-  t = await startTestApp({ label: "dashboard_templates", background: false, json: { api_keys: [key.entry], accounts: [sinkAccount(1, 2525), sinkAccount(2, 2525)] } });
-  const api = createClient(TemplateService, createConnectTransport({ baseUrl: t.url, httpVersion: "1.1", interceptors: [withAuthorization(`Bearer ${key.key}`)] }));
-  await api.createTemplate({ accountId: 1, name: "welcome", content: { subject: "Hi {{name}}", html: "<p>Welcome</p>", text: "", description: "first mail" } });
+  t = await startTestApp({
+    label: "dashboard_templates",
+    background: false,
+    json: { api_keys: [key.entry], accounts: [sinkAccount(1, 2525), sinkAccount(2, 2525)] },
+  });
+  const api = createClient(
+    TemplateService,
+    createConnectTransport({ baseUrl: t.url, httpVersion: "1.1", interceptors: [withAuthorization(`Bearer ${key.key}`)] }),
+  );
+  await api.createTemplate({
+    accountId: 1,
+    name: "welcome",
+    content: { subject: "Hi {{name}}", html: "<p>Welcome</p>", text: "", description: "first mail" },
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -71,10 +88,16 @@ describe("dashboard Templates panel in Chromium", () => {
     await field("name").fill("receipt");
     await field("subject").fill("Receipt {{order.id}}");
     await field("sampleData").fill(JSON.stringify({ order: { id: 7, items: [{ title: "<b>Tea</b>", price: 3 }] } }));
-    await field("html").fill("<ul>{{#each order.items}}<li>{{title}}: {{formatNumber price style='currency' currency='EUR'}} {{missing}}</li>{{/each}}</ul>");
+    await field("html").fill(
+      "<ul>{{#each order.items}}<li>{{title}}: {{formatNumber price style='currency' currency='EUR'}} {{missing}}</li>{{/each}}</ul>",
+    );
     const problems = editor().locator('[data-part="problems"] li');
-    await expect.poll(() => problems.allTextContents(), { timeout: WAIT_MS }).toEqual(["data: the data has no order.items[0].missing (read by the html)"]);
-    await field("html").fill("<ul>{{#each order.items}}<li>{{title}}: {{formatNumber price style='currency' currency='EUR'}}</li>{{/each}}</ul><script>parent.document.title='x'</script>");
+    await expect
+      .poll(() => problems.allTextContents(), { timeout: WAIT_MS })
+      .toEqual(["data: the data has no order.items[0].missing (read by the html)"]);
+    await field("html").fill(
+      "<ul>{{#each order.items}}<li>{{title}}: {{formatNumber price style='currency' currency='EUR'}}</li>{{/each}}</ul><script>parent.document.title='x'</script>",
+    );
     await expect.poll(() => problems.count(), { timeout: WAIT_MS }).toBe(0);
     expect(await editor().locator('[data-part="subject"]').textContent()).toBe("Receipt 7");
     expect(await previewFrame().getAttribute("sandbox")).toBe("");
@@ -86,7 +109,8 @@ describe("dashboard Templates panel in Chromium", () => {
     expect(await page.title()).toBe("Outbox · email-outbox");
 
     await editor().locator('button[data-action="save"]').click();
-    await expect.poll(() => editor().locator('[data-part="versions"] option').allTextContents(), { timeout: WAIT_MS })
+    await expect
+      .poll(() => editor().locator('[data-part="versions"] option').allTextContents(), { timeout: WAIT_MS })
       .toEqual([expect.stringMatching(/^v1 \(latest\)/)]);
     await page.locator('#templates-table tr[data-template="receipt"]').waitFor({ timeout: WAIT_MS });
 
@@ -95,22 +119,34 @@ describe("dashboard Templates panel in Chromium", () => {
     await field("sampleData").fill(JSON.stringify({ order: { id: 8, items: [] } }));
     await expect.poll(() => editor().locator('[data-part="subject"]').textContent(), { timeout: WAIT_MS }).toBe("Your receipt 8");
     await editor().locator('button[data-action="save"]').click();
-    await expect.poll(() => editor().locator('[data-part="versions"] option').allTextContents(), { timeout: WAIT_MS })
+    await expect
+      .poll(() => editor().locator('[data-part="versions"] option').allTextContents(), { timeout: WAIT_MS })
       .toEqual([expect.stringMatching(/^v2 \(latest\)/), expect.stringMatching(/^v1 /)]);
     await editor().locator('[data-part="versions"]').selectOption("1");
     await expect.poll(() => field("subject").inputValue(), { timeout: WAIT_MS }).toBe("Receipt {{order.id}}");
     expect(JSON.parse(await field("sampleData").inputValue())).toEqual({ order: { id: 7, items: [{ title: "<b>Tea</b>", price: 3 }] } });
     await expect.poll(() => editor().locator('[data-part="subject"]').textContent(), { timeout: WAIT_MS }).toBe("Receipt 7");
-    await expect.poll(() => page.locator('#templates-table tr[data-template="receipt"] .version').textContent(), { timeout: WAIT_MS }).toBe("v2");
+    await expect
+      .poll(() => page.locator('#templates-table tr[data-template="receipt"] .version').textContent(), { timeout: WAIT_MS })
+      .toBe("v2");
 
     // A save the server refuses shows why, field by field.
     await field("html").fill("{{#each}}");
     await editor().locator('button[data-action="save"]').click();
-    await expect.poll(() => problems.allTextContents(), { timeout: WAIT_MS }).toEqual([expect.stringMatching(/^content\.html: line 1: parse error/)]);
+    await expect
+      .poll(() => problems.allTextContents(), { timeout: WAIT_MS })
+      .toEqual([expect.stringMatching(/^content\.html: line 1: parse error/)]);
 
     // A message sent with it shows, in the detail view, the template and version it came from.
-    const email = createClient(EmailService, createConnectTransport({ baseUrl: t.url, httpVersion: "1.1", interceptors: [withAuthorization(`Bearer ${key.key}`)] }));
-    const sent = await email.send({ accountId: 1, to: ["bob@example.com"], template: { name: "receipt", version: 1, data: { order: { id: 9, items: [{ title: "Tea", price: 3 }] } } } });
+    const email = createClient(
+      EmailService,
+      createConnectTransport({ baseUrl: t.url, httpVersion: "1.1", interceptors: [withAuthorization(`Bearer ${key.key}`)] }),
+    );
+    const sent = await email.send({
+      accountId: 1,
+      to: ["bob@example.com"],
+      template: { name: "receipt", version: 1, data: { order: { id: 9, items: [{ title: "Tea", price: 3 }] } } },
+    });
     await editor().locator('button[data-action="close"]').click();
     await page.locator(`tr[data-outbox-id="${sent.outbox!.outboxId}"] button[data-view]`).click();
     await expect.poll(() => page.locator('#detail dd[data-field="Template"]').textContent(), { timeout: WAIT_MS }).toBe("receipt v1");

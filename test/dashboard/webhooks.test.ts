@@ -15,8 +15,14 @@ import { testKey } from "../security/keys.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 const WAIT_MS = 15_000;
 
@@ -38,8 +44,14 @@ beforeAll(async () => {
     env: { S: `whsec_${Buffer.alloc(24, 4).toString("base64")}` },
     json: {
       api_keys: [key.entry],
-      accounts: [{ id: 1, from: "A <a@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
-        webhooks: [{ id: "orders", url: receiver.url, secret_env: "S", events: ["sent"] }] }],
+      accounts: [
+        {
+          id: 1,
+          from: "A <a@example.com>",
+          file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
+          webhooks: [{ id: "orders", url: receiver.url, secret_env: "S", events: ["sent"] }],
+        },
+      ],
     },
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
@@ -78,10 +90,15 @@ describe("dashboard Webhooks panel in Chromium", () => {
     await failed.locator("button").click();
     await expect.poll(() => receiver.received.length, { timeout: WAIT_MS }).toBe(2);
     expect(receiver.received[1]!.headers["webhook-id"]).toBe(`evt_${eventId}`);
-    await expect.poll(async () => {
-      await page.click("#webhooks-refresh");
-      return page.locator(`#webhook-deliveries tr[data-event="${eventId}"]`).getAttribute("data-status");
-    }, { timeout: WAIT_MS }).toBe("DELIVERED");
+    await expect
+      .poll(
+        async () => {
+          await page.click("#webhooks-refresh");
+          return page.locator(`#webhook-deliveries tr[data-event="${eventId}"]`).getAttribute("data-status");
+        },
+        { timeout: WAIT_MS },
+      )
+      .toBe("DELIVERED");
     expect(await endpoint.getAttribute("data-state")).toBe("ok");
     expect(pageErrors).toEqual([]);
   });

@@ -12,7 +12,11 @@ import { useSinkApp } from "../helpers/sink-app.js";
 const T0 = 1_700_000_000_000;
 const clock = new ManualClock(T0);
 
-const env = useSinkApp({ label: "ambiguous_outcome", clock, json: { message_id_domain: "mail.test", sender: { poll_interval_ms: 600_000 } } });
+const env = useSinkApp({
+  label: "ambiguous_outcome",
+  clock,
+  json: { message_id_domain: "mail.test", sender: { poll_interval_ms: 600_000 } },
+});
 
 /** Sends once under `fault`, then lets the retry through; returns the Message-IDs the sink saw and the row. */
 async function failOnceThenSend(fault: "reset-after-data" | "451") {

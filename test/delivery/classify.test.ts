@@ -3,7 +3,14 @@ import { describe, expect, test } from "vitest";
 import { classifySmtpError, providerMessageId } from "../../src/delivery/classify.js";
 
 /** The shape nodemailer rejects with. */
-function smtpError(fields: { code?: string; responseCode?: number; response?: string; message?: string; command?: string; messageHandedOver?: boolean }) {
+function smtpError(fields: {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  message?: string;
+  command?: string;
+  messageHandedOver?: boolean;
+}) {
   return Object.assign(new Error(fields.message ?? "error"), fields);
 }
 
@@ -26,17 +33,29 @@ test.each([
 
 test("ETIMEDOUT and connection errors are transient (and the relay's)", () => {
   expect(classifySmtpError(smtpError({ code: "ETIMEDOUT", message: "Greeting never received" }))).toMatchObject({
-    errorClass: "TIMEOUT", permanent: false, error: "Greeting never received",
+    errorClass: "TIMEOUT",
+    permanent: false,
+    error: "Greeting never received",
   });
   expect(classifySmtpError(smtpError({ code: "ECONNECTION", message: "connect ECONNREFUSED 127.0.0.1:1" }))).toMatchObject({
-    errorClass: "NETWORK", permanent: false,
+    errorClass: "NETWORK",
+    permanent: false,
   });
-  expect(classifySmtpError(smtpError({ code: "ESOCKET", message: "read ECONNRESET" }))).toMatchObject({ errorClass: "NETWORK", permanent: false });
+  expect(classifySmtpError(smtpError({ code: "ESOCKET", message: "read ECONNRESET" }))).toMatchObject({
+    errorClass: "NETWORK",
+    permanent: false,
+  });
 });
 
 test("EAUTH is AUTH and transient, even with a 5xx reply, and the relay's", () => {
   const out = classifySmtpError(smtpError({ code: "EAUTH", responseCode: 535, response: "535 Authentication credentials invalid" }));
-  expect(out).toEqual({ kind: "failed", errorClass: "AUTH", permanent: false, error: "535 Authentication credentials invalid", relayLevel: true });
+  expect(out).toEqual({
+    kind: "failed",
+    errorClass: "AUTH",
+    permanent: false,
+    error: "535 Authentication credentials invalid",
+    relayLevel: true,
+  });
 });
 
 test("anything else is UNKNOWN and transient; the text is one bounded line", () => {
@@ -55,11 +74,23 @@ describe("relay-level: the relay's own failure, which another relay need not sha
     ["connection refused", { code: "ECONNECTION", message: "connect ECONNREFUSED 127.0.0.1:1", command: "CONN" }, "NETWORK"],
     ["connect timeout", { code: "ETIMEDOUT", message: "Connection timeout", command: "CONN" }, "TIMEOUT"],
     ["TLS failure", { code: "ETLS", message: "Error initiating TLS", command: "STARTTLS" }, "NETWORK"],
-    ["421 at the greeting", { code: "EPROTOCOL", responseCode: 421, response: "421 4.3.2 Service not available", command: "CONN" }, "SMTP_TRANSIENT"],
+    [
+      "421 at the greeting",
+      { code: "EPROTOCOL", responseCode: 421, response: "421 4.3.2 Service not available", command: "CONN" },
+      "SMTP_TRANSIENT",
+    ],
     ["421 after DATA", { code: "EMESSAGE", responseCode: 421, response: "421 4.7.0 Try again later", command: "DATA" }, "SMTP_TRANSIENT"],
     ["4xx to EHLO", { code: "EPROTOCOL", responseCode: 451, response: "451 try later", command: "EHLO" }, "SMTP_TRANSIENT"],
-    ["4xx to MAIL FROM", { code: "EENVELOPE", responseCode: 451, response: "451 4.3.0 sender check failed", command: "MAIL FROM" }, "SMTP_TRANSIENT"],
-    ["5xx to MAIL FROM", { code: "EENVELOPE", responseCode: 550, response: "550 5.7.1 relay denied", command: "MAIL FROM" }, "SMTP_PERMANENT"],
+    [
+      "4xx to MAIL FROM",
+      { code: "EENVELOPE", responseCode: 451, response: "451 4.3.0 sender check failed", command: "MAIL FROM" },
+      "SMTP_TRANSIENT",
+    ],
+    [
+      "5xx to MAIL FROM",
+      { code: "EENVELOPE", responseCode: 550, response: "550 5.7.1 relay denied", command: "MAIL FROM" },
+      "SMTP_PERMANENT",
+    ],
     ["auth failure", { code: "EAUTH", responseCode: 535, response: "535 bad credentials", command: "AUTH PLAIN" }, "AUTH"],
   ])("%s", (_, fields, errorClass) => {
     expect(classifySmtpError(smtpError(fields))).toMatchObject({ errorClass, relayLevel: true });

@@ -21,8 +21,16 @@ afterAll(() => o?.close());
 
 function sent(c: ClaimedMessage): Finalization {
   return {
-    id: c.id, accountId: c.accountId, leaseToken: c.leaseToken, messageId: c.messageId, status: "sent", retries: 0,
-    nextAttemptAt: null, providerMessageId: `smtp-${c.id}`, error: null, errorClass: null,
+    id: c.id,
+    accountId: c.accountId,
+    leaseToken: c.leaseToken,
+    messageId: c.messageId,
+    status: "sent",
+    retries: 0,
+    nextAttemptAt: null,
+    providerMessageId: `smtp-${c.id}`,
+    error: null,
+    errorClass: null,
   };
 }
 

@@ -25,7 +25,9 @@ beforeAll(async () => {
       return { code: 451, message: "4.3.0 Mailbox busy, try later" };
     },
   });
-  permanent = await startSmtpSink({ script: (stage) => (stage === "data" ? { code: 550, message: "5.7.1 Rejected by policy" } : undefined) });
+  permanent = await startSmtpSink({
+    script: (stage) => (stage === "data" ? { code: 550, message: "5.7.1 Rejected by policy" } : undefined),
+  });
   // The poll is far off: the sender looks only when woken (by Send, or by the test).
   t = await startTestApp({
     label: "failure_outcomes",

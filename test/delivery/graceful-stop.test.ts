@@ -54,19 +54,25 @@ test("stop lets in-flight attempts finish and hands back the unstarted claims", 
     ids.push(Number((await client.send({ accountId: 1, to: ["bob@example.com"], subject: `m${i}`, bodyText: "b" })).outbox!.outboxId));
   }
   // Every row is claimed; only CONNECTIONS of them are being sent (held inside DATA).
-  await vi.waitFor(() => {
-    expect(t.app.sender.heldCount).toBe(ROWS);
-    expect(inData).toBe(CONNECTIONS);
-  }, { timeout: 20_000 });
+  await vi.waitFor(
+    () => {
+      expect(t.app.sender.heldCount).toBe(ROWS);
+      expect(inData).toBe(CONNECTIONS);
+    },
+    { timeout: 20_000 },
+  );
   const rowsNow = () => Promise.all(ids.map((id) => rowOf(pool, id)));
   expect((await rowsNow()).every((r) => r.status === "sending")).toBe(true);
 
   let stopped = false;
   const stopping = t.app.stop().then(() => (stopped = true));
   // The unstarted claims are handed back while the two attempts are still held.
-  await vi.waitFor(async () => {
-    expect((await rowsNow()).filter((r) => r.status === "pending")).toHaveLength(ROWS - CONNECTIONS);
-  }, { timeout: 20_000 });
+  await vi.waitFor(
+    async () => {
+      expect((await rowsNow()).filter((r) => r.status === "pending")).toHaveLength(ROWS - CONNECTIONS);
+    },
+    { timeout: 20_000 },
+  );
   expect(stopped).toBe(false);
   expect(inData).toBe(CONNECTIONS);
 
@@ -79,10 +85,18 @@ test("stop lets in-flight attempts finish and hands back the unstarted claims", 
   expect(by("sent")).toHaveLength(CONNECTIONS);
   expect(by("pending")).toHaveLength(ROWS - CONNECTIONS);
   expect(by("pending").every((r) => r.retries === 0 && r.lastError === null)).toBe(true);
-  expect(sink.messages.map((m) => m.messageId).sort()).toEqual(by("sent").map((r) => r.messageId).sort());
+  expect(sink.messages.map((m) => m.messageId).sort()).toEqual(
+    by("sent")
+      .map((r) => r.messageId)
+      .sort(),
+  );
 
   const released = (await readEventsAfter(pool, 0, 1000)).filter((e) => e.kind === EventKind.released);
-  expect(released.map((e) => e.outboxId).sort()).toEqual(by("pending").map((r) => r.id).sort());
+  expect(released.map((e) => e.outboxId).sort()).toEqual(
+    by("pending")
+      .map((r) => r.id)
+      .sort(),
+  );
   expect(released.every((e) => e.status === "pending" && e.retries === 0)).toBe(true);
   expect(t.logs.some((l) => l.msg === "handed back unstarted claims" && l.released === ROWS - CONNECTIONS)).toBe(true);
 });

@@ -36,9 +36,9 @@ afterAll(async () => {
 const idle = () => vi.waitFor(() => expect(t.app.sender.heldCount).toBe(0), { timeout: 20_000, interval: 20 });
 
 async function kinds(outboxId: bigint): Promise<number[]> {
-  const [rows] = (await t.app.pool.query("SELECT id, kind FROM outbox_event WHERE outbox_id = ? ORDER BY id", [Number(outboxId)])) as unknown as [
-    { id: number; kind: number }[],
-  ];
+  const [rows] = (await t.app.pool.query("SELECT id, kind FROM outbox_event WHERE outbox_id = ? ORDER BY id", [
+    Number(outboxId),
+  ])) as unknown as [{ id: number; kind: number }[]];
   return rows.map((r) => r.kind);
 }
 
@@ -58,9 +58,9 @@ test("an idle Send pays one commit before its first SMTP command, and no claim",
     expect(msg!.messageId).toBe(outbox!.messageId);
     expect(atMailFrom!.filter((s) => statementKind(s) === "COMMIT")).toHaveLength(1);
     expect(atMailFrom!.some((s) => /SKIP LOCKED/i.test(s))).toBe(false);
-    await expect.poll(() => kinds(outbox!.outboxId), { timeout: 20_000 }).toEqual([
-      OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.SENT,
-    ]);
+    await expect
+      .poll(() => kinds(outbox!.outboxId), { timeout: 20_000 })
+      .toEqual([OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.SENT]);
   } finally {
     stop();
     sink.script = undefined;
@@ -86,9 +86,9 @@ test("a Send the sender has no room for waits PENDING and is claimed once a slot
     release();
     const got = await sink.waitFor(2, 20_000);
     expect(got.map((m) => m.parsed.subject)).toEqual(["first", "second"]);
-    await expect.poll(() => kinds(second.outbox!.outboxId), { timeout: 20_000 }).toEqual([
-      OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.SENT,
-    ]);
+    await expect
+      .poll(() => kinds(second.outbox!.outboxId), { timeout: 20_000 })
+      .toEqual([OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.SENT]);
   } finally {
     release();
     sink.script = undefined;

@@ -23,11 +23,14 @@ export async function rowOf(pool: Pool, id: bigint | number): Promise<OutboxRow>
 
 /** Polls the row until it matches `expected` (a toMatchObject pattern). */
 export async function waitForRow(pool: Pool, id: bigint | number, expected: Partial<OutboxRow>, timeout = 20_000): Promise<OutboxRow> {
-  return vi.waitFor(async () => {
-    const row = await rowOf(pool, id);
-    expect(row).toMatchObject(expected);
-    return row;
-  }, { timeout, interval: 20 });
+  return vi.waitFor(
+    async () => {
+      const row = await rowOf(pool, id);
+      expect(row).toMatchObject(expected);
+      return row;
+    },
+    { timeout, interval: 20 },
+  );
 }
 
 /** The Message-ID header of a raw message as the SMTP server received it. */
@@ -73,7 +76,13 @@ export interface StalledApp extends StallingSink {
  * The service with account 1 on a stalling sink, a clock the test moves and a poll too far off to
  * matter: the sender claims only when woken (Send, the rescuer).
  */
-export async function startStalledApp(label: string, clock: Clock, leaseMs: number, later?: Reply, smtp: Record<string, unknown> = {}): Promise<StalledApp> {
+export async function startStalledApp(
+  label: string,
+  clock: Clock,
+  leaseMs: number,
+  later?: Reply,
+  smtp: Record<string, unknown> = {},
+): Promise<StalledApp> {
   const s = await startStallingSink(later);
   const t = await startTestApp({
     label,

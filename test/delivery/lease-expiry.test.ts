@@ -32,11 +32,14 @@ test("the rescued row is re-sent with the same Message-ID and the stalled attemp
   clock.advance(1);
   // runOnce joins a pass already under way (the rescuer's own timer), which may have read the
   // clock before it moved; so run passes until the rescue is recorded.
-  await vi.waitFor(async () => {
-    await s.t.app.rescuer.runOnce();
-    const rescued = (await readEventsAfter(s.t.app.pool, 0, 1000)).filter((e) => e.outboxId === id && e.kind === EventKind.leaseRescued);
-    expect(rescued).toMatchObject([{ status: "pending", retries: 0 }]);
-  }, { timeout: 20_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      await s.t.app.rescuer.runOnce();
+      const rescued = (await readEventsAfter(s.t.app.pool, 0, 1000)).filter((e) => e.outboxId === id && e.kind === EventKind.leaseRescued);
+      expect(rescued).toMatchObject([{ status: "pending", retries: 0 }]);
+    },
+    { timeout: 20_000, interval: 50 },
+  );
 
   // The rescuer woke the sender, which claimed the row again: same retry count, same Message-ID.
   const [delivered] = await s.sink.waitFor(1, 20_000);
@@ -44,11 +47,18 @@ test("the rescued row is re-sent with the same Message-ID and the stalled attemp
   await waitForRow(s.t.app.pool, id, { status: "sent", retries: 0, providerMessageId: "smtp-2.0.0 queued as SECOND", messageId });
 
   s.releaseFirst.open();
-  await vi.waitFor(() => {
-    expect(s.t.logs.some((l) => l.outbox_id === id && String(l.msg).includes("lease lost before finalize"))).toBe(true);
-  }, { timeout: 20_000 });
+  await vi.waitFor(
+    () => {
+      expect(s.t.logs.some((l) => l.outbox_id === id && String(l.msg).includes("lease lost before finalize"))).toBe(true);
+    },
+    { timeout: 20_000 },
+  );
   expect(await rowOf(s.t.app.pool, id)).toMatchObject({
-    status: "sent", retries: 0, providerMessageId: "smtp-2.0.0 queued as SECOND", lastError: null, lastErrorClass: null,
+    status: "sent",
+    retries: 0,
+    providerMessageId: "smtp-2.0.0 queued as SECOND",
+    lastError: null,
+    lastErrorClass: null,
   });
   expect(s.attempts).toEqual([messageId, messageId]);
   expect(s.sink.messages).toHaveLength(1);

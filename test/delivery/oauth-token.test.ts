@@ -24,7 +24,13 @@ async function failure(p: Promise<unknown>): Promise<Error> {
   throw new Error("expected a rejection");
 }
 
-const client = () => ({ tokenUrl: ep.url, clientId: "outbox-client", clientSecret: SECRET, refreshToken: REFRESH, scope: "https://outlook.office.com/SMTP.Send offline_access" });
+const client = () => ({
+  tokenUrl: ep.url,
+  clientId: "outbox-client",
+  clientSecret: SECRET,
+  refreshToken: REFRESH,
+  scope: "https://outlook.office.com/SMTP.Send offline_access",
+});
 
 test("concurrent callers share one request; the token is reused until 60 s before it expires", async () => {
   let now = 1_000_000;
@@ -51,7 +57,9 @@ test("refusal and outage are TokenErrors that say what happened, without a secre
   ep.refusalText = `refresh token ${REFRESH} was revoked (client secret ${SECRET})`;
   const refused = await failure(source.token());
   expect(refused).toBeInstanceOf(TokenError);
-  expect(refused.message).toMatch(/^OAuth2 token endpoint http:\/\/127\.0\.0\.1:\d+\/oauth2\/token refused the refresh: invalid_grant: .*renew it\)$/);
+  expect(refused.message).toMatch(
+    /^OAuth2 token endpoint http:\/\/127\.0\.0\.1:\d+\/oauth2\/token refused the refresh: invalid_grant: .*renew it\)$/,
+  );
   expect(refused.message).not.toContain(REFRESH);
   expect(refused.message).not.toContain(SECRET);
   expect(source.state).toMatchObject({ state: "failing", lastError: refused.message });
@@ -91,7 +99,9 @@ test("an endpoint that does not answer in time is a TokenError, and the next cal
   const source = new OAuthTokenSource(client(), { timeoutMs: 300 });
   ep.hold();
   try {
-    expect((await failure(source.token())).message).toMatch(/^OAuth2 token endpoint http:\/\/127\.0\.0\.1:\d+\/oauth2\/token did not answer within 0\.3 s$/);
+    expect((await failure(source.token())).message).toMatch(
+      /^OAuth2 token endpoint http:\/\/127\.0\.0\.1:\d+\/oauth2\/token did not answer within 0\.3 s$/,
+    );
   } finally {
     ep.release();
   }

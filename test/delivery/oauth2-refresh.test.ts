@@ -97,7 +97,11 @@ test("fetches a token when it first needs one, sends with it and reuses it", asy
   expect(ep.calls).toBe(1);
   const form = ep.requests[0]!;
   expect(Object.fromEntries(form)).toEqual({
-    grant_type: "refresh_token", refresh_token: REFRESH, client_id: "outbox-client", client_secret: SECRET, scope: "https://outlook.office.com/SMTP.Send",
+    grant_type: "refresh_token",
+    refresh_token: REFRESH,
+    client_id: "outbox-client",
+    client_secret: SECRET,
+    scope: "https://outlook.office.com/SMTP.Send",
   });
   expect(seen.get(1)).toEqual([ep.issued[0]]);
   expect(sinks.get(1)!.authLog).toEqual([{ method: "XOAUTH2", user: USER }]);
@@ -113,7 +117,8 @@ test("concurrent attempts on several connections cause one token request", async
   ep.hold();
   const sends = Promise.all([1, 2, 3, 4].map((n) => send(2, `parallel ${n}`)));
   // All four attempts are under way and one token request waits: the others wait on the same one.
-  const sending = async () => (await sql<{ n: number }[]>(t.db.url, "SELECT COUNT(*) AS n FROM outbox WHERE account_id = 2 AND status = 'sending'"))[0]!.n;
+  const sending = async () =>
+    (await sql<{ n: number }[]>(t.db.url, "SELECT COUNT(*) AS n FROM outbox WHERE account_id = 2 AND status = 'sending'"))[0]!.n;
   await vi.waitFor(async () => expect([await sending(), ep.waiting]).toEqual([4, 1]), { timeout: 20_000, interval: 20 });
   ep.release();
   const rows = await sends;
@@ -140,7 +145,9 @@ test("invalid_grant: a transient AUTH failure with a clear last_error; sending r
   ep.refusalText = `refresh token ${REFRESH} has been revoked`; // an endpoint echoing the secret
   const row = await send(4);
   expect(row).toMatchObject({ status: OutboxStatus.FAILED, retries: 1, lastErrorClass: "AUTH" });
-  expect(row.lastError).toMatch(/^OAuth2 token endpoint http:\/\/127\.0\.0\.1:\d+\/oauth2\/token refused the refresh: invalid_grant: refresh token \[redacted\] has been revoked \(the refresh token was refused: it expired or was revoked; renew it\)$/);
+  expect(row.lastError).toMatch(
+    /^OAuth2 token endpoint http:\/\/127\.0\.0\.1:\d+\/oauth2\/token refused the refresh: invalid_grant: refresh token \[redacted\] has been revoked \(the refresh token was refused: it expired or was revoked; renew it\)$/,
+  );
   expect(sinks.get(4)!.messages).toHaveLength(0);
   expect(t.logs.some((l) => l.account_id === 4 && l.msg === "oauth2 token refresh failed")).toBe(true);
 
@@ -151,7 +158,9 @@ test("invalid_grant: a transient AUTH failure with a clear last_error; sending r
   // An operator sees the token requests and when the current token expires in the metrics.
   const m = await scrape(t.url);
   const requests = "email_outbox_oauth_token_requests_total";
-  expect([total(m, requests, { account_id: "4", outcome: "failed" }), total(m, requests, { account_id: "4", outcome: "ok" })]).toEqual([1, 1]);
+  expect([total(m, requests, { account_id: "4", outcome: "failed" }), total(m, requests, { account_id: "4", outcome: "ok" })]).toEqual([
+    1, 1,
+  ]);
   expect(total(m, "email_outbox_oauth_token_expiry_timestamp_seconds", { account_id: "4" })).toBeGreaterThan(Date.now() / 1000 + 3000);
 });
 

@@ -15,7 +15,10 @@ test("a fresh row's round starts at the policy's start and wraps around", () => 
 });
 
 test("a row a relay failed goes on from its relay with the relays left", () => {
-  expect(roundOf(ABC, { relay: "b", relayHops: 1 }, 0)).toEqual([{ index: 1, before: 0 }, { index: 2, before: 1 }]);
+  expect(roundOf(ABC, { relay: "b", relayHops: 1 }, 0)).toEqual([
+    { index: 1, before: 0 },
+    { index: 2, before: 1 },
+  ]);
   expect(roundOf(ABC, { relay: "a", relayHops: 2 }, 0)).toEqual([{ index: 0, before: 0 }]);
 });
 

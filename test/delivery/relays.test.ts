@@ -29,13 +29,20 @@ async function closedLocalPort(): Promise<number> {
 }
 
 const relay = (name: string, port: number) => ({ name, smtp: { host: "127.0.0.1", port, tls: "none", connection_timeout_ms: 2_000 } });
-const account = (id: number, relays: unknown[], extra: Record<string, unknown> = {}) =>
-  ({ id, from: `Account ${id} <sender${id}@example.com>`, relays, ...extra });
+const account = (id: number, relays: unknown[], extra: Record<string, unknown> = {}) => ({
+  id,
+  from: `Account ${id} <sender${id}@example.com>`,
+  relays,
+  ...extra,
+});
 
 beforeAll(async () => {
   closedPort = await closedLocalPort();
   backup = await startSmtpSink();
-  picky = await startSmtpSink({ script: (stage, ctx) => (stage === "rcptTo" && ctx.address?.startsWith("nobody@") ? { code: 550, message: "5.1.1 No such user" } : undefined) });
+  picky = await startSmtpSink({
+    script: (stage, ctx) =>
+      stage === "rcptTo" && ctx.address?.startsWith("nobody@") ? { code: 550, message: "5.1.1 No such user" } : undefined,
+  });
   left = await startSmtpSink();
   right = await startSmtpSink();
   t = await startTestApp({
@@ -83,7 +90,13 @@ describe("failover", () => {
 
   test("a recipient's 5xx on the primary is the message's answer: DEAD there, never sent to the backup", async () => {
     const before = backup.messages.length;
-    const { outbox } = await client.send({ accountId: 2, to: ["nobody@example.com"], subject: "no such user", bodyText: "b", waitForAttempt: true });
+    const { outbox } = await client.send({
+      accountId: 2,
+      to: ["nobody@example.com"],
+      subject: "no such user",
+      bodyText: "b",
+      waitForAttempt: true,
+    });
     expect(outbox).toMatchObject({ status: OutboxStatus.DEAD, retries: 1, lastErrorClass: "SMTP_PERMANENT", relay: "primary" });
     const { events } = await client.getOutboxMessage({ outboxId: outbox!.outboxId });
     expect(events.filter((e) => e.kind === OutboxEventKind.RELAY_FAILED)).toEqual([]);
@@ -103,7 +116,12 @@ describe("failover", () => {
 test("round_robin spreads 1,000 messages within 10 % of even over two relays", async () => {
   const COUNT = 1_000;
   for (let i = 0; i < COUNT; i += 500) {
-    const messages = Array.from({ length: 500 }, (_, k) => ({ accountId: 3, to: [`r${i + k}@example.com`], subject: `rr ${i + k}`, bodyText: "b" }));
+    const messages = Array.from({ length: 500 }, (_, k) => ({
+      accountId: 3,
+      to: [`r${i + k}@example.com`],
+      subject: `rr ${i + k}`,
+      bodyText: "b",
+    }));
     const { results } = await client.sendBatch({ messages });
     expect(results.every((r) => r.result.case === "outbox")).toBe(true);
   }
@@ -114,8 +132,11 @@ test("round_robin spreads 1,000 messages within 10 % of even over two relays", a
     expect(sink.messages.length).toBeLessThanOrEqual(COUNT * 0.55);
   }
   // Each row names the relay that took it.
-  const [rows] = (await t.app.pool.query("SELECT relay, COUNT(*) AS n FROM outbox WHERE account_id = 3 AND status = 'sent' GROUP BY relay ORDER BY relay")) as unknown as [
-    { relay: string; n: number }[],
-  ];
-  expect(rows.map((r) => [r.relay, Number(r.n)])).toEqual([["left", left.messages.length], ["right", right.messages.length]]);
+  const [rows] = (await t.app.pool.query(
+    "SELECT relay, COUNT(*) AS n FROM outbox WHERE account_id = 3 AND status = 'sent' GROUP BY relay ORDER BY relay",
+  )) as unknown as [{ relay: string; n: number }[]];
+  expect(rows.map((r) => [r.relay, Number(r.n)])).toEqual([
+    ["left", left.messages.length],
+    ["right", right.messages.length],
+  ]);
 }, 120_000);

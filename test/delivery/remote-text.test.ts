@@ -26,7 +26,9 @@ describe("a short secret", () => {
   test("`mail` cuts neither the username nor a word containing it", () => {
     const forms = secretForms(password("mail@example.com", "mail"));
     for (const text of ORDINARY) expect(cleanRemoteText(text, forms)).toBe(cleanRemoteText(text, []));
-    expect(redactSecrets("535 5.7.8 auth failed for mail@example.com: mailbox mailer", forms)).toBe("535 5.7.8 auth failed for mail@example.com: mailbox mailer");
+    expect(redactSecrets("535 5.7.8 auth failed for mail@example.com: mailbox mailer", forms)).toBe(
+      "535 5.7.8 auth failed for mail@example.com: mailbox mailer",
+    );
   });
 
   test("is replaced where it stands as a whole token", () => {
@@ -53,7 +55,9 @@ test("a 64-character secret is replaced wherever it appears, even inside a longe
   const pw = `${"P".repeat(18) + "4x-9_Qz".repeat(6)}long`;
   expect(pw).toHaveLength(64);
   const forms = secretForms(password("real", pw));
-  expect(redactSecrets(`250 queued; welcome real:${pw}@relay.example.com`, forms)).toBe(`250 queued; welcome real:${REDACTED}@relay.example.com`);
+  expect(redactSecrets(`250 queued; welcome real:${pw}@relay.example.com`, forms)).toBe(
+    `250 queued; welcome real:${REDACTED}@relay.example.com`,
+  );
   expect(redactSecrets(`535 ${b64(`\0real\0${pw}`).replace(/=+$/, "")}`, forms)).toBe(`535 ${REDACTED}`);
   expect(redactSecrets(`535 LOGIN ${b64(pw)}!`, forms)).toBe(`535 LOGIN ${REDACTED}!`);
   for (const text of ORDINARY) expect(cleanRemoteText(text, forms)).toBe(cleanRemoteText(text, []));

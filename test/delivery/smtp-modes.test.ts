@@ -50,7 +50,13 @@ afterAll(async () => {
 });
 
 async function deliver(accountId: number) {
-  const { outbox } = await client.send({ accountId, to: ["bob@example.com"], subject: `via ${accountId}`, bodyText: "b", waitForAttempt: true });
+  const { outbox } = await client.send({
+    accountId,
+    to: ["bob@example.com"],
+    subject: `via ${accountId}`,
+    bodyText: "b",
+    waitForAttempt: true,
+  });
   expect(outbox?.status).toBe(OutboxStatus.SENT);
   const [msg] = await sinks.get(accountId)!.waitFor(1);
   expect(msg!.messageId).toBe(`<outbox-${outbox!.outboxId}-0@mail.test>`);

@@ -25,10 +25,13 @@ test("the stale claim of a row that waited past its lease is dropped, and the ro
 
   clock.advance(LEASE_MS);
   // Both leases expired: rescued and claimed again (the new claims queue behind the stale ones).
-  await vi.waitFor(async () => {
-    await s.t.app.rescuer.runOnce();
-    expect(s.t.app.sender.heldCount).toBe(4);
-  }, { timeout: 20_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      await s.t.app.rescuer.runOnce();
+      expect(s.t.app.sender.heldCount).toBe(4);
+    },
+    { timeout: 20_000, interval: 50 },
+  );
 
   s.releaseFirst.open();
   await waitForRow(s.t.app.pool, a, { status: "sent", retries: 0 });

@@ -17,7 +17,10 @@ let t: TestApp;
 
 beforeAll(async () => {
   sink = await startSmtpSink();
-  t = await startTestApp({ label: "stop_retry_race", json: { accounts: [sinkAccount(1, sink.port)], sender: { poll_interval_ms: 600_000 } } });
+  t = await startTestApp({
+    label: "stop_retry_race",
+    json: { accounts: [sinkAccount(1, sink.port)], sender: { poll_interval_ms: 600_000 } },
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -33,7 +36,17 @@ test("a retry claimed while the sender stops is released, not sent", async () =>
   // Hold the event counter so the retry's claim transaction stops just before its COMMIT.
   const blocker = await t.app.pool.getConnection();
   await blocker.beginTransaction();
-  const event = { outboxId: 0, accountId: 1, kind: EventKind.created, status: "pending", retries: 0, nextAttemptAt: null, providerMessageId: null, messageId: null, error: null } as const;
+  const event = {
+    outboxId: 0,
+    accountId: 1,
+    kind: EventKind.created,
+    status: "pending",
+    retries: 0,
+    nextAttemptAt: null,
+    providerMessageId: null,
+    messageId: null,
+    error: null,
+  } as const;
   await appendEvents(blocker, [event], Date.now());
   const retry = client.retryOutbox({ outboxId: id, force: true }).then(
     () => undefined,

@@ -20,7 +20,13 @@ afterAll(async () => {
 
 test("a Send over Connect JSON reaches the SMTP server with From, To, Subject and Message-ID", async () => {
   const client = createClient(EmailService, createConnectTransport({ baseUrl: t.url, httpVersion: "1.1" }));
-  const res = await client.send({ accountId: 1, to: ["Bob <bob@example.com>"], subject: "你好", bodyText: "消息正文。", waitForAttempt: true });
+  const res = await client.send({
+    accountId: 1,
+    to: ["Bob <bob@example.com>"],
+    subject: "你好",
+    bodyText: "消息正文。",
+    waitForAttempt: true,
+  });
   expect(res.outbox?.status).toBe(OutboxStatus.SENT);
   const [msg] = await sink.waitFor(1);
   expect(msg!.parsed.subject).toBe("你好");

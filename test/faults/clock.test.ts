@@ -73,7 +73,13 @@ describe("two instances, one ten minutes ahead and one ten minutes behind", () =
     const a = emailClient(ahead.url);
     const b = emailClient(behind.url);
     // Due in five minutes by the database: the instance ten minutes ahead must not think it due.
-    const scheduled = await b.send({ accountId: 1, to: ["bob@example.com"], subject: "later", bodyText: "b", sendAt: timestampFromMs(dbStart + 5 * 60_000) });
+    const scheduled = await b.send({
+      accountId: 1,
+      to: ["bob@example.com"],
+      subject: "later",
+      bodyText: "b",
+      sendAt: timestampFromMs(dbStart + 5 * 60_000),
+    });
     const held = await a.send({ accountId: 1, to: ["bob@example.com"], subject: "held", bodyText: "b" });
     const now = [...(await sendMany(a, 10, 2, "via ahead")), ...(await sendMany(b, 10, 2, "via behind"))];
     const heldId = Number(held.outbox!.outboxId);

@@ -5,7 +5,20 @@ import { randomInt } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { emailClient } from "../helpers/clients.js";
-import { byOutboxId, DOMAIN, KIND, leaseWaits, notIn, openRig, sendMany, sentLogIds, serviceConfig, slowServer, until, type Rig } from "./kit.js";
+import {
+  byOutboxId,
+  DOMAIN,
+  KIND,
+  leaseWaits,
+  notIn,
+  openRig,
+  sendMany,
+  sentLogIds,
+  serviceConfig,
+  slowServer,
+  until,
+  type Rig,
+} from "./kit.js";
 
 const MESSAGES = 2_000;
 const KILLS = 10;
@@ -25,7 +38,12 @@ afterAll(async () => {
 test("SIGKILL at random moments loses nothing; only in-flight messages are repeated, with the same Message-ID", async () => {
   const { sink, reader } = rig;
   // A row is rescued at most once per kill: with more rescues allowed than kills, none hits the limit.
-  const config = serviceConfig([sinkAccount(1, sink.port, { max_connections: 8 })], { lease_ms: LEASE_MS, batch_size: 32, max_in_flight: 64, max_rescues: 11 });
+  const config = serviceConfig([sinkAccount(1, sink.port, { max_connections: 8 })], {
+    lease_ms: LEASE_MS,
+    batch_size: 32,
+    max_in_flight: 64,
+    max_rescues: 11,
+  });
   // Messages arrive through an API-only instance while the senders are being killed.
   api = await startTestApp({ db: rig.db, json: config, background: false });
   const enqueued = sendMany(emailClient(api.url), MESSAGES);

@@ -59,7 +59,13 @@ test("a 10 s database outage: UNAVAILABLE meanwhile, then everything resumes in 
       const i = next++;
       for (;;) {
         try {
-          const res = await client.send({ accountId: 1, to: ["bob@example.com"], subject: `outage ${i}`, bodyText: "b", idempotencyKey: `outage-${i}` });
+          const res = await client.send({
+            accountId: 1,
+            to: ["bob@example.com"],
+            subject: `outage ${i}`,
+            bodyText: "b",
+            idempotencyKey: `outage-${i}`,
+          });
           accepted.add(Number(res.outbox!.outboxId));
           if (phase === "after") sentAfter++;
           break;

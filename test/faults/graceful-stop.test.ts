@@ -6,7 +6,22 @@ import { afterEach, expect, test } from "vitest";
 import { sinkAccount } from "../helpers/app.js";
 import { emailClient } from "../helpers/clients.js";
 import type { ServiceProcess } from "../helpers/service-process.js";
-import { byOutboxId, DOMAIN, enqueueOffline, gate, holdingServer, KIND, notIn, openRig, outboxIdOf, sendMany, sentLogIds, serviceConfig, until, type Rig } from "./kit.js";
+import {
+  byOutboxId,
+  DOMAIN,
+  enqueueOffline,
+  gate,
+  holdingServer,
+  KIND,
+  notIn,
+  openRig,
+  outboxIdOf,
+  sendMany,
+  sentLogIds,
+  serviceConfig,
+  until,
+  type Rig,
+} from "./kit.js";
 
 let rig: Rig | undefined;
 const opened: (() => void)[] = [];
@@ -18,10 +33,14 @@ afterEach(async () => {
 
 /** Resolves with the exit code, or fails if the process is still running after timeoutMs. */
 async function exitWithin(child: ServiceProcess, timeoutMs: number): Promise<number | string> {
-  return until(() => {
-    expect(child.child.exitCode ?? child.child.signalCode, "still running").not.toBeNull();
-    return child.exited;
-  }, timeoutMs, 50);
+  return until(
+    () => {
+      expect(child.child.exitCode ?? child.child.signalCode, "still running").not.toBeNull();
+      return child.exited;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 test("SIGTERM mid-run: attempts under way finish, unstarted claims go back unspent, exit 0 within the timeout", async () => {
@@ -30,14 +49,21 @@ test("SIGTERM mid-run: attempts under way finish, unstarted claims go back unspe
   rig = await openRig("fault_stop", { script: server.script });
   const { db, sink, reader } = rig;
   const config = serviceConfig([sinkAccount(1, sink.port, { max_connections: 4 })], {
-    batch_size: 32, max_in_flight: 64, lease_ms: 60_000, shutdown_timeout_ms: SHUTDOWN_MS,
+    batch_size: 32,
+    max_in_flight: 64,
+    lease_ms: 60_000,
+    shutdown_timeout_ms: SHUTDOWN_MS,
   });
   const ids = await enqueueOffline(db, config, 200);
   const child = await rig.start(config);
-  await until(() => {
-    expect(sentLogIds(child).length).toBeGreaterThanOrEqual(8);
-    expect(server.held.size).toBeGreaterThan(0);
-  }, 60_000, 20);
+  await until(
+    () => {
+      expect(sentLogIds(child).length).toBeGreaterThanOrEqual(8);
+      expect(server.held.size).toBeGreaterThan(0);
+    },
+    60_000,
+    20,
+  );
   const inFlight = new Set(server.held);
   child.kill("SIGTERM");
   expect(await exitWithin(child, SHUTDOWN_MS)).toBe(0);
@@ -76,7 +102,8 @@ test("an attempt that outlasts shutdown_timeout_ms: exit 0 on time, the next ins
   rig = await openRig("fault_stop_timeout", { script: server.script });
   const { sink, reader } = rig;
   const config = serviceConfig([sinkAccount(1, sink.port, { max_connections: 2, socket_timeout_ms: 120_000 })], {
-    lease_ms: LEASE_MS, shutdown_timeout_ms: SHUTDOWN_MS,
+    lease_ms: LEASE_MS,
+    shutdown_timeout_ms: SHUTDOWN_MS,
   });
   const first = await rig.start(config);
   const ids = await sendMany(emailClient(first.url), 6, 6);
@@ -96,7 +123,9 @@ test("an attempt that outlasts shutdown_timeout_ms: exit 0 on time, the next ins
   const delivered = byOutboxId(sink.messages);
   for (const id of ids) {
     const copies = delivered.get(id)!.map((m) => m.messageId);
-    expect(copies, `outbox ${id}`).toEqual(stuckIds.includes(id) ? [`<outbox-${id}-0@${DOMAIN}>`, `<outbox-${id}-0@${DOMAIN}>`] : [`<outbox-${id}-0@${DOMAIN}>`]);
+    expect(copies, `outbox ${id}`).toEqual(
+      stuckIds.includes(id) ? [`<outbox-${id}-0@${DOMAIN}>`, `<outbox-${id}-0@${DOMAIN}>`] : [`<outbox-${id}-0@${DOMAIN}>`],
+    );
   }
   const rescued = (await reader.events([KIND.leaseRescued])).map((e) => e.outbox_id);
   expect(rescued.sort()).toEqual([...stuckIds].sort());
@@ -111,7 +140,8 @@ test("a second signal exits at once, long before shutdown_timeout_ms", async () 
   rig = await openRig("fault_stop_force", { script: server.script });
   const { sink } = rig;
   const config = serviceConfig([sinkAccount(1, sink.port, { max_connections: 1, socket_timeout_ms: 120_000 })], {
-    lease_ms: 60_000, shutdown_timeout_ms: SHUTDOWN_MS,
+    lease_ms: 60_000,
+    shutdown_timeout_ms: SHUTDOWN_MS,
   });
   const child = await rig.start(config);
   await sendMany(emailClient(child.url), 2, 2);

@@ -27,7 +27,9 @@ test(`${INSTANCES} instances on one database: every message once, and each insta
   // Clients spread their requests over the instances; every instance also claims the others' rows.
   const share = Math.floor(MESSAGES / INSTANCES);
   const ids = (
-    await Promise.all(instances.map((p, i) => sendMany(emailClient(p.url), i === 0 ? MESSAGES - share * (INSTANCES - 1) : share, 16, `i${i}`)))
+    await Promise.all(
+      instances.map((p, i) => sendMany(emailClient(p.url), i === 0 ? MESSAGES - share * (INSTANCES - 1) : share, 16, `i${i}`)),
+    )
   ).flat();
   expect(new Set(ids).size).toBe(MESSAGES);
 

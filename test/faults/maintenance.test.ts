@@ -29,14 +29,22 @@ const rescues = (p: ServiceProcess) => p.logs.filter((l) => l.msg === "rescued r
 /** A row left SENDING under a lease that ran out (its sender is gone); resolves once it is rescued. */
 async function strandedRow(via: ServiceProcess): Promise<number> {
   const { outbox } = await emailClient(via.url).send({
-    accountId: 1, to: ["bob@example.com"], subject: "stranded", bodyText: "b", sendAt: timestampFromMs(Date.now() + 3_600_000),
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "stranded",
+    bodyText: "b",
+    sendAt: timestampFromMs(Date.now() + 3_600_000),
   });
   const id = Number(outbox!.outboxId);
   await db.query("UPDATE outbox SET status = 'sending', lease_token = 1, lease_owner = 'gone', lease_expires_at = 0 WHERE id = ?", [id]);
-  await until(async () => {
-    const [rows] = (await db.query("SELECT status FROM outbox WHERE id = ?", [id])) as unknown as [{ status: string }[]];
-    expect(rows[0]!.status).not.toBe("sending");
-  }, 20_000, 100);
+  await until(
+    async () => {
+      const [rows] = (await db.query("SELECT status FROM outbox WHERE id = ?", [id])) as unknown as [{ status: string }[]];
+      expect(rows[0]!.status).not.toBe("sending");
+    },
+    20_000,
+    100,
+  );
   return id;
 }
 

@@ -32,15 +32,26 @@ afterAll(async () => {
 /** Request n: every 50th has a bad address; every 20th carries a key and is committed twice. */
 function request(n: number, key = n % 20 === 0 ? `key-${n}` : "") {
   return {
-    accountId: 1, to: [n % 50 === 49 ? "not an address" : `r${n}@example.com`], subject: `request ${n}`, bodyText: `body ${n}`,
-    metadata: { n: String(n) }, idempotencyKey: key,
+    accountId: 1,
+    to: [n % 50 === 49 ? "not an address" : `r${n}@example.com`],
+    subject: `request ${n}`,
+    bodyText: `body ${n}`,
+    metadata: { n: String(n) },
+    idempotencyKey: key,
   };
 }
 
 /** The instance whose claim of request `id` is still open (claimed, never answered). */
 function holderOf(services: readonly ServiceProcess[], id: number): ServiceProcess | undefined {
-  return services.find((p) => p.logs.some((l) => l.msg === "outbox requests claimed" && Number(l.first_id) <= id && id <= Number(l.last_id) &&
-    !p.logs.some((a) => a.msg === "outbox requests answered" && a.first_id === l.first_id)));
+  return services.find((p) =>
+    p.logs.some(
+      (l) =>
+        l.msg === "outbox requests claimed" &&
+        Number(l.first_id) <= id &&
+        id <= Number(l.last_id) &&
+        !p.logs.some((a) => a.msg === "outbox requests answered" && a.first_id === l.first_id),
+    ),
+  );
 }
 
 test("two instances, one SIGKILLed inside a batch: each committed request becomes exactly one row or one refusal", async () => {
@@ -87,11 +98,15 @@ test("two instances, one SIGKILLed inside a batch: each committed request become
   );
   const trapped = await commitOne(app, request(REQUESTS, TRAP_KEY));
   committed.push(trapped);
-  const victim = await until(() => {
-    const p = holderOf(first, trapped);
-    expect(p, "an instance holding the trapped request").toBeDefined();
-    return p!;
-  }, 30_000, 5);
+  const victim = await until(
+    () => {
+      const p = holderOf(first, trapped);
+      expect(p, "an instance holding the trapped request").toBeDefined();
+      return p!;
+    },
+    30_000,
+    5,
+  );
   const [waits] = await hold.query("SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'");
   expect(Number((waits as { n: number }[])[0]!.n)).toBeGreaterThanOrEqual(1);
   victim.kill("SIGKILL");

@@ -37,8 +37,10 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const relay = (name: string, port: number) =>
-  ({ name, smtp: { host: "127.0.0.1", port, tls: "none", connection_timeout_ms: 1_000, greeting_timeout_ms: 1_000, max_connections: 4 } });
+const relay = (name: string, port: number) => ({
+  name,
+  smtp: { host: "127.0.0.1", port, tls: "none", connection_timeout_ms: 1_000, greeting_timeout_ms: 1_000, max_connections: 4 },
+});
 
 interface Breaker {
   failures: number;
@@ -59,10 +61,14 @@ test("a primary that refuses, answers 421 and goes down mid-load, across a SIGKI
   const { sink: backup } = rig;
   const config = {
     ...serviceConfig([], { lease_ms: 3_000, batch_size: 16, max_in_flight: 16, poll_interval_ms: 200 }),
-    accounts: [{
-      id: 1, from: "Ops <ops@example.com>", relays: [relay("primary", proxy.port), relay("backup", backup.port)],
-      relay_breaker: { failures: 3, cool_down_ms: COOL_DOWN_MS },
-    }],
+    accounts: [
+      {
+        id: 1,
+        from: "Ops <ops@example.com>",
+        relays: [relay("primary", proxy.port), relay("backup", backup.port)],
+        relay_breaker: { failures: 3, cool_down_ms: COOL_DOWN_MS },
+      },
+    ],
   };
   // 1. The primary refuses connections.
   await proxy.cut();
@@ -106,7 +112,9 @@ test("a primary that refuses, answers 421 and goes down mid-load, across a SIGKI
   const repeated = [...received.values()].filter((copies) => copies.length > 1).length;
   expect(repeated).toBeLessThanOrEqual(16);
   const [rows] = await db.query("SELECT relay, retries, COUNT(*) AS n FROM outbox GROUP BY relay, retries");
-  expect((rows as { relay: string; retries: number; n: number }[]).map((r) => [r.relay, r.retries, Number(r.n)])).toEqual([["backup", 0, MESSAGES]]);
+  expect((rows as { relay: string; retries: number; n: number }[]).map((r) => [r.relay, r.retries, Number(r.n)])).toEqual([
+    ["backup", 0, MESSAGES],
+  ]);
   // The primary's failures are on the events: each a RELAY_FAILED naming it. The kill left rows
   // leased: they were rescued, and went on to the relay their row named.
   const [failed] = await db.query("SELECT DISTINCT relay FROM outbox_event WHERE kind = 20");
@@ -120,11 +128,21 @@ test("a primary that refuses, answers 421 and goes down mid-load, across a SIGKI
   await api.close();
   api = undefined;
   const client = emailClient(second.url);
-  const trial = await until(async () => {
-    const { outbox } = await client.send({ accountId: 1, to: ["trial@example.com"], subject: "trial", bodyText: "b", waitForAttempt: true });
-    expect(outbox?.relay).toBe("primary");
-    return outbox!;
-  }, 30_000, 250);
+  const trial = await until(
+    async () => {
+      const { outbox } = await client.send({
+        accountId: 1,
+        to: ["trial@example.com"],
+        subject: "trial",
+        bodyText: "b",
+        waitForAttempt: true,
+      });
+      expect(outbox?.relay).toBe("primary");
+      return outbox!;
+    },
+    30_000,
+    250,
+  );
   expect(primary.messages.map((m) => m.messageId)).toContain(`<outbox-${trial.outboxId}-0@${DOMAIN}>`);
   await until(async () => expect(await breaker()).toEqual({ failures: 0, open_until: null }), 10_000);
   await until(async () => expect(OPEN_SERIES.exec(await scrape(second))?.[1]).toBe("0"), 10_000);

@@ -61,11 +61,15 @@ beforeAll(async () => {
     ids[name] = Number(res.outbox!.outboxId);
   }
   // Every attempt has ended once nothing is SENDING and every row has an outcome.
-  await until(async () => {
-    const counts = await reader.statusCounts();
-    expect(counts.pending ?? 0).toBe(0);
-    expect(counts.sending ?? 0).toBe(0);
-  }, 60_000, 200);
+  await until(
+    async () => {
+      const counts = await reader.statusCounts();
+      expect(counts.pending ?? 0).toBe(0);
+      expect(counts.sending ?? 0).toBe(0);
+    },
+    60_000,
+    200,
+  );
   const events = await reader.events([KIND.sending, KIND.sent, KIND.failed, KIND.dead]);
   claims = new Map(events.filter((e) => e.kind === KIND.sending).map((e) => [e.outbox_id, e]));
   ends = new Map(events.filter((e) => e.kind !== KIND.sending).map((e) => [e.outbox_id, e]));
@@ -126,5 +130,8 @@ test("an attempt slower than its lease is rescued and sent again with the same M
   const kinds = (await reader.events()).filter((e) => e.outbox_id === id).map((e) => e.kind);
   expect(kinds.filter((k) => k === KIND.leaseRescued)).toHaveLength(1);
   expect(kinds.filter((k) => k === KIND.sent)).toHaveLength(1);
-  await until(() => expect(service.logs.some((l) => l.msg === "lease lost before finalize; outcome discarded" && l.outbox_id === id)).toBe(true), 10_000);
+  await until(
+    () => expect(service.logs.some((l) => l.msg === "lease lost before finalize; outcome discarded" && l.outbox_id === id)).toBe(true),
+    10_000,
+  );
 });

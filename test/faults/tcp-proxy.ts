@@ -10,7 +10,10 @@ export class TcpProxy {
   private port_ = 0;
   private cutMarker?: { text: string; cut: () => void };
 
-  private constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  private constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     const proxy = new TcpProxy(targetHost, targetPort);

@@ -68,17 +68,27 @@ test("SIGKILL during deliveries loses no event; only in-flight ones repeat, with
   // Every event of the account (all of them come after the cursor's start) must arrive.
   const [events] = (await db.query("SELECT id FROM outbox_event WHERE account_id = 1 ORDER BY id")) as unknown as [{ id: number }[]];
   const expected = events.map((e) => `evt_${e.id}`);
-  await until(async () => {
-    const [now] = (await db.query("SELECT id FROM outbox_event WHERE account_id = 1 ORDER BY id")) as unknown as [{ id: number }[]];
-    expect(now.filter((e) => !answered.has(`evt_${e.id}`))).toEqual([]);
-  }, 120_000, 250);
+  await until(
+    async () => {
+      const [now] = (await db.query("SELECT id FROM outbox_event WHERE account_id = 1 ORDER BY id")) as unknown as [{ id: number }[]];
+      expect(now.filter((e) => !answered.has(`evt_${e.id}`))).toEqual([]);
+    },
+    120_000,
+    250,
+  );
   expect(expected.every((id) => answered.has(id))).toBe(true);
   // An outcome is written after the receiver answered (in batches), so the rows follow shortly;
   // one whose answer a kill cut off is sent again once its lease expires.
-  await until(async () => {
-    const [open] = (await db.query("SELECT COUNT(*) AS n FROM webhook_delivery WHERE status <> 'delivered'")) as unknown as [{ n: number }[]];
-    expect(Number(open[0]!.n)).toBe(0);
-  }, 30_000, 250);
+  await until(
+    async () => {
+      const [open] = (await db.query("SELECT COUNT(*) AS n FROM webhook_delivery WHERE status <> 'delivered'")) as unknown as [
+        { n: number }[],
+      ];
+      expect(Number(open[0]!.n)).toBe(0);
+    },
+    30_000,
+    250,
+  );
 
   // Repeats: only what was in flight at a kill (at most PER_ENDPOINT each time).
   const ids = receiver.received.map((r) => String(r.headers["webhook-id"]));

@@ -48,7 +48,11 @@ async function sendAcknowledged(clients: EmailClient[], i: number): Promise<numb
     const started = Date.now();
     try {
       const res = await clients[attempt % clients.length]!.send({
-        accountId: 1, to: [`rcpt${i}@example.com`], subject: `ha ${i}`, bodyText: `body ${i}`, idempotencyKey: `ha-${i}`,
+        accountId: 1,
+        to: [`rcpt${i}@example.com`],
+        subject: `ha ${i}`,
+        bodyText: `body ${i}`,
+        idempotencyKey: `ha-${i}`,
       });
       acks.push({ started, answered: Date.now() });
       return Number(res.outbox!.outboxId);
@@ -63,7 +67,11 @@ test("the writer node dies mid-load: every acknowledged message delivered once, 
   const databaseUrl = `${cluster.serverUrl}eo_ha`;
   const webhooks = [{ id: "ha", url: receiver.url, secret_env: "S", timeout_ms: 2_000, retry_initial_ms: 100 }];
   const config = {
-    ...serviceConfig([{ ...sinkAccount(1, sink.port, { max_connections: 8 }), webhooks } as ReturnType<typeof sinkAccount>], { lease_ms: 3_000, batch_size: 32, max_in_flight: 64 }),
+    ...serviceConfig([{ ...sinkAccount(1, sink.port, { max_connections: 8 }), webhooks } as ReturnType<typeof sinkAccount>], {
+      lease_ms: 3_000,
+      batch_size: 32,
+      max_in_flight: 64,
+    }),
     watch: { poll_interval_ms: 50 },
   };
   for (let i = 0; i < 2; i++) services.push(await startServiceProcess({ databaseUrl, config, env: { S: SECRET }, startTimeoutMs: 60_000 }));
@@ -83,7 +91,10 @@ test("the writer node dies mid-load: every acknowledged message delivered once, 
     while (watching) {
       const after = watched.at(-1) ?? 0;
       try {
-        for await (const r of clients[0]!.watchOutbox({ accountId: 1, afterEventId: BigInt(after) }, { signal: AbortSignal.timeout(2_000) })) {
+        for await (const r of clients[0]!.watchOutbox(
+          { accountId: 1, afterEventId: BigInt(after) },
+          { signal: AbortSignal.timeout(2_000) },
+        )) {
           if (r.message.case === "event") watched.push(Number(r.message.value.eventId));
           if (!watching) break;
         }
@@ -99,10 +110,15 @@ test("the writer node dies mid-load: every acknowledged message delivered once, 
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const held = await Promise.all(services.map(async (s) => {
-        const text = await fetch(`${s.url}/metrics`).then((r) => r.text(), () => "");
-        return /^email_outbox_maintenance_lock_held 1$/m.test(text) ? 1 : 0;
-      }));
+      const held = await Promise.all(
+        services.map(async (s) => {
+          const text = await fetch(`${s.url}/metrics`).then(
+            (r) => r.text(),
+            () => "",
+          );
+          return /^email_outbox_maintenance_lock_held 1$/m.test(text) ? 1 : 0;
+        }),
+      );
       holders.push(held.reduce((a: number, b: number) => a + b, 0));
       await delay(100);
     }
@@ -110,9 +126,11 @@ test("the writer node dies mid-load: every acknowledged message delivered once, 
 
   let next = 0;
   const ids = new Array<number>(MESSAGES);
-  const sending = Promise.all(Array.from({ length: PARALLEL }, async () => {
-    for (let i = next++; i < MESSAGES; i = next++) ids[i] = await sendAcknowledged(clients, i);
-  }));
+  const sending = Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      for (let i = next++; i < MESSAGES; i = next++) ids[i] = await sendAcknowledged(clients, i);
+    }),
+  );
 
   // The kill: in the middle of the load, the node HAProxy writes to.
   await until(() => expect(sink.messages.length).toBeGreaterThanOrEqual(MESSAGES / 3), 120_000);
@@ -122,10 +140,16 @@ test("the writer node dies mid-load: every acknowledged message delivered once, 
   await sending;
   const acknowledged = Date.now();
 
-  await until(async () => {
-    const [rows] = (await db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")) as unknown as [{ status: string; n: number }[]];
-    expect(Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))).toEqual({ sent: MESSAGES });
-  }, 180_000, 250);
+  await until(
+    async () => {
+      const [rows] = (await db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")) as unknown as [
+        { status: string; n: number }[],
+      ];
+      expect(Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))).toEqual({ sent: MESSAGES });
+    },
+    180_000,
+    250,
+  );
 
   // Delivered once each, or again only with the same Message-ID.
   const received = byOutboxId(sink.messages);
@@ -146,11 +170,16 @@ test("the writer node dies mid-load: every acknowledged message delivered once, 
 
   // Webhooks: every event delivered; a repeat carries the same webhook-id.
   const delivered = new Map<string, number>();
-  await until(() => {
-    delivered.clear();
-    for (const r of receiver.received) delivered.set(String(r.headers["webhook-id"]), (delivered.get(String(r.headers["webhook-id"])) ?? 0) + 1);
-    expect(all.filter((id) => !delivered.has(`evt_${id}`))).toEqual([]);
-  }, 120_000, 250);
+  await until(
+    () => {
+      delivered.clear();
+      for (const r of receiver.received)
+        delivered.set(String(r.headers["webhook-id"]), (delivered.get(String(r.headers["webhook-id"])) ?? 0) + 1);
+      expect(all.filter((id) => !delivered.has(`evt_${id}`))).toEqual([]);
+    },
+    120_000,
+    250,
+  );
   const repeated = [...delivered.values()].filter((n) => n > 1).length;
 
   sampling = false;

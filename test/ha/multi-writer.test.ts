@@ -46,7 +46,14 @@ test("two instances writing through two nodes at once: every message sent once, 
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const held = await Promise.all(services.map((s) => fetch(`${s.url}/metrics`).then((r) => r.text(), () => "")));
+      const held = await Promise.all(
+        services.map((s) =>
+          fetch(`${s.url}/metrics`).then(
+            (r) => r.text(),
+            () => "",
+          ),
+        ),
+      );
       holders.push(held.filter((text) => /^email_outbox_maintenance_lock_held 1$/m.test(text)).length);
       await delay(100);
     }
@@ -55,24 +62,38 @@ test("two instances writing through two nodes at once: every message sent once, 
   let next = 0;
   let refusals = 0;
   const ids = new Array<number>(MESSAGES);
-  await Promise.all(Array.from({ length: PARALLEL }, async () => {
-    for (let i = next++; i < MESSAGES; i = next++) {
-      for (let _attempt = 0; ; _attempt++) {
-        try {
-          const res = await clients[i % 2]!.send({ accountId: 1, to: [`rcpt${i}@example.com`], subject: `mw ${i}`, bodyText: `body ${i}`, idempotencyKey: `mw-${i}` });
-          ids[i] = Number(res.outbox!.outboxId);
-          break;
-        } catch {
-          refusals++;
-          await delay(50);
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      for (let i = next++; i < MESSAGES; i = next++) {
+        for (let _attempt = 0; ; _attempt++) {
+          try {
+            const res = await clients[i % 2]!.send({
+              accountId: 1,
+              to: [`rcpt${i}@example.com`],
+              subject: `mw ${i}`,
+              bodyText: `body ${i}`,
+              idempotencyKey: `mw-${i}`,
+            });
+            ids[i] = Number(res.outbox!.outboxId);
+            break;
+          } catch {
+            refusals++;
+            await delay(50);
+          }
         }
       }
-    }
-  }));
-  await until(async () => {
-    const [rows] = (await db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")) as unknown as [{ status: string; n: number }[]];
-    expect(Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))).toEqual({ sent: MESSAGES });
-  }, 180_000, 250);
+    }),
+  );
+  await until(
+    async () => {
+      const [rows] = (await db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")) as unknown as [
+        { status: string; n: number }[],
+      ];
+      expect(Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))).toEqual({ sent: MESSAGES });
+    },
+    180_000,
+    250,
+  );
   sampling = false;
   await sampler;
 

@@ -40,7 +40,11 @@ export function sinkAccount(id: number, port: number, extra: Record<string, unkn
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = opts.db ?? (await createTestDatabase(opts.label));
-  const config = parseConfig(opts.json ?? {}, { ...opts.env, DATABASE_URL: db.url, PORT: "0", HOST: opts.host ?? "127.0.0.1" }, process.cwd());
+  const config = parseConfig(
+    opts.json ?? {},
+    { ...opts.env, DATABASE_URL: db.url, PORT: "0", HOST: opts.host ?? "127.0.0.1" },
+    process.cwd(),
+  );
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -48,7 +52,13 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       cb();
     },
   });
-  const appOpts: AppOptions = { config, clock: opts.clock, background: opts.background, resolve: opts.resolve, log: createLogger("debug", sink) };
+  const appOpts: AppOptions = {
+    config,
+    clock: opts.clock,
+    background: opts.background,
+    resolve: opts.resolve,
+    log: createLogger("debug", sink),
+  };
   const app = await startApp(appOpts);
   return {
     app,

@@ -48,7 +48,12 @@ export function grpcJsClient(baseUrl: string, file = "email/v1/email_service.pro
     defaults: true,
     oneofs: true,
   });
-  const Service = service.split(".").reduce<unknown>((pkg, name) => (pkg as Record<string, unknown>)[name], grpc.loadPackageDefinition(def)) as grpc.ServiceClientConstructor;
+  const Service = service
+    .split(".")
+    .reduce<unknown>(
+      (pkg, name) => (pkg as Record<string, unknown>)[name],
+      grpc.loadPackageDefinition(def),
+    ) as grpc.ServiceClientConstructor;
   const client = new Service(new URL(baseUrl).host, grpc.credentials.createInsecure());
   return {
     /** A unary call; rejects with the grpc-js ServiceError (code, details, metadata). */
@@ -74,8 +79,17 @@ export interface CurlResult {
 /** `curl` posting Connect JSON (HTTP/1.1) to a unary method, e.g. "Send". */
 export async function curlConnect(baseUrl: string, method: string, body: unknown): Promise<CurlResult> {
   const { stdout } = await run("curl", [
-    "-sS", "--max-time", "20", "-X", "POST", "-H", "Content-Type: application/json",
-    "--data-binary", JSON.stringify(body), "--write-out", "\n%{http_code}",
+    "-sS",
+    "--max-time",
+    "20",
+    "-X",
+    "POST",
+    "-H",
+    "Content-Type: application/json",
+    "--data-binary",
+    JSON.stringify(body),
+    "--write-out",
+    "\n%{http_code}",
     `${baseUrl}/email.v1.EmailService/${method}`,
   ]);
   const cut = stdout.lastIndexOf("\n");

@@ -51,7 +51,8 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   execFileSync("chmod", ["755", dir]);
   const { uid, gid } = mysqlUser();
   const ports: Ports[] = [];
-  for (let i = 0; i < size; i++) ports.push({ mysql: await freePort(), galera: await freePort(), ist: await freePort(), sst: await freePort() });
+  for (let i = 0; i < size; i++)
+    ports.push({ mysql: await freePort(), galera: await freePort(), ist: await freePort(), sst: await freePort() });
   const clusterAddress = `gcomm://${ports.map((p) => `127.0.0.1:${p.galera}`).join(",")}`;
   const nodes: GaleraNode[] = ports.map((p, i) => ({ name: `node${i + 1}`, port: p.mysql }));
 
@@ -63,21 +64,47 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
     chownSync(path.join(d, "data"), uid, gid);
   }
   // Only the first node's data is initialised: the others receive it by state transfer.
-  execFileSync(INSTALL_DB, ["--no-defaults", `--datadir=${path.join(nodeDir(0), "data")}`, "--user=mysql", "--auth-root-authentication-method=normal", "--skip-test-db"], {
-    stdio: "ignore",
-  });
+  execFileSync(
+    INSTALL_DB,
+    [
+      "--no-defaults",
+      `--datadir=${path.join(nodeDir(0), "data")}`,
+      "--user=mysql",
+      "--auth-root-authentication-method=normal",
+      "--skip-test-db",
+    ],
+    {
+      stdio: "ignore",
+    },
+  );
 
   const launch = (i: number, bootstrap: boolean) => {
     const p = ports[i]!;
     const d = nodeDir(i);
     const args = [
-      "--no-defaults", `--datadir=${path.join(d, "data")}`, "--user=mysql", `--socket=${path.join(d, "mysqld.sock")}`, `--port=${p.mysql}`,
-      "--bind-address=127.0.0.1", `--pid-file=${path.join(d, "mysqld.pid")}`, `--log-error=${path.join(d, "error.log")}`,
-      "--innodb-buffer-pool-size=128M", "--max-connections=300", "--skip-name-resolve",
+      "--no-defaults",
+      `--datadir=${path.join(d, "data")}`,
+      "--user=mysql",
+      `--socket=${path.join(d, "mysqld.sock")}`,
+      `--port=${p.mysql}`,
+      "--bind-address=127.0.0.1",
+      `--pid-file=${path.join(d, "mysqld.pid")}`,
+      `--log-error=${path.join(d, "error.log")}`,
+      "--innodb-buffer-pool-size=128M",
+      "--max-connections=300",
+      "--skip-name-resolve",
       // Galera's requirements.
-      "--binlog-format=ROW", "--default-storage-engine=InnoDB", "--innodb-autoinc-lock-mode=2", "--innodb-flush-log-at-trx-commit=2",
-      "--wsrep-on=ON", `--wsrep-provider=${GALERA}`, `--wsrep-cluster-address=${clusterAddress}`, "--wsrep-cluster-name=email_outbox_test",
-      `--wsrep-node-name=${nodes[i]!.name}`, `--wsrep-node-address=127.0.0.1:${p.galera}`, "--wsrep-sst-method=rsync",
+      "--binlog-format=ROW",
+      "--default-storage-engine=InnoDB",
+      "--innodb-autoinc-lock-mode=2",
+      "--innodb-flush-log-at-trx-commit=2",
+      "--wsrep-on=ON",
+      `--wsrep-provider=${GALERA}`,
+      `--wsrep-cluster-address=${clusterAddress}`,
+      "--wsrep-cluster-name=email_outbox_test",
+      `--wsrep-node-name=${nodes[i]!.name}`,
+      `--wsrep-node-address=127.0.0.1:${p.galera}`,
+      "--wsrep-sst-method=rsync",
       `--wsrep-sst-receive-address=127.0.0.1:${p.sst}`,
       `--wsrep-provider-options=base_port=${p.galera};gmcast.listen_addr=tcp://127.0.0.1:${p.galera};ist.recv_addr=127.0.0.1:${p.ist};evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;pc.weight=1`,
       ...(bootstrap ? ["--wsrep-new-cluster"] : []),
@@ -91,7 +118,10 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   const waitSynced = async (i: number) => {
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const exitedEarly = await Promise.race([nodes[i]!.exited!.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))]);
+      const exitedEarly = await Promise.race([
+        nodes[i]!.exited!.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 200)),
+      ]);
       if (exitedEarly) throw new Error(`${nodes[i]!.name} exited while starting:\n${tail(path.join(nodeDir(i), "error.log"))}`);
       try {
         const conn = await mysql.createConnection({ uri: nodeUrl(nodes[i]!), connectTimeout: 1_000 });
@@ -122,15 +152,19 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   const haproxy = spawn(HAPROXY, ["-f", haproxyCfg, "-db"], { stdio: "ignore" });
   const haproxyExited = new Promise((resolve) => haproxy.once("exit", resolve));
   const serverUrl = `mysql://root@127.0.0.1:${proxyPort}/`;
-  await until(async () => {
-    try {
-      const conn = await mysql.createConnection({ uri: serverUrl, connectTimeout: 1_000 });
-      await conn.end();
-      return true;
-    } catch {
-      return false;
-    }
-  }, 30_000, "HAProxy to accept connections");
+  await until(
+    async () => {
+      try {
+        const conn = await mysql.createConnection({ uri: serverUrl, connectTimeout: 1_000 });
+        await conn.end();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    "HAProxy to accept connections",
+  );
 
   const cluster: GaleraCluster = {
     nodes,
@@ -193,7 +227,9 @@ ${nodes.map((n, i) => `  server ${n.name} 127.0.0.1:${n.port} check${i > 0 ? " b
 }
 
 function mysqlUser(): { uid: number; gid: number } {
-  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("mysql:"));
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("mysql:"));
   if (!line) throw new Error("no mysql user: install mariadb-server (npm run test:ha provisions it)");
   const [, , uid, gid] = line.split(":");
   return { uid: Number(uid), gid: Number(gid) };

@@ -37,7 +37,9 @@ export async function startImapServer(): Promise<ImapServer> {
   const uid = root ? Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })) : process.getuid!();
   const gid = root ? Number(execFileSync("id", ["-g", "nobody"], { encoding: "utf8" })) : process.getgid!();
   const user = root ? "nobody" : os.userInfo().username;
-  const group = root ? execFileSync("id", ["-gn", "nobody"], { encoding: "utf8" }).trim() : execFileSync("id", ["-gn"], { encoding: "utf8" }).trim();
+  const group = root
+    ? execFileSync("id", ["-gn", "nobody"], { encoding: "utf8" }).trim()
+    : execFileSync("id", ["-gn"], { encoding: "utf8" }).trim();
   mkdirSync(path.join(dir, "run"));
   mkdirSync(path.join(dir, "home"));
   chmodSync(dir, 0o755);
@@ -45,7 +47,9 @@ export async function startImapServer(): Promise<ImapServer> {
   writeFileSync(path.join(dir, "passwd"), `${IMAP_USER}:{PLAIN}${IMAP_PASSWORD}\n`, { mode: 0o644 });
   const port = await freePort();
   const conf = path.join(dir, "dovecot.conf");
-  writeFileSync(conf, `base_dir = ${dir}/run
+  writeFileSync(
+    conf,
+    `base_dir = ${dir}/run
 state_dir = ${dir}/run
 instance_name = imap-test-${port}
 listen = 127.0.0.1
@@ -76,7 +80,8 @@ service imap-login {
     port = 0
   }
 }
-`);
+`,
+  );
   const proc: ChildProcess = spawn("/usr/sbin/dovecot", ["-F", "-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -88,17 +93,26 @@ service imap-login {
       return stderr;
     }
   };
-  await vi.waitFor(() => greets(port), { timeout: 15_000, interval: 100 }).catch((err: unknown) => {
-    proc.kill("SIGKILL");
-    throw new Error(`dovecot did not start: ${(err as Error).message}\n${logText()}`);
-  });
+  await vi
+    .waitFor(() => greets(port), { timeout: 15_000, interval: 100 })
+    .catch((err: unknown) => {
+      proc.kill("SIGKILL");
+      throw new Error(`dovecot did not start: ${(err as Error).message}\n${logText()}`);
+    });
   const proxy = await TcpProxy.start("127.0.0.1", port);
 
   return {
     port: proxy.port,
     config: { host: "127.0.0.1", port: proxy.port, tls: "none", user: IMAP_USER, auth: { password: IMAP_PASSWORD } },
     async append(raw, mailbox = "INBOX") {
-      const client = new ImapFlow({ host: "127.0.0.1", port, secure: false, doSTARTTLS: false, auth: { user: IMAP_USER, pass: IMAP_PASSWORD }, logger: false });
+      const client = new ImapFlow({
+        host: "127.0.0.1",
+        port,
+        secure: false,
+        doSTARTTLS: false,
+        auth: { user: IMAP_USER, pass: IMAP_PASSWORD },
+        logger: false,
+      });
       await client.connect();
       try {
         if (mailbox !== "INBOX" && !(await client.list()).some((m) => m.path === mailbox)) await client.mailboxCreate(mailbox);

@@ -60,16 +60,25 @@ export class RequestReader {
       `SELECT id, account_id, outbox_id, error_reason, error_message, processed_at IS NOT NULL AS processed FROM outbox_request ${where} ORDER BY id`,
       ids ? [ids] : [],
     );
-    return (rows as RequestRow[]).map((r) => ({ ...r, id: Number(r.id), outbox_id: r.outbox_id === null ? null : Number(r.outbox_id), processed: Number(r.processed) }));
+    return (rows as RequestRow[]).map((r) => ({
+      ...r,
+      id: Number(r.id),
+      outbox_id: r.outbox_id === null ? null : Number(r.outbox_id),
+      processed: Number(r.processed),
+    }));
   }
 
   /** Waits until every request of `ids` is answered; returns their rows in id order. */
   async answered(ids: number[], timeoutMs = 20_000): Promise<RequestRow[]> {
-    return vi.waitFor(async () => {
-      const rows = await this.rows(ids);
-      const pending = ids.filter((id) => !rows.some((r) => r.id === id && r.processed));
-      if (pending.length > 0) throw new Error(`requests not answered yet: ${pending.slice(0, 10).join(", ")}${pending.length > 10 ? ", …" : ""}`);
-      return rows;
-    }, { timeout: timeoutMs, interval: 20 });
+    return vi.waitFor(
+      async () => {
+        const rows = await this.rows(ids);
+        const pending = ids.filter((id) => !rows.some((r) => r.id === id && r.processed));
+        if (pending.length > 0)
+          throw new Error(`requests not answered yet: ${pending.slice(0, 10).join(", ")}${pending.length > 10 ? ", …" : ""}`);
+        return rows;
+      },
+      { timeout: timeoutMs, interval: 20 },
+    );
   }
 }

@@ -78,9 +78,7 @@ describe("startSmtpSink", () => {
       authMethod: "PLAIN",
       tls: { ca: s.cert, rejectUnauthorized: true },
     }).sendMail(mail);
-    await transportFor(s, { requireTLS: true, auth: { user: "mailer", pass: "s3cret" }, authMethod: "LOGIN" }).sendMail(
-      mail,
-    );
+    await transportFor(s, { requireTLS: true, auth: { user: "mailer", pass: "s3cret" }, authMethod: "LOGIN" }).sendMail(mail);
 
     const msgs = await s.waitFor(2);
     expect(msgs.map((m) => [m.secure, m.user])).toEqual([
@@ -93,9 +91,10 @@ describe("startSmtpSink", () => {
     ]);
     expect(JSON.stringify(s.authLog)).not.toContain("s3cret");
 
-    await expect(
-      transportFor(s, { requireTLS: true, auth: { user: "mailer", pass: "wrong" } }).sendMail(mail),
-    ).rejects.toMatchObject({ code: "EAUTH", responseCode: 535 });
+    await expect(transportFor(s, { requireTLS: true, auth: { user: "mailer", pass: "wrong" } }).sendMail(mail)).rejects.toMatchObject({
+      code: "EAUTH",
+      responseCode: 535,
+    });
     expect(s.messages).toHaveLength(2);
     expect(s.authLog).toHaveLength(2);
   });
@@ -129,9 +128,9 @@ describe("startSmtpSink", () => {
       transportFor(s, { auth: { type: "OAuth2", user: "oauth@example.com", accessToken: "nope" } }).sendMail(mail),
     ).rejects.toMatchObject({ responseCode: 535 });
     // no password configured: PLAIN must fail too
-    await expect(
-      transportFor(s, { auth: { user: "oauth@example.com", pass: "tok-123" } }).sendMail(mail),
-    ).rejects.toMatchObject({ responseCode: 535 });
+    await expect(transportFor(s, { auth: { user: "oauth@example.com", pass: "tok-123" } }).sendMail(mail)).rejects.toMatchObject({
+      responseCode: 535,
+    });
     expect(s.messages).toHaveLength(1);
   });
 
@@ -153,8 +152,7 @@ describe("startSmtpSink", () => {
     expect(seen).toEqual(["connect", "mailFrom", "rcptTo", "rcptTo", "data"]);
     expect(rawSeen?.toString("utf8")).toContain("Subject: Hello sink");
 
-    s.script = (stage, ctx) =>
-      stage === "data" ? { code: 250, message: `queued as #${ctx.messageCount + 1}` } : undefined;
+    s.script = (stage, ctx) => (stage === "data" ? { code: 250, message: `queued as #${ctx.messageCount + 1}` } : undefined);
     const info = await transportFor(s).sendMail(mail);
     expect(info.response).toBe("250 queued as #1");
     expect(s.messages).toHaveLength(1);
@@ -163,9 +161,7 @@ describe("startSmtpSink", () => {
   it("scripted 550 on rcptTo", async () => {
     const s = await sink({
       script: (stage, ctx) =>
-        stage === "rcptTo" && ctx.address === "nobody@example.com"
-          ? { code: 550, message: "5.1.1 No such user" }
-          : undefined,
+        stage === "rcptTo" && ctx.address === "nobody@example.com" ? { code: 550, message: "5.1.1 No such user" } : undefined,
     });
     await expect(transportFor(s).sendMail({ ...mail, to: "nobody@example.com" })).rejects.toMatchObject({
       responseCode: 550,

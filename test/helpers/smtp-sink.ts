@@ -58,10 +58,7 @@ export interface ScriptContext {
  * and message; a 2xx/3xx accepts (for "data" the reply becomes `250 <message>`).
  * May return a Promise. A script that throws yields `451 smtp-sink: script threw: ...`.
  */
-export type SmtpScript = (
-  stage: ScriptStage,
-  ctx: ScriptContext,
-) => Reply | undefined | Promise<Reply | undefined>;
+export type SmtpScript = (stage: ScriptStage, ctx: ScriptContext) => Reply | undefined | Promise<Reply | undefined>;
 
 export interface SinkAuth {
   user: string;
@@ -338,11 +335,7 @@ class SmtpSinkImpl implements SmtpSink {
       };
       const onClosed = (): void => {
         cleanup();
-        reject(
-          new Error(
-            `smtp-sink: closed while waiting for ${count} message(s); received ${this.messages.length}`,
-          ),
-        );
+        reject(new Error(`smtp-sink: closed while waiting for ${count} message(s); received ${this.messages.length}`));
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -381,9 +374,7 @@ class SmtpSinkImpl implements SmtpSink {
       // Top sockets (the TLS ones included, also those onSecure never saw, e.g. in "silent"
       // mode) before the raw ones beneath them.
       for (const connection of this.#server.connections) connection._socket.destroy();
-      const sockets = [...this.#sockets].sort(
-        (a, b) => Number(b instanceof TLSSocket) - Number(a instanceof TLSSocket),
-      );
+      const sockets = [...this.#sockets].sort((a, b) => Number(b instanceof TLSSocket) - Number(a instanceof TLSSocket));
       for (const socket of sockets) socket.destroy();
       this.#sockets.clear();
     });
@@ -398,10 +389,7 @@ class SmtpSinkImpl implements SmtpSink {
   }
 
   /** Runs the script; resolves to an error to hand to smtp-server, or to the accepting reply. */
-  async #decide(
-    stage: ScriptStage,
-    ctx: Omit<ScriptContext, "messageCount">,
-  ): Promise<{ reject?: ReplyError; accept?: Reply }> {
+  async #decide(stage: ScriptStage, ctx: Omit<ScriptContext, "messageCount">): Promise<{ reject?: ReplyError; accept?: Reply }> {
     const script = this.script;
     if (!script) return {};
     let reply: Reply | undefined;
@@ -466,11 +454,7 @@ class SmtpSinkImpl implements SmtpSink {
     );
   }
 
-  #onData(
-    stream: SMTPServerDataStream,
-    session: SMTPServerSession,
-    callback: (err?: Error | null, message?: string) => void,
-  ): void {
+  #onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
     if (this.fault === "reset-in-data") {
       stream.once("data", () => this.#resetSession(session));
       stream.resume();

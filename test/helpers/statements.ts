@@ -6,10 +6,15 @@ import { tracingChannel } from "node:diagnostics_channel";
 export function statementKind(sql: string): string {
   const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "?";
   const table =
-    verb === "SELECT" ? /\bFROM\s+`?(\w+)/i.exec(sql)?.[1] :
-    verb === "INSERT" ? /\bINTO\s+`?(\w+)/i.exec(sql)?.[1] :
-    verb === "UPDATE" ? /^\s*UPDATE\s+`?(\w+)/i.exec(sql)?.[1] :
-    verb === "DELETE" ? /\bFROM\s+`?(\w+)/i.exec(sql)?.[1] : undefined;
+    verb === "SELECT"
+      ? /\bFROM\s+`?(\w+)/i.exec(sql)?.[1]
+      : verb === "INSERT"
+        ? /\bINTO\s+`?(\w+)/i.exec(sql)?.[1]
+        : verb === "UPDATE"
+          ? /^\s*UPDATE\s+`?(\w+)/i.exec(sql)?.[1]
+          : verb === "DELETE"
+            ? /\bFROM\s+`?(\w+)/i.exec(sql)?.[1]
+            : undefined;
   return table ? `${verb} ${table}` : verb;
 }
 

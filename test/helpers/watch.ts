@@ -76,9 +76,12 @@ export function watch(baseUrl: string, transport: WatchTransport, req: WatchRequ
     events: () => seen.flatMap((s) => (s.type === "event" ? [s.event] : [])),
     heartbeats: () => seen.flatMap((s) => (s.type === "heartbeat" ? [s.lastEventId] : [])),
     until: (check, timeoutMs = 15_000) =>
-      vi.waitFor(() => {
-        if (!check(w)) throw new Error(`watcher condition not met after ${seen.length} messages`);
-      }, { timeout: timeoutMs, interval: 10 }),
+      vi.waitFor(
+        () => {
+          if (!check(w)) throw new Error(`watcher condition not met after ${seen.length} messages`);
+        },
+        { timeout: timeoutMs, interval: 10 },
+      ),
   };
   return w;
 }
@@ -144,9 +147,17 @@ function fromConnect(res: WatchOutboxResponse): Seen {
   return {
     type: "event",
     event: {
-      eventId: Number(e.eventId), kind: e.kind, outboxId: Number(e.outboxId), accountId: e.accountId, status: e.status,
-      retries: e.retries, messageId: e.messageId, providerMessageId: e.providerMessageId, error: e.error,
-      nextAttemptAt: e.nextAttemptAt && timestampMs(e.nextAttemptAt), hasTime: !!e.time,
+      eventId: Number(e.eventId),
+      kind: e.kind,
+      outboxId: Number(e.outboxId),
+      accountId: e.accountId,
+      status: e.status,
+      retries: e.retries,
+      messageId: e.messageId,
+      providerMessageId: e.providerMessageId,
+      error: e.error,
+      nextAttemptAt: e.nextAttemptAt && timestampMs(e.nextAttemptAt),
+      hasTime: !!e.time,
     },
   };
 }
@@ -157,12 +168,21 @@ function grpcJsMs(t: { seconds: string; nanos: number }): number {
 
 const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
 
-type GrpcJsMessage = { message: "event" | "heartbeat"; event?: Record<string, string | number | object>; heartbeat?: { last_event_id: string } };
+type GrpcJsMessage = {
+  message: "event" | "heartbeat";
+  event?: Record<string, string | number | object>;
+  heartbeat?: { last_event_id: string };
+};
 
 /** grpc-js server streaming on the .proto itself (snake_case fields, enums as numbers). */
 function grpcJsStream(baseUrl: string, req: WatchRequest, seen: Seen[]) {
   const def = protoLoader.loadSync("email/v1/email_service.proto", {
-    includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: Number, defaults: true, oneofs: true,
+    includeDirs: [PROTO_DIR],
+    keepCase: true,
+    longs: String,
+    enums: Number,
+    defaults: true,
+    oneofs: true,
   });
   const Service = grpc.loadPackageDefinition(def).email as { v1: { EmailService: grpc.ServiceClientConstructor } };
   const client = new Service.v1.EmailService(new URL(baseUrl).host, grpc.credentials.createInsecure());
@@ -182,10 +202,17 @@ function grpcJsStream(baseUrl: string, req: WatchRequest, seen: Seen[]) {
     seen.push({
       type: "event",
       event: {
-        eventId: Number(e.event_id), kind: e.kind as OutboxEventKind, outboxId: Number(e.outbox_id), accountId: e.account_id as number,
-        status: e.status as OutboxStatus, retries: e.retries as number, messageId: e.message_id as string,
-        providerMessageId: e.provider_message_id as string, error: e.error as string,
-        nextAttemptAt: e.next_attempt_at ? grpcJsMs(e.next_attempt_at as { seconds: string; nanos: number }) : undefined, hasTime: !!e.time,
+        eventId: Number(e.event_id),
+        kind: e.kind as OutboxEventKind,
+        outboxId: Number(e.outbox_id),
+        accountId: e.account_id as number,
+        status: e.status as OutboxStatus,
+        retries: e.retries as number,
+        messageId: e.message_id as string,
+        providerMessageId: e.provider_message_id as string,
+        error: e.error as string,
+        nextAttemptAt: e.next_attempt_at ? grpcJsMs(e.next_attempt_at as { seconds: string; nanos: number }) : undefined,
+        hasTime: !!e.time,
       },
     });
   });
@@ -206,9 +233,12 @@ export async function eventIdsAfter(app: App, afterId: number): Promise<number[]
 
 /** Waits until the process holds exactly `n` live subscriptions. */
 export function subscribersReach(app: App, n: number, timeoutMs = 10_000): Promise<void> {
-  return vi.waitFor(() => {
-    if (app.tailer.subscriberCount !== n) throw new Error(`${app.tailer.subscriberCount} subscriptions, want ${n}`);
-  }, { timeout: timeoutMs, interval: 10 });
+  return vi.waitFor(
+    () => {
+      if (app.tailer.subscriberCount !== n) throw new Error(`${app.tailer.subscriberCount} subscriptions, want ${n}`);
+    },
+    { timeout: timeoutMs, interval: 10 },
+  );
 }
 
 /** The ids of the events (not snapshots) seen. */

@@ -154,7 +154,7 @@ describe("formatMailbox", () => {
   });
 
   it.each<Mailbox>([
-    { name: "Doe, Jane; <x@y.com> (c) \\ \"q\"", address: "a@example.com" },
+    { name: 'Doe, Jane; <x@y.com> (c) \\ "q"', address: "a@example.com" },
     { name: "  padded  ", address: '"john doe"@example.com' },
     { name: "\u00e9\u00e8 東京", address: "a@xn--bcher-kva.example" },
   ])("round-trips tricky mailbox %j", (m) => {
@@ -162,9 +162,7 @@ describe("formatMailbox", () => {
   });
 
   it("refuses hand-built mailboxes with control characters", () => {
-    expect(reasonOf(() => formatMailbox({ name: "x\r\nBcc: y@z.com", address: "a@example.com" }))).toBe(
-      "HEADER_INJECTION",
-    );
+    expect(reasonOf(() => formatMailbox({ name: "x\r\nBcc: y@z.com", address: "a@example.com" }))).toBe("HEADER_INJECTION");
     expect(reasonOf(() => formatMailbox({ name: "", address: "a@example.com\n" }))).toBe("HEADER_INJECTION");
   });
 });

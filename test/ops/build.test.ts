@@ -49,7 +49,11 @@ async function servesDashboardAndRpcs(proc: ServiceProcess): Promise<void> {
   const page = await fetch(`${proc.url}/`);
   expect(page.status).toBe(200);
   expect(await page.text()).toContain("<!doctype html>");
-  const health = await fetch(`${proc.url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const health = await fetch(`${proc.url}/grpc.health.v1.Health/Check`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   expect(await health.json()).toEqual({ status: "SERVING" });
 }
 
@@ -64,10 +68,15 @@ test("npm start on a fresh clone builds dist/, serves, and SIGTERM to npm's pid 
 
 test("node dist/main.js runs with only the runtime dependencies, and stops on SIGTERM", { timeout: 180_000 }, async () => {
   expect(existsSync(path.join(clone, "dist", "main.js"))).toBe(true);
-  for (const entry of ["package.json", "package-lock.json", "dist", "migrations"]) cpSync(path.join(clone, entry), path.join(deploy, entry), { recursive: true });
-  await run("npm", ["ci", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: deploy, timeout: 150_000 });
+  for (const entry of ["package.json", "package-lock.json", "dist", "migrations"])
+    cpSync(path.join(clone, entry), path.join(deploy, entry), { recursive: true });
+  await run("npm", ["ci", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
+    cwd: deploy,
+    timeout: 150_000,
+  });
   // (@types/node stays: mysql2 depends on it.)
-  for (const dev of ["tsx", "esbuild", "typescript", "@types/nodemailer", "vitest"]) expect(existsSync(path.join(deploy, "node_modules", dev)), dev).toBe(false);
+  for (const dev of ["tsx", "esbuild", "typescript", "@types/nodemailer", "vitest"])
+    expect(existsSync(path.join(deploy, "node_modules", dev)), dev).toBe(false);
   const proc = await startProcess(process.execPath, ["dist/main.js"], { cwd: deploy, env: { DATABASE_URL: db.url } });
   started.push(proc);
   await servesDashboardAndRpcs(proc);

@@ -33,13 +33,21 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
 
 /** The JSON log line with message `msg` (other lines may come before or after it). */
 function logLine(stdout: string, msg: string): Record<string, unknown> | undefined {
-  return stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === msg);
+  return stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === msg);
 }
 
 function checkConfig(json: unknown, env: Record<string, string> = {}): Promise<Run> {
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, typeof json === "string" ? json : JSON.stringify(json));
-  return run(process.execPath, ["--import", "tsx", "src/main.ts", "--check-config"], { EMAIL_OUTBOX_CONFIG: file, HOST: "127.0.0.1", ...env });
+  return run(process.execPath, ["--import", "tsx", "src/main.ts", "--check-config"], {
+    EMAIL_OUTBOX_CONFIG: file,
+    HOST: "127.0.0.1",
+    ...env,
+  });
 }
 
 const account = { id: 1, from: "Ops <ops@example.com>", smtp: { host: "smtp.example.com" }, rate_limit: { max_per_second: 0.5 } };
@@ -59,7 +67,9 @@ test("--check-config refuses an invalid file with the reason and exit code 2", a
     checkConfig({ accounts: [account] }, { DATABASE_URL: "postgres://db/x" }),
   ]);
   expect(tooLong.code).toBe(2);
-  expect(tooLong.stderr).toBe("invalid config: sender: poll_interval_ms must be at most 2147483647 (about 24.8 days; Node timers cannot wait longer)\n");
+  expect(tooLong.stderr).toBe(
+    "invalid config: sender: poll_interval_ms must be at most 2147483647 (about 24.8 days; Node timers cannot wait longer)\n",
+  );
 
   expect(badRate).toMatchObject({ code: 2, stdout: "" });
   expect(badRate.stderr).toBe("invalid config: account 1: rate_limit.max_per_second must be a number above 0\n");

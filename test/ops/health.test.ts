@@ -35,7 +35,14 @@ afterAll(async () => {
 
 const status = async (service = "") => (await health.check({ service })).status;
 // The whole server and each of its services by name, as probes configured per service ask.
-const SERVICES = ["", "email.v1.EmailService", "email.v1.MailboxService", "email.v1.AccountService", "email.v1.WebhookService", "email.v1.TemplateService"];
+const SERVICES = [
+  "",
+  "email.v1.EmailService",
+  "email.v1.MailboxService",
+  "email.v1.AccountService",
+  "email.v1.WebhookService",
+  "email.v1.TemplateService",
+];
 const statuses = () => Promise.all(SERVICES.map(status));
 const httpStatus = async (path: string) => (await fetch(`${t.url}${path}`)).status;
 const waitFor = <T>(check: () => Promise<T>) => vi.waitFor(check, { timeout: 20_000, interval: 100 });

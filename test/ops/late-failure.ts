@@ -11,5 +11,10 @@ export function withUnappliableImap(config: Config, accountId: number): Config {
 
 /** The account JSON of a config whose IMAP ingest will be made to fail (no server is reached). */
 export function imapAccount(id: number) {
-  return { id, from: `a${id}@example.com`, file_dir: "mail-out", imap: { host: "127.0.0.1", port: 9, tls: "none", user: "u", auth: { password: "p" } } };
+  return {
+    id,
+    from: `a${id}@example.com`,
+    file_dir: "mail-out",
+    imap: { host: "127.0.0.1", port: 9, tls: "none", user: "u", auth: { password: "p" } },
+  };
 }

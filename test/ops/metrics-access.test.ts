@@ -11,8 +11,16 @@ let keyed: TestApp;
 let separate: TestApp;
 
 beforeAll(async () => {
-  keyed = await startTestApp({ label: "metrics_keyed", background: false, json: { api_keys: [scraper.entry, sender.entry], accounts: [sinkAccount(1, 1)] } });
-  separate = await startTestApp({ label: "metrics_listen", background: false, json: { accounts: [sinkAccount(1, 1)], metrics: { listen: "127.0.0.1:0" } } });
+  keyed = await startTestApp({
+    label: "metrics_keyed",
+    background: false,
+    json: { api_keys: [scraper.entry, sender.entry], accounts: [sinkAccount(1, 1)] },
+  });
+  separate = await startTestApp({
+    label: "metrics_listen",
+    background: false,
+    json: { accounts: [sinkAccount(1, 1)], metrics: { listen: "127.0.0.1:0" } },
+  });
 });
 afterAll(async () => {
   await keyed?.close();

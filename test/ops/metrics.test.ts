@@ -91,17 +91,35 @@ test("every attempt's log line names the row, account, attempt, Message-ID and e
 test("open watch streams are a gauge read at scrape time", async () => {
   const before = total(await scrape(t.url), "email_outbox_watch_streams");
   const w = watch(t.url, "connect-node gRPC (HTTP/2)", { accountId: 1 });
-  await vi.waitFor(async () => expect(total(await scrape(t.url), "email_outbox_watch_streams")).toBe(before + 1), { timeout: 10_000, interval: 50 });
+  await vi.waitFor(async () => expect(total(await scrape(t.url), "email_outbox_watch_streams")).toBe(before + 1), {
+    timeout: 10_000,
+    interval: 50,
+  });
   w.cancel();
   await w.ended;
-  await vi.waitFor(async () => expect(total(await scrape(t.url), "email_outbox_watch_streams")).toBe(before), { timeout: 10_000, interval: 50 });
+  await vi.waitFor(async () => expect(total(await scrape(t.url), "email_outbox_watch_streams")).toBe(before), {
+    timeout: 10_000,
+    interval: 50,
+  });
   // The stream that ended is counted by method and code.
   const m = await scrape(t.url);
   expect(total(m, "grpc_server_handled_total", { grpc_method: "WatchOutbox", grpc_type: "server_streaming" })).toBe(1);
 });
 
 test("labels stay low-cardinality: accounts, their configured relays, classes, statuses and RPC names only", async () => {
-  const allowed = new Set(["account_id", "relay", "error_class", "outcome", "status", "result", "le", "grpc_service", "grpc_method", "grpc_type", "grpc_code"]);
+  const allowed = new Set([
+    "account_id",
+    "relay",
+    "error_class",
+    "outcome",
+    "status",
+    "result",
+    "le",
+    "grpc_service",
+    "grpc_method",
+    "grpc_type",
+    "grpc_code",
+  ]);
   for (const s of await scrape(t.url)) {
     if (!s.name.startsWith("email_outbox_") && !s.name.startsWith("grpc_server_")) continue;
     for (const label of Object.keys(s.labels)) expect(allowed, `${s.name} label ${label}`).toContain(label);
@@ -111,7 +129,12 @@ test("labels stay low-cardinality: accounts, their configured relays, classes, s
 
 test("a second app in the same process has its own registry; the oldest due age follows its clock", async () => {
   const clock = new ManualClock(Date.parse("2030-01-01T00:00:00Z"));
-  const other = await startTestApp({ label: "ops_metrics_b", clock, background: false, json: { accounts: [sinkAccount(1, sinks[0]!.port)] } });
+  const other = await startTestApp({
+    label: "ops_metrics_b",
+    clock,
+    background: false,
+    json: { accounts: [sinkAccount(1, sinks[0]!.port)] },
+  });
   try {
     await emailClient(other.url).send({ accountId: 1, to: ["rcpt@example.com"], subject: "s", bodyText: "b" });
     clock.advance(90_000);

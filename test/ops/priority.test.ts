@@ -12,14 +12,28 @@ const BULK = 80;
 /** Start slots are taken this far ahead (the sender's hold window), plus the burst. */
 const SLOTTED = RATE * 2 + 1;
 
-const env = useSinkApp({ label: "priority", account: { rate_limit: { max_per_second: RATE, burst: 1 } }, json: { sender: { poll_interval_ms: 250 } } });
+const env = useSinkApp({
+  label: "priority",
+  account: { rate_limit: { max_per_second: RATE, burst: 1 } },
+  json: { sender: { poll_interval_ms: 250 } },
+});
 
 const bulkSent = () => env.sink.messages.filter((m) => m.header("subject")?.startsWith("bulk")).length;
 
 test("transactional mail overtakes a draining bulk backlog, and the backlog keeps moving", async () => {
   const dueAt = timestampFromMs(Date.now() + 1_000);
-  await Promise.all(Array.from({ length: BULK }, (_, i) =>
-    env.client.send({ accountId: 1, to: [`b${i}@example.com`], subject: `bulk ${i}`, bodyText: "b", priority: Priority.BULK, sendAt: dueAt })));
+  await Promise.all(
+    Array.from({ length: BULK }, (_, i) =>
+      env.client.send({
+        accountId: 1,
+        to: [`b${i}@example.com`],
+        subject: `bulk ${i}`,
+        bodyText: "b",
+        priority: Priority.BULK,
+        sendAt: dueAt,
+      }),
+    ),
+  );
   await until(() => expect(bulkSent()).toBeGreaterThanOrEqual(3), 20_000);
 
   const overtaken: { left: number; passed: number }[] = [];
@@ -46,6 +60,8 @@ test("transactional mail overtakes a draining bulk backlog, and the backlog keep
 }, 90_000);
 
 test("an unknown priority is refused before anything is written", async () => {
-  const err = await env.client.send({ accountId: 1, to: ["x@example.com"], subject: "s", bodyText: "b", priority: 7 as Priority }).catch((e: unknown) => e);
+  const err = await env.client
+    .send({ accountId: 1, to: ["x@example.com"], subject: "s", bodyText: "b", priority: 7 as Priority })
+    .catch((e: unknown) => e);
   expect(String(err)).toContain("priority must be TRANSACTIONAL or BULK");
 });

@@ -73,15 +73,24 @@ test("an account limited to 5 per second sends no faster than that", async () =>
 test("a rate-limited backlog is claimed only as far as its start slots reach, so it holds up no other account", async () => {
   const slow = await timedSink();
   const fast = await timedSink();
-  const t = await app({
-    accounts: [{ ...sinkAccount(1, slow.sink.port), rate_limit: { max_per_second: 2, burst: 1 } }, sinkAccount(2, fast.sink.port)],
-    sender: { max_in_flight: 8, batch_size: 8 },
-  }, "ops_backlog");
+  const t = await app(
+    {
+      accounts: [{ ...sinkAccount(1, slow.sink.port), rate_limit: { max_per_second: 2, burst: 1 } }, sinkAccount(2, fast.sink.port)],
+      sender: { max_in_flight: 8, batch_size: 8 },
+    },
+    "ops_backlog",
+  );
   // The backlog becomes due all at once, in 3 s, however long enqueueing takes.
   const client = emailClient(t.url);
   const dueAt = timestampFromMs(Date.now() + 3_000);
-  const backlog = await Promise.all(Array.from({ length: 20 }, async (_, i) =>
-    Number((await client.send({ accountId: 1, to: [`rcpt${i}@example.com`], subject: `m${i}`, bodyText: "b", sendAt: dueAt })).outbox!.outboxId)));
+  const backlog = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) =>
+      Number(
+        (await client.send({ accountId: 1, to: [`rcpt${i}@example.com`], subject: `m${i}`, bodyText: "b", sendAt: dueAt })).outbox!
+          .outboxId,
+      ),
+    ),
+  );
   await slow.sink.waitFor(1, 20_000);
   const sentBefore = slow.sink.messages.length;
   await enqueue(t, 2, 1);
@@ -99,7 +108,9 @@ test("a rate-limited backlog is claimed only as far as its start slots reach, so
   // Nothing was claimed only to be handed back: every message goes out once, on its first attempt.
   await slow.sink.waitFor(20, 40_000);
   for (const id of backlog) {
-    await vi.waitFor(async () => expect(await getOutbox(t.app.pool, id)).toMatchObject({ status: "sent", retries: 0 }), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await getOutbox(t.app.pool, id)).toMatchObject({ status: "sent", retries: 0 }), {
+      timeout: 10_000,
+    });
   }
   expect((await readEventsAfter(t.app.pool, 0, 10_000)).filter((e) => e.kind === 10 && e.accountId === 1)).toEqual([]);
   expect(new Set(slow.sink.messages.map((m) => m.messageId)).size).toBe(20);
@@ -114,10 +125,13 @@ test("a 421 reply pauses the whole account, not just the message it answered", a
     return { code: 421, message: "4.7.0 Try again later, closing connection" };
   });
   const pauseMs = 1_500;
-  const t = await app({
-    accounts: [{ ...sinkAccount(1, sink.port, { max_connections: 1 }), rate_limit: { slow_down_pause_ms: pauseMs } }],
-    sender: { poll_interval_ms: 100 },
-  }, "ops_slowdown");
+  const t = await app(
+    {
+      accounts: [{ ...sinkAccount(1, sink.port, { max_connections: 1 }), rate_limit: { slow_down_pause_ms: pauseMs } }],
+      sender: { poll_interval_ms: 100 },
+    },
+    "ops_slowdown",
+  );
   const [first, ...rest] = await enqueue(t, 1, 3);
   await sink.waitFor(2, 20_000);
 
@@ -125,7 +139,9 @@ test("a 421 reply pauses the whole account, not just the message it answered", a
   // The two others were held until the pause ended (small slack for timer and clock rounding).
   for (const at of times.mailFrom.slice(1)) expect(at).toBeGreaterThanOrEqual(refusedAt + pauseMs - 50);
   for (const id of rest) {
-    await vi.waitFor(async () => expect(await getOutbox(t.app.pool, id)).toMatchObject({ status: "sent", retries: 0 }), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await getOutbox(t.app.pool, id)).toMatchObject({ status: "sent", retries: 0 }), {
+      timeout: 10_000,
+    });
   }
   // The refused message itself is an ordinary transient failure, retried with backoff.
   expect(await getOutbox(t.app.pool, first!)).toMatchObject({ status: "failed", retries: 1, lastErrorClass: "SMTP_TRANSIENT" });

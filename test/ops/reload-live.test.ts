@@ -30,9 +30,17 @@ async function preflight(): Promise<string | null> {
 test("a reload adds a CORS origin and an API key requirement for the next request", async () => {
   const key = testKey("ops", "*");
   const client = (authorization?: string) =>
-    createClient(EmailService, createConnectTransport({ baseUrl: t.url, httpVersion: "1.1", interceptors: [withAuthorization(authorization)] }));
+    createClient(
+      EmailService,
+      createConnectTransport({ baseUrl: t.url, httpVersion: "1.1", interceptors: [withAuthorization(authorization)] }),
+    );
   const get = (authorization?: string) =>
-    client(authorization).getOutbox({ outboxId: 1n }).then(() => 0, (e: unknown) => ConnectError.from(e).code as number);
+    client(authorization)
+      .getOutbox({ outboxId: 1n })
+      .then(
+        () => 0,
+        (e: unknown) => ConnectError.from(e).code as number,
+      );
 
   expect(await preflight()).toBeNull();
   expect(await get()).toBe(Code.NotFound);

@@ -66,11 +66,14 @@ const sendTo = (accountId: number, waitForAttempt = true) =>
 async function hangUp(msg: string): Promise<Record<string, unknown>> {
   const before = proc.logs.length;
   proc.kill("SIGHUP");
-  return vi.waitFor(() => {
-    const line = proc.logs.slice(before).find((l) => l.msg === msg);
-    if (!line) throw new Error(`no "${msg}" log line yet`);
-    return line;
-  }, { timeout: 15_000, interval: 50 });
+  return vi.waitFor(
+    () => {
+      const line = proc.logs.slice(before).find((l) => l.msg === msg);
+      if (!line) throw new Error(`no "${msg}" log line yet`);
+      return line;
+    },
+    { timeout: 15_000, interval: 50 },
+  );
 }
 
 test("SIGHUP adds an account that sends at once; the attempt under way and the open stream go on", async () => {
@@ -89,20 +92,30 @@ test("SIGHUP adds an account that sends at once; the attempt under way and the o
   expect(sinks[1]!.messages).toHaveLength(1);
 
   holdFirst.release.open();
-  await vi.waitFor(async () => {
-    expect((await client.getOutbox({ outboxId: BigInt(inFlight) })).outbox).toMatchObject({ status: OutboxStatus.SENT, retries: 0 });
-  }, { timeout: 15_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      expect((await client.getOutbox({ outboxId: BigInt(inFlight) })).outbox).toMatchObject({ status: OutboxStatus.SENT, retries: 0 });
+    },
+    { timeout: 15_000, interval: 50 },
+  );
   expect(sinks[0]!.messages).toHaveLength(1);
 
   // The stream opened before the reload saw both rows go out.
   await stream.until((w) => w.events().filter((e) => e.kind === OutboxEventKind.SENT).length === 2);
-  expect(new Set(stream.events().filter((e) => e.kind === OutboxEventKind.SENT).map((e) => e.outboxId))).toEqual(
-    new Set([inFlight, Number(res.outbox!.outboxId)]),
-  );
+  expect(
+    new Set(
+      stream
+        .events()
+        .filter((e) => e.kind === OutboxEventKind.SENT)
+        .map((e) => e.outboxId),
+    ),
+  ).toEqual(new Set([inFlight, Number(res.outbox!.outboxId)]));
 });
 
 test("a file that does not validate is rejected with its reason and the running config stays", async () => {
-  writeConfig(config([sinkAccount(1, sinks[0]!.port), { ...sinkAccount(3, sinks[1]!.port), smtp: { host: "127.0.0.1", port: 70000, tls: "none" } }]));
+  writeConfig(
+    config([sinkAccount(1, sinks[0]!.port), { ...sinkAccount(3, sinks[1]!.port), smtp: { host: "127.0.0.1", port: 70000, tls: "none" } }]),
+  );
   const rejected = await hangUp("config reload rejected; the current config stays");
   expect(rejected.reason).toBe("account 3: smtp port must be 1..65535");
 

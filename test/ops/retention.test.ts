@@ -45,7 +45,11 @@ afterAll(async () => {
 
 async function send(opts: { failureMode?: FailureMode; sendAt?: number; attachment?: boolean } = {}): Promise<number> {
   const res = await client.send({
-    accountId: 1, to: ["rcpt@example.com"], subject: "s", bodyText: "b", waitForAttempt: true,
+    accountId: 1,
+    to: ["rcpt@example.com"],
+    subject: "s",
+    bodyText: "b",
+    waitForAttempt: true,
     failureMode: opts.failureMode ?? FailureMode.UNSPECIFIED,
     sendAt: opts.sendAt === undefined ? undefined : timestampFromMs(opts.sendAt),
     attachments: opts.attachment ? [{ filename: "a.txt", contentType: "text/plain", content: Buffer.from("attached") }] : [],
@@ -125,10 +129,22 @@ test("the retention query reads idx_outbox_finished, not the whole table", async
     const NOW = 1_700_000_000_000;
     await enqueueMany(o.pool, 600, NOW - DAY, () => NOW - DAY, 10);
     const claimed = await claimDue(o.pool, 200, lease("explain", NOW - DAY), [1]);
-    await finalize(o.pool, claimed.map((c) => ({
-      id: c.id, accountId: c.accountId, leaseToken: c.leaseToken, messageId: c.messageId, status: "sent" as const, retries: 0,
-      nextAttemptAt: null, providerMessageId: null, error: null, errorClass: null,
-    })), NOW - DAY);
+    await finalize(
+      o.pool,
+      claimed.map((c) => ({
+        id: c.id,
+        accountId: c.accountId,
+        leaseToken: c.leaseToken,
+        messageId: c.messageId,
+        status: "sent" as const,
+        retries: 0,
+        nextAttemptAt: null,
+        providerMessageId: null,
+        error: null,
+        errorClass: null,
+      })),
+      NOW - DAY,
+    );
     await o.pool.query("ANALYZE TABLE outbox");
     const [plan] = (await o.pool.query(`EXPLAIN ${FINISHED_BEFORE_SQL}`, [NOW - DAY / 2, 500])) as unknown as [Record<string, unknown>[]];
     const outer = plan.find((r) => r.table === "o")!;
@@ -143,7 +159,9 @@ test("sent mail kept for Reply goes with its row; received mail goes after reten
   const mailbox = createClient(MailboxService, createConnectTransport({ baseUrl: t.url, httpVersion: "1.1" }));
   const sent = await send();
   const parent = (await getOutbox(t.app.pool, sent))!.messageId!;
-  const raw = Buffer.from(`From: Carol <carol@example.org>\r\nTo: sender1@example.com\r\nSubject: hi\r\nMessage-ID: <kept-${sent}@example.org>\r\n\r\nhello\r\n`);
+  const raw = Buffer.from(
+    `From: Carol <carol@example.org>\r\nTo: sender1@example.com\r\nSubject: hi\r\nMessage-ID: <kept-${sent}@example.org>\r\n\r\nhello\r\n`,
+  );
   await mailbox.ingestMessage({ accountId: 1, raw });
   const stored = (sql: string) => count(sql, [sent]);
   expect(await stored("SELECT COUNT(*) AS n FROM mail_message WHERE outbox_id IN (?)")).toBe(1);
@@ -153,7 +171,9 @@ test("sent mail kept for Reply goes with its row; received mail goes after reten
   expect(await getOutbox(t.app.pool, sent)).toBeUndefined();
   expect(await stored("SELECT COUNT(*) AS n FROM mail_message WHERE outbox_id IN (?)")).toBe(0);
   // Its row is gone, so it is no parent any more; the received message (a day old) still is.
-  expect(await refusal(client.reply({ accountId: 1, inReplyToMessageId: parent, bodyText: "late" }))).toMatchObject({ reason: "PARENT_NOT_FOUND" });
+  expect(await refusal(client.reply({ accountId: 1, inReplyToMessageId: parent, bodyText: "late" }))).toMatchObject({
+    reason: "PARENT_NOT_FOUND",
+  });
   expect((await mailbox.getMessage({ accountId: 1, messageId: `<kept-${sent}@example.org>` })).message).toBeDefined();
 
   clock.advance(DAY);
@@ -164,8 +184,10 @@ test("sent mail kept for Reply goes with its row; received mail goes after reten
 test("answered outbox_request rows go retention.outbox_ms after their answer; a pending one stays", async () => {
   const utc = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
   const insert = async (processedAt: number | null) => {
-    const [res] = (await t.app.pool.query("INSERT INTO outbox_request (account_id, request, processed_at, error_reason) VALUES (1, '{}', ?, ?)",
-      [processedAt === null ? null : utc(processedAt), processedAt === null ? null : "ADDRESS_INVALID"])) as unknown as [{ insertId: number }];
+    const [res] = (await t.app.pool.query(
+      "INSERT INTO outbox_request (account_id, request, processed_at, error_reason) VALUES (1, '{}', ?, ?)",
+      [processedAt === null ? null : utc(processedAt), processedAt === null ? null : "ADDRESS_INVALID"],
+    )) as unknown as [{ insertId: number }];
     return res.insertId;
   };
   // The intake would answer the pending one at once: it is stopped meanwhile.
@@ -175,7 +197,9 @@ test("answered outbox_request rows go retention.outbox_ms after their answer; a 
     const young = await insert(clock.now() - DAY + 60_000);
     const pending = await insert(null);
     await t.app.retention.runOnce();
-    const [rows] = (await t.app.pool.query("SELECT id FROM outbox_request WHERE id IN (?) ORDER BY id", [[old, young, pending]])) as unknown as [{ id: number }[]];
+    const [rows] = (await t.app.pool.query("SELECT id FROM outbox_request WHERE id IN (?) ORDER BY id", [
+      [old, young, pending],
+    ])) as unknown as [{ id: number }[]];
     expect(rows.map((r) => Number(r.id))).toEqual([young, pending]);
     expect(t.logs.filter((l) => l.msg === "deleted answered outbox requests past retention").map((l) => l.deleted)).toEqual([1]);
   } finally {

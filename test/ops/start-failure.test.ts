@@ -33,7 +33,9 @@ function start(env: Record<string, string>, config: unknown = { accounts: [{ id:
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(config));
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: ROOT, env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "info", EMAIL_OUTBOX_CONFIG: file, ...env }, stdio: ["ignore", "pipe", "pipe"],
+    cwd: ROOT,
+    env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "info", EMAIL_OUTBOX_CONFIG: file, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -45,7 +47,13 @@ function start(env: Record<string, string>, config: unknown = { accounts: [{ id:
     // "close", not "exit": the last lines may still be in the pipe when the process has exited.
     child.once("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, logs: out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>) });
+      resolve({
+        code,
+        logs: out
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      });
     });
   });
 }
@@ -69,7 +77,9 @@ test("a database that refuses connections: exit 1 with the cause", async () => {
 test("an invalid config: exit 2 with the reason", async () => {
   const { code, logs } = await start({ DATABASE_URL: db.url, PORT: "0" }, { accounts: [{ id: 1 }] });
   expect(code).toBe(2);
-  expect(logs).toContainEqual(expect.objectContaining({ msg: "invalid configuration", reason: "account 1: from is required (one address, no line breaks)" }));
+  expect(logs).toContainEqual(
+    expect.objectContaining({ msg: "invalid configuration", reason: "account 1: from is required (one address, no line breaks)" }),
+  );
 });
 
 test("HOST in brackets, as in a URL, is the address inside them", () => {

@@ -32,7 +32,9 @@ afterAll(async () => {
 async function connectionsToDb(): Promise<number> {
   const conn = await mysql.createConnection({ uri: SERVER_URL });
   try {
-    const [rows] = (await conn.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?", [db.name])) as unknown as [{ n: number }[]];
+    const [rows] = (await conn.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?", [db.name])) as unknown as [
+      { n: number }[],
+    ];
     return Number(rows[0]!.n);
   } finally {
     await conn.end();
@@ -72,7 +74,9 @@ test("the port is taken: the parts started before the listener are stopped", asy
 test("a process whose start failed at its last part ends by itself", async () => {
   const spec = { json: { accounts: [imapAccount(1)] }, env: env(0), breakImapOf: 1 };
   const child = spawn(process.execPath, ["--import", "tsx", "test/ops/start-and-fail.ts"], {
-    cwd: ROOT, env: { ...process.env, START_SPEC: JSON.stringify(spec) }, stdio: ["ignore", "pipe", "pipe"],
+    cwd: ROOT,
+    env: { ...process.env, START_SPEC: JSON.stringify(spec) },
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

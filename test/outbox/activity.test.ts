@@ -16,8 +16,10 @@ let o: OutboxDb;
 let nextId = 1;
 
 async function event(kind: number, accountId: number, at: number): Promise<void> {
-  await o.pool.query("INSERT INTO outbox_event (id, outbox_id, account_id, kind, status, retries, created_at) VALUES (?, 1, ?, ?, 'sent', 0, ?)",
-    [nextId++, accountId, kind, at]);
+  await o.pool.query(
+    "INSERT INTO outbox_event (id, outbox_id, account_id, kind, status, retries, created_at) VALUES (?, 1, ?, ?, 'sent', 0, ?)",
+    [nextId++, accountId, kind, at],
+  );
 }
 
 beforeAll(async () => {
@@ -42,7 +44,10 @@ async function shown(activity: OutboxActivity, accounts?: number[]): Promise<[nu
 
 test("counts per minute and account; settled minutes are not read again; the current one is, after the cache", async () => {
   const activity = new OutboxActivity(o.pool, clock);
-  expect(await shown(activity)).toEqual([[59, 0, 1], [10, 2, 1]]);
+  expect(await shown(activity)).toEqual([
+    [59, 0, 1],
+    [10, 2, 1],
+  ]);
   expect(await shown(activity, [1])).toEqual([[10, 1, 1]]);
   expect(await shown(activity, [3])).toEqual([]);
 
@@ -51,14 +56,29 @@ test("counts per minute and account; settled minutes are not read again; the cur
   await event(EventKind.sent, 1, T0 - 10 * MINUTE);
   await event(EventKind.failed, 1, T0 + 1000);
   clock.advance(4_999);
-  expect(await shown(activity)).toEqual([[59, 0, 1], [10, 2, 1]]);
+  expect(await shown(activity)).toEqual([
+    [59, 0, 1],
+    [10, 2, 1],
+  ]);
   clock.advance(1);
-  expect(await shown(activity)).toEqual([[59, 0, 1], [10, 2, 1], [0, 0, 1]]);
+  expect(await shown(activity)).toEqual([
+    [59, 0, 1],
+    [10, 2, 1],
+    [0, 0, 1],
+  ]);
 
   // Three minutes on: everything moves back three minutes, and the DEAD event leaves the hour.
   clock.advance(3 * MINUTE);
   await event(EventKind.sent, 2, clock.now());
-  expect(await shown(activity)).toEqual([[13, 2, 1], [3, 0, 1], [0, 1, 0]]);
+  expect(await shown(activity)).toEqual([
+    [13, 2, 1],
+    [3, 0, 1],
+    [0, 1, 0],
+  ]);
   // A fresh instance reads the same from the events (with the late one, which it was not told about).
-  expect(await shown(new OutboxActivity(o.pool, clock))).toEqual([[13, 3, 1], [3, 0, 1], [0, 1, 0]]);
+  expect(await shown(new OutboxActivity(o.pool, clock))).toEqual([
+    [13, 3, 1],
+    [3, 0, 1],
+    [0, 1, 0],
+  ]);
 });

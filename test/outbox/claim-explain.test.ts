@@ -20,9 +20,16 @@ beforeAll(async () => {
   await finalize(
     o.pool,
     claimed.slice(0, 400).map((c, i) => ({
-      id: c.id, accountId: c.accountId, leaseToken: c.leaseToken, messageId: c.messageId,
-      status: i % 2 ? "sent" : "failed", retries: i % 2, nextAttemptAt: i % 2 ? null : NOW + 10_000,
-      providerMessageId: null, error: null, errorClass: null,
+      id: c.id,
+      accountId: c.accountId,
+      leaseToken: c.leaseToken,
+      messageId: c.messageId,
+      status: i % 2 ? "sent" : "failed",
+      retries: i % 2,
+      nextAttemptAt: i % 2 ? null : NOW + 10_000,
+      providerMessageId: null,
+      error: null,
+      errorClass: null,
     })),
     NOW,
   );

@@ -17,7 +17,9 @@ beforeAll(async () => {
   // The server's time zone tables may be empty: load the one zone this test needs.
   const root = await mysql.createConnection({ uri: SERVER_URL, multipleStatements: true });
   try {
-    const [rows] = (await root.query("SELECT COUNT(*) AS n FROM mysql.time_zone_name WHERE Name = 'Europe/Berlin'")) as unknown as [{ n: number }[]];
+    const [rows] = (await root.query("SELECT COUNT(*) AS n FROM mysql.time_zone_name WHERE Name = 'Europe/Berlin'")) as unknown as [
+      { n: number }[],
+    ];
     if (Number(rows[0]!.n) === 0) {
       await root.query("USE mysql");
       await root.query(execFileSync("mariadb-tzinfo-to-sql", ["/usr/share/zoneinfo/Europe/Berlin", "Europe/Berlin"], { encoding: "utf8" }));

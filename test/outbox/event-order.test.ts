@@ -16,8 +16,15 @@ afterAll(() => o?.close());
 
 function events(outboxId: number, count = 1): NewEvent[] {
   return Array.from({ length: count }, () => ({
-    outboxId, accountId: 1, kind: EventKind.created, status: "pending", retries: 0, nextAttemptAt: NOW,
-    providerMessageId: null, messageId: null, error: null,
+    outboxId,
+    accountId: 1,
+    kind: EventKind.created,
+    status: "pending",
+    retries: 0,
+    nextAttemptAt: NOW,
+    providerMessageId: null,
+    messageId: null,
+    error: null,
   }));
 }
 
@@ -82,7 +89,12 @@ test("a transaction appending while another holds ids waits, then gets the later
     expect(await visible()).toEqual([1, 2, 3]); // B holds 4, uncommitted
     await b.commit();
     const all = await readEventsAfter(o.pool, 0, 100);
-    expect(all.map((e) => [e.id, e.outboxId])).toEqual([[1, 100], [2, 200], [3, 200], [4, 300]]);
+    expect(all.map((e) => [e.id, e.outboxId])).toEqual([
+      [1, 100],
+      [2, 200],
+      [3, 200],
+      [4, 300],
+    ]);
   } finally {
     a.release();
     b.release();

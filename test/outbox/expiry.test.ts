@@ -21,7 +21,9 @@ beforeAll(async () => {
 afterAll(() => o?.close());
 
 async function kinds(id: number): Promise<number[]> {
-  const [rows] = (await o.pool.query("SELECT kind FROM outbox_event WHERE outbox_id = ? ORDER BY id", [id])) as unknown as [{ kind: number }[]];
+  const [rows] = (await o.pool.query("SELECT kind FROM outbox_event WHERE outbox_id = ? ORDER BY id", [id])) as unknown as [
+    { kind: number }[],
+  ];
   return rows.map((r) => r.kind);
 }
 
@@ -35,10 +37,24 @@ async function commit(overrides: Partial<NewMessage> = {}): Promise<{ id: number
 /** Claims the row at NOW and fails it, next attempt an hour later. */
 async function failOnce(accountId: number): Promise<void> {
   const [claim] = await claimDue(o.pool, 10, lease("expiry", NOW), [accountId]);
-  const written = await finalize(o.pool, [{
-    id: claim!.id, accountId, leaseToken: claim!.leaseToken, messageId: claim!.messageId, status: "failed", retries: 1,
-    nextAttemptAt: NOW + 60 * MINUTE, providerMessageId: null, error: "451 later", errorClass: "SMTP_TRANSIENT",
-  }], NOW);
+  const written = await finalize(
+    o.pool,
+    [
+      {
+        id: claim!.id,
+        accountId,
+        leaseToken: claim!.leaseToken,
+        messageId: claim!.messageId,
+        status: "failed",
+        retries: 1,
+        nextAttemptAt: NOW + 60 * MINUTE,
+        providerMessageId: null,
+        error: "451 later",
+        errorClass: "SMTP_TRANSIENT",
+      },
+    ],
+    NOW,
+  );
   expect(written.has(claim!.id)).toBe(true);
 }
 
@@ -49,17 +65,20 @@ test("a due row past its expiry is EXPIRED by the claim, not leased", async () =
   expect(await kinds(id)).toEqual([EventKind.created, EventKind.expired]);
 });
 
-test.each(["transactional", "bulk"] as const)("a %s row waiting for a retry falls due at its expiry, before its next attempt", async (priority) => {
-  const { id, accountId } = await commit({ expireAt: NOW + 10 * MINUTE, priority });
-  await failOnce(accountId);
-  // Not yet expired, and its retry is not due: nothing to claim.
-  expect(await claimDue(o.pool, 10, lease("expiry", NOW + 10 * MINUTE - 1), [accountId])).toEqual([]);
-  expect((await getOutbox(o.pool, id))!.status).toBe("failed");
-  // Its expiry: the claim expires it, 50 minutes before its retry would have been due.
-  expect(await claimDue(o.pool, 10, lease("expiry", NOW + 10 * MINUTE), [accountId])).toEqual([]);
-  expect(await getOutbox(o.pool, id)).toMatchObject({ status: "expired", retries: 1, lastError: "451 later" });
-  expect(await kinds(id)).toEqual([EventKind.created, EventKind.sending, EventKind.failed, EventKind.expired]);
-});
+test.each(["transactional", "bulk"] as const)(
+  "a %s row waiting for a retry falls due at its expiry, before its next attempt",
+  async (priority) => {
+    const { id, accountId } = await commit({ expireAt: NOW + 10 * MINUTE, priority });
+    await failOnce(accountId);
+    // Not yet expired, and its retry is not due: nothing to claim.
+    expect(await claimDue(o.pool, 10, lease("expiry", NOW + 10 * MINUTE - 1), [accountId])).toEqual([]);
+    expect((await getOutbox(o.pool, id))!.status).toBe("failed");
+    // Its expiry: the claim expires it, 50 minutes before its retry would have been due.
+    expect(await claimDue(o.pool, 10, lease("expiry", NOW + 10 * MINUTE), [accountId])).toEqual([]);
+    expect(await getOutbox(o.pool, id)).toMatchObject({ status: "expired", retries: 1, lastError: "451 later" });
+    expect(await kinds(id)).toEqual([EventKind.created, EventKind.sending, EventKind.failed, EventKind.expired]);
+  },
+);
 
 test("a claim expires what expired and leases the rest, in one transaction", async () => {
   const { id: expiring, accountId } = await commit({ expireAt: NOW + MINUTE });

@@ -17,8 +17,16 @@ afterAll(() => o?.close());
 
 function failed(c: ClaimedMessage, leaseToken = c.leaseToken): Finalization {
   return {
-    id: c.id, accountId: c.accountId, leaseToken, messageId: c.messageId, status: "failed", retries: c.retries + 1,
-    nextAttemptAt: NOW + 10_000, providerMessageId: null, error: "451 stale outcome", errorClass: "SMTP_TRANSIENT",
+    id: c.id,
+    accountId: c.accountId,
+    leaseToken,
+    messageId: c.messageId,
+    status: "failed",
+    retries: c.retries + 1,
+    nextAttemptAt: NOW + 10_000,
+    providerMessageId: null,
+    error: "451 stale outcome",
+    errorClass: "SMTP_TRANSIENT",
   };
 }
 
@@ -59,7 +67,15 @@ test("after a rescue and a re-claim, the first owner's finalize loses to the new
   expect((await finalize(o.pool, [failed(first!)], NOW + 2_000)).size).toBe(0);
   expect(await getOutbox(o.pool, id!)).toMatchObject({ status: "sending", retries: 0, lastError: null });
 
-  const sent: Finalization = { ...failed(second!), status: "sent", retries: 0, nextAttemptAt: null, providerMessageId: "smtp-ok", error: null, errorClass: null };
+  const sent: Finalization = {
+    ...failed(second!),
+    status: "sent",
+    retries: 0,
+    nextAttemptAt: null,
+    providerMessageId: "smtp-ok",
+    error: null,
+    errorClass: null,
+  };
   expect((await finalize(o.pool, [sent], NOW + 2_000)).size).toBe(1);
   // the stale owner again, after the new owner finished: still nothing
   expect((await finalize(o.pool, [failed(first!)], NOW + 3_000)).size).toBe(0);

@@ -37,7 +37,9 @@ test("50 calls made together share one transaction and get 50 distinct rows, eac
   expect(statements.filter((s) => statementKind(s) === "INSERT outbox_event")).toHaveLength(1);
   const ids = result.map((r) => r.row.id);
   expect(new Set(ids).size).toBe(50);
-  const [rows] = (await o.pool.query("SELECT id, subject FROM outbox WHERE id IN (?)", [ids])) as unknown as [{ id: number; subject: string }[]];
+  const [rows] = (await o.pool.query("SELECT id, subject FROM outbox WHERE id IN (?)", [ids])) as unknown as [
+    { id: number; subject: string }[],
+  ];
   const subjectById = new Map(rows.map((r) => [r.id, r.subject]));
   result.forEach((r, i) => expect(subjectById.get(r.row.id)).toBe(`m${i}`));
   const events = await eventsOf(ids);

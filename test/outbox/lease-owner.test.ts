@@ -29,7 +29,9 @@ test("the database accepts claims under that owner (strict mode refuses a longer
   const owner = leaseOwner(LONG_HOST, 4242);
   const claimed = await claimDue(o.pool, 3, lease(owner, NOW), [1]);
   expect(claimed).toHaveLength(3);
-  const [rows] = (await o.pool.query("SELECT DISTINCT lease_owner FROM outbox WHERE status = 'sending'")) as unknown as [{ lease_owner: string }[]];
+  const [rows] = (await o.pool.query("SELECT DISTINCT lease_owner FROM outbox WHERE status = 'sending'")) as unknown as [
+    { lease_owner: string }[],
+  ];
   expect(rows.map((r) => r.lease_owner)).toEqual([owner]);
   // The control: the uncut value is refused.
   await enqueueMany(o.pool, 1, NOW);

@@ -23,7 +23,12 @@ test("the proto's OutboxStatus comment is the table's", () => {
   const proto = read("proto/email/v1/outbox.proto");
   const comment = /\/\/ OutboxStatus is where a message stands in the outbox state machine:\n\/\/\n((?:\/\/ {3}.*\n)+)/.exec(proto)?.[1];
   expect(comment, "outbox.proto: the OutboxStatus comment must hold the diagram").toBeDefined();
-  expect(comment!.trimEnd().split("\n").map((l) => l.replace(/^\/\/ {3}/, ""))).toEqual(stateDiagram());
+  expect(
+    comment!
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.replace(/^\/\/ {3}/, "")),
+  ).toEqual(stateDiagram());
   for (const s of STATUSES) expect(proto).toContain(`OUTBOX_STATUS_${s.toUpperCase()} =`);
 });
 
@@ -40,7 +45,8 @@ test("every event kind but SNAPSHOT is some transition's event or a recipient ev
 
 test("the claim index holds exactly the statuses a claim takes rows from, and those expiry and superseding take", () => {
   for (const column of ["due_at", "claim_at"]) {
-    const [, statuses, due] = new RegExp(`${column} BIGINT AS \\(IF\\(status IN \\(([^)]*)\\), (.*), NULL\\)\\) STORED`).exec(lastDefinitionOf(column).sql) ?? [];
+    const [, statuses, due] =
+      new RegExp(`${column} BIGINT AS \\(IF\\(status IN \\(([^)]*)\\), (.*), NULL\\)\\) STORED`).exec(lastDefinitionOf(column).sql) ?? [];
     expect(statuses!.split(",").map((s) => s.trim().replace(/'/g, ""))).toEqual([...TRANSITIONS.claim.from]);
     // A queued row is due at its expiry at the latest, so a claim finds it to expire it.
     expect(due).toMatch(/^LEAST\(.*, IFNULL\(expire_at, .*\)\)$/);
@@ -54,7 +60,8 @@ test("the claim index holds exactly the statuses a claim takes rows from, and th
 test("structural rules of the table", () => {
   const all = Object.values(TRANSITIONS);
   // SENT, CANCELLED, SUPPRESSED and EXPIRED are terminal: nothing leaves them.
-  for (const terminal of ["sent", "cancelled", "suppressed", "expired"] as const) for (const t of all) expect(t.from).not.toContain(terminal);
+  for (const terminal of ["sent", "cancelled", "suppressed", "expired"] as const)
+    for (const t of all) expect(t.from).not.toContain(terminal);
   // Retention deletes exactly the rows no sender takes again on its own.
   const queued = new Set<string>([...TRANSITIONS.claim.from, "sending"]);
   expect([...FINISHED].sort()).toEqual(STATUSES.filter((s) => !queued.has(s)).sort());

@@ -57,7 +57,13 @@ export function message(sendAt: number, overrides: Partial<NewMessage> = {}): Ne
 }
 
 /** Enqueues `count` messages, `parallel` transactions at a time; returns their ids in order. */
-export async function enqueueMany(pool: Pool, count: number, now: number, sendAt: (i: number) => number = () => now, parallel = 8): Promise<number[]> {
+export async function enqueueMany(
+  pool: Pool,
+  count: number,
+  now: number,
+  sendAt: (i: number) => number = () => now,
+  parallel = 8,
+): Promise<number[]> {
   const ids: number[] = new Array<number>(count);
   let next = 0;
   await Promise.all(
@@ -78,13 +84,16 @@ export function lease(owner: string, now: number, leaseMs = 60_000): Lease {
  */
 export async function waitForLockWait(pool: Pool, threadId?: number): Promise<void> {
   // InnoDB refreshes INNODB_TRX at most every 100 ms while it is being read: poll slower than that.
-  await vi.waitFor(async () => {
-    const [rows] = (await pool.query(
-      `SELECT t.trx_mysql_thread_id AS thread FROM information_schema.INNODB_TRX t
+  await vi.waitFor(
+    async () => {
+      const [rows] = (await pool.query(
+        `SELECT t.trx_mysql_thread_id AS thread FROM information_schema.INNODB_TRX t
          JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
         WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()`,
-    )) as unknown as [{ thread: number }[]];
-    const waiting = rows.map((r) => Number(r.thread));
-    expect(threadId === undefined ? waiting.length : waiting.filter((id) => id === threadId).length).toBeGreaterThan(0);
-  }, { timeout: 20_000, interval: 150 });
+      )) as unknown as [{ thread: number }[]];
+      const waiting = rows.map((r) => Number(r.thread));
+      expect(threadId === undefined ? waiting.length : waiting.filter((id) => id === threadId).length).toBeGreaterThan(0);
+    },
+    { timeout: 20_000, interval: 150 },
+  );
 }

@@ -23,18 +23,27 @@ async function rows(ids: number[]): Promise<Map<number, { status: string; supers
   const [list] = (await o.pool.query("SELECT id, status, superseded_by FROM outbox WHERE id IN (?)", [ids])) as unknown as [
     { id: number; status: string; superseded_by: number | null }[],
   ];
-  return new Map(list.map((r) => [Number(r.id), { status: r.status, superseded_by: r.superseded_by === null ? null : Number(r.superseded_by) }]));
+  return new Map(
+    list.map((r) => [Number(r.id), { status: r.status, superseded_by: r.superseded_by === null ? null : Number(r.superseded_by) }]),
+  );
 }
 
 async function cancelEvents(ids: number[]): Promise<{ outbox_id: number; superseded_by: number | null }[]> {
-  const [list] = (await o.pool.query("SELECT outbox_id, superseded_by FROM outbox_event WHERE outbox_id IN (?) AND kind = ? ORDER BY id", [ids, EventKind.cancelled])) as unknown as [
-    { outbox_id: number; superseded_by: number | null }[],
-  ];
+  const [list] = (await o.pool.query("SELECT outbox_id, superseded_by FROM outbox_event WHERE outbox_id IN (?) AND kind = ? ORDER BY id", [
+    ids,
+    EventKind.cancelled,
+  ])) as unknown as [{ outbox_id: number; superseded_by: number | null }[]];
   return list.map((e) => ({ outbox_id: Number(e.outbox_id), superseded_by: e.superseded_by === null ? null : Number(e.superseded_by) }));
 }
 
 test("supersededInBatch: per account and key, every message but the last", () => {
-  const msgs = [{ accountId: 1, collapseKey: "a" }, { accountId: 2, collapseKey: "a" }, { accountId: 1 }, { accountId: 1, collapseKey: "a" }, { accountId: 1, collapseKey: "b" }];
+  const msgs = [
+    { accountId: 1, collapseKey: "a" },
+    { accountId: 2, collapseKey: "a" },
+    { accountId: 1 },
+    { accountId: 1, collapseKey: "a" },
+    { accountId: 1, collapseKey: "b" },
+  ];
   expect(supersededInBatch(msgs)).toEqual([true, false, false, false, false]);
 });
 
@@ -43,7 +52,8 @@ test("a commit cancels the queued rows of its account and key, older ones of its
   const other = (await enqueue(o.pool, keyed("order-1", { accountId: 2 }), NOW)).row.id;
   const unkeyed = (await enqueue(o.pool, message(NOW), NOW)).row.id;
   const committed = await inTransaction(o.pool, (conn) =>
-    insertMessages(conn, [keyed("order-1"), keyed("order-2"), keyed("order-1")], NOW, { consecutiveIds: true }));
+    insertMessages(conn, [keyed("order-1"), keyed("order-2"), keyed("order-1")], NOW, { consecutiveIds: true }),
+  );
   const [first, second, last] = committed.map((c) => c.id) as [number, number, number];
   expect(committed.map((c) => c.supersededBy)).toEqual([last, undefined, undefined]);
   const state = await rows([before, other, unkeyed, first, second, last]);
@@ -55,9 +65,14 @@ test("a commit cancels the queued rows of its account and key, older ones of its
     [second]: { status: "pending", superseded_by: null },
     [last]: { status: "pending", superseded_by: null },
   });
-  expect(await cancelEvents([before, first])).toEqual([{ outbox_id: before, superseded_by: last }, { outbox_id: first, superseded_by: last }]);
+  expect(await cancelEvents([before, first])).toEqual([
+    { outbox_id: before, superseded_by: last },
+    { outbox_id: first, superseded_by: last },
+  ]);
   // The row of this batch was created before it was superseded.
-  const [kinds] = (await o.pool.query("SELECT kind FROM outbox_event WHERE outbox_id = ? ORDER BY id", [first])) as unknown as [{ kind: number }[]];
+  const [kinds] = (await o.pool.query("SELECT kind FROM outbox_event WHERE outbox_id = ? ORDER BY id", [first])) as unknown as [
+    { kind: number }[],
+  ];
   expect(kinds.map((k) => k.kind)).toEqual([EventKind.created, EventKind.cancelled]);
   await o.pool.query("UPDATE outbox SET status = 'cancelled' WHERE id IN (?)", [[other, unkeyed, second, last]]);
 });

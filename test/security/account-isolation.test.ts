@@ -27,7 +27,9 @@ afterAll(() => t?.close());
 
 const client = (key: string) => keyedClient(EmailService, t.url, key);
 const send = (accountId: number) =>
-  client(admin.key).send({ accountId, to: ["bob@example.com"], subject: `for ${accountId}`, bodyText: "x" }).then((r) => r.outbox!);
+  client(admin.key)
+    .send({ accountId, to: ["bob@example.com"], subject: `for ${accountId}`, bodyText: "x" })
+    .then((r) => r.outbox!);
 
 test("ListOutbox without account_id returns only the key's accounts", async () => {
   for (const id of [1, 2, 3, 1]) await send(id);

@@ -24,7 +24,9 @@ describe("no keys", () => {
     expect(parse({}).apiKeys).toEqual([]);
   });
   test("refuse any other address", () => {
-    expect(() => parse({}, "0.0.0.0")).toThrow(new ConfigError("HOST 0.0.0.0 is not loopback: configure api_keys, or set allow_unauthenticated: true"));
+    expect(() => parse({}, "0.0.0.0")).toThrow(
+      new ConfigError("HOST 0.0.0.0 is not loopback: configure api_keys, or set allow_unauthenticated: true"),
+    );
   });
   test("are allowed elsewhere with allow_unauthenticated", () => {
     expect(parse({ allow_unauthenticated: true }, "0.0.0.0").allowUnauthenticated).toBe(true);
@@ -46,13 +48,29 @@ describe("api_keys", () => {
     ["not an array", { api_keys: {} }, "api_keys must be an array"],
     ["no id", { api_keys: [{ ...entry, id: undefined }] }, "api_keys[0]: id must be 1-64 letters, digits, '.', '_' or '-'"],
     ["id with a space", { api_keys: [{ ...entry, id: "a b" }] }, "api_keys[0]: id must be 1-64 letters, digits, '.', '_' or '-'"],
-    ["a plain key instead of a hash", { api_keys: [{ ...entry, sha256: generateKey() }] }, "api key k: sha256 must be 64 lower-case hex digits"],
-    ["upper-case hash", { api_keys: [{ ...entry, sha256: entry.sha256.toUpperCase() }] }, "api key k: sha256 must be 64 lower-case hex digits"],
+    [
+      "a plain key instead of a hash",
+      { api_keys: [{ ...entry, sha256: generateKey() }] },
+      "api key k: sha256 must be 64 lower-case hex digits",
+    ],
+    [
+      "upper-case hash",
+      { api_keys: [{ ...entry, sha256: entry.sha256.toUpperCase() }] },
+      "api key k: sha256 must be 64 lower-case hex digits",
+    ],
     ["no accounts", { api_keys: [{ ...entry, accounts: [] }] }, 'api key k: accounts must be "*" or a non-empty list of account ids'],
     ["account 0", { api_keys: [{ ...entry, accounts: [0] }] }, 'api key k: accounts must be "*" or a non-empty list of account ids'],
     ["accounts 'all'", { api_keys: [{ ...entry, accounts: "all" }] }, 'api key k: accounts must be "*" or a non-empty list of account ids'],
-    ["unknown scope", { api_keys: [{ ...entry, scopes: ["send", "admin"] }] }, "api key k: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates"],
-    ["no scopes", { api_keys: [{ ...entry, scopes: [] }] }, "api key k: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates"],
+    [
+      "unknown scope",
+      { api_keys: [{ ...entry, scopes: ["send", "admin"] }] },
+      "api key k: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates",
+    ],
+    [
+      "no scopes",
+      { api_keys: [{ ...entry, scopes: [] }] },
+      "api key k: scopes must be a non-empty list of send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates",
+    ],
     ["duplicate id", { api_keys: [entry, { ...entry, sha256: hashKey("other") }] }, "api_keys: ids must be unique"],
     ["duplicate hash", { api_keys: [entry, { ...entry, id: "k2" }] }, "api_keys: two entries have the same sha256"],
   ])("refuses %s", (_name, json, message) => {
@@ -62,8 +80,9 @@ describe("api_keys", () => {
 
 describe("tls and cors", () => {
   test("tls files must be readable", () => {
-    expect(() => parse({ tls: { cert_file: "/nonexistent/cert.pem", key_file: "/nonexistent/key.pem" } }))
-      .toThrow(new ConfigError("tls.cert_file /nonexistent/cert.pem cannot be read"));
+    expect(() => parse({ tls: { cert_file: "/nonexistent/cert.pem", key_file: "/nonexistent/key.pem" } })).toThrow(
+      new ConfigError("tls.cert_file /nonexistent/cert.pem cannot be read"),
+    );
     expect(() => parse({ tls: { cert_file: "/etc/hostname" } })).toThrow(new ConfigError("tls.key_file is required"));
   });
   test("no origin is allowed by default", () => {
@@ -76,8 +95,10 @@ describe("tls and cors", () => {
     },
   );
   test("exact origins are kept, lower-cased", () => {
-    expect(parse({ cors: { allowed_origins: ["https://App.example.com", "http://localhost:5173"] } }).cors.allowedOrigins)
-      .toEqual(["https://app.example.com", "http://localhost:5173"]);
+    expect(parse({ cors: { allowed_origins: ["https://App.example.com", "http://localhost:5173"] } }).cors.allowedOrigins).toEqual([
+      "https://app.example.com",
+      "http://localhost:5173",
+    ]);
   });
 });
 
@@ -110,9 +131,11 @@ describe("at start", () => {
     });
     await t.close();
     const warnings = t.logs.filter((l) => l.level === 40).map((l) => [l.msg, l.account_id]);
-    expect(warnings).toEqual(expect.arrayContaining([
-      ["allow_unauthenticated: anyone who can reach this address can send mail", undefined],
-      ["smtp tls_reject_unauthorized is false: the SMTP server's certificate is not verified", 7],
-    ]));
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        ["allow_unauthenticated: anyone who can reach this address can send mail", undefined],
+        ["smtp tls_reject_unauthorized is false: the SMTP server's certificate is not verified", 7],
+      ]),
+    );
   });
 });

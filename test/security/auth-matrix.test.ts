@@ -19,7 +19,16 @@ import { keyedClient, PROTOCOLS, testKey, type Protocol } from "./keys.js";
 const admin = testKey("admin", "*");
 const good = testKey("good", [1]);
 const otherAccount = testKey("other-account", [2]);
-const lacking = new Map(SCOPES.map((s) => [s, testKey(`no-${s}`, [1], SCOPES.filter((x) => x !== s))]));
+const lacking = new Map(
+  SCOPES.map((s) => [
+    s,
+    testKey(
+      `no-${s}`,
+      [1],
+      SCOPES.filter((x) => x !== s),
+    ),
+  ]),
+);
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -35,7 +44,13 @@ beforeAll(async () => {
       api_keys: [admin, good, otherAccount, ...lacking.values()].map((k) => k.entry),
     },
   });
-  const sent = await emailAs(admin.key).send({ accountId: 1, to: ["bob@example.com"], subject: "parent", bodyText: "x", waitForAttempt: true });
+  const sent = await emailAs(admin.key).send({
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "parent",
+    bodyText: "x",
+    waitForAttempt: true,
+  });
   expect(sent.outbox?.status).toBe(OutboxStatus.SENT);
   parentMessageId = sent.outbox!.messageId;
   ingestedMessageId = (await mailboxAs(admin.key).ingestMessage({ accountId: 1, raw: inbound() })).message!.messageId;
@@ -49,13 +64,19 @@ const emailAs = (key: string | undefined, protocol: Protocol = "gRPC") => keyedC
 const mailboxAs = (key: string | undefined, protocol: Protocol = "gRPC") => keyedClient(MailboxService, t.url, key, protocol);
 
 function inbound(): Uint8Array {
-  return Buffer.from(`From: Carol <carol@example.org>\r\nTo: sender1@example.com\r\nSubject: hi\r\nMessage-ID: <${randomUUID()}@example.org>\r\n\r\nhello\r\n`);
+  return Buffer.from(
+    `From: Carol <carol@example.org>\r\nTo: sender1@example.com\r\nSubject: hi\r\nMessage-ID: <${randomUUID()}@example.org>\r\n\r\nhello\r\n`,
+  );
 }
 
 /** A row of account 1 that stays PENDING (scheduled an hour ahead), for Retry, Cancel and Get. */
 async function scheduledRow(): Promise<bigint> {
   const res = await emailAs(admin.key).send({
-    accountId: 1, to: ["bob@example.com"], subject: "later", bodyText: "x", sendAt: timestampFromMs(Date.now() + 3600_000),
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "later",
+    bodyText: "x",
+    sendAt: timestampFromMs(Date.now() + 3600_000),
   });
   return res.outbox!.outboxId;
 }
@@ -77,50 +98,84 @@ const DENIED: [Code, string] = [Code.PermissionDenied, "ACCOUNT_NOT_ALLOWED"];
 const HIDDEN: [Code, string] = [Code.NotFound, "OUTBOX_NOT_FOUND"];
 
 const RPCS: Rpc[] = [
-  { name: "Send", scope: "send", otherAccount: DENIED,
-    call: (c) => c.email.send({ accountId: 1, to: ["bob@example.com"], subject: "s", bodyText: "b" }) },
+  {
+    name: "Send",
+    scope: "send",
+    otherAccount: DENIED,
+    call: (c) => c.email.send({ accountId: 1, to: ["bob@example.com"], subject: "s", bodyText: "b" }),
+  },
   // Per-message refusals come back as results: the first one is thrown as Send would throw it.
-  { name: "SendBatch", scope: "send", otherAccount: DENIED,
+  {
+    name: "SendBatch",
+    scope: "send",
+    otherAccount: DENIED,
     call: async (c) => {
       const res = await c.email.sendBatch({ messages: [{ accountId: 1, to: ["bob@example.com"], subject: "s", bodyText: "b" }] });
       const err = batchError(res.results[0]!);
       if (err) throw err;
       return res;
-    } },
-  { name: "Reply", scope: "reply", otherAccount: DENIED,
-    call: (c) => c.email.reply({ accountId: 1, inReplyToMessageId: parentMessageId, bodyText: "b" }) },
-  { name: "RetryOutbox", scope: "retry", otherAccount: HIDDEN,
-    call: async (c) => c.email.retryOutbox({ outboxId: await scheduledRow(), force: true }) },
-  { name: "CancelOutbox", scope: "cancel", otherAccount: HIDDEN,
-    call: async (c) => c.email.cancelOutbox({ outboxId: await scheduledRow() }) },
-  { name: "GetOutbox", scope: "read", otherAccount: HIDDEN,
-    call: async (c) => c.email.getOutbox({ outboxId: await scheduledRow() }) },
-  { name: "GetOutboxMessage", scope: "read", otherAccount: HIDDEN,
-    call: async (c) => c.email.getOutboxMessage({ outboxId: await scheduledRow() }) },
-  { name: "GetOutboxActivity", scope: "read", otherAccount: DENIED,
-    call: (c) => c.email.getOutboxActivity({ accountId: 1 }) },
-  { name: "ListOutbox", scope: "read", otherAccount: DENIED,
-    call: (c) => c.email.listOutbox({ accountId: 1 }) },
-  { name: "WatchOutbox", scope: "watch", otherAccount: DENIED,
+    },
+  },
+  {
+    name: "Reply",
+    scope: "reply",
+    otherAccount: DENIED,
+    call: (c) => c.email.reply({ accountId: 1, inReplyToMessageId: parentMessageId, bodyText: "b" }),
+  },
+  {
+    name: "RetryOutbox",
+    scope: "retry",
+    otherAccount: HIDDEN,
+    call: async (c) => c.email.retryOutbox({ outboxId: await scheduledRow(), force: true }),
+  },
+  {
+    name: "CancelOutbox",
+    scope: "cancel",
+    otherAccount: HIDDEN,
+    call: async (c) => c.email.cancelOutbox({ outboxId: await scheduledRow() }),
+  },
+  { name: "GetOutbox", scope: "read", otherAccount: HIDDEN, call: async (c) => c.email.getOutbox({ outboxId: await scheduledRow() }) },
+  {
+    name: "GetOutboxMessage",
+    scope: "read",
+    otherAccount: HIDDEN,
+    call: async (c) => c.email.getOutboxMessage({ outboxId: await scheduledRow() }),
+  },
+  { name: "GetOutboxActivity", scope: "read", otherAccount: DENIED, call: (c) => c.email.getOutboxActivity({ accountId: 1 }) },
+  { name: "ListOutbox", scope: "read", otherAccount: DENIED, call: (c) => c.email.listOutbox({ accountId: 1 }) },
+  {
+    name: "WatchOutbox",
+    scope: "watch",
+    otherAccount: DENIED,
     call: async (c) => {
       for await (const item of c.email.watchOutbox({ accountId: 1, includeCurrent: true })) return item;
-    } },
-  { name: "IngestMessage", scope: "ingest", otherAccount: DENIED,
-    call: (c) => c.mailbox.ingestMessage({ accountId: 1, raw: inbound() }) },
-  { name: "GetMessage", scope: "read", otherAccount: DENIED,
-    call: (c) => c.mailbox.getMessage({ accountId: 1, messageId: ingestedMessageId }) },
-  { name: "ListMessages", scope: "read", otherAccount: DENIED,
-    call: (c) => c.mailbox.listMessages({ accountId: 1 }) },
-  { name: "ListSuppressions", scope: "read", otherAccount: DENIED,
-    call: (c) => c.mailbox.listSuppressions({ accountId: 1 }) },
-  { name: "AddSuppression", scope: "suppress", otherAccount: DENIED,
-    call: (c) => c.mailbox.addSuppression({ accountId: 1, address: "matrix@example.org" }) },
-  { name: "RemoveSuppression", scope: "suppress", otherAccount: DENIED,
+    },
+  },
+  { name: "IngestMessage", scope: "ingest", otherAccount: DENIED, call: (c) => c.mailbox.ingestMessage({ accountId: 1, raw: inbound() }) },
+  {
+    name: "GetMessage",
+    scope: "read",
+    otherAccount: DENIED,
+    call: (c) => c.mailbox.getMessage({ accountId: 1, messageId: ingestedMessageId }),
+  },
+  { name: "ListMessages", scope: "read", otherAccount: DENIED, call: (c) => c.mailbox.listMessages({ accountId: 1 }) },
+  { name: "ListSuppressions", scope: "read", otherAccount: DENIED, call: (c) => c.mailbox.listSuppressions({ accountId: 1 }) },
+  {
+    name: "AddSuppression",
+    scope: "suppress",
+    otherAccount: DENIED,
+    call: (c) => c.mailbox.addSuppression({ accountId: 1, address: "matrix@example.org" }),
+  },
+  {
+    name: "RemoveSuppression",
+    scope: "suppress",
+    otherAccount: DENIED,
     call: async (c) => {
       // Listed first, so that each caller that may remove it finds it.
       await c.mailbox.addSuppression({ accountId: 1, address: "matrix-remove@example.org" }).catch(() => undefined);
       return c.mailbox.removeSuppression({ accountId: 1, address: "matrix-remove@example.org" });
-    } },
+    },
+  },
 ];
 
 test("health and reflection answer without a key", async () => {

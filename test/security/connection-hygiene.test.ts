@@ -113,17 +113,19 @@ test("WatchOutbox streams are capped per key and in total, and freed when they e
   const b2 = await refusal(open(b.key).first);
   expect([b2.code, b2.reason, b2.metadata.limit]).toEqual([Code.ResourceExhausted, "WATCH_STREAMS_EXHAUSTED", "3"]);
   a1.close();
-  await expect.poll(async () => {
-    const again = open(b.key);
-    try {
-      await again.first;
-      return "open";
-    } catch {
-      return "refused";
-    } finally {
-      again.close();
-    }
-  }).toBe("open");
+  await expect
+    .poll(async () => {
+      const again = open(b.key);
+      try {
+        await again.first;
+        return "open";
+      } catch {
+        return "refused";
+      } finally {
+        again.close();
+      }
+    })
+    .toBe("open");
   a2.close();
   b1.close();
 });
@@ -135,7 +137,13 @@ test("watchers whose client went away log nothing above debug", async () => {
   session.on("error", () => undefined);
   const frame = Buffer.from([0, 0, 0, 0, 0]);
   for (let i = 0; i < 2; i++) {
-    const s = session.request({ ":method": "POST", ":path": "/email.v1.EmailService/WatchOutbox", "content-type": "application/grpc+proto", te: "trailers", authorization: `Bearer ${b.key}` });
+    const s = session.request({
+      ":method": "POST",
+      ":path": "/email.v1.EmailService/WatchOutbox",
+      "content-type": "application/grpc+proto",
+      te: "trailers",
+      authorization: `Bearer ${b.key}`,
+    });
     s.on("error", () => undefined);
     s.pause();
     s.end(frame);

@@ -29,9 +29,16 @@ beforeAll(async () => {
   // Rows for the corpus to (fail to) touch: one due, one scheduled, one ingested message.
   const email = keyedClient(EmailService, t.url, admin.key);
   await email.send({ accountId: 1, to: ["bob@example.com"], subject: "seed", bodyText: "x" });
-  await email.send({ accountId: 1, to: ["bob@example.com"], subject: "later", bodyText: "x", sendAt: timestampFromMs(Date.now() + 3600_000) });
+  await email.send({
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "later",
+    bodyText: "x",
+    sendAt: timestampFromMs(Date.now() + 3600_000),
+  });
   await keyedClient(MailboxService, t.url, admin.key).ingestMessage({
-    accountId: 1, raw: Buffer.from("From: c@example.org\r\nMessage-ID: <seed@example.org>\r\nSubject: s\r\n\r\nhi\r\n"),
+    accountId: 1,
+    raw: Buffer.from("From: c@example.org\r\nMessage-ID: <seed@example.org>\r\nSubject: s\r\n\r\nhi\r\n"),
   });
   db = await fingerprinter(t.db.url);
   baseline = await db.take();
@@ -100,6 +107,11 @@ test("afterwards nothing was written, and the server is healthy and still serves
   expect(await db.take()).toEqual(baseline);
   const health: Client<typeof Health> = createClient(Health, createGrpcTransport({ baseUrl: t.url }));
   expect((await health.check({})).status).toBe(Serving.SERVING);
-  const res = await keyedClient(EmailService, t.url, admin.key).send({ accountId: 1, to: ["bob@example.com"], subject: "after", bodyText: "x" });
+  const res = await keyedClient(EmailService, t.url, admin.key).send({
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "after",
+    bodyText: "x",
+  });
   expect(res.outbox?.outboxId).toBeGreaterThan(0n);
 });

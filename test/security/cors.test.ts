@@ -33,7 +33,10 @@ const post = (url: string, origin: string) =>
 const grpcWebPost = (url: string, origin: string) =>
   request(url, "POST", { origin, "content-type": "application/grpc-web+proto", "x-grpc-web": "1" }, "\x00\x00\x00\x00\x00");
 
-const list = (value: string | string[] | undefined) => String(value ?? "").toLowerCase().split(/,\s*/);
+const list = (value: string | string[] | undefined) =>
+  String(value ?? "")
+    .toLowerCase()
+    .split(/,\s*/);
 
 describe("with allowed_origins", () => {
   let t: TestApp;
@@ -47,9 +50,17 @@ describe("with allowed_origins", () => {
     expect(res.status).toBe(204);
     expect(res.headers["access-control-allow-origin"]).toBe(ALLOWED);
     expect(list(res.headers["access-control-allow-methods"])).toEqual(expect.arrayContaining(["post", "get"]));
-    expect(list(res.headers["access-control-allow-headers"])).toEqual(expect.arrayContaining([
-      "authorization", "content-type", "connect-protocol-version", "connect-timeout-ms", "x-grpc-web", "x-user-agent", "grpc-timeout",
-    ]));
+    expect(list(res.headers["access-control-allow-headers"])).toEqual(
+      expect.arrayContaining([
+        "authorization",
+        "content-type",
+        "connect-protocol-version",
+        "connect-timeout-ms",
+        "x-grpc-web",
+        "x-user-agent",
+        "grpc-timeout",
+      ]),
+    );
     expect(res.headers["access-control-max-age"]).toBe("7200");
     expect(res.headers.vary).toBe("Origin");
   });
@@ -65,7 +76,9 @@ describe("with allowed_origins", () => {
     const res = await post(t.url, ALLOWED);
     expect(res.status).toBe(200);
     expect(res.headers["access-control-allow-origin"]).toBe(ALLOWED);
-    expect(list(res.headers["access-control-expose-headers"])).toEqual(expect.arrayContaining(["grpc-status", "grpc-message", "grpc-status-details-bin"]));
+    expect(list(res.headers["access-control-expose-headers"])).toEqual(
+      expect.arrayContaining(["grpc-status", "grpc-message", "grpc-status-details-bin"]),
+    );
   });
 
   test("a gRPC-Web call from an allowed origin can read grpc-status", async () => {

@@ -23,7 +23,11 @@ test("prints a key once and an entry that holds only its hash", async () => {
   const entry = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
   expect(entry).toEqual({ id: "ci-bot", sha256: expect.stringMatching(/^[0-9a-f]{64}$/), accounts: [1, 2], scopes: ["send", "read"] });
 
-  t = await startTestApp({ label: "create_key", background: false, json: { accounts: [{ id: 1, from: "a@example.com", file_dir: "/tmp/eo-key" }], api_keys: [entry] } });
+  t = await startTestApp({
+    label: "create_key",
+    background: false,
+    json: { accounts: [{ id: 1, from: "a@example.com", file_dir: "/tmp/eo-key" }], api_keys: [entry] },
+  });
   const ok = await keyedClient(EmailService, t.url, key).listOutbox({ accountId: 1 });
   expect(ok.outboxes).toEqual([]);
   const denied = await refusal(keyedClient(EmailService, t.url, key).cancelOutbox({ outboxId: 1n }));
@@ -38,7 +42,10 @@ test("a usage error exits with code 2 and prints nothing on stdout", async () =>
 test.each([
   [["--accounts", "one", "--scopes", "send"], "--accounts must be '*' or account ids separated by commas"],
   [["--accounts", "0", "--scopes", "send"], "--accounts must be '*' or account ids separated by commas"],
-  [["--accounts", "*", "--scopes", "send,admin"], "unknown scope admin (send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates)"],
+  [
+    ["--accounts", "*", "--scopes", "send,admin"],
+    "unknown scope admin (send, reply, retry, cancel, read, watch, ingest, suppress, metrics, templates)",
+  ],
   [["--accounts", "*", "--scopes", "send", "--id", "a b"], "--id must be 1-64 letters, digits, '.', '_' or '-'"],
   [["--accounts", "*", "--scopes", "send", "--key", "x"], "Unknown option '--key'"],
 ])("refuses %j", (args, message) => {

@@ -13,7 +13,10 @@ beforeAll(async () => {
   t = await startTestApp({
     label: "first_request",
     background: false,
-    json: { accounts: [{ id: 1, from: "a@example.com", file_dir: "mail-out" }], server: { first_bytes_timeout_ms: FIRST_BYTES_MS, idle_timeout_ms: 600_000 } },
+    json: {
+      accounts: [{ id: 1, from: "a@example.com", file_dir: "mail-out" }],
+      server: { first_bytes_timeout_ms: FIRST_BYTES_MS, idle_timeout_ms: 600_000 },
+    },
   });
 });
 afterAll(async () => {

@@ -16,7 +16,10 @@ let t: TestApp;
 beforeAll(async () => {
   sink = await startSmtpSink();
   wire = await recordSmtpWire();
-  t = await startTestApp({ label: "idn", json: { accounts: [sinkAccount(1, sink.port), sinkAccount(2, wire.port)], api_keys: [key.entry] } });
+  t = await startTestApp({
+    label: "idn",
+    json: { accounts: [sinkAccount(1, sink.port), sinkAccount(2, wire.port)], api_keys: [key.entry] },
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -38,7 +41,10 @@ test("the SMTP envelope carries IDN recipients as punycode", async () => {
   expect(res.outbox?.to).toEqual(['"Jürgen" <juergen@xn--bcher-kva.de>']);
   await wire.accepted;
   expect(wire.commands.filter((c) => c.startsWith("RCPT TO:"))).toEqual([
-    "RCPT TO:<juergen@xn--bcher-kva.de>", "RCPT TO:<info@xn--r8jz45g.xn--zckzah>", "RCPT TO:<bob@example.com>", "RCPT TO:<x@xn--n3h.net>",
+    "RCPT TO:<juergen@xn--bcher-kva.de>",
+    "RCPT TO:<info@xn--r8jz45g.xn--zckzah>",
+    "RCPT TO:<bob@example.com>",
+    "RCPT TO:<x@xn--n3h.net>",
   ]);
 });
 

@@ -31,6 +31,11 @@ export const PROTOCOLS = {
 export type Protocol = keyof typeof PROTOCOLS;
 
 /** A client of `service` that sends `Bearer <key>` (or nothing when key is undefined). */
-export function keyedClient<S extends DescService>(service: S, baseUrl: string, key: string | undefined, protocol: Protocol = "gRPC"): Client<S> {
+export function keyedClient<S extends DescService>(
+  service: S,
+  baseUrl: string,
+  key: string | undefined,
+  protocol: Protocol = "gRPC",
+): Client<S> {
   return createClient(service, PROTOCOLS[protocol](baseUrl, [withAuthorization(key === undefined ? undefined : `Bearer ${key}`)]));
 }

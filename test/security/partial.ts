@@ -15,9 +15,19 @@ export interface PartialAnswer {
 }
 
 /** Connect (or gRPC-Web) over HTTP/1.1: `content-length: declared`, then `sent` bytes and a wait. */
-export function partialH1(baseUrl: string, path: string, headers: Record<string, string>, declared: number, signal?: AbortSignal): Promise<PartialAnswer> {
+export function partialH1(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  declared: number,
+  signal?: AbortSignal,
+): Promise<PartialAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${baseUrl}${path}`, { method: "POST", agent: false, headers: { ...headers, "content-length": String(declared) } });
+    const req = http.request(`${baseUrl}${path}`, {
+      method: "POST",
+      agent: false,
+      headers: { ...headers, "content-length": String(declared) },
+    });
     signal?.addEventListener("abort", () => req.destroy());
     const closed = new Promise<void>((r) => req.once("socket", (s) => s.once("close", () => r())));
     req.on("error", () => undefined);
@@ -30,10 +40,11 @@ export function partialH1(baseUrl: string, path: string, headers: Record<string,
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) all.set(k, String(v));
         const body = Buffer.concat(chunks);
         // gRPC-Web: the trailers are the body's last frame (flag 0x80), as header lines.
-        if (body[0] === 0x80) for (const line of body.subarray(5).toString().split("\r\n")) {
-          const colon = line.indexOf(":");
-          if (colon > 0) all.set(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-        }
+        if (body[0] === 0x80)
+          for (const line of body.subarray(5).toString().split("\r\n")) {
+            const colon = line.indexOf(":");
+            if (colon > 0) all.set(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+          }
         let error = findTrailerError(all);
         if (!error && res.headers["content-type"]?.startsWith("application/json")) {
           error = errorFromJson(JSON.parse(body.toString()), undefined, new ConnectError("unreadable error"));
@@ -46,22 +57,36 @@ export function partialH1(baseUrl: string, path: string, headers: Record<string,
 }
 
 /** gRPC over HTTP/2: a frame header declaring `declared` bytes, then `chunks` of `chunkSize` bytes. */
-export function partialGrpc(baseUrl: string, path: string, headers: Record<string, string>, declared: number, chunks = 1, chunkSize = 1024): Promise<PartialAnswer> {
+export function partialGrpc(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  declared: number,
+  chunks = 1,
+  chunkSize = 1024,
+): Promise<PartialAnswer> {
   return new Promise((resolve) => {
     const session = http2.connect(baseUrl);
     session.on("error", () => undefined);
-    const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc+proto", te: "trailers", ...headers }, { endStream: false });
+    const stream = session.request(
+      { ":method": "POST", ":path": path, "content-type": "application/grpc+proto", te: "trailers", ...headers },
+      { endStream: false },
+    );
     const closed = new Promise<void>((r) => stream.once("close", () => r()));
     let head: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders = {};
-    stream.on("response", (h) => {
-      head = h;
-      if (h["grpc-status"] !== undefined) setImmediate(finish); // trailers-only
-    }).on("trailers", (t) => (trailers = t)).on("data", () => undefined);
+    stream
+      .on("response", (h) => {
+        head = h;
+        if (h["grpc-status"] !== undefined) setImmediate(finish); // trailers-only
+      })
+      .on("trailers", (t) => (trailers = t))
+      .on("data", () => undefined);
     stream.on("error", () => undefined);
     const finish = () => {
       const all = new Headers();
-      for (const source of [head, trailers]) for (const [k, v] of Object.entries(source)) if (!k.startsWith(":") && v !== undefined) all.set(k, String(v));
+      for (const source of [head, trailers])
+        for (const [k, v] of Object.entries(source)) if (!k.startsWith(":") && v !== undefined) all.set(k, String(v));
       resolve({ error: findTrailerError(all), closed: closed.then(() => void session.close()), abort: () => session.destroy() });
     };
     // The answer is complete with its trailers; the request body never is.

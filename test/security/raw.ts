@@ -12,25 +12,32 @@ import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 export type RawAnswer = { ok: true } | { error: ConnectError } | { http: number };
 
 /** POSTs `body` to /<method> over HTTP/1.1; Connect errors are JSON with the HTTP status. */
-export function postConnect(baseUrl: string, method: string, body: string | Uint8Array, headers: Record<string, string>): Promise<RawAnswer> {
+export function postConnect(
+  baseUrl: string,
+  method: string,
+  body: string | Uint8Array,
+  headers: Record<string, string>,
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${baseUrl}/${method}`, { method: "POST", headers }, (res) => {
       const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c)).on("end", () => {
-        const status = res.statusCode!;
-        const type = String(res.headers["content-type"]);
-        const body = Buffer.concat(chunks);
-        // A streaming call answers 200 and ends with an end-stream frame that may hold the error.
-        if (status === 200 && type.startsWith("application/connect+")) {
-          const { error } = endStreamFromJson(lastFrame(body));
-          return resolve(error ? { error } : { ok: true });
-        }
-        if (status === 200) return resolve({ ok: true });
-        const json = type.startsWith("application/json") ? (JSON.parse(body.toString()) as JsonValue) : undefined;
-        // Only a body with a Connect error code is an RPC error; anything else is plain HTTP.
-        if (typeof (json as { code?: unknown } | undefined)?.code !== "string") return resolve({ http: status });
-        resolve({ error: errorFromJson(json!, undefined, new ConnectError(`HTTP ${status} with an unreadable error body`)) });
-      });
+      res
+        .on("data", (c: Buffer) => chunks.push(c))
+        .on("end", () => {
+          const status = res.statusCode!;
+          const type = String(res.headers["content-type"]);
+          const body = Buffer.concat(chunks);
+          // A streaming call answers 200 and ends with an end-stream frame that may hold the error.
+          if (status === 200 && type.startsWith("application/connect+")) {
+            const { error } = endStreamFromJson(lastFrame(body));
+            return resolve(error ? { error } : { ok: true });
+          }
+          if (status === 200) return resolve({ ok: true });
+          const json = type.startsWith("application/json") ? (JSON.parse(body.toString()) as JsonValue) : undefined;
+          // Only a body with a Connect error code is an RPC error; anything else is plain HTTP.
+          if (typeof (json as { code?: unknown } | undefined)?.code !== "string") return resolve({ http: status });
+          resolve({ error: errorFromJson(json!, undefined, new ConnectError(`HTTP ${status} with an unreadable error body`)) });
+        });
     });
     req.on("error", reject).end(body);
   });
@@ -62,17 +69,20 @@ export function postGrpc(baseUrl: string, method: string, body: string | Uint8Ar
     let head: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders = {};
     req.on("response", (h) => (head = h)).on("trailers", (t) => (trailers = t));
-    req.on("data", () => undefined).on("error", reject).on("end", () => {
-      session.close();
-      const status = Number(head[":status"]);
-      if (status !== 200) return resolve({ http: status });
-      const all = new Headers();
-      for (const source of [head, trailers]) {
-        for (const [k, v] of Object.entries(source)) if (!k.startsWith(":") && v !== undefined) all.set(k, String(v));
-      }
-      const error = findTrailerError(all);
-      resolve(error ? { error } : all.get("grpc-status") === "0" ? { ok: true } : { http: status });
-    });
+    req
+      .on("data", () => undefined)
+      .on("error", reject)
+      .on("end", () => {
+        session.close();
+        const status = Number(head[":status"]);
+        if (status !== 200) return resolve({ http: status });
+        const all = new Headers();
+        for (const source of [head, trailers]) {
+          for (const [k, v] of Object.entries(source)) if (!k.startsWith(":") && v !== undefined) all.set(k, String(v));
+        }
+        const error = findTrailerError(all);
+        resolve(error ? { error } : all.get("grpc-status") === "0" ? { ok: true } : { http: status });
+      });
     req.end(body);
   });
 }

@@ -18,7 +18,15 @@ const HTML = "<p>Html-Marker-Confidential-5d2e</p>";
 const RECIPIENT = "Carol.Recipient@example.org";
 const key = testKey("ops", "*");
 const wrongKey = generateKey();
-const SECRETS = [SMTP_PASSWORD, OAUTH_TOKEN, key.key, wrongKey, "Body-Marker-Confidential-91f3", "Html-Marker-Confidential-5d2e", RECIPIENT.toLowerCase()];
+const SECRETS = [
+  SMTP_PASSWORD,
+  OAUTH_TOKEN,
+  key.key,
+  wrongKey,
+  "Body-Marker-Confidential-91f3",
+  "Html-Marker-Confidential-5d2e",
+  RECIPIENT.toLowerCase(),
+];
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -57,12 +65,22 @@ test("no secret, body or full address reaches the logs", async () => {
     }
   })().catch(() => undefined);
 
-  const message = { to: [`Carol <${RECIPIENT}>`], cc: [RECIPIENT], subject: "report", bodyText: BODY, bodyHtml: HTML, waitForAttempt: true };
+  const message = {
+    to: [`Carol <${RECIPIENT}>`],
+    cc: [RECIPIENT],
+    subject: "report",
+    bodyText: BODY,
+    bodyHtml: HTML,
+    waitForAttempt: true,
+  };
   const byPassword = await client.send({ accountId: 1, ...message });
   const byToken = await client.send({ accountId: 2, ...message });
   const rejected = await client.send({ accountId: 3, ...message });
-  expect([byPassword.outbox?.status, byToken.outbox?.status, rejected.outbox?.status])
-    .toEqual([OutboxStatus.FAILED, OutboxStatus.FAILED, OutboxStatus.DEAD]);
+  expect([byPassword.outbox?.status, byToken.outbox?.status, rejected.outbox?.status]).toEqual([
+    OutboxStatus.FAILED,
+    OutboxStatus.FAILED,
+    OutboxStatus.DEAD,
+  ]);
   const retried = await client.retryOutbox({ outboxId: byPassword.outbox!.outboxId, force: true });
   expect(retried.outbox?.retries).toBe(2);
   const refused = await refusal(keyedClient(EmailService, t.url, wrongKey).getOutbox({ outboxId: 1n }));

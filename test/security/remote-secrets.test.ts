@@ -23,7 +23,8 @@ let t: TestApp;
 beforeAll(async () => {
   sink = await startSmtpSink({
     auth: { user: "real", password: REAL_PASSWORD },
-    authFailureText: (a) => `5.7.8 authentication failed for |${a.username}|${a.password ?? a.accessToken} ` +
+    authFailureText: (a) =>
+      `5.7.8 authentication failed for |${a.username}|${a.password ?? a.accessToken} ` +
       `(you sent ${b64(`\0${a.username}\0${a.password ?? ""}`)} / ${b64(`user=${a.username}\x01auth=Bearer ${a.accessToken ?? ""}\x01\x01`)})`,
     script: (stage, ctx) => {
       if (stage === "rcptTo" && ctx.address?.startsWith("echo")) return { code: 450, message: `4.2.0 ${KEY_SHAPED} ${"x".repeat(3000)}` };
@@ -55,17 +56,29 @@ test("no echoed secret is stored, answered or logged, and remote text is bounded
   const byToken = (await send(2, "bob@example.com")).outbox!;
   const long = (await send(3, "echo@example.com")).outbox!;
   const sent = (await send(3, "bob@example.com")).outbox!;
-  expect([byPassword.status, byToken.status, long.status, sent.status])
-    .toEqual([OutboxStatus.FAILED, OutboxStatus.FAILED, OutboxStatus.FAILED, OutboxStatus.SENT]);
+  expect([byPassword.status, byToken.status, long.status, sent.status]).toEqual([
+    OutboxStatus.FAILED,
+    OutboxStatus.FAILED,
+    OutboxStatus.FAILED,
+    OutboxStatus.SENT,
+  ]);
 
   expect(byPassword.lastError).toContain("authentication failed for |real|[redacted]");
   expect(byToken.lastError).toContain("authentication failed for |real|[redacted]");
   expect(long.lastError.length).toBeLessThanOrEqual(MAX_REMOTE_TEXT + 1);
   expect(sent.providerMessageId).toBe("smtp-queued; welcome real:[redacted]");
 
-  const secrets = [WRONG_PASSWORD, WRONG_TOKEN, REAL_PASSWORD, KEY_SHAPED, b64(`\0real\0${WRONG_PASSWORD}`),
-    b64(`user=real\x01auth=Bearer ${WRONG_TOKEN}\x01\x01`).replace(/=+$/, "")];
-  const answers = await Promise.all([byPassword, byToken, long, sent].map(async (o) => (await client.getOutbox({ outboxId: o.outboxId })).outbox));
+  const secrets = [
+    WRONG_PASSWORD,
+    WRONG_TOKEN,
+    REAL_PASSWORD,
+    KEY_SHAPED,
+    b64(`\0real\0${WRONG_PASSWORD}`),
+    b64(`user=real\x01auth=Bearer ${WRONG_TOKEN}\x01\x01`).replace(/=+$/, ""),
+  ];
+  const answers = await Promise.all(
+    [byPassword, byToken, long, sent].map(async (o) => (await client.getOutbox({ outboxId: o.outboxId })).outbox),
+  );
   const events: string[] = [];
   for await (const item of client.watchOutbox({ includeCurrent: true }, { signal: AbortSignal.timeout(5_000) })) {
     if (item.message.case === "event") events.push(item.message.value.error, item.message.value.providerMessageId);

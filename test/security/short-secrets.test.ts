@@ -39,7 +39,10 @@ beforeAll(async () => {
     label: "short_secrets",
     json: {
       api_keys: [key.entry],
-      accounts: [sinkAccount(1, short.port, { user: "real", auth: { password: SHORT } }), sinkAccount(2, long.port, { user: "real", auth: { password: LONG } })],
+      accounts: [
+        sinkAccount(1, short.port, { user: "real", auth: { password: SHORT } }),
+        sinkAccount(2, long.port, { user: "real", auth: { password: LONG } }),
+      ],
     },
   });
 });

@@ -21,7 +21,15 @@ beforeAll(async () => {
   const pems = await generate([{ name: "commonName", value: "localhost" }], {
     keySize: 2048,
     algorithm: "sha256",
-    extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
+    extensions: [
+      {
+        name: "subjectAltName",
+        altNames: [
+          { type: 2, value: "localhost" },
+          { type: 7, ip: "127.0.0.1" },
+        ],
+      },
+    ],
   });
   cert = pems.cert;
   dir = mkdtempSync(path.join(tmpdir(), "eo-tls-"));
@@ -71,10 +79,12 @@ test("a client that does not trust the certificate is refused the connection", a
 
 test("plain HTTP probes are served over HTTPS too", async () => {
   const body = await new Promise<string>((resolve, reject) => {
-    https.get(`${t.url}/healthz`, { ca: cert }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => (text += c.toString())).on("end", () => resolve(text));
-    }).on("error", reject);
+    https
+      .get(`${t.url}/healthz`, { ca: cert }, (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString())).on("end", () => resolve(text));
+      })
+      .on("error", reject);
   });
   expect(JSON.parse(body)).toEqual({ status: "ok" });
 });

@@ -44,8 +44,10 @@ export function authenticate(
     principal = { keyId: key.id, accounts: key.accounts, scopes: key.scopes };
   }
   if (!principal.scopes.has(rule.scope)) {
-    throw refuse(Code.PermissionDenied, "SCOPE_NOT_ALLOWED", `the API key lacks the scope ${rule.scope}`,
-      { scope: rule.scope, key_id: principal.keyId });
+    throw refuse(Code.PermissionDenied, "SCOPE_NOT_ALLOWED", `the API key lacks the scope ${rule.scope}`, {
+      scope: rule.scope,
+      key_id: principal.keyId,
+    });
   }
   return principal;
 }

@@ -11,7 +11,10 @@ export function logSecurityPosture(config: Config, log: Logger): void {
   for (const account of config.accounts.values()) {
     for (const relay of account.relays) {
       if (relay.smtp && !relay.smtp.rejectUnauthorized) {
-        log.warn({ account_id: account.id, relay: relay.name }, "smtp tls_reject_unauthorized is false: the SMTP server's certificate is not verified");
+        log.warn(
+          { account_id: account.id, relay: relay.name },
+          "smtp tls_reject_unauthorized is false: the SMTP server's certificate is not verified",
+        );
       }
     }
     for (const hook of account.webhooks) {

@@ -21,10 +21,15 @@ export function accountServiceHandlers(deps: { config: () => Config; pool: Query
         accounts: accounts.map((a) => ({
           accountId: a.id,
           fromAddress: a.from,
-          senderRefusals: (refusals.get(a.id) ?? []).map((r) => create(SenderRefusalSchema, {
-            reason: toProtoReason(r.reason), count: r.count, latestDomain: r.latestDomain, latestDiagnostic: r.latestDiagnostic,
-            latestTime: time(r.latestAt),
-          })),
+          senderRefusals: (refusals.get(a.id) ?? []).map((r) =>
+            create(SenderRefusalSchema, {
+              reason: toProtoReason(r.reason),
+              count: r.count,
+              latestDomain: r.latestDomain,
+              latestDiagnostic: r.latestDiagnostic,
+              latestTime: time(r.latestAt),
+            }),
+          ),
         })),
       };
     },

@@ -34,7 +34,14 @@ import type { NewMessage, OutboxRow } from "../../outbox/types.js";
 import type { Sender } from "../../delivery/sender.js";
 import { SenderStoppedError } from "../../delivery/sender.js";
 import type { EventTailer } from "../../events/watch/tailer.js";
-import { watchOutbox, WatchOutOfRangeError, WatchOverflowError, WatchShutdownError, WatchSnapshotTooLargeError, type WatchItem } from "../../events/watch/stream.js";
+import {
+  watchOutbox,
+  WatchOutOfRangeError,
+  WatchOverflowError,
+  WatchShutdownError,
+  WatchSnapshotTooLargeError,
+  type WatchItem,
+} from "../../events/watch/stream.js";
 import { STREAM_SLOT, StreamSlot } from "../stream-limits.js";
 import { apiError, fromOutboxError, invalidArgument, toStatus } from "./errors.js";
 import { clientError } from "./interceptors.js";
@@ -87,24 +94,36 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
    */
   async sendBatch(req: SendBatchRequest, ctx: HandlerContext) {
     if (req.messages.length < 1 || req.messages.length > MAX_BATCH_MESSAGES) {
-      throw invalidArgument([{ field: "messages", reason: "BATCH_SIZE_INVALID", description: `a batch holds 1 to ${MAX_BATCH_MESSAGES} messages` }]);
+      throw invalidArgument([
+        { field: "messages", reason: "BATCH_SIZE_INVALID", description: `a batch holds 1 to ${MAX_BATCH_MESSAGES} messages` },
+      ]);
     }
     const call = new TemplateCall();
-    const outcomes = await Promise.all(req.messages.map(async (m, i) => {
-      try {
-        if (m.waitForAttempt) {
-          throw invalidArgument([{ field: `messages[${i}].wait_for_attempt`, reason: "WAIT_NOT_ALLOWED_IN_BATCH", description: "a batch never waits for attempts; watch the rows instead" }]);
+    const outcomes = await Promise.all(
+      req.messages.map(async (m, i) => {
+        try {
+          if (m.waitForAttempt) {
+            throw invalidArgument([
+              {
+                field: `messages[${i}].wait_for_attempt`,
+                reason: "WAIT_NOT_ALLOWED_IN_BATCH",
+                description: "a batch never waits for attempts; watch the rows instead",
+              },
+            ]);
+          }
+          authorize(ctx, m.accountId);
+          return await this.deps.commits.submit(await sendMessage(m, this.deps, call)).catch(fromOutboxError);
+        } catch (err) {
+          return clientError(this.deps.log, err, "SendBatch");
         }
-        authorize(ctx, m.accountId);
-        return await this.deps.commits.submit(await sendMessage(m, this.deps, call)).catch(fromOutboxError);
-      } catch (err) {
-        return clientError(this.deps.log, err, "SendBatch");
-      }
-    }));
+      }),
+    );
     return {
-      results: outcomes.map((o) => o instanceof ConnectError
-        ? { result: { case: "error" as const, value: toStatus(o) } }
-        : { result: { case: "outbox" as const, value: toProtoOutbox(o.row) }, idempotentReplay: o.replay }),
+      results: outcomes.map((o) =>
+        o instanceof ConnectError
+          ? { result: { case: "error" as const, value: toStatus(o) } }
+          : { result: { case: "outbox" as const, value: toProtoOutbox(o.row) }, idempotentReplay: o.replay },
+      ),
     };
   }
 
@@ -122,7 +141,8 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     try {
       await this.deps.sender.retryNow(id, req.force, mode);
     } catch (err) {
-      if (err instanceof SenderStoppedError) throw apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; retry on another instance");
+      if (err instanceof SenderStoppedError)
+        throw apiError(Code.Unavailable, "SERVER_STOPPING", "the server is stopping; retry on another instance");
       fromOutboxError(err);
     }
     return { outbox: toProtoOutbox(await this.mustGet(id, ctx)) };
@@ -160,17 +180,24 @@ export class EmailServiceHandlers implements ServiceImpl<typeof EmailService> {
     const size = pageSize(req.pageSize);
     const beforeId = req.pageToken ? decodePageToken(req.pageToken) : undefined;
     const search = outboxQuery(req.query);
-    const rows = await listOutbox(this.deps.pool, {
-      accountIds: accountFilter(ctx, req.accountId),
-      statuses: statuses(req.statuses),
-      tags: tagFilter(req.tags),
-      limit: size + 1,
-      beforeId,
-    }, ...search);
+    const rows = await listOutbox(
+      this.deps.pool,
+      {
+        accountIds: accountFilter(ctx, req.accountId),
+        statuses: statuses(req.statuses),
+        tags: tagFilter(req.tags),
+        limit: size + 1,
+        beforeId,
+      },
+      ...search,
+    );
     const page = rows.slice(0, size);
     const more = rows.length > size;
     // The page's recipient reports in one query (by primary key), not one per row.
-    const reports = await recipientReportsOf(this.deps.pool, page.map((r) => r.id));
+    const reports = await recipientReportsOf(
+      this.deps.pool,
+      page.map((r) => r.id),
+    );
     const outboxes = page.map((r) => Object.assign(toProtoOutbox(r), { recipients: (reports.get(r.id) ?? []).map(toProtoRecipient) }));
     return { outboxes, nextPageToken: more ? encodePageToken(page[page.length - 1]!.id) : "" };
   }
@@ -272,9 +299,20 @@ function statuses(values: readonly number[]) {
 function snapshotEvent(row: OutboxRow) {
   const o = toProtoOutbox(row);
   return {
-    eventId: 0n, kind: OutboxEventKind.SNAPSHOT, outboxId: o.outboxId, accountId: o.accountId, status: o.status, retries: o.retries,
-    nextAttemptAt: o.nextAttemptAt, providerMessageId: o.providerMessageId, error: o.lastError, time: o.updateTime,
-    messageId: o.messageId, relay: o.relay, tags: o.tags, metadata: o.metadata,
+    eventId: 0n,
+    kind: OutboxEventKind.SNAPSHOT,
+    outboxId: o.outboxId,
+    accountId: o.accountId,
+    status: o.status,
+    retries: o.retries,
+    nextAttemptAt: o.nextAttemptAt,
+    providerMessageId: o.providerMessageId,
+    error: o.lastError,
+    time: o.updateTime,
+    messageId: o.messageId,
+    relay: o.relay,
+    tags: o.tags,
+    metadata: o.metadata,
   };
 }
 
@@ -288,13 +326,17 @@ export function watchResponse(item: WatchItem, now: number): WatchOutboxResponse
 }
 
 /** A stream cut off during its snapshot has no resume point: it starts again. */
-const resume = (err: { lastEventId?: number }) => (err.lastEventId === undefined ? "start again with include_current" : "resume with after_event_id");
-const resumeAt = (err: { lastEventId?: number }): Record<string, string> => (err.lastEventId === undefined ? {} : { last_event_id: String(err.lastEventId) });
+const resume = (err: { lastEventId?: number }) =>
+  err.lastEventId === undefined ? "start again with include_current" : "resume with after_event_id";
+const resumeAt = (err: { lastEventId?: number }): Record<string, string> =>
+  err.lastEventId === undefined ? {} : { last_event_id: String(err.lastEventId) };
 
 /** How a WatchOutbox stream that ended early reports it; anything else is returned as it is. */
 export function watchError(err: unknown): unknown {
-  if (err instanceof WatchOverflowError) return apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", `the stream fell too far behind; ${resume(err)}`, resumeAt(err));
-  if (err instanceof WatchShutdownError) return apiError(Code.Unavailable, "SERVER_STOPPING", `the server is stopping; ${resume(err)}`, resumeAt(err));
+  if (err instanceof WatchOverflowError)
+    return apiError(Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW", `the stream fell too far behind; ${resume(err)}`, resumeAt(err));
+  if (err instanceof WatchShutdownError)
+    return apiError(Code.Unavailable, "SERVER_STOPPING", `the server is stopping; ${resume(err)}`, resumeAt(err));
   if (err instanceof WatchOutOfRangeError) return apiError(Code.OutOfRange, "EVENT_OUT_OF_RANGE", err.message);
   if (err instanceof WatchSnapshotTooLargeError) {
     return apiError(Code.FailedPrecondition, "WATCH_SNAPSHOT_TOO_LARGE", err.message, { limit: String(err.limit) });

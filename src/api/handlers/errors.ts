@@ -53,8 +53,6 @@ export function fromOutboxError(err: unknown): never {
 
 /** An API error as a google.rpc.Status message (for results inside a response, as SendBatch has). */
 export function toStatus(err: ConnectError): Status {
-  const details = err.details.flatMap((d) =>
-    "desc" in d ? [anyPack(d.desc as DescMessage, d.value as MessageShape<DescMessage>)] : [],
-  );
+  const details = err.details.flatMap((d) => ("desc" in d ? [anyPack(d.desc as DescMessage, d.value as MessageShape<DescMessage>)] : []));
   return create(StatusSchema, { code: err.code, message: err.rawMessage, details });
 }

@@ -19,7 +19,13 @@ import { IngestError } from "../../inbound/mailbox/ingest.js";
 import { receiveMessage } from "../../inbound/mailbox/receive.js";
 import { AddressError, parseMailbox } from "../../message/address.js";
 import { findMessage, listMessages, type Direction } from "../../outbox/messages.js";
-import { addSuppression, listSuppressions, removeSuppression, removeSuppressions, type SuppressionReason as Reason } from "../../outbox/suppression.js";
+import {
+  addSuppression,
+  listSuppressions,
+  removeSuppression,
+  removeSuppressions,
+  type SuppressionReason as Reason,
+} from "../../outbox/suppression.js";
 import { SUPPRESSION_REASON, toProtoReport, toProtoSuppression } from "./report-mapping.js";
 import { fromProtoReason } from "./reason-mapping.js";
 import type { HandlerDeps } from "./email-service.js";
@@ -57,8 +63,12 @@ export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService
     const size = pageSize(req.pageSize);
     checkQuery(req.query);
     const entries = await listSuppressions(this.deps.pool, {
-      accountId: account.id, search: req.query || undefined, limit: size + 1,
-      reasons: req.reasons.map((r, i) => REASON_FROM_PROTO.get(r) ?? badEnum(`reasons[${i}]`, "SUPPRESSION_REASON_INVALID", "unknown suppression reason")),
+      accountId: account.id,
+      search: req.query || undefined,
+      limit: size + 1,
+      reasons: req.reasons.map(
+        (r, i) => REASON_FROM_PROTO.get(r) ?? badEnum(`reasons[${i}]`, "SUPPRESSION_REASON_INVALID", "unknown suppression reason"),
+      ),
       bounceReasons: req.bounceReasons.map((r, i) => {
         const reason = fromProtoReason(r);
         return reason !== undefined ? reason : badEnum(`bounce_reasons[${i}]`, "BOUNCE_REASON_INVALID", "unknown bounce reason");
@@ -79,7 +89,12 @@ export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService
       throw invalidArgument([{ field: "detail", reason: "DETAIL_TOO_LONG", description: "detail must be at most 1000 characters" }]);
     }
     const { entry, created } = await addSuppression(this.deps.pool, {
-      accountId: account.id, address: requestAddress(req.address), reason: "manual", bounceReason: null, outboxId: null, detail: req.detail,
+      accountId: account.id,
+      address: requestAddress(req.address),
+      reason: "manual",
+      bounceReason: null,
+      outboxId: null,
+      detail: req.detail,
       createdAt: this.deps.clock.now(),
     });
     return { suppression: toProtoSuppression(entry), created };
@@ -100,9 +115,13 @@ export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService
       throw invalidArgument([{ field: "address", reason: "ADDRESS_AND_ADDRESSES", description: "set address or addresses, not both" }]);
     }
     if (req.addresses.length > MAX_REMOVE_ADDRESSES) {
-      throw invalidArgument([{
-        field: "addresses", reason: "TOO_MANY_ADDRESSES", description: `at most ${MAX_REMOVE_ADDRESSES} addresses per call`,
-      }]);
+      throw invalidArgument([
+        {
+          field: "addresses",
+          reason: "TOO_MANY_ADDRESSES",
+          description: `at most ${MAX_REMOVE_ADDRESSES} addresses per call`,
+        },
+      ]);
     }
     const violations: FieldViolation[] = [];
     const addresses = req.addresses.flatMap((value, i) => {
@@ -152,7 +171,9 @@ export class MailboxServiceHandlers implements ServiceImpl<typeof MailboxService
 /** A search text bounded, so that one substring scan stays cheap. */
 function checkQuery(query: string): void {
   if (query.length > MAX_QUERY_CHARS) {
-    throw invalidArgument([{ field: "query", reason: "QUERY_TOO_LONG", description: `query must be at most ${MAX_QUERY_CHARS} characters` }]);
+    throw invalidArgument([
+      { field: "query", reason: "QUERY_TOO_LONG", description: `query must be at most ${MAX_QUERY_CHARS} characters` },
+    ]);
   }
 }
 

@@ -17,9 +17,7 @@ export const STATUS_TO_PROTO: Record<Status, OutboxStatus> = {
   expired: OutboxStatus.EXPIRED,
 };
 
-export const STATUS_FROM_PROTO = new Map<OutboxStatus, Status>(
-  Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as Status]),
-);
+export const STATUS_FROM_PROTO = new Map<OutboxStatus, Status>(Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as Status]));
 
 export function time(ms: number | null): Timestamp | undefined {
   return ms === null ? undefined : timestampFromMs(ms);

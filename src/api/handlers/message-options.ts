@@ -25,8 +25,21 @@ const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]{1,76}$/;
  * them here would contradict those, or bypass allowed_from (Sender) and signing (DKIM-Signature).
  */
 const STRUCTURAL = new Set([
-  "from", "to", "cc", "bcc", "subject", "date", "message-id", "in-reply-to", "references", "mime-version",
-  "reply-to", "sender", "return-path", "dkim-signature", "x-outbox-id",
+  "from",
+  "to",
+  "cc",
+  "bcc",
+  "subject",
+  "date",
+  "message-id",
+  "in-reply-to",
+  "references",
+  "mime-version",
+  "reply-to",
+  "sender",
+  "return-path",
+  "dkim-signature",
+  "x-outbox-id",
 ]);
 const LONE_SURROGATE = /\p{Cs}/u;
 /** Not printable: control, format (bidirectional and zero-width), surrogate, private-use, unassigned. */
@@ -98,7 +111,8 @@ export function tags(v: Violations, field: string, input: Readonly<StringMap>): 
 /** TRANSACTIONAL (also unspecified) or BULK; anything else is refused. */
 export function priority(v: Violations, value: Priority): "transactional" | "bulk" | undefined {
   if (value === Priority.BULK) return "bulk";
-  if (value !== Priority.UNSPECIFIED && value !== Priority.TRANSACTIONAL) v.add("priority", "PRIORITY_INVALID", "priority must be TRANSACTIONAL or BULK");
+  if (value !== Priority.UNSPECIFIED && value !== Priority.TRANSACTIONAL)
+    v.add("priority", "PRIORITY_INVALID", "priority must be TRANSACTIONAL or BULK");
   return undefined;
 }
 
@@ -114,7 +128,11 @@ export function metadata(v: Violations, input: Readonly<StringMap>): StringMap |
     v.add("metadata", "METADATA_TOO_LARGE", `metadata must be at most ${MAX_METADATA_BYTES} bytes of keys and values in all`);
     return undefined;
   }
-  if (entries.some(([k, value]) => k === "" || LONE_SURROGATE.test(k) || LONE_SURROGATE.test(value) || k.includes("\0") || value.includes("\0"))) {
+  if (
+    entries.some(
+      ([k, value]) => k === "" || LONE_SURROGATE.test(k) || LONE_SURROGATE.test(value) || k.includes("\0") || value.includes("\0"),
+    )
+  ) {
     v.add("metadata", "METADATA_INVALID", "metadata keys are not empty, and keys and values are valid Unicode without NUL");
     return undefined;
   }

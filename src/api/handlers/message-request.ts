@@ -48,7 +48,10 @@ export async function sendMessage(req: SendRequest, deps: RequestDeps, call = ne
   const body = await messageBody(deps.templates, deps.config(), req, call);
   const { common, own } = await prepare(req, body, deps, {
     sizes: { recipients, subject: body.subject },
-    required: [["to", req.to.some((t) => t.trim() !== "")], ["subject", body.subject.trim() !== ""]],
+    required: [
+      ["to", req.to.some((t) => t.trim() !== "")],
+      ["subject", body.subject.trim() !== ""],
+    ],
     check: (v) => {
       const to = addressList(v, "to", req.to);
       const cc = addressList(v, "cc", req.cc);
@@ -66,7 +69,11 @@ export async function sendMessage(req: SendRequest, deps: RequestDeps, call = ne
 /** A Reply as the message to commit: its recipients, subject and threading come from the parent. */
 export async function replyMessage(req: ReplyRequest, deps: Required<RequestDeps>): Promise<NewMessage> {
   const body = await messageBody(deps.templates, deps.config(), req, new TemplateCall());
-  const { account, common, own: parentId } = await prepare(req, body, deps, {
+  const {
+    account,
+    common,
+    own: parentId,
+  } = await prepare(req, body, deps, {
     required: [["in_reply_to_message_id", req.inReplyToMessageId.trim() !== ""]],
     check: () => requestMessageId("in_reply_to_message_id", req.inReplyToMessageId),
     bytes: () => toBinary(ReplyRequestSchema, { ...req, waitForAttempt: false }),
@@ -81,7 +88,13 @@ export async function replyMessage(req: ReplyRequest, deps: Required<RequestDeps
   checkRecipientCount(recipients, reply.to.length + reply.cc.length);
   recipients.check();
   return {
-    ...common, kind: "reply", to: reply.to, cc: reply.cc, bcc: [], subject: reply.subject, inReplyTo: reply.inReplyTo,
+    ...common,
+    kind: "reply",
+    to: reply.to,
+    cc: reply.cc,
+    bcc: [],
+    subject: reply.subject,
+    inReplyTo: reply.inReplyTo,
     references: reply.references.join(" "),
   };
 }
@@ -105,7 +118,11 @@ interface OwnChecks<T> {
  */
 async function prepare<T>(req: SendRequest | ReplyRequest, body: MessageBody, deps: RequestDeps, own: OwnChecks<T>) {
   checkSizes({
-    ...own.sizes, bodyText: body.bodyText, bodyHtml: body.bodyHtml, idempotencyKey: req.idempotencyKey, attachments: req.attachments.length,
+    ...own.sizes,
+    bodyText: body.bodyText,
+    bodyHtml: body.bodyHtml,
+    idempotencyKey: req.idempotencyKey,
+    attachments: req.attachments.length,
   });
   const config = deps.config();
   const now = deps.clock.now();
@@ -133,8 +150,14 @@ async function prepare<T>(req: SendRequest | ReplyRequest, body: MessageBody, de
     account,
     own: checked,
     common: {
-      accountId: account.id, ...options,
-      bodyText: body.bodyText, bodyHtml: body.bodyHtml || undefined, template: body.template, attachments: files, sendAt: due, failureMode: mode,
+      accountId: account.id,
+      ...options,
+      bodyText: body.bodyText,
+      bodyHtml: body.bodyHtml || undefined,
+      template: body.template,
+      attachments: files,
+      sendAt: due,
+      failureMode: mode,
       idempotencyKey: req.idempotencyKey || undefined,
       requestHash: req.idempotencyKey ? requestHash(own.bytes()) : undefined,
     },

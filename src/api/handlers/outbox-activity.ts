@@ -26,7 +26,10 @@ export class OutboxActivity {
   private readonly settled = new Map<number, OutcomeCount[]>();
   private cached?: { at: number; counts: Promise<OutcomeCount[]> };
 
-  constructor(private readonly pool: Pool, private readonly clock: Clock) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+  ) {}
 
   /** `accountIds` undefined: every account. */
   async minutes(accountIds: readonly number[] | undefined): Promise<Minute[]> {

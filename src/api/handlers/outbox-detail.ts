@@ -32,7 +32,12 @@ export async function outboxMessage(pool: Pool, m: ClaimedMessage, messageIdDoma
     bodyTextTruncated: text.truncated,
     bodyHtml: html.value,
     bodyHtmlTruncated: html.truncated,
-    attachments: files.map((f) => ({ filename: f.filename, contentType: f.contentType, contentId: f.contentId ?? "", sizeBytes: BigInt(f.sizeBytes) })),
+    attachments: files.map((f) => ({
+      filename: f.filename,
+      contentType: f.contentType,
+      contentId: f.contentId ?? "",
+      sizeBytes: BigInt(f.sizeBytes),
+    })),
     events: events.slice(-MAX_EVENTS_RETURNED).map(toProtoEvent),
     eventsTruncated: events.length > MAX_EVENTS_RETURNED,
   });
@@ -41,7 +46,8 @@ export async function outboxMessage(pool: Pool, m: ClaimedMessage, messageIdDoma
 /** The first MAX_BODY_RETURNED bytes of UTF-8, cut before a character that would not fit whole. */
 export function bounded(body: string): { value: string; truncated: boolean } {
   // UTF-16 units never take fewer UTF-8 bytes than one each: short strings need no encoding.
-  if (body.length <= MAX_BODY_RETURNED / 3 || Buffer.byteLength(body, "utf8") <= MAX_BODY_RETURNED) return { value: body, truncated: false };
+  if (body.length <= MAX_BODY_RETURNED / 3 || Buffer.byteLength(body, "utf8") <= MAX_BODY_RETURNED)
+    return { value: body, truncated: false };
   const bytes = Buffer.from(body, "utf8");
   let end = MAX_BODY_RETURNED;
   while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;

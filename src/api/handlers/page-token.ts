@@ -23,7 +23,9 @@ export function decodePageToken(token: string): number {
   const text = token.length <= 64 ? Buffer.from(token, "base64url").toString() : "";
   const id = text.startsWith(PREFIX) ? Number(text.slice(PREFIX.length)) : NaN;
   if (!Number.isSafeInteger(id) || id < 1) {
-    throw invalidArgument([{ field: "page_token", reason: "PAGE_TOKEN_INVALID", description: "page_token is not a token this server issued" }]);
+    throw invalidArgument([
+      { field: "page_token", reason: "PAGE_TOKEN_INVALID", description: "page_token is not a token this server issued" },
+    ]);
   }
   return id;
 }

@@ -19,7 +19,12 @@ export interface MessageBody {
   template?: TemplateUse;
 }
 
-export async function messageBody(templates: CompiledTemplates, config: Config, req: SendRequest | ReplyRequest, call: TemplateCall): Promise<MessageBody> {
+export async function messageBody(
+  templates: CompiledTemplates,
+  config: Config,
+  req: SendRequest | ReplyRequest,
+  call: TemplateCall,
+): Promise<MessageBody> {
   const isSend = req.$typeName === "email.v1.SendRequest";
   const subject = isSend ? req.subject : "";
   const ref = req.template;
@@ -27,7 +32,11 @@ export async function messageBody(templates: CompiledTemplates, config: Config, 
   requireAccount(config, req.accountId);
   const problems = [
     subject || req.bodyText || req.bodyHtml
-      ? { field: "template", reason: "TEMPLATE_AND_BODY", message: `a message with a template has no ${isSend ? "subject, " : ""}body_text or body_html of its own` }
+      ? {
+          field: "template",
+          reason: "TEMPLATE_AND_BODY",
+          message: `a message with a template has no ${isSend ? "subject, " : ""}body_text or body_html of its own`,
+        }
       : undefined,
     nameProblem("template.name", ref.name),
     dataProblem("template.data", ref.data),
@@ -37,7 +46,9 @@ export async function messageBody(templates: CompiledTemplates, config: Config, 
   const found = ref.version === 0 ? "not_found" : await templates.forSend(req.accountId, ref.name, ref.version);
   if (found === "not_found") throw templateNotFound(ref.name, ref.version);
   if (found === "layout_gone") {
-    throw problemsError([{ field: "template", reason: "TEMPLATE_LAYOUT_INVALID", message: "the layout of this template version was deleted" }]);
+    throw problemsError([
+      { field: "template", reason: "TEMPLATE_LAYOUT_INVALID", message: "the layout of this template version was deleted" },
+    ]);
   }
   try {
     const out = renderTemplate(found.template, ref.data ?? {}, { layout: found.layout, skipSubject: !isSend, deadline: call.deadline });

@@ -14,7 +14,12 @@ export function toProtoTemplate(v: TemplateVersion): Template {
     version: v.version,
     latestVersion: v.latestVersion,
     content: {
-      subject: v.subject, html: v.html, text: v.text, layout: v.layout ?? "", description: v.description, sampleData: v.sampleData ?? undefined,
+      subject: v.subject,
+      html: v.html,
+      text: v.text,
+      layout: v.layout ?? "",
+      description: v.description,
+      sampleData: v.sampleData ?? undefined,
     },
     mjml: v.compiledHtml !== null,
     createTime: time(v.createdAt),
@@ -32,13 +37,24 @@ export function problemsError(problems: TemplateProblem[], prefix = ""): Connect
   const metadata: Record<string, string> = { field: first.field };
   if (first.path) metadata.path = first.path;
   if (first.line) metadata.line = String(first.line);
-  return apiError(Code.InvalidArgument, first.reason, describe(first), metadata,
-    all.map((p) => ({ field: p.field, reason: p.reason, description: describe(p) })));
+  return apiError(
+    Code.InvalidArgument,
+    first.reason,
+    describe(first),
+    metadata,
+    all.map((p) => ({ field: p.field, reason: p.reason, description: describe(p) })),
+  );
 }
 
 export function templateNotFound(name: string, version?: number): ConnectError {
   const metadata: Record<string, string> = { name: name.slice(0, 64) };
   if (version !== undefined) metadata.version = String(version);
-  return apiError(Code.NotFound, "TEMPLATE_NOT_FOUND", version === undefined ? `the account has no template named ${name.slice(0, 64)}`
-    : `the account has no template named ${name.slice(0, 64)} with version ${version}`, metadata);
+  return apiError(
+    Code.NotFound,
+    "TEMPLATE_NOT_FOUND",
+    version === undefined
+      ? `the account has no template named ${name.slice(0, 64)}`
+      : `the account has no template named ${name.slice(0, 64)} with version ${version}`,
+    metadata,
+  );
 }

@@ -41,7 +41,11 @@ export function templateServiceHandlers(deps: TemplateDeps): ServiceImpl<typeof 
     const bad = nameProblem("name", name);
     if (bad) throw problemsError([bad]);
   };
-  const save = async (req: { accountId: number; name: string; content?: TemplateContent }, ctx: HandlerContext, mode: "create" | "update") => {
+  const save = async (
+    req: { accountId: number; name: string; content?: TemplateContent },
+    ctx: HandlerContext,
+    mode: "create" | "update",
+  ) => {
     named(ctx, req.accountId, req.name);
     const content = await prepareContent(contentInput(req.content), "content.");
     if (Array.isArray(content)) throw problemsError(content);
@@ -65,8 +69,13 @@ export function templateServiceHandlers(deps: TemplateDeps): ServiceImpl<typeof 
       const page = rows.slice(0, size);
       return {
         templates: page.map((t) => ({
-          accountId: t.accountId, name: t.name, latestVersion: t.latestVersion, description: t.description, layout: t.layout ?? "",
-          createTime: time(t.createdAt), updateTime: time(t.updatedAt),
+          accountId: t.accountId,
+          name: t.name,
+          latestVersion: t.latestVersion,
+          description: t.description,
+          layout: t.layout ?? "",
+          createTime: time(t.createdAt),
+          updateTime: time(t.updatedAt),
         })),
         nextPageToken: rows.length > size ? Buffer.from(`t:${page[page.length - 1]!.name}`).toString("base64url") : "",
       };
@@ -74,11 +83,23 @@ export function templateServiceHandlers(deps: TemplateDeps): ServiceImpl<typeof 
     async listTemplateVersions(req, ctx) {
       named(ctx, req.accountId, req.name);
       const size = pageSize(req.pageSize);
-      const rows = await listVersions(deps.pool, req.accountId, req.name, req.pageToken ? decodePageToken(req.pageToken) : undefined, size + 1);
+      const rows = await listVersions(
+        deps.pool,
+        req.accountId,
+        req.name,
+        req.pageToken ? decodePageToken(req.pageToken) : undefined,
+        size + 1,
+      );
       if (!rows) throw templateNotFound(req.name);
       const page = rows.slice(0, size);
       return {
-        versions: page.map((v) => ({ version: v.version, description: v.description, layout: v.layout ?? "", mjml: v.mjml, createTime: time(v.createdAt) })),
+        versions: page.map((v) => ({
+          version: v.version,
+          description: v.description,
+          layout: v.layout ?? "",
+          mjml: v.mjml,
+          createTime: time(v.createdAt),
+        })),
         nextPageToken: rows.length > size ? encodePageToken(page[page.length - 1]!.version) : "",
       };
     },
@@ -95,7 +116,11 @@ export function templateServiceHandlers(deps: TemplateDeps): ServiceImpl<typeof 
       if (bad) throw problemsError([bad]);
       const source = await renderSource(deps, req);
       if (Array.isArray(source)) return { subject: "", html: "", text: "", problems: source, version: 0 };
-      const out = renderTemplate(source.template, req.data ?? {}, { layout: source.layout, collect: true, deadline: new TemplateCall().deadline });
+      const out = renderTemplate(source.template, req.data ?? {}, {
+        layout: source.layout,
+        collect: true,
+        deadline: new TemplateCall().deadline,
+      });
       // The rules of the message itself, once the template renders cleanly.
       const problems = out.problems.length ? out.problems : asSent(out);
       return { subject: out.subject, html: out.html, text: out.text, problems, version: source.version };
@@ -104,7 +129,10 @@ export function templateServiceHandlers(deps: TemplateDeps): ServiceImpl<typeof 
 }
 
 /** What RenderTemplate renders: a stored version with its layout, or an inline one (or its problems). */
-async function renderSource(deps: TemplateDeps, req: RenderTemplateRequest): Promise<{ template: CompiledTemplate; layout?: CompiledTemplate; version: number } | TemplateProblem[]> {
+async function renderSource(
+  deps: TemplateDeps,
+  req: RenderTemplateRequest,
+): Promise<{ template: CompiledTemplate; layout?: CompiledTemplate; version: number } | TemplateProblem[]> {
   const { accountId } = req;
   if (req.source.case === "stored") {
     const ref = req.source.value;
@@ -112,19 +140,26 @@ async function renderSource(deps: TemplateDeps, req: RenderTemplateRequest): Pro
     if (bad) throw problemsError([bad]);
     const found = ref.version === 0 ? "not_found" : await deps.templates.forSend(accountId, ref.name, ref.version);
     if (found === "not_found") throw templateNotFound(ref.name, ref.version);
-    if (found === "layout_gone") return [{ field: "layout", reason: "TEMPLATE_LAYOUT_INVALID", message: "the layout of this template version was deleted" }];
+    if (found === "layout_gone")
+      return [{ field: "layout", reason: "TEMPLATE_LAYOUT_INVALID", message: "the layout of this template version was deleted" }];
     return { template: found.template, layout: found.layout, version: found.version };
   }
-  if (req.source.case !== "inline") throw invalidArgument([{ field: "source", reason: "REQUIRED_FIELD_EMPTY", description: "give a stored or an inline template" }]);
+  if (req.source.case !== "inline")
+    throw invalidArgument([{ field: "source", reason: "REQUIRED_FIELD_EMPTY", description: "give a stored or an inline template" }]);
   const content = await prepareContent(contentInput(req.source.value), "");
   if (Array.isArray(content)) return content;
   let layout: CompiledTemplate | undefined;
   if (content.layout) {
     const found = await deps.templates.forSend(accountId, content.layout, undefined);
-    if (typeof found === "string") return [{ field: "layout", reason: "TEMPLATE_LAYOUT_INVALID", message: `the account has no template named ${content.layout}` }];
+    if (typeof found === "string")
+      return [{ field: "layout", reason: "TEMPLATE_LAYOUT_INVALID", message: `the account has no template named ${content.layout}` }];
     layout = found.template;
   }
-  return { template: compileTemplate({ subject: content.subject, html: content.compiledHtml ?? content.html, text: content.text }), layout, version: 0 };
+  return {
+    template: compileTemplate({ subject: content.subject, html: content.compiledHtml ?? content.html, text: content.text }),
+    layout,
+    version: 0,
+  };
 }
 
 /** What a Send would refuse in the rendered message itself: the subject's and the bodies' rules. */
@@ -140,15 +175,24 @@ function asSent(out: { subject: string; html: string; text: string }): TemplateP
 
 function contentInput(c: TemplateContent | undefined) {
   return {
-    subject: c?.subject ?? "", html: c?.html ?? "", text: c?.text ?? "", layout: c?.layout ?? "", description: c?.description ?? "",
+    subject: c?.subject ?? "",
+    html: c?.html ?? "",
+    text: c?.text ?? "",
+    layout: c?.layout ?? "",
+    description: c?.description ?? "",
     sampleData: c?.sampleData as JsonObject | undefined,
   };
 }
 
 function refusal(r: TemplateRefusal) {
   const field = r.refused === "TEMPLATE_LAYOUT_INVALID" ? "content.layout" : "name";
-  return apiError(REFUSAL_CODES[r.refused], r.refused, r.message, { field },
-    r.refused === "TEMPLATE_LAYOUT_INVALID" ? [{ field, reason: r.refused, description: r.message }] : []);
+  return apiError(
+    REFUSAL_CODES[r.refused],
+    r.refused,
+    r.message,
+    { field },
+    r.refused === "TEMPLATE_LAYOUT_INVALID" ? [{ field, reason: r.refused, description: r.message }] : [],
+  );
 }
 
 function decodeNameToken(token: string): string {

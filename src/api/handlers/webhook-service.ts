@@ -34,10 +34,14 @@ export function webhookServiceHandlers(deps: WebhookDeps): ServiceImpl<typeof We
   /** The configured endpoint, after the key's account check; NOT_FOUND otherwise. */
   const endpoint = (ctx: HandlerContext, accountId: number, endpointId: string): EndpointKey => {
     authorize(ctx, accountId);
-    const found = deps.config().accounts.get(accountId)?.webhooks.some((w) => w.id === endpointId);
+    const found = deps
+      .config()
+      .accounts.get(accountId)
+      ?.webhooks.some((w) => w.id === endpointId);
     if (!found) {
       throw apiError(Code.NotFound, "WEBHOOK_NOT_FOUND", "no such webhook endpoint for this account", {
-        account_id: String(accountId), endpoint_id: endpointId.slice(0, 64),
+        account_id: String(accountId),
+        endpoint_id: endpointId.slice(0, 64),
       });
     }
     return { accountId, endpointId };
@@ -46,7 +50,9 @@ export function webhookServiceHandlers(deps: WebhookDeps): ServiceImpl<typeof We
     async listWebhookEndpoints(req, ctx) {
       const allowed = accountFilter(ctx, req.accountId);
       const accounts = [...deps.config().accounts.values()].filter((a) => !allowed || allowed.includes(a.id)).sort((a, b) => a.id - b.id);
-      const hooks = accounts.flatMap((a) => [...a.webhooks].sort((x, y) => (x.id < y.id ? -1 : 1)).map((w) => ({ accountId: a.id, endpointId: w.id, w })));
+      const hooks = accounts.flatMap((a) =>
+        [...a.webhooks].sort((x, y) => (x.id < y.id ? -1 : 1)).map((w) => ({ accountId: a.id, endpointId: w.id, w })),
+      );
       if (hooks.length === 0) return { endpoints: [] };
       const [states, oldest] = await Promise.all([endpointStates(deps.pool), oldestOpen(deps.pool, hooks)]);
       return {
@@ -54,8 +60,13 @@ export function webhookServiceHandlers(deps: WebhookDeps): ServiceImpl<typeof We
           const key = `${accountId}/${endpointId}`;
           const state = states.get(key);
           return {
-            accountId, endpointId, origin: w.url.origin, enabled: w.enabled, paused: state?.pausedAt != null,
-            failingSince: time(state?.failingSince ?? null), oldestUndeliveredTime: time(oldest.get(key) ?? null),
+            accountId,
+            endpointId,
+            origin: w.url.origin,
+            enabled: w.enabled,
+            paused: state?.pausedAt != null,
+            failingSince: time(state?.failingSince ?? null),
+            oldestUndeliveredTime: time(oldest.get(key) ?? null),
           };
         }),
       };
@@ -88,10 +99,13 @@ export function webhookServiceHandlers(deps: WebhookDeps): ServiceImpl<typeof We
       const from = Number(req.fromEventId);
       const to = req.toEventId === 0n ? from : Number(req.toEventId);
       if (from < 1 || to < from || to - from >= MAX_RANGE) {
-        throw invalidArgument([{
-          field: from < 1 ? "from_event_id" : "to_event_id", reason: "EVENT_RANGE_INVALID",
-          description: `from_event_id must be at least 1 and to_event_id from it up to ${MAX_RANGE - 1} more`,
-        }]);
+        throw invalidArgument([
+          {
+            field: from < 1 ? "from_event_id" : "to_event_id",
+            reason: "EVENT_RANGE_INVALID",
+            description: `from_event_id must be at least 1 and to_event_id from it up to ${MAX_RANGE - 1} more`,
+          },
+        ]);
       }
       const redelivered = await redeliver(deps.pool, key, from, to, MAX_RANGE, deps.clock.now());
       deps.wake();

@@ -12,7 +12,14 @@ import type { Logger } from "../../lib/log.js";
 import type { RequestMetrics } from "../../metrics/metrics.js";
 import { isDuplicateKey } from "../../outbox/enqueue.js";
 import {
-  hasPendingRequest, refuseRequest, RequestTakenElsewhereError, takeRequests, type Answer, type PendingRequest, type TakeLimits, type Verdict,
+  hasPendingRequest,
+  refuseRequest,
+  RequestTakenElsewhereError,
+  takeRequests,
+  type Answer,
+  type PendingRequest,
+  type TakeLimits,
+  type Verdict,
 } from "../../outbox/requests.js";
 import { clientError } from "../handlers/interceptors.js";
 import { READ_MAX_BYTES } from "../rpc-gate.js";
@@ -146,7 +153,11 @@ export class RequestIntake {
 
   private async judge(req: PendingRequest, config: Config, now: number): Promise<Verdict> {
     try {
-      return await judgeRequest(req, { config: () => config, clock: { now: () => now }, templates: this.o.templates }, this.limits.maxRequestBytes);
+      return await judgeRequest(
+        req,
+        { config: () => config, clock: { now: () => now }, templates: this.o.templates },
+        this.limits.maxRequestBytes,
+      );
     } catch (err) {
       clientError(this.o.log, err, METHOD);
       return { refusal: { reason: "INTERNAL", message: "internal error" } };
@@ -158,7 +169,10 @@ export class RequestIntake {
     const refused = answers.flatMap((a) => ("refusal" in a ? [a.refusal.reason] : []));
     this.o.metrics.requestsAnswered(answers.length - refused.length, refused);
     if (answers.some((a) => "outboxId" in a && !a.replay)) this.o.onCommit();
-    this.o.log.debug({ requests: answers.length, refused: refused.length, first_id: answers[0]!.id, last_id: answers.at(-1)!.id }, "outbox requests answered");
+    this.o.log.debug(
+      { requests: answers.length, refused: refused.length, first_id: answers[0]!.id, last_id: answers.at(-1)!.id },
+      "outbox requests answered",
+    );
   }
 
   private sleep(ms: number): Promise<void> {
@@ -178,6 +192,7 @@ const ER_LOCK_DEADLOCK = 1213;
 
 /** A failure the next try may not meet: the database away or busy, or a race another writer won. */
 function transient(log: Logger, err: unknown): boolean {
-  if (isDuplicateKey(err) || err instanceof RequestTakenElsewhereError || (err as { errno?: number }).errno === ER_LOCK_DEADLOCK) return true;
+  if (isDuplicateKey(err) || err instanceof RequestTakenElsewhereError || (err as { errno?: number }).errno === ER_LOCK_DEADLOCK)
+    return true;
   return clientError(log, err, METHOD).code === Code.Unavailable;
 }

@@ -12,9 +12,16 @@ interface Queued extends Finished {
 export class WebhookCompleter {
   private queue: Queued[] = [];
   // The first outcome is written at once: an endpoint's deliveries finish one by one anyway.
-  private readonly drain = new Drain(() => this.queue.length > 0, () => this.writeAll(), { sameTick: false });
+  private readonly drain = new Drain(
+    () => this.queue.length > 0,
+    () => this.writeAll(),
+    { sameTick: false },
+  );
 
-  constructor(private readonly pool: Pool, private readonly now: () => number) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly now: () => number,
+  ) {}
 
   /** Resolves true once written, false when the lease was lost; rejects if the write failed. */
   finish(f: Finished): Promise<boolean> {

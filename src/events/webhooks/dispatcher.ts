@@ -12,8 +12,14 @@ import type { Pool } from "../../db/pool.js";
 import { firstEventId } from "../../outbox/events.js";
 import type { EventRow } from "../../outbox/types.js";
 import {
-  claimDeliveries, endpointStates, ensureEndpoint, pruneDeliveries, recordDeliveries,
-  type ClaimedDelivery, type EndpointKey, type EndpointState,
+  claimDeliveries,
+  endpointStates,
+  ensureEndpoint,
+  pruneDeliveries,
+  recordDeliveries,
+  type ClaimedDelivery,
+  type EndpointKey,
+  type EndpointState,
 } from "../../outbox/webhook-deliveries.js";
 import { WebhookCompleter } from "./completer.js";
 import type { WebhookConfig } from "../../config/webhooks.js";
@@ -59,7 +65,8 @@ export function keyOf(k: EndpointKey): string {
 /** Every enabled endpoint of the config. */
 export function configuredEndpoints(config: Config): WebhookEndpoint[] {
   return [...config.accounts.values()].flatMap((a) =>
-    a.webhooks.filter((w) => w.enabled).map((w) => ({ accountId: a.id, endpointId: w.id, config: w })));
+    a.webhooks.filter((w) => w.enabled).map((w) => ({ accountId: a.id, endpointId: w.id, config: w })),
+  );
 }
 
 export class WebhookDispatcher {
@@ -103,7 +110,10 @@ export class WebhookDispatcher {
   /** The endpoints paused fleet-wide (by "account/endpoint"), as of the last pass. */
   paused(): string[] {
     const enabled = new Set(configuredEndpoints(this.o.config()).map(keyOf));
-    return [...this.states].filter(([k, s]) => s.pausedAt !== null && enabled.has(k)).map(([k]) => k).sort();
+    return [...this.states]
+      .filter(([k, s]) => s.pausedAt !== null && enabled.has(k))
+      .map(([k]) => k)
+      .sort();
   }
 
   /** Stops claiming and waits for the requests under way (each bounded by its timeout_ms). */
@@ -120,7 +130,10 @@ export class WebhookDispatcher {
     for (const ep of endpoints) {
       const key = keyOf(ep);
       if (this.states.get(key)?.pausedAt != null && before.get(key)?.pausedAt == null) {
-        this.o.log.warn({ account_id: ep.accountId, endpoint: ep.endpointId }, "webhook endpoint paused after failing for pause_after_ms; RedeliverWebhooks resumes it");
+        this.o.log.warn(
+          { account_id: ep.accountId, endpoint: ep.endpointId },
+          "webhook endpoint paused after failing for pause_after_ms; RedeliverWebhooks resumes it",
+        );
       }
     }
     const prune = this.o.clock.now() - this.lastPrune >= PRUNE_EVERY_MS;
@@ -148,8 +161,12 @@ export class WebhookDispatcher {
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
     this.total++;
     const send = this.deliver(ep.config, claim)
-      .catch((err: unknown) => this.o.log.warn({ account_id: ep.accountId, endpoint: ep.endpointId, event_id: claim.eventId, err: (err as Error).message },
-        "webhook outcome not written; the lease will bring it back"))
+      .catch((err: unknown) =>
+        this.o.log.warn(
+          { account_id: ep.accountId, endpoint: ep.endpointId, event_id: claim.eventId, err: (err as Error).message },
+          "webhook outcome not written; the lease will bring it back",
+        ),
+      )
       .finally(() => {
         this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
         this.total--;
@@ -163,9 +180,15 @@ export class WebhookDispatcher {
   private async deliver(endpoint: WebhookConfig, claim: ClaimedDelivery): Promise<void> {
     const { clock, log, metrics } = this.o;
     if (!claim.event) {
-      await this.completer.finish({ delivery: claim, outcome: {
-        status: "failed", error: "the event was deleted by retention before delivery", endpointOk: true, pauseAfterMs: endpoint.pauseAfterMs,
-      } });
+      await this.completer.finish({
+        delivery: claim,
+        outcome: {
+          status: "failed",
+          error: "the event was deleted by retention before delivery",
+          endpointOk: true,
+          pauseAfterMs: endpoint.pauseAfterMs,
+        },
+      });
       metrics.delivered(claim, "failed");
       return;
     }
@@ -181,12 +204,16 @@ export class WebhookDispatcher {
     metrics.delivered(claim, outcome.status === "pending" ? "retry" : outcome.status);
     const fields = { account_id: claim.accountId, endpoint: claim.endpointId, event_id: claim.eventId, attempt: claim.attempts + 1 };
     if (!written) log.warn(fields, "webhook lease lost: another instance took the delivery over");
-    else if (outcome.status !== "delivered") log.info({ ...fields, status: outcome.status, error: redactAddressesIn(outcome.error ?? "") }, "webhook attempt failed");
+    else if (outcome.status !== "delivered")
+      log.info({ ...fields, status: outcome.status, error: redactAddressesIn(outcome.error ?? "") }, "webhook attempt failed");
   }
 }
 
 function wants(w: WebhookConfig, e: EventRow): boolean {
   const name = eventName(e.kind);
-  return (!w.events || (name !== undefined && w.events.has(name))) && (!w.statuses || w.statuses.has(e.status)) &&
-    (!w.tags || Object.entries(w.tags).every(([tag, value]) => e.tags[tag] === value));
+  return (
+    (!w.events || (name !== undefined && w.events.has(name))) &&
+    (!w.statuses || w.statuses.has(e.status)) &&
+    (!w.tags || Object.entries(w.tags).every(([tag, value]) => e.tags[tag] === value))
+  );
 }

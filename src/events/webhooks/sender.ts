@@ -81,7 +81,8 @@ function classify(status: number, headers: http.IncomingHttpHeaders, reply: stri
   if (status >= 200 && status < 300) return { kind: "ok", status };
   // The receiver never saw a secret (only signatures), so there is none to redact: cleaning folds and bounds it.
   const error = cleanRemoteText(`HTTP ${status}${status >= 300 && status < 400 ? " (redirect not followed)" : ""}: ${reply}`, []);
-  if (status === 408 || status === 429 || status >= 500) return { kind: "retry", status, error, retryAfterMs: retryAfter(headers["retry-after"]) };
+  if (status === 408 || status === 429 || status >= 500)
+    return { kind: "retry", status, error, retryAfterMs: retryAfter(headers["retry-after"]) };
   return { kind: "permanent", status, error };
 }
 

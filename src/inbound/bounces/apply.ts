@@ -57,10 +57,17 @@ interface TargetRow {
   bcc_json: unknown;
 }
 
-export async function applyReport(conn: PoolConnection, account: AccountConfig, messageIdDomain: string, report: Report, now: number): Promise<Applied | undefined> {
+export async function applyReport(
+  conn: PoolConnection,
+  account: AccountConfig,
+  messageIdDomain: string,
+  report: Report,
+  now: number,
+): Promise<Applied | undefined> {
   const target = reportTarget(account, messageIdDomain, report);
   if (!target || !Number.isSafeInteger(target.id)) return undefined;
-  const rows = await select<TargetRow>(conn,
+  const rows = await select<TargetRow>(
+    conn,
     "SELECT id, account_id, status, retries, message_seq, to_json, cc_json, bcc_json FROM outbox WHERE id = ? FOR UPDATE",
     [target.id],
   );
@@ -75,14 +82,22 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
     const who = guess.length > 0 ? guess : theirs.size === 1 ? [...theirs] : [];
     const sample = report.recipients[0];
     named = who.map((address) => ({
-      address, state: "complained", status: sample?.status ?? "abuse", diagnostic: sample?.diagnostic ?? "feedback report",
-      reason: "complaint", replyCode: "", feedbackType: sample?.feedbackType,
+      address,
+      state: "complained",
+      status: sample?.status ?? "abuse",
+      diagnostic: sample?.diagnostic ?? "feedback report",
+      reason: "complaint",
+      replyCode: "",
+      feedbackType: sample?.feedbackType,
     }));
   }
   if (named.length === 0) return undefined;
 
-  const held = await select<{ address: string; state: RecipientOutcome["state"] }>(conn,
-    "SELECT address, state FROM outbox_recipient WHERE outbox_id = ? FOR UPDATE", [row.id]);
+  const held = await select<{ address: string; state: RecipientOutcome["state"] }>(
+    conn,
+    "SELECT address, state FROM outbox_recipient WHERE outbox_id = ? FOR UPDATE",
+    [row.id],
+  );
   const permanent = new Set(held.filter((h) => h.state !== "delayed").map((h) => h.address));
   // A report may quote any of the account's relays' exchanges.
   const secrets = account.relays.flatMap((relay) => secretForms(relay.smtp?.auth));
@@ -90,7 +105,12 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
   const events: NewEvent[] = [];
   for (const r of named) {
     if (r.state === "delayed" && permanent.has(r.address)) continue;
-    const outcome: AppliedRecipient = { ...r, diagnostic: cleanRemoteText(r.diagnostic, secrets), updatedAt: now, reasonClass: reportClass(account, r) };
+    const outcome: AppliedRecipient = {
+      ...r,
+      diagnostic: cleanRemoteText(r.diagnostic, secrets),
+      updatedAt: now,
+      reasonClass: reportClass(account, r),
+    };
     await conn.query(
       `INSERT INTO outbox_recipient (outbox_id, address, account_id, state, status_code, diagnostic, bounce_reason, reply_code, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -101,13 +121,28 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
     applied.recipients.push(outcome);
     const detail = `${r.status} ${outcome.diagnostic}`.trim();
     events.push({
-      outboxId: row.id, accountId: account.id, kind: EventKind[RECIPIENT_EVENTS[r.state]], status: row.status, retries: row.retries,
-      nextAttemptAt: null, providerMessageId: null, messageId: null, error: detail, recipient: r.address, bounceReason: r.reason,
+      outboxId: row.id,
+      accountId: account.id,
+      kind: EventKind[RECIPIENT_EVENTS[r.state]],
+      status: row.status,
+      retries: row.retries,
+      nextAttemptAt: null,
+      providerMessageId: null,
+      messageId: null,
+      error: detail,
+      recipient: r.address,
+      bounceReason: r.reason,
     });
     const reason = await suppressionReason(conn, account, outcome, now);
     if (reason) {
       const { created } = await addSuppression(conn, {
-        accountId: account.id, address: r.address, reason, bounceReason: r.reason, outboxId: row.id, detail, createdAt: now,
+        accountId: account.id,
+        address: r.address,
+        reason,
+        bounceReason: r.reason,
+        outboxId: row.id,
+        detail,
+        createdAt: now,
       });
       if (created) applied.suppressed.push(r.address);
     }
@@ -123,15 +158,26 @@ export async function applyReport(conn: PoolConnection, account: AccountConfig, 
  * address-level one the report did not make sure of); `sender` never — the recipient is fine, our
  * mail was refused (the account-level signal says so).
  */
-async function suppressionReason(conn: PoolConnection, account: AccountConfig, r: AppliedRecipient, now: number): Promise<SuppressionReason | undefined> {
+async function suppressionReason(
+  conn: PoolConnection,
+  account: AccountConfig,
+  r: AppliedRecipient,
+  now: number,
+): Promise<SuppressionReason | undefined> {
   if (r.reasonClass === "suppress") return r.reason === "complaint" ? "complaint" : "hard_bounce";
   const soft = account.softBounces;
   if (r.reasonClass !== "soft" || !soft) return undefined;
   // idx_outbox_recipient_address: the (account, address) range, a few rows per address.
   // COUNT(*) without GROUP BY: always one row.
-  const counted = (await selectOne<{ n: number }>(conn,
+  const counted = (await selectOne<{ n: number }>(
+    conn,
     "SELECT COUNT(*) AS n FROM outbox_recipient WHERE account_id = ? AND address = ? AND bounce_reason IN (?) AND updated_at >= ?",
-    [account.id, r.address, [...reasonsOfClass(account, "soft"), ...reasonsOfClass(account, "suppress").filter((x) => x !== "complaint")], now - soft.windowMs],
+    [
+      account.id,
+      r.address,
+      [...reasonsOfClass(account, "soft"), ...reasonsOfClass(account, "suppress").filter((x) => x !== "complaint")],
+      now - soft.windowMs,
+    ],
   ))!;
   return Number(counted.n) >= soft.limit ? "soft_bounces" : undefined;
 }

@@ -87,11 +87,17 @@ function walk(headers: Headers, body: string, depth: number, out: Part[], budget
     const sections = splitMultipart(body, boundary);
     if (sections) {
       // What came before a guessed first delimiter is prose the message had, not a preamble.
-      if (guessed) out.push({ type: "text/plain", headers: new Headers([]), text: decodeBody(body.slice(0, body.indexOf(`--${boundary}`)), undefined, undefined) });
-      if (depth < MAX_DEPTH) for (const s of sections) {
-        const part = splitHead(s);
-        walk(part.headers, part.body, depth + 1, out, budget);
-      }
+      if (guessed)
+        out.push({
+          type: "text/plain",
+          headers: new Headers([]),
+          text: decodeBody(body.slice(0, body.indexOf(`--${boundary}`)), undefined, undefined),
+        });
+      if (depth < MAX_DEPTH)
+        for (const s of sections) {
+          const part = splitHead(s);
+          walk(part.headers, part.body, depth + 1, out, budget);
+        }
       return;
     }
   }
@@ -159,7 +165,8 @@ function decodeQuotedPrintable(text: string): string {
 function decodeCharset(bytes: Buffer, charset: string | undefined): string {
   const label = (charset ?? "").trim().toLowerCase();
   const declared = label !== "" && label !== "us-ascii" ? [label] : [];
-  const japanese = /jp|jis/.test(label) || bytes.includes("\x1b$B") || bytes.includes("\x1b$@") ? ["iso-2022-jp", "euc-jp", "shift_jis"] : [];
+  const japanese =
+    /jp|jis/.test(label) || bytes.includes("\x1b$B") || bytes.includes("\x1b$@") ? ["iso-2022-jp", "euc-jp", "shift_jis"] : [];
   for (const candidate of [...declared, "utf-8", ...japanese]) {
     try {
       return new TextDecoder(candidate, { fatal: true }).decode(bytes);
@@ -179,9 +186,8 @@ export function decodeWords(value: string): string {
   return value
     .replace(/\?=\s+=\?/g, "?==?")
     .replace(/=\?([^?\s]{1,40})\?([BbQq])\?([^?\s]{0,2000})\?=/g, (_, charset: string, kind: string, data: string) => {
-      const bytes = kind.toLowerCase() === "b"
-        ? Buffer.from(data, "base64")
-        : Buffer.from(decodeQuotedPrintable(data.replace(/_/g, " ")), "latin1");
+      const bytes =
+        kind.toLowerCase() === "b" ? Buffer.from(data, "base64") : Buffer.from(decodeQuotedPrintable(data.replace(/_/g, " ")), "latin1");
       return decodeCharset(bytes, charset);
     });
 }

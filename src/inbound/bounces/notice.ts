@@ -12,7 +12,13 @@ export interface Notice {
   fieldTexts: string[];
 }
 
-const ORIGINAL_TYPES = new Set(["message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global", "message/global-headers"]);
+const ORIGINAL_TYPES = new Set([
+  "message/rfc822",
+  "text/rfc822-headers",
+  "message/rfc822-headers",
+  "message/global",
+  "message/global-headers",
+]);
 const STATUS_TYPES = new Set(["message/delivery-status", "message/global-delivery-status", "message/feedback-report"]);
 
 /**
@@ -76,5 +82,9 @@ function htmlText(html: string): string {
     .replace(/<(?:style|script)\b[^<>]{0,200}>[^<]*/gi, "")
     .replace(/<(?:br|\/p|\/div|\/tr|\/li|\/h\d)[^<>]{0,200}>/gi, "\n")
     .replace(/<[^<>]{0,2000}>/g, "")
-    .replace(/&nbsp;/g, " ").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+    .replace(/&nbsp;/g, " ")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&");
 }

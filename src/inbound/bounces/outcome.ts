@@ -56,7 +56,10 @@ export function outcome(found: Found): RecipientOutcome {
   // reason is in the first lines of what is said; a hostile diagnostic is not read to its end.
   const flat = flatten(text.slice(0, CLASSIFIED_CHARS));
   const reason = classify({
-    delayed: found.action === "delayed", status, replyCode: reply, text: flat,
+    delayed: found.action === "delayed",
+    status,
+    replyCode: reply,
+    text: flat,
     ...(found.fieldStatus ? { fieldStatus: found.fieldStatus } : {}),
     ...(found.context ? { context: flatten(found.context.slice(0, CLASSIFIED_CHARS)) } : {}),
   });

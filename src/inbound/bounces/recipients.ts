@@ -29,7 +29,8 @@ export async function recipientReports(db: Queryable, outboxId: number): Promise
 export async function recipientReportsOf(db: Queryable, outboxIds: readonly number[]): Promise<Map<number, StoredRecipient[]>> {
   const byRow = new Map<number, StoredRecipient[]>();
   if (outboxIds.length === 0) return byRow;
-  const rows = await select<RecipientDbRow>(db,
+  const rows = await select<RecipientDbRow>(
+    db,
     `SELECT outbox_id, address, state, status_code, diagnostic, bounce_reason, reply_code, updated_at
      FROM outbox_recipient WHERE outbox_id IN (?) ORDER BY outbox_id, address`,
     [outboxIds],
@@ -38,9 +39,13 @@ export async function recipientReportsOf(db: Queryable, outboxIds: readonly numb
     const id = Number(r.outbox_id);
     const list = byRow.get(id) ?? byRow.set(id, []).get(id)!;
     list.push({
-      address: r.address, state: r.state, status: r.status_code, diagnostic: r.diagnostic,
+      address: r.address,
+      state: r.state,
+      status: r.status_code,
+      diagnostic: r.diagnostic,
       reason: r.bounce_reason !== null && isBounceReason(r.bounce_reason) ? r.bounce_reason : null,
-      replyCode: r.reply_code, updatedAt: Number(r.updated_at),
+      replyCode: r.reply_code,
+      updatedAt: Number(r.updated_at),
     });
   }
   return byRow;

@@ -27,19 +27,24 @@ export interface SenderRefusal {
 
 /** Each account's refusals since `since`, the most frequent first; accounts without any are left out. */
 export async function senderRefusals(
-  db: Queryable, accounts: readonly { id: number; reasonClasses?: ReasonClasses }[], since: number,
+  db: Queryable,
+  accounts: readonly { id: number; reasonClasses?: ReasonClasses }[],
+  since: number,
 ): Promise<Map<number, SenderRefusal[]>> {
   const sender = new Map(accounts.map((a) => [a.id, new Set<string>(reasonsOfClass(a, "sender"))]));
   const reasons = [...new Set([...sender.values()].flatMap((s) => [...s]))];
   const out = new Map<number, SenderRefusal[]>();
   if (accounts.length === 0 || reasons.length === 0) return out;
   const counts = await select<{ account_id: number; bounce_reason: BounceReason; n: number; latest: number }>(db, COUNT_SQL, [
-    [...sender.keys()], reasons, since,
+    [...sender.keys()],
+    reasons,
+    since,
   ]);
   // A reason of the sender class for some accounts only counts for those.
   const found = counts.filter((c) => sender.get(c.account_id)?.has(c.bounce_reason));
   if (found.length === 0) return out;
-  const latest = await select<{ account_id: number; bounce_reason: string; address: string; diagnostic: string }>(db,
+  const latest = await select<{ account_id: number; bounce_reason: string; address: string; diagnostic: string }>(
+    db,
     found.map(() => LATEST_SQL).join(" UNION ALL "),
     found.flatMap((c) => [c.account_id, c.bounce_reason, c.latest]),
   );
@@ -48,7 +53,10 @@ export async function senderRefusals(
     const l = latestOf.get(`${c.account_id}/${c.bounce_reason}`);
     const list = out.get(c.account_id) ?? out.set(c.account_id, []).get(c.account_id)!;
     list.push({
-      reason: c.bounce_reason, count: Number(c.n), latestDomain: l ? domainOf(l.address) : "", latestDiagnostic: l?.diagnostic ?? "",
+      reason: c.bounce_reason,
+      count: Number(c.n),
+      latestDomain: l ? domainOf(l.address) : "",
+      latestDiagnostic: l?.diagnostic ?? "",
       latestAt: Number(c.latest),
     });
   }

@@ -44,11 +44,19 @@ export function mightBeReport(raw: Buffer): boolean {
   const head = (end >= 0 ? text.slice(0, end) : text).replace(/\r?\n[ \t]+/g, " ");
   const subject = decodeWords(/^subject:(.*)$/im.exec(head)?.[1] ?? "");
   const start = end >= 0 ? text.slice(end, end + 8192) : "";
-  return /^content-type:\s*multipart\/report/im.test(head) ||
+  return (
+    /^content-type:\s*multipart\/report/im.test(head) ||
     /^x-failed-recipients:/im.test(head) ||
-    /^from:.*\b(?:mailer-daemon|postmaster|mail delivery|mail administrator|ndr administrator|no-reply@sns\.amazonaws\.com|staff@hotmail\.com)/im.test(head) ||
-    /\b(?:undeliver(?:ed|able)|delivery (?:status )?notification|returned mail|failure notice|delivery fail|mail delivery|delivery problem|could not be delivered|non[- ]?delivery|aws notification message|complaint about message|mail system error|failed delivery|delivery report|delivery status)/i.test(subject) ||
-    /"notificationType"\s*:\s*"(?:Bounce|Complaint)"|^Content-Type:\s*message\/(?:delivery-status|feedback-report)|could not be delivered to|following (?:addresses|recipients?)|unable to deliver/im.test(start);
+    /^from:.*\b(?:mailer-daemon|postmaster|mail delivery|mail administrator|ndr administrator|no-reply@sns\.amazonaws\.com|staff@hotmail\.com)/im.test(
+      head,
+    ) ||
+    /\b(?:undeliver(?:ed|able)|delivery (?:status )?notification|returned mail|failure notice|delivery fail|mail delivery|delivery problem|could not be delivered|non[- ]?delivery|aws notification message|complaint about message|mail system error|failed delivery|delivery report|delivery status)/i.test(
+      subject,
+    ) ||
+    /"notificationType"\s*:\s*"(?:Bounce|Complaint)"|^Content-Type:\s*message\/(?:delivery-status|feedback-report)|could not be delivered to|following (?:addresses|recipients?)|unable to deliver/im.test(
+      start,
+    )
+  );
 }
 
 /** The report in `raw`, or undefined when it is ordinary mail, an auto-reply, or a report of success. */
@@ -81,7 +89,8 @@ type Basics = Omit<Report, "kind" | "recipients"> & { originalTo: string[] };
 function bounceFound(mail: Mail, notice: Notice, originalTo: string[]): Found[] {
   const dsn = dsnFound(notice);
   if (dsn.deliveredOnly) return [];
-  const addresses = (names: string[], heads: Headers[]) => heads.flatMap((h) => names.flatMap((n) => h.all(n))).flatMap((v) => addressesIn(v).map((a) => a.address));
+  const addresses = (names: string[], heads: Headers[]) =>
+    heads.flatMap((h) => names.flatMap((n) => h.all(n))).flatMap((v) => addressesIn(v).map((a) => a.address));
   const originals = notice.originals.map((o) => splitHead(o.replace(/^\s+/, "")).headers);
   const plain = plainFound({
     notice: notice.text,
@@ -104,9 +113,17 @@ function bounceFound(mail: Mail, notice: Notice, originalTo: string[]): Found[] 
 function complaintReport(c: Complaint, base: Basics): Report {
   const { originalTo: _, ...rest } = base;
   const addresses = c.named.length > 0 ? c.named : base.originalRecipients.slice(0, MAX_RECIPIENTS);
-  const recipients = addresses.map((address): RecipientOutcome => ({
-    address, state: "complained", status: c.feedbackType, reason: "complaint", replyCode: "", feedbackType: c.feedbackType, diagnostic: c.diagnostic,
-  }));
+  const recipients = addresses.map(
+    (address): RecipientOutcome => ({
+      address,
+      state: "complained",
+      status: c.feedbackType,
+      reason: "complaint",
+      replyCode: "",
+      feedbackType: c.feedbackType,
+      diagnostic: c.diagnostic,
+    }),
+  );
   return { kind: "complaint", recipients, ...rest };
 }
 
@@ -117,7 +134,9 @@ function basics(mail: Mail, notice: Notice): Basics {
   const lines = [...notice.originals, ...notice.fieldTexts].join("\n").replace(/\n[ \t]+/g, " ");
   const lineValues = (names: string) => [...lines.matchAll(new RegExp(`^(?:${names}):[ \\t]*(.*)$`, "gim"))].map((m) => m[1]!);
   const ids = [...heads.flatMap((h) => h.all("message-id")), ...lineValues("(?:x-original-)?message-id")];
-  const originalTo = unique(heads.flatMap((h) => [...h.all("to"), ...h.all("x-envelope-to")]).flatMap((v) => addressesIn(v).map((a) => a.address)));
+  const originalTo = unique(
+    heads.flatMap((h) => [...h.all("to"), ...h.all("x-envelope-to")]).flatMap((v) => addressesIn(v).map((a) => a.address)),
+  );
   const recipients = [...heads.flatMap((h) => [...h.all("to"), ...h.all("cc")]), ...lineValues("to|cc")];
   return {
     originalMessageIds: unique(ids.flatMap((v) => v.match(/<[^<>\s]+>/g) ?? [])),

@@ -24,10 +24,17 @@ export function signalReport(signals: ReportSignals, accountId: number, applied:
   }
   for (const [reason, recipients] of refused) {
     const domains = [...new Set(recipients.map((r) => domainOf(r.address)))];
-    signals.log.warn({
-      account_id: accountId, reason, outbox_id: applied.outboxId, recipients: recipients.length,
-      domains: domains.slice(0, MAX_DOMAINS), diagnostic: redactAddressesIn(recipients[0]!.diagnostic),
-    }, "mail refused for a sender-side reason: the recipients stay unsuppressed");
+    signals.log.warn(
+      {
+        account_id: accountId,
+        reason,
+        outbox_id: applied.outboxId,
+        recipients: recipients.length,
+        domains: domains.slice(0, MAX_DOMAINS),
+        diagnostic: redactAddressesIn(recipients[0]!.diagnostic),
+      },
+      "mail refused for a sender-side reason: the recipients stay unsuppressed",
+    );
   }
 }
 

@@ -20,7 +20,11 @@ export function addressesIn(text: string): { address: string; at: number }[] {
 export function fieldAddress(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const i = value.indexOf(";");
-  const v = (i >= 0 ? value.slice(i + 1) : value).replace(/\s\([^()]{0,200}\)\s*$/, "").trim().replace(/^<(.*)>$/, "$1").trim();
+  const v = (i >= 0 ? value.slice(i + 1) : value)
+    .replace(/\s\([^()]{0,200}\)\s*$/, "")
+    .trim()
+    .replace(/^<(.*)>$/, "$1")
+    .trim();
   return FIELD_EMAIL.test(v) ? v.toLowerCase() : undefined;
 }
 

@@ -54,7 +54,10 @@ export class ImapMailbox {
   start(): void {
     // run() handles the connection's failures itself; anything else is logged, never left unhandled.
     this.running ??= this.run().catch((err: unknown) => {
-      this.deps.log.error({ account_id: this.accountId, mailbox: this.mailbox, err: describe(err, this.imap) }, "imap mailbox stopped on an unexpected error");
+      this.deps.log.error(
+        { account_id: this.accountId, mailbox: this.mailbox, err: describe(err, this.imap) },
+        "imap mailbox stopped on an unexpected error",
+      );
     });
   }
 
@@ -85,7 +88,8 @@ export class ImapMailbox {
         }
         if (!this.stopped) throw new Error("connection closed");
       } catch (err) {
-        if (!this.stopped) this.deps.log.warn({ ...where, err: describe(err, this.imap), failures: failures + 1 }, "imap mailbox failed; reconnecting");
+        if (!this.stopped)
+          this.deps.log.warn({ ...where, err: describe(err, this.imap), failures: failures + 1 }, "imap mailbox failed; reconnecting");
       } finally {
         this.client = undefined;
         this.deps.metrics.imapConnected(this.accountId, this.mailbox, false);
@@ -131,7 +135,11 @@ export class ImapMailbox {
     const { pool, clock, log } = this.deps;
     let state: MailboxState | undefined = await readMailboxState(pool, this.accountId, this.mailbox);
     if (state?.uidValidity !== box.uidValidity) {
-      if (state) log.warn({ account_id: this.accountId, mailbox: this.mailbox }, "imap UIDVALIDITY changed: ingesting the mailbox again (stored messages are not stored twice)");
+      if (state)
+        log.warn(
+          { account_id: this.accountId, mailbox: this.mailbox },
+          "imap UIDVALIDITY changed: ingesting the mailbox again (stored messages are not stored twice)",
+        );
       state = { uidValidity: box.uidValidity, lastUid: 0 };
       await saveMailboxState(pool, this.accountId, this.mailbox, state, clock.now(), this.fence);
     }
@@ -164,7 +172,15 @@ export class ImapMailbox {
     if (!fetched || !fetched.source) return;
     try {
       // As IngestMessage stores it: a bounce or complaint report is applied to its row too.
-      const { created } = await receiveMessage(pool, this.account, this.deps.messageIdDomain(), fetched.source, clock.now(), { metrics, log }, this.fence);
+      const { created } = await receiveMessage(
+        pool,
+        this.account,
+        this.deps.messageIdDomain(),
+        fetched.source,
+        clock.now(),
+        { metrics, log },
+        this.fence,
+      );
       metrics.imapMessage(this.accountId, created ? "ingested" : "duplicate");
     } catch (err) {
       if (!(err instanceof IngestError)) throw err;

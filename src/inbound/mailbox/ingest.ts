@@ -61,14 +61,16 @@ export async function parseInbound(accountId: number, raw: Buffer): Promise<NewM
     references: parseReferences([mail.references ?? []].flat(2).join(" ")),
     bodyText,
     bodyHtml,
-    attachments: mail.attachments.map((a): AttachmentMeta => ({
-      filename: headerText(a.filename ?? ""),
-      contentType: a.contentType,
-      size: a.size,
-      contentId: a.contentId ?? "",
-      disposition: a.contentDisposition ?? "",
-      sha256: a.checksum,
-    })),
+    attachments: mail.attachments.map(
+      (a): AttachmentMeta => ({
+        filename: headerText(a.filename ?? ""),
+        contentType: a.contentType,
+        size: a.size,
+        contentId: a.contentId ?? "",
+        disposition: a.contentDisposition ?? "",
+        sha256: a.checksum,
+      }),
+    ),
   };
 }
 

@@ -18,6 +18,9 @@ export function storedMessageId(headerValue: string | undefined, raw: Buffer): s
 }
 
 export function contentHashId(raw: Buffer): string {
-  const canonical = raw.toString("latin1").replace(/\r?\n/g, "\r\n").replace(/(\r\n)+$/, "");
+  const canonical = raw
+    .toString("latin1")
+    .replace(/\r?\n/g, "\r\n")
+    .replace(/(\r\n)+$/, "");
   return `<${createHash("sha256").update(canonical, "latin1").digest("hex")}@${CONTENT_ID_DOMAIN}>`;
 }

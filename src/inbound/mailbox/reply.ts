@@ -6,7 +6,10 @@ import type { MailMessage } from "../../outbox/messages.js";
 import { clipUtf8 } from "./text.js";
 
 /** What a reply needs to know about its parent. */
-export type ReplyParent = Pick<MailMessage, "direction" | "messageId" | "from" | "replyTo" | "to" | "cc" | "subject" | "inReplyTo" | "references">;
+export type ReplyParent = Pick<
+  MailMessage,
+  "direction" | "messageId" | "from" | "replyTo" | "to" | "cc" | "subject" | "inReplyTo" | "references"
+>;
 
 export interface ReplyHeaders {
   to: string[];

@@ -67,8 +67,12 @@ test("text + HTML + attachments: multipart/mixed around multipart/alternative, e
   ]);
 
   const [pdf, txt] = msg.parsed.attachments;
-  expect({ filename: pdf!.filename, type: pdf!.contentType, disposition: pdf!.contentDisposition, sha: sha256(pdf!.content) })
-    .toEqual({ filename: NON_ASCII, type: "application/pdf", disposition: "attachment", sha: sha256(PDF) });
+  expect({ filename: pdf!.filename, type: pdf!.contentType, disposition: pdf!.contentDisposition, sha: sha256(pdf!.content) }).toEqual({
+    filename: NON_ASCII,
+    type: "application/pdf",
+    disposition: "attachment",
+    sha: sha256(PDF),
+  });
   expect({ filename: txt!.filename, sha: sha256(txt!.content) }).toEqual({ filename: "notes.txt", sha: sha256(TEXT) });
   expect(msg.parsed.text?.trim()).toBe("See attached.");
   expect(msg.parsed.html).toContain("<p>See attached.</p>");
@@ -80,23 +84,31 @@ test("text + HTML + attachments: multipart/mixed around multipart/alternative, e
 });
 
 test("text only with an attachment: multipart/mixed, the text part first", async () => {
-  const msg = await delivered(() => client.send({ ...GOOD, attachments: [{ filename: "r.pdf", contentType: "application/pdf", content: PDF }] }));
+  const msg = await delivered(() =>
+    client.send({ ...GOOD, attachments: [{ filename: "r.pdf", contentType: "application/pdf", content: PDF }] }),
+  );
   const py = await parseWithPython(msg.raw);
   expect(py.structure).toEqual(["multipart/mixed", "text/plain", "application/pdf"]);
 });
 
 test("an image with a content_id is an inline part the HTML refers to by cid", async () => {
-  const msg = await delivered(() => client.send({
-    ...GOOD,
-    bodyHtml: '<p><img src="cid:logo@outbox"></p>',
-    attachments: [
-      { filename: "logo.png", contentType: "image/png", content: PNG, contentId: "logo@outbox" },
-      { filename: "r.pdf", contentType: "application/pdf", content: PDF },
-    ],
-  }));
+  const msg = await delivered(() =>
+    client.send({
+      ...GOOD,
+      bodyHtml: '<p><img src="cid:logo@outbox"></p>',
+      attachments: [
+        { filename: "logo.png", contentType: "image/png", content: PNG, contentId: "logo@outbox" },
+        { filename: "r.pdf", contentType: "application/pdf", content: PDF },
+      ],
+    }),
+  );
   const [logo, pdf] = msg.parsed.attachments;
-  expect({ cid: logo!.cid, disposition: logo!.contentDisposition, related: logo!.related, sha: sha256(logo!.content) })
-    .toEqual({ cid: "logo@outbox", disposition: "inline", related: true, sha: sha256(PNG) });
+  expect({ cid: logo!.cid, disposition: logo!.contentDisposition, related: logo!.related, sha: sha256(logo!.content) }).toEqual({
+    cid: "logo@outbox",
+    disposition: "inline",
+    related: true,
+    sha: sha256(PNG),
+  });
   expect(pdf!.contentDisposition).toBe("attachment");
   expect(msg.header("content-type")).toMatch(/^multipart\/mixed;/);
   expect(msg.raw.toString()).toMatch(/^Content-ID: <logo@outbox>\r$/m);
@@ -106,7 +118,10 @@ test("a Reply carries attachments too", async () => {
   const parent = await delivered(() => client.send({ ...GOOD, subject: "Thread" }));
   const msg = await delivered(async () => {
     const res = await client.reply({
-      accountId: 1, inReplyToMessageId: parent.messageId, bodyText: "Here it is.", waitForAttempt: true,
+      accountId: 1,
+      inReplyToMessageId: parent.messageId,
+      bodyText: "Here it is.",
+      waitForAttempt: true,
       attachments: [{ filename: "r.pdf", contentType: "application/pdf", path: "reports/q1.pdf" }],
     });
     expect(res.outbox?.status).toBe(OutboxStatus.SENT);
@@ -123,5 +138,8 @@ test("deleting an outbox row deletes its attachments and their bytes", async () 
   expect(Number(mine[0]!.n)).toBe(1);
   await sql(t.db.url, "DELETE FROM outbox WHERE id = ?", [id]);
   const after = await rowCounts(t.db.url);
-  expect({ attachments: after.attachments, chunks: after.chunks }).toEqual({ attachments: before.attachments! - 1, chunks: before.chunks! - 1 });
+  expect({ attachments: after.attachments, chunks: after.chunks }).toEqual({
+    attachments: before.attachments! - 1,
+    chunks: before.chunks! - 1,
+  });
 });

@@ -27,14 +27,20 @@ describe("config", () => {
   });
 
   test("a partial policy keeps the other defaults", () => {
-    expect(config({ attachment_policy: { max_size_bytes: 10 } }).attachmentPolicy).toEqual({ ...DEFAULT_ATTACHMENT_POLICY, maxSizeBytes: 10 });
+    expect(config({ attachment_policy: { max_size_bytes: 10 } }).attachmentPolicy).toEqual({
+      ...DEFAULT_ATTACHMENT_POLICY,
+      maxSizeBytes: 10,
+    });
   });
 
   test.each([
     [{ attachment_policy: { max_size_bytes: 0 } }, "attachment_policy: max_size_bytes must be a positive integer"],
     [{ attachment_policy: { max_size: 10 } }, "attachment_policy.max_size: unknown setting"],
     [{ attachment_policy: { allowed_content_types: "application/pdf" } }, "allowed_content_types must be a list of type/subtype values"],
-    [{ attachment_policy: { allowed_content_types: ["text/plain; charset=utf-8"] } }, "allowed_content_types must be a list of type/subtype values"],
+    [
+      { attachment_policy: { allowed_content_types: ["text/plain; charset=utf-8"] } },
+      "allowed_content_types must be a list of type/subtype values",
+    ],
     [{ attachment_store: {} }, "attachment_store.dir is required"],
     [{ attachment_store: "files" }, "attachment_store must be an object"],
   ])("refused: %j", (json, message) => {
@@ -71,7 +77,7 @@ describe("content types compare by type/subtype, ignoring case and parameters", 
   });
 
   test("mediaType names the type/subtype of a well-formed value only", () => {
-    expect(mediaType("Image/JPEG; name=\"a b.jpg\"")).toBe("image/jpeg");
-    expect(mediaType("image/jpeg; name=\"a\rb\"")).toBeUndefined();
+    expect(mediaType('Image/JPEG; name="a b.jpg"')).toBe("image/jpeg");
+    expect(mediaType('image/jpeg; name="a\rb"')).toBeUndefined();
   });
 });

@@ -78,26 +78,138 @@ const REFERENCE = {
 };
 
 const cases: Case[] = [
-  { name: "both content and path", attachments: [pdf({ content: bytes(1), path: "docs/limit.pdf" })], reason: "ATTACHMENT_SOURCE_INVALID", field: "attachments[0]", message: REFERENCE.source },
-  { name: "neither content nor path", attachments: [pdf({})], reason: "ATTACHMENT_SOURCE_INVALID", field: "attachments[0]", message: REFERENCE.source },
-  { name: "content one byte over the limit", attachments: [pdf({ content: bytes(MAX + 1) })], reason: "ATTACHMENT_TOO_LARGE", field: "attachments[0].content", message: REFERENCE.size },
-  { name: "a stored file one byte over the limit", attachments: [pdf({ path: "docs/over.pdf" })], reason: "ATTACHMENT_TOO_LARGE", field: "attachments[0].path", message: REFERENCE.size },
-  { name: "content over the total", attachments: [pdf({ content: bytes(800) }), pdf({ content: bytes(800) })], reason: "ATTACHMENTS_TOO_LARGE", field: "attachments" },
-  { name: "stored files over the total", attachments: [pdf({ content: bytes(800) }), pdf({ path: "docs/800.pdf" })], reason: "ATTACHMENTS_TOO_LARGE", field: "attachments" },
-  { name: "text/html", attachments: [pdf({ content: bytes(1), contentType: "text/html" })], reason: "ATTACHMENT_CONTENT_TYPE_NOT_ALLOWED", field: "attachments[0].content_type", message: REFERENCE.type },
-  { name: "no content type", attachments: [pdf({ content: bytes(1), contentType: "" })], reason: "ATTACHMENT_CONTENT_TYPE_NOT_ALLOWED", field: "attachments[0].content_type", message: REFERENCE.type },
-  { name: "../ traversal", attachments: [pdf({ path: "../outside/secret.pdf" })], reason: "ATTACHMENT_PATH_ESCAPES_ROOT", field: "attachments[0].path", message: REFERENCE.escapes },
-  { name: "an absolute path elsewhere", attachments: [pdf({ path: "/etc/passwd" })], reason: "ATTACHMENT_PATH_ESCAPES_ROOT", field: "attachments[0].path", message: REFERENCE.escapes },
-  { name: "a symlinked file pointing out", attachments: [pdf({ path: "docs/link.pdf" })], reason: "ATTACHMENT_PATH_ESCAPES_ROOT", field: "attachments[0].path", message: REFERENCE.escapes },
-  { name: "a symlinked directory pointing out", attachments: [pdf({ path: "linked-dir/secret.pdf" })], reason: "ATTACHMENT_PATH_ESCAPES_ROOT", field: "attachments[0].path", message: REFERENCE.escapes },
-  { name: "a missing file", attachments: [pdf({ path: "docs/missing.pdf" })], reason: "ATTACHMENT_NOT_FOUND", field: "attachments[0].path", message: "attachment file not found" },
-  { name: "a directory", attachments: [pdf({ path: "docs" })], reason: "ATTACHMENT_UNREADABLE", field: "attachments[0].path", message: "attachment file cannot be read" },
-  { name: "CR LF in the filename", attachments: [pdf({ content: bytes(1), filename: "a.pdf\r\nBcc: eve@evil.test" })], reason: "HEADER_INJECTION", field: "attachments[0].filename" },
-  { name: "NUL in the filename", attachments: [pdf({ content: bytes(1), filename: "a\0.pdf" })], reason: "HEADER_INJECTION", field: "attachments[0].filename" },
-  { name: "an empty filename", attachments: [pdf({ content: bytes(1), filename: "" })], reason: "ATTACHMENT_FILENAME_INVALID", field: "attachments[0].filename" },
-  { name: "a 256-character filename", attachments: [pdf({ content: bytes(1), filename: `${"文".repeat(252)}.pdf` })], reason: "ATTACHMENT_FILENAME_INVALID", field: "attachments[0].filename" },
-  { name: "a content_id with angle brackets", attachments: [pdf({ content: bytes(1), contentId: "<logo>" })], reason: "ATTACHMENT_CONTENT_ID_INVALID", field: "attachments[0].content_id" },
-  { name: "33 attachments", attachments: Array.from({ length: 33 }, () => pdf({ content: bytes(1) })), reason: "TOO_MANY_ATTACHMENTS", field: "attachments" },
+  {
+    name: "both content and path",
+    attachments: [pdf({ content: bytes(1), path: "docs/limit.pdf" })],
+    reason: "ATTACHMENT_SOURCE_INVALID",
+    field: "attachments[0]",
+    message: REFERENCE.source,
+  },
+  {
+    name: "neither content nor path",
+    attachments: [pdf({})],
+    reason: "ATTACHMENT_SOURCE_INVALID",
+    field: "attachments[0]",
+    message: REFERENCE.source,
+  },
+  {
+    name: "content one byte over the limit",
+    attachments: [pdf({ content: bytes(MAX + 1) })],
+    reason: "ATTACHMENT_TOO_LARGE",
+    field: "attachments[0].content",
+    message: REFERENCE.size,
+  },
+  {
+    name: "a stored file one byte over the limit",
+    attachments: [pdf({ path: "docs/over.pdf" })],
+    reason: "ATTACHMENT_TOO_LARGE",
+    field: "attachments[0].path",
+    message: REFERENCE.size,
+  },
+  {
+    name: "content over the total",
+    attachments: [pdf({ content: bytes(800) }), pdf({ content: bytes(800) })],
+    reason: "ATTACHMENTS_TOO_LARGE",
+    field: "attachments",
+  },
+  {
+    name: "stored files over the total",
+    attachments: [pdf({ content: bytes(800) }), pdf({ path: "docs/800.pdf" })],
+    reason: "ATTACHMENTS_TOO_LARGE",
+    field: "attachments",
+  },
+  {
+    name: "text/html",
+    attachments: [pdf({ content: bytes(1), contentType: "text/html" })],
+    reason: "ATTACHMENT_CONTENT_TYPE_NOT_ALLOWED",
+    field: "attachments[0].content_type",
+    message: REFERENCE.type,
+  },
+  {
+    name: "no content type",
+    attachments: [pdf({ content: bytes(1), contentType: "" })],
+    reason: "ATTACHMENT_CONTENT_TYPE_NOT_ALLOWED",
+    field: "attachments[0].content_type",
+    message: REFERENCE.type,
+  },
+  {
+    name: "../ traversal",
+    attachments: [pdf({ path: "../outside/secret.pdf" })],
+    reason: "ATTACHMENT_PATH_ESCAPES_ROOT",
+    field: "attachments[0].path",
+    message: REFERENCE.escapes,
+  },
+  {
+    name: "an absolute path elsewhere",
+    attachments: [pdf({ path: "/etc/passwd" })],
+    reason: "ATTACHMENT_PATH_ESCAPES_ROOT",
+    field: "attachments[0].path",
+    message: REFERENCE.escapes,
+  },
+  {
+    name: "a symlinked file pointing out",
+    attachments: [pdf({ path: "docs/link.pdf" })],
+    reason: "ATTACHMENT_PATH_ESCAPES_ROOT",
+    field: "attachments[0].path",
+    message: REFERENCE.escapes,
+  },
+  {
+    name: "a symlinked directory pointing out",
+    attachments: [pdf({ path: "linked-dir/secret.pdf" })],
+    reason: "ATTACHMENT_PATH_ESCAPES_ROOT",
+    field: "attachments[0].path",
+    message: REFERENCE.escapes,
+  },
+  {
+    name: "a missing file",
+    attachments: [pdf({ path: "docs/missing.pdf" })],
+    reason: "ATTACHMENT_NOT_FOUND",
+    field: "attachments[0].path",
+    message: "attachment file not found",
+  },
+  {
+    name: "a directory",
+    attachments: [pdf({ path: "docs" })],
+    reason: "ATTACHMENT_UNREADABLE",
+    field: "attachments[0].path",
+    message: "attachment file cannot be read",
+  },
+  {
+    name: "CR LF in the filename",
+    attachments: [pdf({ content: bytes(1), filename: "a.pdf\r\nBcc: eve@evil.test" })],
+    reason: "HEADER_INJECTION",
+    field: "attachments[0].filename",
+  },
+  {
+    name: "NUL in the filename",
+    attachments: [pdf({ content: bytes(1), filename: "a\0.pdf" })],
+    reason: "HEADER_INJECTION",
+    field: "attachments[0].filename",
+  },
+  {
+    name: "an empty filename",
+    attachments: [pdf({ content: bytes(1), filename: "" })],
+    reason: "ATTACHMENT_FILENAME_INVALID",
+    field: "attachments[0].filename",
+  },
+  {
+    name: "a 256-character filename",
+    attachments: [pdf({ content: bytes(1), filename: `${"文".repeat(252)}.pdf` })],
+    reason: "ATTACHMENT_FILENAME_INVALID",
+    field: "attachments[0].filename",
+  },
+  {
+    name: "a content_id with angle brackets",
+    attachments: [pdf({ content: bytes(1), contentId: "<logo>" })],
+    reason: "ATTACHMENT_CONTENT_ID_INVALID",
+    field: "attachments[0].content_id",
+  },
+  {
+    name: "33 attachments",
+    attachments: Array.from({ length: 33 }, () => pdf({ content: bytes(1) })),
+    reason: "TOO_MANY_ATTACHMENTS",
+    field: "attachments",
+  },
 ];
 
 async function expectRefused(call: Promise<unknown>, c: Omit<Case, "attachments" | "name">): Promise<void> {
@@ -114,15 +226,26 @@ describe("refused with no row in any table", () => {
   test.each(cases)("Send: $name", (c) => expectRefused(send(...c.attachments), c));
 
   test("Reply: refused the same way", async () => {
-    const reply: ReplyInit = { accountId: 1, inReplyToMessageId: "<parent@example.com>", bodyText: "Thanks", attachments: [pdf({ path: "../outside/secret.pdf" })] };
-    await expectRefused(client.reply(reply), { reason: "ATTACHMENT_PATH_ESCAPES_ROOT", field: "attachments[0].path", message: REFERENCE.escapes });
+    const reply: ReplyInit = {
+      accountId: 1,
+      inReplyToMessageId: "<parent@example.com>",
+      bodyText: "Thanks",
+      attachments: [pdf({ path: "../outside/secret.pdf" })],
+    };
+    await expectRefused(client.reply(reply), {
+      reason: "ATTACHMENT_PATH_ESCAPES_ROOT",
+      field: "attachments[0].path",
+      message: REFERENCE.escapes,
+    });
   });
 
   test("a path with no attachment store configured", async () => {
     t.app.reload({ ...t.config, attachmentStore: undefined });
     try {
       await expectRefused(send(pdf({ path: "docs/limit.pdf" })), {
-        reason: "ATTACHMENT_STORE_NOT_CONFIGURED", field: "attachments[0].path", message: "attachment store not configured",
+        reason: "ATTACHMENT_STORE_NOT_CONFIGURED",
+        field: "attachments[0].path",
+        message: "attachment store not configured",
       });
     } finally {
       t.app.reload(t.config);
@@ -130,7 +253,9 @@ describe("refused with no row in any table", () => {
   });
 
   test("every problem of the request is listed; the good attachment between them is not", async () => {
-    const r = await refusal(send(pdf({ content: bytes(1), contentType: "text/html" }), pdf({ content: bytes(1) }), pdf({ path: "docs/x", content: bytes(1) })));
+    const r = await refusal(
+      send(pdf({ content: bytes(1), contentType: "text/html" }), pdf({ content: bytes(1) }), pdf({ path: "docs/x", content: bytes(1) })),
+    );
     expect(r.fields).toEqual(["attachments[0].content_type", "attachments[2]"]);
   });
 

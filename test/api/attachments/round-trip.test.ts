@@ -30,8 +30,7 @@ let file: Buffer;
 let digest: string;
 const clock = new ManualClock(Date.now());
 
-const startApp = () =>
-  startTestApp({ db, clock, label: "attachment_round_trip", json: { accounts: [sinkAccount(1, sink.port)] } });
+const startApp = () => startTestApp({ db, clock, label: "attachment_round_trip", json: { accounts: [sinkAccount(1, sink.port)] } });
 // Node's HTTP/2 client keeps at most 10 MB queued per session by default: a request the server
 // refuses without reading it would trip that limit on the client side (NGHTTP2_ENHANCE_YOUR_CALM)
 // before the server's RESOURCE_EXHAUSTED arrives. Clients sending large requests raise it.
@@ -45,12 +44,18 @@ async function sendJson(content: Buffer): Promise<{ status: number; body: Record
   const { attachments, ...rest } = request(content);
   const body = JSON.stringify({ ...rest, attachments: attachments.map((a) => ({ ...a, content: content.toString("base64") })) });
   const res = await fetch(`${t.url}/email.v1.EmailService/Send`, {
-    method: "POST", headers: { "content-type": "application/json", "connect-protocol-version": "1" }, body,
+    method: "POST",
+    headers: { "content-type": "application/json", "connect-protocol-version": "1" },
+    body,
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 const request = (content: Uint8Array, filename = "archive.zip") => ({
-  accountId: 1, to: ["Bob <bob@example.com>"], subject: "Archive", bodyText: "The archive.", waitForAttempt: true,
+  accountId: 1,
+  to: ["Bob <bob@example.com>"],
+  subject: "Archive",
+  bodyText: "The archive.",
+  waitForAttempt: true,
   attachments: [{ filename, contentType: "application/zip", content }],
 });
 
@@ -83,9 +88,15 @@ test("exactly 25 MiB over gRPC arrives byte for byte, stored in chunks below the
   const res = await grpc().send(request(file));
   expect(res.outbox?.status).toBe(OutboxStatus.SENT);
   expect(await delivered()).toEqual([digest]);
-  const chunks = await sql<{ n: number; largest: number }[]>(db.url,
-    "SELECT COUNT(*) AS n, MAX(LENGTH(data)) AS largest FROM outbox_attachment_chunk WHERE outbox_id = ?", [Number(res.outbox!.outboxId)]);
-  expect({ n: Number(chunks[0]!.n), largest: Number(chunks[0]!.largest) }).toEqual({ n: Math.ceil(LIMIT / CHUNK_BYTES), largest: CHUNK_BYTES });
+  const chunks = await sql<{ n: number; largest: number }[]>(
+    db.url,
+    "SELECT COUNT(*) AS n, MAX(LENGTH(data)) AS largest FROM outbox_attachment_chunk WHERE outbox_id = ?",
+    [Number(res.outbox!.outboxId)],
+  );
+  expect({ n: Number(chunks[0]!.n), largest: Number(chunks[0]!.largest) }).toEqual({
+    n: Math.ceil(LIMIT / CHUNK_BYTES),
+    largest: CHUNK_BYTES,
+  });
 });
 
 test("exactly 25 MiB over Connect JSON (base64) arrives byte for byte", { timeout: BIG }, async () => {
@@ -122,7 +133,9 @@ test("one byte over 25 MiB is refused by the policy", async () => {
   const before = await rowCounts(db.url);
   const r = await refusal(grpc().send(request(Buffer.concat([file, Buffer.alloc(1)]))));
   expect({ code: r.code, reason: r.reason, message: r.message }).toEqual({
-    code: Code.InvalidArgument, reason: "ATTACHMENT_TOO_LARGE", message: "attachment exceeds size limit",
+    code: Code.InvalidArgument,
+    reason: "ATTACHMENT_TOO_LARGE",
+    message: "attachment exceeds size limit",
   });
   expect(await rowCounts(db.url)).toEqual(before);
 });

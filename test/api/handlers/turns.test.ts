@@ -12,12 +12,13 @@ test("a third caller waits until one of two ends; order is kept; a failure ends 
   const turns = new Turns(2);
   const started: string[] = [];
   const gates = { a: gate(), b: gate(), c: gate(), d: gate() };
-  const run = (name: keyof typeof gates, fail = false) => turns.run(async () => {
-    started.push(name);
-    await gates[name].opened;
-    if (fail) throw new Error(`${name} failed`);
-    return name;
-  });
+  const run = (name: keyof typeof gates, fail = false) =>
+    turns.run(async () => {
+      started.push(name);
+      await gates[name].opened;
+      if (fail) throw new Error(`${name} failed`);
+      return name;
+    });
   const a = run("a", true);
   const b = run("b");
   const c = run("c");

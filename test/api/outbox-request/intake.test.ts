@@ -32,7 +32,10 @@ let client: EmailClient;
 
 beforeAll(async () => {
   sink = await startSmtpSink();
-  t = await startTestApp({ label: "outbox_request", json: { accounts: [sinkAccount(1, sink.port), sinkAccount(2, sink.port)], message_id_domain: DOMAIN } });
+  t = await startTestApp({
+    label: "outbox_request",
+    json: { accounts: [sinkAccount(1, sink.port), sinkAccount(2, sink.port)], message_id_domain: DOMAIN },
+  });
   appUser = await createAppUser(t.db);
   appPool = mysql.createPool({ uri: appUser.url, connectionLimit: 4 });
   root = mysql.createPool({ uri: t.db.url, connectionLimit: 2, supportBigNumbers: true, bigNumberStrings: false });
@@ -68,16 +71,24 @@ async function outboxCount(where = "1", args: unknown[] = []): Promise<number> {
 }
 
 function received(messageId: string) {
-  return vi.waitFor(() => {
-    const m = sink.messages.find((x) => x.messageId === messageId);
-    if (!m) throw new Error(`the sink has no ${messageId} yet`);
-    return m;
-  }, { timeout: 20_000, interval: 20 });
+  return vi.waitFor(
+    () => {
+      const m = sink.messages.find((x) => x.messageId === messageId);
+      if (!m) throw new Error(`the sink has no ${messageId} yet`);
+      return m;
+    },
+    { timeout: 20_000, interval: 20 },
+  );
 }
 
 /** What Send answers for `req`: its ErrorInfo reason and message. */
 async function sendRefusal(req: Init): Promise<{ reason: string; message: string }> {
-  const err = ConnectError.from(await client.send(req).then(() => new Error("Send accepted it"), (e: unknown) => e));
+  const err = ConnectError.from(
+    await client.send(req).then(
+      () => new Error("Send accepted it"),
+      (e: unknown) => e,
+    ),
+  );
   return { reason: errorReason(err) ?? "", message: err.rawMessage };
 }
 
@@ -86,7 +97,13 @@ test("a committed request becomes one outbox row, sent through SMTP; the request
   let id: number;
   try {
     await conn.beginTransaction();
-    id = await enqueueInTransaction(conn, { accountId: 1, to: ["Bob <bob@example.com>"], subject: "from the table", bodyText: "hello", tags: { flow: "table" } });
+    id = await enqueueInTransaction(conn, {
+      accountId: 1,
+      to: ["Bob <bob@example.com>"],
+      subject: "from the table",
+      bodyText: "hello",
+      tags: { flow: "table" },
+    });
     // Until the application commits, nobody else sees it: not the service, not another connection.
     expect(await reader.rows([id])).toEqual([]);
     await conn.commit();
@@ -97,7 +114,12 @@ test("a committed request becomes one outbox row, sent through SMTP; the request
   expect(answer).toMatchObject({ account_id: 1, error_reason: null, error_message: null, processed: 1 });
   const outboxId = answer!.outbox_id!;
   const { outbox } = await client.getOutbox({ outboxId: BigInt(outboxId) });
-  expect(outbox).toMatchObject({ accountId: 1, subject: "from the table", to: [expect.stringMatching(/^"?Bob"? <bob@example\.com>$/)], tags: { flow: "table" } });
+  expect(outbox).toMatchObject({
+    accountId: 1,
+    subject: "from the table",
+    to: [expect.stringMatching(/^"?Bob"? <bob@example\.com>$/)],
+    tags: { flow: "table" },
+  });
   const mail = await received(`<outbox-${outboxId}-0@${DOMAIN}>`);
   expect(mail.parsed.subject).toBe("from the table");
   expect(mail.parsed.text?.trim()).toBe("hello");
@@ -105,7 +127,10 @@ test("a committed request becomes one outbox row, sent through SMTP; the request
 });
 
 test("a rolled-back request never exists: no request row, no outbox row, nothing sent", async () => {
-  const rolledBack = await inAppTransaction((conn) => enqueueInTransaction(conn, { accountId: 1, to: ["bob@example.com"], subject: "rolled back", bodyText: "x" }), "rollback");
+  const rolledBack = await inAppTransaction(
+    (conn) => enqueueInTransaction(conn, { accountId: 1, to: ["bob@example.com"], subject: "rolled back", bodyText: "x" }),
+    "rollback",
+  );
   // A request committed after it is taken and sent: the intake has looked since.
   const marker = await enqueue({ accountId: 1, to: ["bob@example.com"], subject: "after the rollback", bodyText: "x" });
   expect(marker).toBeGreaterThan(rolledBack);
@@ -121,7 +146,10 @@ describe("refused requests get the reason and message Send answers, and no row",
     ["a bad address", { accountId: 1, to: ["not an address"], subject: "bad address", bodyText: "y" }],
     ["an unknown account", { accountId: 99, to: ["bob@example.com"], subject: "unknown account", bodyText: "y" }],
     ["an empty subject", { accountId: 1, to: ["bob@example.com"], subject: " ", bodyText: "y" }],
-    ["a failure mode the server does not allow", { accountId: 1, to: ["bob@example.com"], subject: "failure mode", bodyText: "y", failureMode: FailureMode.NETWORK }],
+    [
+      "a failure mode the server does not allow",
+      { accountId: 1, to: ["bob@example.com"], subject: "failure mode", bodyText: "y", failureMode: FailureMode.NETWORK },
+    ],
     ["a header injection", { accountId: 1, to: ["bob@example.com"], subject: "line\r\nBcc: eve@example.com", bodyText: "y" }],
   ];
   test.each(cases)("%s", async (_, req) => {
@@ -135,16 +163,22 @@ describe("refused requests get the reason and message Send answers, and no row",
   });
 
   test("JSON that is no SendRequest is REQUEST_MALFORMED; invalid JSON never gets in", async () => {
-    const [res] = (await appPool.query("INSERT INTO outbox_request (account_id, request) VALUES (1, ?)", [JSON.stringify({ accountId: 1, bogus: true })])) as unknown as [{ insertId: number }];
+    const [res] = (await appPool.query("INSERT INTO outbox_request (account_id, request) VALUES (1, ?)", [
+      JSON.stringify({ accountId: 1, bogus: true }),
+    ])) as unknown as [{ insertId: number }];
     const [answer] = await reader.answered([res.insertId]);
     expect(answer).toMatchObject({ outbox_id: null, error_reason: "REQUEST_MALFORMED" });
     expect(answer!.error_message).toMatch(/^the request is not an email\.v1\.SendRequest in proto JSON: .*bogus/);
-    await expect(appPool.query("INSERT INTO outbox_request (account_id, request) VALUES (1, '{not json')")).rejects.toThrow(/CONSTRAINT|json/i);
+    await expect(appPool.query("INSERT INTO outbox_request (account_id, request) VALUES (1, '{not json')")).rejects.toThrow(
+      /CONSTRAINT|json/i,
+    );
   });
 
   test("a request naming another account than its row is ACCOUNT_NOT_ALLOWED", async () => {
     const json = JSON.stringify({ accountId: 1, to: ["bob@example.com"], subject: "other account", bodyText: "y" });
-    const [res] = (await appPool.query("INSERT INTO outbox_request (account_id, request) VALUES (2, ?)", [json])) as unknown as [{ insertId: number }];
+    const [res] = (await appPool.query("INSERT INTO outbox_request (account_id, request) VALUES (2, ?)", [json])) as unknown as [
+      { insertId: number },
+    ];
     const [answer] = await reader.answered([res.insertId]);
     expect(answer).toMatchObject({ outbox_id: null, error_reason: "ACCOUNT_NOT_ALLOWED" });
     expect(await outboxCount("subject = ?", ["other account"])).toBe(0);
@@ -152,14 +186,25 @@ describe("refused requests get the reason and message Send answers, and no row",
 
   test("a request without accountId takes its row's account", async () => {
     const json = JSON.stringify({ to: ["bob@example.com"], subject: "row's account", bodyText: "y" });
-    const [res] = (await appPool.query("INSERT INTO outbox_request (account_id, request) VALUES (2, ?)", [json])) as unknown as [{ insertId: number }];
+    const [res] = (await appPool.query("INSERT INTO outbox_request (account_id, request) VALUES (2, ?)", [json])) as unknown as [
+      { insertId: number },
+    ];
     const [answer] = await reader.answered([res.insertId]);
-    expect((await client.getOutbox({ outboxId: BigInt(answer!.outbox_id!) })).outbox).toMatchObject({ accountId: 2, subject: "row's account" });
+    expect((await client.getOutbox({ outboxId: BigInt(answer!.outbox_id!) })).outbox).toMatchObject({
+      accountId: 2,
+      subject: "row's account",
+    });
   });
 });
 
 describe("idempotency keys work across both ways in", () => {
-  const message = (key: string, subject = "keyed"): Init => ({ accountId: 1, to: ["bob@example.com"], subject, bodyText: "once", idempotencyKey: key });
+  const message = (key: string, subject = "keyed"): Init => ({
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject,
+    bodyText: "once",
+    idempotencyKey: key,
+  });
 
   test("a request repeating a Send's key and payload gets the Send's row", async () => {
     const sent = await client.send(message("rpc-first"));
@@ -200,7 +245,9 @@ describe("idempotency keys work across both ways in", () => {
 test("the application's user may insert into and read outbox_request, and nothing else", async () => {
   const [grants] = await appPool.query("SHOW GRANTS");
   const lines = (grants as Record<string, string>[]).map((g) => Object.values(g)[0]!);
-  expect(lines.filter((l) => !/^GRANT USAGE ON \*\.\*/.test(l))).toEqual([`GRANT SELECT, INSERT ON \`${t.db.name}\`.\`outbox_request\` TO \`${appUser.user}\`@\`%\``]);
+  expect(lines.filter((l) => !/^GRANT USAGE ON \*\.\*/.test(l))).toEqual([
+    `GRANT SELECT, INSERT ON \`${t.db.name}\`.\`outbox_request\` TO \`${appUser.user}\`@\`%\``,
+  ]);
   const id = await enqueue({ accountId: 1, to: ["bob@example.com"], subject: "granted", bodyText: "x" });
   await reader.answered([id]);
   const denied = /denied/i;
@@ -225,17 +272,31 @@ test("the idle read and the claim are served by the pending index, with no files
 test("a flood of requests is taken in bounded batches at the service's pace, each exactly once", async () => {
   const n = 3_000;
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
-  const rows = Array.from({ length: n }, (_, i) => [1, JSON.stringify({ accountId: 1, to: [`r${i}@example.com`], subject: `flood ${i}`, bodyText: "x", sendAt: tomorrow, metadata: { n: String(i) } })]);
+  const rows = Array.from({ length: n }, (_, i) => [
+    1,
+    JSON.stringify({
+      accountId: 1,
+      to: [`r${i}@example.com`],
+      subject: `flood ${i}`,
+      bodyText: "x",
+      sendAt: tomorrow,
+      metadata: { n: String(i) },
+    }),
+  ]);
   const ids: number[] = [];
   // Three statements of a thousand rows: what one hostile writer could commit at once.
   for (let i = 0; i < n; i += 1_000) {
-    const [res] = (await appPool.query("INSERT INTO outbox_request (account_id, request) VALUES ?", [rows.slice(i, i + 1_000)])) as unknown as [{ insertId: number }];
+    const [res] = (await appPool.query("INSERT INTO outbox_request (account_id, request) VALUES ?", [
+      rows.slice(i, i + 1_000),
+    ])) as unknown as [{ insertId: number }];
     for (let k = 0; k < 1_000; k++) ids.push(res.insertId + k);
   }
   const answers = await reader.answered(ids, 60_000);
   expect(answers.filter((a) => a.outbox_id === null)).toEqual([]);
   expect(new Set(answers.map((a) => a.outbox_id)).size).toBe(n);
-  const [made] = await root.query("SELECT JSON_VALUE(metadata_json, '$.n') AS n, COUNT(*) AS c FROM outbox WHERE subject LIKE 'flood %' GROUP BY n HAVING c <> 1");
+  const [made] = await root.query(
+    "SELECT JSON_VALUE(metadata_json, '$.n') AS n, COUNT(*) AS c FROM outbox WHERE subject LIKE 'flood %' GROUP BY n HAVING c <> 1",
+  );
   expect(made).toEqual([]);
   expect(await outboxCount("subject LIKE 'flood %'")).toBe(n);
   const batches = t.logs.filter((l) => l.msg === "outbox requests claimed").map((l) => Number(l.requests));
@@ -255,21 +316,33 @@ test("metrics: the lag of a pending request, then accepted and refused counts", 
   try {
     await enqueue({ accountId: 1, to: ["bob@example.com"], subject: "waits", bodyText: "x" });
     await enqueue({ accountId: 1, to: ["nobody"], subject: "refused", bodyText: "x" });
-    await vi.waitFor(async () => expect(await scrape("email_outbox_request_lag_seconds")).toBeGreaterThan(0.05), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect(await scrape("email_outbox_request_lag_seconds")).toBeGreaterThan(0.05), {
+      timeout: 5_000,
+      interval: 20,
+    });
   } finally {
     await t.app.requests.start();
   }
-  await vi.waitFor(async () => {
-    expect(await scrape("email_outbox_request_lag_seconds")).toBe(0);
-    expect(await scrape("email_outbox_requests_accepted_total")).toBe(accepted + 1);
-    expect(await scrape("email_outbox_requests_refused_total", '{reason="ADDRESS_INVALID"}')).toBe(refused + 1);
-  }, { timeout: 10_000, interval: 20 });
+  await vi.waitFor(
+    async () => {
+      expect(await scrape("email_outbox_request_lag_seconds")).toBe(0);
+      expect(await scrape("email_outbox_requests_accepted_total")).toBe(accepted + 1);
+      expect(await scrape("email_outbox_requests_refused_total", '{reason="ADDRESS_INVALID"}')).toBe(refused + 1);
+    },
+    { timeout: 10_000, interval: 20 },
+  );
 });
 
 test("a request over the size limit is refused unread, and the requests after it go through", async () => {
   await t.app.requests.stop();
   const small = new RequestIntake({
-    pool: t.app.pool, clock: systemClock, log: createLogger("silent"), config: () => t.app.config, metrics: new Metrics(), templates: new CompiledTemplates(t.app.pool), onCommit: () => undefined,
+    pool: t.app.pool,
+    clock: systemClock,
+    log: createLogger("silent"),
+    config: () => t.app.config,
+    metrics: new Metrics(),
+    templates: new CompiledTemplates(t.app.pool),
+    onCommit: () => undefined,
     limits: { maxRequestBytes: 2_000, batchBytes: 4_000 },
   });
   try {
@@ -279,7 +352,12 @@ test("a request over the size limit is refused unread, and the requests after it
     ]);
     expect(await small.drain()).toBe(2);
     const [large, after] = await reader.rows(ids);
-    expect(large).toMatchObject({ processed: 1, outbox_id: null, error_reason: "REQUEST_TOO_LARGE", error_message: "a request is at most 2000 bytes of JSON" });
+    expect(large).toMatchObject({
+      processed: 1,
+      outbox_id: null,
+      error_reason: "REQUEST_TOO_LARGE",
+      error_message: "a request is at most 2000 bytes of JSON",
+    });
     expect(after).toMatchObject({ processed: 1, error_reason: null });
     expect(await outboxCount("subject = ?", ["too large"])).toBe(0);
   } finally {
@@ -289,11 +367,14 @@ test("a request over the size limit is refused unread, and the requests after it
 
 test("a request that fails alone for a reason not its own is refused INTERNAL; the others of its batch go through", async () => {
   // A trigger makes the database refuse one message's INSERT, as a fault that is no check's could.
-  await root.query("CREATE TRIGGER poison BEFORE INSERT ON outbox FOR EACH ROW BEGIN IF NEW.subject = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned row'; END IF; END");
+  await root.query(
+    "CREATE TRIGGER poison BEFORE INSERT ON outbox FOR EACH ROW BEGIN IF NEW.subject = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned row'; END IF; END",
+  );
   try {
     const ids = await inAppTransaction(async (conn) => {
       const out: number[] = [];
-      for (const subject of ["before poison", "poison", "after poison"]) out.push(await enqueueInTransaction(conn, { accountId: 1, to: ["bob@example.com"], subject, bodyText: "x" }));
+      for (const subject of ["before poison", "poison", "after poison"])
+        out.push(await enqueueInTransaction(conn, { accountId: 1, to: ["bob@example.com"], subject, bodyText: "x" }));
       return out;
     });
     const [before, poison, after] = await reader.answered(ids);

@@ -25,12 +25,18 @@ afterAll(async () => {
 const STREAMS = 60;
 
 test(`${STREAMS} streams over gRPC, gRPC-Web and Connect each get every event of a send, once, in order`, async () => {
-  const transports = ["grpc-js", "connect-node gRPC (HTTP/2)", "connect-node gRPC-Web (HTTP/2)", "connect-node Connect (HTTP/1.1)"] as const;
+  const transports = [
+    "grpc-js",
+    "connect-node gRPC (HTTP/2)",
+    "connect-node gRPC-Web (HTTP/2)",
+    "connect-node Connect (HTTP/1.1)",
+  ] as const;
   const watchers: Watcher[] = Array.from({ length: STREAMS }, (_, i) => watch(t.url, transports[i % transports.length]!, { accountId: 1 }));
   await subscribersReach(t.app, STREAMS);
   const client = keyedClient(EmailService, t.url, undefined, "gRPC");
   const ids: number[] = [];
-  for (let i = 0; i < 3; i++) ids.push(Number((await client.send({ accountId: 1, to: ["bob@example.com"], subject: `f${i}`, bodyText: "b" })).outbox!.outboxId));
+  for (let i = 0; i < 3; i++)
+    ids.push(Number((await client.send({ accountId: 1, to: ["bob@example.com"], subject: `f${i}`, bodyText: "b" })).outbox!.outboxId));
   for (const w of watchers) {
     await w.until((x) => ids.every((id) => x.events().some((e) => e.outboxId === id && e.status === OutboxStatus.SENT)));
   }
@@ -38,9 +44,12 @@ test(`${STREAMS} streams over gRPC, gRPC-Web and Connect each get every event of
   for (const w of watchers) expect(JSON.stringify(w.events())).toBe(reference);
   // CREATED, SENDING and SENT of each row, in that order.
   for (const id of ids) {
-    expect(watchers[0]!.events().filter((e) => e.outboxId === id).map((e) => e.status)).toEqual([
-      OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT,
-    ]);
+    expect(
+      watchers[0]!
+        .events()
+        .filter((e) => e.outboxId === id)
+        .map((e) => e.status),
+    ).toEqual([OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT]);
   }
   for (const w of watchers) w.cancel();
   await subscribersReach(t.app, 0);
@@ -49,7 +58,12 @@ test(`${STREAMS} streams over gRPC, gRPC-Web and Connect each get every event of
 test("request bytes that are no WatchOutboxRequest end the gRPC stream with INVALID_ARGUMENT", async () => {
   const session = http2.connect(t.url);
   try {
-    const stream = session.request({ ":method": "POST", ":path": "/email.v1.EmailService/WatchOutbox", "content-type": "application/grpc", te: "trailers" });
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/email.v1.EmailService/WatchOutbox",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("trailers", resolve));
     stream.resume();
     // A length-delimited field 1 claiming 100 bytes that never come.

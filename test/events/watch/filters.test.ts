@@ -28,7 +28,9 @@ afterAll(async () => {
 test("outbox_ids, account_id and statuses select exactly the matching events", async () => {
   const client = emailClient(t.url);
   const message = { to: ["f@example.com"], subject: "f", bodyText: "b" };
-  const scheduled = Number((await client.send({ accountId: 1, ...message, sendAt: timestampFromMs(Date.now() + 3_600_000) })).outbox!.outboxId);
+  const scheduled = Number(
+    (await client.send({ accountId: 1, ...message, sendAt: timestampFromMs(Date.now() + 3_600_000) })).outbox!.outboxId,
+  );
 
   const requests: Record<string, WatchRequest> = {
     byId: { outboxIds: [scheduled] },
@@ -38,7 +40,9 @@ test("outbox_ids, account_id and statuses select exactly the matching events", a
     account1Sending: { accountId: 1, statuses: [Status.SENDING] },
     currentPending: { includeCurrent: true, statuses: [Status.PENDING] },
   };
-  const watchers = Object.fromEntries(Object.entries(requests).map(([name, req]) => [name, watch(t.url, "connect-node gRPC (HTTP/2)", req)]));
+  const watchers = Object.fromEntries(
+    Object.entries(requests).map(([name, req]) => [name, watch(t.url, "connect-node gRPC (HTTP/2)", req)]),
+  );
   await subscribersReach(t.app, Object.keys(requests).length);
 
   const a1 = Number((await client.send({ accountId: 1, ...message, waitForAttempt: true })).outbox!.outboxId);
@@ -55,11 +59,26 @@ test("outbox_ids, account_id and statuses select exactly the matching events", a
   }
   expect(got).toEqual({
     byId: [[scheduled, Kind.CANCELLED, Status.CANCELLED]],
-    account2: [[a2, Kind.CREATED, Status.PENDING], [a2, Kind.SENDING, Status.SENDING], [a2, Kind.SENT, Status.SENT]],
-    sent: [[a1, Kind.SENT, Status.SENT], [a2, Kind.SENT, Status.SENT]],
-    pendingOrCancelled: [[a1, Kind.CREATED, Status.PENDING], [a2, Kind.CREATED, Status.PENDING], [scheduled, Kind.CANCELLED, Status.CANCELLED]],
+    account2: [
+      [a2, Kind.CREATED, Status.PENDING],
+      [a2, Kind.SENDING, Status.SENDING],
+      [a2, Kind.SENT, Status.SENT],
+    ],
+    sent: [
+      [a1, Kind.SENT, Status.SENT],
+      [a2, Kind.SENT, Status.SENT],
+    ],
+    pendingOrCancelled: [
+      [a1, Kind.CREATED, Status.PENDING],
+      [a2, Kind.CREATED, Status.PENDING],
+      [scheduled, Kind.CANCELLED, Status.CANCELLED],
+    ],
     account1Sending: [[a1, Kind.SENDING, Status.SENDING]],
-    currentPending: [[scheduled, Kind.SNAPSHOT, Status.PENDING], [a1, Kind.CREATED, Status.PENDING], [a2, Kind.CREATED, Status.PENDING]],
+    currentPending: [
+      [scheduled, Kind.SNAPSHOT, Status.PENDING],
+      [a1, Kind.CREATED, Status.PENDING],
+      [a2, Kind.CREATED, Status.PENDING],
+    ],
   });
   await subscribersReach(t.app, 0);
 });

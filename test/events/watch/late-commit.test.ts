@@ -23,7 +23,11 @@ beforeAll(async () => {
   other = createPool(t.db.url, 2);
   // A row nothing else touches (due in an hour), for the late transaction to write an event about.
   const res = await emailClient(t.url).send({
-    accountId: 1, to: ["later@example.com"], subject: "later", bodyText: "b", sendAt: timestampFromMs(Date.now() + 3_600_000),
+    accountId: 1,
+    to: ["later@example.com"],
+    subject: "later",
+    bodyText: "b",
+    sendAt: timestampFromMs(Date.now() + 3_600_000),
   });
   scheduledId = Number(res.outbox!.outboxId);
 });
@@ -44,10 +48,23 @@ for (const outcome of ["commit", "rollback"] as const) {
     let sends: ReturnType<typeof client.send>[];
     try {
       await conn.beginTransaction();
-      await appendEvents(conn, [{
-        outboxId: scheduledId, accountId: 1, kind: EventKind.scheduled, status: "pending", retries: 0,
-        nextAttemptAt: Date.now() + 3_600_000, providerMessageId: null, messageId: null, error: null,
-      }], Date.now());
+      await appendEvents(
+        conn,
+        [
+          {
+            outboxId: scheduledId,
+            accountId: 1,
+            kind: EventKind.scheduled,
+            status: "pending",
+            retries: 0,
+            nextAttemptAt: Date.now() + 3_600_000,
+            providerMessageId: null,
+            messageId: null,
+            error: null,
+          },
+        ],
+        Date.now(),
+      );
 
       // These write their rows and then queue behind the open transaction for their event ids
       // (group commit puts them in one transaction, the rest waits its turn behind it).

@@ -29,7 +29,9 @@ afterAll(async () => {
 async function sendAll(n: number): Promise<number[]> {
   const client = emailClient(t.url);
   const res = await Promise.all(
-    Array.from({ length: n }, (_, i) => client.send({ accountId: 1, to: [`l${i}@example.com`], subject: "l", bodyText: "b", waitForAttempt: true })),
+    Array.from({ length: n }, (_, i) =>
+      client.send({ accountId: 1, to: [`l${i}@example.com`], subject: "l", bodyText: "b", waitForAttempt: true }),
+    ),
   );
   for (const r of res) expect(r.outbox?.status).toBe(OutboxStatus.SENT);
   return res.map((r) => Number(r.outbox!.outboxId));
@@ -46,7 +48,12 @@ test("heartbeats flow on an idle stream and every one is a safe point to resume 
 
   // Idle now: heartbeats keep coming, carrying the newest event id although most did not match.
   await w.until((x) => x.heartbeats().filter((h) => h === newest).length >= 3);
-  expect(w.events().map((e) => e.outboxId).sort()).toEqual(rows.sort());
+  expect(
+    w
+      .events()
+      .map((e) => e.outboxId)
+      .sort(),
+  ).toEqual(rows.sort());
   const beats = w.heartbeats();
   expect(beats).toEqual([...beats].sort((a, b) => a - b));
   // Each heartbeat came after every matching event at or below its id.
@@ -79,7 +86,12 @@ test("cancelling a stream whose client stopped reading frees its subscription", 
 
 test("stopping the server ends every stream with UNAVAILABLE and a resume point", async () => {
   const other = await startTestApp({ db: t.db, json: json() });
-  const clients: WatchTransport[] = ["grpc-js", "connect-node gRPC (HTTP/2)", "connect-node Connect (HTTP/1.1)", "connect-web gRPC-Web (fetch)"];
+  const clients: WatchTransport[] = [
+    "grpc-js",
+    "connect-node gRPC (HTTP/2)",
+    "connect-node Connect (HTTP/1.1)",
+    "connect-web gRPC-Web (fetch)",
+  ];
   const watchers = clients.map((name) => watch(other.url, name));
   await subscribersReach(other.app, clients.length);
   await Promise.all(watchers.map((w) => w.until((x) => x.heartbeats().length > 0)));

@@ -32,8 +32,20 @@ test("a watcher on instance A sees the sends of instance B, and the other way ro
   // Live once the first heartbeat came: a live tail starts at the newest event committed by then.
   for (const w of [onA, onB]) await w.until((x) => x.heartbeats().length > 0);
 
-  const viaB = await emailClient(b.url).send({ accountId: 1, to: ["x@example.com"], subject: "from B", bodyText: "b", waitForAttempt: true });
-  const viaA = await emailClient(a.url).send({ accountId: 1, to: ["y@example.com"], subject: "from A", bodyText: "a", waitForAttempt: true });
+  const viaB = await emailClient(b.url).send({
+    accountId: 1,
+    to: ["x@example.com"],
+    subject: "from B",
+    bodyText: "b",
+    waitForAttempt: true,
+  });
+  const viaA = await emailClient(a.url).send({
+    accountId: 1,
+    to: ["y@example.com"],
+    subject: "from A",
+    bodyText: "a",
+    waitForAttempt: true,
+  });
   const sent = [Number(viaB.outbox!.outboxId), Number(viaA.outbox!.outboxId)];
 
   const table = await eventIdsAfter(a.app, 0);
@@ -42,9 +54,12 @@ test("a watcher on instance A sees the sends of instance B, and the other way ro
     // Both see the same, complete, ordered sequence, whichever instance wrote each event.
     expect(ids(w.events())).toEqual(table);
     for (const id of sent) {
-      expect(w.events().filter((e) => e.outboxId === id).map((e) => e.kind)).toEqual([
-        OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.SENT,
-      ]);
+      expect(
+        w
+          .events()
+          .filter((e) => e.outboxId === id)
+          .map((e) => e.kind),
+      ).toEqual([OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.SENT]);
     }
   }
   onA.cancel();

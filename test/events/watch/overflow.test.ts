@@ -82,7 +82,9 @@ test.each(["connect-node gRPC (HTTP/2)", "connect-node Connect (HTTP/1.1)"] as c
     await subscribersReach(t.app, 1);
     await w.until((x) => x.heartbeats().length > 0);
     // One commit of more events than the buffer holds reaches the subscription in one step.
-    await emailClient(t.url).sendBatch({ messages: Array.from({ length: 4 * BUFFER }, (_, i) => ({ accountId: 1, to: [`b${i}@example.com`], subject: "b", bodyText: "b" })) });
+    await emailClient(t.url).sendBatch({
+      messages: Array.from({ length: 4 * BUFFER }, (_, i) => ({ accountId: 1, to: [`b${i}@example.com`], subject: "b", bodyText: "b" })),
+    });
     const end = await w.ended;
     expect([end.code, end.reason]).toEqual([Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW"]);
     const got = ids(w.events());

@@ -28,7 +28,8 @@ test("disconnecting and resuming with after_event_id loses nothing and repeats n
   await subscribersReach(t.app, 1);
 
   const sends = Array.from({ length: 24 }, (_, i) =>
-    client.send({ accountId: 1, to: [`r${i}@example.com`], subject: `resume ${i}`, bodyText: "body" }));
+    client.send({ accountId: 1, to: [`r${i}@example.com`], subject: `resume ${i}`, bodyText: "body" }),
+  );
   const rows = (await Promise.all(sends)).map((r) => Number(r.outbox!.outboxId));
 
   // Cut the stream twice while events keep coming, each time resuming after the last one seen.
@@ -52,4 +53,3 @@ test("disconnecting and resuming with after_event_id loses nothing and repeats n
   w.cancel();
   await subscribersReach(t.app, 0);
 });
-

@@ -44,10 +44,13 @@ test("events past retention are deleted, and resuming from one of them fails wit
   await sendAndWait(2); // events 7..12
 
   // A background pass may be running with an older cutoff; run until this one has applied.
-  await vi.waitFor(async () => {
-    await t.app.pruner.runOnce();
-    expect(await eventIdsAfter(t.app, 0)).toEqual([7, 8, 9, 10, 11, 12]);
-  }, { timeout: 10_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      await t.app.pruner.runOnce();
+      expect(await eventIdsAfter(t.app, 0)).toEqual([7, 8, 9, 10, 11, 12]);
+    },
+    { timeout: 10_000, interval: 50 },
+  );
 
   for (const after of [3, 5]) {
     const w = watch(t.url, "connect-node Connect (HTTP/1.1)", { afterEventId: after });

@@ -37,11 +37,14 @@ afterAll(async () => {
 
 /** Waits until this many streams hold a subscription (the watch_streams gauge) and a slot of the key. */
 function streamsReach(n: number): Promise<void> {
-  return vi.waitFor(() => {
-    const subs = t.app.tailer.subscriberCount;
-    const slots = t.app.watchSlots.open(key.entry.id);
-    if (subs !== n || slots !== n) throw new Error(`${subs} subscriptions and ${slots} slots, want ${n}`);
-  }, { timeout: 10_000, interval: 10 });
+  return vi.waitFor(
+    () => {
+      const subs = t.app.tailer.subscriberCount;
+      const slots = t.app.watchSlots.open(key.entry.id);
+      if (subs !== n || slots !== n) throw new Error(`${subs} subscriptions and ${slots} slots, want ${n}`);
+    },
+    { timeout: 10_000, interval: 10 },
+  );
 }
 
 const EMPTY_REQUEST = Buffer.from([0, 0, 0, 0, 0]);
@@ -50,8 +53,11 @@ const EMPTY_REQUEST = Buffer.from([0, 0, 0, 0, 0]);
 function rawStreams(session: http2.ClientHttp2Session, n: number, protocol: "grpc" | "connect"): http2.ClientHttp2Stream[] {
   return Array.from({ length: n }, () => {
     const s = session.request({
-      ":method": "POST", ":path": "/email.v1.EmailService/WatchOutbox", "content-type": `application/${protocol}+proto`,
-      te: "trailers", authorization: `Bearer ${key.key}`,
+      ":method": "POST",
+      ":path": "/email.v1.EmailService/WatchOutbox",
+      "content-type": `application/${protocol}+proto`,
+      te: "trailers",
+      authorization: `Bearer ${key.key}`,
     });
     s.on("error", () => undefined);
     s.on("data", () => undefined);
@@ -87,7 +93,12 @@ test.each(["grpc", "connect"] as const)("a connection closed under its %s stream
 });
 
 test("grpc-js calls cancelled on one channel free their slots", async () => {
-  const def = protoLoader.loadSync("email/v1/email_service.proto", { includeDirs: [`${ROOT}/proto`], keepCase: true, defaults: true, oneofs: true });
+  const def = protoLoader.loadSync("email/v1/email_service.proto", {
+    includeDirs: [`${ROOT}/proto`],
+    keepCase: true,
+    defaults: true,
+    oneofs: true,
+  });
   const Service = (grpc.loadPackageDefinition(def).email as { v1: { EmailService: grpc.ServiceClientConstructor } }).v1.EmailService;
   const client = new Service(new URL(t.url).host, grpc.credentials.createInsecure());
   const meta = new grpc.Metadata();
@@ -121,7 +132,12 @@ test("connect-node calls aborted on one session free their slots", async () => {
 
 test("a client process that exits with its streams open frees them", async () => {
   // grpc-js in a process of its own, killed with its streams open: the OS closes the connection.
-  const child = spawn(process.execPath, ["--input-type=module", "-e", `
+  const child = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `
     import * as grpc from "@grpc/grpc-js";
     import * as protoLoader from "@grpc/proto-loader";
     const def = protoLoader.loadSync("email/v1/email_service.proto", { includeDirs: ["proto"] });
@@ -130,7 +146,10 @@ test("a client process that exits with its streams open frees them", async () =>
     meta.set("authorization", ${JSON.stringify(`Bearer ${key.key}`)});
     for (let i = 0; i < ${QUOTA}; i++) client.WatchOutbox({}, meta).on("data", () => {}).on("error", () => {});
     setInterval(() => {}, 1000);
-  `], { cwd: ROOT, stdio: "ignore" });
+  `,
+    ],
+    { cwd: ROOT, stdio: "ignore" },
+  );
   const exited = new Promise((resolve) => child.once("exit", resolve));
   try {
     await streamsReach(QUOTA);

@@ -36,9 +36,12 @@ test("include_current racing with live changes: final states seen, ids increasin
     return undefined;
   };
   const held = await Promise.all([0, 1, 2, 3, 4, 5].map(send));
-  await vi.waitFor(async () => {
-    expect((await client.listOutbox({ statuses: [OutboxStatus.SENDING] })).outboxes).toHaveLength(held.length);
-  }, { timeout: 15_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      expect((await client.listOutbox({ statuses: [OutboxStatus.SENDING] })).outboxes).toHaveLength(held.length);
+    },
+    { timeout: 15_000, interval: 50 },
+  );
 
   // Each watcher subscribes while a batch of sends is being committed; the gate opens midway.
   const transports: WatchTransport[] = ["connect-node gRPC (HTTP/2)", "grpc-js", "connect-web gRPC-Web (fetch)"];
@@ -67,7 +70,10 @@ test("include_current racing with live changes: final states seen, ids increasin
     // Per row: the snapshot state (or CREATED) and then each next state exactly once.
     for (const id of rows) {
       const states = seen.filter((e) => e.outboxId === id).map((e) => STEPS.indexOf(e.status));
-      expect(states.every((s, k) => k === 0 || s === states[k - 1]! + 1), `${transports[i]} row ${id}: ${states}`).toBe(true);
+      expect(
+        states.every((s, k) => k === 0 || s === states[k - 1]! + 1),
+        `${transports[i]} row ${id}: ${states}`,
+      ).toBe(true);
       expect(states.at(-1)).toBe(2);
     }
   }

@@ -45,7 +45,14 @@ const mib = (n: number) => +n.toFixed(1);
 const client = createClient(EmailService, createGrpcTransport({ baseUrl: svc.url }));
 async function burst(tag: string) {
   for (let sent = 0; sent < BURST; sent += 100) {
-    await client.sendBatch({ messages: Array.from({ length: 100 }, (_, i) => ({ accountId: 1, to: [`${tag}${sent + i}@example.com`], subject: tag, bodyText: "b" })) });
+    await client.sendBatch({
+      messages: Array.from({ length: 100 }, (_, i) => ({
+        accountId: 1,
+        to: [`${tag}${sent + i}@example.com`],
+        subject: tag,
+        bodyText: "b",
+      })),
+    });
   }
 }
 
@@ -57,7 +64,12 @@ async function round(tag: string) {
     const session = http2.connect(svc.url);
     session.on("error", () => undefined);
     sessions.push(session);
-    const s = session.request({ ":method": "POST", ":path": "/email.v1.EmailService/WatchOutbox", "content-type": "application/grpc+proto", te: "trailers" });
+    const s = session.request({
+      ":method": "POST",
+      ":path": "/email.v1.EmailService/WatchOutbox",
+      "content-type": "application/grpc+proto",
+      te: "trailers",
+    });
     s.on("error", () => undefined);
     s.pause();
     s.end(Buffer.from([0, 0, 0, 0, 0]));
@@ -71,7 +83,12 @@ async function round(tag: string) {
   const endedByServer = await within(10_000, async () => ends.length === STREAMS);
   for (const s of sessions) s.destroy();
   const gaugeFreed = await within(10_000, async () => (await gauge()) === 0);
-  return { endedByServer, ends: [...new Set(ends)].map((e) => `${ends.filter((x) => x === e).length}× ${e}`), gaugeFreed, rssMiB: mib(await settledRssMiB()) };
+  return {
+    endedByServer,
+    ends: [...new Set(ends)].map((e) => `${ends.filter((x) => x === e).length}× ${e}`),
+    gaugeFreed,
+    rssMiB: mib(await settledRssMiB()),
+  };
 }
 
 // The same work without streams first, so the baseline holds what sending itself keeps.
@@ -84,10 +101,14 @@ const rounds = [];
 for (let i = 0; i < 3; i++) rounds.push(await round(`r${i}-`));
 clearInterval(sampler);
 const after = await settledRssMiB();
-console.log(JSON.stringify({
-  streams: STREAMS, events: BURST, rounds,
-  rssMiB: { before: mib(before), peak: mib(peak), after: mib(after), growth: `${(((after - before) / before) * 100).toFixed(1)} %` },
-}));
+console.log(
+  JSON.stringify({
+    streams: STREAMS,
+    events: BURST,
+    rounds,
+    rssMiB: { before: mib(before), peak: mib(peak), after: mib(after), growth: `${(((after - before) / before) * 100).toFixed(1)} %` },
+  }),
+);
 svc.kill("SIGTERM");
 await svc.exited;
 await db.drop();

@@ -28,11 +28,14 @@ afterAll(async () => {
 
 /** Waits until this many streams hold a subscription (the watch_streams gauge) and a slot. */
 function streamsReach(n: number): Promise<void> {
-  return vi.waitFor(() => {
-    const subs = t.app.tailer.subscriberCount;
-    const slots = t.app.watchSlots.open();
-    if (subs !== n || slots !== n) throw new Error(`${subs} subscriptions and ${slots} slots, want ${n}`);
-  }, { timeout: 10_000, interval: 10 });
+  return vi.waitFor(
+    () => {
+      const subs = t.app.tailer.subscriberCount;
+      const slots = t.app.watchSlots.open();
+      if (subs !== n || slots !== n) throw new Error(`${subs} subscriptions and ${slots} slots, want ${n}`);
+    },
+    { timeout: 10_000, interval: 10 },
+  );
 }
 
 /** A gRPC WatchOutbox stream on a raw HTTP/2 session that never reads a byte; `end` says how it ended. */
@@ -40,7 +43,12 @@ function rawStalled(): { end?: string } {
   const out: { end?: string } = {};
   const session = http2.connect(t.url);
   session.on("error", () => undefined);
-  const s = session.request({ ":method": "POST", ":path": "/email.v1.EmailService/WatchOutbox", "content-type": "application/grpc+proto", te: "trailers" });
+  const s = session.request({
+    ":method": "POST",
+    ":path": "/email.v1.EmailService/WatchOutbox",
+    "content-type": "application/grpc+proto",
+    te: "trailers",
+  });
   s.on("error", () => undefined);
   s.pause();
   s.end(Buffer.from([0, 0, 0, 0, 0]));
@@ -61,7 +69,9 @@ test(`streams whose clients stop reading during a burst of ${BURST} events end w
   const client = emailClient(t.url);
   let held = 0;
   for (let sent = 0; sent < BURST; sent += BATCH) {
-    await client.sendBatch({ messages: Array.from({ length: BATCH }, (_, i) => ({ accountId: 1, to: [`s${sent + i}@example.com`], subject: "s", bodyText: "b" })) });
+    await client.sendBatch({
+      messages: Array.from({ length: BATCH }, (_, i) => ({ accountId: 1, to: [`s${sent + i}@example.com`], subject: "s", bodyText: "b" })),
+    });
     held = Math.max(held, t.app.tailer.heldEvents);
   }
   // Never more than each stream's buffer_size held for the three of them.
@@ -69,7 +79,10 @@ test(`streams whose clients stop reading during a burst of ${BURST} events end w
   expect(held).toBeLessThanOrEqual(3 * BUFFER);
 
   // Each stalled client learns how its stream ended without reading what was queued before it.
-  await vi.waitFor(() => expect(raw.map((r) => r.end)).toEqual(["ENHANCE_YOUR_CALM", "ENHANCE_YOUR_CALM"]), { timeout: 10_000, interval: 10 });
+  await vi.waitFor(() => expect(raw.map((r) => r.end)).toEqual(["ENHANCE_YOUR_CALM", "ENHANCE_YOUR_CALM"]), {
+    timeout: 10_000,
+    interval: 10,
+  });
   await streamsReach(0);
   expect(t.app.tailer.heldEvents).toBe(0);
   // connect-node reports the reset from the stream's error event, as INTERNAL naming the code.

@@ -37,7 +37,13 @@ test("watchers over grpc-js, connect-node (gRPC, Connect) and connect-web (gRPC-
   const watchers = CLIENTS.map((name) => watch(t.url, name, { accountId: 1 }));
   await subscribersReach(t.app, CLIENTS.length);
 
-  const res = await emailClient(t.url).send({ accountId: 1, to: ["bob@example.com"], subject: "follow me", bodyText: "hi", waitForAttempt: true });
+  const res = await emailClient(t.url).send({
+    accountId: 1,
+    to: ["bob@example.com"],
+    subject: "follow me",
+    bodyText: "hi",
+    waitForAttempt: true,
+  });
   expect(res.outbox?.status).toBe(OutboxStatus.SENT);
   const id = Number(res.outbox!.outboxId);
   const table = (await readEventsAfter(t.app.pool, 0, 100)).filter((e) => e.outboxId === id);
@@ -46,13 +52,19 @@ test("watchers over grpc-js, connect-node (gRPC, Connect) and connect-web (gRPC-
   for (const [i, w] of watchers.entries()) {
     await w.until((x) => x.events().some((e) => e.status === OutboxStatus.SENT));
     const mine = w.events();
-    expect(mine.map((e) => [e.kind, e.status]), CLIENTS[i]).toEqual([
+    expect(
+      mine.map((e) => [e.kind, e.status]),
+      CLIENTS[i],
+    ).toEqual([
       [OutboxEventKind.CREATED, OutboxStatus.PENDING],
       [OutboxEventKind.SENDING, OutboxStatus.SENDING],
       [OutboxEventKind.SENT, OutboxStatus.SENT],
     ]);
     expect(ids(mine), CLIENTS[i]).toEqual(table.map((e) => e.id));
-    expect(mine.every((e) => e.outboxId === id && e.accountId === 1 && e.retries === 0 && e.hasTime), CLIENTS[i]).toBe(true);
+    expect(
+      mine.every((e) => e.outboxId === id && e.accountId === 1 && e.retries === 0 && e.hasTime),
+      CLIENTS[i],
+    ).toBe(true);
     expect(mine[1]!.messageId, CLIENTS[i]).toBe(`<outbox-${id}-0@mail.test>`);
     expect(mine[2]!.providerMessageId, CLIENTS[i]).toMatch(/^smtp-/);
     // A SENT event's next_attempt_at is the time it was sent (the SendResult of the original).
@@ -65,7 +77,8 @@ test("watchers over grpc-js, connect-node (gRPC, Connect) and connect-web (gRPC-
 });
 
 test("a failed attempt streams its error text, retries and next_attempt_at to every client", async () => {
-  sink.script = (stage, ctx) => (stage === "rcptTo" && ctx.address === "busy@example.com" ? { code: 451, message: "4.3.2 mailbox busy, try later" } : undefined);
+  sink.script = (stage, ctx) =>
+    stage === "rcptTo" && ctx.address === "busy@example.com" ? { code: 451, message: "4.3.2 mailbox busy, try later" } : undefined;
   const watchers = CLIENTS.map((name) => watch(t.url, name, { statuses: [OutboxStatus.FAILED] }));
   await subscribersReach(t.app, CLIENTS.length);
   const client = emailClient(t.url);

@@ -37,10 +37,14 @@ beforeAll(async () => {
     label: "webhooks",
     env: { HOOK_SECRETS: `${OLD} ${NEW}` },
     json: {
-      accounts: [{
-        id: 1, from: "A <a@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
-        webhooks: [{ id: "main", url: receiver.url, secret_env: "HOOK_SECRETS", timeout_ms: 500, retry_initial_ms: 50 }],
-      }],
+      accounts: [
+        {
+          id: 1,
+          from: "A <a@example.com>",
+          file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
+          webhooks: [{ id: "main", url: receiver.url, secret_env: "HOOK_SECRETS", timeout_ms: 500, retry_initial_ms: 50 }],
+        },
+      ],
       watch: { poll_interval_ms: 50 },
     },
   });
@@ -70,10 +74,9 @@ async function deliveredSent(outboxId: number): Promise<Received[]> {
 }
 
 async function deliveryOfEvent(eventId: number) {
-  const [rows] = (await t.app.pool.query(
-    "SELECT status, attempts, last_status, last_error FROM webhook_delivery WHERE event_id = ?",
-    [eventId],
-  )) as unknown as [{ status: string; attempts: number; last_status: number | null; last_error: string | null }[]];
+  const [rows] = (await t.app.pool.query("SELECT status, attempts, last_status, last_error FROM webhook_delivery WHERE event_id = ?", [
+    eventId,
+  ])) as unknown as [{ status: string; attempts: number; last_status: number | null; last_error: string | null }[]];
   return rows[0]!;
 }
 
@@ -101,7 +104,12 @@ test("a 500 is retried with the same webhook-id until it is answered 2xx", async
   const requests = await deliveredSent(id);
   const first = requests[0]!.headers["webhook-id"];
   expect(requests.filter((r) => r.headers["webhook-id"] === first)).toHaveLength(3);
-  expect(await deliveryOfEvent(eventIdOf(requests[0]!))).toMatchObject({ status: "delivered", attempts: 3, last_status: 200, last_error: null });
+  expect(await deliveryOfEvent(eventIdOf(requests[0]!))).toMatchObject({
+    status: "delivered",
+    attempts: 3,
+    last_status: 200,
+    last_error: null,
+  });
 });
 
 test("a 429 waits at least its Retry-After", async () => {
@@ -114,13 +122,22 @@ test("a 429 waits at least its Retry-After", async () => {
   expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
 });
 
-for (const [answer, error] of [["hang", "no answer within 500 ms"], ["close", "connection failed: ECONNRESET"]] as const) {
+for (const [answer, error] of [
+  ["hang", "no answer within 500 ms"],
+  ["close", "connection failed: ECONNRESET"],
+] as const) {
   test(`${answer === "hang" ? "a hang past timeout_ms" : "a dropped connection"} is retried, the error recorded meanwhile`, async () => {
     const id = await sendOne(answer);
-    scripts.set(id, Array.from({ length: 1000 }, () => answer));
+    scripts.set(
+      id,
+      Array.from({ length: 1000 }, () => answer),
+    );
     await until(() => expect(about(id).length).toBeGreaterThan(0), 10_000);
     const eventId = eventIdOf(about(id)[0]!);
-    await until(async () => expect(await deliveryOfEvent(eventId)).toMatchObject({ status: "pending", last_error: error, last_status: null }), 10_000);
+    await until(
+      async () => expect(await deliveryOfEvent(eventId)).toMatchObject({ status: "pending", last_error: error, last_status: null }),
+      10_000,
+    );
     scripts.set(id, []);
     const requests = await deliveredSent(id);
     expect(requests.filter((r) => eventIdOf(r) === eventId).length).toBeGreaterThanOrEqual(2);
@@ -141,11 +158,22 @@ test("a 400 is permanent: recorded (cut short), not retried, and the row's next 
 });
 
 test("a second instance on the same database: each event is delivered once", async () => {
-  const second = await startTestApp({ db: t.db, label: "webhooks-2", env: { HOOK_SECRETS: `${OLD} ${NEW}` }, json: {
-    accounts: [{ id: 1, from: "A <a@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
-      webhooks: [{ id: "main", url: receiver.url, secret_env: "HOOK_SECRETS", timeout_ms: 500, retry_initial_ms: 50 }] }],
-    watch: { poll_interval_ms: 50 },
-  } });
+  const second = await startTestApp({
+    db: t.db,
+    label: "webhooks-2",
+    env: { HOOK_SECRETS: `${OLD} ${NEW}` },
+    json: {
+      accounts: [
+        {
+          id: 1,
+          from: "A <a@example.com>",
+          file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
+          webhooks: [{ id: "main", url: receiver.url, secret_env: "HOOK_SECRETS", timeout_ms: 500, retry_initial_ms: 50 }],
+        },
+      ],
+      watch: { poll_interval_ms: 50 },
+    },
+  });
   try {
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => sendOne(`two ${i}`)));
     for (const id of ids) await deliveredSent(id);
@@ -161,24 +189,38 @@ test("a config reload adds endpoints: they get the events from then on, a tag fi
   const tagged = await startReceiver();
   try {
     const json = {
-      accounts: [{ id: 1, from: "A <a@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")), webhooks: [
-        { id: "main", url: receiver.url, secret_env: "HOOK_SECRETS", timeout_ms: 500, retry_initial_ms: 50 },
-        { id: "added", url: added.url, secret_env: "NEW_SECRET", events: ["sent"] },
-        { id: "tagged", url: tagged.url, secret_env: "NEW_SECRET", events: ["sent"], tags: { campaign: "spring" } },
-      ] }],
+      accounts: [
+        {
+          id: 1,
+          from: "A <a@example.com>",
+          file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
+          webhooks: [
+            { id: "main", url: receiver.url, secret_env: "HOOK_SECRETS", timeout_ms: 500, retry_initial_ms: 50 },
+            { id: "added", url: added.url, secret_env: "NEW_SECRET", events: ["sent"] },
+            { id: "tagged", url: tagged.url, secret_env: "NEW_SECRET", events: ["sent"], tags: { campaign: "spring" } },
+          ],
+        },
+      ],
       watch: { poll_interval_ms: 50 },
     };
     t.app.reload(parseConfig(json, { HOOK_SECRETS: `${OLD} ${NEW}`, NEW_SECRET: NEW, DATABASE_URL: t.db.url, PORT: "0" }, process.cwd()));
     // A new endpoint starts at the newest event when the dispatcher first sees it.
     await until(async () => {
-      const [rows] = (await t.app.pool.query("SELECT 1 FROM webhook_endpoint WHERE endpoint_id IN ('added', 'tagged')")) as unknown as [unknown[]];
+      const [rows] = (await t.app.pool.query("SELECT 1 FROM webhook_endpoint WHERE endpoint_id IN ('added', 'tagged')")) as unknown as [
+        unknown[],
+      ];
       expect(rows).toHaveLength(2);
     }, 10_000);
     const id = await sendOne("after reload");
     await until(() => expect(added.received.map((r) => Number(parse(r).data.outboxId))).toEqual([id]), 10_000);
-    expect(new Webhook(NEW).verify(added.received[0]!.body, added.received[0]!.headers as Record<string, string>)).toMatchObject({ type: "outbox.sent" });
+    expect(new Webhook(NEW).verify(added.received[0]!.body, added.received[0]!.headers as Record<string, string>)).toMatchObject({
+      type: "outbox.sent",
+    });
 
-    const spring = Number((await client.send({ accountId: 1, to: ["b@example.com"], subject: "tagged", bodyText: "x", tags: { campaign: "spring" } })).outbox!.outboxId);
+    const spring = Number(
+      (await client.send({ accountId: 1, to: ["b@example.com"], subject: "tagged", bodyText: "x", tags: { campaign: "spring" } })).outbox!
+        .outboxId,
+    );
     await until(() => expect(tagged.received.map((r) => Number(parse(r).data.outboxId))).toEqual([spring]), 10_000);
     expect(JSON.parse(tagged.received[0]!.body).data.tags).toEqual({ campaign: "spring" });
   } finally {

@@ -37,10 +37,17 @@ beforeAll(async () => {
     json: {
       api_keys: [admin.entry, readOnly.entry, elsewhere.entry],
       accounts: [
-        { id: 1, from: "A <a@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
-          webhooks: [hook("good", good.url, { events: ["sent"] }), hook("flaky", failing.url, { pause_after_ms: 200 }),
+        {
+          id: 1,
+          from: "A <a@example.com>",
+          file_dir: mkdtempSync(path.join(tmpdir(), "wh-")),
+          webhooks: [
+            hook("good", good.url, { events: ["sent"] }),
+            hook("flaky", failing.url, { pause_after_ms: 200 }),
             // A public name whose DNS answer is loopback: never connected to.
-            hook("rebound", trap.url.replace("127.0.0.1", "hooks.example.test"), { allow_http: true, events: ["created"] })] },
+            hook("rebound", trap.url.replace("127.0.0.1", "hooks.example.test"), { allow_http: true, events: ["created"] }),
+          ],
+        },
         { id: 2, from: "B <b@example.com>", file_dir: mkdtempSync(path.join(tmpdir(), "wh-")) },
       ],
       watch: { poll_interval_ms: 50 },
@@ -57,10 +64,15 @@ afterAll(async () => {
 
 const hooks = (key = admin.key) => keyedClient(WebhookService, t.url, key);
 const send = async (subject: string) =>
-  Number((await keyedClient(EmailService, t.url, admin.key).send({ accountId: 1, to: ["x@example.com"], subject, bodyText: "x" })).outbox!.outboxId);
+  Number(
+    (await keyedClient(EmailService, t.url, admin.key).send({ accountId: 1, to: ["x@example.com"], subject, bodyText: "x" })).outbox!
+      .outboxId,
+  );
 
 test("the claim is one range scan of its index, without a filesort", async () => {
-  const [plan] = (await t.app.pool.query(`EXPLAIN ${WEBHOOK_CLAIM_SQL}`, [1, "good", Date.now(), 8])) as unknown as [{ key: string; Extra: string }[]];
+  const [plan] = (await t.app.pool.query(`EXPLAIN ${WEBHOOK_CLAIM_SQL}`, [1, "good", Date.now(), 8])) as unknown as [
+    { key: string; Extra: string }[],
+  ];
   expect(plan[0]!.key).toBe("idx_webhook_delivery_due");
   expect(plan[0]!.Extra ?? "").not.toMatch(/filesort/);
 });
@@ -125,33 +137,53 @@ test("ListWebhookEndpoints: the key's endpoints with their state, the URL's orig
   // The refused address counts as failing (and would pause it after pause_after_ms).
   expect(byId.get("rebound")!.failingSince).toBeDefined();
   expect((await hooks(elsewhere.key).listWebhookEndpoints({})).endpoints).toEqual([]);
-  expect(await refusal(hooks(elsewhere.key).listWebhookEndpoints({ accountId: 1 }))).toMatchObject({ code: Code.PermissionDenied, reason: "ACCOUNT_NOT_ALLOWED" });
+  expect(await refusal(hooks(elsewhere.key).listWebhookEndpoints({ accountId: 1 }))).toMatchObject({
+    code: Code.PermissionDenied,
+    reason: "ACCOUNT_NOT_ALLOWED",
+  });
 });
 
 test("paging, and the refusals: scope, account, unknown endpoint, bad range", async () => {
   const all = (await hooks().listWebhookDeliveries({ accountId: 1, endpointId: "flaky", pageSize: 500 })).deliveries;
   const first = await hooks().listWebhookDeliveries({ accountId: 1, endpointId: "flaky", pageSize: 2 });
-  const second = await hooks().listWebhookDeliveries({ accountId: 1, endpointId: "flaky", pageSize: 2, beforeEventId: first.nextBeforeEventId });
+  const second = await hooks().listWebhookDeliveries({
+    accountId: 1,
+    endpointId: "flaky",
+    pageSize: 2,
+    beforeEventId: first.nextBeforeEventId,
+  });
   expect([...first.deliveries, ...second.deliveries].map((d) => d.eventId)).toEqual(all.slice(0, 4).map((d) => d.eventId));
 
-  expect(await refusal(hooks(readOnly.key).redeliverWebhooks({ accountId: 1, endpointId: "good", fromEventId: 1n })))
-    .toMatchObject({ code: Code.PermissionDenied, reason: "SCOPE_NOT_ALLOWED" });
-  expect(await refusal(hooks(elsewhere.key).listWebhookDeliveries({ accountId: 1, endpointId: "good" })))
-    .toMatchObject({ code: Code.PermissionDenied, reason: "ACCOUNT_NOT_ALLOWED" });
-  expect(await refusal(hooks().listWebhookDeliveries({ accountId: 1, endpointId: "nope" })))
-    .toMatchObject({ code: Code.NotFound, reason: "WEBHOOK_NOT_FOUND" });
-  expect(await refusal(hooks().redeliverWebhooks({ accountId: 1, endpointId: "good", fromEventId: 5n, toEventId: 20_000n })))
-    .toMatchObject({ code: Code.InvalidArgument, reason: "EVENT_RANGE_INVALID", fields: ["to_event_id"] });
-  expect(await refusal(keyedClient(WebhookService, t.url, undefined).listWebhookDeliveries({ accountId: 1, endpointId: "good" })))
-    .toMatchObject({ code: Code.Unauthenticated });
+  expect(await refusal(hooks(readOnly.key).redeliverWebhooks({ accountId: 1, endpointId: "good", fromEventId: 1n }))).toMatchObject({
+    code: Code.PermissionDenied,
+    reason: "SCOPE_NOT_ALLOWED",
+  });
+  expect(await refusal(hooks(elsewhere.key).listWebhookDeliveries({ accountId: 1, endpointId: "good" }))).toMatchObject({
+    code: Code.PermissionDenied,
+    reason: "ACCOUNT_NOT_ALLOWED",
+  });
+  expect(await refusal(hooks().listWebhookDeliveries({ accountId: 1, endpointId: "nope" }))).toMatchObject({
+    code: Code.NotFound,
+    reason: "WEBHOOK_NOT_FOUND",
+  });
+  expect(await refusal(hooks().redeliverWebhooks({ accountId: 1, endpointId: "good", fromEventId: 5n, toEventId: 20_000n }))).toMatchObject(
+    { code: Code.InvalidArgument, reason: "EVENT_RANGE_INVALID", fields: ["to_event_id"] },
+  );
+  expect(
+    await refusal(keyedClient(WebhookService, t.url, undefined).listWebhookDeliveries({ accountId: 1, endpointId: "good" })),
+  ).toMatchObject({ code: Code.Unauthenticated });
 });
 
 test("a public name that resolves to loopback is refused: recorded as failed, nothing connects", async () => {
   const id = await send("rebound");
   await until(async () => {
     const [d] = (await hooks().listWebhookDeliveries({ accountId: 1, endpointId: "rebound", pageSize: 1 })).deliveries;
-    expect(d).toMatchObject({ outboxId: BigInt(id), status: WebhookDeliveryStatus.FAILED, attempts: 1,
-      lastError: "hooks.example.test resolved to 127.0.0.1, an internal address" });
+    expect(d).toMatchObject({
+      outboxId: BigInt(id),
+      status: WebhookDeliveryStatus.FAILED,
+      attempts: 1,
+      lastError: "hooks.example.test resolved to 127.0.0.1, an internal address",
+    });
   }, 10_000);
   expect(trap.received).toEqual([]);
 });

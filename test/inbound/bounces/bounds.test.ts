@@ -8,13 +8,18 @@ import { MAX_RECIPIENTS, readReport, REPORT_BYTES } from "../../../src/inbound/b
 const HEAD = "From: MAILER-DAEMON@mx.example.net\r\nTo: sender@example.com\r\nSubject: Undelivered Mail Returned to Sender\r\n";
 
 function dsn(recipients: number): string {
-  const blocks = Array.from({ length: recipients }, (_, i) => `Final-Recipient: rfc822; user${i}@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n`);
+  const blocks = Array.from(
+    { length: recipients },
+    (_, i) => `Final-Recipient: rfc822; user${i}@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n`,
+  );
   return `Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n${blocks.join("\r\n")}`;
 }
 
 function report(parts: string[], boundary = "b0"): Buffer {
   const body = `${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join("")}--${boundary}--\r\n`;
-  return Buffer.from(`${HEAD}MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"\r\n\r\n${body}`);
+  return Buffer.from(
+    `${HEAD}MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"\r\n\r\n${body}`,
+  );
 }
 
 test("a DSN naming 10,000 recipients gives the first MAX_RECIPIENTS", async () => {
@@ -26,7 +31,9 @@ test("a DSN naming 10,000 recipients gives the first MAX_RECIPIENTS", async () =
 
 test("a notice listing 10,000 recipients, and a complaint naming 10,000, are capped the same", async () => {
   const lines = Array.from({ length: 10_000 }, (_, i) => `<user${i}@example.org>:\r\n550 5.1.1 User unknown\r\n`).join("\r\n");
-  const notice = await readReport(Buffer.from(`${HEAD}\r\nI'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n${lines}`));
+  const notice = await readReport(
+    Buffer.from(`${HEAD}\r\nI'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n${lines}`),
+  );
   expect(notice!.recipients).toHaveLength(MAX_RECIPIENTS);
   const rcpts = Array.from({ length: 10_000 }, (_, i) => `Original-Rcpt-To: user${i}@example.org\r\n`).join("");
   const arf = Buffer.from(

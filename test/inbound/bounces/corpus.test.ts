@@ -25,14 +25,36 @@ interface Expected {
 
 /** The reference's taxonomy in ours; "none": not a bounce (an auto-reply, a delivery). */
 const REASON: Record<string, BounceReason | "none"> = {
-  userunknown: "user_unknown", hostunknown: "host_unknown", hasmoved: "has_moved", notaccept: "not_accepted",
-  mailboxfull: "mailbox_full", suspend: "suspended", blocked: "blocked", spamdetected: "spam_detected",
-  policyviolation: "policy_violation", securityerror: "policy_violation", contenterror: "content_error",
-  virusdetected: "virus_detected", mesgtoobig: "message_too_big", exceedlimit: "message_too_big",
-  toomanyconn: "rate_limited", speeding: "rate_limited", expired: "expired", networkerror: "network_error",
-  systemerror: "system_error", systemfull: "system_error", mailererror: "system_error", rejected: "rejected",
-  norelaying: "rejected", syntaxerror: "syntax_error", filtered: "filtered", onhold: "undetermined",
-  undefined: "undetermined", feedback: "complaint", vacation: "none", delivered: "none",
+  userunknown: "user_unknown",
+  hostunknown: "host_unknown",
+  hasmoved: "has_moved",
+  notaccept: "not_accepted",
+  mailboxfull: "mailbox_full",
+  suspend: "suspended",
+  blocked: "blocked",
+  spamdetected: "spam_detected",
+  policyviolation: "policy_violation",
+  securityerror: "policy_violation",
+  contenterror: "content_error",
+  virusdetected: "virus_detected",
+  mesgtoobig: "message_too_big",
+  exceedlimit: "message_too_big",
+  toomanyconn: "rate_limited",
+  speeding: "rate_limited",
+  expired: "expired",
+  networkerror: "network_error",
+  systemerror: "system_error",
+  systemfull: "system_error",
+  mailererror: "system_error",
+  rejected: "rejected",
+  norelaying: "rejected",
+  syntaxerror: "syntax_error",
+  filtered: "filtered",
+  onhold: "undetermined",
+  undefined: "undetermined",
+  feedback: "complaint",
+  vacation: "none",
+  delivered: "none",
 };
 
 /**
@@ -43,16 +65,27 @@ const REASON: Record<string, BounceReason | "none"> = {
  * the mailbox does not exist with a code that names it, and the reference reads something else.
  */
 const REFERENCE_WRONG: Record<string, { figures: ("precision" | "status")[]; says: RegExp; why: string }> = {
-  "lhost-receivingses-01.eml": { figures: ["precision"], says: /5\.1\.1 Mailbox does not exist/,
-    why: "its DSN says Status 5.1.1 and '550 5.1.1 Mailbox does not exist'; the reference reads filtered" },
-  "lhost-sendmail-02.eml": { figures: ["precision", "status"], says: /5\.1\.1 .{0,40}User Unknown/i,
-    why: "'550 5.1.1 <userunknown@…>... User Unknown' with its own DSN Status 5.1.1; the reference reads filtered and gives it the other recipient's 5.2.1" },
-  "rfc3464-01.eml": { figures: ["precision"], says: /5\.1\.1 .{0,40}User Unknown/i,
-    why: "its DSN says 550 5.1.1 User Unknown for the recipient; the reference reads the notice's 'Not enough disk space' about another" },
+  "lhost-receivingses-01.eml": {
+    figures: ["precision"],
+    says: /5\.1\.1 Mailbox does not exist/,
+    why: "its DSN says Status 5.1.1 and '550 5.1.1 Mailbox does not exist'; the reference reads filtered",
+  },
+  "lhost-sendmail-02.eml": {
+    figures: ["precision", "status"],
+    says: /5\.1\.1 .{0,40}User Unknown/i,
+    why: "'550 5.1.1 <userunknown@…>... User Unknown' with its own DSN Status 5.1.1; the reference reads filtered and gives it the other recipient's 5.2.1",
+  },
+  "rfc3464-01.eml": {
+    figures: ["precision"],
+    says: /5\.1\.1 .{0,40}User Unknown/i,
+    why: "its DSN says 550 5.1.1 User Unknown for the recipient; the reference reads the notice's 'Not enough disk space' about another",
+  },
 };
 
 const expected = (JSON.parse(readFileSync(new URL("expected.json", DIR), "utf8")) as { files: Record<string, Expected[]> }).files;
-const files = readdirSync(new URL("mail/", DIR)).filter((f) => f.endsWith(".eml")).sort();
+const files = readdirSync(new URL("mail/", DIR))
+  .filter((f) => f.endsWith(".eml"))
+  .sort();
 
 let read: Promise<Map<string, Report | undefined>> | undefined;
 
@@ -71,8 +104,22 @@ const pct = (r: number) => `${(100 * r).toFixed(1)} %`;
 
 test("the corpus is read as the reference reads it: recall, status, suppression precision, complaints, no auto-reply", async () => {
   const reports = await readAll();
-  const count = { failed: 0, detected: 0, statused: 0, statusAgree: 0, suppressed: 0, suppressRight: 0, feedback: 0, complaints: 0,
-    autoReplies: 0, reasonAgree: 0, hardSoft: 0, hardSoftAgree: 0, suppressedAll: 0, suppressRightAll: 0 };
+  const count = {
+    failed: 0,
+    detected: 0,
+    statused: 0,
+    statusAgree: 0,
+    suppressed: 0,
+    suppressRight: 0,
+    feedback: 0,
+    complaints: 0,
+    autoReplies: 0,
+    reasonAgree: 0,
+    hardSoft: 0,
+    hardSoftAgree: 0,
+    suppressedAll: 0,
+    suppressRightAll: 0,
+  };
   const misses: string[] = [];
   for (const file of files) {
     const report = reports.get(file);
@@ -133,19 +180,21 @@ test("the corpus is read as the reference reads it: recall, status, suppression 
     precision: ratio(count.suppressRight, count.suppressed),
     complaints: ratio(count.complaints, count.feedback),
   };
-  console.log([
-    `bounce corpus: ${files.length} files`,
-    `  detection recall       ${pct(figures.recall)}  (${count.detected}/${count.failed}, target >= 95 %)`,
-    `  status agreement       ${pct(figures.status)}  (${count.statusAgree}/${count.statused}, target >= 97 %)`,
-    `  suppression precision  ${pct(figures.precision)}  (${count.suppressRight}/${count.suppressed}, target >= 98 %)`,
-    `  complaints recognised  ${pct(figures.complaints)}  (${count.complaints}/${count.feedback}, target >= 95 %)`,
-    `  auto-replies (and deliveries) as bounces ${count.autoReplies}  (target 0)`,
-    `  suppression precision with nothing left out ${pct(ratio(count.suppressRightAll, count.suppressedAll))}  (${count.suppressRightAll}/${count.suppressedAll}, information)`,
-    `  reason agreement       ${pct(ratio(count.reasonAgree, count.detected))}  (information)`,
-    `  hard/soft agreement    ${pct(ratio(count.hardSoftAgree, count.hardSoft))}  (information)`,
-    `  ${Object.keys(REFERENCE_WRONG).length} files left out of a figure where the reference is wrong by our reading (listed in this test)`,
-    ...misses.map((m) => `    ${m}`),
-  ].join("\n"));
+  console.log(
+    [
+      `bounce corpus: ${files.length} files`,
+      `  detection recall       ${pct(figures.recall)}  (${count.detected}/${count.failed}, target >= 95 %)`,
+      `  status agreement       ${pct(figures.status)}  (${count.statusAgree}/${count.statused}, target >= 97 %)`,
+      `  suppression precision  ${pct(figures.precision)}  (${count.suppressRight}/${count.suppressed}, target >= 98 %)`,
+      `  complaints recognised  ${pct(figures.complaints)}  (${count.complaints}/${count.feedback}, target >= 95 %)`,
+      `  auto-replies (and deliveries) as bounces ${count.autoReplies}  (target 0)`,
+      `  suppression precision with nothing left out ${pct(ratio(count.suppressRightAll, count.suppressedAll))}  (${count.suppressRightAll}/${count.suppressedAll}, information)`,
+      `  reason agreement       ${pct(ratio(count.reasonAgree, count.detected))}  (information)`,
+      `  hard/soft agreement    ${pct(ratio(count.hardSoftAgree, count.hardSoft))}  (information)`,
+      `  ${Object.keys(REFERENCE_WRONG).length} files left out of a figure where the reference is wrong by our reading (listed in this test)`,
+      ...misses.map((m) => `    ${m}`),
+    ].join("\n"),
+  );
   expect(figures.recall).toBeGreaterThanOrEqual(0.95);
   expect(figures.status).toBeGreaterThanOrEqual(0.97);
   expect(figures.precision).toBeGreaterThanOrEqual(0.98);

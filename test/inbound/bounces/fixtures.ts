@@ -3,7 +3,15 @@
 // in for one sent message.
 import { readFileSync } from "node:fs";
 
-export const FIXTURES = ["postfix-dsn", "postfix-delayed", "exim-plain", "gmail-dsn", "exchange-ndr", "arf-complaint", "postfix-blocked"] as const;
+export const FIXTURES = [
+  "postfix-dsn",
+  "postfix-delayed",
+  "exim-plain",
+  "gmail-dsn",
+  "exchange-ndr",
+  "arf-complaint",
+  "postfix-blocked",
+] as const;
 export type Fixture = (typeof FIXTURES)[number];
 
 export interface Fill {
@@ -21,9 +29,11 @@ export function fixture(name: Fixture, fill: Fill): Buffer {
   const end = file.indexOf("\r\n\r\n");
   const head = file.slice(0, end).replace(/^Message-I[Dd]: .*$/m, `Message-ID: <report-${process.pid}-${++reports}@fixture.test>`);
   const text = head + file.slice(end);
-  return Buffer.from(text
-    .replaceAll("{{RCPT}}", fill.rcpt)
-    .replaceAll("{{MESSAGE_ID}}", fill.messageId)
-    .replaceAll("{{SUBJECT}}", fill.subject ?? "Your order")
-    .replaceAll("{{DELIVERED_TO}}", fill.deliveredTo ?? "sender1@example.com"));
+  return Buffer.from(
+    text
+      .replaceAll("{{RCPT}}", fill.rcpt)
+      .replaceAll("{{MESSAGE_ID}}", fill.messageId)
+      .replaceAll("{{SUBJECT}}", fill.subject ?? "Your order")
+      .replaceAll("{{DELIVERED_TO}}", fill.deliveredTo ?? "sender1@example.com"),
+  );
 }

@@ -36,7 +36,8 @@ beforeAll(async () => {
     json: {
       accounts: [
         {
-          ...sinkAccount(1, sink.port), suppression: { soft_bounce_limit: 2 },
+          ...sinkAccount(1, sink.port),
+          suppression: { soft_bounce_limit: 2 },
           webhooks: [{ id: "bounces", url: receiver.url, secret_env: "HOOK_SECRET", events: ["recipient_bounced"], retry_initial_ms: 50 }],
         },
         // This account treats a full mailbox as dead at once.
@@ -60,33 +61,44 @@ afterAll(async () => {
 /** Sends and waits until the row is SENT; returns it. */
 async function sent(accountId: number, to: string[]) {
   const id = (await email.send({ accountId, to, subject: "Your order", bodyText: "b" })).outbox!.outboxId;
-  return vi.waitFor(async () => {
-    const { outbox } = await email.getOutbox({ outboxId: id });
-    expect(outbox!.status).toBe(OutboxStatus.SENT);
-    return outbox!;
-  }, { timeout: 15_000 });
+  return vi.waitFor(
+    async () => {
+      const { outbox } = await email.getOutbox({ outboxId: id });
+      expect(outbox!.status).toBe(OutboxStatus.SENT);
+      return outbox!;
+    },
+    { timeout: 15_000 },
+  );
 }
 
 /** Sends to `rcpt` and ingests the report `name` about it; returns the row and the report's answer. */
 async function bounce(accountId: number, rcpt: string, name: Fixture, subject?: string) {
   const row = await sent(accountId, [rcpt]);
-  const res = await mailbox.ingestMessage({ accountId, raw: fixture(name, { rcpt, messageId: row.messageId, subject, deliveredTo: `sender${accountId}@example.com` }) });
+  const res = await mailbox.ingestMessage({
+    accountId,
+    raw: fixture(name, { rcpt, messageId: row.messageId, subject, deliveredTo: `sender${accountId}@example.com` }),
+  });
   return { row, report: res.report! };
 }
 
 async function reportsCounted(): Promise<string> {
   const text = await (await fetch(`${t.url}/metrics`)).text();
-  return text.split("\n").filter((l) => l.startsWith("email_outbox_recipient_reports_total{")).join("\n");
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("email_outbox_recipient_reports_total{"))
+    .join("\n");
 }
 
 test("a user_unknown bounce suppresses at once, with its reason on the recipient and the entry", async () => {
   const { row, report } = await bounce(1, "nobody@example.org", "postfix-dsn");
   expect(report).toMatchObject({
-    outboxId: row.outboxId, suppressed: ["nobody@example.org"],
+    outboxId: row.outboxId,
+    suppressed: ["nobody@example.org"],
     recipients: [{ state: RecipientState.BOUNCED, reason: BounceReason.USER_UNKNOWN, statusCode: "5.1.1", replyCode: "550" }],
   });
-  expect((await mailbox.listSuppressions({ accountId: 1, query: "nobody" })).suppressions)
-    .toMatchObject([{ reason: SuppressionReason.HARD_BOUNCE, bounceReason: BounceReason.USER_UNKNOWN, outboxId: row.outboxId }]);
+  expect((await mailbox.listSuppressions({ accountId: 1, query: "nobody" })).suppressions).toMatchObject([
+    { reason: SuppressionReason.HARD_BOUNCE, bounceReason: BounceReason.USER_UNKNOWN, outboxId: row.outboxId },
+  ]);
   expect(await reportsCounted()).toContain('email_outbox_recipient_reports_total{account_id="1",reason="user_unknown",class="suppress"} 1');
 });
 
@@ -114,8 +126,9 @@ test("a blocked (5.7.1 Spamhaus) bounce never suppresses: BOUNCED with reason BL
   expect(defaultReasonClass(BounceReason.BLOCKED)).toBe("sender");
 
   // The recipient shows what happened; the address stays sendable.
-  expect((await email.getOutbox({ outboxId: row.outboxId })).outbox!.recipients)
-    .toMatchObject([{ address: rcpt, state: RecipientState.BOUNCED, reason: BounceReason.BLOCKED, diagnostic: expect.stringContaining("spamhaus") }]);
+  expect((await email.getOutbox({ outboxId: row.outboxId })).outbox!.recipients).toMatchObject([
+    { address: rcpt, state: RecipientState.BOUNCED, reason: BounceReason.BLOCKED, diagnostic: expect.stringContaining("spamhaus") },
+  ]);
   const listed = (await email.listOutbox({ accountId: 1, pageSize: 500 })).outboxes.find((o) => o.outboxId === row.outboxId);
   expect(listed!.recipients).toMatchObject([{ address: rcpt, reason: BounceReason.BLOCKED, replyCode: "554" }]);
   expect((await mailbox.listSuppressions({ accountId: 1, query: "vip" })).suppressions).toEqual([]);
@@ -123,12 +136,16 @@ test("a blocked (5.7.1 Spamhaus) bounce never suppresses: BOUNCED with reason BL
   expect(event).toMatchObject({ recipient: rcpt, reason: BounceReason.BLOCKED, error: expect.stringMatching(/^5\.7\.1 /) });
 
   // The webhook's data is the event as WatchOutbox streams it, reason included.
-  const hook = await vi.waitFor(() => {
-    const found = receiver.received.map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> })
-      .find((b) => b.data.outboxId === String(row.outboxId));
-    expect(found).toBeDefined();
-    return found!;
-  }, { timeout: 15_000 });
+  const hook = await vi.waitFor(
+    () => {
+      const found = receiver.received
+        .map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> })
+        .find((b) => b.data.outboxId === String(row.outboxId));
+      expect(found).toBeDefined();
+      return found!;
+    },
+    { timeout: 15_000 },
+  );
   expect(hook).toMatchObject({ type: "outbox.recipient_bounced", data: { recipient: rcpt, reason: "BOUNCE_REASON_BLOCKED" } });
 
   // The account-level signal: the metric by class, one warning without the address, ListAccounts.
@@ -148,29 +165,38 @@ test("a blocked (5.7.1 Spamhaus) bounce never suppresses: BOUNCED with reason BL
 test("mailbox_full counts toward the soft rule with delays alike: suppressed only at the account's limit", async () => {
   const rcpt = "full@example.org";
   const first = await bounce(1, rcpt, "exchange-ndr");
-  expect(first.report).toMatchObject({ suppressed: [], recipients: [{ state: RecipientState.BOUNCED, reason: BounceReason.MAILBOX_FULL }] });
+  expect(first.report).toMatchObject({
+    suppressed: [],
+    recipients: [{ state: RecipientState.BOUNCED, reason: BounceReason.MAILBOX_FULL }],
+  });
   expect(await sent(1, [rcpt])).toMatchObject({ suppressedRecipients: [] });
   // A delay notice about another message to it is the second soft report within the window.
   const second = await bounce(1, rcpt, "postfix-delayed", "second");
   expect(second.report.suppressed).toEqual([rcpt]);
   const reason = second.report.recipients[0]!.reason;
   expect(defaultReasonClass(reason)).toBe("soft");
-  expect((await mailbox.listSuppressions({ accountId: 1, query: "full@" })).suppressions)
-    .toMatchObject([{ reason: SuppressionReason.SOFT_BOUNCES, bounceReason: reason, outboxId: second.row.outboxId }]);
+  expect((await mailbox.listSuppressions({ accountId: 1, query: "full@" })).suppressions).toMatchObject([
+    { reason: SuppressionReason.SOFT_BOUNCES, bounceReason: reason, outboxId: second.row.outboxId },
+  ]);
 });
 
 test("a complaint suppresses at once, reason COMPLAINT", async () => {
   const { report } = await bounce(1, "angry@example.org", "arf-complaint");
-  expect(report).toMatchObject({ suppressed: ["angry@example.org"], recipients: [{ state: RecipientState.COMPLAINED, reason: BounceReason.COMPLAINT, statusCode: "abuse" }] });
-  expect((await mailbox.listSuppressions({ accountId: 1, query: "angry" })).suppressions)
-    .toMatchObject([{ reason: SuppressionReason.COMPLAINT, bounceReason: BounceReason.COMPLAINT }]);
+  expect(report).toMatchObject({
+    suppressed: ["angry@example.org"],
+    recipients: [{ state: RecipientState.COMPLAINED, reason: BounceReason.COMPLAINT, statusCode: "abuse" }],
+  });
+  expect((await mailbox.listSuppressions({ accountId: 1, query: "angry" })).suppressions).toMatchObject([
+    { reason: SuppressionReason.COMPLAINT, bounceReason: BounceReason.COMPLAINT },
+  ]);
 });
 
 test("an account's reason_classes moves mailbox_full to suppress: listed at the first report", async () => {
   const { report } = await bounce(2, "full@example.org", "exchange-ndr");
   expect(report).toMatchObject({ suppressed: ["full@example.org"], recipients: [{ reason: BounceReason.MAILBOX_FULL }] });
-  expect((await mailbox.listSuppressions({ accountId: 2 })).suppressions)
-    .toMatchObject([{ address: "full@example.org", reason: SuppressionReason.HARD_BOUNCE, bounceReason: BounceReason.MAILBOX_FULL }]);
+  expect((await mailbox.listSuppressions({ accountId: 2 })).suppressions).toMatchObject([
+    { address: "full@example.org", reason: SuppressionReason.HARD_BOUNCE, bounceReason: BounceReason.MAILBOX_FULL },
+  ]);
   expect(await reportsCounted()).toContain('email_outbox_recipient_reports_total{account_id="2",reason="mailbox_full",class="suppress"} 1');
 });
 
@@ -185,11 +211,23 @@ test("ListSuppressions filters by reason and by bounce reason; UNSPECIFIED finds
   const addresses = async (req: { reasons?: SuppressionReason[]; bounceReasons?: BounceReason[] }) =>
     (await mailbox.listSuppressions({ accountId: 1, ...req })).suppressions.map((s) => s.address);
 
-  expect(await addresses({ reasons: [SuppressionReason.HARD_BOUNCE], bounceReasons: [BounceReason.UNSPECIFIED] }))
-    .toEqual(["old-blocked@example.org", "old-gone@example.org"]);
-  expect(await addresses({ bounceReasons: [BounceReason.UNSPECIFIED] })).toEqual(["by-hand@example.org", "old-blocked@example.org", "old-gone@example.org"]);
-  expect(await addresses({ bounceReasons: [BounceReason.USER_UNKNOWN, BounceReason.COMPLAINT] })).toEqual(["angry@example.org", "nobody@example.org"]);
-  expect(await addresses({ reasons: [SuppressionReason.MANUAL, SuppressionReason.SOFT_BOUNCES] })).toEqual(["by-hand@example.org", "full@example.org"]);
+  expect(await addresses({ reasons: [SuppressionReason.HARD_BOUNCE], bounceReasons: [BounceReason.UNSPECIFIED] })).toEqual([
+    "old-blocked@example.org",
+    "old-gone@example.org",
+  ]);
+  expect(await addresses({ bounceReasons: [BounceReason.UNSPECIFIED] })).toEqual([
+    "by-hand@example.org",
+    "old-blocked@example.org",
+    "old-gone@example.org",
+  ]);
+  expect(await addresses({ bounceReasons: [BounceReason.USER_UNKNOWN, BounceReason.COMPLAINT] })).toEqual([
+    "angry@example.org",
+    "nobody@example.org",
+  ]);
+  expect(await addresses({ reasons: [SuppressionReason.MANUAL, SuppressionReason.SOFT_BOUNCES] })).toEqual([
+    "by-hand@example.org",
+    "full@example.org",
+  ]);
   const old = (await mailbox.listSuppressions({ accountId: 1, query: "old-gone" })).suppressions[0]!;
   expect(old.bounceReason).toBe(BounceReason.UNSPECIFIED);
 
@@ -219,17 +257,27 @@ test("RemoveSuppression takes a reviewed list off in one call; a bad list is INV
   expect(await all()).toEqual(before);
 
   // The entries the old rule made for a sender-side refusal, found by their detail and lifted.
-  const res = await mailbox.removeSuppression({ accountId: 1, addresses: ["Old-Blocked@Example.org", "never-listed@example.org", "by-hand@example.org"] });
+  const res = await mailbox.removeSuppression({
+    accountId: 1,
+    addresses: ["Old-Blocked@Example.org", "never-listed@example.org", "by-hand@example.org"],
+  });
   expect(res.removed).toEqual(["old-blocked@example.org", "by-hand@example.org"]);
   expect(await all()).toEqual(before.filter((a) => a !== "old-blocked@example.org" && a !== "by-hand@example.org"));
   // One address keeps its answer: NOT_FOUND when it is not listed.
-  const missing = ConnectError.from(await mailbox.removeSuppression({ accountId: 1, address: "by-hand@example.org" }).catch((e: unknown) => e));
+  const missing = ConnectError.from(
+    await mailbox.removeSuppression({ accountId: 1, address: "by-hand@example.org" }).catch((e: unknown) => e),
+  );
   expect(missing.code).toBe(Code.NotFound);
 });
 
 test("docs/inbound.md's review-and-lift commands, posted as curl posts them (Connect JSON), find the old rule's entries and lift the picked ones", async () => {
-  const block = /### Reviewing and lifting old suppressions\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(readFileSync(new URL("../../../docs/inbound.md", import.meta.url), "utf8"))?.[1];
-  const calls = [...block!.matchAll(/-d '([^']+)' \\\n\s+http:\/\/localhost:8080(\/\S+)/g)].map(([, body, path]) => ({ body: body!, path: path! }));
+  const block = /### Reviewing and lifting old suppressions\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(
+    readFileSync(new URL("../../../docs/inbound.md", import.meta.url), "utf8"),
+  )?.[1];
+  const calls = [...block!.matchAll(/-d '([^']+)' \\\n\s+http:\/\/localhost:8080(\/\S+)/g)].map(([, body, path]) => ({
+    body: body!,
+    path: path!,
+  }));
   expect(calls.map((c) => c.path)).toEqual(["/email.v1.MailboxService/ListSuppressions", "/email.v1.MailboxService/RemoveSuppression"]);
   const post = async (c: { body: string; path: string }) => {
     const res = await fetch(`${t.url}${c.path}`, { method: "POST", headers: { "content-type": "application/json" }, body: c.body });
@@ -239,8 +287,10 @@ test("docs/inbound.md's review-and-lift commands, posted as curl posts them (Con
   const removeBody = JSON.parse(calls[1]!.body) as { accountId: number; addresses: string[] };
   // The README's example addresses, listed by the old rule.
   for (const [i, address] of removeBody.addresses.entries()) {
-    await t.app.pool.query("INSERT INTO suppression (account_id, address, reason, outbox_id, detail, created_at) VALUES (?, ?, 'hard_bounce', NULL, ?, ?)",
-      [removeBody.accountId, address, "5.7.1 blocked using zen.spamhaus.org", 10 + i]);
+    await t.app.pool.query(
+      "INSERT INTO suppression (account_id, address, reason, outbox_id, detail, created_at) VALUES (?, ?, 'hard_bounce', NULL, ?, ?)",
+      [removeBody.accountId, address, "5.7.1 blocked using zen.spamhaus.org", 10 + i],
+    );
   }
   const listed = (await post(calls[0]!)) as { suppressions: { address: string; reason: string; bounceReason?: string }[] };
   expect(listed.suppressions.map((s) => s.address)).toEqual(expect.arrayContaining(removeBody.addresses));

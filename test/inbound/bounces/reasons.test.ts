@@ -21,14 +21,19 @@ const README_WORDS: Record<ReasonClass, string> = { suppress: "suppresses at onc
 test("the proto's BounceReason lists the taxonomy in order, each value's comment saying its default class", () => {
   const block = /\nenum BounceReason \{\n([\s\S]*?)\n\}/.exec(read("proto/email/v1/outbox.proto"))?.[1];
   expect(block, "outbox.proto: enum BounceReason").toBeDefined();
-  const values = [...block!.matchAll(/((?: {2}\/\/ .*\n)+) {2}BOUNCE_REASON_([A-Z_]+) = (\d+);/g)]
-    .map(([, comment, name, n]) => ({ comment: comment!.replace(/\s*\/\/ /g, " ").trim(), name: name!.toLowerCase(), n: Number(n) }));
+  const values = [...block!.matchAll(/((?: {2}\/\/ .*\n)+) {2}BOUNCE_REASON_([A-Z_]+) = (\d+);/g)].map(([, comment, name, n]) => ({
+    comment: comment!.replace(/\s*\/\/ /g, " ").trim(),
+    name: name!.toLowerCase(),
+    n: Number(n),
+  }));
   expect(values[0]).toMatchObject({ name: "unspecified", n: 0 });
   const reasons = values.slice(1);
   expect(reasons.map((v) => v.name)).toEqual([...BOUNCE_REASONS]);
   expect(reasons.map((v) => v.n)).toEqual(BOUNCE_REASONS.map((_, i) => i + 1));
   for (const v of reasons) {
-    expect(v.comment, `BOUNCE_REASON_${v.name.toUpperCase()}`).toContain(PROTO_WORDS[DEFAULT_REASON_CLASS[v.name as keyof typeof DEFAULT_REASON_CLASS]]);
+    expect(v.comment, `BOUNCE_REASON_${v.name.toUpperCase()}`).toContain(
+      PROTO_WORDS[DEFAULT_REASON_CLASS[v.name as keyof typeof DEFAULT_REASON_CLASS]],
+    );
   }
 });
 

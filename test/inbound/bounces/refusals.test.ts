@@ -16,11 +16,23 @@ beforeAll(async () => {
   o = await openOutboxDb("refusals");
   const ids = await enqueueMany(o.pool, 600, NOW - 3 * REFUSAL_WINDOW_MS);
   // 3,000 reports: 5 per row, accounts 1..3, every reason for each, spread over three days.
-  const rows = ids.flatMap((id, i) => Array.from({ length: 5 }, (_, j) => {
-    const n = i * 5 + j;
-    const reason = BOUNCE_REASONS[n % BOUNCE_REASONS.length]!;
-    return [id, `r${n}@d${n % 7}.example`, 1 + (n % 3), "bounced", "5.0.0", `diagnostic ${n}`, reason, "550", NOW - 3 * REFUSAL_WINDOW_MS + n * 86_400];
-  }));
+  const rows = ids.flatMap((id, i) =>
+    Array.from({ length: 5 }, (_, j) => {
+      const n = i * 5 + j;
+      const reason = BOUNCE_REASONS[n % BOUNCE_REASONS.length]!;
+      return [
+        id,
+        `r${n}@d${n % 7}.example`,
+        1 + (n % 3),
+        "bounced",
+        "5.0.0",
+        `diagnostic ${n}`,
+        reason,
+        "550",
+        NOW - 3 * REFUSAL_WINDOW_MS + n * 86_400,
+      ];
+    }),
+  );
   await o.pool.query(
     "INSERT INTO outbox_recipient (outbox_id, address, account_id, state, status_code, diagnostic, bounce_reason, reply_code, updated_at) VALUES ?",
     [rows],
@@ -42,9 +54,22 @@ test("counts each account's sender-class reasons within the window, with the lat
   const n = (blocked.latestAt - (NOW - 3 * REFUSAL_WINDOW_MS)) / 86_400;
   expect(blocked).toMatchObject({ latestDiagnostic: `diagnostic ${n}`, latestDomain: `d${n % 7}.example` });
   // Only sender-class reasons, the most frequent first; none for an account without reports.
-  expect(got.get(1)!.map((r) => r.reason).sort()).toEqual(
-    ["blocked", "content_error", "filtered", "message_too_big", "policy_violation", "rejected", "spam_detected", "syntax_error", "virus_detected"],
-  );
+  expect(
+    got
+      .get(1)!
+      .map((r) => r.reason)
+      .sort(),
+  ).toEqual([
+    "blocked",
+    "content_error",
+    "filtered",
+    "message_too_big",
+    "policy_violation",
+    "rejected",
+    "spam_detected",
+    "syntax_error",
+    "virus_detected",
+  ]);
   const counts = got.get(1)!.map((r) => r.count);
   expect(counts).toEqual([...counts].sort((a, b) => b - a));
   expect(got.has(9)).toBe(false);

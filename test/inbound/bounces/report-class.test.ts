@@ -4,8 +4,12 @@ import { expect, test } from "vitest";
 import { parseReasonClasses } from "../../../src/config/reason-classes.js";
 import { reportClass } from "../../../src/inbound/bounces/report-class.js";
 
-const r = (reason: Parameters<typeof reportClass>[1]["reason"], status: string, replyCode = "550", stage?: "rcpt" | "data") =>
-  ({ reason, status, replyCode, ...(stage ? { stage } : {}) });
+const r = (reason: Parameters<typeof reportClass>[1]["reason"], status: string, replyCode = "550", stage?: "rcpt" | "data") => ({
+  reason,
+  status,
+  replyCode,
+  ...(stage ? { stage } : {}),
+});
 
 test.each([
   ["user unknown, 5.1.1", r("user_unknown", "5.1.1"), "suppress"],

@@ -21,7 +21,9 @@ test.each<[Fixture, string, string, string, string, string]>([
 ])("%s: %s %s %s", async (name, state, status, reason, replyCode, diagnostic) => {
   const report = await readReport(fixture(name, FILL));
   const feedback = state === "complained" ? { feedbackType: status } : {};
-  expect(report?.recipients).toEqual([{ address: "jordan@example.org", state, status, reason, replyCode, ...feedback, diagnostic: expect.stringContaining(diagnostic) }]);
+  expect(report?.recipients).toEqual([
+    { address: "jordan@example.org", state, status, reason, replyCode, ...feedback, diagnostic: expect.stringContaining(diagnostic) },
+  ]);
   expect(report!.originalMessageIds).toContain("<outbox-42-1@outbox.test>");
   expect(report!.kind).toBe(name === "arf-complaint" ? "complaint" : "bounce");
 });
@@ -35,23 +37,51 @@ test("the Exim copy's other addresses are not taken for failed recipients", asyn
 test("ordinary mail, and a report of successful delivery, are not reports", async () => {
   const plain = Buffer.from("From: a@example.org\r\nTo: b@example.org\r\nSubject: hello\r\n\r\nThe mail delivery failed to amuse me.\r\n");
   expect(await readReport(plain)).toBeUndefined();
-  const delivered = fixture("postfix-dsn", FILL).toString().replace("Action: failed", "Action: delivered").replace("Status: 5.1.1", "Status: 2.0.0");
+  const delivered = fixture("postfix-dsn", FILL)
+    .toString()
+    .replace("Action: failed", "Action: delivered")
+    .replace("Status: 5.1.1", "Status: 2.0.0");
   expect(await readReport(Buffer.from(delivered))).toBeUndefined();
 });
 
 test("DSN fields: folded values, every occurrence, a group per recipient even without blank lines, prose skipped; recipient values that are no address", () => {
   const text = [
-    "Some prose here.", "And more.", "", "Reporting-MTA: dns; mx.example", "",
-    "Final-Recipient: rfc822; a@b.example", "Diagnostic-Code: smtp; 550", "  folded", "Status: 5.0.0", "Status: 4.0.0",
-    "Final-Recipient: rfc822; c@d.example", "Action: failed",
+    "Some prose here.",
+    "And more.",
+    "",
+    "Reporting-MTA: dns; mx.example",
+    "",
+    "Final-Recipient: rfc822; a@b.example",
+    "Diagnostic-Code: smtp; 550",
+    "  folded",
+    "Status: 5.0.0",
+    "Status: 4.0.0",
+    "Final-Recipient: rfc822; c@d.example",
+    "Action: failed",
   ].join("\n");
   expect(recipientFields(text, 10)).toEqual([
-    new Map([["final-recipient", ["rfc822; a@b.example"]], ["diagnostic-code", ["smtp; 550 folded"]], ["status", ["5.0.0", "4.0.0"]]]),
-    new Map([["final-recipient", ["rfc822; c@d.example"]], ["action", ["failed"]]]),
+    new Map([
+      ["final-recipient", ["rfc822; a@b.example"]],
+      ["diagnostic-code", ["smtp; 550 folded"]],
+      ["status", ["5.0.0", "4.0.0"]],
+    ]),
+    new Map([
+      ["final-recipient", ["rfc822; c@d.example"]],
+      ["action", ["failed"]],
+    ]),
   ]);
   expect(recipientFields(text, 1)).toHaveLength(1);
-  expect(["rfc822; <A@B.example>", "rfc822;a@b.example (was: c@d.example)", "A@B.example"].map(fieldAddress)).toEqual(["a@b.example", "a@b.example", "a@b.example"]);
-  expect(["rfc822; |/usr/bin/procmail", "X-Unix; /var/mail/a", "LOCAL; kijitora", "rfc822; @mx.example.org"].map(fieldAddress)).toEqual([undefined, undefined, undefined, undefined]);
+  expect(["rfc822; <A@B.example>", "rfc822;a@b.example (was: c@d.example)", "A@B.example"].map(fieldAddress)).toEqual([
+    "a@b.example",
+    "a@b.example",
+    "a@b.example",
+  ]);
+  expect(["rfc822; |/usr/bin/procmail", "X-Unix; /var/mail/a", "LOCAL; kijitora", "rfc822; @mx.example.org"].map(fieldAddress)).toEqual([
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
 });
 
 test("VERP: the address names its row; another row's or a changed hash is recognised as forged", () => {

@@ -11,27 +11,47 @@ type Row = [address: string, state: string, status: string, replyCode: string, r
 
 test.each<[string, "bounce" | "complaint", Row[], string[]]>([
   // "did not reach the following recipient(s)": the summary's To line (alice) is no failure.
-  ["exchange2003", "bounce", [
-    ["bob.jones@example.net", "bounced", "5.0.0", "", "user_unknown"],
-    ["carol@example.net", "bounced", "5.0.0", "", "mailbox_full"],
-  ], ["<outbox-7-1@outbox.test>"]],
+  [
+    "exchange2003",
+    "bounce",
+    [
+      ["bob.jones@example.net", "bounced", "5.0.0", "", "user_unknown"],
+      ["carol@example.net", "bounced", "5.0.0", "", "mailbox_full"],
+    ],
+    ["<outbox-7-1@outbox.test>"],
+  ],
   // Recipient blocks without the blank line between them; the delivered one is no failure.
-  ["aol-dsn-no-blank", "bounce", [
-    ["first@aol.example.com", "bounced", "5.1.1", "550", "user_unknown"],
-    ["second@aol.example.com", "bounced", "5.2.2", "552", "mailbox_full"],
-  ], ["<outbox-8-1@outbox.test>"]],
-  ["arf-several-rcpt", "complaint", [
-    ["one@isp.example.net", "complained", "abuse", "", "complaint"],
-    ["two@isp.example.net", "complained", "abuse", "", "complaint"],
-    ["three@isp.example.net", "complained", "abuse", "", "complaint"],
-  ], ["<outbox-9-1@outbox.test>"]],
+  [
+    "aol-dsn-no-blank",
+    "bounce",
+    [
+      ["first@aol.example.com", "bounced", "5.1.1", "550", "user_unknown"],
+      ["second@aol.example.com", "bounced", "5.2.2", "552", "mailbox_full"],
+    ],
+    ["<outbox-8-1@outbox.test>"],
+  ],
+  [
+    "arf-several-rcpt",
+    "complaint",
+    [
+      ["one@isp.example.net", "complained", "abuse", "", "complaint"],
+      ["two@isp.example.net", "complained", "abuse", "", "complaint"],
+      ["three@isp.example.net", "complained", "abuse", "", "complaint"],
+    ],
+    ["<outbox-9-1@outbox.test>"],
+  ],
   // Hotmail's complaint is no multipart/report: the address is in X-HmXmrOriginalRecipient.
   ["hotmail-complaint", "complaint", [["reader@hotmail.example", "complained", "abuse", "", "complaint"]], ["<outbox-10-1@outbox.test>"]],
   // SNS envelope around SES's JSON, a display name in one address.
-  ["ses-bounce", "bounce", [
-    ["gone@example.org", "bounced", "5.1.1", "550", "user_unknown"],
-    ["full@example.org", "bounced", "5.2.2", "552", "mailbox_full"],
-  ], ["<outbox-11-1@outbox.test>"]],
+  [
+    "ses-bounce",
+    "bounce",
+    [
+      ["gone@example.org", "bounced", "5.1.1", "550", "user_unknown"],
+      ["full@example.org", "bounced", "5.2.2", "552", "mailbox_full"],
+    ],
+    ["<outbox-11-1@outbox.test>"],
+  ],
   ["ses-complaint", "complaint", [["angry@example.org", "complained", "abuse", "", "complaint"]], ["<outbox-12-1@outbox.test>"]],
   ["exim-delay", "bounce", [["slow@example.org", "delayed", "4.0.0", "", "delayed"]], []],
   // DSN fields in a quoted-printable text part, broken mid-name by soft line breaks.
@@ -57,9 +77,13 @@ test("text in a charset other than the one declared is still read as text", asyn
 });
 
 test("a postmaster's mail that reports no failure, and a not-spam feedback report, are no reports", async () => {
-  const receipt = "From: postmaster@example.net\r\nTo: sender@example.com\r\nSubject: Your request\r\n\r\nThank you for writing to support@example.net.\r\nWe will answer within a day.\r\n";
+  const receipt =
+    "From: postmaster@example.net\r\nTo: sender@example.com\r\nSubject: Your request\r\n\r\nThank you for writing to support@example.net.\r\nWe will answer within a day.\r\n";
   expect(await readReport(Buffer.from(receipt))).toBeUndefined();
-  const arf = readFileSync(new URL("./fixtures/shapes/arf-several-rcpt.eml", import.meta.url), "utf8").replace("Feedback-Type: abuse", "Feedback-Type: not-spam");
+  const arf = readFileSync(new URL("./fixtures/shapes/arf-several-rcpt.eml", import.meta.url), "utf8").replace(
+    "Feedback-Type: abuse",
+    "Feedback-Type: not-spam",
+  );
   expect(await readReport(Buffer.from(arf))).toBeUndefined();
 });
 

@@ -47,11 +47,14 @@ afterAll(async () => {
 /** Sends and waits until the row is SENT; returns it. */
 async function sent(accountId: number, to: string[]) {
   const id = (await email.send({ accountId, to, subject: "Your order", bodyText: "b" })).outbox!.outboxId;
-  return vi.waitFor(async () => {
-    const { outbox } = await email.getOutbox({ outboxId: id });
-    expect(outbox!.status).toBe(OutboxStatus.SENT);
-    return outbox!;
-  }, { timeout: 15_000 });
+  return vi.waitFor(
+    async () => {
+      const { outbox } = await email.getOutbox({ outboxId: id });
+      expect(outbox!.status).toBe(OutboxStatus.SENT);
+      return outbox!;
+    },
+    { timeout: 15_000 },
+  );
 }
 
 test("a hard bounce marks the recipient BOUNCED, streams an event, and suppresses the address; a second copy changes nothing", async () => {
@@ -63,11 +66,19 @@ test("a hard bounce marks the recipient BOUNCED, streams an event, and suppresse
 
   const { outbox } = await email.getOutbox({ outboxId: row.outboxId });
   expect(outbox!.status).toBe(OutboxStatus.SENT);
-  expect(outbox!.recipients).toMatchObject([{ address: "hard@example.org", state: RecipientState.BOUNCED, statusCode: "5.1.1", reason: BounceReason.USER_UNKNOWN }]);
+  expect(outbox!.recipients).toMatchObject([
+    { address: "hard@example.org", state: RecipientState.BOUNCED, statusCode: "5.1.1", reason: BounceReason.USER_UNKNOWN },
+  ]);
   expect(outbox!.recipients[0]!.diagnostic).toContain("User unknown");
   const events = (await readEventsAfter(t.app.pool, before, 100)).filter((e) => e.outboxId === Number(row.outboxId));
   expect(events).toMatchObject([
-    { kind: EventKind.recipientBounced, status: "sent", recipient: "hard@example.org", bounceReason: "user_unknown", error: expect.stringMatching(/^5\.1\.1 /) },
+    {
+      kind: EventKind.recipientBounced,
+      status: "sent",
+      recipient: "hard@example.org",
+      bounceReason: "user_unknown",
+      error: expect.stringMatching(/^5\.1\.1 /),
+    },
   ]);
 
   const list = await mailbox.listSuppressions({ accountId: 1 });
@@ -91,9 +102,13 @@ test("a suppressed recipient is left out of later mail; a message to suppressed 
   expect(msg!.envelope.to).toEqual(["kept@example.org"]);
   expect(msg!.header("to")).not.toContain("manual@");
 
-  const only = (await email.send({ accountId: 1, to: ["manual@example.org"], cc: ["MANUAL@example.org"], subject: "s", bodyText: "b" })).outbox!;
+  const only = (await email.send({ accountId: 1, to: ["manual@example.org"], cc: ["MANUAL@example.org"], subject: "s", bodyText: "b" }))
+    .outbox!;
   expect(only.status).toBe(OutboxStatus.SUPPRESSED);
-  expect((await email.getOutbox({ outboxId: only.outboxId })).outbox).toMatchObject({ status: OutboxStatus.SUPPRESSED, suppressedRecipients: ["manual@example.org"] });
+  expect((await email.getOutbox({ outboxId: only.outboxId })).outbox).toMatchObject({
+    status: OutboxStatus.SUPPRESSED,
+    suppressedRecipients: ["manual@example.org"],
+  });
   const events = (await readEventsAfter(t.app.pool, 0, 100_000)).filter((e) => e.outboxId === Number(only.outboxId));
   expect(events.map((e) => e.kind)).toEqual([EventKind.suppressed]);
 
@@ -107,31 +122,58 @@ test("a suppressed recipient is left out of later mail; a message to suppressed 
 
 test("soft bounces suppress only after the account's limit; a delay never replaces a bounce", async () => {
   const a = await sent(1, ["soft@example.org"]);
-  const first = await mailbox.ingestMessage({ accountId: 1, raw: fixture("postfix-delayed", { rcpt: "soft@example.org", messageId: a.messageId }) });
+  const first = await mailbox.ingestMessage({
+    accountId: 1,
+    raw: fixture("postfix-delayed", { rcpt: "soft@example.org", messageId: a.messageId }),
+  });
   expect(first.report).toMatchObject({ recipients: [{ state: RecipientState.DELAYED, statusCode: "4.4.1" }], suppressed: [] });
   const b = await sent(1, ["soft@example.org"]);
-  const second = await mailbox.ingestMessage({ accountId: 1, raw: fixture("postfix-delayed", { rcpt: "soft@example.org", messageId: b.messageId, subject: "second" }) });
+  const second = await mailbox.ingestMessage({
+    accountId: 1,
+    raw: fixture("postfix-delayed", { rcpt: "soft@example.org", messageId: b.messageId, subject: "second" }),
+  });
   expect(second.report!.suppressed).toEqual(["soft@example.org"]);
-  expect((await mailbox.listSuppressions({ accountId: 1, query: "soft" })).suppressions).toMatchObject([{ reason: SuppressionReason.SOFT_BOUNCES }]);
+  expect((await mailbox.listSuppressions({ accountId: 1, query: "soft" })).suppressions).toMatchObject([
+    { reason: SuppressionReason.SOFT_BOUNCES },
+  ]);
 
   const c = await sent(1, ["late@example.org"]);
   await mailbox.ingestMessage({ accountId: 1, raw: fixture("gmail-dsn", { rcpt: "late@example.org", messageId: c.messageId }) });
-  await mailbox.ingestMessage({ accountId: 1, raw: fixture("postfix-delayed", { rcpt: "late@example.org", messageId: c.messageId, subject: "late" }) });
-  expect((await email.getOutbox({ outboxId: c.outboxId })).outbox!.recipients).toMatchObject([{ state: RecipientState.BOUNCED, statusCode: "5.1.1" }]);
+  await mailbox.ingestMessage({
+    accountId: 1,
+    raw: fixture("postfix-delayed", { rcpt: "late@example.org", messageId: c.messageId, subject: "late" }),
+  });
+  expect((await email.getOutbox({ outboxId: c.outboxId })).outbox!.recipients).toMatchObject([
+    { state: RecipientState.BOUNCED, statusCode: "5.1.1" },
+  ]);
 });
 
 test("a complaint marks the recipient COMPLAINED and suppresses it", async () => {
   const row = await sent(1, ["angry@example.org"]);
-  const res = await mailbox.ingestMessage({ accountId: 1, raw: fixture("arf-complaint", { rcpt: "angry@example.org", messageId: row.messageId }) });
-  expect(res.report).toMatchObject({ recipients: [{ address: "angry@example.org", state: RecipientState.COMPLAINED, statusCode: "abuse" }], suppressed: ["angry@example.org"] });
-  expect((await mailbox.listSuppressions({ accountId: 1, query: "angry" })).suppressions).toMatchObject([{ reason: SuppressionReason.COMPLAINT }]);
+  const res = await mailbox.ingestMessage({
+    accountId: 1,
+    raw: fixture("arf-complaint", { rcpt: "angry@example.org", messageId: row.messageId }),
+  });
+  expect(res.report).toMatchObject({
+    recipients: [{ address: "angry@example.org", state: RecipientState.COMPLAINED, statusCode: "abuse" }],
+    suppressed: ["angry@example.org"],
+  });
+  expect((await mailbox.listSuppressions({ accountId: 1, query: "angry" })).suppressions).toMatchObject([
+    { reason: SuppressionReason.COMPLAINT },
+  ]);
 });
 
 test("reports about another account's row, or a recipient the row never had, change nothing", async () => {
   const row = await sent(1, ["someone@example.org"]);
-  const other = await mailbox.ingestMessage({ accountId: 2, raw: fixture("exim-plain", { rcpt: "someone@example.org", messageId: row.messageId }) });
+  const other = await mailbox.ingestMessage({
+    accountId: 2,
+    raw: fixture("exim-plain", { rcpt: "someone@example.org", messageId: row.messageId }),
+  });
   expect(other.report).toBeUndefined();
-  const stranger = await mailbox.ingestMessage({ accountId: 1, raw: fixture("exchange-ndr", { rcpt: "stranger@example.org", messageId: row.messageId }) });
+  const stranger = await mailbox.ingestMessage({
+    accountId: 1,
+    raw: fixture("exchange-ndr", { rcpt: "stranger@example.org", messageId: row.messageId }),
+  });
   expect(stranger.report).toBeUndefined();
   expect((await email.getOutbox({ outboxId: row.outboxId })).outbox!.recipients).toEqual([]);
 });
@@ -146,9 +188,15 @@ test("VERP: the envelope sender names the row; a bounce to it matches without a 
 
   const forged = bounceTo.replace(/-[0-9a-f]{16}@/, "-0000000000000000@");
   const noId = "<unrelated@elsewhere.example>";
-  const ignored = await mailbox.ingestMessage({ accountId: 2, raw: fixture("gmail-dsn", { rcpt: "verp@example.org", messageId: noId, deliveredTo: forged }) });
+  const ignored = await mailbox.ingestMessage({
+    accountId: 2,
+    raw: fixture("gmail-dsn", { rcpt: "verp@example.org", messageId: noId, deliveredTo: forged }),
+  });
   expect(ignored.report).toBeUndefined();
-  const matched = await mailbox.ingestMessage({ accountId: 2, raw: fixture("gmail-dsn", { rcpt: "verp@example.org", messageId: noId, deliveredTo: bounceTo, subject: "v" }) });
+  const matched = await mailbox.ingestMessage({
+    accountId: 2,
+    raw: fixture("gmail-dsn", { rcpt: "verp@example.org", messageId: noId, deliveredTo: bounceTo, subject: "v" }),
+  });
   expect(matched.report).toMatchObject({ outboxId: row.outboxId, recipients: [{ state: RecipientState.BOUNCED }] });
 });
 

@@ -32,11 +32,17 @@ afterAll(async () => {
 
 /** An instance whose account `id` watches `mailbox` on the test server. */
 function instance(id: number, mailbox: string, label: string): Promise<TestApp> {
-  return startTestApp({ db, label, json: { accounts: [{ ...sinkAccount(id, sink.port), imap: { ...imap.config, mailboxes: [mailbox] } }] } });
+  return startTestApp({
+    db,
+    label,
+    json: { accounts: [{ ...sinkAccount(id, sink.port), imap: { ...imap.config, mailboxes: [mailbox] } }] },
+  });
 }
 
 async function storedIds(t: TestApp, accountId: number): Promise<string[]> {
-  const [rows] = (await t.app.pool.query("SELECT message_id FROM mail_message WHERE account_id = ? ORDER BY message_id", [accountId])) as unknown as [{ message_id: string }[]];
+  const [rows] = (await t.app.pool.query("SELECT message_id FROM mail_message WHERE account_id = ? ORDER BY message_id", [
+    accountId,
+  ])) as unknown as [{ message_id: string }[]];
   return rows.map((r) => r.message_id);
 }
 
@@ -51,10 +57,16 @@ test("mail appended to the mailbox becomes a parent that Reply answers", async (
     await imap.append(rawMail({ messageId: "<question-1@client.example>", subject: "Where is my order?" }));
     const transport = createConnectTransport({ baseUrl: t.url, httpVersion: "1.1" });
     const mailbox = createClient(MailboxService, transport);
-    const parent = await until(async () => (await mailbox.getMessage({ accountId: 1, messageId: "<question-1@client.example>" })).message!, 10_000);
+    const parent = await until(
+      async () => (await mailbox.getMessage({ accountId: 1, messageId: "<question-1@client.example>" })).message!,
+      10_000,
+    );
     expect(parent.subject).toBe("Where is my order?");
     const res = await createClient(EmailService, transport).reply({
-      accountId: 1, inReplyToMessageId: "<question-1@client.example>", bodyText: "On its way.", waitForAttempt: true,
+      accountId: 1,
+      inReplyToMessageId: "<question-1@client.example>",
+      bodyText: "On its way.",
+      waitForAttempt: true,
     });
     expect(res.outbox?.status).toBe(OutboxStatus.SENT);
     const delivered = sink.messages.find((m) => m.messageId === res.outbox!.messageId)!;
@@ -90,10 +102,15 @@ test("a connection cut in the middle of a fetch loses and duplicates nothing", a
   const t = await instance(2, "Cut", "imap-cut");
   try {
     await cut;
-    await until(async () => expect(await storedIds(t, 2)).toEqual(["<cut-1@client.example>", "<cut-2@client.example>", "<cut-3@client.example>"]), 15_000);
+    await until(
+      async () => expect(await storedIds(t, 2)).toEqual(["<cut-1@client.example>", "<cut-2@client.example>", "<cut-3@client.example>"]),
+      15_000,
+    );
     // Each UID is stored just after its message: the last one follows shortly.
     await until(async () => {
-      const [state] = (await t.app.pool.query("SELECT last_uid FROM imap_mailbox_state WHERE account_id = 2")) as unknown as [{ last_uid: number }[]];
+      const [state] = (await t.app.pool.query("SELECT last_uid FROM imap_mailbox_state WHERE account_id = 2")) as unknown as [
+        { last_uid: number }[],
+      ];
       expect(state.map((s) => Number(s.last_uid))).toEqual([3]);
     }, 15_000);
     expect(t.logs.some((l) => l.msg === "imap mailbox failed; reconnecting")).toBe(true);
@@ -113,7 +130,7 @@ test("one instance at a time holds the mailbox; another takes over when it stops
     expect(first.app.inbound.holds(3)).toBe(true);
     await until(async () => expect(await storedIds(first, 3)).toEqual(["<lock-1@client.example>"]), 10_000);
     expect(second.app.inbound.holds(3)).toBe(false);
-    expect(await counted(second, "ingested") + (await counted(second, "duplicate"))).toBe(0);
+    expect((await counted(second, "ingested")) + (await counted(second, "duplicate"))).toBe(0);
 
     await first.close();
     await until(() => expect(second.app.inbound.holds(3)).toBe(true), 10_000);
@@ -131,13 +148,21 @@ test("a reload (SIGHUP) starts, changes and stops an account's mailbox; a refuse
   await imap.append(rawMail({ messageId: "<reload-1@client.example>" }), "Reload");
   const t = await startTestApp({ db, label: "imap-reload", json: { accounts: [sinkAccount(4, sink.port)] } });
   const reload = (value?: Record<string, unknown>) =>
-    t.app.reload(parseConfig({ accounts: [{ ...sinkAccount(4, sink.port), imap: value }] }, { DATABASE_URL: db.url, PORT: "0" }, process.cwd()));
+    t.app.reload(
+      parseConfig({ accounts: [{ ...sinkAccount(4, sink.port), imap: value }] }, { DATABASE_URL: db.url, PORT: "0" }, process.cwd()),
+    );
   try {
     reload({ ...imap.config, mailboxes: ["Reload"] });
     await until(async () => expect(await storedIds(t, 4)).toEqual(["<reload-1@client.example>"]), 10_000);
 
     reload({ ...imap.config, auth: { password: "wrong-imap-password" }, mailboxes: ["Reload"] });
-    await until(() => expect(t.logs.some((l) => l.msg === "imap mailbox failed; reconnecting" && String(l.err).includes("Authentication failed"))).toBe(true), 10_000);
+    await until(
+      () =>
+        expect(t.logs.some((l) => l.msg === "imap mailbox failed; reconnecting" && String(l.err).includes("Authentication failed"))).toBe(
+          true,
+        ),
+      10_000,
+    );
     expect(JSON.stringify(t.logs)).not.toContain("wrong-imap-password");
 
     reload(undefined);
@@ -150,11 +175,17 @@ test("a reload (SIGHUP) starts, changes and stops an account's mailbox; a refuse
 test("a reload the ingest cannot apply is logged, and the next reload is applied", async () => {
   await imap.append(rawMail({ messageId: "<chain-1@client.example>" }), "Chain");
   const t = await startTestApp({ db, label: "imap-chain", json: { accounts: [sinkAccount(6, sink.port)] } });
-  const good = parseConfig({ accounts: [{ ...sinkAccount(6, sink.port), imap: { ...imap.config, mailboxes: ["Chain"] } }] },
-    { DATABASE_URL: db.url, PORT: "0" }, process.cwd());
+  const good = parseConfig(
+    { accounts: [{ ...sinkAccount(6, sink.port), imap: { ...imap.config, mailboxes: ["Chain"] } }] },
+    { DATABASE_URL: db.url, PORT: "0" },
+    process.cwd(),
+  );
   try {
     t.app.reload(withUnappliableImap(good, 6));
-    await until(() => expect(t.logs.some((l) => l.msg === "imap ingest could not follow the config" && String(l.err).includes("BigInt"))).toBe(true), 10_000);
+    await until(
+      () => expect(t.logs.some((l) => l.msg === "imap ingest could not follow the config" && String(l.err).includes("BigInt"))).toBe(true),
+      10_000,
+    );
     expect(t.app.inbound.holds(6)).toBe(false);
 
     t.app.reload(good);

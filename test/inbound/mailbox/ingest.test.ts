@@ -98,8 +98,18 @@ describe("IngestMessage", () => {
     expect(m.bodyText.trim()).toBe("Plain body with a needle.");
     expect(m.bodyHtml).toContain(`<img src="cid:logo@client.example">`);
     const byName = Object.fromEntries(m.attachments.map((a) => [a.filename, a]));
-    expect(byName["invoice.pdf"]).toMatchObject({ contentType: "application/pdf", size: BigInt(PDF.length), sha256: sha256(PDF), disposition: "attachment" });
-    expect(byName["logo.png"]).toMatchObject({ contentType: "image/png", size: BigInt(PNG.length), sha256: sha256(PNG), contentId: "<logo@client.example>" });
+    expect(byName["invoice.pdf"]).toMatchObject({
+      contentType: "application/pdf",
+      size: BigInt(PDF.length),
+      sha256: sha256(PDF),
+      disposition: "attachment",
+    });
+    expect(byName["logo.png"]).toMatchObject({
+      contentType: "image/png",
+      size: BigInt(PNG.length),
+      sha256: sha256(PNG),
+      contentId: "<logo@client.example>",
+    });
   });
 
   test("the same message twice is one row with the same id", async () => {
@@ -108,7 +118,9 @@ describe("IngestMessage", () => {
     const second = await mailbox.ingestMessage({ accountId: 1, raw });
     expect([first.created, second.created]).toEqual([true, false]);
     expect(second.message!.id).toBe(first.message!.id);
-    const [rows] = (await t.app.pool.query("SELECT COUNT(*) AS n FROM mail_message WHERE message_id = '<twice@client.example>'")) as unknown as [{ n: number }[]];
+    const [rows] = (await t.app.pool.query(
+      "SELECT COUNT(*) AS n FROM mail_message WHERE message_id = '<twice@client.example>'",
+    )) as unknown as [{ n: number }[]];
     expect(Number(rows[0]!.n)).toBe(1);
     // Another account holding the same Message-ID is another message.
     expect((await mailbox.ingestMessage({ accountId: 2, raw })).created).toBe(true);
@@ -137,22 +149,30 @@ describe("IngestMessage", () => {
 
   test("requests that cannot be stored are refused", async () => {
     expect(await refusal(mailbox.ingestMessage({ accountId: 1, raw: new Uint8Array() }))).toMatchObject({
-      code: Code.InvalidArgument, reason: "REQUIRED_FIELD_EMPTY", fields: ["raw"],
+      code: Code.InvalidArgument,
+      reason: "REQUIRED_FIELD_EMPTY",
+      fields: ["raw"],
     });
     expect(await refusal(mailbox.ingestMessage({ accountId: 1, raw: Buffer.from("just some text\r\n") }))).toMatchObject({
-      code: Code.InvalidArgument, reason: "MESSAGE_INVALID",
+      code: Code.InvalidArgument,
+      reason: "MESSAGE_INVALID",
     });
-    expect(await refusal(mailbox.ingestMessage({ accountId: 99, raw: rawMail({}) }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_NOT_FOUND" });
+    expect(await refusal(mailbox.ingestMessage({ accountId: 99, raw: rawMail({}) }))).toMatchObject({
+      code: Code.NotFound,
+      reason: "ACCOUNT_NOT_FOUND",
+    });
   });
 });
 
 describe("GetMessage", () => {
   test("unknown, malformed and other accounts' ids are refused", async () => {
     expect(await refusal(mailbox.getMessage({ accountId: 1, messageId: "<nobody@client.example>" }))).toMatchObject({
-      code: Code.NotFound, reason: "MESSAGE_NOT_FOUND",
+      code: Code.NotFound,
+      reason: "MESSAGE_NOT_FOUND",
     });
     expect(await refusal(mailbox.getMessage({ accountId: 1, messageId: "not an id" }))).toMatchObject({
-      code: Code.InvalidArgument, reason: "MESSAGE_ID_INVALID",
+      code: Code.InvalidArgument,
+      reason: "MESSAGE_ID_INVALID",
     });
     await mailbox.ingestMessage({ accountId: 2, raw: rawMail({ messageId: "<two-only@client.example>" }) });
     expect((await refusal(mailbox.getMessage({ accountId: 1, messageId: "<two-only@client.example>" }))).code).toBe(Code.NotFound);
@@ -208,7 +228,10 @@ describe("ListMessages", () => {
     expect((await mailbox.listMessages({ accountId: 2, direction: MessageDirection.OUTBOUND })).messages).toEqual([]);
     expect((await mailbox.listMessages({ accountId: 2, direction: MessageDirection.INBOUND, pageSize: 1 })).messages).toHaveLength(1);
     expect(await refusal(mailbox.listMessages({ accountId: 2, pageSize: 501 }))).toMatchObject({
-      code: Code.InvalidArgument, reason: "LIMIT_OUT_OF_RANGE", message: "limit_out_of_range", fields: ["page_size"],
+      code: Code.InvalidArgument,
+      reason: "LIMIT_OUT_OF_RANGE",
+      message: "limit_out_of_range",
+      fields: ["page_size"],
     });
     expect((await mailbox.listMessages({ accountId: 2, pageSize: 500 })).messages.length).toBeGreaterThan(0);
     expect((await refusal(mailbox.listMessages({ accountId: 2, query: "x".repeat(201) }))).reason).toBe("QUERY_TOO_LONG");

@@ -8,8 +8,16 @@ const OWN = "Support <support@us.example>";
 
 function parent(p: Partial<ReplyParent>): ReplyParent {
   return {
-    direction: "inbound", messageId: "<p@client.example>", from: "alice@client.example", replyTo: [], to: [], cc: [],
-    subject: "Hello", inReplyTo: null, references: [], ...p,
+    direction: "inbound",
+    messageId: "<p@client.example>",
+    from: "alice@client.example",
+    replyTo: [],
+    to: [],
+    cc: [],
+    subject: "Hello",
+    inReplyTo: null,
+    references: [],
+    ...p,
   };
 }
 
@@ -61,7 +69,8 @@ describe("stored Message-IDs", () => {
   test("a usable header id is normalised; anything else becomes the content hash", () => {
     const raw = Buffer.from("Subject: x\r\n\r\nbody\r\n");
     expect(storedMessageId(" <a@b.example> ", raw)).toBe("<a@b.example>");
-    for (const bad of [undefined, "", "no-at-sign", "<a@b> <c@d>", "<é@b.example>"]) expect(storedMessageId(bad, raw)).toBe(contentHashId(raw));
+    for (const bad of [undefined, "", "no-at-sign", "<a@b> <c@d>", "<é@b.example>"])
+      expect(storedMessageId(bad, raw)).toBe(contentHashId(raw));
     expect(contentHashId(Buffer.from("Subject: x\n\nbody\n\n"))).toBe(contentHashId(raw));
   });
 });

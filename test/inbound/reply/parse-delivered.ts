@@ -46,7 +46,10 @@ export function parseWithPython(raw: Buffer): Promise<PythonParsed> {
 export async function parseWithMailparser(raw: Buffer): Promise<Delivered> {
   const m = await simpleParser(raw);
   const addrs = (h: AddressObject | AddressObject[] | undefined) =>
-    [h ?? []].flat().flatMap((o) => o.value).map((a) => (a.address ?? "").toLowerCase());
+    [h ?? []]
+      .flat()
+      .flatMap((o) => o.value)
+      .map((a) => (a.address ?? "").toLowerCase());
   return {
     to: addrs(m.to),
     cc: addrs(m.cc),

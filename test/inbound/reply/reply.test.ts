@@ -46,7 +46,11 @@ async function ingest(m: RawMail, accountId = 1) {
 }
 
 /** Replies, waits for the attempt, and returns the outbox row and the delivered message. */
-async function reply(req: { inReplyToMessageId: string; accountId?: number; replyAll?: boolean }): Promise<{ outbox: Outbox; msg: ReceivedMessage }> {
+async function reply(req: {
+  inReplyToMessageId: string;
+  accountId?: number;
+  replyAll?: boolean;
+}): Promise<{ outbox: Outbox; msg: ReceivedMessage }> {
   const res = await email.reply({ accountId: 1, bodyText: "Thanks.", waitForAttempt: true, ...req });
   expect(res.outbox?.status).toBe(OutboxStatus.SENT);
   const msg = sink.messages.find((m) => m.messageId === res.outbox!.messageId);
@@ -152,8 +156,12 @@ describe("subject and recipients", () => {
 
   test("a reply to a message we sent goes to its recipients, not to ourselves", async () => {
     const sent = await email.send({
-      accountId: 1, to: ["Bob <bob@client.example>", "carol@client.example"], cc: ["dave@client.example"], subject: "Our news",
-      bodyText: "News.", waitForAttempt: true,
+      accountId: 1,
+      to: ["Bob <bob@client.example>", "carol@client.example"],
+      cc: ["dave@client.example"],
+      subject: "Our news",
+      bodyText: "News.",
+      waitForAttempt: true,
     });
     expect(sent.outbox?.status).toBe(OutboxStatus.SENT);
     const recorded = (await mailbox.getMessage({ accountId: 1, messageId: sent.outbox!.messageId })).message!;
@@ -185,7 +193,12 @@ describe("the thread", () => {
     expect((await readBack(first.msg)).references).toEqual(["<m1@client.example>"]);
 
     // The customer answers our reply, quoting the chain as mail clients do.
-    await ingest({ messageId: "<m2@client.example>", subject: `Re: Order 42 is late`, inReplyTo: r1, references: `<m1@client.example> ${r1}` });
+    await ingest({
+      messageId: "<m2@client.example>",
+      subject: `Re: Order 42 is late`,
+      inReplyTo: r1,
+      references: `<m1@client.example> ${r1}`,
+    });
     const second = await reply({ inReplyToMessageId: "<m2@client.example>" });
     const d = await readBack(second.msg);
     expect(d.inReplyTo).toBe("<m2@client.example>");
@@ -204,7 +217,11 @@ describe("isolation and durability", () => {
   test("a parent held by account 2 is invisible to account 1", async () => {
     await ingest({ messageId: "<only-in-two@client.example>" }, 2);
     const r = await refusal(email.reply({ accountId: 1, inReplyToMessageId: "<only-in-two@client.example>", bodyText: "x" }));
-    expect(r).toMatchObject({ code: Code.NotFound, reason: "PARENT_NOT_FOUND", message: "in_reply_to_message_id does not exist for this account" });
+    expect(r).toMatchObject({
+      code: Code.NotFound,
+      reason: "PARENT_NOT_FOUND",
+      message: "in_reply_to_message_id does not exist for this account",
+    });
     expect((await refusal(mailbox.getMessage({ accountId: 1, messageId: "<only-in-two@client.example>" }))).code).toBe(Code.NotFound);
     const listed = await mailbox.listMessages({ accountId: 1, pageSize: 500 });
     expect(listed.messages.map((m) => m.messageId)).not.toContain("<only-in-two@client.example>");
@@ -212,7 +229,10 @@ describe("isolation and durability", () => {
   });
 
   test("empty fields are refused with the reference's message", async () => {
-    for (const req of [{ inReplyToMessageId: " ", bodyText: "x" }, { inReplyToMessageId: "<a@x>", bodyText: "" }]) {
+    for (const req of [
+      { inReplyToMessageId: " ", bodyText: "x" },
+      { inReplyToMessageId: "<a@x>", bodyText: "" },
+    ]) {
       const r = await refusal(email.reply({ accountId: 1, ...req }));
       expect(r).toMatchObject({ code: Code.InvalidArgument, message: "in_reply_to_message_id/body_text cannot be empty" });
     }
@@ -221,7 +241,12 @@ describe("isolation and durability", () => {
   test("a retry after the parent was deleted still carries the threading headers", async () => {
     await ingest({ messageId: "<doomed@client.example>", from: FLAKY, references: "<root@client.example>", subject: "Doomed" });
     failing = true;
-    const res = await email.reply({ accountId: 1, inReplyToMessageId: "<doomed@client.example>", bodyText: "Retry me.", waitForAttempt: true });
+    const res = await email.reply({
+      accountId: 1,
+      inReplyToMessageId: "<doomed@client.example>",
+      bodyText: "Retry me.",
+      waitForAttempt: true,
+    });
     expect(res.outbox?.status).toBe(OutboxStatus.FAILED);
 
     await t.app.pool.query("DELETE FROM mail_message WHERE account_id = 1 AND message_id = '<doomed@client.example>'");

@@ -15,8 +15,8 @@ export interface Complaint {
 }
 
 export function complaintIn(mail: Mail, notice: Notice): Complaint | undefined {
-  const feedback = mail.parts.find((p) => p.type === "message/feedback-report")?.text ??
-    notice.fieldTexts.find((t) => /^Feedback-Type:/im.test(t));
+  const feedback =
+    mail.parts.find((p) => p.type === "message/feedback-report")?.text ?? notice.fieldTexts.find((t) => /^Feedback-Type:/im.test(t));
   if (feedback !== undefined) return feedbackReport(feedback);
   // Hotmail/Outlook (JMRP): the complained-about message, with the address it was delivered to.
   const marked = notice.originals.flatMap((o) => splitHead(o).headers.all("x-hmxmroriginalrecipient"));
@@ -29,9 +29,14 @@ export function complaintIn(mail: Mail, notice: Notice): Complaint | undefined {
 
 function feedbackReport(text: string): Complaint {
   const values = (name: string) => [...text.matchAll(new RegExp(`^${name}:[ \\t]*(.*)$`, "gim"))].map((m) => m[1]!.trim());
-  const type = (values("Feedback-Type")[0] ?? "abuse").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 32) || "abuse";
-  const named = unique([...values("Original-Rcpt-To"), ...values("Removal-Recipient")]
-    .flatMap((v) => fieldAddress(v) ?? addressesIn(v).map((a) => a.address))).slice(0, MAX_RECIPIENTS);
+  const type =
+    (values("Feedback-Type")[0] ?? "abuse")
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, "")
+      .slice(0, 32) || "abuse";
+  const named = unique(
+    [...values("Original-Rcpt-To"), ...values("Removal-Recipient")].flatMap((v) => fieldAddress(v) ?? addressesIn(v).map((a) => a.address)),
+  ).slice(0, MAX_RECIPIENTS);
   const by = values("Reporting-MTA")[0] ?? values("User-Agent")[0];
   const from = by ? ` from ${by.replace(/^[A-Za-z0-9-]{1,20};\s*/, "")}` : "";
   return { feedbackType: type, named, diagnostic: clip(`feedback report (${type})${from}`) };

@@ -6,12 +6,14 @@ import type { Mail } from "../mime.js";
 import { decodeWords } from "../mime.js";
 
 const AUTO_HEADERS = ["x-autoreply", "x-autorespond", "x-autoresponder", "x-vacation", "x-mail-autoreply"];
-const AUTO_SUBJECT = /^(?:(?:re|aw|fw|fwd)\s{0,2}:\s{0,2})?(?:auto(?:matic)?[ -]?(?:reply|response|answer|antwort)|autoreply|out of (?:the )?office|vacation|away from|on (?:leave|holiday|vacation)|abwesenheit|absence|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|自動(?:返信|応答))/i;
+const AUTO_SUBJECT =
+  /^(?:(?:re|aw|fw|fwd)\s{0,2}:\s{0,2})?(?:auto(?:matic)?[ -]?(?:reply|response|answer|antwort)|autoreply|out of (?:the )?office|vacation|away from|on (?:leave|holiday|vacation)|abwesenheit|absence|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|自動(?:返信|応答))/i;
 const DAEMON = /mailer-daemon|postmaster|mail delivery|mail administrator|\bmmsc\b/i;
 
 export function isAutoReply(mail: Mail): boolean {
   const h = mail.headers;
-  const signed = AUTO_HEADERS.some((name) => h.get(name) !== undefined) ||
+  const signed =
+    AUTO_HEADERS.some((name) => h.get(name) !== undefined) ||
     /auto[_-]reply/i.test(h.get("precedence") ?? "") ||
     /^auto-replied/i.test(h.get("auto-submitted") ?? "") ||
     AUTO_SUBJECT.test(decodeWords(h.get("subject") ?? "").trim());

@@ -41,11 +41,20 @@ export function sesNotification(notice: Notice): SesNotification | undefined {
   }
   if (type === "Complaint") {
     const complaint = object(json.complaint);
-    const named = unique(list(complaint?.complainedRecipients)
-      .flatMap((r) => addressesIn(String(r.emailAddress ?? "")).map((a) => a.address))).slice(0, MAX_RECIPIENTS);
-    const feedbackType = String(complaint?.complaintFeedbackType ?? "abuse").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 32) || "abuse";
+    const named = unique(
+      list(complaint?.complainedRecipients).flatMap((r) => addressesIn(String(r.emailAddress ?? "")).map((a) => a.address)),
+    ).slice(0, MAX_RECIPIENTS);
+    const feedbackType =
+      String(complaint?.complaintFeedbackType ?? "abuse")
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "")
+        .slice(0, 32) || "abuse";
     const by = String(complaint?.userAgent ?? "Amazon SES").slice(0, 200);
-    return { kind: "complaint", complaint: { feedbackType, named, diagnostic: `feedback report (${feedbackType}) from ${by}` }, messageIds };
+    return {
+      kind: "complaint",
+      complaint: { feedbackType, named, diagnostic: `feedback report (${feedbackType}) from ${by}` },
+      messageIds,
+    };
   }
   return undefined;
 }
@@ -63,12 +72,19 @@ function object(value: unknown): Json | undefined {
 }
 
 function list(value: unknown): Json[] {
-  return Array.isArray(value) ? value.slice(0, MAX_RECIPIENTS).map(object).filter((v): v is Json => v !== undefined) : [];
+  return Array.isArray(value)
+    ? value
+        .slice(0, MAX_RECIPIENTS)
+        .map(object)
+        .filter((v): v is Json => v !== undefined)
+    : [];
 }
 
 /** The original's Message-ID, from the headers SES copies into the notification. */
 function messageIdsOf(mail: Json | undefined): string[] {
   const common = object(mail?.commonHeaders);
-  const headers = list(mail?.headers).filter((h) => String(h.name).toLowerCase() === "message-id").map((h) => String(h.value));
+  const headers = list(mail?.headers)
+    .filter((h) => String(h.name).toLowerCase() === "message-id")
+    .map((h) => String(h.value));
   return unique([String(common?.messageId ?? ""), ...headers].flatMap((v) => v.match(/<[^<>\s]+>/g) ?? []));
 }
