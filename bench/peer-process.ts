@@ -8,7 +8,8 @@ import { closedLoop } from "./load.js";
 import { BENCH_FROM, benchAccount, benchMessage, nowMs } from "./mail.js";
 import type { PeerCommand, PeerReply } from "./peer.js";
 
-const transport = createTransport(benchAccount(Number(process.env.BENCH_SINK_PORT)));
+const account = benchAccount(Number(process.env.BENCH_SINK_PORT));
+const transport = createTransport(account, account.relays[0]!);
 let worker: Worker | undefined;
 
 /** Message i with the id the sink records, sent through the pooled transport. */

@@ -68,6 +68,7 @@ export class DetailView {
       ["Message-ID", o.messageId],
       ["Created", when(o.createTime)],
       ["Sent", when(o.sentTime)],
+      ["Relay", o.relay],
       ["Retries", String(o.retries)],
       ["Expires", when(o.expireAt)],
       ["Collapse key", o.collapseKey],
@@ -90,6 +91,7 @@ export class DetailView {
         li.dataset.kind = OutboxEventKind[e.kind] ?? String(e.kind);
         li.append(when(e.time), el("span", "kind", OutboxEventKind[e.kind] ?? "?"), el("span", "retries", `retries ${e.retries}`));
         if (e.messageId) li.append(el("code", "message-id", e.messageId));
+        if (e.relay) li.append(el("span", "relay", `via ${e.relay}`));
         if (e.recipient) li.append(el("span", "recipient", e.recipient));
         if (bounceReasonName(e.reason)) li.append(reasonChip(bounceReasonName(e.reason), e.error));
         if (e.error) li.append(el("div", "error", e.error));

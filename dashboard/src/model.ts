@@ -25,6 +25,8 @@ export interface RowView {
   lastError: string;
   messageId: string;
   providerMessageId: string;
+  /** The relay of the latest attempt (for a SENT row, the one that accepted it); "" before any. */
+  relay: string;
   /** When the row last changed, as far as the page knows. */
   updated: Date | undefined;
   /** The last event kind seen (SNAPSHOT for the initial state). */
@@ -101,6 +103,7 @@ export class OutboxModel {
     if (e.status === OutboxStatus.SENT) row.lastError = "";
     if (e.messageId) row.messageId = e.messageId;
     if (e.providerMessageId) row.providerMessageId = e.providerMessageId;
+    if (e.relay) row.relay = e.relay;
     row.updated = date(e.time) ?? row.updated;
     row.lastKind = e.kind;
     row.tags = e.tags;
@@ -132,6 +135,7 @@ export class OutboxModel {
       row.lastError = o.lastError;
       row.messageId = o.messageId;
       row.providerMessageId = o.providerMessageId;
+      row.relay = o.relay;
       row.updated = date(o.updateTime);
     }
   }
@@ -162,6 +166,7 @@ export class OutboxModel {
       lastError: "",
       messageId: "",
       providerMessageId: "",
+      relay: "",
       updated: undefined,
       lastKind: undefined,
       version: 0,

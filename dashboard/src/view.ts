@@ -110,7 +110,8 @@ export class OutboxTable {
       .map(([name, value]) => `${name}=${value}`)
       .join(" ");
     const left = v.suppressed.length ? `suppressed ${v.suppressed.join(", ")}` : "";
-    const from = [v.details ? `from ${v.details.from}` : "", v.bulk ? "bulk" : "", tags, left].filter(Boolean).join(" · ");
+    const relay = v.relay ? `relay ${v.relay}` : "";
+    const from = [v.details ? `from ${v.details.from}` : "", relay, v.bulk ? "bulk" : "", tags, left].filter(Boolean).join(" · ");
     setText(row.from, from, from);
     const reportsKey = JSON.stringify(v.reports);
     if (row.reportsKey !== reportsKey) {
@@ -121,7 +122,8 @@ export class OutboxTable {
     const due = v.nextAttemptAt && (v.status === OutboxStatus.PENDING || v.status === OutboxStatus.FAILED) ? v.nextAttemptAt : undefined;
     setText(row.cells.next, due ? `${dateTime(due)} (${relative(due, now)})` : "", due ? utc(due) : "");
     setText(row.cells.error, v.lastError, v.lastError);
-    setText(row.cells["message-id"], v.messageId, v.providerMessageId ? `accepted as ${v.providerMessageId}` : "");
+    const accepted = v.providerMessageId ? `accepted as ${v.providerMessageId}${v.relay ? ` via relay ${v.relay}` : ""}` : "";
+    setText(row.cells["message-id"], v.messageId, accepted);
     setText(row.cells.updated, v.updated ? dateTime(v.updated) : "", v.updated ? utc(v.updated) : "");
     row.retry.hidden = !canRetry(v.status);
     row.cancel.hidden = !canCancel(v.status);

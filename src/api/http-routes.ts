@@ -7,6 +7,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Pool } from "../db/pool.js";
 import { isMigrated } from "../db/migrate.js";
 import { isDashboardPath, serveDashboard } from "./dashboard.js";
+import type { OpenBreaker } from "../delivery/relay-breakers.js";
 
 type Handler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type Res = Parameters<Handler>[1];
@@ -21,6 +22,8 @@ export interface HttpDeps {
   stopping?: () => boolean;
   /** Webhook endpoints paused after failing: counted in /readyz (ready still; mail goes on). */
   webhooksPaused?: () => number;
+  /** Relays whose breaker is not closed: listed in /readyz (ready still; the other relays take the mail). */
+  relayBreakers?: () => Promise<readonly OpenBreaker[]>;
 }
 
 export function httpFallback(deps: HttpDeps): Handler {
@@ -34,10 +37,14 @@ export function httpFallback(deps: HttpDeps): Handler {
     }
     if (req.method === "GET" && path === "/readyz") {
       if (deps.stopping?.()) return reply(res, 503, { status: "stopping" });
-      isMigrated(deps.pool).then(
-        (ok) => {
+      Promise.all([isMigrated(deps.pool), deps.relayBreakers?.() ?? []]).then(
+        ([ok, breakers]) => {
           const paused = deps.webhooksPaused?.() ?? 0;
-          reply(res, ok ? 200 : 503, { status: ok ? "ready" : "migrations pending", ...(paused ? { webhooks_paused: paused } : {}) });
+          reply(res, ok ? 200 : 503, {
+            status: ok ? "ready" : "migrations pending",
+            ...(paused ? { webhooks_paused: paused } : {}),
+            ...(breakers.length ? { relay_breakers: breakers.map(breakerDetail) } : {}),
+          });
         },
         () => reply(res, 503, { status: "database unreachable" }),
       );
@@ -45,6 +52,10 @@ export function httpFallback(deps: HttpDeps): Handler {
     }
     reply(res, 404, { error: "not found" });
   };
+}
+
+function breakerDetail(b: OpenBreaker) {
+  return { account_id: b.accountId, relay: b.relay, state: b.state, open_until: new Date(b.openUntil).toISOString() };
 }
 
 /** Per-account volumes are not for anyone who can reach the port: a key with `metrics` is. */

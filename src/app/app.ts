@@ -183,6 +183,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
     maintenance: () => maintenance.held,
   });
   metrics.observeRequests({ oldestPendingMs: () => oldestPendingAgeMs(pool) });
+  const openRelayBreakers = () => sender.relayBreakers.notClosed(config.accounts.values());
+  metrics.observeRelays({
+    relays: () => [...config.accounts.values()].flatMap((a) => a.relays.map((r) => ({ accountId: a.id, relay: r.name }))),
+    notClosed: openRelayBreakers,
+  });
   metrics.observeWebhooks({
     clock,
     paused: () => webhooks.paused(),
@@ -234,6 +239,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
           keys: () => config.apiKeys,
           stopping: () => stopping !== undefined,
           webhooksPaused: () => webhooks.paused().length,
+          relayBreakers: openRelayBreakers,
         }),
       },
       { keys: () => config.apiKeys, budget: requestBudget, log },

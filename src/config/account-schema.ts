@@ -89,7 +89,7 @@ const oauth2 = object(
   },
 );
 
-const smtp = settings("Delivery over SMTP. Exactly one of smtp and file_dir.", {
+const smtp = settings('Delivery over SMTP. On the account, its one relay, named "default": exactly one of smtp, relays and file_dir.', {
   ...connection("smtp", SMTP_PORTS),
   auth: v.optional(
     object(
@@ -102,6 +102,21 @@ const smtp = settings("Delivery over SMTP. Exactly one of smtp and file_dir.", {
   connection_timeout_ms: timer(15_000, "How long to wait for a connection (and for an OAuth2 token endpoint)."),
   greeting_timeout_ms: timer(15_000, "How long to wait for the server's greeting."),
   socket_timeout_ms: timer(60_000, "How long a connection may stay silent."),
+});
+
+/** A relay's name: recorded on the rows and events of its attempts, a metrics label. */
+export const RELAY_NAME = /^[a-z0-9_-]{1,32}$/;
+const RELAY_NAME_TEXT = "{path} must be 1-32 characters of a-z, 0-9, '_' and '-'";
+const RELAYS = "{path} must be a non-empty list of relays";
+export const RELAY_POLICIES = ["failover", "round_robin"] as const;
+export type RelayPolicy = (typeof RELAY_POLICIES)[number];
+const relay = object("One SMTP server the account's mail may go out through, with its own connections, limits and credentials.", {
+  name: matching(RELAY_NAME, RELAY_NAME_TEXT, "The relay's name, recorded on each row and event of its attempts."),
+  smtp,
+});
+const relayBreaker = settings("A relay that keeps failing is skipped by the whole fleet for a while, then tried with one attempt.", {
+  failures: count(5, "Relay failures in a row (connection, TLS, greeting, AUTH, MAIL FROM, 421) that open the breaker."),
+  cool_down_ms: timer(60_000, "How long an open breaker skips the relay before one attempt tries it again."),
 });
 
 const MAILBOXES = "imap mailboxes must be a non-empty list of mailbox names (at most 255 characters, no control characters)";
@@ -222,8 +237,31 @@ export const accountSchema = settings("A sending account.", {
       ),
     ),
   ),
-  file_dir: v.optional(text("Instead of smtp (for development): write each message as an .eml file to this folder.")),
+  file_dir: v.optional(text("Instead of smtp or relays (for development): write each message as an .eml file to this folder.")),
   smtp: v.optional(smtp),
+  relays: v.optional(
+    v.pipe(
+      v.array(relay, RELAYS),
+      v.description(
+        'Instead of smtp: several SMTP servers, each with a name ("smtp" alone is one relay named "default"). ' +
+          "An attempt that fails for a reason of the relay's own moves to the next one at once, with the same Message-ID.",
+      ),
+      v.minLength(1, RELAYS),
+      v.maxLength(16, "{path}: at most 16 relays"),
+      v.check((relays) => unique(relays.map((r) => r.name)), "{path}: names must be unique"),
+    ),
+  ),
+  relay_policy: v.optional(
+    v.pipe(
+      v.picklist(RELAY_POLICIES, "{path} must be failover or round_robin"),
+      v.description(
+        "failover: each message tries the relays in order; round_robin: each message starts at the next relay in turn, " +
+          "and fails over from there.",
+      ),
+    ),
+    "failover",
+  ),
+  relay_breaker: v.optional(relayBreaker, {}),
   imap: v.optional(imap),
   rate_limit: v.optional(rateLimit),
   dkim: v.optional(dkim),

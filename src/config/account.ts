@@ -4,7 +4,7 @@ import path from "node:path";
 import type { VerpConfig } from "../message/verp.js";
 import { allowedFromEntry, ownAddress } from "../message/sender-identity.js";
 import { webhookConfigs, type WebhookConfig } from "./webhooks.js";
-import { IMAP_PORTS, SMTP_PORTS, type AccountFile, type Ports, type TlsMode } from "./account-schema.js";
+import { IMAP_PORTS, SMTP_PORTS, type AccountFile, type Ports, type RelayPolicy, type TlsMode } from "./account-schema.js";
 import { parseReasonClasses, type ReasonClasses } from "./reason-classes.js";
 import { ConfigError } from "./errors.js";
 import { authFor, dkimConfig, verpConfig, type DkimConfig, type SmtpAuth } from "./secrets.js";
@@ -25,11 +25,24 @@ export type ImapConfig = Omit<ImapFile, Resolved> & Connection & { readonly auth
 /** A password or a static OAuth2 access token (no refresh for IMAP). */
 type ImapAuth = Extract<SmtpAuth, { kind: "password" | "oauth2" }>;
 
-export type AccountConfig = Omit<AccountFile, "allowedFrom" | "smtp" | "imap" | "dkim" | "verp" | "suppression" | "webhooks"> & {
+/**
+ * Where an account's mail goes out: an SMTP server, or (dev, the account's only relay) a folder
+ * the messages are written to as .eml files.
+ */
+export type RelayConfig =
+  | { readonly name: string; readonly smtp: SmtpConfig; readonly fileDir?: undefined }
+  | { readonly name: string; readonly fileDir: string; readonly smtp?: undefined };
+
+/** The name of an account's one relay when it sets smtp (or file_dir) instead of relays. */
+export const DEFAULT_RELAY = "default";
+
+type Replaced = "allowedFrom" | "smtp" | "fileDir" | "relays" | "imap" | "dkim" | "verp" | "suppression" | "webhooks";
+export type AccountConfig = Omit<AccountFile, Replaced> & {
   /** Other From addresses a message may set ("user@domain" or "*@domain"); the account's own is always allowed. */
   readonly allowedFrom?: readonly string[];
-  /** Exactly one of smtp (real delivery) and fileDir (dev: .eml files in a folder). */
-  readonly smtp?: SmtpConfig;
+  /** At least one; in the order relay_policy "failover" tries them. */
+  readonly relays: readonly RelayConfig[];
+  readonly relayPolicy: RelayPolicy;
   /** Inbound mail: one instance at a time keeps this mailbox ingested. */
   readonly imap?: ImapConfig;
   /** undefined: mail goes out unsigned. */
@@ -46,14 +59,23 @@ export type AccountConfig = Omit<AccountFile, "allowedFrom" | "smtp" | "imap" | 
 /** The account as the service runs it; relative paths resolve against baseDir. */
 export function accountConfig(account: AccountFile, env: NodeJS.ProcessEnv, baseDir: string): AccountConfig {
   const where = `account ${account.id}`;
-  const { smtp, imap, dkim, verp, suppression, webhooks, allowedFrom, fileDir, ...rest } = account;
-  if (smtp !== undefined && fileDir !== undefined) throw new ConfigError(`${where}: set smtp or file_dir, not both`);
-  if (smtp === undefined && fileDir === undefined) throw new ConfigError(`${where}: smtp is required`);
+  const { smtp, relays, imap, dkim, verp, suppression, webhooks, allowedFrom, fileDir, ...rest } = account;
+  const ways = [smtp && "smtp", relays && "relays", fileDir !== undefined && "file_dir"].filter(Boolean);
+  if (ways.length > 1) throw new ConfigError(`${where}: set one of smtp, relays and file_dir, not ${ways.join(" and ")}`);
+  if (ways.length === 0) throw new ConfigError(`${where}: smtp (or relays) is required`);
+  const smtpConfig = (file: SmtpFile, at: string): SmtpConfig =>
+    Object.freeze({ ...connection(file, SMTP_PORTS), auth: file.auth && authFor(file.auth, file.user, "smtp", env, at) });
+  const relayConfigs: RelayConfig[] =
+    fileDir !== undefined
+      ? [{ name: DEFAULT_RELAY, fileDir: path.resolve(baseDir, fileDir) }]
+      : (relays ?? [{ name: DEFAULT_RELAY, smtp: smtp! }]).map((r) => ({
+          name: r.name,
+          smtp: smtpConfig(r.smtp, relays ? `${where} relay ${r.name}` : where),
+        }));
   return Object.freeze({
     ...rest,
     allowedFrom: allowedFrom && allowedAddresses(allowedFrom, account.from, where),
-    fileDir: fileDir === undefined ? undefined : path.resolve(baseDir, fileDir),
-    smtp: smtp && Object.freeze({ ...connection(smtp, SMTP_PORTS), auth: smtp.auth && authFor(smtp.auth, smtp.user, "smtp", env, where) }),
+    relays: Object.freeze(relayConfigs.map((r) => Object.freeze(r))),
     // imap.auth has no oauth2 (refresh) way: the schema leaves it out.
     imap: imap && Object.freeze({ ...connection(imap, IMAP_PORTS), auth: authFor(imap.auth, imap.user, "imap", env, where) as ImapAuth }),
     dkim: dkim && dkimConfig(dkim, env, baseDir, where),

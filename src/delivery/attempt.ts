@@ -27,13 +27,15 @@ export function attemptFields(claim: ClaimedMessage) {
 
 /**
  * The attempt's outcome; undefined when it never reached the SMTP server through no fault of its
- * own. `onSlowDown` hears of a reply that asks the whole account to slow down.
+ * own. `relay` names the account's relay whose transport it is. `onSlowDown` hears of a reply that
+ * asks the whole account to slow down.
  */
 export async function attempt(
   ctx: AttemptContext,
   claim: ClaimedMessage,
   account: AccountConfig,
   transport: AccountTransport,
+  relay: string,
   onSlowDown: (errorClass: string) => void,
 ): Promise<AttemptOutcome | undefined> {
   const { log, metrics } = ctx;
@@ -56,14 +58,23 @@ export async function attempt(
     metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
     // Per-attempt success is debug: at volume an info line per message costs more than it tells;
     // the outcome is in the row, its events and the metrics.
-    log.debug({ ...attemptFields(claim), ms: Date.now() - started }, "sent");
+    log.debug({ ...attemptFields(claim), relay, ms: Date.now() - started }, "sent");
     return { kind: "sent", providerMessageId };
   } catch (err) {
     // A simulated failure reached no server: nothing to time, log or slow down for.
     if (err instanceof SimulatedFailure) return err.outcome;
     const outcome = classifySmtpError(err);
     metrics?.attempted(claim.accountId, "failed", (Date.now() - started) / 1000);
-    log.warn({ ...attemptFields(claim), error_class: outcome.errorClass, error: redactAddressesIn(outcome.error) }, "attempt failed");
+    log.warn(
+      {
+        ...attemptFields(claim),
+        relay,
+        error_class: outcome.errorClass,
+        relay_failed: outcome.relayLevel === true,
+        error: redactAddressesIn(outcome.error),
+      },
+      "attempt failed",
+    );
     if (isSlowDownReply(err)) onSlowDown(outcome.errorClass);
     return outcome;
   }

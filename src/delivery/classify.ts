@@ -11,9 +11,27 @@ interface SmtpLikeError extends MessageHandedOver {
   code?: string;
   responseCode?: number;
   response?: string;
+  /** The SMTP command the failure answered (nodemailer: "CONN" for the connection and greeting). */
+  command?: string;
 }
 
 const NETWORK_CODES = new Set(["ECONNECTION", "ESOCKET", "EDNS", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETLS", "EPROTOCOL"]);
+
+/** Commands before the first recipient: a refusal there is the relay's, not the message's. */
+const RELAY_COMMANDS = /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH\b.*|MAIL FROM)$/;
+
+/**
+ * A failure of the relay's own, which another relay of the account need not share: it could not
+ * be reached or timed out, TLS or AUTH failed, it refused before the first recipient (greeting,
+ * EHLO, MAIL FROM), or it closed the channel (421). A recipient's or the message's refusal is not
+ * (another relay would get the same answer), nor a break after the whole message went out (this
+ * relay may have kept it).
+ */
+function isRelayLevel(e: SmtpLikeError, network: boolean): boolean {
+  if (e.messageHandedOver === true) return false;
+  if (network || e.code === "EAUTH" || e.responseCode === 421) return true;
+  return typeof e.responseCode === "number" && RELAY_COMMANDS.test(e.command ?? "");
+}
 
 /**
  * 5xx replies are permanent (retrying will not change the answer); 4xx replies, connection
@@ -22,6 +40,11 @@ const NETWORK_CODES = new Set(["ECONNECTION", "ESOCKET", "EDNS", "ECONNREFUSED",
  */
 export function classifySmtpError(err: unknown): Extract<AttemptOutcome, { kind: "failed" }> {
   const e = (typeof err === "object" && err !== null ? err : { message: String(err) }) as SmtpLikeError;
+  const outcome = classify(e);
+  return isRelayLevel(e, outcome.errorClass === "NETWORK" || outcome.errorClass === "TIMEOUT") ? { ...outcome, relayLevel: true } : outcome;
+}
+
+function classify(e: SmtpLikeError): Extract<AttemptOutcome, { kind: "failed" }> {
   const error = describe(e);
   if (e.code === "EAUTH") return { kind: "failed", error, errorClass: "AUTH", permanent: false };
   if (typeof e.responseCode === "number" && e.responseCode >= 500) {

@@ -1,13 +1,17 @@
 // One account's lane on this instance: its claimed rows waiting for one of its connections, for
 // their start slot (a rate-limited account's fleet-wide pace, src/outbox/pace.ts) and for a
-// slow-down pause to end. The lane starts each attempt on the account's transport (or, for a
-// failure_mode attempt, on a simulated failure) and paces its own starts by the same GCRA step.
+// slow-down pause to end. The lane starts each attempt on the transport of the relay the row's
+// round and the relays' breakers allow (relay-choice.ts, relay-breakers.ts) or, for a
+// failure_mode attempt, on a simulated failure, and paces its own starts by the same GCRA step.
 import { DEFAULT_SLOW_DOWN_PAUSE_MS, type AccountConfig } from "../config/config.js";
 import type { Clock } from "../db/clock.js";
 import { isExpired } from "../outbox/expiry.js";
 import { afterStart, conformingStart, holdPace, paceLimit, type PaceLimit } from "../outbox/pace.js";
+import type { RelayStep } from "../outbox/outcome.js";
 import type { AttemptOutcome, ClaimedMessage, FailureMode } from "../outbox/types.js";
 import { attempt, attemptFields, type AttemptContext } from "./attempt.js";
+import type { RelayBreakers } from "./relay-breakers.js";
+import { afterAttempt, roundOf, type RoundStep } from "./relay-choice.js";
 import { simulatedFailure } from "./simulated-failure.js";
 import { AccountPause } from "./slow-down.js";
 import type { TransportRetirement } from "./transport-retirement.js";
@@ -28,9 +32,13 @@ export interface Job {
 export interface LaneContext extends AttemptContext {
   clock: Clock;
   transports: TransportRetirement;
+  breakers: RelayBreakers;
   allowFailureMode(): boolean;
-  /** The attempt ended: its outcome is to be written, or (undefined: never attempted) the job handed back. */
-  ended(job: Job, outcome: AttemptOutcome | undefined): void;
+  /**
+   * The attempt ended: its outcome (with the relay it went through) is to be written, or
+   * (undefined: never attempted) the job handed back.
+   */
+  ended(job: Job, outcome: AttemptOutcome | undefined, relay?: RelayStep): void;
   /** The job's lease ran out before it could start: it is not attempted. */
   expired(job: Job): void;
   /** Hands a waiting job back, due in `delayMs`. */
@@ -38,7 +46,10 @@ export interface LaneContext extends AttemptContext {
 }
 
 export class Lane {
-  private transport: AccountTransport;
+  /** A transport per relay, by name. */
+  private transports: Map<string, AccountTransport>;
+  /** round_robin: the relay the next fresh round starts at. */
+  private turn = 0;
   private readonly pause = new AccountPause();
   private readonly waiting: Job[] = [];
   private active = 0;
@@ -51,7 +62,7 @@ export class Lane {
     public account: AccountConfig,
     private readonly ctx: LaneContext,
   ) {
-    this.transport = this.open(account);
+    this.transports = this.open(account);
   }
 
   /** The limit the account's starts are paced by fleet-wide, if any. */
@@ -86,8 +97,14 @@ export class Lane {
     this.pump();
   }
 
+  /** Attempts under way at once: all the relays' connections for round_robin, the largest relay's for failover. */
+  private get concurrency(): number {
+    const each = [...this.transports.values()].map((t) => t.concurrency);
+    return this.account.relayPolicy === "round_robin" ? each.reduce((a, b) => a + b, 0) : Math.max(...each);
+  }
+
   private pump(): void {
-    while (this.active < this.transport.concurrency && this.waiting.length > 0) {
+    while (this.active < this.concurrency && this.waiting.length > 0) {
       const waitMs = this.waitMs(this.waiting[0]!);
       if (waitMs > 0) {
         this.timer ??= setTimeout(() => {
@@ -118,14 +135,65 @@ export class Lane {
     this.active++;
     const limit = this.limit;
     if (limit) this.startTat = afterStart(this.startTat, this.ctx.clock.now(), limit);
-    const transport = simulatedFailure(job.failureMode, this.ctx.allowFailureMode()) ?? this.transport;
-    this.ctx.transports.begin(transport);
-    void attempt(this.ctx, job.claim, this.account, transport, (errorClass) => this.slowDown(job.claim, errorClass)).then((outcome) => {
+    void this.run(job).then((ended) => {
       this.active--;
-      this.ctx.transports.end(transport);
       this.pump();
-      this.ctx.ended(job, outcome);
+      if (ended) this.ctx.ended(job, ended.outcome, ended.relay);
     });
+  }
+
+  /**
+   * Picks the relay, runs the attempt on its transport and tells the relay's breaker how it went.
+   * Undefined when every relay left in the row's round has its breaker open: the job is handed
+   * back, due when the first of them may be tried again.
+   */
+  private async run(job: Job): Promise<{ outcome: AttemptOutcome | undefined; relay?: RelayStep } | undefined> {
+    const { claim } = job;
+    const simulated = simulatedFailure(job.failureMode, this.ctx.allowFailureMode());
+    const account = this.account;
+    const round = roundOf(account, claim, account.relayPolicy === "round_robin" && claim.relay === null ? this.turn++ : 0);
+    // A simulated failure reaches no relay: it asks no breaker. With one relay there is none to skip to.
+    const breakers = !simulated && account.relays.length > 1 ? this.ctx.breakers : undefined;
+    const step = breakers ? await this.admitted(round, breakers) : round[0];
+    if (!step) {
+      const names = round.map((s) => account.relays[s.index]!.name);
+      const delayMs = Math.max(0, breakers!.reopensAt(account.id, names) - this.ctx.clock.now());
+      this.ctx.log.info(
+        { ...attemptFields(claim), relays: names, delay_ms: delayMs },
+        "every relay left has its breaker open; claim handed back",
+      );
+      this.ctx.handBack(job, delayMs);
+      return undefined;
+    }
+    const relay = account.relays[step.index]!.name;
+    const transport = simulated ?? this.transports.get(relay)!;
+    // A slow-down reply pauses the account only when no other relay is left to take the row.
+    const lastRelay = afterAttempt(account, claim, step, true).next === undefined;
+    this.ctx.transports.begin(transport);
+    try {
+      const outcome = await attempt(
+        this.ctx,
+        claim,
+        account,
+        transport,
+        relay,
+        (errorClass) => lastRelay && this.slowDown(claim, errorClass),
+      );
+      if (!outcome) return { outcome };
+      const relayFailed = outcome.kind === "failed" && outcome.relayLevel === true;
+      if (relayFailed) breakers?.failed(account, relay);
+      else breakers?.succeeded(account, relay);
+      return { outcome, relay: afterAttempt(account, claim, step, relayFailed) };
+    } finally {
+      this.ctx.transports.end(transport);
+    }
+  }
+
+  /** The first relay of the round whose breaker lets an attempt through. */
+  private async admitted(round: readonly RoundStep[], breakers: RelayBreakers): Promise<RoundStep | undefined> {
+    await breakers.fresh();
+    for (const step of round) if (await breakers.admits(this.account, this.account.relays[step.index]!.name)) return step;
+    return undefined;
   }
 
   /**
@@ -159,8 +227,8 @@ export class Lane {
     // The wait for a start slot or a pause is worked out again by pump(), under the new limits.
     this.clearTimer();
     if (!sameDelivery(account, this.account)) {
-      this.ctx.transports.retire(this.transport);
-      this.transport = this.open(account);
+      for (const transport of this.transports.values()) this.ctx.transports.retire(transport);
+      this.transports = this.open(account);
     }
     this.account = account;
     this.pump();
@@ -168,7 +236,7 @@ export class Lane {
 
   /** The account was removed: nothing more starts here. Returns the jobs that were waiting. */
   retire(): Job[] {
-    this.ctx.transports.retire(this.transport);
+    for (const transport of this.transports.values()) this.ctx.transports.retire(transport);
     return this.stopWaiting();
   }
 
@@ -184,15 +252,17 @@ export class Lane {
   }
 
   close(): void {
-    this.transport.close();
+    for (const transport of this.transports.values()) transport.close();
   }
 
-  private open(account: AccountConfig): AccountTransport {
-    return createTransport(account, { log: this.ctx.log, metrics: this.ctx.metrics });
+  private open(account: AccountConfig): Map<string, AccountTransport> {
+    return new Map(
+      account.relays.map((relay) => [relay.name, createTransport(account, relay, { log: this.ctx.log, metrics: this.ctx.metrics })]),
+    );
   }
 }
 
-/** Same server, credentials, connection limits and DKIM key (or the same folder): the transport can stay. */
+/** Same relays (servers, credentials, connection limits, or the same folder) and DKIM key: the transports can stay. */
 function sameDelivery(a: AccountConfig, b: AccountConfig): boolean {
-  return JSON.stringify([a.smtp, a.fileDir, a.dkim]) === JSON.stringify([b.smtp, b.fileDir, b.dkim]);
+  return JSON.stringify([a.relays, a.dkim]) === JSON.stringify([b.relays, b.dkim]);
 }

@@ -11,7 +11,7 @@ import { claimDue, claimForRetry, newLeaseToken, type Lease } from "../outbox/cl
 import type { Pool } from "../db/pool.js";
 import type { HandoffLease } from "../outbox/enqueue.js";
 import type { Handoff } from "../outbox/group-commit.js";
-import { finalization } from "../outbox/outcome.js";
+import { finalization, type RelayStep } from "../outbox/outcome.js";
 import { paceLimit, type PacedAccount } from "../outbox/pace.js";
 import type { AttemptOutcome, ClaimedMessage, FailureMode, NewMessage } from "../outbox/types.js";
 import { everyRecipientSuppressed } from "../outbox/suppressed-recipients.js";
@@ -21,6 +21,7 @@ import { Completer } from "./completer.js";
 import { HandBack } from "./hand-back.js";
 import { Lane, type Job, type LaneContext } from "./lane.js";
 import { leaseOwner } from "./lease-owner.js";
+import { RelayBreakers } from "./relay-breakers.js";
 import { TransportRetirement } from "./transport-retirement.js";
 
 export class SenderStoppedError extends Error {
@@ -33,6 +34,8 @@ export class Sender {
   private readonly completer: Completer;
   private readonly handBack: HandBack;
   private readonly transports = new TransportRetirement();
+  /** The fleet's relay breakers as this sender sees them (also for /readyz and the metrics). */
+  readonly relayBreakers: RelayBreakers;
   private readonly laneContext: LaneContext;
   /** Rows claimed and not yet finalized. */
   private held = 0;
@@ -59,15 +62,18 @@ export class Sender {
     this.owner = owner;
     this.completer = new Completer(pool, clock, log, onCommit);
     this.handBack = new HandBack({ pool, clock, log, metrics, onCommit, settled: (job) => this.settle(job, false) });
+    this.relayBreakers = new RelayBreakers(pool, clock, log, () => this.config.sender.pollIntervalMs);
     this.laneContext = {
       pool,
       clock,
       log,
       metrics,
       transports: this.transports,
+      breakers: this.relayBreakers,
       allowFailureMode: () => this.config.allowFailureMode,
       // Not attempted (its attachments could not be read): back to the queue, no attempt spent.
-      ended: (job, outcome) => (outcome ? void this.finish(job, outcome) : this.handBack.later(job, this.config.sender.pollIntervalMs)),
+      ended: (job, outcome, relay) =>
+        outcome ? void this.finish(job, outcome, relay) : this.handBack.later(job, this.config.sender.pollIntervalMs),
       expired: (job) => this.settle(job, false),
       handBack: (job, delayMs) => this.handBack.later(job, delayMs),
     };
@@ -251,10 +257,16 @@ export class Sender {
     return lane;
   }
 
-  private async finish(job: Job, outcome: AttemptOutcome): Promise<void> {
-    const fin = finalization(job.claim, outcome, this.clock.now(), { maxAttempts: this.config.sender.maxAttempts, backoffMs });
+  private async finish(job: Job, outcome: AttemptOutcome, relay?: RelayStep): Promise<void> {
+    const fin = finalization(job.claim, outcome, this.clock.now(), { maxAttempts: this.config.sender.maxAttempts, backoffMs }, relay);
     const written = await this.completer.submit(fin);
-    if (written) this.metrics?.finalized(fin.accountId, fin.status, fin.errorClass, job.claim.tags);
+    if (written && fin.transition === "failover") {
+      this.metrics?.failedOver(fin.accountId, relay!.used);
+      // Due now on the next relay: claimed at once, not at the next poll.
+      this.wake();
+    } else if (written) {
+      this.metrics?.finalized(fin.accountId, fin.status as "sent" | "failed" | "dead", fin.errorClass, job.claim.tags);
+    }
     this.settle(job, written);
   }
 

@@ -1,9 +1,9 @@
-// One nodemailer transport per account: a pooled SMTP connection set, or (dev) .eml files.
+// One nodemailer transport per relay of an account: a pooled SMTP connection set, or (dev) .eml files.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer/index.js";
-import type { AccountConfig, DkimConfig, SmtpConfig } from "../config/config.js";
+import type { AccountConfig, DkimConfig, RelayConfig, SmtpConfig } from "../config/config.js";
 import type { Logger } from "../lib/log.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
 import { providerMessageId, type MessageHandedOver } from "./classify.js";
@@ -14,7 +14,7 @@ export interface AccountTransport {
   /** Resolves with the provider's id of the accepted message; rejects with the SMTP error. */
   send(mail: Mail.Options): Promise<string>;
   close(): void;
-  /** Attempts this account may have under way at once. */
+  /** Attempts this relay may have under way at once. */
   readonly concurrency: number;
 }
 
@@ -24,9 +24,10 @@ export interface TransportReports {
   metrics?: SenderMetrics;
 }
 
-export function createTransport(account: AccountConfig, reports: TransportReports = {}): AccountTransport {
+/** The transport of one of the account's relays; the account's DKIM key signs on every relay. */
+export function createTransport(account: AccountConfig, relay: RelayConfig, reports: TransportReports = {}): AccountTransport {
   const dkim = account.dkim && dkimOptions(account.dkim);
-  return account.smtp ? smtpTransport(account, account.smtp, dkim, reports) : fileTransport(account.fileDir!, dkim);
+  return relay.smtp ? smtpTransport(account, relay.smtp, dkim, reports) : fileTransport(relay.fileDir, dkim);
 }
 
 /** nodemailer signs every message of the transport (rsa-sha256, relaxed/relaxed). */

@@ -35,6 +35,8 @@ export interface SenderMetrics {
     errorClass: string | null,
     tags?: Readonly<Record<string, string>>,
   ): void;
+  /** A relay failed and the row moved to the account's next relay. */
+  failedOver(accountId: number, relay: string): void;
   /** A "slow down" reply paused the account. */
   slowedDown(accountId: number): void;
   /** Claims were handed back to wait for the account's turn. */
@@ -112,6 +114,12 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
     name: "email_outbox_slow_down_pauses_total",
     help: "Times an account was paused after a 421 or 4.7.x reply.",
     labelNames: ["account_id"],
+    registers: this.registers,
+  });
+  private readonly failovers = new Counter({
+    name: "email_outbox_relay_failovers_total",
+    help: "Attempts that failed for a reason of the relay's own and moved their row to the account's next relay.",
+    labelNames: ["account_id", "relay"],
     registers: this.registers,
   });
   private readonly deferrals = new Counter({
@@ -296,6 +304,28 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
     });
   }
 
+  /** Each configured relay's circuit breaker, computed at scrape time. */
+  observeRelays(src: {
+    relays: () => { accountId: number; relay: string }[];
+    notClosed: () => Promise<{ accountId: number; relay: string }[]>;
+  }): void {
+    new Gauge({
+      name: "email_outbox_relay_breaker_open",
+      help: "1 while a relay's circuit breaker is open (or waiting for its trial attempt): the fleet skips the relay.",
+      labelNames: ["account_id", "relay"],
+      registers: this.registers,
+      async collect() {
+        const open = await src.notClosed().catch(() => undefined);
+        this.reset();
+        if (!open) return;
+        const key = (accountId: number, relay: string) => `${accountId}/${relay}`;
+        const openKeys = new Set(open.map((b) => key(b.accountId, b.relay)));
+        for (const r of src.relays())
+          this.set({ account_id: String(r.accountId), relay: r.relay }, openKeys.has(key(r.accountId, r.relay)) ? 1 : 0);
+      },
+    });
+  }
+
   /** The outbox_request lag, computed at scrape time. */
   observeRequests(src: { oldestPendingMs: () => Promise<number> }): void {
     new Gauge({
@@ -344,6 +374,10 @@ export class Metrics implements SenderMetrics, ImapMetrics, BounceMetrics, Reque
 
   slowedDown(accountId: number): void {
     this.slowDowns.inc({ account_id: String(accountId) });
+  }
+
+  failedOver(accountId: number, relay: string): void {
+    this.failovers.inc({ account_id: String(accountId), relay });
   }
 
   imapMessage(accountId: number, outcome: ImapOutcome): void {

@@ -10,7 +10,7 @@ import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed, type ClaimDbRow } from "./rows.js";
 import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql } from "./lifecycle.js";
 import { expireRows, isExpired, takeExpired } from "./expiry.js";
-import { ATTEMPT_TRANSITIONS, type Finalization } from "./outcome.js";
+import { ATTEMPT_TRANSITIONS, type AttemptStatus, type Finalization } from "./outcome.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
 import { select, exec } from "../db/query.js";
 
@@ -295,6 +295,7 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
     args: list.flatMap((r) => [r.id, value(r)]),
   });
   const sent = rows.filter((r) => r.status === "sent");
+  const relayed = rows.filter((r) => r.relay);
   const columns = {
     status: byId(rows, (r) => r.status),
     retries: byId(rows, (r) => r.retries),
@@ -305,6 +306,10 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
     last_error_class: byId(rows, (r) => r.errorClass),
     // sent_at changes only for rows now sent.
     sent_at: sent.length ? byId(sent, () => now, "sent_at") : { sql: "sent_at", args: [] },
+    // Where the row stands in its round of relays, for outcomes that say.
+    ...(relayed.length
+      ? { relay: byId(relayed, (r) => r.relay!.row, "relay"), relay_hops: byId(relayed, (r) => r.relay!.hops, "relay_hops") }
+      : {}),
   };
   const fence = byId(rows, (r) => r.leaseToken);
   const res = await exec(
@@ -332,13 +337,14 @@ async function finishWrite(conn: PoolConnection, mine: Finalization[], now: numb
     mine.map((r) => ({
       outboxId: r.id,
       accountId: r.accountId,
-      kind: eventOf(ATTEMPT_TRANSITIONS[r.status]),
+      kind: eventOf(r.transition ?? ATTEMPT_TRANSITIONS[r.status as AttemptStatus]),
       status: r.status,
       retries: r.retries,
       nextAttemptAt: r.nextAttemptAt,
       providerMessageId: r.providerMessageId,
       messageId: r.messageId,
       error: r.error,
+      relay: r.relay?.used ?? null,
     })),
     now,
   );

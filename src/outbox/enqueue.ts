@@ -210,6 +210,7 @@ export function newRow(id: number, msg: NewMessage, due: number, now: number, su
     expireAt: msg.expireAt ?? null,
     collapseKey: msg.collapseKey ?? null,
     supersededBy: supersededBy ?? null,
+    relay: null,
   };
 }
 
@@ -270,6 +271,7 @@ function claimedRow(id: number, m: NewMessage, due: number, now: number, lease: 
     messageId: attemptMessageId(id, 0, lease.messageIdDomain),
     messageSeq: 0,
     leaseToken: lease.token,
+    relayHops: 0,
     replyTo: m.replyTo ?? null,
     bodyText: m.bodyText,
     bodyHtml: m.bodyHtml ?? null,

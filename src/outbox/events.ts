@@ -17,7 +17,7 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
   await conn.query(
     `INSERT INTO outbox_event
        (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, bounce_reason,
-        superseded_by, created_at)
+        superseded_by, relay, created_at)
      VALUES ?`,
     [
       events.map((e, i) => [
@@ -34,6 +34,7 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
         e.recipient ?? null,
         e.bounceReason ?? null,
         e.supersededBy ?? null,
+        e.relay ?? null,
         now,
       ]),
     ],
@@ -54,6 +55,7 @@ interface EventDbRow {
   recipient: string | null;
   bounce_reason: string | null;
   superseded_by: number | null;
+  relay: string | null;
   created_at: number;
   tags_json: unknown;
   metadata_json: unknown;
@@ -64,7 +66,7 @@ interface EventDbRow {
  * change, so the event rows need not repeat them; a row retention deleted has none).
  */
 const EVENT_COLUMNS = `e.id, e.outbox_id, e.account_id, e.kind, e.status, e.retries, e.next_attempt_at, e.provider_message_id,
-  e.message_id, e.error, e.recipient, e.bounce_reason, e.superseded_by, e.created_at, o.tags_json, o.metadata_json`;
+  e.message_id, e.error, e.recipient, e.bounce_reason, e.superseded_by, e.relay, e.created_at, o.tags_json, o.metadata_json`;
 const EVENTS_FROM = "outbox_event e LEFT JOIN outbox o ON o.id = e.outbox_id";
 
 function toEventRow(r: EventDbRow): EventRow {
@@ -82,6 +84,7 @@ function toEventRow(r: EventDbRow): EventRow {
     recipient: r.recipient,
     bounceReason: r.bounce_reason !== null && isBounceReason(r.bounce_reason) ? r.bounce_reason : null,
     supersededBy: r.superseded_by,
+    relay: r.relay,
     createdAt: r.created_at,
     tags: jsonMap(r.tags_json),
     metadata: jsonMap(r.metadata_json),

@@ -5,10 +5,10 @@ import type { ClaimedMessage, FailureMode, HeaderField, OutboxRow, OutboxStatus,
 export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_at, send_at, message_id, provider_message_id,
   last_error, last_error_class, failure_mode, idempotency_key, to_json, cc_json, bcc_json, subject, in_reply_to,
   created_at, updated_at, sent_at, from_header, headers_json, tags_json, metadata_json, suppressed_json, priority,
-  expire_at, collapse_key, superseded_by, template_name, template_version`;
+  expire_at, collapse_key, superseded_by, relay, template_name, template_version`;
 
 /** The extra columns a sender needs to build the message. */
-export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, reply_to, body_text, body_html, references_header,
+export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, relay_hops, reply_to, body_text, body_html, references_header,
   EXISTS (SELECT 1 FROM outbox_attachment a WHERE a.outbox_id = outbox.id) AS has_attachments`;
 
 export interface OutboxDbRow {
@@ -44,6 +44,7 @@ export interface OutboxDbRow {
   /** VARBINARY: the key's UTF-8 bytes. */
   collapse_key: Buffer | string | null;
   superseded_by: number | null;
+  relay: string | null;
   template_name: string | null;
   template_version: number | null;
 }
@@ -51,6 +52,7 @@ export interface OutboxDbRow {
 export interface ClaimDbRow extends OutboxDbRow {
   message_seq: number;
   lease_token: number;
+  relay_hops: number;
   reply_to: string | null;
   body_text: string;
   body_html: string | null;
@@ -121,6 +123,7 @@ export function toRow(r: OutboxDbRow): OutboxRow {
     expireAt: r.expire_at,
     collapseKey: r.collapse_key === null ? null : r.collapse_key.toString(),
     supersededBy: r.superseded_by,
+    relay: r.relay,
     template: r.template_name === null ? null : { name: r.template_name, version: Number(r.template_version) },
   };
 }
@@ -131,6 +134,7 @@ export function toClaimed(r: ClaimDbRow): ClaimedMessage {
     messageId: r.message_id ?? "",
     messageSeq: r.message_seq,
     leaseToken: r.lease_token,
+    relayHops: r.relay_hops,
     replyTo: r.reply_to,
     bodyText: r.body_text,
     bodyHtml: r.body_html,

@@ -35,6 +35,8 @@ export const EventKind = {
   recipientDelayed: 14,
   recipientComplained: 15,
   expired: 16,
+  // 17-19 are left for other kinds.
+  relayFailed: 20,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -138,6 +140,8 @@ export interface OutboxRow {
   collapseKey: string | null;
   /** For a row a newer one with its collapse key cancelled: that row's id. */
   supersededBy: number | null;
+  /** The relay that accepted a SENT row; otherwise the relay its next attempt goes to (null: the policy's first). */
+  relay: string | null;
   /** The template it was rendered from; null when the request gave the body. */
   template: TemplateUse | null;
 }
@@ -156,6 +160,8 @@ export interface ClaimedMessage extends OutboxRow {
   hasAttachments: boolean;
   /** A rate-limited account's start slot (ms): the attempt starts no earlier. */
   notBefore?: number;
+  /** Relays that failed (or were skipped) since the last counted attempt. */
+  relayHops: number;
 }
 
 /** The outcome of one attempt, to be written only if the lease is still ours. */
@@ -168,6 +174,8 @@ export type AttemptOutcome =
       permanent: boolean;
       /** The server may have kept the message (the connection broke after all of it was sent). */
       ambiguous?: boolean;
+      /** The relay's own failure, not the message's: another relay may take it (classify.ts). */
+      relayLevel?: boolean;
     };
 
 export interface EventRow {
@@ -188,13 +196,19 @@ export interface EventRow {
   bounceReason: BounceReason | null;
   /** For a CANCELLED event: the newer row with the same collapse key that cancelled this one. */
   supersededBy: number | null;
+  /** For an attempt's outcome: the relay it went through. */
+  relay: string | null;
   /** The row's, read with the event (they never change), so every event of a row carries them. */
   tags: StringMap;
   metadata: StringMap;
 }
 
-export type NewEvent = Omit<EventRow, "id" | "createdAt" | "recipient" | "bounceReason" | "supersededBy" | "tags" | "metadata"> & {
+export type NewEvent = Omit<
+  EventRow,
+  "id" | "createdAt" | "recipient" | "bounceReason" | "supersededBy" | "relay" | "tags" | "metadata"
+> & {
   recipient?: string | null;
   bounceReason?: BounceReason | null;
   supersededBy?: number | null;
+  relay?: string | null;
 };

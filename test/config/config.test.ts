@@ -34,7 +34,7 @@ describe("smtp host", () => {
   });
 
   test("is trimmed", () => {
-    expect(parse({ accounts: [account({ host: " smtp.example.com " })] }).accounts.get(7)!.smtp!.host).toBe("smtp.example.com");
+    expect(parse({ accounts: [account({ host: " smtp.example.com " })] }).accounts.get(7)!.relays[0]!.smtp!.host).toBe("smtp.example.com");
   });
 });
 
@@ -56,8 +56,8 @@ describe("smtp.auth must set exactly one of password/oauth_token/oauth2", () => 
 
   test("a password or an oauth_token alone is accepted", () => {
     const accounts = parse({ accounts: [account({ auth: { password: "pw" } }, 1), account({ auth: { oauth_token: "tok" } }, 2)] }).accounts;
-    expect(accounts.get(1)!.smtp!.auth).toEqual({ kind: "password", user: "ops@example.com", password: "pw" });
-    expect(accounts.get(2)!.smtp!.auth).toEqual({ kind: "oauth2", user: "ops@example.com", accessToken: "tok" });
+    expect(accounts.get(1)!.relays[0]!.smtp!.auth).toEqual({ kind: "password", user: "ops@example.com", password: "pw" });
+    expect(accounts.get(2)!.relays[0]!.smtp!.auth).toEqual({ kind: "oauth2", user: "ops@example.com", accessToken: "tok" });
   });
 });
 
@@ -68,15 +68,15 @@ describe("tls", () => {
     [25, "starttls"],
     [2525, "starttls"],
   ])("port %i without tls defaults to %s", (port, tls) => {
-    expect(parse({ accounts: [account({ port })] }).accounts.get(7)!.smtp!.tls).toBe(tls);
+    expect(parse({ accounts: [account({ port })] }).accounts.get(7)!.relays[0]!.smtp!.tls).toBe(tls);
   });
 
   test("no port means 587 and STARTTLS", () => {
-    expect(parse({ accounts: [account({})] }).accounts.get(7)!.smtp).toMatchObject({ port: 587, tls: "starttls" });
+    expect(parse({ accounts: [account({})] }).accounts.get(7)!.relays[0]!.smtp).toMatchObject({ port: 587, tls: "starttls" });
   });
 
   test.each(["implicit", "starttls", "none"])("an explicit tls %s overrides the port", (tls) => {
-    expect(parse({ accounts: [account({ port: 465, tls })] }).accounts.get(7)!.smtp!.tls).toBe(tls);
+    expect(parse({ accounts: [account({ port: 465, tls })] }).accounts.get(7)!.relays[0]!.smtp!.tls).toBe(tls);
   });
 
   test("an unknown tls mode is refused", () => {
@@ -91,8 +91,8 @@ describe("secrets from the environment", () => {
       { accounts: [account({ auth: { password_env: "SMTP_PW" } }, 1), account({ auth: { oauth_token_env: "SMTP_TOKEN" } }, 2)] },
       env,
     ).accounts;
-    expect(accounts.get(1)!.smtp!.auth).toMatchObject({ kind: "password", password: "pw-from-env" });
-    expect(accounts.get(2)!.smtp!.auth).toMatchObject({ kind: "oauth2", accessToken: "token-from-env" });
+    expect(accounts.get(1)!.relays[0]!.smtp!.auth).toMatchObject({ kind: "password", password: "pw-from-env" });
+    expect(accounts.get(2)!.relays[0]!.smtp!.auth).toMatchObject({ kind: "oauth2", accessToken: "token-from-env" });
   });
 
   test.each([
@@ -114,8 +114,7 @@ describe("no accounts key", () => {
     const config = parse({});
     expect([...config.accounts.keys()]).toEqual([1]);
     const dev = config.accounts.get(1)!;
-    expect(dev.smtp).toBeUndefined();
-    expect(dev.fileDir).toBe(path.join(BASE, "mail-out"));
+    expect(dev.relays).toEqual([{ name: "default", fileDir: path.join(BASE, "mail-out") }]);
   });
 
   test("an explicit empty list means no accounts, not the dev account", () => {
@@ -132,7 +131,7 @@ test("the config is frozen", () => {
   const config = parse({ accounts: [account({})] });
   expect(Object.isFrozen(config)).toBe(true);
   expect(Object.isFrozen(config.accounts.get(7))).toBe(true);
-  expect(Object.isFrozen(config.accounts.get(7)!.smtp)).toBe(true);
+  expect(Object.isFrozen(config.accounts.get(7)!.relays[0]!.smtp)).toBe(true);
 });
 
 describe("server and metrics settings", () => {

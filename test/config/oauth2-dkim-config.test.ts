@@ -44,7 +44,7 @@ function configError(acct: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV
 
 describe("smtp.auth.oauth2", () => {
   test("is read with its secrets from the environment", () => {
-    expect(parse(withOAuth2(OAUTH2)).smtp!.auth).toEqual({
+    expect(parse(withOAuth2(OAUTH2)).relays[0]!.smtp!.auth).toEqual({
       kind: "oauth2-refresh",
       user: "ops@contoso.com",
       client: {
@@ -58,7 +58,7 @@ describe("smtp.auth.oauth2", () => {
   });
 
   test("http:// is allowed to a loopback token endpoint only", () => {
-    expect(parse(withOAuth2({ ...OAUTH2, token_url: "http://127.0.0.1:8099/token" })).smtp!.auth).toMatchObject({
+    expect(parse(withOAuth2({ ...OAUTH2, token_url: "http://127.0.0.1:8099/token" })).relays[0]!.smtp!.auth).toMatchObject({
       client: { tokenUrl: "http://127.0.0.1:8099/token" },
     });
     const plain = "account 7: smtp.auth.oauth2.token_url must be an https:// URL without credentials (http:// only to a loopback host)";

@@ -65,7 +65,7 @@ describe("unknown keys are refused at every level", () => {
       ENV,
       "/srv/outbox",
     );
-    expect(config.accounts.get(7)!.smtp!.maxConnections).toBe(2);
+    expect(config.accounts.get(7)!.relays[0]!.smtp!.maxConnections).toBe(2);
     expect(config.allowFailureMode).toBe(true);
   });
 });

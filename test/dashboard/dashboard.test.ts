@@ -273,7 +273,7 @@ describe("dashboard in Chromium", () => {
     await waitRow(tagged.outboxId, "SENT");
     await expect
       .poll(() => row(tagged.outboxId).locator(".from").textContent(), { timeout: WAIT_MS })
-      .toBe("from Account 1 <sender1@example.com> · campaign=dash-1 tier=gold");
+      .toBe("from Account 1 <sender1@example.com> · relay default · campaign=dash-1 tier=gold");
 
     await page.fill("#tag", "campaign=dash-1");
     await page.press("#tag", "Enter");

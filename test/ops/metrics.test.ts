@@ -106,9 +106,10 @@ test("open watch streams are a gauge read at scrape time", async () => {
   expect(total(m, "grpc_server_handled_total", { grpc_method: "WatchOutbox", grpc_type: "server_streaming" })).toBe(1);
 });
 
-test("labels stay low-cardinality: accounts, classes, statuses and RPC names only", async () => {
+test("labels stay low-cardinality: accounts, their configured relays, classes, statuses and RPC names only", async () => {
   const allowed = new Set([
     "account_id",
+    "relay",
     "error_class",
     "outcome",
     "status",

@@ -9,8 +9,13 @@ export function logSecurityPosture(config: Config, log: Logger): void {
     else log.warn({ host: config.host }, "allow_unauthenticated: anyone who can reach this address can send mail");
   }
   for (const account of config.accounts.values()) {
-    if (account.smtp && !account.smtp.rejectUnauthorized) {
-      log.warn({ account_id: account.id }, "smtp tls_reject_unauthorized is false: the SMTP server's certificate is not verified");
+    for (const relay of account.relays) {
+      if (relay.smtp && !relay.smtp.rejectUnauthorized) {
+        log.warn(
+          { account_id: account.id, relay: relay.name },
+          "smtp tls_reject_unauthorized is false: the SMTP server's certificate is not verified",
+        );
+      }
     }
     for (const hook of account.webhooks) {
       if (hook.url.protocol === "http:" && hook.allowHttp) {

@@ -310,6 +310,7 @@ function snapshotEvent(row: OutboxRow) {
     error: o.lastError,
     time: o.updateTime,
     messageId: o.messageId,
+    relay: o.relay,
     tags: o.tags,
     metadata: o.metadata,
   };

@@ -64,6 +64,7 @@ export function toProtoOutbox(row: OutboxRow): Outbox {
     supersededBy: BigInt(row.supersededBy ?? 0),
     templateName: row.template?.name ?? "",
     templateVersion: row.template?.version ?? 0,
+    relay: row.relay ?? "",
   });
 }
 
@@ -83,6 +84,7 @@ export function toProtoEvent(e: EventRow): OutboxEvent {
     messageId: e.messageId ?? "",
     recipient: e.recipient ?? "",
     reason: toProtoReason(e.bounceReason),
+    relay: e.relay ?? "",
     tags: e.tags,
     metadata: e.metadata,
     cancelReason: cancelReason(e),

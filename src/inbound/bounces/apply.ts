@@ -99,7 +99,8 @@ export async function applyReport(
     [row.id],
   );
   const permanent = new Set(held.filter((h) => h.state !== "delayed").map((h) => h.address));
-  const secrets = secretForms(account.smtp?.auth);
+  // A report may quote any of the account's relays' exchanges.
+  const secrets = account.relays.flatMap((relay) => secretForms(relay.smtp?.auth));
   const applied: Applied = { outboxId: row.id, recipients: [], suppressed: [] };
   const events: NewEvent[] = [];
   for (const r of named) {

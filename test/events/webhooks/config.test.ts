@@ -74,7 +74,7 @@ test.each([
   [{ url: "https://u:p@x.example/" }, "account 3: webhooks[0] (h): url must not contain credentials"],
   [
     { events: ["sent", "bounced"] },
-    "account 3: webhooks[0] (h): events must be a non-empty list of created, scheduled, sending, sent, failed, dead, cancelled, lease_rescued, retried, released, suppressed, recipient_bounced, recipient_delayed, recipient_complained, expired",
+    "account 3: webhooks[0] (h): events must be a non-empty list of created, scheduled, sending, sent, failed, dead, cancelled, lease_rescued, retried, released, suppressed, recipient_bounced, recipient_delayed, recipient_complained, expired, relay_failed",
   ],
   [
     { statuses: [] },
