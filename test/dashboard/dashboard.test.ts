@@ -1,35 +1,21 @@
 // The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against the
 // real service (API keys on) and a real SMTP sink. The page streams the outbox with
 // WatchOutbox over connect-web; the test sends with the typed client and watches the page.
-import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { buildDashboard } from "../../dashboard/build.js";
 import { createClient } from "@connectrpc/connect";
 import { createEmailClient, createEmailTransport, FailureMode, MailboxService, OutboxStatus, type EmailClient } from "../../src/index.js";
-import { requirePackage } from "../helpers/requires.js";
+import { launchChromium, requireChromium, WAIT_MS } from "../helpers/browser.js";
 import { fixture } from "../inbound/bounces/fixtures.js";
 import { DOMAIN, startClientFixture, type ClientFixture } from "../clients/fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** design.md: headless Chromium as root, nothing fetched in the background. */
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SCREENSHOT = "test-results/dashboard.png";
 const DETAIL_SCREENSHOT = "test-results/dashboard-detail.png";
 /** The top of the page with two rows ticked: what docs/dashboard.png shows. */
 const README_SCREENSHOT = "test-results/dashboard-readme.png";
-const WAIT_MS = 15_000;
 
 let f: ClientFixture;
 let browser: Browser;
@@ -39,13 +25,13 @@ const requested: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  requirePackage(existsSync(CHROMIUM), CHROMIUM, "chromium");
+  requireChromium();
   await buildDashboard();
   // Two accounts, so the account filter has something to tell apart.
   f = await startClientFixture("dashboard", 2);
   client = createEmailClient({ baseUrl: f.t.url, apiKey: f.apiKey });
   // Playwright gives the browser a fresh, temporary profile.
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 760 } });
   page.on("request", (r) => requested.push(r.url()));
   page.on("pageerror", (e) => pageErrors.push(e.message));

@@ -2,8 +2,7 @@
 // a new one written with a live preview (RenderTemplate) whose HTML is in the sandboxed frame,
 // problems shown as they are typed, Save making versions, an earlier version read back, and the
 // sample data kept with the template.
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -11,21 +10,8 @@ import { buildDashboard } from "../../dashboard/build.js";
 import { TemplateService } from "../../gen/email/v1/template_service_pb.js";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
-import { requirePackage } from "../helpers/requires.js";
+import { launchChromium, requireChromium, WAIT_MS } from "../helpers/browser.js";
 import { testKey, withAuthorization } from "../security/keys.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const WAIT_MS = 15_000;
 
 const key = testKey("dashboard", "*");
 let t: TestApp;
@@ -35,7 +21,7 @@ const pageErrors: string[] = [];
 const dialogs: string[] = [];
 
 beforeAll(async () => {
-  requirePackage(existsSync(CHROMIUM), CHROMIUM, "chromium");
+  requireChromium();
   await buildDashboard();
   t = await startTestApp({
     label: "dashboard_templates",
@@ -51,7 +37,7 @@ beforeAll(async () => {
     name: "welcome",
     content: { subject: "Hi {{name}}", html: "<p>Welcome</p>", text: "", description: "first mail" },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on("pageerror", (e) => pageErrors.push(e.message));
   page.on("dialog", (d) => {

@@ -1,30 +1,17 @@
 // The dashboard's Webhooks panel in Chromium, against the real service and a real receiver: the
 // endpoints of the key's accounts with their state, an endpoint's deliveries (a 400 shows as
 // FAILED with its status and reply), and Redeliver sending one again until it is DELIVERED.
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildDashboard } from "../../dashboard/build.js";
 import { createEmailClient } from "../../src/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { requirePackage } from "../helpers/requires.js";
+import { launchChromium, requireChromium, WAIT_MS } from "../helpers/browser.js";
 import { startReceiver, type Receiver } from "../helpers/webhook-receiver.js";
 import { testKey } from "../security/keys.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const WAIT_MS = 15_000;
 
 const key = testKey("dashboard", "*");
 let receiver: Receiver;
@@ -34,7 +21,7 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  requirePackage(existsSync(CHROMIUM), CHROMIUM, "chromium");
+  requireChromium();
   await buildDashboard();
   receiver = await startReceiver();
   // The first request is refused for good; every later one is accepted.
@@ -54,7 +41,7 @@ beforeAll(async () => {
       ],
     },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on("pageerror", (e) => pageErrors.push(e.message));
 }, 60_000);
