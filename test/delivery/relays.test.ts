@@ -131,11 +131,14 @@ test("round_robin spreads 1,000 messages within 10 % of even over two relays", a
     expect(sink.messages.length).toBeGreaterThanOrEqual(COUNT * 0.45);
     expect(sink.messages.length).toBeLessThanOrEqual(COUNT * 0.55);
   }
-  // Each row names the relay that took it.
-  const [rows] = (await t.app.pool.query(
-    "SELECT relay, COUNT(*) AS n FROM outbox WHERE account_id = 3 AND status = 'sent' GROUP BY relay ORDER BY relay",
-  )) as unknown as [{ relay: string; n: number }[]];
-  expect(rows.map((r) => [r.relay, Number(r.n)])).toEqual([
+  // Each row names the relay that took it (outcomes are written just after the sink answered, in batches).
+  const sentByRelay = async () => {
+    const [rows] = (await t.app.pool.query(
+      "SELECT relay, COUNT(*) AS n FROM outbox WHERE account_id = 3 AND status = 'sent' GROUP BY relay ORDER BY relay",
+    )) as unknown as [{ relay: string; n: number }[]];
+    return rows.map((r) => [r.relay, Number(r.n)]);
+  };
+  await expect.poll(sentByRelay, { timeout: 30_000, interval: 100 }).toEqual([
     ["left", left.messages.length],
     ["right", right.messages.length],
   ]);
