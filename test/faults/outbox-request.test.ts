@@ -107,8 +107,6 @@ test("two instances, one SIGKILLed inside a batch: each committed request become
     30_000,
     5,
   );
-  const [waits] = await hold.query("SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'");
-  expect(Number((waits as { n: number }[])[0]!.n)).toBeGreaterThanOrEqual(1);
   victim.kill("SIGKILL");
   expect(await victim.exited).toBe("SIGKILL");
   const killedBatch = victim.logs.filter((l) => l.msg === "outbox requests claimed").at(-1)!;
