@@ -26,9 +26,6 @@ export interface RecipientOutcome {
   stage?: "rcpt" | "data";
 }
 
-/** What the outbox keeps of an outcome per recipient row (outbox_recipient). */
-export type StoredOutcome = Pick<RecipientOutcome, "address" | "state" | "status" | "diagnostic">;
-
 /** What of a recipient's text (and of the notice) the classifier reads. */
 const CLASSIFIED_CHARS = 8192;
 

@@ -15,7 +15,7 @@ import { plainFound } from "./shapes/plain.js";
 import { sesNotification } from "./shapes/ses-json.js";
 import { addressesIn, unique } from "./text.js";
 
-export type { RecipientOutcome, RecipientState, StoredOutcome } from "./outcome.js";
+export type { RecipientOutcome, RecipientState } from "./outcome.js";
 export { MAX_RECIPIENTS } from "./shapes/found.js";
 
 export interface Report {
