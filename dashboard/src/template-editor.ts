@@ -181,6 +181,10 @@ export class TemplateEditor {
   }
 
   private async save(): Promise<void> {
+    // The save's answer is the last word on this content: a preview still waiting for typing to
+    // pause, or one under way, must not replace its refusal when it lands a moment later.
+    clearTimeout(this.timer);
+    this.previews++;
     const form = this.content();
     if (typeof form === "string") return this.showProblems([form]);
     const name = this.name ?? this.input("name").value.trim();
