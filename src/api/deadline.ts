@@ -16,12 +16,16 @@ export function budgetMs(header: Headers): number | undefined {
   return grpc ? Number(grpc[1]) * GRPC_UNIT_MS[grpc[2]!]! : undefined;
 }
 
+/** Throws DEADLINE_EXCEEDED for a call that has (almost) no time left. */
+export function refuseSpentDeadline(budget: number | undefined, aborted = false): void {
+  if (aborted || (budget !== undefined && budget < MIN_DEADLINE_MS)) {
+    throw apiError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `the deadline leaves less than ${MIN_DEADLINE_MS} ms; nothing was done`);
+  }
+}
+
 export function deadlineInterceptor(): Interceptor {
   return (next) => async (req) => {
-    const budget = budgetMs(req.header);
-    if (req.signal.aborted || (budget !== undefined && budget < MIN_DEADLINE_MS)) {
-      throw apiError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `the deadline leaves less than ${MIN_DEADLINE_MS} ms; nothing was done`);
-    }
+    refuseSpentDeadline(budgetMs(req.header), req.signal.aborted);
     return next(req);
   };
 }

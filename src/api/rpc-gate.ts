@@ -15,10 +15,9 @@ import {
 import { authenticate } from "./auth/authenticate.js";
 import type { ApiKey } from "./auth/keys.js";
 import { PRINCIPAL } from "./auth/principal.js";
-import { apiError } from "./handlers/errors.js";
 import type { Logger } from "../lib/log.js";
 import type { RequestHandler } from "./listen.js";
-import type { RequestBudget } from "./request-budget.js";
+import { budgetExhausted, type RequestBudget } from "./request-budget.js";
 import { rewriteMalformed } from "./malformed-request.js";
 
 /**
@@ -87,9 +86,7 @@ async function* metered(body: AsyncIterable<Uint8Array>, req: Req, res: Res, bud
       budget.give(held);
       held = 0;
       stopReading(req, res);
-      throw apiError(Code.ResourceExhausted, "REQUEST_BUDGET_EXHAUSTED", "the server holds as many request bytes as it may; retry later", {
-        bytes_in_flight: String(budget.inUse),
-      });
+      throw budgetExhausted(budget);
     }
     held += bytes;
   };

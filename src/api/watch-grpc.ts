@@ -7,7 +7,6 @@
 import http2 from "node:http2";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, type ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
-import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { EmailService, WatchOutboxRequestSchema, WatchOutboxResponseSchema } from "../../gen/email/v1/email_service_pb.js";
 import type { ApiKey } from "./auth/keys.js";
 import { authenticate } from "./auth/authenticate.js";
@@ -22,7 +21,16 @@ import { codeName } from "../metrics/rpc-interceptor.js";
 import type { EventRow } from "../outbox/types.js";
 import type { WatchItem } from "../events/watch/stream.js";
 import { STREAM_SLOT, type StreamSlot, type WatchStreamSlots } from "./stream-limits.js";
-import { budgetMs, MIN_DEADLINE_MS } from "./deadline.js";
+import {
+  callTimeoutMs,
+  frame,
+  GRPC_RESPONSE_HEAD,
+  isPlainGrpc,
+  readBody,
+  requestHeaders,
+  statusTrailers,
+  onlyMessage,
+} from "./grpc-frames.js";
 import type { RequestHandler } from "./listen.js";
 
 export interface WatchGrpcDeps {
@@ -55,12 +63,8 @@ export function watchOverGrpc(deps: WatchGrpcDeps): (...args: Parameters<Request
     return bytes;
   };
   return (req, res) => {
-    const type = req.headers["content-type"];
-    const encoding = req.headers["grpc-encoding"];
-    if (req.httpVersionMajor !== 2 || req.method !== "POST" || req.url !== PATH) return false;
-    if ((type !== "application/grpc" && type !== "application/grpc+proto") || (encoding !== undefined && encoding !== "identity"))
-      return false;
-    void serve(deps, frameOf, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
+    if (req.url !== PATH || !isPlainGrpc(req)) return false;
+    void serve(deps, frameOf, req, res as http2.Http2ServerResponse);
     return true;
   };
 }
@@ -85,10 +89,7 @@ async function serve(
     const header = requestHeaders(req);
     // From the headers, before any byte of the body is read.
     const principal = authenticate(deps.log, deps.keys(), EmailService.typeName, METHOD.name, header.get("authorization"));
-    const timeoutMs = budgetMs(header);
-    if (timeoutMs !== undefined && timeoutMs < MIN_DEADLINE_MS) {
-      throw apiError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `the deadline leaves less than ${MIN_DEADLINE_MS} ms; nothing was done`);
-    }
+    const timeoutMs = callTimeoutMs(req);
     const ctx = createHandlerContext({
       service: EmailService,
       method: METHOD,
@@ -104,8 +105,13 @@ async function serve(
     slot = deps.slots.take((principal ?? ANONYMOUS).keyId, ctx.signal);
     slot.unsent = () => unsent;
     ctx.values.set(STREAM_SLOT, slot);
-    const request = decodeRequest(unframe(await readBody(req)));
-    res.writeHead(200, { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" });
+    let size = 0;
+    const take = (bytes: number) => {
+      if ((size += bytes) > MAX_REQUEST_BYTES)
+        throw apiError(Code.ResourceExhausted, "REQUEST_TOO_LARGE", `a WatchOutbox request is at most ${MAX_REQUEST_BYTES} bytes`);
+    };
+    const request = decodeRequest(onlyMessage(await readBody(req, take, ctx.signal), MAX_REQUEST_BYTES));
+    res.writeHead(200, GRPC_RESPONSE_HEAD);
     for await (const item of deps.handlers.watchItems(request, ctx)) {
       if (slot.signal.aborted) break;
       unsent++;
@@ -131,41 +137,9 @@ async function serve(
  */
 function finish(res: http2.Http2ServerResponse, status: ConnectError | undefined, unsent: number): void {
   if (unsent > 0 && status?.code === Code.ResourceExhausted) return void res.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto" });
-  const trailers: Record<string, string> = {};
-  setTrailerStatus(new Headers(), status).forEach((value, key) => (trailers[key] = value));
-  res.addTrailers(trailers);
+  if (!res.headersSent) res.writeHead(200, GRPC_RESPONSE_HEAD);
+  res.addTrailers(statusTrailers(status));
   res.end();
-}
-
-function requestHeaders(req: http2.Http2ServerRequest): Headers {
-  const header = new Headers();
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (key.startsWith(":") || value === undefined) continue;
-    header.set(key, Array.isArray(value) ? value.join(", ") : value);
-  }
-  return header;
-}
-
-async function readBody(req: http2.Http2ServerRequest): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_REQUEST_BYTES)
-      throw apiError(Code.ResourceExhausted, "REQUEST_TOO_LARGE", `a WatchOutbox request is at most ${MAX_REQUEST_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The one message of a gRPC request body: a flag byte (0: not compressed), a length, the bytes. */
-function unframe(body: Uint8Array): Uint8Array {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  if (body.length < 5 || body[0] !== 0 || view.getUint32(1) !== body.length - 5) {
-    throw apiError(Code.InvalidArgument, "REQUEST_MALFORMED", "the request is not one uncompressed gRPC message");
-  }
-  return body.subarray(5);
 }
 
 function decodeRequest(bytes: Uint8Array) {
@@ -174,13 +148,6 @@ function decodeRequest(bytes: Uint8Array) {
   } catch {
     throw apiError(Code.InvalidArgument, "REQUEST_MALFORMED", "the request is not a valid WatchOutboxRequest");
   }
-}
-
-function frame(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + message.length);
-  new DataView(out.buffer).setUint32(1, message.length);
-  out.set(message, 5);
-  return out;
 }
 
 /** Resolves when the client took enough to write more, or the stream ended (perhaps already). */

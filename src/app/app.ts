@@ -27,7 +27,8 @@ import { RequestBudget } from "../api/request-budget.js";
 import { withCors } from "../api/cors.js";
 import { withSpecGrpcMessage } from "../api/grpc-message.js";
 import { deadlineInterceptor } from "../api/deadline.js";
-import { APPLICATION_SERVICES, routes } from "../api/routes.js";
+import { APPLICATION_SERVICES, routes, servedServices } from "../api/routes.js";
+import { unaryOverGrpc } from "../api/unary-grpc.js";
 import { httpFallback } from "../api/http-routes.js";
 import { createHealth, type HealthService } from "../api/standard/health.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb.js";
@@ -209,18 +210,19 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
     });
     const handlers = new EmailServiceHandlers({ config: () => config, pool, clock, sender, tailer, commits, log, templates });
+    const served = servedServices(
+      {
+        email: handlers,
+        mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock, log, metrics }),
+        accounts: accountServiceHandlers({ config: () => config, pool, clock }),
+        webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }),
+        templates: templateServiceHandlers({ config: () => config, pool, clock, templates }),
+      },
+      health,
+    );
     const adapter = gatedAdapter(
       {
-        routes: routes(
-          {
-            email: handlers,
-            mailbox: new MailboxServiceHandlers({ config: () => config, pool, clock, log, metrics }),
-            accounts: accountServiceHandlers({ config: () => config, pool, clock }),
-            webhooks: webhookServiceHandlers({ config: () => config, pool, clock, wake: () => webhooks.wake() }),
-            templates: templateServiceHandlers({ config: () => config, pool, clock, templates }),
-          },
-          health,
-        ),
+        routes: routes(served),
         readMaxBytes: READ_MAX_BYTES,
         // Strict JSON: a misspelt field or an enum name this server does not know is refused, not
         // silently dropped (which could turn "bcc" into no bcc at all).
@@ -245,8 +247,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
       { keys: () => config.apiKeys, budget: requestBudget, log },
     );
     const watchGrpc = watchOverGrpc({ handlers, keys: () => config.apiKeys, slots: watchSlots, clock, metrics, log });
+    const unaryGrpc = unaryOverGrpc({
+      services: served,
+      keys: () => config.apiKeys,
+      budget: requestBudget,
+      readMaxBytes: READ_MAX_BYTES,
+      metrics,
+      log,
+    });
     const serveRpc: RequestHandler = (req, res) => {
-      if (!watchGrpc(req, res)) adapter(req, res);
+      if (!unaryGrpc(req, res) && !watchGrpc(req, res)) adapter(req, res);
     };
     return withCors(withSpecGrpcMessage(serveRpc), () => config.cors.allowedOrigins);
   };

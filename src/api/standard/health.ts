@@ -1,13 +1,15 @@
 // grpc.health.v1.Health, as load balancers and orchestrators (Kubernetes gRPC probes) expect it.
 // Statuses are state, not events: a watcher re-reads the current status when woken, so bursts of
 // changes coalesce and a slow client never queues up stale statuses.
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { HealthCheckRequest } from "../../../gen/grpc/health/v1/health_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../../gen/grpc/health/v1/health_pb.js";
 
 export interface HealthService {
   register(router: ConnectRouter): void;
+  /** The service's implementation, for paths that serve it beside the router. */
+  readonly impl: ServiceImpl<typeof Health>;
   /** Sets one service's status; "" is the whole server. Ignored after shutdown(). */
   set(service: string, status: Status): void;
   /** Sets every known service, including "". Ignored after shutdown(). */
@@ -51,17 +53,18 @@ export function createHealth(initial: Status = Status.SERVING, services: readonl
     }
   }
 
-  return {
-    register(router) {
-      router.service(Health, {
-        check(req) {
-          const status = statuses.get(req.service);
-          if (status === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
-          return { status };
-        },
-        watch,
-      });
+  const impl: ServiceImpl<typeof Health> = {
+    check(req) {
+      const status = statuses.get(req.service);
+      if (status === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+      return { status };
     },
+    watch,
+  };
+
+  return {
+    register: (router) => router.service(Health, impl),
+    impl,
     set(service, status) {
       // Once draining, nothing may flip the server back to SERVING.
       if (closed) return;
