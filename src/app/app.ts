@@ -19,6 +19,7 @@ import { errorInterceptor } from "../api/handlers/interceptors.js";
 import { authInterceptor } from "../api/auth/interceptor.js";
 import { logSecurityPosture } from "../api/auth/warnings.js";
 import { Sender } from "../delivery/sender.js";
+import { storedMime } from "../delivery/mime.js";
 import { createRescuer, type Rescuer } from "../maintenance/rescuer.js";
 import { listen, type Listener, type RequestHandler } from "../api/listen.js";
 import { watchOverGrpc } from "../api/watch-grpc.js";
@@ -204,6 +205,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const commits = new GroupCommit(pool, clock, {
       consecutiveIds: await consecutiveAutoIncrement(pool),
       handoff: sender.handoff,
+      compose: storedMime,
       onCommit: (dueLeft) => {
         eventsCommitted();
         if (dueLeft) sender.wake();

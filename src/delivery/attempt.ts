@@ -1,5 +1,6 @@
 // One attempt at a claimed row: its attachments read from the outbox, the message composed and
 // handed to a transport, and the result classified. It knows no lane, lease or queue.
+import type Mail from "nodemailer/lib/mailer/index.js";
 import type { AccountConfig } from "../config/config.js";
 import { verpAddress } from "../message/verp.js";
 import { redactAddressesIn, type Logger } from "../lib/log.js";
@@ -9,7 +10,8 @@ import { AttachmentIncompleteError, loadAttachments } from "../outbox/attachment
 import type { Pool } from "../db/pool.js";
 import type { AttemptOutcome, ClaimedMessage, MessageAttachment } from "../outbox/types.js";
 import { classifySmtpError } from "./classify.js";
-import { composeMessage } from "./compose.js";
+import { mailOptions, recipients } from "./compose.js";
+import { attemptHead, composeBody } from "./mime.js";
 import { SimulatedFailure } from "./simulated-failure.js";
 import { isSlowDownReply } from "./slow-down.js";
 import type { AccountTransport } from "./transports.js";
@@ -44,7 +46,8 @@ export async function attempt(
   // costs no attempt (and does not move the Message-ID on); bytes that are gone make it DEAD.
   let files: MessageAttachment[] = [];
   try {
-    if (claim.hasAttachments) files = (await loadAttachments(ctx.pool, [claim.id])).get(claim.id) ?? [];
+    // A row stored with its composed bytes has no attachments (mime.ts).
+    if (claim.hasAttachments && !claim.mime) files = (await loadAttachments(ctx.pool, [claim.id])).get(claim.id) ?? [];
   } catch (err) {
     if (err instanceof AttachmentIncompleteError)
       return { kind: "failed", error: err.message, errorClass: "ATTACHMENT_INCOMPLETE", permanent: true };
@@ -54,7 +57,7 @@ export async function attempt(
   const started = Date.now();
   try {
     const envelopeFrom = account.verp ? verpAddress(account.id, claim.id, account.verp) : ownAddress(account.from);
-    const providerMessageId = await transport.send(composeMessage(claim, files, envelopeFrom));
+    const providerMessageId = await transport.send(attemptMessage(claim, files, envelopeFrom));
     metrics?.attempted(claim.accountId, "sent", (Date.now() - started) / 1000);
     // Per-attempt success is debug: at volume an info line per message costs more than it tells;
     // the outcome is in the row, its events and the metrics.
@@ -78,4 +81,23 @@ export async function attempt(
     if (isSlowDownReply(err)) onSlowDown(outcome.errorClass);
     return outcome;
   }
+}
+
+/**
+ * The attempt's message: the row's bytes as composed when it was accepted (or now, for a row
+ * stored without them), behind the head only this attempt has. `envelopeFrom`: the MAIL FROM
+ * address (the account's own, or a VERP bounce address).
+ */
+function attemptMessage(claim: ClaimedMessage, files: readonly MessageAttachment[], envelopeFrom: string | undefined): Mail.Options {
+  const body = claim.mime ?? composeBody(mailOptions(claim, files));
+  const head = Buffer.from(attemptHead(claim.messageId, new Date(claim.createdAt), claim.id), "latin1");
+  const { to, cc, bcc } = recipients(claim);
+  return {
+    messageId: claim.messageId,
+    // Without an account address of its own, the From of the message (nodemailer parses it).
+    envelope: { from: envelopeFrom ?? claim.from, to: [...to, ...cc, ...bcc] },
+    raw: Buffer.concat([head, body]),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
 }

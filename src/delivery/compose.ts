@@ -1,25 +1,46 @@
-// A claimed row -> the nodemailer message. Everything comes from the row as stored at enqueue,
-// so every attempt sends the same content; only the Message-ID names the attempt. The envelope
-// sender is the account's own address whatever From the message shows (allowed_from), or its
-// VERP bounce address; suppressed recipients are left out.
+// A row's message -> what nodemailer composes (mime.ts writes it out). Everything comes from the
+// row as stored at enqueue, so every attempt sends the same content; only the head an attempt
+// puts in front (Message-ID, Date, X-Outbox-Id) names the attempt. The envelope sender is the
+// account's own address whatever From the message shows (allowed_from), or its VERP bounce
+// address; suppressed recipients are left out of the headers and the envelope.
 import type Mail from "nodemailer/lib/mailer/index.js";
-import type { ClaimedMessage, MessageAttachment } from "../outbox/types.js";
+import type { HeaderField, MessageAttachment } from "../outbox/types.js";
 import { foldedHeader } from "./header-fold.js";
 import { addressOf } from "../outbox/suppressed-recipients.js";
 
-/** `envelopeFrom`: the MAIL FROM address (the account's own, or a VERP bounce address). */
-export function composeMessage(m: ClaimedMessage, attachments: readonly MessageAttachment[], envelopeFrom?: string): Mail.Options {
-  const subject = foldedHeader(m.subject);
-  // Recipients suppressed when the row was committed are left out of the headers and the envelope.
-  const left = new Set(m.suppressed);
+/** The parts of a message, as a new message and a claimed row both hold them. */
+export interface MessageParts {
+  from: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  replyTo?: string | null;
+  subject: string;
+  bodyText: string;
+  bodyHtml?: string | null;
+  inReplyTo?: string | null;
+  references?: string | null;
+  headers?: HeaderField[];
+  /** Recipients suppressed when the row was committed. */
+  suppressed?: string[];
+}
+
+/** The recipients the message goes to: suppressed ones left out. */
+export function recipients(m: MessageParts): { to: string[]; cc: string[]; bcc: string[] } {
+  const left = new Set(m.suppressed ?? []);
   const keep = (list: string[]) => (left.size === 0 ? list : list.filter((r) => !left.has(addressOf(r))));
-  const [to, cc, bcc] = [keep(m.to), keep(m.cc), keep(m.bcc)];
+  return { to: keep(m.to), cc: keep(m.cc), bcc: keep(m.bcc) };
+}
+
+/** The message's content for nodemailer: headers and parts, no Message-ID, Date or envelope. */
+export function mailOptions(m: MessageParts, attachments: readonly MessageAttachment[]): Mail.Options {
+  const subject = foldedHeader(m.subject);
+  const { to, cc, bcc } = recipients(m);
   // Extra fields first, in their stored order; a value too long to fold goes as encoded words.
-  const headers: { key: string; value: string | { prepared: true; value: string } }[] = m.headers.map(([key, value]) => ({
+  const headers: { key: string; value: string | { prepared: true; value: string } }[] = (m.headers ?? []).map(([key, value]) => ({
     key,
     value: foldedHeader(value) ?? value,
   }));
-  headers.push({ key: "X-Outbox-Id", value: String(m.id) });
   if (subject) headers.push({ key: "Subject", value: subject });
   return {
     from: m.from,
@@ -30,8 +51,6 @@ export function composeMessage(m: ClaimedMessage, attachments: readonly MessageA
     subject: subject ? undefined : m.subject,
     text: m.bodyText,
     html: m.bodyHtml ?? undefined,
-    messageId: m.messageId,
-    date: new Date(m.createdAt),
     inReplyTo: m.inReplyTo ?? undefined,
     references: m.references ?? undefined,
     headers,
@@ -44,7 +63,6 @@ export function composeMessage(m: ClaimedMessage, attachments: readonly MessageA
       contentDisposition: a.contentId ? "inline" : "attachment",
       contentTransferEncoding: "base64",
     })),
-    envelope: envelopeFrom ? { from: envelopeFrom, to: [...to, ...cc, ...bcc] } : undefined,
     disableFileAccess: true,
     disableUrlAccess: true,
   };

@@ -306,6 +306,8 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
     last_error_class: byId(rows, (r) => r.errorClass),
     // sent_at changes only for rows now sent.
     sent_at: sent.length ? byId(sent, () => now, "sent_at") : { sql: "sent_at", args: [] },
+    // A sent message's composed bytes are not needed again (a forced retry composes anew).
+    mime: sent.length ? byId(sent, () => null, "mime") : { sql: "mime", args: [] },
     // Where the row stands in its round of relays, for outcomes that say.
     ...(relayed.length
       ? { relay: byId(relayed, (r) => r.relay!.row, "relay"), relay_hops: byId(relayed, (r) => r.relay!.hops, "relay_hops") }

@@ -221,7 +221,7 @@ export function dueAt(msg: NewMessage, now: number): number {
 const INSERT_OUTBOX = `INSERT INTO outbox (account_id, kind, status, retries, next_attempt_at, send_at, failure_mode,
   idempotency_key, request_hash, from_header, to_json, cc_json, bcc_json, reply_to, subject, body_text, body_html,
   in_reply_to, references_header, lease_token, lease_owner, lease_expires_at, created_at, updated_at, headers_json, tags_json,
-  metadata_json, suppressed_json, priority, expire_at, collapse_key, template_name, template_version)`;
+  metadata_json, suppressed_json, priority, expire_at, collapse_key, template_name, template_version, mime)`;
 
 function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined): unknown[] {
   const due = dueAt(m, now);
@@ -261,6 +261,7 @@ function rowValues(m: NewMessage, now: number, lease: HandoffLease | undefined):
     m.collapseKey ?? null,
     m.template?.name ?? null,
     m.template?.version ?? null,
+    m.mime ?? null,
   ];
 }
 
@@ -277,5 +278,6 @@ function claimedRow(id: number, m: NewMessage, due: number, now: number, lease: 
     bodyHtml: m.bodyHtml ?? null,
     references: m.references ?? null,
     hasAttachments: (m.attachments?.length ?? 0) > 0,
+    mime: m.mime ?? null,
   };
 }

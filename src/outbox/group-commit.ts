@@ -37,6 +37,11 @@ export interface GroupCommitOptions {
    */
   onCommit: (dueLeft: boolean) => void;
   handoff?: Handoff;
+  /**
+   * The message's bytes, composed when it is accepted and stored with its row (undefined: the
+   * attempt composes it). Not given a message with attachments.
+   */
+  compose?: (m: NewMessage) => Buffer | undefined;
 }
 
 interface Waiting {
@@ -70,6 +75,8 @@ export class GroupCommit {
 
   /** Resolves once the message is committed (or an earlier row holds its idempotency key). */
   submit(msg: NewMessage): Promise<EnqueueResult> {
+    const { compose } = this.opts;
+    if (compose && !msg.attachments?.length) msg = { ...msg, mime: compose(msg) };
     return new Promise((resolve, reject) => {
       this.queue.push({ msg, resolve, reject });
       this.drain.kick();
@@ -109,6 +116,8 @@ export class GroupCommit {
         this.pool,
         batch.map((w) => w.msg),
       );
+      // Bytes composed with a recipient now found suppressed: the attempt composes them without it.
+      msgs = msgs.map((m) => (m.suppressed && m.mime ? { ...m, mime: undefined } : m));
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;
@@ -199,6 +208,8 @@ function contentChars(m: NewMessage): number {
   let n = m.subject.length + m.bodyText.length + (m.bodyHtml?.length ?? 0) + (m.references?.length ?? 0) + 1_000;
   for (const a of [...m.to, ...m.cc, ...m.bcc]) n += a.length;
   for (const f of m.attachments ?? []) n += f.content.length;
+  // Bytes go into the INSERT hex-escaped.
+  n += 2 * (m.mime?.length ?? 0);
   for (const [name, value] of m.headers ?? []) n += name.length + value.length;
   for (const map of [m.tags, m.metadata]) for (const [k, v] of Object.entries(map ?? {})) n += k.length + v.length;
   return n;

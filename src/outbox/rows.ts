@@ -8,7 +8,7 @@ export const ROW_COLUMNS = `id, account_id, kind, status, retries, next_attempt_
   expire_at, collapse_key, superseded_by, relay, template_name, template_version`;
 
 /** The extra columns a sender needs to build the message. */
-export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, relay_hops, reply_to, body_text, body_html, references_header,
+export const CLAIM_COLUMNS = `${ROW_COLUMNS}, message_seq, lease_token, relay_hops, reply_to, body_text, body_html, references_header, mime,
   EXISTS (SELECT 1 FROM outbox_attachment a WHERE a.outbox_id = outbox.id) AS has_attachments`;
 
 export interface OutboxDbRow {
@@ -57,6 +57,7 @@ export interface ClaimDbRow extends OutboxDbRow {
   body_text: string;
   body_html: string | null;
   references_header: string | null;
+  mime: Buffer | null;
   has_attachments: number;
 }
 
@@ -140,6 +141,7 @@ export function toClaimed(r: ClaimDbRow): ClaimedMessage {
     bodyHtml: r.body_html,
     references: r.references_header,
     hasAttachments: r.has_attachments === 1,
+    mime: r.mime,
   };
 }
 

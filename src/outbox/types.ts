@@ -81,6 +81,8 @@ export interface NewMessage {
   collapseKey?: string;
   /** The template the subject and bodies were rendered from. */
   template?: TemplateUse;
+  /** The message composed when it was accepted (no attachments; without the per-attempt head). */
+  mime?: Buffer;
 }
 
 /** A template by name and version, as a row records what it was rendered from. */
@@ -158,6 +160,8 @@ export interface ClaimedMessage extends OutboxRow {
   references: string | null;
   /** The bytes are loaded only when the attempt starts, so claimed rows waiting for a connection hold none. */
   hasAttachments: boolean;
+  /** The message as composed when it was accepted; null: composed by the attempt. */
+  mime: Buffer | null;
   /** A rate-limited account's start slot (ms): the attempt starts no earlier. */
   notBefore?: number;
   /** Relays that failed (or were skipped) since the last counted attempt. */
