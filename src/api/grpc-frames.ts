@@ -6,8 +6,8 @@ import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grp
 import { refuseSpentDeadline } from "./deadline.js";
 import type { RequestHandler } from "./listen.js";
 
-/** The response head of every framed answer. */
-export const GRPC_RESPONSE_HEAD = { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" };
+/** The response head of every framed answer: what connect-node writes for an uncompressed call. */
+export const GRPC_RESPONSE_HEAD = { "content-type": "application/grpc+proto" };
 
 /**
  * A gRPC call over HTTP/2 with binary protobuf and no compression: what the framed paths serve.
