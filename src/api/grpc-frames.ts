@@ -1,9 +1,15 @@
 // The gRPC wire pieces the framed paths (unary-grpc.ts, watch-grpc.ts) share: which requests they
-// take, the request's headers and body, a message's 5-byte frame, and the status in the trailers.
+// take, the call's context from its headers, the request's body, a message's 5-byte frame, and
+// the status in the trailers.
 import type http2 from "node:http2";
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { authenticate } from "./auth/authenticate.js";
+import type { ApiKey } from "./auth/keys.js";
+import { PRINCIPAL } from "./auth/principal.js";
 import { refuseSpentDeadline } from "./deadline.js";
+import type { Logger } from "../lib/log.js";
 import type { RequestHandler } from "./listen.js";
 
 /** The response head of every framed answer: what connect-node writes for an uncompressed call. */
@@ -20,7 +26,34 @@ export function isPlainGrpc(req: Parameters<RequestHandler>[0]): req is http2.Ht
   return (type === "application/grpc" || type === "application/grpc+proto") && (encoding === undefined || encoding === "identity");
 }
 
-export function requestHeaders(req: http2.Http2ServerRequest): Headers {
+/**
+ * The call's context from its headers alone, before any byte of the body is read: the caller
+ * (refused here, as the router's gate refuses), the deadline, and a signal that also ends when
+ * `requestSignal` does.
+ */
+export function callContext(
+  req: http2.Http2ServerRequest,
+  service: DescService,
+  method: DescMethod,
+  auth: { keys(): readonly ApiKey[]; log: Logger },
+  requestSignal: AbortSignal,
+): HandlerContext {
+  const header = requestHeaders(req);
+  const principal = authenticate(auth.log, auth.keys(), service.typeName, method.name, header.get("authorization"));
+  return createHandlerContext({
+    service,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: req.url,
+    timeoutMs: callTimeoutMs(req),
+    requestSignal,
+    requestHeader: header,
+    contextValues: principal ? createContextValues().set(PRINCIPAL, principal) : undefined,
+  });
+}
+
+function requestHeaders(req: http2.Http2ServerRequest): Headers {
   const header = new Headers();
   for (const [key, value] of Object.entries(req.headers)) {
     if (key.startsWith(":") || value === undefined) continue;
@@ -81,7 +114,7 @@ export function onlyMessage(body: Uint8Array, readMaxBytes: number): Uint8Array 
 }
 
 /** The call's grpc-timeout in ms (undefined: none); a malformed or spent one is refused. */
-export function callTimeoutMs(req: http2.Http2ServerRequest): number | undefined {
+function callTimeoutMs(req: http2.Http2ServerRequest): number | undefined {
   const value = req.headers["grpc-timeout"];
   const { timeoutMs, error } = parseTimeout(typeof value === "string" ? value : null, Number.MAX_SAFE_INTEGER);
   if (error) throw error;

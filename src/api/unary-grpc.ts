@@ -9,20 +9,9 @@
 // else (gRPC-Web, Connect, JSON, compressed, streaming) goes through the router as before.
 import type http2 from "node:http2";
 import { create, type DescMessage, type DescMethodUnary, type DescService, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { ApiKey } from "./auth/keys.js";
-import { authenticate } from "./auth/authenticate.js";
-import { PRINCIPAL } from "./auth/principal.js";
-import {
-  callTimeoutMs,
-  frame,
-  GRPC_RESPONSE_HEAD,
-  isPlainGrpc,
-  readBody,
-  requestHeaders,
-  statusTrailers,
-  onlyMessage,
-} from "./grpc-frames.js";
+import { callContext, frame, GRPC_RESPONSE_HEAD, isPlainGrpc, onlyMessage, readBody, statusTrailers } from "./grpc-frames.js";
 import { apiError } from "./handlers/errors.js";
 import { clientError } from "./handlers/interceptors.js";
 import type { Logger } from "../lib/log.js";
@@ -85,21 +74,7 @@ async function serve(deps: UnaryGrpcDeps, m: Method, req: http2.Http2ServerReque
   let status: ConnectError | undefined;
   let answer: Uint8Array | undefined;
   try {
-    const header = requestHeaders(req);
-    // From the headers, before any byte of the body is read.
-    const principal = authenticate(deps.log, deps.keys(), m.service.typeName, m.method.name, header.get("authorization"));
-    const timeoutMs = callTimeoutMs(req);
-    const ctx = createHandlerContext({
-      service: m.service,
-      method: m.method,
-      protocolName: "grpc",
-      requestMethod: "POST",
-      url: req.url,
-      timeoutMs,
-      requestSignal: gone.signal,
-      requestHeader: header,
-      contextValues: principal ? createContextValues().set(PRINCIPAL, principal) : undefined,
-    });
+    const ctx = callContext(req, m.service, m.method, deps, gone.signal);
     signal = ctx.signal;
     const take = (bytes: number) => {
       // The frame's five bytes on top of the largest message.

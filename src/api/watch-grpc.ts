@@ -6,10 +6,9 @@
 // every other protocol; gRPC-Web, Connect and JSON requests go through the RPC router as before.
 import http2 from "node:http2";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, type ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { EmailService, WatchOutboxRequestSchema, WatchOutboxResponseSchema } from "../../gen/email/v1/email_service_pb.js";
 import type { ApiKey } from "./auth/keys.js";
-import { authenticate } from "./auth/authenticate.js";
 import { ANONYMOUS, PRINCIPAL } from "./auth/principal.js";
 import type { Clock } from "../db/clock.js";
 import { apiError } from "./handlers/errors.js";
@@ -21,16 +20,7 @@ import { codeName } from "../metrics/rpc-interceptor.js";
 import type { EventRow } from "../outbox/types.js";
 import type { WatchItem } from "../events/watch/stream.js";
 import { STREAM_SLOT, type StreamSlot, type WatchStreamSlots } from "./stream-limits.js";
-import {
-  callTimeoutMs,
-  frame,
-  GRPC_RESPONSE_HEAD,
-  isPlainGrpc,
-  readBody,
-  requestHeaders,
-  statusTrailers,
-  onlyMessage,
-} from "./grpc-frames.js";
+import { callContext, frame, GRPC_RESPONSE_HEAD, isPlainGrpc, onlyMessage, readBody, statusTrailers } from "./grpc-frames.js";
 import type { RequestHandler } from "./listen.js";
 
 export interface WatchGrpcDeps {
@@ -86,23 +76,9 @@ async function serve(
   let unsent = 0;
   const sent = () => void unsent--;
   try {
-    const header = requestHeaders(req);
-    // From the headers, before any byte of the body is read.
-    const principal = authenticate(deps.log, deps.keys(), EmailService.typeName, METHOD.name, header.get("authorization"));
-    const timeoutMs = callTimeoutMs(req);
-    const ctx = createHandlerContext({
-      service: EmailService,
-      method: METHOD,
-      protocolName: "grpc",
-      requestMethod: "POST",
-      url: req.url,
-      timeoutMs,
-      requestSignal: gone.signal,
-      requestHeader: header,
-      contextValues: createContextValues().set(PRINCIPAL, principal),
-    });
+    const ctx = callContext(req, EmailService, METHOD, deps, gone.signal);
     // Ends with the call (gone, deadline) or when the stream is cut off, and then frees the slot.
-    slot = deps.slots.take((principal ?? ANONYMOUS).keyId, ctx.signal);
+    slot = deps.slots.take((ctx.values.get(PRINCIPAL) ?? ANONYMOUS).keyId, ctx.signal);
     slot.unsent = () => unsent;
     ctx.values.set(STREAM_SLOT, slot);
     let size = 0;
