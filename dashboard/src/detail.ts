@@ -34,8 +34,28 @@ export function sandboxedFrame(html: string): HTMLIFrameElement {
   frame.setAttribute("sandbox", "");
   frame.setAttribute("referrerpolicy", "no-referrer");
   frame.title = "HTML body (sandboxed)";
-  frame.srcdoc = `<!doctype html><meta charset="utf-8">${FRAME_POLICY}${html}`;
+  frame.srcdoc = `<!doctype html><meta charset="utf-8">${FRAME_POLICY}${withoutRemoteResources(html)}`;
   return frame;
+}
+
+const RESOURCE_ATTRIBUTES = ["src", "srcset", "background", "poster"];
+
+/**
+ * The HTML with every resource it would fetch from elsewhere left out (data: and cid: stay): a
+ * remote image is often a pixel that tells the sender the message was opened. The frame's policy
+ * blocks such loads too, but the browser may start fetching an image before a policy inside the
+ * document applies. DOMParser builds an inert document, which loads nothing.
+ */
+function withoutRemoteResources(html: string): string {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  for (const link of doc.querySelectorAll("link")) link.remove();
+  for (const node of doc.querySelectorAll(RESOURCE_ATTRIBUTES.map((a) => `[${a}]`).join(","))) {
+    for (const name of RESOURCE_ATTRIBUTES) {
+      const value = node.getAttribute(name);
+      if (value !== null && !/^\s*(data|cid):/i.test(value)) node.removeAttribute(name);
+    }
+  }
+  return doc.documentElement.outerHTML;
 }
 
 export class DetailView {

@@ -395,6 +395,9 @@ describe("dashboard in Chromium", () => {
     const frame = dialog.locator("iframe.body-html");
     expect(await frame.getAttribute("sandbox")).toBe("");
     expect(await frame.getAttribute("srcdoc")).toContain('http-equiv="Content-Security-Policy" content="default-src \'none\'');
+    // The remote image is left out before the browser sees the HTML: nothing could fetch it.
+    expect(await frame.getAttribute("srcdoc")).not.toContain("198.51.100.7");
+    expect(await page.frameLocator("#detail iframe.body-html").locator('img[alt=""]').count()).toBe(1);
     const body = page.frameLocator("#detail iframe.body-html").locator("body");
     expect(await body.locator("#greeting").textContent()).toBe("Hello from HTML");
     // …so its script did not run, and none of it is in the page itself.
