@@ -3,7 +3,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { randomInt } from "node:crypto";
 import mysql from "mysql2/promise";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import { type sinkAccount, startTestApp } from "../helpers/app.js";
 import { emailClient, type EmailClient } from "../helpers/clients.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
@@ -94,6 +94,20 @@ export async function enqueueOffline(db: TestDatabase, config: Record<string, un
 /** Polls `check` until it stops throwing, failing after timeoutMs. */
 export function until<T>(check: () => T | Promise<T>, timeoutMs: number, interval = 100): Promise<T> {
   return vi.waitFor(check, { timeout: timeoutMs, interval });
+}
+
+/** Polls until the outbox holds exactly `count` rows, every one sent. */
+export function untilAllSent(db: mysql.Pool, count: number, timeoutMs = 180_000): Promise<void> {
+  return until(
+    async () => {
+      const [rows] = (await db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")) as unknown as [
+        { status: string; n: number }[],
+      ];
+      expect(Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))).toEqual({ sent: count });
+    },
+    timeoutMs,
+    250,
+  );
 }
 
 /** Outbox ids of the "sent" log lines a child process wrote. */

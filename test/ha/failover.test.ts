@@ -13,7 +13,7 @@ import { startGaleraCluster, type GaleraCluster } from "../helpers/galera.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { startReceiver, type Receiver } from "../helpers/webhook-receiver.js";
-import { byOutboxId, serviceConfig, until } from "../faults/kit.js";
+import { byOutboxId, serviceConfig, until, untilAllSent } from "../faults/kit.js";
 
 const MESSAGES = 2_000;
 const PARALLEL = 32;
@@ -140,16 +140,7 @@ test("the writer node dies mid-load: every acknowledged message delivered once, 
   await sending;
   const acknowledged = Date.now();
 
-  await until(
-    async () => {
-      const [rows] = (await db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")) as unknown as [
-        { status: string; n: number }[],
-      ];
-      expect(Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))).toEqual({ sent: MESSAGES });
-    },
-    180_000,
-    250,
-  );
+  await untilAllSent(db, MESSAGES);
 
   // Delivered once each, or again only with the same Message-ID.
   const received = byOutboxId(sink.messages);

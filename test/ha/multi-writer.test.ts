@@ -11,7 +11,7 @@ import { emailClient } from "../helpers/clients.js";
 import { startGaleraCluster, type GaleraCluster } from "../helpers/galera.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
-import { byOutboxId, serviceConfig, until } from "../faults/kit.js";
+import { byOutboxId, serviceConfig, untilAllSent } from "../faults/kit.js";
 
 const MESSAGES = 600;
 const PARALLEL = 16;
@@ -84,16 +84,7 @@ test("two instances writing through two nodes at once: every message sent once, 
       }
     }),
   );
-  await until(
-    async () => {
-      const [rows] = (await db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")) as unknown as [
-        { status: string; n: number }[],
-      ];
-      expect(Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))).toEqual({ sent: MESSAGES });
-    },
-    180_000,
-    250,
-  );
+  await untilAllSent(db, MESSAGES);
   sampling = false;
   await sampler;
 

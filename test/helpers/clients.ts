@@ -8,8 +8,10 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import * as node from "@connectrpc/connect-node";
 import * as web from "@connectrpc/connect-web";
 import * as grpc from "@grpc/grpc-js";
+import { expect, vi } from "vitest";
 import * as protoLoader from "@grpc/proto-loader";
 import { EmailService } from "../../gen/email/v1/email_service_pb.js";
+import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { bufCurl } from "../api/standard/server.js";
 
 export type EmailClient = Client<typeof EmailService>;
@@ -30,6 +32,19 @@ export type TransportName = keyof typeof TRANSPORTS;
 /** An EmailService client; Connect over HTTP/1.1 unless another transport is named. */
 export function emailClient(baseUrl: string, transport: TransportName = "connect-node Connect (HTTP/1.1)"): EmailClient {
   return createClient(EmailService, TRANSPORTS[transport](baseUrl));
+}
+
+/** Sends a short message and waits until its row is SENT; returns the row. */
+export async function sendUntilSent(email: EmailClient, accountId: number, to: string[]) {
+  const id = (await email.send({ accountId, to, subject: "Your order", bodyText: "b" })).outbox!.outboxId;
+  return vi.waitFor(
+    async () => {
+      const { outbox } = await email.getOutbox({ outboxId: id });
+      expect(outbox!.status).toBe(OutboxStatus.SENT);
+      return outbox!;
+    },
+    { timeout: 15_000 },
+  );
 }
 
 const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));

@@ -10,10 +10,10 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { AccountService } from "../../../gen/email/v1/account_service_pb.js";
 import { OutboxEventKind, type OutboxEvent } from "../../../gen/email/v1/email_service_pb.js";
 import { MailboxService, SuppressionReason } from "../../../gen/email/v1/mailbox_service_pb.js";
-import { BounceReason, OutboxStatus, RecipientState } from "../../../gen/email/v1/outbox_pb.js";
+import { BounceReason, RecipientState } from "../../../gen/email/v1/outbox_pb.js";
 import { errorReason, fieldViolations } from "../../../src/client/errors.js";
 import { defaultReasonClass } from "../../../src/client/reasons.js";
-import { emailClient, type EmailClient } from "../../helpers/clients.js";
+import { emailClient, sendUntilSent, type EmailClient } from "../../helpers/clients.js";
 import { sinkAccount, startTestApp, type TestApp } from "../../helpers/app.js";
 import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink.js";
 import { startReceiver, type Receiver } from "../../helpers/webhook-receiver.js";
@@ -59,17 +59,7 @@ afterAll(async () => {
 });
 
 /** Sends and waits until the row is SENT; returns it. */
-async function sent(accountId: number, to: string[]) {
-  const id = (await email.send({ accountId, to, subject: "Your order", bodyText: "b" })).outbox!.outboxId;
-  return vi.waitFor(
-    async () => {
-      const { outbox } = await email.getOutbox({ outboxId: id });
-      expect(outbox!.status).toBe(OutboxStatus.SENT);
-      return outbox!;
-    },
-    { timeout: 15_000 },
-  );
-}
+const sent = (accountId: number, to: string[]) => sendUntilSent(email, accountId, to);
 
 /** Sends to `rcpt` and ingests the report `name` about it; returns the row and the report's answer. */
 async function bounce(accountId: number, rcpt: string, name: Fixture, subject?: string) {

@@ -2,7 +2,7 @@
 // marks the recipient of the row it is about, puts an event on the row's stream and the address
 // on the suppression list; later mail leaves suppressed recipients out, or is SUPPRESSED and never
 // attempted; VERP addresses match reports and expose forged ones.
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { MailboxService, SuppressionReason } from "../../../gen/email/v1/mailbox_service_pb.js";
@@ -10,7 +10,7 @@ import { BounceReason, OutboxStatus, RecipientState } from "../../../gen/email/v
 import { verpAddress } from "../../../src/message/verp.js";
 import { readEventsAfter } from "../../../src/outbox/events.js";
 import { EventKind } from "../../../src/outbox/types.js";
-import { emailClient, type EmailClient } from "../../helpers/clients.js";
+import { emailClient, sendUntilSent, type EmailClient } from "../../helpers/clients.js";
 import { sinkAccount, startTestApp, type TestApp } from "../../helpers/app.js";
 import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink.js";
 import { fixture } from "./fixtures.js";
@@ -45,17 +45,7 @@ afterAll(async () => {
 });
 
 /** Sends and waits until the row is SENT; returns it. */
-async function sent(accountId: number, to: string[]) {
-  const id = (await email.send({ accountId, to, subject: "Your order", bodyText: "b" })).outbox!.outboxId;
-  return vi.waitFor(
-    async () => {
-      const { outbox } = await email.getOutbox({ outboxId: id });
-      expect(outbox!.status).toBe(OutboxStatus.SENT);
-      return outbox!;
-    },
-    { timeout: 15_000 },
-  );
-}
+const sent = (accountId: number, to: string[]) => sendUntilSent(email, accountId, to);
 
 test("a hard bounce marks the recipient BOUNCED, streams an event, and suppresses the address; a second copy changes nothing", async () => {
   const row = await sent(1, ["Hard@Example.org", "fine@example.org"]);
