@@ -2,7 +2,8 @@
 // secrets from the environment, and the dev account when no accounts are configured.
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { parseConfig } from "../../src/config/config.js";
+import { configErrorOf } from "./config-error.js";
 
 const BASE = "/srv/outbox";
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0" };
@@ -15,13 +16,7 @@ const parse = (json: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV) => p
 
 /** The ConfigError parse throws (fails if it does not throw one). */
 function configError(json: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV): string {
-  try {
-    parse(json, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => parse(json, env));
 }
 
 describe("smtp host", () => {

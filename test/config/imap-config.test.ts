@@ -1,7 +1,8 @@
 // accounts[].imap: defaults, each refusal with a clear message that names the account, and the
 // password never in a message.
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { parseConfig } from "../../src/config/config.js";
+import { configErrorOf } from "./config-error.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0", IMAP_PW: "imap-env-secret" };
 const imap = (extra: Record<string, unknown> = {}) => ({
@@ -13,13 +14,7 @@ const imap = (extra: Record<string, unknown> = {}) => ({
 const withImap = (value: unknown) => ({ accounts: [{ id: 7, from: "Ops <ops@example.com>", file_dir: "out", imap: value }] });
 
 function configError(json: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV): string {
-  try {
-    parseConfig(json, env, "/srv/outbox");
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => parseConfig(json, env, "/srv/outbox"));
 }
 
 test("defaults: implicit TLS on 993, INBOX, certificates checked; password_env read from the environment", () => {

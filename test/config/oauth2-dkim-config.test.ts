@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { parseConfig } from "../../src/config/config.js";
+import { configErrorOf } from "./config-error.js";
 
 const ENV = {
   DATABASE_URL: "mysql://root@127.0.0.1:3306/x",
@@ -33,13 +34,7 @@ const parse = (acct: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV) =>
   parseConfig({ accounts: [acct] }, env, "/srv/outbox").accounts.get(7)!;
 
 function configError(acct: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV): string {
-  try {
-    parse(acct, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => parse(acct, env));
 }
 
 describe("smtp.auth.oauth2", () => {

@@ -1,9 +1,10 @@
 // accounts[].suppression.reason_classes: an account moves bounce reasons between classes; a
 // reason or class that does not exist is refused with its full path and the near miss.
 import { expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { parseConfig } from "../../src/config/config.js";
 import { reasonClass } from "../../src/config/reason-classes.js";
 import { DEFAULT_REASON_CLASS } from "../../src/message/bounce-reasons.js";
+import { configErrorOf } from "./config-error.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0" };
 const withSuppression = (suppression: unknown) => ({
@@ -11,13 +12,7 @@ const withSuppression = (suppression: unknown) => ({
 });
 
 function configError(suppression: unknown): string {
-  try {
-    parseConfig(withSuppression(suppression), ENV, "/srv/outbox");
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => parseConfig(withSuppression(suppression), ENV, "/srv/outbox"));
 }
 
 test("overrides apply to the named reasons only, next to the soft-bounce rule", () => {

@@ -2,7 +2,8 @@
 // its own SMTP settings and secrets; smtp and relays together are refused; relay_policy and the
 // breaker's settings have their defaults.
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { parseConfig } from "../../src/config/config.js";
+import { configErrorOf } from "./config-error.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0", BACKUP_PW: "backup-pw" };
 const smtp = (host: string, extra: Record<string, unknown> = {}) => ({ host, user: "ops@example.com", ...extra });
@@ -15,13 +16,7 @@ const TWO = [
 const parse = (json: Record<string, unknown>) => parseConfig(json, ENV, "/srv/outbox");
 
 function configError(json: Record<string, unknown>): string {
-  try {
-    parse(json);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => parse(json));
 }
 
 test('smtp alone is one relay named "default", failover, with the breaker\'s defaults', () => {

@@ -1,21 +1,16 @@
 // Strict config: a misspelt or unknown key anywhere is refused with its full path and, when a
 // known key is a typo away, the suggestion; nothing falls back to a default in silence.
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { parseConfig } from "../../src/config/config.js";
 import { closest } from "../../src/config/errors.js";
+import { configErrorOf } from "./config-error.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0", SMTP_PW: "pw" };
 const smtp = (extra: Record<string, unknown> = {}) => ({ host: "smtp.example.com", user: "ops@example.com", ...extra });
 const account = (extra: Record<string, unknown> = {}) => ({ id: 7, from: "Ops <ops@example.com>", smtp: smtp(), ...extra });
 
 function configError(json: Record<string, unknown>): string {
-  try {
-    parseConfig(json, ENV, "/srv/outbox");
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => parseConfig(json, ENV, "/srv/outbox"));
 }
 
 describe("unknown keys are refused at every level", () => {

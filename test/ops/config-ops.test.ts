@@ -1,8 +1,9 @@
 // The operations settings: per-account rate limits, retention, timer bounds, and which settings a
 // reload applies and which wait for a restart.
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/config.js";
+import { parseConfig } from "../../src/config/config.js";
 import { mergeReload } from "../../src/app/reload.js";
+import { configErrorOf } from "../config/config-error.js";
 
 const ENV = { DATABASE_URL: "mysql://root@127.0.0.1:3306/x", PORT: "0" };
 const account = (extra: Record<string, unknown> = {}, id = 7) => ({
@@ -14,13 +15,7 @@ const account = (extra: Record<string, unknown> = {}, id = 7) => ({
 const parse = (json: Record<string, unknown>, env: NodeJS.ProcessEnv = ENV) => parseConfig(json, env, "/srv/outbox");
 
 function configError(json: Record<string, unknown>): string {
-  try {
-    parse(json);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => parse(json));
 }
 
 describe("rate_limit", () => {
