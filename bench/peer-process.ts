@@ -1,21 +1,31 @@
 // The contenders that are not the service, in a child process of their own as the service is:
-// a BullMQ worker sending each job through the service's own pooled nodemailer transport (the
-// peer), or that transport called straight from a loop with no queue (the ceiling). The parent
-// drives it over IPC (see peer.ts).
+// a BullMQ worker sending each job with nodemailer's sendMail over a pooled transport with the
+// service's connection settings (the peer), or that transport called straight from a loop with
+// no queue (the ceiling). The parent drives it over IPC (see peer.ts).
 import { Worker } from "bullmq";
-import { createTransport } from "../src/delivery/transports.js";
+import nodemailer from "nodemailer";
+import { smtpPoolOptions } from "../src/delivery/transports.js";
 import { closedLoop } from "./load.js";
 import { BENCH_FROM, benchAccount, benchMessage, nowMs } from "./mail.js";
 import type { PeerCommand, PeerReply } from "./peer.js";
 
 const account = benchAccount(Number(process.env.BENCH_SINK_PORT));
-const transport = createTransport(account, account.relays[0]!);
+// What a BullMQ user writes: sendMail on a pooled transport, with the service's connection settings.
+const transport = nodemailer.createTransport({ ...smtpPoolOptions(account.relays[0]!.smtp!), logger: false, debug: false });
 let worker: Worker | undefined;
 
 /** Message i with the id the sink records, sent through the pooled transport. */
-function deliver(id: string, i: number): Promise<string> {
+async function deliver(id: string, i: number): Promise<string> {
   const { to, subject, text } = benchMessage(i);
-  return transport.send({ from: BENCH_FROM, to, subject, text, messageId: `<${id}@bench.local>`, headers: { "X-Outbox-Id": id } });
+  const info = await transport.sendMail({
+    from: BENCH_FROM,
+    to,
+    subject,
+    text,
+    messageId: `<${id}@bench.local>`,
+    headers: { "X-Outbox-Id": id },
+  });
+  return String(info.response);
 }
 
 function reply(msg: PeerReply): void {

@@ -1,9 +1,9 @@
 // One attempt at a claimed row: its attachments read from the outbox, the message composed and
 // handed to a transport, and the result classified. It knows no lane, lease or queue.
-import type Mail from "nodemailer/lib/mailer/index.js";
 import type { AccountConfig } from "../config/config.js";
 import { verpAddress } from "../message/verp.js";
 import { redactAddressesIn, type Logger } from "../lib/log.js";
+import { parseMailbox } from "../message/address.js";
 import { ownAddress } from "../message/sender-identity.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
 import { AttachmentIncompleteError, loadAttachments } from "../outbox/attachments.js";
@@ -12,6 +12,7 @@ import type { AttemptOutcome, ClaimedMessage, MessageAttachment } from "../outbo
 import { classifySmtpError } from "./classify.js";
 import { mailOptions, recipients } from "./compose.js";
 import { attemptHead, composeBody } from "./mime.js";
+import type { RawMail } from "./pool-send.js";
 import { SimulatedFailure } from "./simulated-failure.js";
 import { isSlowDownReply } from "./slow-down.js";
 import type { AccountTransport } from "./transports.js";
@@ -88,16 +89,16 @@ export async function attempt(
  * stored without them), behind the head only this attempt has. `envelopeFrom`: the MAIL FROM
  * address (the account's own, or a VERP bounce address).
  */
-function attemptMessage(claim: ClaimedMessage, files: readonly MessageAttachment[], envelopeFrom: string | undefined): Mail.Options {
+function attemptMessage(claim: ClaimedMessage, files: readonly MessageAttachment[], envelopeFrom: string | undefined): RawMail {
   const body = claim.mime ?? composeBody(mailOptions(claim, files));
   const head = Buffer.from(attemptHead(claim.messageId, new Date(claim.createdAt), claim.id), "latin1");
   const { to, cc, bcc } = recipients(claim);
+  // Envelope addresses are the bare addresses (domains in their ASCII form), each once.
+  const envelopeTo = [...new Set([...to, ...cc, ...bcc].map((r) => parseMailbox(r).address))];
   return {
     messageId: claim.messageId,
-    // Without an account address of its own, the From of the message (nodemailer parses it).
-    envelope: { from: envelopeFrom ?? claim.from, to: [...to, ...cc, ...bcc] },
+    // Without an account address of its own, the address of the message's From.
+    envelope: { from: envelopeFrom ?? parseMailbox(claim.from).address, to: envelopeTo },
     raw: Buffer.concat([head, body]),
-    disableFileAccess: true,
-    disableUrlAccess: true,
   };
 }

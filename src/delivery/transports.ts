@@ -2,17 +2,19 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
-import type Mail from "nodemailer/lib/mailer/index.js";
+import DKIM from "nodemailer/lib/dkim/index.js";
+import SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type { AccountConfig, DkimConfig, RelayConfig, SmtpConfig } from "../config/config.js";
 import type { Logger } from "../lib/log.js";
 import type { SenderMetrics } from "../metrics/metrics.js";
 import { providerMessageId, type MessageHandedOver } from "./classify.js";
 import { OAuthTokenSource } from "./oauth-token.js";
+import { sendRaw, type RawMail } from "./pool-send.js";
 import { cleanRemoteText, cleanSmtpError, secretForms } from "./remote-text.js";
 
 export interface AccountTransport {
   /** Resolves with the provider's id of the accepted message; rejects with the SMTP error. */
-  send(mail: Mail.Options): Promise<string>;
+  send(mail: RawMail): Promise<string>;
   close(): void;
   /** Attempts this relay may have under way at once. */
   readonly concurrency: number;
@@ -75,52 +77,25 @@ function smtpTransport(
               },
             }
           : undefined;
-  const transport = nodemailer.createTransport({
-    pool: true,
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.tls === "implicit",
-    requireTLS: smtp.tls === "starttls",
-    ignoreTLS: smtp.tls === "none",
-    auth,
-    tls: { rejectUnauthorized: smtp.rejectUnauthorized },
-    maxConnections: smtp.maxConnections,
-    maxMessages: 1000,
-    connectionTimeout: smtp.connectionTimeoutMs,
-    greetingTimeout: smtp.greetingTimeoutMs,
-    socketTimeout: smtp.socketTimeoutMs,
-    dkim,
-    logger: false,
-    debug: false,
-  });
-  // Sends whose whole message went to the connection: a break after that leaves the outcome
-  // unknown (the server may have kept the message before it could answer).
-  const handedOver = new Set<string>();
-  transport.use("stream", (mail, done) => {
-    const id = mail.data.messageId;
-    if (typeof id === "string") {
-      mail.message.processFunc((input) => {
-        input.once("end", () => handedOver.add(id));
-        return input;
-      });
-    }
-    done();
-  });
+  const pool = new SMTPPool({ ...smtpPoolOptions(smtp), auth, logger: false, debug: false });
+  // The mailer wires the pool's OAuth2 events; messages go to the pool itself (pool-send.ts).
+  const transport = nodemailer.createTransport(pool);
+  const signer = dkim && new DKIM(dkim);
   // The forms a server could echo the account's secret in: worked out once per transport, or
   // per reply while the access tokens change.
   const fixed = secretForms(smtp.auth);
   const secrets = () => (source ? secretForms(smtp.auth, source.secrets()) : fixed);
-  const deliver = async (mail: Mail.Options) => {
-    const id = String(mail.messageId);
+  const deliver = async (mail: RawMail) => {
+    // Set once the whole message went to the connection: a break after that leaves the outcome
+    // unknown (the server may have kept the message before it could answer).
+    let handedOver = false;
     try {
-      const info = await transport.sendMail(mail);
-      return providerMessageId(cleanRemoteText(String(info.response ?? ""), secrets()));
+      const response = await sendRaw(pool, mail, signer, () => (handedOver = true));
+      return providerMessageId(cleanRemoteText(response, secrets()));
     } catch (err) {
       const clean = cleanSmtpError(err, secrets());
-      if (handedOver.has(id) && typeof clean === "object" && clean !== null) (clean as MessageHandedOver).messageHandedOver = true;
+      if (handedOver && typeof clean === "object" && clean !== null) (clean as MessageHandedOver).messageHandedOver = true;
       throw clean;
-    } finally {
-      handedOver.delete(id);
     }
   };
   return {
@@ -143,6 +118,24 @@ function smtpTransport(
   };
 }
 
+/** The pooled connections' settings for an SMTP relay (the credentials come on top). */
+export function smtpPoolOptions(smtp: SmtpConfig) {
+  return {
+    pool: true as const,
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.tls === "implicit",
+    requireTLS: smtp.tls === "starttls",
+    ignoreTLS: smtp.tls === "none",
+    tls: { rejectUnauthorized: smtp.rejectUnauthorized },
+    maxConnections: smtp.maxConnections,
+    maxMessages: 1000,
+    connectionTimeout: smtp.connectionTimeoutMs,
+    greetingTimeout: smtp.greetingTimeoutMs,
+    socketTimeout: smtp.socketTimeoutMs,
+  };
+}
+
 /** A 535 to AUTH XOAUTH2: the server refused the access token itself. */
 function tokenRefused(err: unknown): boolean {
   const e = err as { code?: string; responseCode?: number };
@@ -154,9 +147,9 @@ function fileTransport(dir: string, dkim: ReturnType<typeof dkimOptions> | undef
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix", dkim });
   return {
     concurrency: 4,
-    async send(mail) {
-      const info = await transport.sendMail(mail);
-      const name = `${String(mail.messageId ?? Date.now()).replace(/[^A-Za-z0-9@._-]/g, "")}.eml`;
+    async send({ messageId, envelope, raw }) {
+      const info = await transport.sendMail({ messageId, envelope, raw, disableFileAccess: true, disableUrlAccess: true });
+      const name = `${messageId.replace(/[^A-Za-z0-9@._-]/g, "")}.eml`;
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, name), info.message as Buffer);
       return `file-${name}`;
