@@ -30,3 +30,26 @@ export async function selectOne<T>(db: Db, sql: Statement, args?: Args): Promise
 export function exec(db: Db, sql: Statement, args?: Args): Promise<ResultSetHeader> {
   return run<ResultSetHeader>(db, sql, args);
 }
+
+/** One statement of a batch: its SQL and the values of its placeholders. */
+export interface SqlPart {
+  sql: string;
+  args: unknown[];
+}
+
+/** What joins a batch's statements: tests and the bench split on it to count statements. */
+export const STATEMENT_SEPARATOR = ";\n";
+
+/**
+ * Statements run in order as one query, one round trip (the pool allows several statements a
+ * query); what each changed. A failing statement ends the batch: the ones after it do not run.
+ */
+export async function execBatch(db: Db, parts: readonly SqlPart[]): Promise<ResultSetHeader[]> {
+  if (parts.length === 1) return [await exec(db, parts[0]!.sql, parts[0]!.args)];
+  const sql = parts.map((p) => p.sql).join(STATEMENT_SEPARATOR);
+  const [results] = await db.query<ResultSetHeader[]>(
+    sql,
+    parts.flatMap((p) => p.args),
+  );
+  return results;
+}

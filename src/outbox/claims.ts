@@ -1,18 +1,18 @@
 // The sender side of the outbox: claim due rows under a lease, finalize fenced by that lease,
 // and hand expired or unstarted claims back without counting an attempt.
 import { randomInt } from "node:crypto";
-import { appendEvents } from "./events.js";
+import { appendEvents, eventStatements } from "./events.js";
 import type { Fence } from "../db/fleet-lease.js";
 import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
-import { recordSent } from "./messages.js";
+import { recordSentStatement } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
 import { CLAIM_COLUMNS, attemptMessageId, toClaimed, type ClaimDbRow } from "./rows.js";
 import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql } from "./lifecycle.js";
 import { expireRows, isExpired, takeExpired } from "./expiry.js";
 import { ATTEMPT_TRANSITIONS, type AttemptStatus, type Finalization } from "./outcome.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
-import { select, exec } from "../db/query.js";
+import { execBatch, select, exec, type SqlPart } from "../db/query.js";
 
 export interface Lease {
   owner: string;
@@ -264,7 +264,7 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
   try {
     return await inTransaction(pool, async (conn) => {
       if ((await writeOutcomes(conn, outcomes, now)) !== outcomes.length) throw new LeaseLost();
-      return finishWrite(conn, outcomes, now);
+      return new Set(outcomes.map((r) => r.id));
     });
   } catch (err) {
     if (!(err instanceof LeaseLost)) throw err;
@@ -279,7 +279,7 @@ export async function finalize(pool: Pool, results: Finalization[], now: number)
     const mine = outcomes.filter((r) => leases.get(r.id) === r.leaseToken);
     if (mine.length === 0) return new Set<number>();
     await writeOutcomes(conn, mine, now);
-    return finishWrite(conn, mine, now);
+    return new Set(mine.map((r) => r.id));
   });
 }
 
@@ -287,9 +287,38 @@ class LeaseLost extends Error {}
 
 /**
  * One UPDATE for all outcomes, each column taking its row's value chosen by id, and only where
- * the row is still under the outcome's lease. Returns the rows it matched.
+ * the row is still under the outcome's lease; then, in the same round trip, the sent mail as
+ * messages the account holds and the events. Returns the rows the UPDATE matched (when it is
+ * fewer than the outcomes, the caller rolls the whole batch back).
  */
 async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: number): Promise<number> {
+  const [outcomes] = await execBatch(conn, [
+    outcomesStatement(rows, now),
+    // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
+    ...recordSentStatement(
+      rows.filter((r) => r.status === "sent").map((r) => r.id),
+      now,
+    ),
+    ...eventStatements(
+      rows.map((r) => ({
+        outboxId: r.id,
+        accountId: r.accountId,
+        kind: eventOf(r.transition ?? ATTEMPT_TRANSITIONS[r.status as AttemptStatus]),
+        status: r.status,
+        retries: r.retries,
+        nextAttemptAt: r.nextAttemptAt,
+        providerMessageId: r.providerMessageId,
+        messageId: r.messageId,
+        error: r.error,
+        relay: r.relay?.used ?? null,
+      })),
+      now,
+    ),
+  ]);
+  return outcomes!.affectedRows;
+}
+
+function outcomesStatement(rows: Finalization[], now: number): SqlPart {
   const byId = (list: Finalization[], value: (r: Finalization) => unknown, otherwise = "NULL") => ({
     sql: `CASE id ${list.map(() => "WHEN ? THEN ?").join(" ")} ELSE ${otherwise} END`,
     args: list.flatMap((r) => [r.id, value(r)]),
@@ -314,43 +343,14 @@ async function writeOutcomes(conn: PoolConnection, rows: Finalization[], now: nu
       : {}),
   };
   const fence = byId(rows, (r) => r.leaseToken);
-  const res = await exec(
-    conn,
-    `UPDATE outbox SET ${Object.entries(columns)
+  return {
+    sql: `UPDATE outbox SET ${Object.entries(columns)
       .map(([name, c]) => `${name} = ${c.sql}`)
       .join(", ")}, updated_at = ?,
        rescues = 0, ${END_LEASE}
      WHERE id IN (?) AND ${fromSql("accepted")} AND lease_token = ${fence.sql}`,
-    [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
-  );
-  return res.affectedRows;
-}
-
-/** After the outcomes are written: the sent mail as messages the account holds, and the events. */
-async function finishWrite(conn: PoolConnection, mine: Finalization[], now: number): Promise<Set<number>> {
-  // Mail we sent becomes a message the account holds, so a Reply to it finds its parent.
-  await recordSent(
-    conn,
-    mine.filter((r) => r.status === "sent").map((r) => r.id),
-    now,
-  );
-  await appendEvents(
-    conn,
-    mine.map((r) => ({
-      outboxId: r.id,
-      accountId: r.accountId,
-      kind: eventOf(r.transition ?? ATTEMPT_TRANSITIONS[r.status as AttemptStatus]),
-      status: r.status,
-      retries: r.retries,
-      nextAttemptAt: r.nextAttemptAt,
-      providerMessageId: r.providerMessageId,
-      messageId: r.messageId,
-      error: r.error,
-      relay: r.relay?.used ?? null,
-    })),
-    now,
-  );
-  return new Set(mine.map((r) => r.id));
+    args: [...Object.values(columns).flatMap((c) => c.args), now, rows.map((r) => r.id), ...fence.args],
+  };
 }
 
 export interface Rescued {

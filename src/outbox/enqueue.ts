@@ -1,7 +1,7 @@
 // Committing validated messages: many in one transaction (group commit), each with its first
 // event, and those the local sender takes at once committed already leased to it, with their
 // SENDING event, so no separate claim transaction stands between the commit and the first SMTP byte.
-import { appendEvents } from "./events.js";
+import { eventStatements } from "./events.js";
 import { insertAttachments } from "./attachments.js";
 import { inTransaction, type Pool, type PoolConnection, type Queryable } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
@@ -10,7 +10,7 @@ import { TRANSITIONS, eventOf } from "./lifecycle.js";
 import { everyRecipientSuppressed } from "./suppressed-recipients.js";
 import { supersedeOlder } from "./supersede.js";
 import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
-import { select, exec } from "../db/query.js";
+import { execBatch, select, exec, type SqlPart } from "../db/query.js";
 
 const ER_DUP_ENTRY = 1062;
 
@@ -38,21 +38,34 @@ export interface Committed {
   supersededBy?: number;
 }
 
-/**
- * Inserts `msgs` in this transaction: one multi-row INSERT, attachments, and the events, which go
- * last (they lock the event counter until COMMIT). `take[i]` commits message i leased under
- * `lease` instead of pending (never one a later message of `msgs` supersedes). A message with a
- * collapse key cancels the queued rows of its account and key that it supersedes. Multi-row ids
- * are consecutive only when the server hands out a statement's AUTO_INCREMENT values together
- * (innodb_autoinc_lock_mode 0 or 1, MariaDB's default); otherwise pass `consecutiveIds: false`
- * and each row is inserted on its own.
- */
+/** Inserts `msgs` in this transaction, events included (see stageMessages). */
 export async function insertMessages(
   conn: PoolConnection,
   msgs: readonly NewMessage[],
   now: number,
   opts: { take?: readonly boolean[]; lease?: HandoffLease; consecutiveIds: boolean },
 ): Promise<Committed[]> {
+  const { result, ending } = await stageMessages(conn, msgs, now, opts);
+  await execBatch(conn, ending);
+  return result;
+}
+
+/**
+ * Inserts `msgs` in this transaction: one multi-row INSERT and attachments now; the statements
+ * that must come last (the taken rows' Message-IDs, and the events, which lock the event counter
+ * until COMMIT) are returned to go in one round trip, the COMMIT with them where the caller can. `take[i]` commits message i leased under
+ * `lease` instead of pending (never one a later message of `msgs` supersedes). A message with a
+ * collapse key cancels the queued rows of its account and key that it supersedes. Multi-row ids
+ * are consecutive only when the server hands out a statement's AUTO_INCREMENT values together
+ * (innodb_autoinc_lock_mode 0 or 1, MariaDB's default); otherwise pass `consecutiveIds: false`
+ * and each row is inserted on its own.
+ */
+export async function stageMessages(
+  conn: PoolConnection,
+  msgs: readonly NewMessage[],
+  now: number,
+  opts: { take?: readonly boolean[]; lease?: HandoffLease; consecutiveIds: boolean },
+): Promise<{ result: Committed[]; ending: SqlPart[] }> {
   const taken = (i: number) => opts.lease !== undefined && opts.take?.[i] === true;
   const values = msgs.map((m, i) => rowValues(m, now, taken(i) ? opts.lease : undefined));
   const ids: number[] = [];
@@ -67,12 +80,15 @@ export async function insertMessages(
   }
   const lease = opts.lease;
   const takenIds = ids.filter((_, i) => taken(i));
-  if (lease && takenIds.length > 0) {
-    await conn.query("UPDATE outbox SET message_id = CONCAT('<outbox-', id, '-0@', ?, '>') WHERE id IN (?)", [
-      lease.messageIdDomain,
-      takenIds,
-    ]);
-  }
+  const ending: SqlPart[] =
+    lease && takenIds.length > 0
+      ? [
+          {
+            sql: "UPDATE outbox SET message_id = CONCAT('<outbox-', id, '-0@', ?, '>') WHERE id IN (?)",
+            args: [lease.messageIdDomain, takenIds],
+          },
+        ]
+      : [];
   for (const [i, m] of msgs.entries()) await insertAttachments(conn, ids[i]!, m.attachments ?? []);
   const keyed = msgs.flatMap((m, i) =>
     m.collapseKey === undefined ? [] : [{ id: ids[i]!, accountId: m.accountId, collapseKey: m.collapseKey }],
@@ -124,8 +140,8 @@ export async function insertMessages(
     return { id, due, claim };
   });
   // After the rows' own first events: a row of this batch is created before it is superseded.
-  await appendEvents(conn, [...events, ...superseded.events], now);
-  return committed;
+  ending.push(...eventStatements([...events, ...superseded.events], now));
+  return { result: committed, ending };
 }
 
 /**

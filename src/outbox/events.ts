@@ -3,7 +3,7 @@ import type { PoolConnection, Pool, Queryable } from "../db/pool.js";
 import { isBounceReason } from "../message/bounce-reasons.js";
 import { jsonMap } from "./rows.js";
 import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
-import { select, exec } from "../db/query.js";
+import { execBatch, select, type SqlPart } from "../db/query.js";
 
 /**
  * Appends events as the LAST step of a transaction, just before COMMIT. Taking the ids from the
@@ -12,33 +12,46 @@ import { select, exec } from "../db/query.js";
  */
 export async function appendEvents(conn: PoolConnection, events: NewEvent[], now: number): Promise<void> {
   if (events.length === 0) return;
-  const res = await exec(conn, "UPDATE outbox_event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1", [events.length]);
-  const first = res.insertId - events.length + 1;
-  await conn.query(
-    `INSERT INTO outbox_event
+  await execBatch(conn, eventStatements(events, now));
+}
+
+/**
+ * The statements that append `events` (appendEvents' rules), to end a batch of a transaction's
+ * statements: the ids are taken from the counter and written in the same round trip.
+ */
+export function eventStatements(events: NewEvent[], now: number): SqlPart[] {
+  if (events.length === 0) return [];
+  // The counter's new last id, through LAST_INSERT_ID(), gives the first of this batch's ids.
+  const id = (i: number) => ({ toSqlString: () => `@outbox_event_first + ${i}` });
+  return [
+    { sql: "UPDATE outbox_event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1", args: [events.length] },
+    { sql: "SET @outbox_event_first = LAST_INSERT_ID() - ? + 1", args: [events.length] },
+    {
+      sql: `INSERT INTO outbox_event
        (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, bounce_reason,
         superseded_by, relay, created_at)
      VALUES ?`,
-    [
-      events.map((e, i) => [
-        first + i,
-        e.outboxId,
-        e.accountId,
-        e.kind,
-        e.status,
-        e.retries,
-        e.nextAttemptAt,
-        e.providerMessageId,
-        e.messageId,
-        e.error,
-        e.recipient ?? null,
-        e.bounceReason ?? null,
-        e.supersededBy ?? null,
-        e.relay ?? null,
-        now,
-      ]),
-    ],
-  );
+      args: [
+        events.map((e, i) => [
+          id(i),
+          e.outboxId,
+          e.accountId,
+          e.kind,
+          e.status,
+          e.retries,
+          e.nextAttemptAt,
+          e.providerMessageId,
+          e.messageId,
+          e.error,
+          e.recipient ?? null,
+          e.bounceReason ?? null,
+          e.supersededBy ?? null,
+          e.relay ?? null,
+          now,
+        ]),
+      ],
+    },
+  ];
 }
 
 interface EventDbRow {

@@ -3,10 +3,10 @@
 // transaction committed. One bad row (a reused idempotency key) fails only its own call.
 import type { Clock } from "../db/clock.js";
 import { Drain } from "../lib/drain.js";
-import { inTransaction, type Pool } from "../db/pool.js";
+import { inTransactionEndingWith, type Pool } from "../db/pool.js";
 import {
   enqueue,
-  insertMessages,
+  stageMessages,
   isDuplicateKey,
   newRow,
   replayOf,
@@ -75,8 +75,6 @@ export class GroupCommit {
 
   /** Resolves once the message is committed (or an earlier row holds its idempotency key). */
   submit(msg: NewMessage): Promise<EnqueueResult> {
-    const { compose } = this.opts;
-    if (compose && !msg.attachments?.length) msg = { ...msg, mime: compose(msg) };
     return new Promise((resolve, reject) => {
       this.queue.push({ msg, resolve, reject });
       this.drain.kick();
@@ -112,12 +110,17 @@ export class GroupCommit {
     let msgs: NewMessage[];
     try {
       // One query for the whole batch; a recipient suppressed later is still sent to.
-      msgs = await markSuppressed(
+      const marking = markSuppressed(
         this.pool,
         batch.map((w) => w.msg),
       );
+      // The bytes are composed while that read is out (the driver writes it on the next tick);
+      // its failure is taken below, not as an unhandled rejection meanwhile.
+      marking.catch(() => undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+      const composed = batch.map((w) => this.compose(w.msg));
       // Bytes composed with a recipient now found suppressed: the attempt composes them without it.
-      msgs = msgs.map((m) => (m.suppressed && m.mime ? { ...m, mime: undefined } : m));
+      msgs = (await marking).map((m, i) => (m.suppressed ? m : { ...m, mime: composed[i] }));
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;
@@ -127,8 +130,9 @@ export class GroupCommit {
     const handoff = this.opts.handoff;
     const reserved = this.reserve(msgs, now);
     try {
-      const committed = await inTransaction(this.pool, (conn) =>
-        insertMessages(conn, msgs, now, { take: reserved?.take, lease: reserved?.lease, consecutiveIds: this.opts.consecutiveIds }),
+      // The events and the COMMIT go in one round trip: the hand-off's first SMTP byte waits for it.
+      const committed = await inTransactionEndingWith(this.pool, (conn) =>
+        stageMessages(conn, msgs, now, { take: reserved?.take, lease: reserved?.lease, consecutiveIds: this.opts.consecutiveIds }),
       );
       const claims = committed.flatMap((c) => (c.claim ? [c.claim] : []));
       if (reserved) handoff!.start(reserved.lease, claims);
@@ -140,6 +144,16 @@ export class GroupCommit {
     } catch (err) {
       if (reserved) handoff!.cancel(reserved.lease, reserved.take.filter(Boolean).length);
       await this.recover(batch, err);
+    }
+  }
+
+  /** The message's stored bytes, if it is to have them; a failure here leaves the composing to the attempt. */
+  private compose(msg: NewMessage): Buffer | undefined {
+    if (!this.opts.compose || msg.attachments?.length) return undefined;
+    try {
+      return this.opts.compose(msg);
+    } catch {
+      return undefined;
     }
   }
 

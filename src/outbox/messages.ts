@@ -1,9 +1,9 @@
 // The messages an account holds (table mail_message): mail it received, stored by ingest, and
 // mail it sent, recorded when finalize writes a row as sent. Reply finds its parent here.
-import type { PoolConnection, Queryable } from "../db/pool.js";
+import type { Queryable } from "../db/pool.js";
 import { jsonArray, jsonList } from "./rows.js";
 import { containsAny } from "./search.js";
-import { select, exec } from "../db/query.js";
+import { select, exec, type SqlPart } from "../db/query.js";
 
 export type Direction = "inbound" | "outbound";
 
@@ -149,22 +149,24 @@ export async function listMessages(pool: Queryable, q: MessageQuery): Promise<Ma
 }
 
 /**
- * Records the outbox rows just written as sent, inside finalize's transaction: the Message-ID of
- * the attempt that was accepted, our From, the recipients (not Bcc), subject, threading headers
- * and bodies. One statement per batch; a Message-ID already held (say, a copy ingested first) is
- * left as it is.
+ * Records the outbox rows just written as sent, inside finalize's transaction (a statement of its
+ * batch, after the outcomes): the Message-ID of the attempt that was accepted, our From, the
+ * recipients (not Bcc), subject, threading headers and bodies. One statement per batch; a
+ * Message-ID already held (say, a copy ingested first) is left as it is.
  */
-export async function recordSent(conn: PoolConnection, outboxIds: number[], now: number): Promise<void> {
-  if (outboxIds.length === 0) return;
-  await conn.query(
-    `INSERT INTO mail_message (account_id, direction, message_id, from_header, reply_to_json, to_json, cc_json, subject,
+export function recordSentStatement(outboxIds: number[], now: number): SqlPart[] {
+  if (outboxIds.length === 0) return [];
+  return [
+    {
+      sql: `INSERT INTO mail_message (account_id, direction, message_id, from_header, reply_to_json, to_json, cc_json, subject,
        header_date, in_reply_to, references_header, body_text, body_html, attachments_json, outbox_id, created_at)
      SELECT account_id, 'outbound', message_id, from_header, IF(reply_to IS NULL, JSON_ARRAY(), JSON_ARRAY(reply_to)),
        to_json, cc_json, subject, created_at, in_reply_to, references_header, body_text, body_html, JSON_ARRAY(), id, ?
      FROM outbox WHERE id IN (?) AND status = 'sent' AND message_id IS NOT NULL
      ON DUPLICATE KEY UPDATE mail_message.id = mail_message.id`,
-    [now, outboxIds],
-  );
+      args: [now, outboxIds],
+    },
+  ];
 }
 
 function toMessage(r: MessageDbRow): MailMessage {

@@ -1,6 +1,7 @@
 // Records the SQL statements this process runs, through mysql2's diagnostics channel: what a
 // test counts to prove that work was batched, and what the benchmark's profile counts per message.
 import { tracingChannel } from "node:diagnostics_channel";
+import { STATEMENT_SEPARATOR } from "../../src/db/query.js";
 
 /** "UPDATE outbox", "SELECT outbox_event", "COMMIT": what a statement does, without its values. */
 export function statementKind(sql: string): string {
@@ -18,11 +19,11 @@ export function statementKind(sql: string): string {
   return table ? `${verb} ${table}` : verb;
 }
 
-/** Calls `onStatement` with the SQL of every statement started until the returned stop(). */
+/** Calls `onStatement` with the SQL of every statement started until the returned stop() (each statement of a batch on its own). */
 export function onStatements(onStatement: (sql: string) => void): () => void {
   const handlers = {
     start(ctx: { query: string }) {
-      onStatement(ctx.query);
+      for (const sql of ctx.query.split(STATEMENT_SEPARATOR)) onStatement(sql);
     },
     end() {},
     asyncStart() {},
