@@ -12,7 +12,7 @@ import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql } 
 import { expireRows, isExpired, takeExpired } from "./expiry.js";
 import { ATTEMPT_TRANSITIONS, type AttemptStatus, type Finalization } from "./outcome.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
-import { execBatch, select, exec, type SqlPart } from "../db/query.js";
+import { execBatch, select, type SqlPart } from "../db/query.js";
 
 export interface Lease {
   owner: string;
