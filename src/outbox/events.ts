@@ -21,11 +21,11 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
  */
 export function eventStatements(events: NewEvent[], now: number): SqlPart[] {
   if (events.length === 0) return [];
-  // The counter's new last id, through LAST_INSERT_ID(), gives the first of this batch's ids.
-  const id = (i: number) => ({ toSqlString: () => `@outbox_event_first + ${i}` });
+  // The counter's new last id, through LAST_INSERT_ID(), is the last of this batch's ids (the
+  // events table has no AUTO_INCREMENT of its own to change it meanwhile).
+  const id = (i: number) => ({ toSqlString: () => `LAST_INSERT_ID() - ${events.length - 1 - i}` });
   return [
     { sql: "UPDATE outbox_event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1", args: [events.length] },
-    { sql: "SET @outbox_event_first = LAST_INSERT_ID() - ? + 1", args: [events.length] },
     {
       sql: `INSERT INTO outbox_event
        (id, outbox_id, account_id, kind, status, retries, next_attempt_at, provider_message_id, message_id, error, recipient, bounce_reason,
