@@ -107,33 +107,35 @@ export class GroupCommit {
   }
 
   private async commit(batch: Waiting[]): Promise<void> {
-    let msgs: NewMessage[];
-    try {
-      // One query for the whole batch; a recipient suppressed later is still sent to.
-      const marking = markSuppressed(
-        this.pool,
-        batch.map((w) => w.msg),
-      );
-      // The bytes are composed while that read is out (the driver writes it on the next tick);
-      // its failure is taken below, not as an unhandled rejection meanwhile.
-      marking.catch(() => undefined);
-      await new Promise((resolve) => setImmediate(resolve));
-      const composed = batch.map((w) => this.compose(w.msg));
-      // Bytes composed with a recipient now found suppressed: the attempt composes them without it.
-      msgs = (await marking).map((m, i) => (m.suppressed ? m : { ...m, mime: composed[i] }));
-    } catch (err) {
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
+    // Three things at once: the suppression read (one query for the whole batch; a recipient
+    // suppressed later is still sent to), the transaction's START on another connection (the
+    // driver writes both on the next tick), and composing the bytes meanwhile.
+    const marking = markSuppressed(
+      this.pool,
+      batch.map((w) => w.msg),
+    );
+    // Its failure is taken where it is awaited, not as an unhandled rejection meanwhile.
+    marking.catch(() => undefined);
+    const composing = new Promise<(Buffer | undefined)[]>((resolve) => setImmediate(() => resolve(batch.map((w) => this.compose(w.msg)))));
+    // Bytes composed with a recipient now found suppressed: the attempt composes them without it.
+    const marked = async () => {
+      const [msgs, composed] = await Promise.all([marking, composing]);
+      return msgs.map((m, i) => (m.suppressed ? m : { ...m, mime: composed[i] }));
+    };
     const now = this.clock.now();
     const handoff = this.opts.handoff;
-    const reserved = this.reserve(msgs, now);
+    let msgs: NewMessage[] | undefined;
+    let reserved: ReturnType<GroupCommit["reserve"]>;
     try {
       // The events and the COMMIT go in one round trip: the hand-off's first SMTP byte waits for it.
-      const committed = await inTransactionEndingWith(this.pool, (conn) =>
-        stageMessages(conn, msgs, now, { take: reserved?.take, lease: reserved?.lease, consecutiveIds: this.opts.consecutiveIds }),
-      );
+      const committed = await inTransactionEndingWith(this.pool, async (conn) => {
+        if (!msgs) {
+          msgs = await marked();
+          for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
+          reserved = this.reserve(msgs, now);
+        }
+        return stageMessages(conn, msgs, now, { take: reserved?.take, lease: reserved?.lease, consecutiveIds: this.opts.consecutiveIds });
+      });
       const claims = committed.flatMap((c) => (c.claim ? [c.claim] : []));
       if (reserved) handoff!.start(reserved.lease, claims);
       this.opts.onCommit(committed.some((c) => !c.claim && c.due <= now));
@@ -143,6 +145,16 @@ export class GroupCommit {
       }
     } catch (err) {
       if (reserved) handoff!.cancel(reserved.lease, reserved.take.filter(Boolean).length);
+      // The messages go on only as the suppression read marked them.
+      if (!msgs) {
+        try {
+          msgs = await marked();
+        } catch (readErr) {
+          for (const w of batch) w.reject(readErr);
+          return;
+        }
+        for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
+      }
       await this.recover(batch, err);
     }
   }

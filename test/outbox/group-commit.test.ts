@@ -113,3 +113,40 @@ test("without consecutive AUTO_INCREMENT ids each row is inserted on its own, in
   const byId = new Map(rows.map((r) => [r.id, r.subject]));
   result.forEach((r, i) => expect(byId.get(r.row.id)).toBe(`own-${i}`));
 });
+
+test("bytes are composed while the suppression read is out; a message with a suppressed recipient keeps none", async () => {
+  const composing = new GroupCommit(o.pool, new ManualClock(NOW), {
+    consecutiveIds: true,
+    onCommit: () => {},
+    compose: (m) => Buffer.from(`bytes of ${m.subject}`),
+  });
+  await o.pool.query(
+    "INSERT INTO suppression (account_id, address, reason, outbox_id, detail, created_at) VALUES (1, 'gone@example.com', 'hard_bounce', NULL, 'test', ?)",
+    [NOW],
+  );
+  const [kept, partly] = await Promise.all([
+    composing.submit(message(NOW, { subject: "kept" })),
+    composing.submit(message(NOW, { subject: "partly", to: ["bob@example.com", "gone@example.com"] })),
+  ]);
+  const [rows] = (await o.pool.query("SELECT id, mime FROM outbox WHERE id IN (?) ORDER BY id", [
+    [kept!.row.id, partly!.row.id],
+  ])) as unknown as [{ id: number; mime: Buffer | null }[]];
+  expect(rows.map((r) => r.mime?.toString() ?? null)).toEqual(["bytes of kept", null]);
+});
+
+test("a suppression read that fails refuses the batch's calls and commits none of them", async () => {
+  const [[before]] = (await o.pool.query("SELECT COUNT(*) AS n FROM outbox")) as unknown as [{ n: number }[]];
+  await o.pool.query("RENAME TABLE suppression TO suppression_away");
+  try {
+    const results = await Promise.allSettled([
+      commits.submit(message(NOW, { subject: "a" })),
+      commits.submit(message(NOW, { subject: "b" })),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(results.map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(["ER_NO_SUCH_TABLE", "ER_NO_SUCH_TABLE"]);
+  } finally {
+    await o.pool.query("RENAME TABLE suppression_away TO suppression");
+  }
+  const [[after]] = (await o.pool.query("SELECT COUNT(*) AS n FROM outbox")) as unknown as [{ n: number }[]];
+  expect(after!.n).toBe(before!.n);
+});
