@@ -1,7 +1,7 @@
 // The MySQL connection pool, and creating the database when it does not exist yet.
 import mysql from "mysql2/promise";
 import type { Pool, PoolConnection } from "mysql2/promise";
-import { execBatch, select, type SqlPart } from "./query.js";
+import { batchingConnections, execBatch, select, type SqlPart } from "./query.js";
 
 export type { Pool, PoolConnection };
 
@@ -67,6 +67,13 @@ export function createPool(url: string, connectionLimit = 10): Pool {
     conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     // UTC, whatever the server's zone: no date function here sees an hour that happens twice.
     conn.query("SET SESSION time_zone = '+00:00'");
+    // Batches as one query only off Galera (query.ts says why); answered before the connection's
+    // first transaction starts, as the commands run in order. A server without the variable
+    // (MySQL) runs batches statement by statement.
+    conn.query("SELECT @@wsrep_on AS wsrep", (err: unknown, rows: unknown) => {
+      const on = (rows as { wsrep?: unknown }[] | undefined)?.[0]?.wsrep;
+      if (!err && (on === 0 || on === "0" || on === "OFF")) batchingConnections.add(conn);
+    });
   });
   return pool;
 }

@@ -41,11 +41,26 @@ export interface SqlPart {
 export const STATEMENT_SEPARATOR = ";\n";
 
 /**
- * Statements run in order as one query, one round trip (the pool allows several statements a
- * query); what each changed. A failing statement ends the batch: the ones after it do not run.
+ * The driver's connections that may run a batch as one query (pool.ts adds them once it knows the
+ * server is not a Galera node). A Galera node can roll a transaction back between two statements
+ * of a query (a replicated write wins a conflict) and run the rest outside it, reporting success:
+ * the COMMIT at the end would then confirm a transaction that is gone. Elsewhere a transaction is
+ * only rolled back inside a statement, which fails and ends the query.
+ */
+export const batchingConnections = new WeakSet<object>();
+
+/**
+ * Statements run in order as one query, one round trip where the connection allows it
+ * (batchingConnections), else one after another; what each changed. A failing statement ends
+ * the batch: the ones after it do not run.
  */
 export async function execBatch(db: Db, parts: readonly SqlPart[]): Promise<ResultSetHeader[]> {
-  if (parts.length === 1) return [await exec(db, parts[0]!.sql, parts[0]!.args)];
+  const core = (db as { connection?: object }).connection ?? db;
+  if (parts.length === 1 || !batchingConnections.has(core)) {
+    const results: ResultSetHeader[] = [];
+    for (const p of parts) results.push(await exec(db, p.sql, p.args));
+    return results;
+  }
   const sql = parts.map((p) => p.sql).join(STATEMENT_SEPARATOR);
   const [results] = await db.query<ResultSetHeader[]>(
     sql,

@@ -1,9 +1,10 @@
-// A batch of statements is one query on the wire, run in order; a failing statement ends it; and
-// with several statements allowed per query, a value still cannot add one of its own.
+// A batch of statements is one query on the wire, run in order, where the server is not a Galera
+// node (this one is not: the pool found @@wsrep_on off); a failing statement ends it; and with
+// several statements allowed per query, a value still cannot add one of its own.
 import { tracingChannel } from "node:diagnostics_channel";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createPool, ensureDatabase, type Pool } from "../../src/db/pool.js";
-import { execBatch, select } from "../../src/db/query.js";
+import { batchingConnections, execBatch, select } from "../../src/db/query.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 let db: TestDatabase;
@@ -93,5 +94,23 @@ test("a value that reads as SQL is stored as text, in a batch and alone", async 
     ]);
   } finally {
     conn.release();
+  }
+});
+
+test("on a connection not known to allow batches (a Galera node's) the statements go one by one", async () => {
+  const conn = await pool.getConnection();
+  try {
+    batchingConnections.delete(conn.connection);
+    let results: Awaited<ReturnType<typeof execBatch>> = [];
+    const queries = await queriesDuring(async () => {
+      results = await execBatch(conn, [
+        { sql: "INSERT INTO t (id, v) VALUES (?, ?)", args: [30, "one"] },
+        { sql: "UPDATE t SET v = ? WHERE id = ?", args: ["two", 30] },
+      ]);
+    });
+    expect(queries).toBe(2);
+    expect(results.map((r) => r.affectedRows)).toEqual([1, 1]);
+  } finally {
+    conn.destroy();
   }
 });
