@@ -241,6 +241,15 @@ export function subscribersReach(app: App, n: number, timeoutMs = 10_000): Promi
   );
 }
 
+/**
+ * Resolves once every stream is live: its first heartbeat came, so its start point is fixed (the
+ * newest committed event when it read it). A subscription counts before that point is read, so
+ * events committed in between are, by design, not this stream's.
+ */
+export async function streamsLive(watchers: readonly Watcher[], timeoutMs = 15_000): Promise<void> {
+  for (const w of watchers) await w.until((x) => x.heartbeats().length > 0, timeoutMs);
+}
+
 /** The ids of the events (not snapshots) seen. */
 export function ids(events: SeenEvent[]): number[] {
   return events.filter((e) => e.kind !== OutboxEventKind.SNAPSHOT).map((e) => e.eventId);

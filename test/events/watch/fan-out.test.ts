@@ -8,7 +8,7 @@ import { EmailService } from "../../../gen/email/v1/email_service_pb.js";
 import { sinkAccount, startTestApp, type TestApp } from "../../helpers/app.js";
 import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink.js";
 import { keyedClient } from "../../security/keys.js";
-import { subscribersReach, watch, type Watcher } from "../../helpers/watch.js";
+import { streamsLive, subscribersReach, watch, type Watcher } from "../../helpers/watch.js";
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -33,6 +33,7 @@ test(`${STREAMS} streams over gRPC, gRPC-Web and Connect each get every event of
   ] as const;
   const watchers: Watcher[] = Array.from({ length: STREAMS }, (_, i) => watch(t.url, transports[i % transports.length]!, { accountId: 1 }));
   await subscribersReach(t.app, STREAMS);
+  await streamsLive(watchers);
   const client = keyedClient(EmailService, t.url, undefined, "gRPC");
   const ids: number[] = [];
   for (let i = 0; i < 3; i++)
