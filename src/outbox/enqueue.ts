@@ -53,8 +53,9 @@ export async function insertMessages(
 /**
  * Inserts `msgs` in this transaction: one multi-row INSERT and attachments now; the statements
  * that must come last (the taken rows' Message-IDs, and the events, which lock the event counter
- * until COMMIT) are returned to go in one round trip, the COMMIT with them where the caller can. `take[i]` commits message i leased under
- * `lease` instead of pending (never one a later message of `msgs` supersedes). A message with a
+ * until COMMIT) are returned to go in one round trip, the COMMIT with them where the caller can.
+ * `take[i]` commits message i leased under `lease` instead of pending (never one a later message
+ * of `msgs` supersedes). A message with a
  * collapse key cancels the queued rows of its account and key that it supersedes. Multi-row ids
  * are consecutive only when the server hands out a statement's AUTO_INCREMENT values together
  * (innodb_autoinc_lock_mode 0 or 1, MariaDB's default); otherwise pass `consecutiveIds: false`

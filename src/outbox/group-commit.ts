@@ -117,10 +117,13 @@ export class GroupCommit {
     // Its failure is taken where it is awaited, not as an unhandled rejection meanwhile.
     marking.catch(() => undefined);
     const composing = new Promise<(Buffer | undefined)[]>((resolve) => setImmediate(() => resolve(batch.map((w) => this.compose(w.msg)))));
-    // Bytes composed with a recipient now found suppressed: the attempt composes them without it.
+    // The batch's messages as the read marked them. Bytes composed with a recipient now found
+    // suppressed are dropped: the attempt composes them without it.
     const marked = async () => {
-      const [msgs, composed] = await Promise.all([marking, composing]);
-      return msgs.map((m, i) => (m.suppressed ? m : { ...m, mime: composed[i] }));
+      const [list, composed] = await Promise.all([marking, composing]);
+      const msgs = list.map((m, i) => (m.suppressed ? m : { ...m, mime: composed[i] }));
+      for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
+      return msgs;
     };
     const now = this.clock.now();
     const handoff = this.opts.handoff;
@@ -131,7 +134,6 @@ export class GroupCommit {
       const committed = await inTransactionEndingWith(this.pool, async (conn) => {
         if (!msgs) {
           msgs = await marked();
-          for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
           reserved = this.reserve(msgs, now);
         }
         return stageMessages(conn, msgs, now, { take: reserved?.take, lease: reserved?.lease, consecutiveIds: this.opts.consecutiveIds });
@@ -153,7 +155,6 @@ export class GroupCommit {
           for (const w of batch) w.reject(readErr);
           return;
         }
-        for (const [i, w] of batch.entries()) w.msg = msgs[i]!;
       }
       await this.recover(batch, err);
     }
