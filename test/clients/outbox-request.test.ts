@@ -2,8 +2,7 @@
 // connection (mysql2 in TypeScript, PyMySQL through DB-API in Python), with only the grant the docs
 // give. A rolled-back transaction leaves nothing to send; a committed one is sent by the real
 // service through a real SMTP server.
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -12,11 +11,10 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { enqueueInTransaction, SendRequestSchema } from "../../src/index.js";
 import { createAppUser, RequestReader, type AppUser } from "../helpers/outbox-request.js";
-import { requirePackage } from "../helpers/requires.js";
+import { pythonClientVenv, type PythonVenv } from "./python-venv.js";
 import { DOMAIN, startClientFixture, type ClientFixture } from "./fixture.js";
 
 const run = promisify(execFile);
-const PYTHON = "/usr/bin/python3";
 
 let f: ClientFixture;
 let appUser: AppUser;
@@ -106,20 +104,11 @@ describe("TypeScript: enqueueInTransaction(conn, request) on a mysql2 connection
 });
 
 describe("Python: enqueue_in_transaction(conn, request) on a PyMySQL (DB-API) connection", () => {
-  const venv = mkdtempSync(path.join(tmpdir(), "email-outbox-py-request-"));
+  let venv: PythonVenv;
   beforeAll(async () => {
-    requirePackage(
-      pythonHas("grpc, grpc_tools, setuptools, venv"),
-      `${PYTHON} with grpc, grpc_tools, setuptools and venv`,
-      "python3-grpcio python3-grpc-tools python3-setuptools python3-venv",
-    );
-    requirePackage(pythonHas("pymysql"), `${PYTHON} with PyMySQL`, "python3-pymysql");
-    await run(PYTHON, ["-m", "venv", "--system-site-packages", venv]);
-    await run(path.join(venv, "bin", "pip"), ["install", "--no-index", "--no-build-isolation", "--quiet", "./clients/python"], {
-      timeout: 120_000,
-    });
+    venv = await pythonClientVenv("email-outbox-py-request-", { modules: "pymysql", pkg: "python3-pymysql" });
   }, 180_000);
-  afterAll(() => rmSync(venv, { recursive: true, force: true }));
+  afterAll(() => venv?.remove());
 
   test("rolled back: no request; committed: sent", async () => {
     const url = new URL(appUser.url);
@@ -141,7 +130,7 @@ describe("Python: enqueue_in_transaction(conn, request) on a PyMySQL (DB-API) co
       "print(json.dumps({'rolled_back': rolled_back, 'committed': committed}))",
     ].join("\n");
     const { stdout } = await run(
-      path.join(venv, "bin", "python"),
+      path.join(venv.dir, "bin", "python"),
       ["-c", script, url.hostname, url.port || "3306", decodeURIComponent(url.username), decodeURIComponent(url.password), f.t.db.name],
       { cwd: tmpdir(), timeout: 60_000 },
     );
@@ -155,12 +144,3 @@ describe("Python: enqueue_in_transaction(conn, request) on a PyMySQL (DB-API) co
     expect((rows as { tags_json: unknown }[]).map((r) => r.tags_json)).toEqual([{ via: "python" }]);
   });
 });
-
-function pythonHas(modules: string): boolean {
-  try {
-    execFileSync(PYTHON, ["-c", `import ${modules}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -3,46 +3,27 @@
 // build), then its `email-outbox-example` command against the real service. It sends, reads an
 // INVALID_ARGUMENT's reason from the status details, re-drives a failed row with RetryOutbox and
 // watches it to SENT; with a key that lacks a scope it prints one line, not a traceback.
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { DOMAIN, startClientFixture, type ClientFixture } from "./fixture.js";
-import { requirePackage } from "../helpers/requires.js";
+import { pythonClientVenv, type PythonVenv } from "./python-venv.js";
 
 const run = promisify(execFile);
-const PYTHON = "/usr/bin/python3";
-const venv = mkdtempSync(path.join(tmpdir(), "email-outbox-py-"));
-const EXAMPLE = path.join(venv, "bin", "email-outbox-example");
-
-function pythonHasModules(): boolean {
-  try {
-    execFileSync(PYTHON, ["-c", "import grpc, grpc_tools, setuptools, venv"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+let venv: PythonVenv;
+let EXAMPLE: string;
 
 let f: ClientFixture;
 beforeAll(async () => {
-  requirePackage(
-    pythonHasModules(),
-    `${PYTHON} with grpc, grpc_tools, setuptools and venv`,
-    "python3-grpcio python3-grpc-tools python3-setuptools python3-venv",
-  );
-  // Debian's grpcio and protobuf come from the system site-packages: nothing is downloaded.
-  await run(PYTHON, ["-m", "venv", "--system-site-packages", venv]);
-  await run(path.join(venv, "bin", "pip"), ["install", "--no-index", "--no-build-isolation", "--quiet", "./clients/python"], {
-    timeout: 120_000,
-  });
+  venv = await pythonClientVenv("email-outbox-py-");
+  EXAMPLE = path.join(venv.dir, "bin", "email-outbox-example");
   f = await startClientFixture("python_client");
 }, 180_000);
 afterAll(async () => {
   await f?.close();
-  rmSync(venv, { recursive: true, force: true });
+  venv?.remove();
 });
 
 type Step = Record<string, unknown> & { step: string };
@@ -50,13 +31,13 @@ const euros = (n: number) => new Intl.NumberFormat("de-DE", { style: "currency",
 
 test("the package's modules import from the venv, outside the source tree", async () => {
   const { stdout } = await run(
-    path.join(venv, "bin", "python"),
+    path.join(venv.dir, "bin", "python"),
     [
       "-c",
       "import email_outbox_client as c, email_outbox_client.email_v1.email_service_pb2 as api, email;" +
         "print(c.__file__.startswith(%r), api.SendRequest.DESCRIPTOR.full_name, hasattr(email, 'message_from_string'))".replace(
           "%r",
-          JSON.stringify(venv),
+          JSON.stringify(venv.dir),
         ),
     ],
     { cwd: tmpdir() },
