@@ -1,6 +1,6 @@
 // The MySQL connection pool, and creating the database when it does not exist yet.
 import mysql from "mysql2/promise";
-import type { Pool, PoolConnection } from "mysql2/promise";
+import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
 import { batchingConnections, execBatch, select, type SqlPart } from "./query.js";
 
 export type { Pool, PoolConnection };
@@ -88,24 +88,26 @@ const ER_LOCK_DEADLOCK = 1213;
  * instances block and deadlock on each other's index ranges.
  */
 export function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  return inTransactionEndingWith(pool, async (conn) => ({ result: await fn(conn), ending: [] }));
+  return inTransactionEndingWith(pool, async (conn) => {
+    const result = await fn(conn);
+    return { ending: [], result: () => result };
+  });
 }
 
 /**
- * inTransaction, where `fn` also returns the statements that end the transaction: they go with
- * the COMMIT in one round trip.
+ * inTransaction, where `fn` returns the statements that end the transaction (they go with the
+ * COMMIT in one round trip) and what the transaction returns, given what they changed.
  */
 export async function inTransactionEndingWith<T>(
   pool: Pool,
-  fn: (conn: PoolConnection) => Promise<{ result: T; ending: SqlPart[] }>,
+  fn: (conn: PoolConnection) => Promise<{ ending: SqlPart[]; result: (ended: ResultSetHeader[]) => T }>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const conn = await pool.getConnection();
     try {
       await conn.beginTransaction();
       const { result, ending } = await fn(conn);
-      await execBatch(conn, [...ending, { sql: "COMMIT", args: [] }]);
-      return result;
+      return result(await execBatch(conn, [...ending, { sql: "COMMIT", args: [] }]));
     } catch (err) {
       await conn.rollback().catch(() => undefined);
       if ((err as { errno?: number }).errno !== ER_LOCK_DEADLOCK || attempt >= 5) throw err;

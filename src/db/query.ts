@@ -49,14 +49,30 @@ export const STATEMENT_SEPARATOR = ";\n";
  */
 export const batchingConnections = new WeakSet<object>();
 
+/** Whether `db` runs a batch as one query (see batchingConnections). */
+export function batchesInOneQuery(db: Db): boolean {
+  return batchingConnections.has((db as { connection?: object }).connection ?? db);
+}
+
+/**
+ * SQL written into a statement as it is, in place of a placeholder's value: an expression the
+ * server computes (an id it has just handed out). Built only from our own constants and numbers.
+ */
+export interface SqlExpr {
+  toSqlString(): string;
+}
+
+export function sqlExpr(sql: string): SqlExpr {
+  return { toSqlString: () => sql };
+}
+
 /**
  * Statements run in order as one query, one round trip where the connection allows it
  * (batchingConnections), else one after another; what each changed. A failing statement ends
  * the batch: the ones after it do not run.
  */
 export async function execBatch(db: Db, parts: readonly SqlPart[]): Promise<ResultSetHeader[]> {
-  const core = (db as { connection?: object }).connection ?? db;
-  if (parts.length === 1 || !batchingConnections.has(core)) {
+  if (parts.length === 1 || !batchesInOneQuery(db)) {
     const results: ResultSetHeader[] = [];
     for (const p of parts) results.push(await exec(db, p.sql, p.args));
     return results;

@@ -1,16 +1,17 @@
 // Committing validated messages: many in one transaction (group commit), each with its first
 // event, and those the local sender takes at once committed already leased to it, with their
 // SENDING event, so no separate claim transaction stands between the commit and the first SMTP byte.
-import { eventStatements } from "./events.js";
+import { eventStatements, type StagedEvent } from "./events.js";
 import { insertAttachments } from "./attachments.js";
 import { inTransaction, type Pool, type PoolConnection, type Queryable } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
-import { ROW_COLUMNS, attemptMessageId, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
+import { ROW_COLUMNS, attemptMessageId, firstMessageIdSql, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
 import { everyRecipientSuppressed } from "./suppressed-recipients.js";
-import { supersedeOlder } from "./supersede.js";
-import type { ClaimedMessage, NewEvent, NewMessage, OutboxRow } from "./types.js";
-import { execBatch, select, exec, type SqlPart } from "../db/query.js";
+import { supersedeOlder, type Superseded } from "./supersede.js";
+import type { ClaimedMessage, NewMessage, OutboxRow } from "./types.js";
+import { batchesInOneQuery, execBatch, select, exec, sqlExpr, type SqlExpr, type SqlPart } from "../db/query.js";
+import type { ResultSetHeader } from "mysql2/promise";
 
 const ER_DUP_ENTRY = 1062;
 
@@ -45,104 +46,108 @@ export async function insertMessages(
   now: number,
   opts: { take?: readonly boolean[]; lease?: HandoffLease; consecutiveIds: boolean },
 ): Promise<Committed[]> {
-  const { result, ending } = await stageMessages(conn, msgs, now, opts);
-  await execBatch(conn, ending);
-  return result;
+  const { ending, result } = await stageMessages(conn, msgs, now, opts);
+  return result(await execBatch(conn, ending));
+}
+
+/** Statements to end a transaction with, and what it committed once they have run. */
+export interface Staged {
+  ending: SqlPart[];
+  result: (ended: ResultSetHeader[]) => Committed[];
 }
 
 /**
- * Inserts `msgs` in this transaction: one multi-row INSERT and attachments now; the statements
- * that must come last (the taken rows' Message-IDs, and the events, which lock the event counter
- * until COMMIT) are returned to go in one round trip, the COMMIT with them where the caller can.
+ * Inserts `msgs` in this transaction. The statements that must come last (the taken rows'
+ * Message-IDs, and the events, which lock the event counter until COMMIT) are returned to go in
+ * one round trip, the COMMIT with them where the caller can; the common batch (no attachments,
+ * no collapse key) puts its INSERT there too, the statements after it naming the new rows by the
+ * first id the server handed out, so the whole transaction after its START is one round trip.
  * `take[i]` commits message i leased under `lease` instead of pending (never one a later message
- * of `msgs` supersedes). A message with a
- * collapse key cancels the queued rows of its account and key that it supersedes. Multi-row ids
- * are consecutive only when the server hands out a statement's AUTO_INCREMENT values together
- * (innodb_autoinc_lock_mode 0 or 1, MariaDB's default); otherwise pass `consecutiveIds: false`
- * and each row is inserted on its own.
+ * of `msgs` supersedes). A message with a collapse key cancels the queued rows of its account and
+ * key that it supersedes. Multi-row ids are consecutive only when the server hands out a
+ * statement's AUTO_INCREMENT values together (innodb_autoinc_lock_mode 0 or 1, MariaDB's
+ * default); otherwise pass `consecutiveIds: false` and each row is inserted on its own.
  */
 export async function stageMessages(
   conn: PoolConnection,
   msgs: readonly NewMessage[],
   now: number,
   opts: { take?: readonly boolean[]; lease?: HandoffLease; consecutiveIds: boolean },
-): Promise<{ result: Committed[]; ending: SqlPart[] }> {
-  const taken = (i: number) => opts.lease !== undefined && opts.take?.[i] === true;
-  const values = msgs.map((m, i) => rowValues(m, now, taken(i) ? opts.lease : undefined));
-  const ids: number[] = [];
-  if (opts.consecutiveIds || msgs.length === 1) {
-    const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [values]);
-    for (let i = 0; i < msgs.length; i++) ids.push(res.insertId + i);
-  } else {
-    for (const v of values) {
-      const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [[v]]);
-      ids.push(res.insertId);
-    }
-  }
+): Promise<Staged> {
   const lease = opts.lease;
-  const takenIds = ids.filter((_, i) => taken(i));
-  const ending: SqlPart[] =
-    lease && takenIds.length > 0
-      ? [
-          {
-            sql: "UPDATE outbox SET message_id = CONCAT('<outbox-', id, '-0@', ?, '>') WHERE id IN (?)",
-            args: [lease.messageIdDomain, takenIds],
-          },
-        ]
-      : [];
-  for (const [i, m] of msgs.entries()) await insertAttachments(conn, ids[i]!, m.attachments ?? []);
-  const keyed = msgs.flatMap((m, i) =>
-    m.collapseKey === undefined ? [] : [{ id: ids[i]!, accountId: m.accountId, collapseKey: m.collapseKey }],
-  );
-  const superseded = await supersedeOlder(conn, keyed, now);
+  const taken = (i: number) => lease !== undefined && opts.take?.[i] === true;
+  const values = msgs.map((m, i) => rowValues(m, now, taken(i) ? lease : undefined));
+  const ending: SqlPart[] = [];
+  let ids: number[] | undefined;
+  let superseded: Superseded = { by: new Map(), events: [] };
+  const inOneGo =
+    opts.consecutiveIds && batchesInOneQuery(conn) && msgs.every((m) => !m.attachments?.length && m.collapseKey === undefined);
+  if (inOneGo) {
+    ending.push({ sql: `${INSERT_OUTBOX} VALUES ?`, args: [values] }, { sql: "SET @outbox_first = LAST_INSERT_ID()", args: [] });
+  } else {
+    const inserted = await insertRows(conn, values, opts.consecutiveIds);
+    for (const [i, m] of msgs.entries()) await insertAttachments(conn, inserted[i]!, m.attachments ?? []);
+    const keyed = msgs.flatMap((m, i) =>
+      m.collapseKey === undefined ? [] : [{ id: inserted[i]!, accountId: m.accountId, collapseKey: m.collapseKey }],
+    );
+    superseded = await supersedeOlder(conn, keyed, now);
+    ids = inserted;
+  }
+  // A row's id in the statements that follow: known, or the server's, counted from the first.
+  const idOf = (i: number): SqlExpr => sqlExpr(ids ? String(ids[i]) : `@outbox_first + ${i}`);
+  const takenIds = msgs.flatMap((_, i) => (taken(i) ? [idOf(i)] : []));
+  if (lease && takenIds.length > 0) {
+    ending.push({
+      sql: "UPDATE outbox SET message_id = ? WHERE id IN (?)",
+      args: [firstMessageIdSql(sqlExpr("id"), lease.messageIdDomain), takenIds],
+    });
+  }
 
-  const events: NewEvent[] = [];
-  const committed = msgs.map((m, i): Committed => {
-    const id = ids[i]!;
-    const due = dueAt(m, now);
+  const events: StagedEvent[] = [];
+  for (const [i, m] of msgs.entries()) {
+    const event = { outboxId: idOf(i), accountId: m.accountId, retries: 0, providerMessageId: null, messageId: null, error: null };
     if (everyRecipientSuppressed(m)) {
-      events.push({
-        outboxId: id,
-        accountId: m.accountId,
-        kind: eventOf("suppress"),
-        status: "suppressed",
-        retries: 0,
-        nextAttemptAt: null,
-        providerMessageId: null,
-        messageId: null,
-        error: null,
-      });
-      return { id, due };
+      events.push({ ...event, kind: eventOf("suppress"), status: "suppressed", nextAttemptAt: null });
+      continue;
     }
-    events.push({
-      outboxId: id,
-      accountId: m.accountId,
-      kind: eventOf(due > now ? "schedule" : "send"),
-      status: "pending",
-      retries: 0,
-      nextAttemptAt: due,
-      providerMessageId: null,
-      messageId: null,
-      error: null,
-    });
-    if (!lease || !taken(i)) return { id, due, supersededBy: superseded.by.get(id) };
-    const claim = claimedRow(id, m, due, now, lease);
-    events.push({
-      outboxId: id,
-      accountId: m.accountId,
-      kind: eventOf("handOff"),
-      status: "sending",
-      retries: 0,
-      nextAttemptAt: null,
-      providerMessageId: null,
-      messageId: claim.messageId,
-      error: null,
-    });
-    return { id, due, claim };
-  });
+    const due = dueAt(m, now);
+    events.push({ ...event, kind: eventOf(due > now ? "schedule" : "send"), status: "pending", nextAttemptAt: due });
+    if (taken(i))
+      events.push({
+        ...event,
+        kind: eventOf("handOff"),
+        status: "sending",
+        nextAttemptAt: null,
+        messageId: firstMessageIdSql(idOf(i), lease!.messageIdDomain),
+      });
+  }
   // After the rows' own first events: a row of this batch is created before it is superseded.
   ending.push(...eventStatements([...events, ...superseded.events], now));
-  return { result: committed, ending };
+
+  return {
+    ending,
+    result: (ended) => {
+      const rowIds = ids ?? msgs.map((_, i) => ended[0]!.insertId + i);
+      return msgs.map((m, i): Committed => {
+        const id = rowIds[i]!;
+        const due = dueAt(m, now);
+        if (everyRecipientSuppressed(m)) return { id, due };
+        if (!taken(i)) return { id, due, supersededBy: superseded.by.get(id) };
+        return { id, due, claim: claimedRow(id, m, due, now, lease!) };
+      });
+    },
+  };
+}
+
+/** The rows' ids: one multi-row INSERT where its ids are consecutive, else one INSERT a row. */
+async function insertRows(conn: PoolConnection, values: unknown[][], consecutiveIds: boolean): Promise<number[]> {
+  if (consecutiveIds || values.length === 1) {
+    const res = await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [values]);
+    return values.map((_, i) => res.insertId + i);
+  }
+  const ids: number[] = [];
+  for (const v of values) ids.push((await exec(conn, `${INSERT_OUTBOX} VALUES ?`, [[v]])).insertId);
+  return ids;
 }
 
 /**

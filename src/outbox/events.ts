@@ -3,7 +3,7 @@ import type { PoolConnection, Pool, Queryable } from "../db/pool.js";
 import { isBounceReason } from "../message/bounce-reasons.js";
 import { jsonMap } from "./rows.js";
 import type { EventKind, EventRow, NewEvent, OutboxStatus } from "./types.js";
-import { execBatch, select, type SqlPart } from "../db/query.js";
+import { execBatch, select, sqlExpr, type SqlExpr, type SqlPart } from "../db/query.js";
 
 /**
  * Appends events as the LAST step of a transaction, just before COMMIT. Taking the ids from the
@@ -16,14 +16,23 @@ export async function appendEvents(conn: PoolConnection, events: NewEvent[], now
 }
 
 /**
+ * An event whose row's id (and so its Message-ID) may still be an expression: a row inserted in
+ * the same query as its events.
+ */
+export type StagedEvent = Omit<NewEvent, "outboxId" | "messageId"> & {
+  outboxId: number | SqlExpr;
+  messageId: string | null | SqlExpr;
+};
+
+/**
  * The statements that append `events` (appendEvents' rules), to end a batch of a transaction's
  * statements: the ids are taken from the counter and written in the same round trip.
  */
-export function eventStatements(events: NewEvent[], now: number): SqlPart[] {
+export function eventStatements(events: StagedEvent[], now: number): SqlPart[] {
   if (events.length === 0) return [];
   // The counter's new last id, through LAST_INSERT_ID(), is the last of this batch's ids (the
   // events table has no AUTO_INCREMENT of its own to change it meanwhile).
-  const id = (i: number) => ({ toSqlString: () => `LAST_INSERT_ID() - ${events.length - 1 - i}` });
+  const id = (i: number) => sqlExpr(`LAST_INSERT_ID() - ${events.length - 1 - i}`);
   return [
     { sql: "UPDATE outbox_event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1", args: [events.length] },
     {

@@ -1,4 +1,6 @@
 // Mapping outbox rows between SQL and the domain types.
+import { escape } from "mysql2";
+import { sqlExpr, type SqlExpr } from "../db/query.js";
 import type { ClaimedMessage, FailureMode, HeaderField, OutboxRow, OutboxStatus, StringMap } from "./types.js";
 
 /** The columns of an OutboxRow: everything but the bodies. */
@@ -148,4 +150,9 @@ export function toClaimed(r: ClaimDbRow): ClaimedMessage {
 /** The RFC 5322 Message-ID of an attempt: stable for a row and its message_seq. */
 export function attemptMessageId(id: number, seq: number, domain: string): string {
   return `<outbox-${id}-${seq}@${domain}>`;
+}
+
+/** attemptMessageId of a first attempt, computed by the server from an id it has just handed out. */
+export function firstMessageIdSql(id: SqlExpr, domain: string): SqlExpr {
+  return sqlExpr(`CONCAT('<outbox-', ${id.toSqlString()}, '-0@', ${escape(domain)}, '>')`);
 }

@@ -33,6 +33,12 @@ export function olderRowsSql(groups: number): string {
     WHERE ${Array.from({ length: groups }, () => group).join(" OR ")} FOR UPDATE`;
 }
 
+/** The cancelled rows' events, and each cancelled row's successor by id. */
+export interface Superseded {
+  events: NewEvent[];
+  by: Map<number, number>;
+}
+
 /**
  * For each account and key among `rows`, cancels the queued rows older than the newest of them:
  * rows committed before, and earlier ones of this batch. One locking read (olderRowsSql), bounded
@@ -40,11 +46,7 @@ export function olderRowsSql(groups: number): string {
  * then cancelled, a newer one is not read (it supersedes these, not the other way round). Then one
  * UPDATE. Returns the new events (to be appended with the others) and each cancelled row's successor.
  */
-export async function supersedeOlder(
-  conn: PoolConnection,
-  rows: readonly KeyedRow[],
-  now: number,
-): Promise<{ events: NewEvent[]; by: Map<number, number> }> {
+export async function supersedeOlder(conn: PoolConnection, rows: readonly KeyedRow[], now: number): Promise<Superseded> {
   const newest = new Map<string, KeyedRow>();
   for (const r of rows) {
     const group = groupOf(r.accountId, r.collapseKey);

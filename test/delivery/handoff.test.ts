@@ -7,7 +7,8 @@ import { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import { emailClient, type EmailClient } from "../helpers/clients.js";
 import { sinkAccount, startTestApp, type TestApp } from "../helpers/app.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
-import { onStatements, statementKind } from "../helpers/statements.js";
+import { STATEMENT_SEPARATOR } from "../../src/db/query.js";
+import { onQueries, onStatements, statementKind } from "../helpers/statements.js";
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -44,12 +45,22 @@ async function kinds(outboxId: bigint): Promise<number[]> {
 
 test("an idle Send pays one commit before its first SMTP command, and no claim", async () => {
   const statements: string[] = [];
+  const queries: string[] = [];
   let atMailFrom: string[] | undefined;
+  let queriesAtMailFrom: string[] | undefined;
   sink.script = (stage) => {
-    if (stage === "mailFrom") atMailFrom ??= [...statements];
+    if (stage === "mailFrom") {
+      atMailFrom ??= [...statements];
+      queriesAtMailFrom ??= [...queries];
+    }
     return undefined;
   };
-  const stop = onStatements((sql) => statements.push(sql));
+  const stopStatements = onStatements((sql) => statements.push(sql));
+  const stopQueries = onQueries((sql) => queries.push(sql));
+  const stop = () => {
+    stopStatements();
+    stopQueries();
+  };
   try {
     const { outbox } = await client.send({ accountId: 1, to: ["bob@example.com"], subject: "idle", bodyText: "b" });
     expect(outbox!.status).toBe(OutboxStatus.SENDING);
@@ -58,6 +69,23 @@ test("an idle Send pays one commit before its first SMTP command, and no claim",
     expect(msg!.messageId).toBe(outbox!.messageId);
     expect(atMailFrom!.filter((s) => statementKind(s) === "COMMIT")).toHaveLength(1);
     expect(atMailFrom!.some((s) => /SKIP LOCKED/i.test(s))).toBe(false);
+    // After its START the transaction is one round trip: the row, its Message-ID, its events and the COMMIT.
+    const writes = queriesAtMailFrom!.filter((q) => /INSERT INTO outbox\b/.test(q));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.split(STATEMENT_SEPARATOR).map(statementKind)).toEqual([
+      "INSERT outbox",
+      "SET",
+      "UPDATE outbox",
+      "UPDATE outbox_event_seq",
+      "INSERT outbox_event",
+      "COMMIT",
+    ]);
+    // The SENDING event names the Message-ID the server computed for the row it had just inserted.
+    const [sending] = (await t.app.pool.query("SELECT message_id FROM outbox_event WHERE outbox_id = ? AND kind = ?", [
+      Number(outbox!.outboxId),
+      OutboxEventKind.SENDING,
+    ])) as unknown as [{ message_id: string }[]];
+    expect(sending).toEqual([{ message_id: outbox!.messageId }]);
     await expect
       .poll(() => kinds(outbox!.outboxId), { timeout: 20_000 })
       .toEqual([OutboxEventKind.CREATED, OutboxEventKind.SENDING, OutboxEventKind.SENT]);

@@ -19,11 +19,11 @@ export function statementKind(sql: string): string {
   return table ? `${verb} ${table}` : verb;
 }
 
-/** Calls `onStatement` with the SQL of every statement started until the returned stop() (each statement of a batch on its own). */
-export function onStatements(onStatement: (sql: string) => void): () => void {
+/** Calls `onQuery` with the SQL of every query started until the returned stop(): a batch whole, one round trip. */
+export function onQueries(onQuery: (sql: string) => void): () => void {
   const handlers = {
     start(ctx: { query: string }) {
-      for (const sql of ctx.query.split(STATEMENT_SEPARATOR)) onStatement(sql);
+      onQuery(ctx.query);
     },
     end() {},
     asyncStart() {},
@@ -35,6 +35,13 @@ export function onStatements(onStatement: (sql: string) => void): () => void {
   return () => {
     for (const c of channels) c.unsubscribe(handlers);
   };
+}
+
+/** Calls `onStatement` with the SQL of every statement started until the returned stop() (each statement of a batch on its own). */
+export function onStatements(onStatement: (sql: string) => void): () => void {
+  return onQueries((query) => {
+    for (const sql of query.split(STATEMENT_SEPARATOR)) onStatement(sql);
+  });
 }
 
 /** The statements run while `fn` runs, in order. */
