@@ -81,3 +81,18 @@ test("after a rescue and a re-claim, the first owner's finalize loses to the new
   expect((await finalize(o.pool, [failed(first!)], NOW + 3_000)).size).toBe(0);
   expect(await getOutbox(o.pool, id!)).toMatchObject({ status: "sent", retries: 0, providerMessageId: "smtp-ok", lastError: null });
 });
+
+test("one stale outcome in a batch: the others are written, each with its event, and the stale row is left as it was", async () => {
+  const ids = await enqueueMany(o.pool, 3, NOW);
+  const claims = await claimDue(o.pool, 10, lease("w3", NOW), [1]);
+  expect(claims.map((c) => c.id).sort()).toEqual([...ids].sort());
+  const events = await lastEventId(o.pool);
+
+  const stale = claims[1]!;
+  const written = await finalize(o.pool, [failed(claims[0]!), failed(stale, stale.leaseToken + 1), failed(claims[2]!)], NOW + 1);
+  expect([...written].sort()).toEqual([claims[0]!.id, claims[2]!.id].sort());
+  expect(await getOutbox(o.pool, stale.id)).toMatchObject({ status: "sending", retries: 0, lastError: null });
+  const after = await readEventsAfter(o.pool, events, 10);
+  expect(after.map((e) => e.outboxId).sort()).toEqual([claims[0]!.id, claims[2]!.id].sort());
+  expect(after.map((e) => e.id)).toEqual([events + 1, events + 2]);
+});
