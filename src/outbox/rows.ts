@@ -1,5 +1,5 @@
 // Mapping outbox rows between SQL and the domain types.
-import { escape } from "mysql2";
+import { escape as escapeSql } from "mysql2";
 import { sqlExpr, type SqlExpr } from "../db/query.js";
 import type { ClaimedMessage, FailureMode, HeaderField, OutboxRow, OutboxStatus, StringMap } from "./types.js";
 
@@ -154,5 +154,5 @@ export function attemptMessageId(id: number, seq: number, domain: string): strin
 
 /** attemptMessageId of a first attempt, computed by the server from an id it has just handed out. */
 export function firstMessageIdSql(id: SqlExpr, domain: string): SqlExpr {
-  return sqlExpr(`CONCAT('<outbox-', ${id.toSqlString()}, '-0@', ${escape(domain)}, '>')`);
+  return sqlExpr(`CONCAT('<outbox-', ${id.toSqlString()}, '-0@', ${escapeSql(domain)}, '>')`);
 }
