@@ -3,7 +3,7 @@
 // unread) and resumes from the last event it received; one that reads but got a burst larger than
 // its buffer gets WATCH_BUFFER_OVERFLOW with last_event_id. Either way, resuming loses nothing, and
 // a reading watcher is not disturbed.
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { OutboxStatus } from "../../../gen/email/v1/outbox_pb.js";
 import { lastEventId } from "../../../src/outbox/events.js";
@@ -82,15 +82,20 @@ test.each(["connect-node gRPC (HTTP/2)", "connect-node Connect (HTTP/1.1)"] as c
     await subscribersReach(t.app, 1);
     await w.until((x) => x.heartbeats().length > 0);
     // One commit of more events than the buffer holds reaches the subscription in one step.
-    await emailClient(t.url).sendBatch({
+    const { results } = await emailClient(t.url).sendBatch({
       messages: Array.from({ length: 4 * BUFFER }, (_, i) => ({ accountId: 1, to: [`b${i}@example.com`], subject: "b", bodyText: "b" })),
     });
+    const burst = results.map((r) => (r.result.case === "outbox" ? Number(r.result.value.outboxId) : Number.NaN));
     const end = await w.ended;
     expect([end.code, end.reason]).toEqual([Code.ResourceExhausted, "WATCH_BUFFER_OVERFLOW"]);
     const got = ids(w.events());
     expect(end.metadata.last_event_id).toBe(String(got.at(-1) ?? base));
     await subscribersReach(t.app, 0);
 
+    // Every message of the burst sent first: the resumed watcher reads the rest from the table
+    // instead of meeting a live burst larger than its buffer again, and the next case starts on a
+    // quiet outbox (a late burst would cut its watcher off before it is seen subscribed).
+    await allSent(burst);
     const resumed = watch(t.url, transport, { afterEventId: Number(end.metadata.last_event_id) });
     const table = await eventIdsAfter(t.app, base);
     await resumed.until((x) => ids(x.events()).length >= table.length - got.length);
@@ -99,6 +104,18 @@ test.each(["connect-node gRPC (HTTP/2)", "connect-node Connect (HTTP/1.1)"] as c
     await subscribersReach(t.app, 0);
   },
 );
+
+async function allSent(outboxIds: number[]): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const [rows] = (await t.app.pool.query("SELECT COUNT(*) AS n FROM outbox WHERE id IN (?) AND status = 'sent'", [
+        outboxIds,
+      ])) as unknown as [{ n: number }[]];
+      expect(Number(rows[0]!.n)).toBe(outboxIds.length);
+    },
+    { timeout: 20_000, interval: 50 },
+  );
+}
 
 function events(seen: Seen[]) {
   return seen.flatMap((s) => (s.type === "event" ? [s.event] : []));
