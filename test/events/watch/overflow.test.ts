@@ -92,9 +92,10 @@ test.each(["connect-node gRPC (HTTP/2)", "connect-node Connect (HTTP/1.1)"] as c
     expect(end.metadata.last_event_id).toBe(String(got.at(-1) ?? base));
     await subscribersReach(t.app, 0);
 
-    // Every message of the burst sent first: the resumed watcher reads the rest from the table
-    // instead of meeting a live burst larger than its buffer again, and the next case starts on a
-    // quiet outbox (a late burst would cut its watcher off before it is seen subscribed).
+    // Every message of the burst sent, and the tailer past its last event, first: the resumed
+    // watcher reads the rest from the table instead of meeting a live burst larger than its buffer
+    // again, and the next case starts on a quiet outbox (a late burst would cut its watcher off
+    // before it is seen subscribed).
     await allSent(burst);
     const resumed = watch(t.url, transport, { afterEventId: Number(end.metadata.last_event_id) });
     const table = await eventIdsAfter(t.app, base);
@@ -105,6 +106,7 @@ test.each(["connect-node gRPC (HTTP/2)", "connect-node Connect (HTTP/1.1)"] as c
   },
 );
 
+/** Waits until these rows are SENT and the tailer has read every event up to the newest. */
 async function allSent(outboxIds: number[]): Promise<void> {
   await vi.waitFor(
     async () => {
@@ -112,6 +114,7 @@ async function allSent(outboxIds: number[]): Promise<void> {
         outboxIds,
       ])) as unknown as [{ n: number }[]];
       expect(Number(rows[0]!.n)).toBe(outboxIds.length);
+      expect(t.app.tailer.lastId).toBe(await lastEventId(t.app.pool));
     },
     { timeout: 20_000, interval: 50 },
   );
