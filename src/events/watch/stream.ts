@@ -143,6 +143,9 @@ export async function* watchOutbox(deps: WatchDeps, q: WatchQuery, stream: Watch
       if (ended()) return;
       if (sub.ended === "shutdown") throw new WatchShutdownError(cursor);
       if (sub.ended === "overflow") ({ sub, from: live } = attach(resubscribe(deps.tailer, sub)));
+      // A start ahead of the tailer (it can trail the table by a poll): what it still offers up to
+      // the cursor is already here.
+      sub.floor = cursor;
       if (cursor >= live) break;
       const page = await readEventsAfter(deps.pool, cursor, Math.min(CATCH_UP_PAGE, live - cursor));
       // Ids are gapless, so a page not starting right after the cursor means retention deleted

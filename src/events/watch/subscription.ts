@@ -31,6 +31,11 @@ export class Subscription {
   held: () => number = () => 0;
   /** Told once when it ends, also while the consumer is busy elsewhere and not waiting in take(). */
   onEnd?: (reason: EndReason) => void;
+  /**
+   * Events up to this id are not buffered (set by the consumer): it has them from the table
+   * already, so they must not count towards its capacity either.
+   */
+  floor = 0;
 
   constructor(
     readonly filter: EventFilter,
@@ -40,7 +45,7 @@ export class Subscription {
 
   /** Called by the tailer for every new event, in id order. */
   offer(event: EventRow): void {
-    if (this.ended || !matches(this.filter, event)) return;
+    if (this.ended || event.id <= this.floor || !matches(this.filter, event)) return;
     if (this.buffer.length + this.held() >= this.capacity) {
       this.end("overflow");
       return;
