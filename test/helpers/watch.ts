@@ -12,7 +12,7 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { OutboxStatus } from "../../gen/email/v1/outbox_pb.js";
 import type { App } from "../../src/app/app.js";
 import type { Pool } from "../../src/db/pool.js";
-import { readEventsAfter } from "../../src/outbox/events.js";
+import { lastEventId, readEventsAfter } from "../../src/outbox/events.js";
 import { TRANSPORTS, type TransportName } from "./clients.js";
 
 export type WatchTransport = TransportName | "grpc-js";
@@ -229,6 +229,20 @@ function grpcJsStream(baseUrl: string, req: WatchRequest, seen: Seen[]) {
 /** Every event id in the table after `afterId`, oldest first. */
 export async function eventIdsAfter(app: App, afterId: number): Promise<number[]> {
   return (await readEventsAfter(app.pool, afterId, 1_000_000)).map((e) => e.id);
+}
+
+/** Waits until these rows are SENT and, with `tailerToo`, the tailer has read every event up to the newest. */
+export function untilSent(app: App, outboxIds: number[], opts: { tailerToo?: boolean } = {}): Promise<void> {
+  return vi.waitFor(
+    async () => {
+      const [rows] = (await app.pool.query("SELECT COUNT(*) AS n FROM outbox WHERE id IN (?) AND status = 'sent'", [
+        outboxIds,
+      ])) as unknown as [{ n: number }[]];
+      if (Number(rows[0]!.n) !== outboxIds.length) throw new Error(`${rows[0]!.n} of ${outboxIds.length} rows sent`);
+      if (opts.tailerToo && app.tailer.lastId !== (await lastEventId(app.pool))) throw new Error("the tailer has not read every event");
+    },
+    { timeout: 20_000, interval: 50 },
+  );
 }
 
 /** Waits until the process holds exactly `n` live subscriptions. */

@@ -1,13 +1,13 @@
 // A stream that starts ahead of the tailer (which reads the table only on its next poll or local
 // commit while nobody watches) is not cut off by the events before its start that the tailer
 // still hands on: they are already behind it, so they take no room in its buffer.
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { OutboxStatus } from "../../../gen/email/v1/outbox_pb.js";
 import { lastEventId } from "../../../src/outbox/events.js";
 import { sinkAccount, startTestApp, type TestApp } from "../../helpers/app.js";
 import { emailClient } from "../../helpers/clients.js";
 import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink.js";
-import { ids, subscribersReach, watch } from "../../helpers/watch.js";
+import { ids, subscribersReach, untilSent, watch } from "../../helpers/watch.js";
 
 const BUFFER = 5;
 let sink: SmtpSink;
@@ -33,14 +33,9 @@ test("events before a stream's start that a lagging tailer hands on do not overf
   const old = await Promise.all(
     [0, 1, 2].map((i) => client.send({ accountId: 1, to: [`old${i}@example.com`], subject: "o", bodyText: "b" })),
   );
-  await vi.waitFor(
-    async () => {
-      const [rows] = (await t.app.pool.query("SELECT COUNT(*) AS n FROM outbox WHERE id IN (?) AND status = 'sent'", [
-        old.map((r) => Number(r.outbox!.outboxId)),
-      ])) as unknown as [{ n: number }[]];
-      expect(Number(rows[0]!.n)).toBe(3);
-    },
-    { timeout: 20_000, interval: 50 },
+  await untilSent(
+    t.app,
+    old.map((r) => Number(r.outbox!.outboxId)),
   );
   const start = await lastEventId(t.app.pool);
   expect(start - t.app.tailer.lastId).toBeGreaterThanOrEqual(BUFFER);

@@ -3,14 +3,14 @@
 // unread) and resumes from the last event it received; one that reads but got a burst larger than
 // its buffer gets WATCH_BUFFER_OVERFLOW with last_event_id. Either way, resuming loses nothing, and
 // a reading watcher is not disturbed.
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { OutboxStatus } from "../../../gen/email/v1/outbox_pb.js";
 import { lastEventId } from "../../../src/outbox/events.js";
 import { sinkAccount, startTestApp, type TestApp } from "../../helpers/app.js";
 import { emailClient } from "../../helpers/clients.js";
 import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink.js";
-import { eventIdsAfter, ids, pausedWatch, subscribersReach, watch, type Seen } from "../../helpers/watch.js";
+import { eventIdsAfter, ids, pausedWatch, subscribersReach, untilSent, watch, type Seen } from "../../helpers/watch.js";
 
 const BUFFER = 5;
 /** Far more than HTTP/2 flow control and socket buffers hold for a stalled stream. */
@@ -96,7 +96,7 @@ test.each(["connect-node gRPC (HTTP/2)", "connect-node Connect (HTTP/1.1)"] as c
     // watcher reads the rest from the table instead of meeting a live burst larger than its buffer
     // again, and the next case starts on a quiet outbox (a late burst would cut its watcher off
     // before it is seen subscribed).
-    await allSent(burst);
+    await untilSent(t.app, burst, { tailerToo: true });
     const resumed = watch(t.url, transport, { afterEventId: Number(end.metadata.last_event_id) });
     const table = await eventIdsAfter(t.app, base);
     await resumed.until((x) => ids(x.events()).length >= table.length - got.length);
@@ -105,20 +105,6 @@ test.each(["connect-node gRPC (HTTP/2)", "connect-node Connect (HTTP/1.1)"] as c
     await subscribersReach(t.app, 0);
   },
 );
-
-/** Waits until these rows are SENT and the tailer has read every event up to the newest. */
-async function allSent(outboxIds: number[]): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      const [rows] = (await t.app.pool.query("SELECT COUNT(*) AS n FROM outbox WHERE id IN (?) AND status = 'sent'", [
-        outboxIds,
-      ])) as unknown as [{ n: number }[]];
-      expect(Number(rows[0]!.n)).toBe(outboxIds.length);
-      expect(t.app.tailer.lastId).toBe(await lastEventId(t.app.pool));
-    },
-    { timeout: 20_000, interval: 50 },
-  );
-}
 
 function events(seen: Seen[]) {
   return seen.flatMap((s) => (s.type === "event" ? [s.event] : []));
