@@ -7,12 +7,12 @@ import { inTransaction, type Pool, type PoolConnection } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
 import { recordSentStatement } from "./messages.js";
 import { ensurePace, lockPace, savePace, takeSlots, type PacedAccount } from "./pace.js";
-import { CLAIM_COLUMNS, attemptMessageId, toClaimed, type ClaimDbRow } from "./rows.js";
+import { CLAIM_COLUMNS, attemptMessageId, attemptMessageIdSql, toClaimed, type ClaimDbRow } from "./rows.js";
 import { REQUEUED_STATUS_SQL, allows, eventOf, fromSql, requeuedStatus, toSql } from "./lifecycle.js";
 import { expireRows, isExpired, takeExpired } from "./expiry.js";
 import { ATTEMPT_TRANSITIONS, type AttemptStatus, type Finalization } from "./outcome.js";
 import type { ClaimedMessage, NewEvent, OutboxStatus } from "./types.js";
-import { execBatch, select, type SqlPart } from "../db/query.js";
+import { execBatch, select, sqlExpr, type SqlPart } from "../db/query.js";
 
 export interface Lease {
   owner: string;
@@ -213,9 +213,16 @@ export async function claimForRetry(
 async function takeLease(conn: PoolConnection, keys: ClaimKey[], token: number, lease: Lease, by: "claim" | "retry"): Promise<void> {
   const [res] = (await conn.query(
     `UPDATE outbox SET status = ${toSql(by)}, lease_token = ?, lease_owner = ?, lease_expires_at = ?, updated_at = ?,
-       message_id = CONCAT('<outbox-', id, '-', message_seq, '@', ?, '>')
+       message_id = ?
      WHERE id IN (?) AND ${fromSql(by)}`,
-    [token, lease.owner, lease.now + lease.leaseMs, lease.now, lease.messageIdDomain, keys.map((k) => k.id)],
+    [
+      token,
+      lease.owner,
+      lease.now + lease.leaseMs,
+      lease.now,
+      attemptMessageIdSql(sqlExpr("id"), sqlExpr("message_seq"), lease.messageIdDomain),
+      keys.map((k) => k.id),
+    ],
   )) as unknown as [{ affectedRows: number }];
   if (res.affectedRows < keys.length) {
     const [mine] = (await conn.query("SELECT id FROM outbox WHERE id IN (?) AND lease_token = ?", [

@@ -5,7 +5,7 @@ import { eventStatements, type StagedEvent } from "./events.js";
 import { insertAttachments } from "./attachments.js";
 import { inTransaction, type Pool, type PoolConnection, type Queryable } from "../db/pool.js";
 import { OutboxError } from "./errors.js";
-import { ROW_COLUMNS, attemptMessageId, firstMessageIdSql, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
+import { ROW_COLUMNS, attemptMessageId, attemptMessageIdSql, jsonColumn, toRow, type OutboxDbRow } from "./rows.js";
 import { TRANSITIONS, eventOf } from "./lifecycle.js";
 import { everyRecipientSuppressed } from "./suppressed-recipients.js";
 import { supersedeOlder, type Superseded } from "./supersede.js";
@@ -14,6 +14,8 @@ import { batchesInOneQuery, execBatch, select, exec, sqlExpr, type SqlExpr, type
 import type { ResultSetHeader } from "mysql2/promise";
 
 const ER_DUP_ENTRY = 1062;
+/** A row's first attempt, in SQL: its message_seq. */
+const FIRST_SEQ = sqlExpr("0");
 
 export interface EnqueueResult {
   row: OutboxRow;
@@ -78,6 +80,7 @@ export async function stageMessages(
   const taken = (i: number) => lease !== undefined && opts.take?.[i] === true;
   const values = msgs.map((m, i) => rowValues(m, now, taken(i) ? lease : undefined));
   const ending: SqlPart[] = [];
+  // Known here, or only once the ending has run (the INSERT in it).
   let ids: number[] | undefined;
   let superseded: Superseded = { by: new Map(), events: [] };
   const inOneGo =
@@ -86,12 +89,12 @@ export async function stageMessages(
     ending.push({ sql: `${INSERT_OUTBOX} VALUES ?`, args: [values] }, { sql: "SET @outbox_first = LAST_INSERT_ID()", args: [] });
   } else {
     const inserted = await insertRows(conn, values, opts.consecutiveIds);
+    ids = inserted;
     for (const [i, m] of msgs.entries()) await insertAttachments(conn, inserted[i]!, m.attachments ?? []);
     const keyed = msgs.flatMap((m, i) =>
       m.collapseKey === undefined ? [] : [{ id: inserted[i]!, accountId: m.accountId, collapseKey: m.collapseKey }],
     );
     superseded = await supersedeOlder(conn, keyed, now);
-    ids = inserted;
   }
   // A row's id in the statements that follow: known, or the server's, counted from the first.
   const idOf = (i: number): SqlExpr => sqlExpr(ids ? String(ids[i]) : `@outbox_first + ${i}`);
@@ -99,7 +102,7 @@ export async function stageMessages(
   if (lease && takenIds.length > 0) {
     ending.push({
       sql: "UPDATE outbox SET message_id = ? WHERE id IN (?)",
-      args: [firstMessageIdSql(sqlExpr("id"), lease.messageIdDomain), takenIds],
+      args: [attemptMessageIdSql(sqlExpr("id"), FIRST_SEQ, lease.messageIdDomain), takenIds],
     });
   }
 
@@ -118,7 +121,7 @@ export async function stageMessages(
         kind: eventOf("handOff"),
         status: "sending",
         nextAttemptAt: null,
-        messageId: firstMessageIdSql(idOf(i), lease!.messageIdDomain),
+        messageId: attemptMessageIdSql(idOf(i), FIRST_SEQ, lease!.messageIdDomain),
       });
   }
   // After the rows' own first events: a row of this batch is created before it is superseded.

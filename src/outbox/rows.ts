@@ -152,7 +152,10 @@ export function attemptMessageId(id: number, seq: number, domain: string): strin
   return `<outbox-${id}-${seq}@${domain}>`;
 }
 
-/** attemptMessageId of a first attempt, computed by the server from an id it has just handed out. */
-export function firstMessageIdSql(id: SqlExpr, domain: string): SqlExpr {
-  return sqlExpr(`CONCAT('<outbox-', ${id.toSqlString()}, '-0@', ${escapeSql(domain)}, '>')`);
+/**
+ * attemptMessageId computed by the server: `id` and `seq` are SQL of ours (columns, or an id it
+ * has just handed out), the domain is escaped by the driver.
+ */
+export function attemptMessageIdSql(id: SqlExpr, seq: SqlExpr, domain: string): SqlExpr {
+  return sqlExpr(`CONCAT('<outbox-', ${id.toSqlString()}, '-', ${seq.toSqlString()}, '@', ${escapeSql(domain)}, '>')`);
 }
